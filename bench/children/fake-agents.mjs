@@ -1,0 +1,68 @@
+// Many light agents in one process, for capacity and memory figures: each registers, connects and
+// speaks the real agent protocol, echoes every keystroke back as output at once, and optionally
+// prints `outputBytesPerSecond` of filler. No PTY: the relay is what is measured.
+import { WebSocket } from 'ws';
+import { protocol } from '../../dist/index.js';
+import { serve } from '../lib/procs.mjs';
+
+const P = protocol;
+const agents = [];
+
+async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {
+  const links = [];
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`${relayUrl}/api/agents`, { method: 'POST', body: '{}' });
+    const { agent_id: id, agent_key: key } = await response.json();
+    const secret = P.newSecret();
+    const agent = { ws: undefined, end: 0, stream: P.randomId(), timer: undefined, clients: new Map() };
+    agent.ws = new WebSocket(P.socketUrl(relayUrl, `/ws/agent/${id}`), { headers: { authorization: `Bearer ${key}` }, perMessageDeflate: false });
+    const ws = agent.ws;
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send(P.encodeMessage({ type: 'hello', v: 1, stream: agent.stream, end: 0, access: P.tokenVerifier(P.accessToken(secret, id)) }));
+    const output = (bytes) => {
+      ws.send(P.encodeOutput(agent.end, bytes));
+      agent.end += bytes.length;
+    };
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        const message = P.parseRelayToAgent(data.toString());
+        if (message.type === 'client_joined') agent.clients.set(message.client, 0);
+        if (message.type === 'client_left') agent.clients.delete(message.client);
+        if (message.type === 'sync') {
+          ws.send(P.encodeMessage({ type: 'sync_begin', client: message.client, sync: message.sync }));
+          ws.send(P.encodeToClient(message.client, P.encodeOutput(agent.end, new Uint8Array(0))));
+        }
+        return;
+      }
+      const frame = P.decodeFrame(data);
+      if (frame.type !== P.FrameType.FromClient) return;
+      const input = P.decodeFrame(frame.inner);
+      const record = P.decodeInputRecord(input.payload);
+      if (record.kind === 'data') output(record.data);
+      ws.send(P.encodeToClient(frame.client, P.encodeInputAck(input.seq)));
+    });
+    if (outputBytesPerSecond > 0) {
+      const filler = Buffer.alloc(outputBytesPerSecond, '.');
+      // Staggered so that the sessions do not all print in the same instant.
+      setTimeout(() => {
+        output(filler);
+        agent.timer = setInterval(() => output(filler), 1000);
+      }, Math.random() * 1000);
+    }
+    agents.push(agent);
+    links.push(P.formatAccessLink({ relayUrl, agentId: id, secret }));
+  }
+  return links;
+}
+
+async function stopAll() {
+  for (const agent of agents.splice(0)) {
+    clearInterval(agent.timer);
+    agent.ws.terminate();
+  }
+}
+
+serve({ start, stopAll });

@@ -1,0 +1,107 @@
+// Child processes for the benchmark: each part (relay, agent, load generators) runs in its own
+// process, optionally pinned to a CPU, and answers requests over Node's IPC channel.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+/** Pinning is on where taskset works, unless BENCH_PIN=0. */
+export const pinning = process.env.BENCH_PIN !== '0' && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+/** Path of a child script in bench/children/. */
+export function childScript(name) {
+  return fileURLToPath(new URL(`../children/${name}`, import.meta.url));
+}
+
+/**
+ * Starts `node script args` (pinned to `cpu` when taskset exists) and waits for its first message,
+ * which must be {type: 'ready', ...}. Returns the ready message and a `request` function.
+ */
+export async function startChild(name, { args = [], cpu, env = {}, execArgv = [] } = {}) {
+  const argv = [...execArgv, childScript(name), ...args];
+  const [command, ...rest] = cpu !== undefined && pinning ? ['taskset', '-c', String(cpu), process.execPath, ...argv] : [process.execPath, ...argv];
+  const child = spawn(command, rest, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
+  let nextId = 1;
+  const pending = new Map();
+  let onReady;
+  const ready = new Promise((resolve, reject) => {
+    onReady = resolve;
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready`)));
+  });
+  child.on('message', (message) => {
+    if (message.type === 'ready') return onReady(message);
+    const waiter = pending.get(message.id);
+    if (!waiter) return;
+    pending.delete(message.id);
+    if (message.error) waiter.reject(new Error(`${name}: ${message.error}`));
+    else waiter.resolve(message.result);
+  });
+  child.on('exit', () => {
+    for (const waiter of pending.values()) waiter.reject(new Error(`${name} exited`));
+    pending.clear();
+  });
+  const info = await ready;
+  return {
+    info,
+    pid: child.pid,
+    request(command, params = {}) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        child.send({ id, command, params });
+      });
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+
+/** In a child: announce readiness and answer requests with `handlers[command](params)`. */
+export function serve(handlers, readyInfo = {}) {
+  loopDelay.enable();
+  process.on('message', async (message) => {
+    const handler = handlers[message.command] ?? (message.command === 'stats' ? processStats : undefined);
+    try {
+      if (!handler) throw new Error(`unknown command ${message.command}`);
+      process.send({ id: message.id, result: await handler(message.params ?? {}) });
+    } catch (error) {
+      process.send({ id: message.id, error: error?.stack ?? String(error) });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send({ type: 'ready', ...readyInfo });
+}
+
+/** CPU time (µs), resident and peak resident memory (bytes) of this process; `gc` first collects garbage. */
+export function processStats({ gc = false } = {}) {
+  if (gc) globalThis.gc?.();
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  const cpu = process.cpuUsage();
+  const delay = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+  loopDelay.reset();
+  return {
+    loopDelayMs: delay,
+    memory: process.memoryUsage(), cpuMicros: cpu.user + cpu.system, userMicros: cpu.user, systemMicros: cpu.system, rss: kib('VmRSS'), peakRss: kib('VmHWM'), heapUsed: process.memoryUsage().heapUsed };
+}
+
+/** Peak resident memory of another process, in bytes. */
+export function peakRssOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+}
+
+/** Resident memory of another process, in bytes. */
+export function rssOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+}

@@ -1,0 +1,75 @@
+// M1: keystroke round trip, browser → relay → agent → PTY (`stty raw -echo; cat`) → back, closed loop.
+// Baselines in the same run: a bare WebSocket echo on loopback, and the PTY echo with no relay.
+
+import { WebSocket } from 'ws';
+import { openClient } from '../lib/client.mjs';
+import { startChild } from '../lib/procs.mjs';
+import { AGENT_CPU, startAgent, startRelay, stopAll } from '../lib/setup.mjs';
+import { summary } from '../lib/stats.mjs';
+
+const WARMUP = 500;
+
+async function wsEcho(n) {
+  const server = await startChild('ws-echo.mjs', { cpu: AGENT_CPU });
+  const ws = new WebSocket(server.info.url, { perMessageDeflate: false });
+  await new Promise((resolve) => ws.once('open', resolve));
+  let waiting;
+  ws.on('message', () => waiting?.());
+  const latencies = [];
+  const key = Buffer.from('x');
+  for (let i = 0; i < n + WARMUP; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise((resolve) => {
+      waiting = resolve;
+      ws.send(key);
+    });
+    if (i >= WARMUP) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  ws.terminate();
+  await server.stop();
+  return latencies;
+}
+
+async function ptyEcho(n) {
+  const baseline = await startChild('pty-baseline.mjs', { cpu: AGENT_CPU });
+  const latencies = (await baseline.request('echo', { n: n + WARMUP })).slice(WARMUP);
+  await baseline.stop();
+  return latencies;
+}
+
+/** Closed-loop keystrokes through a relay and an agent running `cat` in a raw-mode PTY. */
+async function throughRelay(n) {
+  const relay = await startRelay();
+  const agent = await startAgent(relay.info.url, '/bin/sh', ['-c', 'stty raw -echo; exec cat']);
+  let waiting;
+  const session = await openClient(agent.info.url, { onOutput: (data) => data.includes(0x78) && waiting?.() });
+  const latencies = [];
+  for (let i = 0; i < n + WARMUP; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise((resolve) => {
+      waiting = resolve;
+      session.sendData('x');
+    });
+    if (i >= WARMUP) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  session.close();
+  await stopAll(relay, agent);
+  return latencies;
+}
+
+export async function run({ keys = 5000 } = {}) {
+  const ws = summary(await wsEcho(keys));
+  const pty = summary(await ptyEcho(keys));
+  const full = summary(await throughRelay(keys));
+  return {
+    wsEchoP50: ws.p50,
+    wsEchoP99: ws.p99,
+    ptyEchoP50: pty.p50,
+    ptyEchoP99: pty.p99,
+    p50: full.p50,
+    p99: full.p99,
+    p999: full.p999,
+    relayAddsP50: full.p50 - pty.p50 - ws.p50,
+    keys,
+  };
+}

@@ -1,0 +1,97 @@
+// M5: relay memory per idle session (an agent and a client connected, nothing happening), and the
+// peak memory of relay and agent while one client has stopped reading during 256 MiB of output,
+// with a second client receiving everything. Baseline: the same processes idle.
+
+import { createHash } from 'node:crypto';
+import { WebSocket } from 'ws';
+import { protocol } from '../../dist/index.js';
+import { openClient } from '../lib/client.mjs';
+import { peakRssOf, rssOf, startChild } from '../lib/procs.mjs';
+import { LOAD_CPU, startAgent, startRelay, stopAll, waiter } from '../lib/setup.mjs';
+
+const MiB = 1 << 20;
+
+async function idleSessions(count) {
+  const relay = await startRelay();
+  const agents = await startChild('fake-agents.mjs', { cpu: LOAD_CPU });
+  const clients = await startChild('typists.mjs', { cpu: LOAD_CPU });
+  try {
+    const warm = await agents.request('start', { relayUrl: relay.info.url, count: 20 });
+    await clients.request('open', { links: warm });
+    const idle = await relay.request('stats', { gc: true });
+    const links = await agents.request('start', { relayUrl: relay.info.url, count });
+    await clients.request('open', { links });
+    const loaded = await relay.request('stats', { gc: true });
+    const counts = await relay.request('counts');
+    if (counts.clients !== count + 20) throw new Error(`expected ${count + 20} clients, relay has ${counts.clients}`);
+    return { idleRelayRss: idle.rss, perSessionBytes: (loaded.rss - idle.rss) / count };
+  } finally {
+    await clients.request('closeAll').catch(() => undefined);
+    await agents.request('stopAll').catch(() => undefined);
+    await stopAll(relay, agents, clients);
+  }
+}
+
+/** A client that says hello and then stops reading its socket. */
+async function stalledClient(link) {
+  const parsed = protocol.parseAccessLink(link);
+  const ws = new WebSocket(protocol.socketUrl(parsed.relayUrl, `/ws/client/${parsed.agentId}`), { origin: parsed.relayUrl, perMessageDeflate: false });
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(protocol.encodeMessage({ type: 'hello', v: 1, token: protocol.accessToken(parsed.secret, parsed.agentId), session: protocol.randomId(), history: 'bytes' }));
+  await new Promise((resolve) => ws.once('message', resolve));
+  ws._socket.pause();
+  return ws;
+}
+
+/**
+ * One run of `mib` MiB of output to a client that reads everything, with or without a second client that
+ * has stopped reading. Returns the peak memory of relay and agent, and what they used before.
+ */
+async function flood(mib, withStalled) {
+  const relay = await startRelay();
+  const total = mib * MiB;
+  const agent = await startAgent(relay.info.url, '/bin/sh', ['-c', `stty raw -echo; head -c1 >/dev/null; yes | head -c ${total}; exec sleep 3600`]);
+  const idleRelay = rssOf(relay.pid);
+  const idleAgent = rssOf(agent.pid);
+  const stalled = withStalled ? await stalledClient(agent.info.url) : undefined;
+  let bytes = 0;
+  const hash = createHash('sha256');
+  const w = waiter(300_000, 'the reading client to get all output');
+  const reader = await openClient(agent.info.url, {
+    onOutput: (data) => {
+      bytes += data.length;
+      hash.update(data);
+      w.poke();
+    },
+  });
+  reader.sendData('\r');
+  await w.until(() => bytes >= total);
+  // `yes` prints "y\n" over and over.
+  const exact = hash.digest('hex') === createHash('sha256').update(Buffer.alloc(total, 'y\n')).digest('hex');
+  const result = { idleRelayRss: idleRelay, idleAgentRss: idleAgent, relayPeakRss: peakRssOf(relay.pid), agentPeakRss: peakRssOf(agent.pid) };
+  reader.close();
+  stalled?.terminate();
+  await stopAll(relay, agent);
+  if (!exact) throw new Error('the reading client did not receive the exact output');
+  return result;
+}
+
+export async function run({ sessions = 1000, mib = 256 } = {}) {
+  const idle = await idleSessions(sessions);
+  const alone = await flood(mib, false);
+  const stall = await flood(mib, true);
+  return {
+    perIdleSessionKiB: idle.perSessionBytes / 1024,
+    idleRelayMiB: idle.idleRelayRss / MiB,
+    idleAgentMiB: stall.idleAgentRss / MiB,
+    floodRelayPeakMiB: alone.relayPeakRss / MiB,
+    floodAgentPeakMiB: alone.agentPeakRss / MiB,
+    stalledRelayPeakMiB: stall.relayPeakRss / MiB,
+    stalledAgentPeakMiB: stall.agentPeakRss / MiB,
+    // What the stalled client costs: the peak with it minus the peak of the same flood without it.
+    stalledRelayExtraMiB: (stall.relayPeakRss - alone.relayPeakRss) / MiB,
+    stalledAgentExtraMiB: (stall.agentPeakRss - alone.agentPeakRss) / MiB,
+    sessions,
+    mib,
+  };
+}

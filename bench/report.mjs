@@ -1,0 +1,87 @@
+// Turns benchmark results into figures (value, baseline, target, verdict), a text table and an SVG chart.
+
+const ms = (v) => (v === undefined || Number.isNaN(v) ? '—' : v < 1 ? `${(v * 1000).toFixed(0)} µs` : `${v.toFixed(2)} ms`);
+const num = (v, unit, digits = 1) => (v === undefined || Number.isNaN(v) ? '—' : `${v.toFixed(digits)} ${unit}`);
+
+/** One row per figure of the issue's table. */
+export function figures(results) {
+  const rows = [];
+  const { M1, M2, M3, M5, M6, M7 } = results;
+  if (M1) {
+    rows.push({ id: 'M1', figure: 'keystroke round trip p50', value: ms(M1.p50), baseline: `WS echo ${ms(M1.wsEchoP50)}, PTY echo ${ms(M1.ptyEchoP50)}`, target: 'relay adds ≤ 100 µs', pass: M1.relayAddsP50 <= 0.1, detail: `relay adds ${ms(M1.relayAddsP50)}`, chart: { label: 'M1 relay adds at p50 (µs)', value: M1.relayAddsP50 * 1000, target: 100 } });
+    rows.push({ id: 'M1', figure: 'keystroke round trip p99 / p99.9', value: `${ms(M1.p99)} / ${ms(M1.p999)}`, baseline: `p99: WS echo ${ms(M1.wsEchoP99)}, PTY echo ${ms(M1.ptyEchoP99)}`, target: 'p99 ≤ 2 ms', pass: M1.p99 <= 2, chart: { label: 'M1 p99 (ms)', value: M1.p99, target: 2 } });
+  }
+  if (M2) {
+    rows.push({ id: 'M2', figure: `keystroke under flood (+${M2.others} sessions streaming ${M2.otherMiBps ?? '?'} MiB/s each) p50 / p99`, value: `${ms(M2.p50)} / ${ms(M2.p99)}`, baseline: M1 ? `M1 p99 ${ms(M1.p99)}` : '', target: 'p99 ≤ 50 ms', pass: M2.p99 <= 50, chart: { label: 'M2 p99 under flood (ms)', value: M2.p99, target: 50 } });
+    rows.push({ id: 'M2', figure: 'Ctrl-C under `yes` until the prompt, median / max', value: `${ms(M2.ctrlCMedian)} / ${ms(M2.ctrlCMax)}`, baseline: '', target: '≤ 250 ms', pass: M2.ctrlCMax <= 250, chart: { label: 'M2 Ctrl-C max (ms)', value: M2.ctrlCMax, target: 250 } });
+  }
+  if (M3) {
+    rows.push({ id: 'M3', figure: 'throughput to 1 / 4 / 16 clients (hash-checked)', value: `${num(M3.clients1MiBps, 'MiB/s', 0)} / ${num(M3.clients4MiBps, 'MiB/s', 0)} / ${num(M3.clients16MiBps, 'MiB/s', 0)}`, baseline: `PTY read directly ${num(M3.ptyMiBps, 'MiB/s', 0)}; PTY piped over a bare WebSocket ${num(M3.pipeMiBps, 'MiB/s', 0)}`, target: '1 client ≥ 75% of PTY', pass: M3.ratio1 >= 0.75, detail: `${(M3.ratio1 * 100).toFixed(0)}% of PTY, ${(M3.ratioToPipe * 100).toFixed(0)}% of the bare pipe`, chart: { label: 'M3 1 client, % of raw PTY', value: M3.ratio1 * 100, target: 75, higherIsBetter: true } });
+    rows.push({ id: 'M4', figure: 'relay CPU per MiB forwarded (1 client; 16 clients per MiB delivered)', value: `${num(M3.relayCpuMsPerMiB, 'ms', 2)}; ${num(M3.relayCpuMsPerMiB16, 'ms', 2)}`, baseline: '', target: '≤ 10 ms/MiB', pass: M3.relayCpuMsPerMiB <= 10, chart: { label: 'M4 relay CPU (ms/MiB)', value: M3.relayCpuMsPerMiB, target: 10 } });
+  }
+  if (M5) {
+    rows.push({ id: 'M5', figure: `relay memory per idle session (${M5.sessions} sessions)`, value: num(M5.perIdleSessionKiB, 'KiB'), baseline: `idle relay ${num(M5.idleRelayMiB, 'MiB')}`, target: '≤ 64 KiB', pass: M5.perIdleSessionKiB <= 64, chart: { label: 'M5 KiB per idle session', value: M5.perIdleSessionKiB, target: 64 } });
+    rows.push({ id: 'M5', figure: `peak RSS during ${M5.mib} MiB of output with a stalled client: relay / agent`, value: `${num(M5.stalledRelayPeakMiB, 'MiB')} / ${num(M5.stalledAgentPeakMiB, 'MiB')}`, baseline: `same flood, no stalled client: ${num(M5.floodRelayPeakMiB, 'MiB')} / ${num(M5.floodAgentPeakMiB, 'MiB')}; idle ${num(M5.idleRelayMiB, 'MiB')} / ${num(M5.idleAgentMiB, 'MiB')}`, target: 'stalled client adds ≤ 8 MiB to each', pass: M5.stalledRelayExtraMiB <= 8 && M5.stalledAgentExtraMiB <= 8, detail: `adds ${num(M5.stalledRelayExtraMiB, 'MiB')} / ${num(M5.stalledAgentExtraMiB, 'MiB')}`, chart: { label: 'M5 stalled client, relay MiB added', value: Math.max(0.01, M5.stalledRelayExtraMiB), target: 8 } });
+  }
+  if (M6) {
+    const last = M6.steps.at(-1);
+    rows.push({ id: 'M6', figure: 'sessions carried (1 key/s + 1 KB/s each) with p99 ≤ 10 ms', value: String(M6.sessions), baseline: last ? `at ${last.sessions}: p99 ${ms(last.p99)}` : '', target: '≥ 1,000', pass: M6.sessions >= 1000, chart: { label: 'M6 sessions carried', value: M6.sessions, target: 1000, higherIsBetter: true } });
+  }
+  if (M7) {
+    rows.push({ id: 'M7', figure: `attach to a session with a full buffer (${M7.mib} MiB printed): screen complete, median / p90`, value: `${ms(M7.completeMedian)} / ${ms(M7.completeP90)}`, baseline: `bytes received ${ms(M7.receivedMedian)}`, target: '≤ 100 ms', pass: M7.completeMedian <= 100, chart: { label: 'M7 attach (ms)', value: M7.completeMedian, target: 100 } });
+  }
+  return rows;
+}
+
+/** A plain-text table. */
+export function renderTable(rows) {
+  const head = ['id', 'figure', 'value', 'baseline (same run)', 'target', ''];
+  const body = rows.map((r) => [r.id, r.figure, r.detail ? `${r.value} (${r.detail})` : r.value, r.baseline, r.target, r.pass ? 'ok' : 'MISS']);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** A Markdown table. */
+export function renderMarkdown(rows) {
+  const body = rows.map((r) => `| ${r.id} | ${r.figure} | ${r.detail ? `${r.value} (${r.detail})` : r.value} | ${r.baseline} | ${r.target} | ${r.pass ? 'met' : '**missed**'} |`);
+  return ['| id | figure | value | baseline in the same run | target | |', '|---|---|---|---|---|---|', ...body].join('\n');
+}
+
+/** An SVG bar chart: each figure as a percentage of its target (100% = the target line). */
+export function renderChart(rows) {
+  const items = rows.filter((r) => r.chart);
+  const width = 760;
+  const rowHeight = 34;
+  const left = 280;
+  const plot = width - left - 60;
+  const height = items.length * rowHeight + 70;
+  const scaleMax = 2; // bars up to 200% of the target
+  const x = (ratio) => left + Math.min(ratio, scaleMax) / scaleMax * plot;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<text x="10" y="20" font-size="13" font-weight="bold">Each figure against its target (dashed line). Shorter is better, except where marked ↑. Green: target met.</text>`,
+  ];
+  items.forEach((r, i) => {
+    const y = 40 + i * rowHeight;
+    const { value, target, higherIsBetter } = r.chart;
+    const ratio = value / target;
+    const good = higherIsBetter ? ratio >= 1 : ratio <= 1;
+    parts.push(`<text x="${left - 8}" y="${y + 15}" text-anchor="end">${escape(r.chart.label)}${higherIsBetter ? ' ↑' : ''}</text>`);
+    parts.push(`<rect x="${left}" y="${y + 3}" width="${Math.max(1, x(ratio) - left)}" height="18" fill="${good ? '#3fb950' : '#f85149'}"/>`);
+    parts.push(`<text x="${x(ratio) + 4}" y="${y + 16}">${escape(format(value))}</text>`);
+  });
+  parts.push(`<line x1="${x(1)}" y1="30" x2="${x(1)}" y2="${height - 25}" stroke="#333" stroke-dasharray="4 3"/>`);
+  parts.push(`<text x="${x(1)}" y="${height - 10}" text-anchor="middle">target</text>`);
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+function format(v) {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function escape(text) {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+}

@@ -1,0 +1,82 @@
+// `npm run bench`: starts real relays and agents on 127.0.0.1, measures M1–M7, prints a table with each
+// figure beside its in-run baseline and target, and writes bench/results/latest.json.
+//
+//   node bench/run.mjs [--only M1,M3] [--runs 3] [--quick] [--update-docs] [--from results.json]
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pinning } from './lib/procs.mjs';
+import { CLIENT_CPU, removeTemp } from './lib/setup.mjs';
+import { medianOf } from './lib/stats.mjs';
+import { figures, renderChart, renderMarkdown, renderTable } from './report.mjs';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    runs: { type: 'string', default: '3' },
+    quick: { type: 'boolean', default: false },
+    'update-docs': { type: 'boolean', default: false },
+    from: { type: 'string' },
+  },
+});
+const only = values.only ? new Set(values.only.toUpperCase().split(',')) : undefined;
+const runs = values.quick ? 1 : Number(values.runs);
+const quick = values.quick;
+
+// This process stands in for the browsers: it runs on the far side's CPU, with the relay.
+if (pinning) spawnSync('taskset', ['-pc', String(CLIENT_CPU), String(process.pid)], { stdio: 'ignore' });
+
+const plan = [
+  ['M1', './measures/m1-latency.mjs', quick ? { keys: 1000 } : {}, runs],
+  ['M2', './measures/m2-flood.mjs', quick ? { keys: 300, rounds: 3 } : {}, runs],
+  ['M3', './measures/m3-throughput.mjs', quick ? { mib: 16 } : {}, runs],
+  ['M5', './measures/m5-memory.mjs', quick ? { sessions: 300, mib: 64 } : {}, 1],
+  ['M6', './measures/m6-capacity.mjs', quick ? { steps: [250, 500, 1000], windowMs: 5000 } : {}, 1],
+  ['M7', './measures/m7-attach.mjs', quick ? { attaches: 5 } : {}, runs],
+];
+
+// --from FILE re-renders the table (and with --update-docs the docs) from saved results.
+const saved = values.from ? JSON.parse(readFileSync(values.from, 'utf8')) : undefined;
+const results = saved?.results ?? {};
+for (const [id, module, options, times] of saved ? [] : plan) {
+  if (only && !only.has(id) && !(id === 'M3' && only.has('M4'))) continue;
+  const { run } = await import(module);
+  const each = [];
+  for (let i = 0; i < times; i++) {
+    process.stderr.write(`${id} run ${i + 1}/${times}…\n`);
+    try {
+      each.push(await run(options));
+    } finally {
+      removeTemp();
+    }
+  }
+  results[id] = times > 1 ? { ...medianOf(each), runs: each } : { ...each[0], runs: each };
+}
+
+const environment = saved?.environment ?? {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  runs,
+  quick,
+  pinned: pinning,
+};
+const output = { environment, results, figures: figures(results) };
+const dir = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(dir, { recursive: true });
+if (!saved) writeFileSync(`${dir}latest.json`, `${JSON.stringify(output, null, 2)}\n`);
+process.stdout.write(`${renderTable(output.figures)}\n\nresults: bench/results/latest.json\n`);
+if (values['update-docs']) {
+  const docs = fileURLToPath(new URL('../docs/', import.meta.url));
+  writeFileSync(`${docs}benchmarks.svg`, renderChart(output.figures));
+  writeFileSync(`${docs}benchmarks.json`, `${JSON.stringify(output, null, 2)}\n`);
+  const page = readFileSync(`${docs}BENCHMARKS.md`, 'utf8');
+  const when = `Measured ${environment.date.slice(0, 10)} on ${environment.cpus}, ${environment.memoryGiB} GiB, Node ${environment.node}` +
+    `${environment.pinned ? ', pinned' : ''}${environment.quick ? ' (quick run)' : `, medians of ${environment.runs} runs`}. Raw results: [benchmarks.json](benchmarks.json).`;
+  writeFileSync(`${docs}BENCHMARKS.md`, page.replace(/<!-- results -->[\s\S]*<!-- \/results -->/, `<!-- results -->\n${when}\n\n${renderMarkdown(output.figures)}\n<!-- /results -->`));
+  process.stdout.write('updated docs/BENCHMARKS.md, docs/benchmarks.svg and docs/benchmarks.json\n');
+}

@@ -1,0 +1,271 @@
+// createAgent: runs a command in a PTY on this computer and serves it through a relay. It keeps its
+// identity (and so its access link) in the config directory, registers when the relay does not know it,
+// reconnects by itself, and reports what happens as events. The CLI prints those; tests read them.
+
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { basename, resolve } from 'node:path';
+import { Backoff, MAX_NAME_LENGTH, accessToken, formatAccessLink, tokenVerifier } from '../protocol/index.js';
+import { IdentityFile, defaultConfigDir, type Identity } from './identity.js';
+import { LockFile } from './lock-file.js';
+import { PtyProcess, resolveCommand, type PtyExit } from './pty-process.js';
+import { RegistrationFailed, register } from './registration.js';
+import { RelayLink } from './relay-link.js';
+import { ScreenMirror } from './screen-mirror.js';
+import { TerminalHost } from './terminal-host.js';
+
+/** Settings of an agent. */
+export interface AgentOptions {
+  /** The relay's base URL, for example `https://relay.example.com`. */
+  relayUrl: string;
+  /** Command to run (default `claude`). */
+  command?: string;
+  args?: string[];
+  /** Working directory of the command (default: the current one). */
+  cwd?: string;
+  /** Name shown in browsers (default: folder@host). */
+  name?: string;
+  /** Where the identity is kept (default: the user's config directory). */
+  configDir?: string;
+  /** Start the command again when it exits, instead of stopping. */
+  restart?: boolean;
+  /** Bytes of output kept for browsers that reconnect (default 4 MiB). */
+  bufferSize?: number;
+  /** Lines of scrollback in the screen snapshots browsers get when a replay is impossible (default 1000). */
+  scrollback?: number;
+  /** Environment of the command (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Token for relays that restrict registration. */
+  registrationToken?: string;
+  /** Base URL for the printed link, overriding the one the relay reports (the local mode's LAN address). */
+  linkBase?: string;
+  /** Terminal size before any browser reports one (default 80×24). */
+  cols?: number;
+  rows?: number;
+  /** Receives what happens. */
+  onEvent?: (event: AgentEvent) => void;
+  /** Reconnect delays (tests shorten them). */
+  backoff?: { baseMs?: number; capMs?: number };
+}
+
+/** What an agent reports. */
+export type AgentEvent =
+  | { event: 'ready'; agentId: string; url: string }
+  | { event: 'registered'; agentId: string }
+  | { event: 'relay_connected' }
+  | { event: 'relay_disconnected'; code: number; reason: string; retryInMs: number | undefined }
+  | { event: 'clients'; count: number }
+  | { event: 'exit'; exitCode: number; signal: number | undefined; restarting: boolean }
+  | { event: 'error'; message: string; fatal: boolean };
+
+/** A running agent. */
+export interface Agent {
+  /** The access link (set once registered). */
+  readonly url: string | undefined;
+  readonly agentId: string | undefined;
+  /** Resolves with the exit code the agent process should end with. */
+  readonly done: Promise<number>;
+  /** Stops the command and the connection. */
+  close(): Promise<void>;
+}
+
+/** An error that stops the agent before it starts, with a message meant for the user. */
+export class AgentStartError extends Error {
+  override name = 'AgentStartError';
+}
+
+/** Starts an agent: spawns the command, registers if needed, connects. Resolves once the command runs. */
+export async function createAgent(options: AgentOptions): Promise<Agent> {
+  const emit = (event: AgentEvent): void => options.onEvent?.(event);
+  const relayUrl = options.relayUrl.replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(relayUrl)) throw new AgentStartError(`relay URL must start with http:// or https://: ${options.relayUrl}`);
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const env = options.env ?? process.env;
+  const command = options.command ?? 'claude';
+  const executable = resolveCommand(command, cwd, env.PATH);
+  if (!executable) {
+    const hint = command === 'claude' ? ' Install Claude Code (npm install -g @anthropic-ai/claude-code) or name another command after "--".' : '';
+    throw new AgentStartError(`command not found: ${command}.${hint}`);
+  }
+  const name = (options.name ?? `${basename(cwd)}@${hostname()}`).slice(0, MAX_NAME_LENGTH);
+  const identityFile = new IdentityFile(options.configDir ?? defaultConfigDir(env), relayUrl, cwd);
+  const lock = new LockFile(`${identityFile.path}.lock`);
+  try {
+    lock.acquire();
+  } catch (error) {
+    throw new AgentStartError((error as Error).message);
+  }
+  let identity: Identity;
+  try {
+    identity = await identityFile.load(relayUrl, cwd);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+
+  let pty: PtyProcess | undefined;
+  let outputPaused = false;
+  let closing = false;
+  let announced = false;
+  let finish!: (code: number) => void;
+  const done = new Promise<number>((resolveDone) => (finish = resolveDone));
+  const registrationAbort = new AbortController();
+
+  const link: RelayLink = new RelayLink({
+    relayUrl,
+    credentials: () => ({ agentId: identity.agentId!, agentKey: identity.agentKey! }),
+    hello: () => ({
+      type: 'hello',
+      v: 1,
+      name,
+      stream: host.stream,
+      end: host.end,
+      access: tokenVerifier(accessToken(identity.secret, identity.agentId!)),
+    }),
+    onOnline: () => {
+      host.online();
+      emit({ event: 'relay_connected' });
+      if (!announced) {
+        announced = true;
+        emit({ event: 'ready', agentId: identity.agentId!, url: accessUrl() });
+      }
+    },
+    onMessage: (message) => host.message(message),
+    onFrame: (frame) => host.frame(frame),
+    onDown: (down) => {
+      host.offline();
+      emit({ event: 'relay_disconnected', ...down });
+    },
+    onUnauthorized: async () => {
+      identity.agentId = undefined;
+      identity.agentKey = undefined;
+      await ensureRegistered();
+    },
+    onFatal: (code, reason) => {
+      emit({ event: 'error', message: `the relay closed the connection for good (${code}: ${reason})`, fatal: true });
+      void shutdown(1);
+    },
+    backoff: options.backoff,
+  });
+
+  const screen = new ScreenMirror(
+    { cols: options.cols ?? 80, rows: options.rows ?? 24, scrollback: options.scrollback ?? 1000 },
+    () => host.screenProgress(),
+  );
+  const host = new TerminalHost(
+    link,
+    {
+      write: (data) => pty?.write(data),
+      resize: ({ cols, rows }) => pty?.resize(cols, rows),
+      pauseOutput: (paused) => {
+        outputPaused = paused;
+        pty?.pauseOutput(paused);
+      },
+    },
+    { bufferSize: options.bufferSize, screen, onClients: reportClients },
+  );
+
+  let clientCount = 0;
+  function reportClients(count: number): void {
+    if (count === clientCount) return;
+    clientCount = count;
+    emit({ event: 'clients', count });
+  }
+
+  function accessUrl(): string {
+    const base = options.linkBase ?? identity.linkBase ?? relayUrl;
+    return formatAccessLink({ relayUrl: base, agentId: identity.agentId!, secret: identity.secret });
+  }
+
+  /** Registers (retrying while the relay is unreachable) unless the identity already has an id. */
+  async function ensureRegistered(): Promise<void> {
+    const backoff = new Backoff({ baseMs: 500, capMs: 30_000, ...options.backoff });
+    while (!identity.agentId) {
+      try {
+        const registration = await register(relayUrl, name, options.registrationToken, registrationAbort.signal);
+        identity.agentId = registration.agentId;
+        identity.agentKey = registration.agentKey;
+        identity.linkBase = registration.clientUrl?.replace(/\/a\/[^/]+\/?$/, '');
+        announced = false;
+        await identityFile.save(identity);
+        emit({ event: 'registered', agentId: registration.agentId });
+      } catch (error) {
+        if (closing) throw error;
+        if (!(error instanceof RegistrationFailed)) throw error;
+        const retryInMs = error.retryAfterMs ?? backoff.next();
+        emit({ event: 'relay_disconnected', code: 0, reason: error.message, retryInMs });
+        await sleep(retryInMs, undefined, { signal: registrationAbort.signal });
+      }
+    }
+  }
+
+  function spawn(): void {
+    // A restarted command starts at the size the browsers last set.
+    const size = host.size ?? { cols: options.cols ?? 80, rows: options.rows ?? 24 };
+    const child = new PtyProcess(
+      { command: executable!, args: options.args ?? [], cwd, env, cols: size.cols, rows: size.rows },
+      (data) => host.output(data),
+    );
+    pty = child;
+    if (outputPaused) child.pauseOutput(true);
+    void child.exit.then((exit) => exited(child, exit));
+  }
+
+  async function exited(child: PtyProcess, exit: PtyExit): Promise<void> {
+    if (closing || pty !== child) return;
+    const restarting = options.restart === true;
+    // Before stopping, the command's last output (and then its exit status) must reach the relay.
+    if (!restarting) await host.flush(10_000);
+    if (closing) return;
+    const how = exit.signal ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`;
+    link.sendMessage({
+      type: 'status',
+      message: `${basename(command)} ${how}${restarting ? '; restarting' : ''}`,
+      exit_code: exit.signal ? undefined : Math.min(255, Math.max(0, exit.exitCode)),
+      signal: exit.signal,
+    });
+    emit({ event: 'exit', exitCode: exit.exitCode, signal: exit.signal, restarting });
+    if (restarting) {
+      setTimeout(() => !closing && spawn(), 1000).unref();
+      return;
+    }
+    void shutdown(exit.signal ? 128 + exit.signal : exit.exitCode);
+  }
+
+  async function shutdown(code: number): Promise<void> {
+    if (closing) return;
+    closing = true;
+    registrationAbort.abort();
+    await pty?.stop();
+    host.dispose();
+    await Promise.all([link.close(), screen.close()]);
+    lock.release();
+    finish(code);
+  }
+
+  spawn();
+  void (async () => {
+    try {
+      await ensureRegistered();
+      if (!closing) link.start();
+    } catch (error) {
+      if (closing) return;
+      emit({ event: 'error', message: (error as Error).message, fatal: true });
+      await shutdown(1);
+    }
+  })();
+
+  return {
+    get url() {
+      return identity.agentId ? accessUrl() : undefined;
+    },
+    get agentId() {
+      return identity.agentId;
+    },
+    done,
+    async close() {
+      await shutdown(0);
+      await done;
+    },
+  };
+}

@@ -1,0 +1,222 @@
+// The agent's connection to its relay: connects with the agent key, says hello, keeps the link alive
+// with heartbeats, validates everything the relay sends, and reconnects with jittered, capped backoff.
+// When the relay no longer accepts the key it asks its owner to register again instead of looping.
+
+import { WebSocket } from 'ws';
+import {
+  Backoff,
+  CloseCode,
+  FrameType,
+  MAX_MESSAGE_BYTES,
+  ProtocolError,
+  closeReason,
+  decodeFrameOf,
+  encodeMessage,
+  parseRelayToAgent,
+  socketUrl,
+  type AgentToRelay,
+  type FromClientFrame,
+  type RelayToAgent,
+} from '../protocol/index.js';
+import { SocketPeer } from '../net/socket-peer.js';
+
+/** Why the link is down, and what happens next. */
+export interface LinkDown {
+  code: number;
+  reason: string;
+  /** Delay before the next attempt; undefined when the link will not retry. */
+  retryInMs: number | undefined;
+}
+
+/** Settings and callbacks of a RelayLink. */
+export interface RelayLinkOptions {
+  relayUrl: string;
+  /** Current credentials (they change after a re-registration). */
+  credentials(): { agentId: string; agentKey: string };
+  /** The hello to send on every connection. */
+  hello(): Extract<AgentToRelay, { type: 'hello' }>;
+  /** The relay accepted the agent. */
+  onOnline(): void;
+  onMessage(message: RelayToAgent): void;
+  onFrame(frame: FromClientFrame): void;
+  onDown(down: LinkDown): void;
+  /** The relay refused the key: register again; the link reconnects once this resolves. */
+  onUnauthorized(): Promise<void>;
+  /** The link gave up for good (replaced by another agent, protocol mismatch). */
+  onFatal(code: number, reason: string): void;
+  heartbeatMs?: number;
+  /** Silence after which the link is presumed dead (default 3 heartbeats). */
+  deadAfterMs?: number;
+  backoff?: { baseMs?: number; capMs?: number };
+}
+
+/** A self-healing connection to the relay. */
+export class RelayLink {
+  private ws: WebSocket | undefined;
+  private peer: SocketPeer | undefined;
+  private online = false;
+  private stopped = false;
+  private lastHeard = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private readonly backoff: Backoff;
+
+  constructor(private readonly options: RelayLinkOptions) {
+    this.backoff = new Backoff({ baseMs: 500, capMs: 30_000, ...options.backoff });
+  }
+
+  /** Whether the relay has accepted this agent on the current connection. */
+  get isOnline(): boolean {
+    return this.online;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Sends a frame if online; returns the bytes waiting to be written (0 when offline). */
+  send(data: string | Uint8Array): number {
+    return this.online && this.peer ? this.peer.send(data) : 0;
+  }
+
+  /** Sends a control message if online. */
+  sendMessage(message: AgentToRelay): void {
+    this.send(encodeMessage(message));
+  }
+
+  /** Calls `callback` once the bytes waiting drop to `bytes` (or the link went down: the callback then runs on the next connection's first drain). */
+  onceBelow(bytes: number, callback: () => void): void {
+    this.peer?.onceBelow(bytes, callback);
+  }
+
+  /** Closes the link for good, waiting briefly for queued frames (such as an exit status) to go out. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    clearInterval(this.heartbeat);
+    const ws = this.ws;
+    if (!ws || ws.readyState === ws.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 2000);
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (ws.readyState === ws.CONNECTING) ws.terminate();
+      else ws.close(CloseCode.Normal, 'agent stopping');
+    });
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const { agentId, agentKey } = this.options.credentials();
+    const ws = new WebSocket(socketUrl(this.options.relayUrl, `/ws/agent/${agentId}`), {
+      headers: { authorization: `Bearer ${agentKey}` },
+      maxPayload: MAX_MESSAGE_BYTES,
+      perMessageDeflate: false,
+      handshakeTimeout: 15_000,
+      // Masking protects proxies that can read the traffic from payloads a web page chose. Through TLS,
+      // or to a relay on this machine, no proxy reads it, so the agent skips the cost (an all-zero mask
+      // is applied by neither side).
+      ...(unmasked(this.options.relayUrl) ? { generateMask: (mask: Buffer) => void mask.fill(0) } : {}),
+    });
+    this.ws = ws;
+    this.peer = new SocketPeer(ws);
+    let failure: string | undefined;
+    ws.on('open', () => {
+      this.lastHeard = Date.now();
+      ws.send(encodeMessage(this.options.hello()));
+      const every = this.options.heartbeatMs ?? 20_000;
+      // A random first beat keeps agents that reconnected together from beating together.
+      this.heartbeat = setTimeout(() => {
+        if (this.ws !== ws) return;
+        this.beat(ws, every);
+        this.heartbeat = setInterval(() => this.beat(ws, every), every);
+      }, Math.random() * every);
+    });
+    ws.on('message', (data, isBinary) => {
+      this.lastHeard = Date.now();
+      try {
+        this.receive(data as Buffer, isBinary);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        failure = `relay sent a bad message: ${error.message}`;
+        ws.close(CloseCode.BadMessage, closeReason(error.message));
+      }
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      failure = `relay answered HTTP ${res.statusCode} instead of a WebSocket`;
+      ws.terminate();
+    });
+    ws.on('error', (error) => {
+      failure ??= (error as NodeJS.ErrnoException).code ?? error.message;
+    });
+    ws.on('close', (code, reasonBytes) => {
+      if (this.ws !== ws) return;
+      clearInterval(this.heartbeat);
+      this.online = false;
+      this.ws = undefined;
+      this.peer = undefined;
+      if (this.stopped) return;
+      this.closed(code, reasonBytes.toString() || failure || 'connection lost');
+    });
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    if (isBinary) {
+      this.options.onFrame(decodeFrameOf(data, [FrameType.FromClient], 'relay'));
+      return;
+    }
+    const message = parseRelayToAgent(data.toString('utf8'));
+    if (message.type === 'connected') {
+      this.online = true;
+      this.backoff.reset();
+      this.options.onOnline();
+      return;
+    }
+    if (message.type !== 'heartbeat_ack') this.options.onMessage(message);
+  }
+
+  private beat(ws: WebSocket, every: number): void {
+    if (Date.now() - this.lastHeard > (this.options.deadAfterMs ?? every * 3)) {
+      ws.terminate();
+      return;
+    }
+    if (this.online) ws.send(encodeMessage({ type: 'heartbeat' }));
+  }
+
+  private closed(code: number, reason: string): void {
+    if (code === CloseCode.Replaced || code === CloseCode.UnsupportedVersion || code === CloseCode.ForbiddenOrigin) {
+      this.options.onDown({ code, reason, retryInMs: undefined });
+      this.options.onFatal(code, reason);
+      return;
+    }
+    const retryInMs = this.backoff.next();
+    this.options.onDown({ code, reason, retryInMs });
+    if (code === CloseCode.Unauthorized) {
+      // The relay does not know this agent (it lost its records) or its key: register again, then reconnect.
+      // The first re-registration reconnects at once; if the new key is refused too, the backoff applies.
+      this.options.onUnauthorized().then(
+        () => this.schedule(this.backoff.attempts <= 1 ? 0 : retryInMs),
+        () => this.schedule(retryInMs),
+      );
+      return;
+    }
+    this.schedule(retryInMs);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => this.connect(), delayMs);
+  }
+}
+
+/** Whether frames to this relay need no masking: TLS, or a loopback address. */
+function unmasked(relayUrl: string): boolean {
+  const url = new URL(relayUrl);
+  return url.protocol === 'https:' || url.hostname === 'localhost' || /^127\./.test(url.hostname) || url.hostname === '[::1]';
+}

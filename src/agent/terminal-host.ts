@@ -1,0 +1,401 @@
+// The agent's session core, independent of the relay connection and of the PTY: it records output by
+// stream position, streams it to the relay with back-pressure, answers the relay's `sync` requests for
+// each client (replay from a position, or reset and replay when the position is gone), applies each
+// client's input exactly once, and decides the terminal size.
+
+import {
+  FrameType,
+  MAX_MESSAGE_BYTES,
+  MAX_OUTPUT_CHUNK,
+  ProtocolError,
+  decodeFrameOf,
+  decodeInputRecord,
+  encodeInputAck,
+  encodeMessage,
+  encodeOutput,
+  encodeSnapshot,
+  encodeToClient,
+  randomId,
+  utf8,
+  type FromClientFrame,
+  type RelayToAgent,
+} from '../protocol/index.js';
+import { OutputLog } from './output-log.js';
+import { SizePolicy, type Size } from './size-policy.js';
+
+/** Where the host sends frames: the relay link. */
+export interface Uplink {
+  /** Whether frames can be sent now. */
+  readonly isOnline: boolean;
+  /** Sends a frame (binary) or control message (text); returns the bytes waiting to be written. */
+  send(data: string | Uint8Array): number;
+  /** Calls back once the bytes waiting drop to `bytes`. */
+  onceBelow(bytes: number, callback: () => void): void;
+}
+
+/** What the host does to the terminal. */
+export interface TerminalControl {
+  write(data: Uint8Array): void;
+  resize(size: Size): void;
+  /** Stop reading the terminal's output (the program blocks when it writes), or read it again. */
+  pauseOutput(paused: boolean): void;
+}
+
+/** A copy of the screen that can be serialized (screen-mirror.ts). */
+export interface ScreenSource {
+  write(data: Uint8Array, end: number): void;
+  resize(cols: number, rows: number): void;
+  snapshot(maxBytes: number): Promise<{ offset: number; data: string }>;
+  /** Output given to it and not yet processed. */
+  readonly backlog: number;
+}
+
+/** Settings of a TerminalHost. */
+export interface TerminalHostOptions {
+  /** The screen mirror for snapshots; without one, clients that lost their place get a cleared screen and the bytes still held. */
+  screen?: ScreenSource;
+  /** Bytes of output kept for replay (default 4 MiB). */
+  bufferSize?: number;
+  /** Bytes waiting on the uplink above which live output pauses (default 1 MiB). */
+  highWater?: number;
+  /** Bytes waiting below which it resumes (default 256 KiB). */
+  lowWater?: number;
+  /** Reports clients joining and leaving. */
+  onClients?(count: number): void;
+  /** Reports a client's input that could not be decoded (it is skipped). */
+  onBadInput?(client: number, message: string): void;
+}
+
+/** Sessions whose last applied input is remembered, beyond which the oldest is forgotten. */
+const MAX_SESSIONS = 1024;
+
+/**
+ * A PTY read this large filled the terminal's buffer (Linux hands out at most 4095 bytes per read), so
+ * more output is already waiting: it is held briefly and sent with what follows, in fewer, larger
+ * frames. A shorter read ends a burst and sends everything at once, so keystroke echo is never delayed.
+ */
+const FULL_READ = 4095;
+/** Longest a full read is held, in ms. */
+const HOLD_MS = 2;
+
+/** Input acknowledgements are sent at most this often per client, in ms. */
+const ACK_DELAY_MS = 20;
+
+/** A screen client further behind than this gets a snapshot instead of a replay: it is faster to draw. */
+const REPLAY_LIMIT = 1 << 20;
+
+/** Largest snapshot sent (it must fit in one message with its envelope). */
+const MAX_SNAPSHOT_BYTES = MAX_MESSAGE_BYTES - 1024;
+
+/** Output the screen mirror may have unparsed before the terminal stops being read, and where reading resumes. */
+const MIRROR_HIGH = 512 * 1024;
+const MIRROR_LOW = 128 * 1024;
+
+/** After losing the relay, the agent keeps its last flow limit this long (clients may be back soon), in ms. */
+const FLOW_GRACE_MS = 2000;
+
+/** One agent's terminal session as the relay and its clients see it. */
+export class TerminalHost {
+  /** Identifies this output stream; a new agent process starts a new stream. */
+  readonly stream = randomId();
+  private readonly log: OutputLog;
+  private sizes = new SizePolicy();
+  /** Relay's client number → the client's session id. */
+  private readonly clients = new Map<number, string>();
+  /** Session id → highest input sequence number applied. Insertion order is age order. */
+  private readonly applied = new Map<string, number>();
+  private readonly pendingAcks = new Set<number>();
+  private ackScheduled = false;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Next stream position to send to the relay as live output. */
+  private sent = 0;
+  private paused = false;
+  /** Callbacks waiting for all output to be sent. */
+  private flushWaiters: Array<() => void> = [];
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Flow control from the relay: read no output beyond this stream position (null: no limit). */
+  private limit: number | null = null;
+  private liftTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Reading stopped so that the screen mirror can catch up. */
+  private mirrorHeld = false;
+  private outputPaused = false;
+  /** The latest sync requested per client, so that a late snapshot never answers an older request. */
+  private readonly latestSync = new Map<number, number>();
+  private readonly screen: ScreenSource | undefined;
+  private readonly highWater: number;
+  private readonly lowWater: number;
+
+  constructor(
+    private readonly uplink: Uplink,
+    private readonly terminal: TerminalControl,
+    private readonly options: TerminalHostOptions = {},
+  ) {
+    this.log = new OutputLog(options.bufferSize ?? 4 << 20);
+    this.screen = options.screen;
+    this.highWater = options.highWater ?? 1 << 20;
+    this.lowWater = options.lowWater ?? 256 * 1024;
+  }
+
+  /** Stops the timers this host started. */
+  dispose(): void {
+    clearTimeout(this.holdTimer);
+    clearTimeout(this.ackTimer);
+    clearTimeout(this.liftTimer);
+    this.holdTimer = undefined;
+    this.ackTimer = undefined;
+    this.ackScheduled = false;
+  }
+
+  /** Stream position after the last output byte. */
+  get end(): number {
+    return this.log.end;
+  }
+
+  /** Number of clients attached. */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** The terminal size last decided on, to start a restarted command with. */
+  get size(): Size | undefined {
+    return this.sizes.current;
+  }
+
+  /** Resolves true once every output byte so far has been handed to the uplink, or false after `timeoutMs`. */
+  flush(timeoutMs: number): Promise<boolean> {
+    if (this.isFlushed()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.flushWaiters = this.flushWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.flushWaiters.push(done);
+    });
+  }
+
+  /** Output from the PTY. */
+  output(data: Uint8Array): void {
+    this.log.append(data);
+    this.screen?.write(data, this.log.end);
+    this.applyFlow();
+    if (data.length >= FULL_READ && this.log.end - this.sent < MAX_OUTPUT_CHUNK) {
+      this.holdTimer ??= setTimeout(() => {
+        this.holdTimer = undefined;
+        this.pump();
+      }, HOLD_MS);
+      return;
+    }
+    this.pump();
+  }
+
+  /** The uplink (re)connected: clients are brought up to date by syncs, so live output starts from now. */
+  online(): void {
+    this.paused = false;
+    this.sent = this.log.end;
+    // The flow limit stays until the relay sends one (or the grace after losing the relay runs out).
+    this.applyFlow();
+    // The relay announces its clients again right after accepting the agent.
+    this.clients.clear();
+    this.latestSync.clear();
+    this.sizes = new SizePolicy();
+    this.notifyClients();
+    this.settleFlush();
+  }
+
+  /**
+   * The uplink went down. Clients are likely back in a moment, so the flow limit holds a little longer;
+   * after that, with nobody to wait for, output is read freely.
+   */
+  offline(): void {
+    clearTimeout(this.liftTimer);
+    this.liftTimer = setTimeout(() => {
+      this.liftTimer = undefined;
+      this.limit = null;
+      this.applyFlow();
+    }, FLOW_GRACE_MS);
+  }
+
+  /** The screen mirror made progress: reading may resume. */
+  screenProgress(): void {
+    this.applyFlow();
+  }
+
+  /** A control message from the relay. */
+  message(message: RelayToAgent): void {
+    switch (message.type) {
+      case 'flow':
+        clearTimeout(this.liftTimer);
+        this.liftTimer = undefined;
+        this.limit = message.limit;
+        this.applyFlow();
+        return;
+      case 'client_joined':
+        this.clients.set(message.client, message.session);
+        this.notifyClients();
+        return;
+      case 'client_left':
+        this.clients.delete(message.client);
+        this.latestSync.delete(message.client);
+        this.pendingAcks.delete(message.client);
+        this.applySize(this.sizes.remove(message.client));
+        this.notifyClients();
+        return;
+      case 'sync':
+        this.sync(message.client, message.sync, message.resume, message.history);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** An input frame from a client, via the relay. */
+  frame(frame: FromClientFrame): void {
+    const session = this.clients.get(frame.client);
+    if (session === undefined) return;
+    const input = decodeFrameOf(frame.inner, [FrameType.Input], 'relay');
+    const last = this.applied.get(session) ?? 0;
+    if (input.seq > last) {
+      this.remember(session, input.seq);
+      try {
+        const record = decodeInputRecord(input.payload);
+        if (record.kind === 'data') {
+          this.terminal.write(record.data);
+          this.applySize(this.sizes.activity(frame.client));
+        } else {
+          this.applySize(this.sizes.report(frame.client, { cols: record.cols, rows: record.rows }));
+        }
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        this.options.onBadInput?.(frame.client, error.message);
+      }
+    }
+    this.scheduleAck(frame.client);
+  }
+
+  /** Sends live output from `sent` until caught up or the uplink backs up. */
+  private pump(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    while (this.sent < this.log.end && !this.paused && this.uplink.isOnline) {
+      if (this.sent < this.log.start) this.sent = this.log.start; // clients that miss this part are synced
+      const chunk = this.log.read(this.sent, MAX_OUTPUT_CHUNK);
+      const waiting = this.uplink.send(encodeOutput(this.sent, chunk));
+      this.sent += chunk.length;
+      if (waiting > this.highWater) {
+        this.paused = true;
+        this.uplink.onceBelow(this.lowWater, () => {
+          this.paused = false;
+          this.pump();
+        });
+      }
+    }
+    this.settleFlush();
+  }
+
+  /** Pauses reading the terminal at the flow limit, or while the screen mirror is far behind; resumes below. */
+  private applyFlow(): void {
+    const backlog = this.screen?.backlog ?? 0;
+    if (backlog > MIRROR_HIGH) this.mirrorHeld = true;
+    else if (backlog < MIRROR_LOW) this.mirrorHeld = false;
+    const pause = this.mirrorHeld || (this.limit !== null && this.log.end >= this.limit);
+    if (pause === this.outputPaused) return;
+    this.outputPaused = pause;
+    this.terminal.pauseOutput(pause);
+  }
+
+  private isFlushed(): boolean {
+    return this.uplink.isOnline && !this.paused && this.sent >= this.log.end;
+  }
+
+  private settleFlush(): void {
+    if (this.flushWaiters.length === 0 || !this.isFlushed()) return;
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    for (const done of waiters) done();
+  }
+
+  /** Brings one client up to the end of the stream. */
+  /** Brings one client up to the end of the stream: replay from its position, or a snapshot of the screen. */
+  private sync(client: number, sync: number, resume: { stream: string; offset: number } | undefined, history: 'screen' | 'bytes'): void {
+    if (!this.clients.has(client)) return;
+    this.latestSync.set(client, sync);
+    const end = this.log.end;
+    const held = resume !== undefined && resume.stream === this.stream && resume.offset >= this.log.start && resume.offset <= end;
+    if (held && (history === 'bytes' || end - resume.offset <= REPLAY_LIMIT)) {
+      this.answer(client, sync, undefined, resume.offset);
+      return;
+    }
+    if (history === 'bytes' || !this.screen) {
+      // The bytes still held; a screen client without a mirror starts from a cleared terminal.
+      this.answer(client, sync, history === 'screen' ? encodeSnapshot(this.log.start, new Uint8Array(0)) : undefined, this.log.start);
+      return;
+    }
+    void this.screen.snapshot(MAX_SNAPSHOT_BYTES).then((snapshot) => {
+      // Answer only the latest request of a client still here; anything newer supersedes this one.
+      if (this.latestSync.get(client) !== sync || !this.clients.has(client)) return;
+      const data = utf8(snapshot.data);
+      if (snapshot.offset < this.log.start || snapshot.offset > this.log.end || data.length > MAX_SNAPSHOT_BYTES) {
+        this.answer(client, sync, encodeSnapshot(this.log.start, new Uint8Array(0)), this.log.start);
+      } else {
+        this.answer(client, sync, encodeSnapshot(snapshot.offset, data), snapshot.offset);
+      }
+    });
+  }
+
+  /** Sends one sync answer in one go: sync_begin, an optional snapshot, output from `from` to the end, the input ack. */
+  private answer(client: number, sync: number, snapshot: Uint8Array | undefined, from: number): void {
+    const session = this.clients.get(client)!;
+    const end = this.log.end;
+    this.uplink.send(encodeMessage({ type: 'sync_begin', client, sync }));
+    if (snapshot) this.toClient(client, snapshot);
+    if (from === end) this.toClient(client, encodeOutput(end, new Uint8Array(0)));
+    for (let at = from; at < end; ) {
+      const chunk = this.log.read(at, MAX_OUTPUT_CHUNK);
+      this.toClient(client, encodeOutput(at, chunk));
+      at += chunk.length;
+    }
+    const seq = this.applied.get(session);
+    if (seq !== undefined) this.toClient(client, encodeInputAck(seq));
+  }
+
+  private toClient(client: number, inner: Uint8Array): void {
+    this.uplink.send(encodeToClient(client, inner));
+  }
+
+  private scheduleAck(client: number): void {
+    this.pendingAcks.add(client);
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    // Acknowledgements only let clients forget input they keep for resending, so nothing waits for
+    // them: they are batched, one per client every ACK_DELAY_MS however fast someone types.
+    this.ackTimer = setTimeout(() => {
+      this.ackScheduled = false;
+      for (const c of this.pendingAcks) {
+        const session = this.clients.get(c);
+        const seq = session === undefined ? undefined : this.applied.get(session);
+        if (seq !== undefined) this.toClient(c, encodeInputAck(seq));
+      }
+      this.pendingAcks.clear();
+    }, ACK_DELAY_MS);
+  }
+
+  private remember(session: string, seq: number): void {
+    this.applied.delete(session);
+    this.applied.set(session, seq);
+    if (this.applied.size > MAX_SESSIONS) this.applied.delete(this.applied.keys().next().value!);
+  }
+
+  private applySize(size: Size | undefined): void {
+    if (!size) return;
+    this.terminal.resize(size);
+    this.screen?.resize(size.cols, size.rows);
+  }
+
+  private notifyClients(): void {
+    this.options.onClients?.(this.clients.size);
+  }
+}

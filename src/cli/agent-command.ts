@@ -1,0 +1,53 @@
+// `ccremote agent` and the agent half of the local mode: builds an agent from parsed options and
+// prints its events until it stops.
+
+import { createAgent, type AgentOptions } from '../agent/agent.js';
+import { UsageError, parseBytes, type Parsed } from './options.js';
+import type { Printer } from './printer.js';
+import { onStopSignal } from './signals.js';
+
+/** Agent options shared by `agent` and the local mode, from parsed arguments. */
+export function agentOptionsFrom(parsed: Parsed): Omit<AgentOptions, 'relayUrl'> {
+  const v = parsed.values;
+  const [command, ...args] = parsed.command;
+  return {
+    command,
+    args,
+    cwd: v.cwd as string | undefined,
+    name: v.name as string | undefined,
+    configDir: v['config-dir'] as string | undefined,
+    restart: v.restart === true,
+    bufferSize: v['buffer-size'] !== undefined ? parseBytes(v['buffer-size'] as string, 'buffer size') : undefined,
+  };
+}
+
+/** Runs an agent until it stops; resolves with the process exit code. */
+export async function runAgent(options: AgentOptions, printer: Printer, qr: boolean): Promise<number> {
+  let printing = Promise.resolve();
+  const agent = await createAgent({
+    ...options,
+    onEvent: (event) => {
+      printing = printing.then(() => printer.agentEvent(event, qr));
+    },
+  });
+  const removeHandlers = onStopSignal(() => {
+    printer.notice('stopping');
+    void agent.close();
+  });
+  const code = await agent.done;
+  removeHandlers();
+  await printing;
+  return code;
+}
+
+/** `ccremote agent`. */
+export async function agentCommand(parsed: Parsed, printer: Printer): Promise<number> {
+  const relay = parsed.values.relay as string | undefined;
+  if (!relay) throw new UsageError('--relay URL is required (the relay this agent serves through)');
+  const options = {
+    ...agentOptionsFrom(parsed),
+    relayUrl: relay,
+    registrationToken: (parsed.values['registration-token'] as string | undefined) ?? process.env.CCREMOTE_REGISTRATION_TOKEN,
+  };
+  return runAgent(options, printer, parsed.values['no-qr'] !== true);
+}

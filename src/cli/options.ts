@@ -1,0 +1,182 @@
+// Every command's options, with the help text printed by `--help`. One table per command, so the help
+// and the parser cannot disagree.
+
+import { parseArgs } from 'node:util';
+
+/** A mistake in how the command was called; printed with the command's help. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** One option: its type, a value placeholder for the help, and what it does. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  value?: string;
+  help: string;
+}
+
+/** A command: usage line, summary, and options. */
+export interface CommandSpec {
+  usage: string;
+  summary: string;
+  options: Record<string, OptionSpec>;
+  /** Whether `-- CMD ARGS…` is accepted. */
+  takesCommand?: boolean;
+  /** Names of positional arguments, in order. */
+  positionals?: string[];
+}
+
+const shared = {
+  json: { type: 'boolean', help: 'Print one JSON object per line on stdout instead of text.' },
+  help: { type: 'boolean', short: 'h', help: 'Show this help.' },
+} satisfies Record<string, OptionSpec>;
+
+const agentOptions = {
+  name: { type: 'string', value: 'NAME', help: 'Name shown in browsers (default: folder@host).' },
+  cwd: { type: 'string', value: 'DIR', help: 'Working directory of the command (default: the current one).' },
+  'config-dir': { type: 'string', value: 'DIR', help: 'Where the agent keeps its identity (default: ~/.config/ccremote).' },
+  restart: { type: 'boolean', help: 'Start the command again when it exits.' },
+  'buffer-size': { type: 'string', value: 'BYTES', help: 'Output kept for reconnecting browsers, e.g. 4M (default 4 MiB).' },
+  'no-qr': { type: 'boolean', help: 'Do not print the QR code.' },
+} satisfies Record<string, OptionSpec>;
+
+const listenOptions = {
+  port: { type: 'string', short: 'p', value: 'PORT', help: 'TCP port; 0 picks a free one (default 8080).' },
+  host: { type: 'string', value: 'ADDR', help: 'Address to listen on (default: all interfaces).' },
+  'public-url': { type: 'string', value: 'URL', help: 'Base URL browsers use, printed in links (behind a proxy, for example).' },
+} satisfies Record<string, OptionSpec>;
+
+export const commands = {
+  local: {
+    usage: 'ccremote [options] [-- CMD ARGS...]',
+    summary:
+      'Run a relay and an agent in this process and print a link (and QR code) reachable from your local network. ' +
+      'Runs `claude` unless a command follows "--".',
+    options: { ...listenOptions, ...agentOptions, ...shared },
+    takesCommand: true,
+  },
+  relay: {
+    usage: 'ccremote relay [options]',
+    summary: 'Run a relay server that agents register with and browsers connect through.',
+    options: {
+      ...listenOptions,
+      'allow-origin': { type: 'string', multiple: true, value: 'ORIGIN', help: 'Also accept browser sockets from this origin (repeatable).' },
+      'data-dir': { type: 'string', value: 'DIR', help: 'Keep agent records here across restarts (default: ~/.local/share/ccremote/relay).' },
+      memory: { type: 'boolean', help: 'Keep agent records in memory only; agents register again after a restart.' },
+      'tls-cert': { type: 'string', value: 'FILE', help: 'Serve HTTPS/WSS with this PEM certificate (with --tls-key).' },
+      'tls-key': { type: 'string', value: 'FILE', help: 'PEM private key for --tls-cert.' },
+      'registration-token': {
+        type: 'string',
+        value: 'TOKEN',
+        help: 'Only agents presenting this token may register (or set CCREMOTE_REGISTRATION_TOKEN).',
+      },
+      'trust-proxy': { type: 'boolean', help: 'Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy.' },
+      'flow-window': {
+        type: 'string',
+        value: 'BYTES',
+        help: 'Output a program may get ahead of the slowest watching client, e.g. 512K (default 512 KiB).',
+      },
+      ...shared,
+    },
+  },
+  agent: {
+    usage: 'ccremote agent --relay URL [options] [-- CMD ARGS...]',
+    summary: 'Run `claude` (or the command after "--") in a terminal here and serve it through a relay.',
+    options: {
+      relay: { type: 'string', short: 'r', value: 'URL', help: 'The relay, e.g. https://relay.example.com (required).' },
+      ...agentOptions,
+      'registration-token': {
+        type: 'string',
+        value: 'TOKEN',
+        help: 'Token for relays that restrict registration (or set CCREMOTE_REGISTRATION_TOKEN).',
+      },
+      ...shared,
+    },
+    takesCommand: true,
+  },
+  attach: {
+    usage: 'ccremote attach URL',
+    summary:
+      'Join a session from this terminal. Interactive when run in a terminal (detach with Ctrl-]); with stdout ' +
+      'redirected it writes the session output bytes exactly as produced, and forwards piped stdin as input.',
+    options: { help: shared.help },
+    positionals: ['URL'],
+  },
+} satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof commands;
+
+/** Parsed arguments of one command. */
+export interface Parsed {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  /** The command after "--", if any. */
+  command: string[];
+}
+
+/** Parses `argv` for `spec`; throws an Error with a user-facing message on bad usage. */
+export function parse(spec: CommandSpec, argv: string[]): Parsed {
+  const split = argv.indexOf('--');
+  const own = split >= 0 ? argv.slice(0, split) : argv;
+  const command = split >= 0 ? argv.slice(split + 1) : [];
+  if (split >= 0 && !spec.takesCommand) throw new UsageError('this command does not take a command after "--"');
+  if (split >= 0 && command.length === 0) throw new UsageError('expected a command after "--"');
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [name, option] of Object.entries(spec.options)) {
+    options[name] = { type: option.type, ...(option.short ? { short: option.short } : {}), ...(option.multiple ? { multiple: true } : {}) };
+  }
+  let parsedArgs;
+  try {
+    parsedArgs = parseArgs({ args: own, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsedArgs;
+  const expected = spec.positionals?.length ?? 0;
+  if (!values.help && positionals.length !== expected) {
+    throw new UsageError(expected === 0 ? `unexpected argument: ${positionals[0]}` : `expected ${spec.positionals!.join(' ')}`);
+  }
+  return { values: values as Parsed['values'], positionals, command };
+}
+
+/** The help text of one command. */
+export function help(spec: CommandSpec): string {
+  const rows = Object.entries(spec.options).map(([name, option]) => {
+    const flag = `${option.short ? `-${option.short}, ` : '    '}--${name}${option.value ? ` ${option.value}` : ''}`;
+    return `  ${flag.padEnd(34)} ${option.help}`;
+  });
+  return `Usage: ${spec.usage}\n\n${spec.summary}\n\nOptions:\n${rows.join('\n')}\n`;
+}
+
+/** The top-level help, listing every command. */
+export function overview(): string {
+  return (
+    `ccremote: use Claude Code (or any terminal program) on this computer from a phone or browser.\n\n` +
+    `Usage:\n` +
+    `  ccremote [options] [-- CMD ARGS...]        relay and agent in one process, for your local network\n` +
+    `  ccremote relay [options]                   a relay on a public server\n` +
+    `  ccremote agent --relay URL [-- CMD ...]    an agent that serves this computer through a relay\n` +
+    `  ccremote attach URL                        join a session from another terminal\n\n` +
+    `Run "ccremote COMMAND --help" for a command's options, "ccremote --help" for the local mode's.\n`
+  );
+}
+
+/** Parses a byte size such as 4M, 512K or 1048576, between 64 KiB and 1 GiB. */
+export function parseBytes(text: string, what = 'size'): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`not a size: ${text} (use e.g. 4M or 512K)`);
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const bytes = Math.round(Number(match[1]) * scale);
+  if (bytes < 64 * 1024 || bytes > 1024 ** 3) throw new UsageError(`${what} must be between 64K and 1G: ${text}`);
+  return bytes;
+}
+
+/** Parses a TCP port. */
+export function parsePort(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`not a port: ${text}`);
+  return port;
+}

@@ -1,0 +1,82 @@
+// What the CLI prints: one JSON object per line on stdout with --json, readable text otherwise. Notices
+// in text mode go to stderr so that stdout holds only what a person or a script asked for.
+
+import QRCode from 'qrcode';
+import type { AgentEvent } from '../agent/agent.js';
+import type { RelayLogEvent } from '../relay/relay.js';
+
+/** Writes the CLI's output. */
+export class Printer {
+  constructor(
+    readonly json: boolean,
+    private readonly out: NodeJS.WritableStream = process.stdout,
+    private readonly err: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  /** A machine-readable event (JSON mode only). */
+  event(event: Record<string, unknown>): void {
+    if (this.json) this.out.write(`${JSON.stringify(event)}\n`);
+  }
+
+  /** A line for people (text mode only), on stdout. */
+  line(text: string): void {
+    if (!this.json) this.out.write(`${text}\n`);
+  }
+
+  /** A notice for people (text mode only), on stderr. */
+  notice(text: string): void {
+    if (!this.json) this.err.write(`${timestamp()} ${text}\n`);
+  }
+
+  /** An error: JSON event or a line on stderr. */
+  error(message: string): void {
+    if (this.json) this.event({ event: 'error', message });
+    else this.err.write(`ccremote: ${message}\n`);
+  }
+
+  /** The relay's log: every event as JSON, or the notable ones as text. */
+  relayLog(entry: RelayLogEvent): void {
+    // The command prints its own `listening` event, with the public URL.
+    if (entry.event === 'listening') return;
+    if (this.json) return this.event(entry);
+    const { event, ...fields } = entry;
+    const detail = Object.entries(fields)
+      .filter(([key]) => key !== 'stack')
+      .map(([key, value]) => `${key}=${String(value)}`)
+      .join(' ');
+    this.notice(`relay: ${event.replace(/_/g, ' ')}${detail ? ` (${detail})` : ''}`);
+  }
+
+  /** An agent event: JSON as is, or text (the link and QR code when ready). */
+  async agentEvent(event: AgentEvent, qr: boolean): Promise<void> {
+    if (this.json) return this.event(event);
+    switch (event.event) {
+      case 'ready':
+        this.line('');
+        if (qr) this.line(await QRCode.toString(event.url, { type: 'terminal', small: true }));
+        this.line(`  Open this link on your phone or in a browser:\n\n  ${event.url}\n`);
+        this.line('  Anyone with the link can type into this terminal; share it only with yourself.\n');
+        return;
+      case 'registered':
+        return this.notice('registered with the relay');
+      case 'relay_connected':
+        return this.notice('connected to the relay');
+      case 'relay_disconnected':
+        return this.notice(
+          `relay connection lost: ${event.reason}${event.retryInMs !== undefined ? `; retrying in ${(event.retryInMs / 1000).toFixed(1)} s` : ''}`,
+        );
+      case 'clients':
+        return this.notice(`${event.count} browser${event.count === 1 ? '' : 's'} attached`);
+      case 'exit':
+        return this.notice(
+          `command ${event.signal ? `killed by signal ${event.signal}` : `exited with code ${event.exitCode}`}${event.restarting ? '; restarting' : ''}`,
+        );
+      case 'error':
+        return this.error(event.message);
+    }
+  }
+}
+
+function timestamp(): string {
+  return new Date().toTimeString().slice(0, 8);
+}

@@ -1,0 +1,49 @@
+// `ccremote relay`: a relay server until SIGINT or SIGTERM.
+
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createRelay, type RelayOptions } from '../relay/relay.js';
+import { UsageError, parseBytes, parsePort, type Parsed } from './options.js';
+import type { Printer } from './printer.js';
+import { onStopSignal } from './signals.js';
+
+/** The relay's default data directory: $XDG_DATA_HOME/ccremote/relay or ~/.local/share/ccremote/relay. */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'ccremote', 'relay');
+}
+
+/** `ccremote relay`. */
+export async function relayCommand(parsed: Parsed, printer: Printer): Promise<number> {
+  const v = parsed.values;
+  const cert = v['tls-cert'] as string | undefined;
+  const key = v['tls-key'] as string | undefined;
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  const options: RelayOptions = {
+    port: parsePort(v.port as string | undefined, 8080),
+    host: v.host as string | undefined,
+    publicUrl: v['public-url'] as string | undefined,
+    allowedOrigins: (v['allow-origin'] as string[] | undefined) ?? [],
+    dataDir: v.memory === true ? undefined : ((v['data-dir'] as string | undefined) ?? defaultDataDir()),
+    tls: cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : undefined,
+    registrationToken: (v['registration-token'] as string | undefined) ?? process.env.CCREMOTE_REGISTRATION_TOKEN,
+    trustProxy: v['trust-proxy'] === true,
+    hub: v['flow-window'] !== undefined ? { flowWindow: parseBytes(v['flow-window'] as string, 'flow window') } : undefined,
+    log: (entry) => printer.relayLog(entry),
+  };
+  const relay = await createRelay(options);
+  const { url } = await relay.listen();
+  printer.event({ event: 'listening', url, publicUrl: relay.publicUrl ?? url });
+  printer.line(`ccremote relay listening on ${url}${relay.publicUrl ? ` (public URL ${relay.publicUrl})` : ''}`);
+  await new Promise<void>((resolve) => {
+    const removeHandlers = onStopSignal(() => {
+      printer.notice('relay stopping');
+      void relay.close().then(() => {
+        removeHandlers();
+        resolve();
+      });
+    });
+  });
+  printer.event({ event: 'closed' });
+  return 0;
+}

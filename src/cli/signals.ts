@@ -1,0 +1,17 @@
+// Ctrl-C and SIGTERM: the first asks for a clean stop, a second one ends the process at once.
+
+/** Calls `stop` on the first SIGINT or SIGTERM; exits with 130 on a second. Returns a function that removes the handlers. */
+export function onStopSignal(stop: (signal: NodeJS.Signals) => void): () => void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    stop(signal);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}

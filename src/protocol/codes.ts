@@ -1,0 +1,78 @@
+// The one table of WebSocket close codes and error codes used by relay, agent and clients.
+
+/** Close codes sent by the relay (and understood by agents and clients). */
+export const CloseCode = {
+  /** Normal closure: the peer asked to leave. */
+  Normal: 1000,
+  /** The relay is shutting down; reconnect later. */
+  GoingAway: 1001,
+  /** A message exceeded `MAX_MESSAGE_BYTES` (sent by the WebSocket layer). */
+  TooBig: 1009,
+  /** A frame could not be decoded or failed validation (malformed JSON, unknown type, bad field, binary where text is expected). */
+  BadMessage: 4000,
+  /** The `hello` named a protocol version this relay does not speak. */
+  UnsupportedVersion: 4001,
+  /** No valid `hello` arrived in time. */
+  HandshakeTimeout: 4002,
+  /** Used by agents and clients themselves when a connection went silent and they replace it. (The relay drops silent sockets without a close frame.) */
+  Idle: 4008,
+  /** Wrong or missing agent key, wrong or missing access token, or an agent id the relay does not know. */
+  Unauthorized: 4401,
+  /** The request's Origin is not allowed to open this socket. */
+  ForbiddenOrigin: 4403,
+  /** Another connection of the same agent took over; the older one is closed with this code and should not reconnect. */
+  Replaced: 4409,
+  /** Too many clients on this agent. */
+  TooMany: 4429,
+} as const;
+
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Close codes after which a client or agent must not simply reconnect with the same credentials. */
+export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.BadMessage,
+  CloseCode.UnsupportedVersion,
+  CloseCode.Unauthorized,
+  CloseCode.ForbiddenOrigin,
+  CloseCode.Replaced,
+]);
+
+/** Stable codes carried by `error` messages. */
+export const ErrorCode = {
+  /** Input arrived while the agent is not connected; the client keeps it and sends it again when the agent is back. */
+  AgentOffline: 'agent_offline',
+  /** The agent's command failed or exited abnormally. */
+  ProcessError: 'process_error',
+  /** A frame was rejected; the socket closes right after. */
+  BadMessage: 'bad_message',
+  /** Something on the relay failed; the request may be retried. */
+  Internal: 'internal',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error found while decoding or validating a frame; carries the close code to use. */
+export class ProtocolError extends Error {
+  readonly code: number;
+  constructor(message: string, code: number = CloseCode.BadMessage) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+  }
+}
+
+/** A close reason cut to the 123 bytes a WebSocket close frame can carry. */
+export function closeReason(text: string): string {
+  let out = text;
+  while (utf8Length(out) > 123) out = out.slice(0, -1);
+  return out;
+}
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+}

@@ -1,0 +1,13 @@
+// The ccremote wire protocol: the only definition of what relay, agent and clients send each other.
+// It imports neither Node nor DOM APIs, so every side uses this same module.
+
+export * from './access.js';
+export * from './codes.js';
+export * from './encoding.js';
+export * from './frames.js';
+export * from './input-record.js';
+export * from './limits.js';
+export * from './messages.js';
+export * from './backoff.js';
+export * from './link.js';
+export * from './schema.js';

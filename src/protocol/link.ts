@@ -1,0 +1,40 @@
+// Access links: `<relay base>/a/<agent id>#<secret>`. The secret sits in the fragment, which browsers
+// never send to a server, so it appears in no request line and no relay log.
+
+import { isSecret } from './access.js';
+import { isId } from './encoding.js';
+
+/** The parts of an access link. */
+export interface AccessLink {
+  /** The relay's base URL (scheme, host, port and any path prefix), without a trailing slash. */
+  relayUrl: string;
+  agentId: string;
+  secret: string;
+}
+
+/** Builds the link a person opens to reach an agent. */
+export function formatAccessLink(link: AccessLink): string {
+  return `${trimSlash(link.relayUrl)}/a/${link.agentId}#${link.secret}`;
+}
+
+/** Parses an access link; throws an Error saying what is wrong with it. */
+export function parseAccessLink(text: string): AccessLink {
+  if (/\/a\/[^/?#]+\/?(\?[^#]*)?$/.test(text.trim()) || text.trim().endsWith('#')) {
+    throw new Error('the link is missing its secret (the part after "#")');
+  }
+  const match = /^(https?:\/\/[^/?#]+(?:\/[^?#]*?)?)\/a\/([^/?#]+)\/?(?:\?[^#]*)?#(.*)$/.exec(text.trim());
+  if (!match) throw new Error('not an access link: expected http(s)://HOST/a/AGENT_ID#SECRET');
+  const [, relayUrl, agentId, secret] = match as unknown as [string, string, string, string];
+  if (!isId(agentId)) throw new Error('the agent id in the link is malformed');
+  if (!isSecret(secret)) throw new Error('the secret after "#" in the link is missing or malformed');
+  return { relayUrl: trimSlash(relayUrl), agentId, secret };
+}
+
+/** The WebSocket URL for a path on the relay (`http` becomes `ws`, `https` becomes `wss`). */
+export function socketUrl(relayUrl: string, path: string): string {
+  return trimSlash(relayUrl).replace(/^http/, 'ws') + path;
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}

@@ -1,0 +1,140 @@
+// JSON control messages (WebSocket text frames), one table per direction. Terminal bytes never travel
+// here: they go in binary frames (frames.ts). Every text frame that arrives is parsed by `parse*` below;
+// anything malformed, oversized or of an unknown type throws a ProtocolError carrying the close code.
+
+import { ProtocolError } from './codes.js';
+import { ID_LENGTH } from './encoding.js';
+import {
+  MAX_CONTROL_BYTES,
+  MAX_NAME_LENGTH,
+  MAX_POSITION,
+  MAX_TEXT_LENGTH,
+} from './limits.js';
+import { bool, int, nullable, num, object, oneOf, optional, str, validateShape, type Infer, type Shape } from './schema.js';
+
+const id = str({ min: ID_LENGTH, max: ID_LENGTH, pattern: /^[A-Za-z0-9_-]+$/ });
+/** A 32-byte value in base64url (access tokens and verifiers). */
+const key32 = str({ min: 43, max: 43, pattern: /^[A-Za-z0-9_-]+$/ });
+const position = int(0, MAX_POSITION);
+const clientRef = int(1, 0xffffffff);
+const syncRef = int(1, MAX_POSITION);
+const text = str({ max: MAX_TEXT_LENGTH });
+const name = str({ max: MAX_NAME_LENGTH });
+const version = int(1, 65535);
+
+/** Where a client stands in an agent's output stream: the stream's id and the offset of the next byte it needs. */
+const resume = object({ stream: id, offset: position });
+export type Resume = Infer<{ stream: typeof id; offset: typeof position }>;
+
+/** How a client wants missing output filled: `screen` (a snapshot of the current screen when a replay is impossible) or `bytes` (the raw bytes still buffered, never a snapshot). */
+const historyMode = oneOf(['screen', 'bytes'] as const);
+export type HistoryMode = 'screen' | 'bytes';
+
+/** Messages an agent sends to the relay. */
+export const agentToRelay = {
+  /** First message after the socket opens: protocol version, display name, current output stream and the verifier browsers' tokens are checked against. */
+  hello: { v: version, name: optional(name), stream: id, end: position, access: key32 },
+  /** Keep-alive; answered with `heartbeat_ack`. */
+  heartbeat: {},
+  /** A status line for every browser, for example the command's exit. */
+  status: { message: text, exit_code: optional(int(0, 255)), signal: optional(int(1, 64)) },
+  /** An error for every browser. */
+  error: { message: text },
+  /** The frames that follow for `client` answer the relay's `sync` number `sync`. */
+  sync_begin: { client: clientRef, sync: syncRef },
+} satisfies Record<string, Shape>;
+
+/** Messages the relay sends to an agent. */
+export const relayToAgent = {
+  /** The agent is authenticated and online. */
+  connected: { agent_id: id },
+  /** Answer to `heartbeat`. */
+  heartbeat_ack: {},
+  /** A browser joined; `client` is the number used in binary envelopes, `session` its stable identity across reconnects. */
+  client_joined: { client: clientRef, session: id },
+  /** A browser left. */
+  client_left: { client: clientRef },
+  /** Send this browser the output it lacks: from `resume` if given and still buffered, otherwise according to `history`. Answered by `sync_begin` with the same `sync` number, then frames. */
+  sync: { client: clientRef, sync: syncRef, resume: optional(resume), history: historyMode },
+  /** Flow control: read no output beyond stream position `limit` for now (null: no limit). */
+  flow: { limit: nullable(position) },
+  /** Something the agent sent was refused. */
+  error: { code: str({ max: 32 }), message: text },
+} satisfies Record<string, Shape>;
+
+/** Messages a browser (or `ccremote attach`) sends to the relay. */
+export const clientToRelay = {
+  /** First message: protocol version, access token derived from the link's secret, the client's session id, and where to resume. */
+  hello: { v: version, token: key32, session: id, resume: optional(resume), history: optional(historyMode) },
+  /** Keep-alive and latency probe; answered with `pong` echoing `t`. */
+  ping: { t: optional(num) },
+  /** Flow control: output up to stream position `offset` has been processed (drawn, written out). */
+  ack: { offset: position },
+} satisfies Record<string, Shape>;
+
+/** Messages the relay sends to a browser. */
+export const relayToClient = {
+  /** The browser is admitted; whether the agent is online, and if so its output stream id. */
+  connected: {
+    client_id: str({ max: 16 }),
+    agent_id: id,
+    agent_online: bool,
+    name: optional(name),
+    stream: optional(id),
+  },
+  /** The agent came online (again); `stream` changes when the agent restarted. */
+  agent_online: { agent_id: id, name: optional(name), stream: id },
+  /** The agent went offline; input is refused until `agent_online`. */
+  agent_offline: { agent_id: id },
+  /** A status line from the agent, for example the command's exit. */
+  status: { message: text, exit_code: optional(int(0, 255)), signal: optional(int(1, 64)) },
+  /** An error, with a stable code from ErrorCode. */
+  error: { code: str({ max: 32 }), message: text },
+  /** Answer to `ping`. */
+  pong: { t: optional(num) },
+} satisfies Record<string, Shape>;
+
+type Table = Record<string, Shape>;
+/** The union of messages a table describes, each tagged with its `type`. */
+export type MessageOf<T extends Table> = { [K in keyof T & string]: { type: K } & Infer<T[K]> }[keyof T & string];
+
+export type AgentToRelay = MessageOf<typeof agentToRelay>;
+export type RelayToAgent = MessageOf<typeof relayToAgent>;
+export type ClientToRelay = MessageOf<typeof clientToRelay>;
+export type RelayToClient = MessageOf<typeof relayToClient>;
+
+function parseWith<T extends Table>(table: T, label: string, raw: string): MessageOf<T> {
+  // Receivers that see bytes check the byte size first (checkControlSize); this bounds the text too.
+  if (raw.length > MAX_CONTROL_BYTES) throw new ProtocolError(`${label}: control message larger than ${MAX_CONTROL_BYTES} bytes`);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ProtocolError(`${label}: malformed JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`${label}: expected a JSON object`);
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string') throw new ProtocolError(`${label}: missing "type"`);
+  if (!Object.hasOwn(table, type)) throw new ProtocolError(`${label}: unknown type ${JSON.stringify(type.slice(0, 32))}`);
+  const body = validateShape(table[type]!, value, type);
+  return { type, ...body } as MessageOf<T>;
+}
+
+/** Parses and validates a text frame from an agent. */
+export const parseAgentToRelay = (raw: string): AgentToRelay => parseWith(agentToRelay, 'agent', raw);
+/** Parses and validates a text frame from the relay, as an agent. */
+export const parseRelayToAgent = (raw: string): RelayToAgent => parseWith(relayToAgent, 'relay', raw);
+/** Parses and validates a text frame from a client. */
+export const parseClientToRelay = (raw: string): ClientToRelay => parseWith(clientToRelay, 'client', raw);
+/** Parses and validates a text frame from the relay, as a client. */
+export const parseRelayToClient = (raw: string): RelayToClient => parseWith(relayToClient, 'relay', raw);
+
+/** Refuses a control message of more than MAX_CONTROL_BYTES bytes before it is decoded. */
+export function checkControlSize(byteLength: number): void {
+  if (byteLength > MAX_CONTROL_BYTES) throw new ProtocolError(`control message larger than ${MAX_CONTROL_BYTES} bytes`);
+}
+
+/** Serialises a control message. Kept in one place so every side encodes identically. */
+export function encodeMessage(message: AgentToRelay | RelayToAgent | ClientToRelay | RelayToClient): string {
+  return JSON.stringify(message);
+}

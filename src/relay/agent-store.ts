@@ -1,0 +1,83 @@
+// Where the relay keeps registered agents. Only hashes of secrets are stored: the SHA-256 of each
+// agent's key and the verifier of its browsers' access token, neither of which grants access if leaked.
+// The in-memory store is the default; file-agent-store.ts persists across restarts.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { randomId, toBase64Url, randomBytes, tokenVerifier } from '../protocol/index.js';
+
+/** One registered agent. */
+export interface AgentRecord {
+  id: string;
+  /** SHA-256 of the agent key, base64url. */
+  keyHash: string;
+  name: string | undefined;
+  /** Verifier of the access token browsers must present; unset until the agent first connects. */
+  accessVerifier: string | undefined;
+  createdAt: number;
+}
+
+/** Storage of agent records, behind which any backend can sit. */
+export interface AgentStore {
+  /** Creates an agent with a fresh id and key; the key is returned once and stored only as a hash. */
+  register(name: string | undefined): Promise<{ id: string; key: string }>;
+  get(id: string): Promise<AgentRecord | undefined>;
+  /** Records the verifier browsers' tokens are checked against. */
+  setAccessVerifier(id: string, verifier: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** SHA-256 of a string, base64url. */
+export function hashKey(key: string): string {
+  return toBase64Url(createHash('sha256').update(key).digest());
+}
+
+/** Constant-time comparison of two base64url digests. */
+export function sameDigest(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Whether `key` is the agent's key. */
+export function keyMatches(record: AgentRecord, key: string): boolean {
+  return sameDigest(hashKey(key), record.keyHash);
+}
+
+/** Whether `token` opens the agent's terminal. */
+export function tokenMatches(record: AgentRecord, token: string): boolean {
+  return record.accessVerifier !== undefined && sameDigest(tokenVerifier(token), record.accessVerifier);
+}
+
+/** A new agent record and its key. */
+export function newAgentRecord(name: string | undefined): { record: AgentRecord; key: string } {
+  const key = toBase64Url(randomBytes(32));
+  return { key, record: { id: randomId(), keyHash: hashKey(key), name, accessVerifier: undefined, createdAt: Date.now() } };
+}
+
+/** Records in this process's memory; lost when the relay stops. */
+export class MemoryAgentStore implements AgentStore {
+  protected readonly records = new Map<string, AgentRecord>();
+
+  async register(name: string | undefined): Promise<{ id: string; key: string }> {
+    const { record, key } = newAgentRecord(name);
+    this.records.set(record.id, record);
+    await this.changed();
+    return { id: record.id, key };
+  }
+
+  async get(id: string): Promise<AgentRecord | undefined> {
+    return this.records.get(id);
+  }
+
+  async setAccessVerifier(id: string, verifier: string): Promise<void> {
+    const record = this.records.get(id);
+    if (!record || record.accessVerifier === verifier) return;
+    record.accessVerifier = verifier;
+    await this.changed();
+  }
+
+  async close(): Promise<void> {}
+
+  /** Called after every change; subclasses persist here. */
+  protected async changed(): Promise<void> {}
+}

@@ -1,0 +1,169 @@
+// The relay's plain HTTP surface: agent registration, health, and the web client's files.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_NAME_LENGTH, isId, optional, str, validateShape, ProtocolError } from '../protocol/index.js';
+import { sameDigest, hashKey, type AgentStore } from './agent-store.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { StaticFiles } from './static-files.js';
+
+/** What the routes need from the relay. */
+export interface HttpContext {
+  store: AgentStore;
+  files: StaticFiles;
+  registrations: RateLimiter;
+  /** SHA-256 of the registration token, if the relay requires one. */
+  registrationTokenHash: string | undefined;
+  /** Base URL for links, or undefined to use the request's own scheme and Host. */
+  publicUrl: string | undefined;
+  secure: boolean;
+  trustProxy: boolean;
+  stats(): { agentsOnline: number; clients: number };
+  startedAt: number;
+  version: string;
+  log(event: string, fields?: Record<string, unknown>): void;
+}
+
+const MAX_BODY = 4096;
+const registerBody = { name: optional(str({ max: MAX_NAME_LENGTH })) };
+
+/** Headers on every response. */
+const COMMON_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+/** Headers on the web client's page: nothing but its own scripts, no framing. */
+const PAGE_HEADERS = {
+  ...COMMON_HEADERS,
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; " +
+    "connect-src 'self'; manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+};
+
+/** Handles one HTTP request. Never throws: failures become JSON errors. */
+export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
+  try {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === '/api/agents') return await register(req, res, ctx);
+    if (path === '/health') return health(req, res, ctx);
+    return serveFile(req, res, ctx, path);
+  } catch (error) {
+    ctx.log('http_error', { message: (error as Error).message });
+    if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'internal error' });
+    else res.destroy();
+  }
+}
+
+/** The address a request came from (the proxy's view of it when `trustProxy`). */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? '').split(',').pop()?.trim();
+    if (last) return last;
+  }
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** The base URL browsers use for this relay, as seen in this request. */
+export function baseUrl(req: IncomingMessage, ctx: Pick<HttpContext, 'publicUrl' | 'secure' | 'trustProxy'>): string {
+  if (ctx.publicUrl) return ctx.publicUrl;
+  const proto = ctx.trustProxy && req.headers['x-forwarded-proto'] === 'https' ? 'https' : ctx.secure ? 'https' : 'http';
+  return `${proto}://${req.headers.host ?? 'localhost'}`;
+}
+
+async function register(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
+  if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use POST' }, { allow: 'POST' });
+  const address = clientAddress(req, ctx.trustProxy);
+  if (!ctx.registrations.take(address)) {
+    const seconds = Math.ceil(ctx.registrations.retryAfterMs(address) / 1000);
+    return sendJson(res, 429, { error: 'rate_limited', message: 'too many registrations from this address' }, { 'retry-after': String(seconds) });
+  }
+  if (ctx.registrationTokenHash !== undefined) {
+    const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (presented === undefined || !sameDigest(hashKey(presented), ctx.registrationTokenHash)) {
+      return sendJson(res, 401, { error: 'unauthorized', message: 'this relay requires a valid registration token' });
+    }
+  }
+  const body = await readBody(req, MAX_BODY);
+  if (body === undefined) return sendJson(res, 413, { error: 'too_large', message: `body larger than ${MAX_BODY} bytes` });
+  let fields: { name?: string };
+  try {
+    fields = validateShape(registerBody, body.length === 0 ? {} : JSON.parse(body.toString('utf8')), 'body');
+  } catch (error) {
+    const message = error instanceof ProtocolError ? error.message : 'malformed JSON';
+    return sendJson(res, 400, { error: 'bad_request', message });
+  }
+  const { id, key } = await ctx.store.register(fields.name);
+  ctx.log('agent_registered', { agent: id, address });
+  const clientUrl = `${baseUrl(req, ctx)}/a/${id}`;
+  sendJson(res, 201, { agent_id: id, agent_key: key, client_url: clientUrl });
+}
+
+function health(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use GET' });
+  const stats = ctx.stats();
+  sendJson(res, 200, {
+    status: 'ok',
+    version: ctx.version,
+    uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
+    agents_online: stats.agentsOnline,
+    clients: stats.clients,
+  });
+}
+
+function serveFile(req: IncomingMessage, res: ServerResponse, ctx: HttpContext, path: string): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use GET' });
+  // The terminal page is /a/AGENT_ID; it loads its assets relative to itself, so /a/app.js is /app.js.
+  const agentPage = /^\/a\/([^/]+)\/?$/.exec(path)?.[1];
+  let name = path;
+  if (path === '/') name = '/index.html';
+  else if (agentPage !== undefined) name = isId(agentPage) ? '/index.html' : `/${agentPage}`;
+  const file = ctx.files.get(name);
+  if (!file) return sendJson(res, 404, { error: 'not_found', message: 'no such page' });
+  const headers: Record<string, string> = {
+    ...(file.type.startsWith('text/html') ? PAGE_HEADERS : COMMON_HEADERS),
+    'content-type': file.type,
+    etag: file.etag,
+    'cache-control': 'no-cache',
+    vary: 'accept-encoding',
+  };
+  if (req.headers['if-none-match'] === file.etag) {
+    res.writeHead(304, headers).end();
+    return;
+  }
+  const gzip = file.gzip !== undefined && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const body = gzip ? file.gzip! : file.body;
+  if (gzip) headers['content-encoding'] = 'gzip';
+  headers['content-length'] = String(body.length);
+  res.writeHead(200, headers);
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...COMMON_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...extra });
+  res.end(text);
+}
+
+/** The request body, or undefined if it exceeds `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        resolve(undefined);
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,395 @@
+// The relay's routing core, independent of message transport: which agents are online, which clients
+// watch each agent, and where each client stands in its agent's output stream. Output from an agent is
+// fanned out to its clients without copying; a client that falls behind (its socket backs up) or misses
+// part of the stream stops receiving live output and is brought back by asking the agent to `sync` it.
+// Callers authenticate peers and validate frames' headers before calling in; the hub never reads payloads.
+
+import {
+  CloseCode,
+  ErrorCode,
+  FrameType,
+  encodeFromClient,
+  encodeMessage,
+  decodeFrame,
+  decodeFrameOf,
+  type AgentToRelay,
+  type ClientToRelay,
+  type HistoryMode,
+  type OutputFrame,
+  type RelayToAgent,
+  type RelayToClient,
+  type Resume,
+  type SnapshotFrame,
+} from '../protocol/index.js';
+import type { Peer } from '../net/peer.js';
+
+/** Settings of a Hub. */
+export interface HubOptions {
+  /** Bytes waiting for one client above which it stops getting live output (default 2 MiB). */
+  clientHighWater?: number;
+  /** Bytes waiting below which a client that fell behind is synced again (default 512 KiB). */
+  clientLowWater?: number;
+  /** Clients one agent may have at once (default 32). */
+  maxClientsPerAgent?: number;
+  /** Flow control: output an agent may read beyond what its slowest pacing client has processed (default 512 KiB). */
+  flowWindow?: number;
+  /** Flow control: a client that acknowledged nothing for this long while output waits for it stops pacing the agent (default 2 s). */
+  stallMs?: number;
+  /** Clock, in ms (tests may pass their own). */
+  now?: () => number;
+}
+
+type Hello = Extract<ClientToRelay, { type: 'hello' }>;
+type AgentHello = Extract<AgentToRelay, { type: 'hello' }>;
+
+/** A client attached to an agent; returned by `connectClient` and handed back on every later call. */
+export interface ClientHandle {
+  readonly number: number;
+  readonly agentId: string;
+}
+
+interface Client extends ClientHandle {
+  readonly peer: Peer;
+  readonly session: string;
+  readonly history: HistoryMode;
+  /** The output stream `position` refers to. */
+  stream: string | undefined;
+  /** Stream offset of the next byte this client needs; null until its first sync. */
+  position: number | null;
+  /** Number of the latest sync requested for this client (0: none yet). */
+  syncRequested: number;
+  /** Number of the sync whose answer the agent is sending; frames of older answers are dropped. */
+  syncAnswered: number;
+  /** Its socket backed up; it gets nothing until it drains, then it is synced. */
+  lagging: boolean;
+  /** Stream offset up to which the client says it has processed output (flow control); null before its first ack. */
+  acked: number | null;
+  /** When it last acknowledged, in ms. */
+  ackedAt: number;
+}
+
+interface Agent {
+  readonly id: string;
+  name: string | undefined;
+  peer: Peer | undefined;
+  stream: string | undefined;
+  readonly clients: Map<number, Client>;
+  /** The flow limit last sent to the agent (null: none; undefined: nothing sent on this connection yet). */
+  limit: number | null | undefined;
+  /**
+   * Pacing clients whose connection dropped, by session id: they keep pacing for `stallMs`, so that a
+   * client that reconnects at once finds everything it missed still in the agent's buffer.
+   */
+  readonly departed: Map<string, { stream: string | undefined; acked: number; since: number }>;
+}
+
+/** Counts for `/health`. */
+export interface HubStats {
+  agentsOnline: number;
+  clients: number;
+}
+
+/** The routing core. One per relay process. */
+export class Hub {
+  private readonly agents = new Map<string, Agent>();
+  private readonly highWater: number;
+  private readonly lowWater: number;
+  private readonly maxClients: number;
+  private readonly window: number;
+  private readonly stallMs: number;
+  private readonly now: () => number;
+  private nextClient = 1;
+  private clientCount = 0;
+
+  constructor(options: HubOptions = {}) {
+    this.highWater = options.clientHighWater ?? 2 << 20;
+    this.lowWater = options.clientLowWater ?? 512 * 1024;
+    this.maxClients = options.maxClientsPerAgent ?? 32;
+    this.window = options.flowWindow ?? 512 * 1024;
+    this.stallMs = options.stallMs ?? 2000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Re-evaluates flow control (clients that stopped acknowledging stop pacing); call a few times a second. */
+  tick(): void {
+    for (const agent of [...this.agents.values()]) {
+      if (agent.limit !== null || agent.departed.size > 0) this.updateFlow(agent);
+      this.forgetIfIdle(agent);
+    }
+  }
+
+  stats(): HubStats {
+    let online = 0;
+    for (const agent of this.agents.values()) if (agent.peer) online++;
+    return { agentsOnline: online, clients: this.clientCount };
+  }
+
+  /** Whether the agent currently has a connection. */
+  isOnline(agentId: string): boolean {
+    return this.agents.get(agentId)?.peer !== undefined;
+  }
+
+  /** An authenticated agent connection said hello. A previous connection of the same agent is closed. */
+  connectAgent(agentId: string, peer: Peer, hello: AgentHello, registeredName?: string): void {
+    const agent = this.agent(agentId);
+    if (agent.peer) agent.peer.close(CloseCode.Replaced, 'another connection of this agent took over');
+    agent.peer = peer;
+    agent.name = hello.name ?? registeredName;
+    agent.stream = hello.stream;
+    agent.limit = undefined; // nothing sent on this connection yet
+    toAgent(agent, { type: 'connected', agent_id: agentId });
+    for (const client of agent.clients.values()) {
+      toAgent(agent, { type: 'client_joined', client: client.number, session: client.session });
+      client.lagging = false;
+      this.requestSync(agent, client);
+    }
+    this.broadcast(agent, { type: 'agent_online', agent_id: agentId, name: agent.name, stream: hello.stream });
+    this.updateFlow(agent);
+  }
+
+  /** A control message from an agent connection; ignored unless `peer` is the agent's current connection. */
+  agentMessage(agentId: string, peer: Peer, message: AgentToRelay): void {
+    const agent = this.agents.get(agentId);
+    if (!agent || agent.peer !== peer) return;
+    switch (message.type) {
+      case 'heartbeat':
+        toAgent(agent, { type: 'heartbeat_ack' });
+        return;
+      case 'status':
+        this.broadcast(agent, message);
+        return;
+      case 'error':
+        this.broadcast(agent, { type: 'error', code: ErrorCode.ProcessError, message: message.message });
+        return;
+      case 'sync_begin': {
+        const client = agent.clients.get(message.client);
+        if (!client || message.sync !== client.syncRequested) return;
+        // The answer to the latest request starts here: it re-establishes stream and position.
+        client.syncAnswered = message.sync;
+        client.stream = agent.stream;
+        client.position = null;
+        return;
+      }
+      case 'hello':
+        return;
+    }
+  }
+
+  /** A binary frame from an agent connection: OUTPUT for every client, or TO_CLIENT for one. Throws ProtocolError if malformed. */
+  agentFrame(agentId: string, peer: Peer, bytes: Uint8Array): void {
+    const agent = this.agents.get(agentId);
+    if (!agent || agent.peer !== peer) return;
+    const frame = decodeFrameOf(bytes, [FrameType.Output, FrameType.ToClient], 'agent');
+    if (frame.type === FrameType.Output) {
+      for (const client of agent.clients.values()) this.deliverLive(agent, client, frame, bytes);
+      return;
+    }
+    const client = agent.clients.get(frame.client);
+    if (!client) return; // it left while the agent was answering
+    const inner = decodeFrame(frame.inner);
+    if (inner.type === FrameType.InputAck) {
+      client.peer.send(frame.inner);
+      return;
+    }
+    this.deliverSync(agent, client, inner as OutputFrame | SnapshotFrame, frame.inner);
+  }
+
+  /** The agent's connection closed. */
+  disconnectAgent(agentId: string, peer: Peer): void {
+    const agent = this.agents.get(agentId);
+    if (!agent || agent.peer !== peer) return;
+    agent.peer = undefined;
+    this.broadcast(agent, { type: 'agent_offline', agent_id: agentId });
+    this.forgetIfIdle(agent);
+  }
+
+  /** Admits an authenticated client; returns null (after closing it) when the agent has too many. */
+  connectClient(agentId: string, peer: Peer, hello: Hello, registeredName?: string): ClientHandle | null {
+    const agent = this.agent(agentId);
+    if (agent.clients.size >= this.maxClients) {
+      peer.close(CloseCode.TooMany, `an agent may have at most ${this.maxClients} clients`);
+      this.forgetIfIdle(agent);
+      return null;
+    }
+    const client: Client = {
+      number: this.allocateNumber(),
+      agentId,
+      peer,
+      session: hello.session,
+      history: hello.history ?? 'screen',
+      stream: hello.resume?.stream,
+      position: hello.resume?.offset ?? null,
+      syncRequested: 0,
+      syncAnswered: 0,
+      lagging: false,
+      // A client that resumes has at least what it resumes from: it paces from there at once.
+      acked: hello.resume?.offset ?? null,
+      ackedAt: this.now(),
+    };
+    agent.departed.delete(hello.session);
+    agent.clients.set(client.number, client);
+    this.clientCount++;
+    agent.name ??= registeredName;
+    toClient(client, {
+      type: 'connected',
+      client_id: String(client.number),
+      agent_id: agentId,
+      agent_online: agent.peer !== undefined,
+      name: agent.name,
+      stream: agent.stream,
+    });
+    if (agent.peer) {
+      toAgent(agent, { type: 'client_joined', client: client.number, session: client.session });
+      this.requestSync(agent, client);
+    }
+    return client;
+  }
+
+  /** A control message from a client. */
+  clientMessage(handle: ClientHandle, message: ClientToRelay): void {
+    const client = this.client(handle);
+    if (!client) return;
+    if (message.type === 'ping') toClient(client, { type: 'pong', t: message.t });
+    if (message.type === 'ack' && client.position !== null) {
+      // Nobody can have processed more than it was sent.
+      client.acked = Math.min(message.offset, client.position);
+      client.ackedAt = this.now();
+      this.updateFlow(this.agents.get(client.agentId)!);
+    }
+  }
+
+  /** A binary frame from a client (INPUT only); throws ProtocolError if malformed. */
+  clientFrame(handle: ClientHandle, bytes: Uint8Array): void {
+    const client = this.client(handle);
+    if (!client) return;
+    decodeFrameOf(bytes, [FrameType.Input], 'client');
+    const agent = this.agents.get(client.agentId)!;
+    if (!agent.peer) {
+      toClient(client, { type: 'error', code: ErrorCode.AgentOffline, message: 'Agent is offline' });
+      return;
+    }
+    agent.peer.send(encodeFromClient(client.number, bytes));
+  }
+
+  /** The client's connection closed. */
+  disconnectClient(handle: ClientHandle): void {
+    const client = this.client(handle);
+    if (!client) return;
+    const agent = this.agents.get(client.agentId)!;
+    agent.clients.delete(client.number);
+    this.clientCount--;
+    if (agent.peer) toAgent(agent, { type: 'client_left', client: client.number });
+    if (client.acked !== null && !client.lagging) {
+      agent.departed.set(client.session, { stream: client.stream, acked: client.acked, since: this.now() });
+    }
+    this.updateFlow(agent);
+    this.forgetIfIdle(agent);
+  }
+
+  /** Live output: forwarded only to a client whose position it continues; a gap means the client must be synced. */
+  private deliverLive(agent: Agent, client: Client, frame: OutputFrame, bytes: Uint8Array): void {
+    if (client.lagging || client.syncAnswered !== client.syncRequested) return;
+    const end = frame.offset + frame.data.length;
+    if (client.position === null || client.stream !== agent.stream || frame.offset > client.position) {
+      this.requestSync(agent, client);
+      return;
+    }
+    if (end <= client.position) return;
+    client.position = end;
+    this.send(agent, client, bytes);
+  }
+
+  /** Part of the agent's answer to a sync: forwarded if it answers the latest request. */
+  private deliverSync(agent: Agent, client: Client, frame: OutputFrame | SnapshotFrame, bytes: Uint8Array): void {
+    if (client.lagging || client.syncAnswered !== client.syncRequested || client.syncAnswered === 0) return;
+    client.position = frame.type === FrameType.Snapshot ? frame.offset : frame.offset + frame.data.length;
+    if (client.acked !== null && client.acked > client.position) client.acked = null; // a new stream
+    this.send(agent, client, bytes);
+  }
+
+  /**
+   * Flow control: the agent may read output up to what the slowest pacing client has processed, plus
+   * the window, so every client that keeps up receives every byte. A client paces while it keeps
+   * acknowledging; one that stalls (a phone in a tunnel) stops pacing after `stallMs`, so it never
+   * holds the program back for long, and catches up by sync later. With no pacing client there is no
+   * limit.
+   */
+  private updateFlow(agent: Agent): void {
+    if (!agent.peer) return;
+    const now = this.now();
+    let slowest: number | null = null;
+    for (const c of agent.clients.values()) {
+      if (c.acked === null || c.lagging || c.stream !== agent.stream) continue;
+      if (c.position !== c.acked && now - c.ackedAt > this.stallMs) continue; // stalled
+      if (slowest === null || c.acked < slowest) slowest = c.acked;
+    }
+    for (const [session, d] of agent.departed) {
+      if (now - d.since > this.stallMs) agent.departed.delete(session);
+      else if (d.stream === agent.stream && (slowest === null || d.acked < slowest)) slowest = d.acked;
+    }
+    const limit = slowest === null ? null : slowest + this.window;
+    // On a new connection, "no limit" is not news: the agent lifts its old limit by itself after a grace.
+    if (agent.limit === undefined && limit === null) return;
+    // Limits move in steps of an eighth of the window, so acks do not each cost a message to the agent.
+    const moved =
+      limit === null || agent.limit === null || agent.limit === undefined ? limit !== agent.limit : Math.abs(limit - agent.limit) >= this.window / 8;
+    if (!moved) return;
+    agent.limit = limit;
+    toAgent(agent, { type: 'flow', limit });
+  }
+
+  private send(agent: Agent, client: Client, bytes: Uint8Array): void {
+    if (client.peer.send(bytes) <= this.highWater) return;
+    client.lagging = true;
+    this.updateFlow(agent);
+    client.peer.onceBelow(this.lowWater, () => {
+      if (!client.lagging || agent.clients.get(client.number) !== client) return;
+      client.lagging = false;
+      this.requestSync(agent, client);
+    });
+  }
+
+  private requestSync(agent: Agent, client: Client): void {
+    if (!agent.peer) return;
+    client.syncRequested++;
+    const resume: Resume | undefined =
+      client.stream !== undefined && client.position !== null ? { stream: client.stream, offset: client.position } : undefined;
+    toAgent(agent, { type: 'sync', client: client.number, sync: client.syncRequested, resume, history: client.history });
+  }
+
+  private broadcast(agent: Agent, message: RelayToClient): void {
+    const text = encodeMessage(message);
+    for (const client of agent.clients.values()) client.peer.send(text);
+  }
+
+  private agent(agentId: string): Agent {
+    let agent = this.agents.get(agentId);
+    if (!agent) {
+      agent = { id: agentId, name: undefined, peer: undefined, stream: undefined, clients: new Map(), limit: undefined, departed: new Map() };
+      this.agents.set(agentId, agent);
+    }
+    return agent;
+  }
+
+  private client(handle: ClientHandle): Client | undefined {
+    return this.agents.get(handle.agentId)?.clients.get(handle.number);
+  }
+
+  private forgetIfIdle(agent: Agent): void {
+    if (!agent.peer && agent.clients.size === 0 && agent.departed.size === 0) this.agents.delete(agent.id);
+  }
+
+  private allocateNumber(): number {
+    const n = this.nextClient;
+    this.nextClient = n >= 0xffffffff ? 1 : n + 1;
+    return n;
+  }
+}
+
+function toAgent(agent: Agent, message: RelayToAgent): void {
+  agent.peer?.send(encodeMessage(message));
+}
+
+function toClient(client: Client, message: RelayToClient): void {
+  client.peer.send(encodeMessage(message));
+}

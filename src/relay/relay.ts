@@ -1,0 +1,146 @@
+// createRelay: builds a relay from options and returns an object with `listen` and `close`. Argument
+// parsing, environment and signals belong to the CLI, not here.
+
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { hashKey, MemoryAgentStore, type AgentStore } from './agent-store.js';
+import { FileAgentStore } from './file-agent-store.js';
+import { handleHttp, type HttpContext } from './http-routes.js';
+import { Hub, type HubOptions, type HubStats } from './hub.js';
+import { OriginPolicy, normaliseOrigin } from './origin.js';
+import { RateLimiter } from './rate-limit.js';
+import { StaticFiles, defaultWebRoot } from './static-files.js';
+import { WsGateway } from './ws-gateway.js';
+import { CloseCode } from '../protocol/index.js';
+import { VERSION } from '../version.js';
+
+/** One structured log line from the relay. Never contains keys, tokens or secrets. */
+export interface RelayLogEvent {
+  event: string;
+  [field: string]: unknown;
+}
+
+/** Settings of a relay. */
+export interface RelayOptions {
+  /** TCP port; 0 picks a free one (default 8080). */
+  port?: number;
+  /** Address to listen on (default: all interfaces). */
+  host?: string;
+  /** Base URL that browsers use (behind a proxy, for example); printed in links and allowed as an Origin. */
+  publicUrl?: string;
+  /** Further origins whose pages may open browser sockets. */
+  allowedOrigins?: string[];
+  /** Where agent records are kept across restarts; without it (and without `store`) they live in memory. */
+  dataDir?: string;
+  /** A store to use instead of the built-in ones. */
+  store?: AgentStore;
+  /** Serve HTTPS/WSS directly with this certificate and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** If set, `POST /api/agents` requires `Authorization: Bearer <token>`. */
+  registrationToken?: string;
+  /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy. */
+  trustProxy?: boolean;
+  /** Directory of the built web client (default: the one shipped with ccremote). */
+  webRoot?: string;
+  /** Registrations allowed per address: burst and per minute (default 10 and 30). */
+  registrationLimit?: { burst: number; perMinute: number };
+  hub?: HubOptions;
+  handshakeTimeoutMs?: number;
+  pingIntervalMs?: number;
+  /** Receives structured log events (default: none). */
+  log?: (event: RelayLogEvent) => void;
+}
+
+/** A relay built by createRelay. */
+export interface Relay {
+  /** Starts listening; resolves with the URL it can be reached at from this machine. */
+  listen(): Promise<{ url: string; port: number }>;
+  /** Closes every connection (code 1001) and stops listening. */
+  close(): Promise<void>;
+  /** The base URL printed in links: `publicUrl`, or the listening URL. */
+  readonly publicUrl: string | undefined;
+  stats(): HubStats;
+}
+
+/** Builds a relay. Nothing listens until `listen()`. */
+export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
+  const log = (event: string, fields: Record<string, unknown> = {}): void => options.log?.({ event, ...fields });
+  const store = options.store ?? (options.dataDir ? await FileAgentStore.open(options.dataDir) : new MemoryAgentStore());
+  const files = await StaticFiles.load(options.webRoot ?? defaultWebRoot());
+  const hub = new Hub(options.hub);
+  const publicUrl = options.publicUrl?.replace(/\/+$/, '');
+  const allowed = [...(options.allowedOrigins ?? []), ...(publicUrl ? [publicUrl] : [])].map(normaliseOrigin);
+  const secure = options.tls !== undefined;
+  const trustProxy = options.trustProxy ?? false;
+
+  const context: HttpContext = {
+    store,
+    files,
+    registrations: new RateLimiter(options.registrationLimit ?? { burst: 10, perMinute: 30 }),
+    registrationTokenHash: options.registrationToken !== undefined ? hashKey(options.registrationToken) : undefined,
+    publicUrl,
+    secure,
+    trustProxy,
+    stats: () => hub.stats(),
+    startedAt: Date.now(),
+    version: VERSION,
+    log,
+  };
+  const gateway = new WsGateway({
+    hub,
+    store,
+    origins: new OriginPolicy(allowed),
+    secure,
+    trustProxy,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
+    pingIntervalMs: options.pingIntervalMs,
+    log,
+  });
+
+  const onRequest = (req: Parameters<typeof handleHttp>[0], res: Parameters<typeof handleHttp>[1]): void => {
+    void handleHttp(req, res, context);
+  };
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createHttpServer(onRequest);
+  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  server.on('clientError', (_error, socket) => socket.destroy());
+  // Flow control looks for clients that stopped acknowledging a few times a second.
+  const flowTimer = setInterval(() => hub.tick(), 250);
+  flowTimer.unref();
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
+
+  let listening = false;
+  return {
+    publicUrl,
+    stats: () => hub.stats(),
+    async listen() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 8080, options.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      listening = true;
+      // After start-up, server errors (out of file descriptors, say) are logged, never fatal.
+      server.on('error', (error) => log('server_error', { message: error.message }));
+      const { port } = server.address() as AddressInfo;
+      const host = options.host && !['0.0.0.0', '::', ''].includes(options.host) ? options.host : '127.0.0.1';
+      const url = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      log('listening', { url });
+      return { url, port };
+    },
+    async close() {
+      clearInterval(flowTimer);
+      await gateway.close(CloseCode.GoingAway, 'relay shutting down');
+      if (listening) {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      }
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,289 @@
+// Accepts WebSocket upgrades, authenticates agents (key) and clients (token in `hello`), decodes and
+// validates every frame with the protocol module, and hands the results to the hub. A frame that fails
+// validation closes only its own socket, with the close code the protocol assigns.
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import {
+  CloseCode,
+  MAX_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  checkControlSize,
+  closeReason,
+  isId,
+  parseAgentToRelay,
+  parseClientToRelay,
+} from '../protocol/index.js';
+import { keyMatches, tokenMatches, type AgentStore } from './agent-store.js';
+import { clientAddress } from './http-routes.js';
+import type { ClientHandle, Hub } from './hub.js';
+import type { OriginPolicy } from './origin.js';
+import { SocketPeer } from '../net/socket-peer.js';
+
+/** What the gateway needs from the relay. */
+export interface GatewayOptions {
+  hub: Hub;
+  store: AgentStore;
+  origins: OriginPolicy;
+  secure: boolean;
+  trustProxy: boolean;
+  /** Time allowed between the upgrade and an accepted `hello` (default 10 s). */
+  handshakeTimeoutMs?: number;
+  /** Interval of WebSocket pings; a socket that missed the previous one is dropped (default 30 s). */
+  pingIntervalMs?: number;
+  log(event: string, fields?: Record<string, unknown>): void;
+}
+
+/** Messages that may wait while a connection is being authenticated. */
+const MAX_EARLY_MESSAGES = 64;
+
+/** The ping sweep's slices (see the constructor). */
+const PING_SLICES = 10;
+
+/** Accepts and serves the relay's WebSocket endpoints. */
+export class WsGateway {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  /** Per socket: whether it answered since its last ping, and which slice of the ping sweep it is in. */
+  private readonly alive = new WeakMap<WebSocket, boolean>();
+  private readonly slice = new WeakMap<WebSocket, number>();
+  private readonly pinger: NodeJS.Timeout;
+  private tick = 0;
+  private nextSlice = 0;
+
+  constructor(private readonly options: GatewayOptions) {
+    // Sockets are pinged in PING_SLICES slices, one slice per tick, so that each is pinged once per
+    // interval and thousands of sockets never all answer at the same instant.
+    this.pinger = setInterval(() => this.pingSlice(), (options.pingIntervalMs ?? 30_000) / PING_SLICES);
+    this.pinger.unref();
+  }
+
+  /** Routes an HTTP upgrade to the agent or client endpoint, or refuses it. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://relay.invalid');
+    const route = /^\/ws\/(agent|client)\/([^/]+)$/.exec(url.pathname);
+    if (!route) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const [, kind, agentId] = route as unknown as [string, 'agent' | 'client', string];
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.track(ws);
+      if (kind === 'agent') this.acceptAgent(ws, req, agentId, agentKey(req, url));
+      else this.acceptClient(ws, req, agentId);
+    });
+  }
+
+  /** Closes every socket with `code`, waiting up to `graceMs` for peers to answer, then cuts the rest. */
+  async close(code: number, reason: string, graceMs = 1000): Promise<void> {
+    clearInterval(this.pinger);
+    const sockets = [...this.wss.clients];
+    const closed = sockets.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
+    for (const ws of sockets) ws.close(code, closeReason(reason));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+
+  private track(ws: WebSocket): void {
+    this.alive.set(ws, true);
+    this.slice.set(ws, this.nextSlice++ % PING_SLICES);
+    ws.on('pong', () => this.alive.set(ws, true));
+    ws.on('error', (error) => this.options.log('socket_error', { message: error.message }));
+  }
+
+  private pingSlice(): void {
+    const slice = this.tick++ % PING_SLICES;
+    for (const ws of this.wss.clients) {
+      if (this.slice.get(ws) !== slice) continue;
+      if (!this.alive.get(ws)) {
+        this.options.log('socket_dropped', { reason: 'no answer to ping' });
+        ws.terminate();
+        continue;
+      }
+      this.alive.set(ws, false);
+      ws.ping();
+    }
+  }
+
+  private acceptAgent(ws: WebSocket, req: IncomingMessage, agentId: string, key: string | undefined): void {
+    const { hub, store, log } = this.options;
+    const peer = new SocketPeer(ws);
+    const address = clientAddress(req, this.options.trustProxy);
+    let online = false;
+    const conn = new Connection(ws, this.options.handshakeTimeoutMs ?? 10_000, log);
+    if (req.headers.origin !== undefined) return conn.refuse(CloseCode.ForbiddenOrigin, 'agents do not connect from web pages');
+    ws.on('close', () => {
+      if (online) {
+        hub.disconnectAgent(agentId, peer);
+        log('agent_disconnected', { agent: agentId });
+      }
+    });
+    conn.step(async () => {
+      const record = isId(agentId) ? await store.get(agentId) : undefined;
+      if (!record || key === undefined || !keyMatches(record, key)) {
+        log('agent_refused', { address });
+        return conn.refuse(CloseCode.Unauthorized, 'unknown agent or wrong key');
+      }
+      conn.onText = (raw) => {
+        const hello = parseAgentToRelay(raw);
+        if (hello.type !== 'hello') throw new ProtocolError('expected hello');
+        if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} not supported`, CloseCode.UnsupportedVersion);
+        conn.step(async () => {
+          await store.setAccessVerifier(agentId, hello.access);
+          if (conn.isClosed) return;
+          conn.handshakeDone();
+          online = true;
+          hub.connectAgent(agentId, peer, hello, record.name);
+          log('agent_connected', { agent: agentId, address });
+          conn.onText = (text) => {
+            const message = parseAgentToRelay(text);
+            if (message.type === 'hello') throw new ProtocolError('hello sent twice');
+            hub.agentMessage(agentId, peer, message);
+          };
+          conn.onBinary = (bytes) => hub.agentFrame(agentId, peer, bytes);
+        });
+      };
+    });
+  }
+
+  private acceptClient(ws: WebSocket, req: IncomingMessage, agentId: string): void {
+    const { hub, store, log, origins, secure, trustProxy } = this.options;
+    const address = clientAddress(req, trustProxy);
+    const conn = new Connection(ws, this.options.handshakeTimeoutMs ?? 10_000, log);
+    const forwardedSecure = trustProxy && req.headers['x-forwarded-proto'] === 'https';
+    const origin = origins.check(req.headers.origin, req.headers.host, secure || forwardedSecure);
+    if (!origin.ok) {
+      log('client_refused', { address, reason: origin.reason });
+      return conn.refuse(CloseCode.ForbiddenOrigin, origin.reason);
+    }
+    let handle: ClientHandle | null = null;
+    ws.on('close', (code) => {
+      if (!handle) return;
+      hub.disconnectClient(handle);
+      log('client_disconnected', { agent: agentId, client: handle.number, code });
+    });
+    conn.onText = (raw) => {
+      const hello = parseClientToRelay(raw);
+      if (hello.type !== 'hello') throw new ProtocolError('expected hello');
+      if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} not supported`, CloseCode.UnsupportedVersion);
+      conn.step(async () => {
+        const record = isId(agentId) ? await store.get(agentId) : undefined;
+        if (!record || !tokenMatches(record, hello.token)) {
+          log('client_refused', { address, reason: 'bad token' });
+          return conn.refuse(CloseCode.Unauthorized, 'invalid link');
+        }
+        if (conn.isClosed) return;
+        conn.handshakeDone();
+        handle = hub.connectClient(agentId, new SocketPeer(ws), hello, record.name);
+        if (!handle) return;
+        log('client_connected', { agent: agentId, client: handle.number, address });
+        const admitted = handle;
+        conn.onText = (text) => {
+          const message = parseClientToRelay(text);
+          if (message.type === 'hello') throw new ProtocolError('hello sent twice');
+          hub.clientMessage(admitted, message);
+        };
+        conn.onBinary = (bytes) => hub.clientFrame(admitted, bytes);
+      });
+    };
+  }
+}
+
+/**
+ * One socket's message loop: messages are handled in order; while an asynchronous step (a store
+ * lookup) runs, later messages wait in a short queue. Any error closes this socket and nothing else.
+ */
+class Connection {
+  onText: (raw: string) => void = () => {
+    throw new ProtocolError('not ready for messages');
+  };
+  onBinary: (bytes: Buffer) => void = () => {
+    throw new ProtocolError('expected hello as a text message');
+  };
+  private busy = false;
+  private closed = false;
+  private readonly early: Array<[RawData, boolean]> = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ws: WebSocket,
+    handshakeTimeoutMs: number,
+    private readonly log: GatewayOptions['log'],
+  ) {
+    this.timer = setTimeout(() => this.refuse(CloseCode.HandshakeTimeout, 'no hello in time'), handshakeTimeoutMs);
+    ws.on('message', (data, isBinary) => this.receive(data, isBinary));
+    ws.on('close', () => {
+      this.closed = true;
+      clearTimeout(this.timer);
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  handshakeDone(): void {
+    clearTimeout(this.timer);
+  }
+
+  refuse(code: number, reason: string): void {
+    clearTimeout(this.timer);
+    this.closed = true;
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(code, closeReason(reason));
+  }
+
+  /** Runs an asynchronous step, holding later messages until it is done. */
+  step(run: () => Promise<void>): void {
+    this.busy = true;
+    run()
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => {
+        this.busy = false;
+        while (!this.busy && !this.closed && this.early.length > 0) {
+          const [data, isBinary] = this.early.shift()!;
+          this.handle(data, isBinary);
+        }
+      });
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    if (this.busy) {
+      if (this.early.length >= MAX_EARLY_MESSAGES) return this.refuse(CloseCode.BadMessage, 'too many messages before the handshake finished');
+      this.early.push([data, isBinary]);
+      return;
+    }
+    this.handle(data, isBinary);
+  }
+
+  private handle(data: RawData, isBinary: boolean): void {
+    try {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      if (isBinary) {
+        this.onBinary(bytes);
+      } else {
+        checkControlSize(bytes.length);
+        this.onText(bytes.toString('utf8'));
+      }
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private fail(error: unknown): void {
+    if (error instanceof ProtocolError) return this.refuse(error.code, error.message);
+    this.log('internal_error', { message: (error as Error).message, stack: (error as Error).stack });
+    this.refuse(1011, 'internal error');
+  }
+}
+
+/** The agent key: `Authorization: Bearer KEY` (what ccremote's agent sends), or `?key=KEY` as in the original design. */
+function agentKey(req: IncomingMessage, url: URL): string | undefined {
+  const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  return bearer ?? url.searchParams.get('key') ?? undefined;
+}

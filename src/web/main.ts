@@ -1,0 +1,90 @@
+// The web terminal: reads the access link from the address bar, opens a client session, and connects
+// it to xterm.js. Keystrokes go out raw, exactly as the terminal encodes them (Enter is "\r"); output
+// is written as bytes, so UTF-8 split across frames is reassembled by the terminal.
+
+import '@xterm/xterm/css/xterm.css';
+import './app.css';
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal } from '@xterm/xterm';
+import { ClientSession } from '../client/session.js';
+import { parseAccessLink, type AccessLink } from '../protocol/index.js';
+import { browserConnect } from './browser-connect.js';
+import { mountKeyBar } from './key-bar.js';
+import { StatusBar } from './status-bar.js';
+
+function start(): void {
+  const bar = new StatusBar();
+  let link: AccessLink;
+  if (!/\/a\/[^/]+\/?$/.test(location.pathname)) {
+    document.body.dataset.state = 'landing';
+    bar.status('');
+    bar.showMessage('ccremote relay', 'Open the link that "ccremote agent" printed on your computer (or scan its QR code) to reach your terminal.');
+    return;
+  }
+  try {
+    link = parseAccessLink(location.href);
+  } catch (error) {
+    bar.state({ kind: 'failed', code: 0, reason: `This page's address is not a complete access link: ${(error as Error).message}. Open the full link the agent printed (or scan its QR code).` });
+    return;
+  }
+
+  const term = new Terminal({
+    allowProposedApi: false,
+    cursorBlink: true,
+    fontFamily: "ui-monospace, 'SF Mono', Menlo, Consolas, 'DejaVu Sans Mono', monospace",
+    fontSize: window.matchMedia('(max-width: 600px)').matches ? 13 : 15,
+    scrollback: 5000,
+    theme: { background: '#16181d', foreground: '#e6e6e6' },
+  });
+  const fit = new FitAddon();
+  term.loadAddon(fit);
+  term.open(document.getElementById('terminal')!);
+
+  const session = new ClientSession({
+    relayUrl: link.relayUrl,
+    agentId: link.agentId,
+    secret: link.secret,
+    connect: browserConnect,
+    // Flow control as xterm.js recommends: output counts as processed once the terminal has parsed it.
+    manualAck: true,
+    events: {
+      output: (data, end) => term.write(data, () => session.acknowledge(end)),
+      snapshot: (data, offset) => {
+        term.reset();
+        term.write(data, () => session.acknowledge(offset));
+      },
+      state: (state) => bar.state(state),
+      resync: (how) => bar.resync(how),
+      status: (status) => bar.status(status.message),
+      latency: (ms) => bar.setLatency(ms),
+      error: (code, message) => {
+        if (code !== 'agent_offline') console.warn(`ccremote: ${code}: ${message}`);
+      },
+    },
+  });
+
+  const send = (data: string): void => {
+    session.sendData(data);
+  };
+  term.onData(send);
+  // Some sequences (legacy mouse reports) are binary strings: one char per byte.
+  term.onBinary((data) => session.sendData(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
+  mountKeyBar(document.getElementById('keys')!, send, () => term.modes.applicationCursorKeysMode);
+
+  const refit = (): void => {
+    fit.fit();
+    session.resize(term.cols, term.rows);
+  };
+  new ResizeObserver(refit).observe(document.getElementById('terminal')!);
+  window.visualViewport?.addEventListener('resize', refit);
+  refit();
+
+  document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && session.reconnectNow());
+  window.addEventListener('online', () => session.reconnectNow());
+  session.start();
+  term.focus();
+  // For debugging in the browser console.
+  Object.assign(window, { ccremote: { session, term } });
+}
+
+start();

@@ -1,0 +1,112 @@
+// The status bar and the full-screen message: what the session is doing, always visible. Text only
+// (textContent), never HTML: names and reasons come from elsewhere.
+
+import type { SessionState } from '../client/session.js';
+
+/** Updates the bar, the notice line under it, and the message panel from session events. */
+export class StatusBar {
+  private readonly name = byId('agent-name');
+  private readonly text = byId('state-text');
+  private readonly notice = byId('notice');
+  private readonly latency = byId('latency');
+  private readonly message = byId('message');
+  private timer: number | undefined;
+  private noticeTimer: number | undefined;
+  /** The agent's last status line (such as the command's exit), kept while the agent is offline. */
+  private lastStatus: string | undefined;
+
+  state(state: SessionState): void {
+    document.body.dataset.state = state.kind;
+    window.clearInterval(this.timer);
+    this.hideMessage();
+    switch (state.kind) {
+      case 'connecting':
+        return this.setText('Connecting…');
+      case 'online':
+        if (state.name) this.setName(state.name);
+        this.lastStatus = undefined;
+        this.setText('Connected');
+        if (!this.noticeTimer) this.setNotice(undefined);
+        return;
+      case 'agent_offline':
+        if (state.name) this.setName(state.name);
+        this.setText('Agent offline');
+        return this.setNotice(`${this.lastStatus ? `${this.lastStatus}. ` : ''}Waiting for the agent to come back.`);
+      case 'waiting': {
+        const until = Date.now() + state.retryInMs;
+        const tick = (): void => this.setText(`Reconnecting in ${Math.max(0, Math.ceil((until - Date.now()) / 1000))} s`);
+        tick();
+        this.timer = window.setInterval(tick, 500);
+        this.latency.textContent = '';
+        return this.setNotice(state.reason);
+      }
+      case 'failed':
+        this.setText('Disconnected');
+        this.setNotice(undefined);
+        this.latency.textContent = '';
+        return this.showMessage('Cannot open this terminal', state.reason);
+      case 'closed':
+        return this.setText('Closed');
+    }
+  }
+
+  /** After a reconnection: how the screen caught up, shown for a few seconds. */
+  resync(how: 'resumed' | 'restored' | 'gap'): void {
+    const text = {
+      resumed: 'Reconnected: nothing was missed.',
+      restored: 'Reconnected: the screen was restored; older output was not replayed.',
+      gap: 'Reconnected: some output was lost.',
+    }[how];
+    document.body.dataset.resync = how;
+    this.setNotice(text, 5000);
+  }
+
+  /** A status line from the agent (the command's exit, for example). */
+  status(text: string): void {
+    this.lastStatus = text;
+    this.setNotice(text);
+  }
+
+  setLatency(ms: number): void {
+    this.latency.textContent = `${ms} ms`;
+  }
+
+  setName(name: string): void {
+    this.name.textContent = name;
+    document.title = `${name} · ccremote`;
+  }
+
+  showMessage(title: string, text: string): void {
+    byId('message-title').textContent = title;
+    byId('message-text').textContent = text;
+    this.message.hidden = false;
+  }
+
+  /** The line under the bar: shown while there is something to say, for `forMs` if given. */
+  private setNotice(text: string | undefined, forMs?: number): void {
+    window.clearTimeout(this.noticeTimer);
+    this.noticeTimer = undefined;
+    this.notice.textContent = text ?? '';
+    this.notice.hidden = text === undefined;
+    if (forMs !== undefined) {
+      this.noticeTimer = window.setTimeout(() => {
+        this.noticeTimer = undefined;
+        this.notice.hidden = true;
+      }, forMs);
+    }
+  }
+
+  private hideMessage(): void {
+    this.message.hidden = true;
+  }
+
+  private setText(text: string): void {
+    this.text.textContent = text;
+  }
+}
+
+function byId(id: string): HTMLElement {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`missing #${id}`);
+  return element;
+}

@@ -1,0 +1,48 @@
+// The agent's pieces that need no PTY or socket: the output ring and the terminal-size policy.
+
+import { describe, expect, it } from 'vitest';
+import { OutputLog } from '../src/agent/output-log.js';
+import { SizePolicy } from '../src/agent/size-policy.js';
+
+describe('OutputLog', () => {
+  it('keeps the last `capacity` bytes addressed by stream position, across wrap-around', () => {
+    const log = new OutputLog(10);
+    const stream: number[] = [];
+    let next = 0;
+    for (const size of [3, 4, 5, 1, 9, 0, 2, 25, 7]) {
+      const chunk = Uint8Array.from({ length: size }, () => next++ % 256);
+      expect(log.append(chunk)).toBe(stream.length);
+      stream.push(...chunk);
+      expect(log.end).toBe(stream.length);
+      expect(log.start).toBe(Math.max(0, stream.length - 10));
+      for (let from = log.start; from <= log.end; from++) {
+        for (const max of [1, 4, 100]) {
+          expect([...log.read(from, max)]).toEqual(stream.slice(from, Math.min(from + max, stream.length)));
+        }
+      }
+    }
+    expect(() => log.read(log.start - 1, 1)).toThrow(RangeError);
+    expect(() => log.read(log.end + 1, 1)).toThrow(RangeError);
+  });
+});
+
+describe('SizePolicy', () => {
+  it('follows the client that typed last; before anyone typed, the latest to report a size', () => {
+    const policy = new SizePolicy();
+    expect(policy.report(1, { cols: 80, rows: 24 })).toEqual({ cols: 80, rows: 24 });
+    expect(policy.report(2, { cols: 40, rows: 60 })).toEqual({ cols: 40, rows: 60 }); // nobody typed yet: latest report
+    expect(policy.report(1, { cols: 81, rows: 24 })).toEqual({ cols: 81, rows: 24 }); // still nobody: latest report again
+    expect(policy.activity(1)).toBeUndefined(); // client 1 typed; its size already applies
+    expect(policy.report(2, { cols: 45, rows: 60 })).toBeUndefined(); // a viewer resizing does not reflow
+    expect(policy.report(3, { cols: 50, rows: 50 })).toBeUndefined(); // nor does a viewer joining (or reconnecting)
+    expect(policy.activity(1)).toBeUndefined();
+    expect(policy.report(1, { cols: 100, rows: 30 })).toEqual({ cols: 100, rows: 30 }); // the typist resizes
+    expect(policy.activity(2)).toEqual({ cols: 45, rows: 60 }); // another client types
+    expect(policy.activity(4)).toBeUndefined(); // a client without a size (a piped attach) typing changes nothing
+    expect(policy.remove(2)).toEqual({ cols: 100, rows: 30 }); // back to the previous typist
+    expect(policy.remove(1)).toEqual({ cols: 50, rows: 50 }); // no typist with a size left: latest report
+    expect(policy.current).toEqual({ cols: 50, rows: 50 });
+    expect(policy.remove(3)).toBeUndefined(); // nobody left: the size stays
+    expect(policy.remove(9)).toBeUndefined();
+  });
+});

@@ -1,0 +1,187 @@
+// The `ccremote` command as a user runs it: relay and agent with --json, attach in a pipe, help and
+// errors, and clean shutdown on signals.
+
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, runCli, killAll } from './helpers/cli.js';
+import { EventLog } from './helpers/wait.js';
+import { cleanup, shellEnv, tempDir, TestClient } from './helpers/system.js';
+
+afterEach(async () => {
+  killAll();
+  await cleanup();
+});
+
+async function relayAndAgent(agentArgs: string[] = ['--', '/bin/sh']) {
+  const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json']);
+  const listening = await relay.events.next((e) => e.event === 'listening');
+  const url = listening.url as string;
+  expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  const home = tempDir();
+  const agent = runCli(['agent', '--relay', url, '--json', '--config-dir', join(home, 'config'), '--cwd', home, ...agentArgs], shellEnv(home));
+  const ready = await agent.events.next((e) => e.event === 'ready', 15_000, 'agent ready');
+  expect(ready).toMatchObject({ agentId: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), url: expect.stringContaining(`${url}/a/`) });
+  return { relay, agent, url, link: ready.url as string, home };
+}
+
+describe('ccremote relay and agent', () => {
+  it('print JSON events, and the agent serves a terminal a client can use', async () => {
+    const { link } = await relayAndAgent();
+    const client = new TestClient(link);
+    client.type('echo cli-$((4*4))\r');
+    await client.waitForOutput('cli-16');
+  });
+
+  it('stop cleanly on SIGTERM and SIGINT, ending the command too', async () => {
+    const { relay, agent, link } = await relayAndAgent(['--', '/bin/sh', '-c', 'echo pid=$$; exec sleep 1000']);
+    const client = new TestClient(link);
+    const pid = Number(/pid=(\d+)/.exec(await client.waitForOutput(/pid=\d+/))![1]);
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    agent.child.kill('SIGINT');
+    expect(await agent.exited).toEqual({ code: 0, signal: null });
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+    await client.waitForState('agent_offline');
+    relay.child.kill('SIGTERM');
+    expect(await relay.exited).toEqual({ code: 0, signal: null });
+    expect(relay.events.items.at(-1)).toEqual({ event: 'closed' });
+  });
+
+  it('the agent exits with the command exit code', async () => {
+    const { agent, link } = await relayAndAgent(['--', '/bin/sh', '-c', 'read x; exit 5']);
+    const client = new TestClient(link);
+    await client.waitForState('online');
+    client.type('\r');
+    expect((await agent.exited).code).toBe(5);
+    expect(agent.events.items).toContainEqual(expect.objectContaining({ event: 'exit', exitCode: 5, restarting: false }));
+  });
+});
+
+describe('ccremote attach', () => {
+  it('writes the session output bytes exactly as the PTY produced them when piped, and forwards piped input', async () => {
+    const home = tempDir();
+    const data = randomBytes(48 * 1024);
+    writeFileSync(join(home, 'data.bin'), data);
+    // Raw mode: the terminal passes every byte through unchanged.
+    const { link } = await relayAndAgent(['--', '/bin/sh', '-c', `stty raw -echo; cat ${join(home, 'data.bin')}; read x; exit 0`]);
+    const attach = runCli(['attach', link]);
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (attach.stdout().length >= data.length) {
+          attach.child.stdout.off('data', check);
+          resolve();
+        }
+      };
+      attach.child.stdout.on('data', check);
+      check();
+    });
+    attach.child.stdin.write('\n');
+    const { code } = await attach.exited;
+    expect(code).toBe(0);
+    expect(attach.stdout().equals(data)).toBe(true);
+    expect(attach.stderr()).toContain('exited with code 0');
+  });
+
+  it('refuses a link without its secret with a clear message', async () => {
+    const { link } = await relayAndAgent();
+    const attach = runCli(['attach', link.split('#')[0]!]);
+    expect((await attach.exited).code).toBe(2);
+    expect(attach.stderr()).toMatch(/missing its secret/);
+    const wrong = runCli(['attach', `${link.split('#')[0]}#${'A'.repeat(43)}`]);
+    expect((await wrong.exited).code).toBe(2);
+    expect(wrong.stderr()).toMatch(/link is not valid/);
+  });
+});
+
+describe('help and usage', () => {
+  it('documents every option of every command', async () => {
+    for (const command of [[], ['relay'], ['agent'], ['attach']]) {
+      const run = runCli([...command, '--help']);
+      expect((await run.exited).code).toBe(0);
+      const text = run.stdout().toString();
+      expect(text).toMatch(/Usage: ccremote/);
+      expect(text).toMatch(/--help/);
+    }
+    const relayHelp = runCli(['relay', '--help']);
+    await relayHelp.exited;
+    for (const option of ['--port', '--host', '--public-url', '--data-dir', '--memory', '--tls-cert', '--json', '--allow-origin']) {
+      expect(relayHelp.stdout().toString()).toContain(option);
+    }
+    const agentHelp = runCli(['agent', '--help']);
+    await agentHelp.exited;
+    for (const option of ['--relay', '--name', '--cwd', '--config-dir', '--restart', '--buffer-size', '--json']) {
+      expect(agentHelp.stdout().toString()).toContain(option);
+    }
+  });
+
+  it('rejects bad usage with exit code 2 and a message', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['agent'], /--relay URL is required/],
+      [['relay', '--port', 'eighty'], /not a port/],
+      [['relay', '--bogus'], /Unknown option/],
+      [['attach'], /expected URL/],
+      [['frobnicate'], /unknown command/],
+      [['agent', '--relay', 'ftp://x'], /relay URL must start with http/],
+      [['agent', '--relay', 'http://127.0.0.1:9', '--buffer-size', 'lots'], /not a size/],
+      [['agent', '--relay', 'http://127.0.0.1:9', '--', 'no-such-command-here'], /command not found: no-such-command-here/],
+    ];
+    for (const [args, message] of cases) {
+      const run = runCli(args, { XDG_CONFIG_HOME: tempDir() });
+      const { code } = await run.exited;
+      expect(code, args.join(' ')).toBe(2);
+      expect(run.stderr(), args.join(' ')).toMatch(message);
+    }
+  });
+});
+
+describe('ccremote (local mode)', () => {
+  it('runs a relay and an agent in one process, and keeps the same link across restarts', async () => {
+    const home = tempDir();
+    const config = join(home, 'config');
+    const args = ['--json', '--config-dir', config, '--cwd', home, '--', '/bin/sh'];
+    const first = runCli(['--port', '0', ...args], shellEnv(home));
+    const listening = await first.events.next((e) => e.event === 'listening');
+    const ready = await first.events.next((e) => e.event === 'ready', 15_000, 'local agent ready');
+    const port = new URL(listening.url as string).port;
+    expect(ready.url).toMatch(new RegExp(`^http://[0-9.]+:${port}/a/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`));
+    const client = new TestClient(ready.url as string);
+    client.type('echo local-$((7*7))\r');
+    await client.waitForOutput('local-49');
+    client.close();
+    first.child.kill('SIGINT');
+    expect((await first.exited).code).toBe(0);
+
+    const second = runCli(['--port', port, ...args], shellEnv(home));
+    const again = await second.events.next((e) => e.event === 'ready', 15_000, 'local agent ready again');
+    expect(again.url).toBe(ready.url);
+    // Only the in-process agent may register with the embedded relay.
+    const stranger = await fetch(`http://127.0.0.1:${port}/api/agents`, { method: 'POST' });
+    expect(stranger.status).toBe(401);
+  });
+});
+
+describe('ccremote attach in a terminal', () => {
+  it('runs in raw mode, forwards keys, follows the terminal size, and detaches with Ctrl-]', async () => {
+    const pty = (await import('node-pty')).default;
+    const { link } = await relayAndAgent();
+    const terminal = pty.spawn(process.execPath, [BIN, 'attach', link], { cols: 100, rows: 30, env: { ...process.env, TERM: 'xterm-256color' } as Record<string, string> });
+    const screen = new EventLog<string>();
+    let text = '';
+    terminal.onData((data) => screen.push((text += data)));
+    const exited = new Promise<number>((resolve) => terminal.onExit(({ exitCode }) => resolve(exitCode)));
+    try {
+      await screen.until(() => text.includes('detach: Ctrl-]'), 10_000, 'attach connected');
+      terminal.write('stty size\r');
+      await screen.until(() => /30 100\r*\n/.test(text), 10_000, 'the size of the attaching terminal');
+      terminal.resize(120, 40);
+      terminal.write('stty size\r');
+      await screen.until(() => /40 120\r*\n/.test(text), 10_000, 'the new size after a resize');
+      terminal.write('\x1d');
+      expect(await exited).toBe(0);
+      expect(text).toContain('detached');
+    } finally {
+      terminal.kill();
+    }
+  });
+});

@@ -1,0 +1,92 @@
+// A TCP proxy for fault injection: it forwards connections to a target and can cut them (abruptly,
+// as a lost network would) at chosen or random moments, or refuse new ones for a while.
+
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+/** A proxy in front of `127.0.0.1:targetPort`. */
+export class CutProxy {
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private refusing = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** How many connections were cut so far. */
+  cuts = 0;
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(targetPort: number): Promise<CutProxy> {
+    let proxy: CutProxy | undefined;
+    const server = createServer((socket) => proxy!.accept(socket, targetPort));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    proxy = new CutProxy(server, (server.address() as AddressInfo).port);
+    return proxy;
+  }
+
+  /** The proxy's base URL. */
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Cuts every open connection. */
+  cutAll(): void {
+    for (const pair of [...this.pairs]) this.cut(pair);
+  }
+
+  /** While true, new connections are cut as soon as they arrive. */
+  refuse(on: boolean): void {
+    this.refusing = on;
+  }
+
+  /** Cuts one random open connection every `minMs`–`maxMs` until `stop()`. */
+  cutRandomly(minMs: number, maxMs: number, random: () => number = Math.random): void {
+    const next = (): void => {
+      this.timer = setTimeout(() => {
+        const open = [...this.pairs];
+        if (open.length > 0) this.cut(open[Math.floor(random() * open.length)]!);
+        next();
+      }, minMs + random() * (maxMs - minMs));
+    };
+    next();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    this.cutAll();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket, targetPort: number): void {
+    socket.on('error', () => undefined);
+    if (this.refusing) {
+      socket.destroy();
+      return;
+    }
+    const upstream = connect(targetPort, '127.0.0.1');
+    upstream.on('error', () => undefined);
+    const pair: [Socket, Socket] = [socket, upstream];
+    this.pairs.add(pair);
+    socket.pipe(upstream);
+    upstream.pipe(socket);
+    const done = (): void => {
+      this.pairs.delete(pair);
+      socket.destroy();
+      upstream.destroy();
+    };
+    socket.on('close', done);
+    upstream.on('close', done);
+  }
+
+  private cut(pair: [Socket, Socket]): void {
+    this.cuts++;
+    this.pairs.delete(pair);
+    // resetAndDestroy sends a TCP reset, as a network failure or a killed process would.
+    for (const socket of pair) socket.resetAndDestroy();
+  }
+}

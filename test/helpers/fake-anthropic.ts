@@ -1,0 +1,111 @@
+// A small local stand-in for the Anthropic Messages API (streaming SSE), enough for the real Claude
+// Code CLI to run its interactive UI offline. Every request is recorded; every message request gets
+// a streamed text reply made by `reply`.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EventLog } from './wait.js';
+
+export interface FakeRequest {
+  method: string;
+  path: string;
+  body: Record<string, unknown> | undefined;
+}
+
+export interface FakeAnthropic {
+  url: string;
+  requests: EventLog<FakeRequest>;
+  close(): Promise<void>;
+}
+
+/** Starts the fake API on 127.0.0.1, port 0. */
+export async function startFakeAnthropic(reply: (request: FakeRequest) => string): Promise<FakeAnthropic> {
+  const requests = new EventLog<FakeRequest>();
+  const server: Server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
+    req.on('end', () => {
+      let body: Record<string, unknown> | undefined;
+      try {
+        body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
+      } catch {
+        body = undefined;
+      }
+      const path = (req.url ?? '/').split('?')[0]!;
+      const request = { method: req.method ?? 'GET', path, body };
+      requests.push(request);
+      if (req.method === 'POST' && path === '/v1/messages/count_tokens') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"input_tokens":12}');
+        return;
+      }
+      if (req.method === 'POST' && path === '/v1/messages') {
+        const text = reply(request);
+        const model = String(body?.model ?? 'claude-test');
+        const usage = { input_tokens: 12, output_tokens: 8, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+        if (!body?.stream) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ id: 'msg_fake', type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage }));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        const send = (event: string, data: unknown): void => void res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        send('message_start', { type: 'message_start', message: { id: 'msg_fake', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage } });
+        send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+        send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
+        send('content_block_stop', { type: 'content_block_stop', index: 0 });
+        send('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 8 } });
+        send('message_stop', { type: 'message_stop' });
+        res.end();
+        return;
+      }
+      if (req.method === 'HEAD' || (req.method === 'GET' && path === '/')) {
+        res.writeHead(200).end();
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"type":"error","error":{"type":"not_found_error","message":"not found"}}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A fake API key in Anthropic's format. */
+export const FAKE_API_KEY = 'sk-ant-api03-ccremote-test-key-0123456789abcdefghijklmnopqrstuvwxyz-AA';
+
+/** A HOME for Claude Code that skips the first-run screens for `projectDir`. */
+export function claudeHome(home: string, projectDir: string): void {
+  mkdirSync(home, { recursive: true });
+  writeFileSync(
+    join(home, '.claude.json'),
+    JSON.stringify({
+      hasCompletedOnboarding: true,
+      customApiKeyResponses: { approved: [FAKE_API_KEY.slice(-20)], rejected: [] },
+      projects: { [projectDir]: { hasTrustDialogAccepted: true, hasCompletedProjectOnboarding: true } },
+    }),
+  );
+}
+
+/** The environment Claude Code runs with against the fake API. */
+export function claudeEnv(home: string, apiUrl: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    LANG: 'C.UTF-8',
+    ANTHROPIC_BASE_URL: apiUrl,
+    ANTHROPIC_API_KEY: FAKE_API_KEY,
+    DISABLE_AUTOUPDATER: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_TELEMETRY: '1',
+  };
+}

@@ -1,0 +1,215 @@
+// Real parts for integration tests: relays on 127.0.0.1 port 0, agents running real commands in real
+// PTYs, and clients speaking the real protocol (the same ClientSession the web page uses).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { createAgent, type Agent, type AgentEvent, type AgentOptions } from '../../src/agent/agent.js';
+import { ClientSession, type SessionState, type StatusMessage } from '../../src/client/session.js';
+import { wsConnect } from '../../src/net/ws-connect.js';
+import type { Connect } from '../../src/client/transport.js';
+import { parseAccessLink, type HistoryMode } from '../../src/protocol/index.js';
+import { createRelay, type Relay, type RelayLogEvent, type RelayOptions } from '../../src/relay/relay.js';
+import { EventLog } from './wait.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+/** Runs (in reverse order) everything the helpers started; call from afterEach. */
+export async function cleanup(): Promise<void> {
+  while (cleanups.length > 0) {
+    try {
+      await cleanups.pop()!();
+    } catch {
+      // Keep cleaning.
+    }
+  }
+}
+
+/** A temporary directory removed at cleanup. */
+export function tempDir(prefix = 'ccremote-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface TestRelay {
+  relay: Relay;
+  url: string;
+  port: number;
+  logs: EventLog<RelayLogEvent>;
+  close(): Promise<void>;
+}
+
+/** A relay on 127.0.0.1 (port 0 unless given), in memory unless `dataDir` is given. */
+export async function startRelay(options: RelayOptions = {}): Promise<TestRelay> {
+  const logs = new EventLog<RelayLogEvent>();
+  const relay = await createRelay({ port: 0, host: '127.0.0.1', ...options, log: logs.push });
+  const { url, port } = await relay.listen();
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await relay.close();
+  };
+  cleanups.push(close);
+  return { relay, url, port, logs, close };
+}
+
+/** The environment test commands run with: a clean shell with a fixed prompt. */
+export function shellEnv(home: string): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: home, PS1: '$ ', LANG: 'C.UTF-8', TERM: 'xterm-256color' };
+}
+
+export interface TestAgent {
+  agent: Agent;
+  events: EventLog<AgentEvent>;
+  configDir: string;
+  /** The command's working directory (the identity is per relay and directory). */
+  cwd: string;
+  /** The access link once ready. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** An agent running `/bin/sh` (or `options.command`) that has registered and connected. */
+export async function startAgent(relayUrl: string, options: Partial<AgentOptions> = {}): Promise<TestAgent> {
+  const events = new EventLog<AgentEvent>();
+  const configDir = options.configDir ?? tempDir('ccremote-agent-');
+  const home = options.cwd ?? tempDir('ccremote-home-');
+  const agent = await createAgent({
+    relayUrl,
+    command: '/bin/sh',
+    cwd: home,
+    env: shellEnv(home),
+    backoff: { baseMs: 50, capMs: 500 },
+    ...options,
+    configDir,
+    onEvent: events.push,
+  });
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await agent.close();
+  };
+  cleanups.push(close);
+  const first = await events.next((e) => e.event === 'ready' || (e.event === 'error' && e.fatal), 15_000, 'agent ready');
+  if (first.event === 'error') throw new Error(`agent failed: ${first.message}`);
+  const ready = first as Extract<AgentEvent, { event: 'ready' }>;
+  return { agent, events, configDir, cwd: home, url: ready.url, close };
+}
+
+/** A client speaking the real protocol, recording everything it receives. */
+export class TestClient {
+  readonly session: ClientSession;
+  readonly states = new EventLog<SessionState>();
+  readonly statuses = new EventLog<StatusMessage>();
+  readonly errors = new EventLog<{ code: string; message: string }>();
+  /** Output reported lost (bytes history only). */
+  readonly gaps = new EventLog<number>();
+  /** Every output or snapshot event, in order. */
+  readonly chunks = new EventLog<{ kind: 'output' | 'snapshot'; data: Buffer }>();
+  private bytes: Buffer[] = [];
+  private joined: Buffer | undefined;
+  /** Bytes received since the last snapshot. */
+  length = 0;
+
+  /**
+   * `processingMs`: every 64 KiB of output takes this long to process (a slow screen): the client is
+   * busy for that long, reading nothing meanwhile, then acknowledges it. Only meaningful with relay and
+   * agent in other processes.
+   */
+  constructor(link: string, options: { history?: HistoryMode; origin?: string; connect?: Connect; processingMs?: number } = {}) {
+    const parsed = parseAccessLink(link);
+    const slow = options.processingMs;
+    this.session = new ClientSession({
+      relayUrl: parsed.relayUrl,
+      agentId: parsed.agentId,
+      secret: parsed.secret,
+      connect: options.connect ?? wsConnect(options.origin ?? new URL(parsed.relayUrl).origin),
+      history: options.history,
+      backoff: { baseMs: 50, capMs: 500 },
+      manualAck: slow !== undefined,
+      events: {
+        output: (data, end) => {
+          if (slow !== undefined) {
+            const until = performance.now() + (slow * data.length) / 65536;
+            while (performance.now() < until); // busy, like a terminal drawing
+            this.session.acknowledge(end);
+          }
+          const copy = Buffer.from(data);
+          this.bytes.push(copy);
+          this.joined = undefined;
+          this.length += copy.length;
+          this.chunks.push({ kind: 'output', data: copy });
+        },
+        snapshot: (data) => {
+          const copy = Buffer.from(data);
+          this.bytes = [copy];
+          this.joined = undefined;
+          this.length = copy.length;
+          this.chunks.push({ kind: 'snapshot', data: copy });
+        },
+        gap: this.gaps.push,
+        state: this.states.push,
+        status: this.statuses.push,
+        error: (code, message) => this.errors.push({ code, message }),
+      },
+    });
+    cleanups.push(() => this.session.close());
+    this.session.start();
+  }
+
+  /** Everything received since the last snapshot. */
+  get output(): Buffer {
+    this.joined ??= Buffer.concat(this.bytes);
+    return this.joined;
+  }
+
+  get text(): string {
+    return this.output.toString('utf8');
+  }
+
+  /** Waits until the output (since the last snapshot) matches. */
+  waitForOutput(pattern: string | RegExp, timeoutMs = 10_000): Promise<string> {
+    const matches = (): boolean => (typeof pattern === 'string' ? this.text.includes(pattern) : pattern.test(this.text));
+    return this.chunks.until(() => matches() && this.text, timeoutMs, `output matching ${String(pattern)} (have ${JSON.stringify(this.text.slice(-300))})`);
+  }
+
+  waitForState(kind: SessionState['kind'], timeoutMs = 10_000, from = 0): Promise<SessionState> {
+    return this.states.next((s) => s.kind === kind, timeoutMs, `client state ${kind}`, from);
+  }
+
+  type(text: string): void {
+    this.session.sendData(text);
+  }
+
+  close(): void {
+    this.session.close();
+  }
+}
+
+/** What a raw WebSocket saw: messages and how it closed. */
+export interface RawSocket {
+  ws: WebSocket;
+  messages: EventLog<{ text?: string; binary?: Buffer }>;
+  closed: Promise<{ code: number; reason: string }>;
+  opened: Promise<void>;
+}
+
+/** A bare WebSocket to the relay, for feeding it bad input. */
+export function rawSocket(url: string, options: { origin?: string; headers?: Record<string, string> } = {}): RawSocket {
+  const ws = new WebSocket(url, { origin: options.origin, headers: options.headers });
+  const messages = new EventLog<{ text?: string; binary?: Buffer }>();
+  ws.on('message', (data, isBinary) => messages.push(isBinary ? { binary: data as Buffer } : { text: data.toString() }));
+  ws.on('error', () => undefined);
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('close', () => reject(new Error('closed before opening')));
+  });
+  opened.catch(() => undefined);
+  cleanups.push(() => ws.terminate());
+  return { ws, messages, closed, opened };
+}

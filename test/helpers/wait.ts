@@ -1,0 +1,64 @@
+// Waiting on events with a deadline: never a fixed sleep.
+
+/** Resolves when `check` returns a value other than undefined/false, re-checking whenever `subscribe` signals. */
+export function until<T>(
+  subscribe: (notify: () => void) => () => void,
+  check: () => T | undefined | false,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let unsubscribe: () => void = () => undefined;
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    const attempt = (): boolean => {
+      const value = check();
+      if (value === undefined || value === false) return false;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(value as T);
+      return true;
+    };
+    if (attempt()) return;
+    unsubscribe = subscribe(() => void attempt());
+  });
+}
+
+/** A list of things that happened, with a way to wait until one matching a predicate has. */
+export class EventLog<E> {
+  readonly items: E[] = [];
+  private readonly listeners = new Set<() => void>();
+
+  push = (item: E): void => {
+    this.items.push(item);
+    for (const listener of [...this.listeners]) listener();
+  };
+
+  /** Waits for the first item (counting from index `from`) that matches. */
+  next(match: (item: E) => boolean, timeoutMs = 10_000, what = 'an event', from = 0): Promise<E> {
+    return until(
+      (notify) => {
+        this.listeners.add(notify);
+        return () => this.listeners.delete(notify);
+      },
+      () => this.items.slice(from).find(match),
+      timeoutMs,
+      what,
+    );
+  }
+
+  /** Waits until `check` holds over everything seen so far. */
+  until<T>(check: (items: E[]) => T | undefined | false, timeoutMs = 10_000, what = 'a condition'): Promise<T> {
+    return until(
+      (notify) => {
+        this.listeners.add(notify);
+        return () => this.listeners.delete(notify);
+      },
+      () => check(this.items),
+      timeoutMs,
+      what,
+    );
+  }
+}

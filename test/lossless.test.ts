@@ -1,0 +1,236 @@
+// Lossless sessions: output is never lost, duplicated or reordered across cut connections and a relay
+// killed mid-stream; a client too far behind gets the exact screen; memory stays bounded behind a
+// stalled client; input is applied exactly once; Ctrl-C works under a flood.
+
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import headless from '@xterm/headless';
+import serialize from '@xterm/addon-serialize';
+import { afterEach, describe, expect, it } from 'vitest';
+import { killAll, runCli } from './helpers/cli.js';
+import { CutProxy } from './helpers/cut-proxy.js';
+import { cleanup, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { accessToken, encodeMessage, parseAccessLink, randomId, socketUrl } from '../src/protocol/index.js';
+
+const proxies: CutProxy[] = [];
+afterEach(async () => {
+  for (const proxy of proxies.splice(0)) await proxy.close();
+  killAll();
+  await cleanup();
+});
+
+async function proxy(port: number): Promise<CutProxy> {
+  const p = await CutProxy.start(port);
+  proxies.push(p);
+  return p;
+}
+
+/** A file of `bytes` bytes of terminal text, and its SHA-256. */
+function textFile(bytes: number): { path: string; sha256: string } {
+  // Lines of 44 base64 characters (a SHA-256 each) and a newline: 45 bytes a line.
+  const lines = Array.from({ length: Math.ceil(bytes / 45) + 1 }, () => createHash('sha256').update(randomId()).digest('base64'));
+  const data = Buffer.from(`${lines.join('\n')}\n`).subarray(0, bytes);
+  if (data.length !== bytes) throw new Error('test file too short');
+  const path = join(tempDir(), 'output.txt');
+  writeFileSync(path, data);
+  return { path, sha256: createHash('sha256').update(data).digest('hex') };
+}
+
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+describe('output survives cut connections', () => {
+  it('every client gets exactly what the PTY produced while connections are cut at random', { timeout: 180_000 }, async () => {
+    const relay = await startRelay();
+    const clientSide = await proxy(relay.port);
+    const agentSide = await proxy(relay.port);
+    const total = 24 << 20;
+    const file = textFile(total);
+    // Raw mode: the PTY passes the file's bytes through unchanged.
+    const agent = await startAgent(agentSide.url, { command: '/bin/sh', args: ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${file.path}; exec sleep 3600`] });
+    const link = agent.url.replace(agentSide.url, clientSide.url);
+    const clients = [new TestClient(link, { history: 'bytes' }), new TestClient(link, { history: 'bytes' })];
+    await Promise.all(clients.map((c) => c.waitForState('online')));
+    clients[0]!.type('\r');
+    clientSide.cutRandomly(50, 400);
+    agentSide.cutRandomly(100, 600);
+    await Promise.all(clients.map((c) => c.chunks.until(() => c.length >= total || c.gaps.items.length > 0, 120_000, 'all the output')));
+    clientSide.stop();
+    agentSide.stop();
+    expect(clientSide.cuts + agentSide.cuts).toBeGreaterThan(5);
+    for (const client of clients) {
+      expect(client.gaps.items).toEqual([]);
+      expect(client.length).toBe(total);
+      expect(sha256(client.output)).toBe(file.sha256);
+    }
+  });
+
+  it('every client gets exactly what the PTY produced when the relay is killed mid-stream and started again', { timeout: 180_000 }, async () => {
+    const dataDir = tempDir();
+    const start = (port: string): ReturnType<typeof runCli> => runCli(['relay', '--port', port, '--host', '127.0.0.1', '--data-dir', dataDir, '--json']);
+    let relay = start('0');
+    const url = (await relay.events.next((e) => e.event === 'listening')).url as string;
+    const port = new URL(url).port;
+    const total = 24 << 20;
+    const file = textFile(total);
+    const agent = await startAgent(url, { command: '/bin/sh', args: ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${file.path}; exec sleep 3600`] });
+    const clients = [new TestClient(agent.url, { history: 'bytes' }), new TestClient(agent.url, { history: 'bytes' })];
+    await Promise.all(clients.map((c) => c.waitForState('online')));
+    clients[0]!.type('\r');
+    await clients[0]!.chunks.until(() => clients[0]!.length > 2 << 20, 30_000, 'the stream to be under way');
+    relay.child.kill('SIGKILL');
+    await relay.exited;
+    expect(clients[0]!.length).toBeLessThan(total);
+    relay = start(port);
+    await relay.events.next((e) => e.event === 'listening');
+    await Promise.all(clients.map((c) => c.chunks.until(() => c.length >= total || c.gaps.items.length > 0, 120_000, 'all the output')));
+    for (const client of clients) {
+      expect(client.gaps.items).toEqual([]);
+      expect(sha256(client.output)).toBe(file.sha256);
+      expect(client.states.items.some((s) => s.kind === 'waiting')).toBe(true);
+    }
+  });
+});
+
+describe('a client further behind than the buffer', () => {
+  it('gets a snapshot that makes its screen equal to the agent\'s', async () => {
+    const relay = await startRelay();
+    const side = await proxy(relay.port);
+    // Lots of coloured output (far more than the 64 KiB buffer), then a full-screen program's screen.
+    const script = join(tempDir(), 'draw.sh');
+    writeFileSync(
+      script,
+      [
+        'read go',
+        'i=0; while [ $i -lt 3000 ]; do printf "\\033[3%dmline %d of the long history\\033[0m\\n" $((i % 8)) $i; i=$((i+1)); done',
+        'printf "\\033[?1049h\\033[2J\\033[5;10H\\033[1;31mFULL SCREEN\\033[0m\\033[8;3Hstatus: \\033[42m ok \\033[0m\\033[?25l"',
+        'printf "\\033]0;window title\\007\\033[12;20H"',
+        'echo done-drawing > /dev/null',
+        'read wait',
+      ].join('\n'),
+    );
+    const agent = await startAgent(relay.url, { command: '/bin/sh', args: [script], bufferSize: 64 * 1024 });
+    const reference = new TestClient(agent.url, { history: 'bytes' }); // connected directly, all along
+    const link = agent.url.replace(relay.url, side.url);
+    const client = new TestClient(link, { origin: side.url });
+    await Promise.all([reference.waitForState('online'), client.waitForState('online')]);
+    side.refuse(true);
+    side.cutAll();
+    await client.states.next((s) => s.kind === 'waiting');
+    reference.type('\r');
+    await reference.chunks.until(() => reference.text.includes('\x1b[12;20H'), 20_000, 'the drawing to finish');
+    side.refuse(false);
+    await client.chunks.next((c) => c.kind === 'snapshot', 20_000, 'a snapshot', client.chunks.items.length);
+    const screen = async (chunks: Array<{ kind: string; data: Buffer }>): Promise<string> => {
+      const term = new headless.Terminal({ cols: 80, rows: 24, scrollback: 1000, allowProposedApi: true });
+      const serializer = new serialize.SerializeAddon();
+      term.loadAddon(serializer as never);
+      for (const chunk of chunks) {
+        if (chunk.kind === 'snapshot') term.reset();
+        await new Promise<void>((resolve) => term.write(chunk.data, resolve));
+      }
+      const text = serializer.serialize({ scrollback: 200 });
+      term.dispose();
+      return text;
+    };
+    const got = await screen(client.chunks.items);
+    const expected = await screen(reference.chunks.items);
+    expect(got).toContain('FULL SCREEN');
+    expect(got).toBe(expected);
+  });
+});
+
+describe('bounded memory', () => {
+  /** Peak RSS growth of relay and agent processes during `mib` MiB of output, with or without a stalled client. */
+  async function flood(mib: number, stall: boolean): Promise<{ relay: number; agent: number }> {
+    const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json']);
+    const relayUrl = (await relay.events.next((e) => e.event === 'listening')).url as string;
+    const home = tempDir();
+    const total = mib << 20;
+    const agent = runCli(
+      ['agent', '--relay', relayUrl, '--json', '--config-dir', home, '--cwd', home, '--', '/bin/sh', '-c', `stty raw -echo; head -c1 >/dev/null; yes | head -c ${total}; exec sleep 3600`],
+      shellEnv(home),
+    );
+    const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
+    if (stall) {
+      const { agentId, secret } = parseAccessLink(link);
+      const stalled = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
+      await stalled.opened;
+      stalled.ws.send(encodeMessage({ type: 'hello', v: 1, token: accessToken(secret, agentId), session: randomId(), history: 'bytes' }));
+      await stalled.messages.next((m) => m.text?.includes('"connected"') === true);
+      (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    }
+    const reader = new TestClient(link, { history: 'bytes' });
+    await reader.waitForState('online');
+    const rss = (pid: number, field: 'VmRSS' | 'VmHWM'): number =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+    const before = { relay: rss(relay.child.pid!, 'VmRSS'), agent: rss(agent.child.pid!, 'VmRSS') };
+    reader.type('\r');
+    await reader.chunks.until(() => reader.length >= total, 120_000, 'the reader to get everything');
+    expect(sha256(reader.output)).toBe(sha256(Buffer.alloc(total, 'y\n')));
+    const growth = { relay: rss(relay.child.pid!, 'VmHWM') - before.relay, agent: rss(agent.child.pid!, 'VmHWM') - before.agent };
+    reader.close();
+    killAll();
+    return growth;
+  }
+
+  it('a stalled client costs relay and agent a bounded amount while another client receives everything', { timeout: 120_000 }, async () => {
+    // Under a flood both processes' memory grows to a plateau (V8 heaps, buffers waiting for collection),
+    // whatever the amount of output. A stalled client must add little to that: at most ~2 MiB waits for
+    // it at the relay, while 64 MiB of output goes by.
+    const plain = await flood(64, false);
+    const stalled = await flood(64, true);
+    expect(stalled.relay - plain.relay).toBeLessThan(24 << 20);
+    expect(stalled.agent - plain.agent).toBeLessThan(24 << 20);
+  });
+});
+
+describe('input', () => {
+  it('is applied exactly once, even when the connection is cut right after sending it', async () => {
+    const relay = await startRelay();
+    const side = await proxy(relay.port);
+    const agent = await startAgent(relay.url);
+    const client = new TestClient(agent.url.replace(relay.url, side.url), { origin: side.url });
+    await client.waitForState('online');
+    for (let n = 1; n <= 5; n++) {
+      client.type(`echo once-$((${n}*1000))\r`);
+      side.cutAll();
+    }
+    // The shell echoes the commands as "once-$((n*1000))"; only their output reads "once-1000" and so on.
+    for (let n = 1; n <= 5; n++) await client.waitForOutput(new RegExp(`once-${n * 1000}\\r?\\n`), 20_000);
+    // A last marker makes sure nothing is still on its way, then each output must appear once.
+    client.type('echo marker-$((6*7))\r');
+    await client.waitForOutput(/marker-42\r?\n/, 20_000);
+    for (let n = 1; n <= 5; n++) expect(client.text.match(new RegExp(`once-${n * 1000}\\r?\\n`, 'g'))).toHaveLength(1);
+  });
+
+  it('typed while the agent is away is queued and delivered once it is back', async () => {
+    const relay = await startRelay();
+    const first = await startAgent(relay.url);
+    const client = new TestClient(first.url);
+    await client.waitForState('online');
+    await first.close();
+    await client.waitForState('agent_offline');
+    client.type('echo queued-$((40+2))\r');
+    const second = await startAgent(relay.url, { configDir: first.configDir, cwd: first.cwd });
+    await second.events.next((e) => e.event === 'relay_connected');
+    await client.waitForOutput(/^queued-42\r?$/m, 20_000);
+    client.type('echo after-$((1+1))\r');
+    await client.waitForOutput(/^after-2\r?$/m);
+    expect(client.text.match(/^queued-42\r?$/gm)).toHaveLength(1);
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('stops a flood: the prompt comes back', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { ...shellEnv(tempDir()), PS1: 'PROMPT> ' } });
+    const client = new TestClient(agent.url, { history: 'bytes' });
+    await client.waitForOutput('PROMPT> ');
+    client.type('yes\r');
+    await client.chunks.until(() => client.length > 4 << 20, 20_000, 'the flood');
+    const mark = client.length;
+    client.type('\x03');
+    await client.chunks.until(() => client.output.subarray(mark).includes('PROMPT> '), 10_000, 'the prompt after Ctrl-C');
+  });
+});

@@ -1,0 +1,276 @@
+// The protocol module: every message and frame round-trips; malformed and oversized input is refused
+// with a ProtocolError carrying the right close code.
+
+import { describe, expect, it } from 'vitest';
+import {
+  Backoff,
+  CloseCode,
+  FrameType,
+  MAX_CONTROL_BYTES,
+  MAX_INPUT_CHUNK,
+  ProtocolError,
+  accessToken,
+  agentToRelay,
+  checkControlSize,
+  clientToRelay,
+  closeReason,
+  decodeFrame,
+  decodeFrameOf,
+  decodeInputRecord,
+  encodeFromClient,
+  encodeInput,
+  encodeInputAck,
+  encodeInputRecord,
+  encodeMessage,
+  encodeOutput,
+  encodeSnapshot,
+  encodeToClient,
+  formatAccessLink,
+  fromBase64Url,
+  isId,
+  isSecret,
+  newSecret,
+  parseAccessLink,
+  parseAgentToRelay,
+  parseClientToRelay,
+  parseRelayToAgent,
+  parseRelayToClient,
+  randomBytes,
+  randomId,
+  relayToAgent,
+  relayToClient,
+  toBase64Url,
+  tokenVerifier,
+  type AgentToRelay,
+  type ClientToRelay,
+  type RelayToAgent,
+  type RelayToClient,
+} from '../src/protocol/index.js';
+
+const id = randomId();
+const id2 = randomId();
+const key = toBase64Url(randomBytes(32));
+
+/** One valid sample of every message, per direction; the tests check the lists cover every type. */
+const samples = {
+  agentToRelay: [
+    { type: 'hello', v: 1, name: 'laptop', stream: id, end: 12345, access: key },
+    { type: 'heartbeat' },
+    { type: 'status', message: 'claude exited with code 0', exit_code: 0 },
+    { type: 'error', message: 'boom' },
+    { type: 'sync_begin', client: 7, sync: 3 },
+  ] satisfies AgentToRelay[],
+  relayToAgent: [
+    { type: 'connected', agent_id: id },
+    { type: 'heartbeat_ack' },
+    { type: 'client_joined', client: 7, session: id2 },
+    { type: 'client_left', client: 7 },
+    { type: 'sync', client: 7, sync: 3, resume: { stream: id, offset: 2 ** 40 }, history: 'screen' },
+    { type: 'flow', limit: 2 ** 33 },
+    { type: 'flow', limit: null },
+    { type: 'error', code: 'bad_message', message: 'nope' },
+  ] satisfies RelayToAgent[],
+  clientToRelay: [
+    { type: 'hello', v: 1, token: key, session: id2, resume: { stream: id, offset: 99 }, history: 'bytes' },
+    { type: 'ping', t: 1700000000000 },
+    { type: 'ack', offset: 65536 },
+  ] satisfies ClientToRelay[],
+  relayToClient: [
+    { type: 'connected', client_id: '7', agent_id: id, agent_online: true, name: '项目@host', stream: id },
+    { type: 'agent_online', agent_id: id, stream: id },
+    { type: 'agent_offline', agent_id: id },
+    { type: 'status', message: 'done', exit_code: 3 },
+    { type: 'error', code: 'agent_offline', message: 'Agent is offline' },
+    { type: 'pong', t: 5 },
+  ] satisfies RelayToClient[],
+};
+
+const tables = [
+  ['agentToRelay', agentToRelay, parseAgentToRelay],
+  ['relayToAgent', relayToAgent, parseRelayToAgent],
+  ['clientToRelay', clientToRelay, parseClientToRelay],
+  ['relayToClient', relayToClient, parseRelayToClient],
+] as const;
+
+function expectRefused(run: () => unknown, code: number = CloseCode.BadMessage, message?: RegExp): void {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).code).toBe(code);
+    if (message) expect((error as Error).message).toMatch(message);
+    return;
+  }
+  throw new Error('expected a ProtocolError');
+}
+
+describe('control messages', () => {
+  for (const [name, table, parse] of tables) {
+    it(`${name}: every message type round-trips`, () => {
+      const list = samples[name] as Array<{ type: string }>;
+      expect(new Set(list.map((m) => m.type))).toEqual(new Set(Object.keys(table)));
+      for (const message of list) expect(parse(encodeMessage(message as never))).toEqual(message);
+    });
+  }
+
+  it('drops unknown fields (extensions are additive)', () => {
+    expect(parseClientToRelay(JSON.stringify({ type: 'ping', t: 1, extra: 'x' }))).toEqual({ type: 'ping', t: 1 });
+  });
+
+  it('refuses malformed JSON, non-objects, missing and unknown types', () => {
+    expectRefused(() => parseClientToRelay('{"type":'), CloseCode.BadMessage, /malformed JSON/);
+    expectRefused(() => parseClientToRelay('[1,2]'), CloseCode.BadMessage, /object/);
+    expectRefused(() => parseClientToRelay('null'), CloseCode.BadMessage, /object/);
+    expectRefused(() => parseClientToRelay('{"t":1}'), CloseCode.BadMessage, /missing "type"/);
+    expectRefused(() => parseClientToRelay('{"type":"input","data":"ls\\n"}'), CloseCode.BadMessage, /unknown type/);
+    expectRefused(() => parseClientToRelay('{"type":"__proto__"}'), CloseCode.BadMessage, /unknown type/);
+    expectRefused(() => parseAgentToRelay('{"type":"ping"}'), CloseCode.BadMessage, /unknown type/);
+  });
+
+  it('refuses wrong, missing, empty and oversized fields', () => {
+    const hello = { type: 'hello', v: 1, token: key, session: id2 };
+    expect(parseClientToRelay(JSON.stringify(hello))).toEqual(hello);
+    expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, token: undefined })), CloseCode.BadMessage, /token/);
+    expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, token: '' })), CloseCode.BadMessage, /token/);
+    expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, token: 42 })), CloseCode.BadMessage, /token: expected a string/);
+    expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, token: 'x'.repeat(5000) })), CloseCode.BadMessage, /token/);
+    expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, token: `${key.slice(0, 42)}!` })), CloseCode.BadMessage, /format/);
+    expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, v: 1.5 })), CloseCode.BadMessage, /integer/);
+    expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, resume: { stream: id, offset: -1 } })), CloseCode.BadMessage, /offset/);
+    expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, history: 'all' })), CloseCode.BadMessage, /history/);
+    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'status', message: 'x'.repeat(600) })), CloseCode.BadMessage, /message/);
+  });
+
+  it('refuses control messages larger than the limit before parsing them', () => {
+    const big = JSON.stringify({ type: 'ping', pad: 'x'.repeat(MAX_CONTROL_BYTES) });
+    expectRefused(() => parseClientToRelay(big), CloseCode.BadMessage, /larger than/);
+    // Counted in bytes where bytes are seen: 6,000 three-byte characters are 18,000 bytes.
+    expectRefused(() => checkControlSize(Buffer.byteLength('中'.repeat(6000))), CloseCode.BadMessage, /larger than/);
+    expect(() => checkControlSize(MAX_CONTROL_BYTES)).not.toThrow();
+  });
+});
+
+describe('binary frames', () => {
+  const data = new Uint8Array([0xe4, 0xb8, 0xad, 0x0a]);
+
+  it('round-trip with offsets up to 2^53 - 1', () => {
+    for (const offset of [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER]) {
+      expect(decodeFrame(encodeOutput(offset, data))).toEqual({ type: FrameType.Output, offset, data });
+      expect(decodeFrame(encodeSnapshot(offset, data))).toEqual({ type: FrameType.Snapshot, offset, data });
+    }
+    expect(decodeFrame(encodeInputAck(0xffffffff))).toEqual({ type: FrameType.InputAck, seq: 0xffffffff });
+    const input = encodeInput(9, encodeInputRecord({ kind: 'data', data }));
+    expect(decodeFrame(input)).toMatchObject({ type: FrameType.Input, seq: 9 });
+    expect(decodeFrame(encodeFromClient(3, input))).toEqual({ type: FrameType.FromClient, client: 3, inner: input });
+    const out = encodeOutput(7, data);
+    expect(decodeFrame(encodeToClient(0xfffffffe, out))).toEqual({ type: FrameType.ToClient, client: 0xfffffffe, inner: out });
+  });
+
+  it('decodes frames that sit at an offset inside a larger buffer', () => {
+    const frame = encodeOutput(2 ** 33, data);
+    const padded = new Uint8Array(frame.length + 3);
+    padded.set(frame, 3);
+    expect(decodeFrame(padded.subarray(3))).toEqual({ type: FrameType.Output, offset: 2 ** 33, data });
+  });
+
+  it('refuses empty, truncated, unknown and misnested frames', () => {
+    expectRefused(() => decodeFrame(new Uint8Array(0)), CloseCode.BadMessage, /empty/);
+    expectRefused(() => decodeFrame(new Uint8Array([FrameType.Output, 0, 0])), CloseCode.BadMessage, /truncated/);
+    expectRefused(() => decodeFrame(new Uint8Array([FrameType.Input, 0, 0, 0, 1])), CloseCode.BadMessage, /truncated/);
+    expectRefused(() => decodeFrame(new Uint8Array([FrameType.InputAck, 0, 0, 0, 1, 9])), CloseCode.BadMessage, /5 bytes/);
+    expectRefused(() => decodeFrame(new Uint8Array([0x7f, 1, 2])), CloseCode.BadMessage, /unknown frame type/);
+    expectRefused(() => decodeFrame(new Uint8Array([0x7b, 0x22])), CloseCode.BadMessage, /unknown frame type/); // JSON sent as binary
+    expectRefused(() => decodeFrame(encodeToClient(1, encodeInput(1, new Uint8Array([0, 1])))), CloseCode.BadMessage, /cannot carry/);
+    expectRefused(() => decodeFrame(encodeFromClient(1, encodeOutput(1, data))), CloseCode.BadMessage, /cannot carry/);
+    expectRefused(() => decodeFrame(encodeToClient(1, encodeToClient(2, encodeOutput(1, data)))), CloseCode.BadMessage, /cannot carry/);
+    // Deeply nested envelopes are refused at the first level, without recursion.
+    const nested = new Uint8Array(500_000);
+    for (let i = 0; i < nested.length; i += 5) nested[i] = FrameType.ToClient;
+    expectRefused(() => decodeFrame(nested), CloseCode.BadMessage, /cannot carry/);
+    const tooFar = new Uint8Array(9);
+    tooFar[0] = FrameType.Output;
+    tooFar.fill(0xff, 1);
+    expectRefused(() => decodeFrame(tooFar), CloseCode.BadMessage, /out of range/);
+  });
+
+  it('refuses a frame type the receiver does not accept', () => {
+    expectRefused(() => decodeFrameOf(encodeOutput(0, data), [FrameType.Input], 'client'), CloseCode.BadMessage, /not allowed/);
+  });
+
+  it('input records round-trip and bad ones are refused', () => {
+    expect(decodeInputRecord(encodeInputRecord({ kind: 'data', data }))).toEqual({ kind: 'data', data });
+    expect(decodeInputRecord(encodeInputRecord({ kind: 'resize', cols: 132, rows: 43 }))).toEqual({ kind: 'resize', cols: 132, rows: 43 });
+    expectRefused(() => decodeInputRecord(new Uint8Array([1, 0, 0, 0, 24])), CloseCode.BadMessage, /terminal size/);
+    expectRefused(() => decodeInputRecord(new Uint8Array([1, 0, 80])), CloseCode.BadMessage, /5 bytes/);
+    expectRefused(() => decodeInputRecord(new Uint8Array([9])), CloseCode.BadMessage, /unknown input record/);
+    expectRefused(() => decodeInputRecord(new Uint8Array(0)), CloseCode.BadMessage, /empty/);
+    expectRefused(() => decodeInputRecord(new Uint8Array(MAX_INPUT_CHUNK + 2)), CloseCode.BadMessage, /too large/);
+    expect(() => encodeInputRecord({ kind: 'resize', cols: 0, rows: 10 })).toThrow(RangeError);
+    expect(() => encodeOutput(-1, data)).toThrow(RangeError);
+  });
+});
+
+describe('encodings, secrets and links', () => {
+  it('base64url round-trips every length and refuses other characters', () => {
+    for (let n = 0; n < 70; n++) {
+      const bytes = randomBytes(n);
+      const text = toBase64Url(bytes);
+      expect(text).toMatch(/^[A-Za-z0-9_-]*$/);
+      expect(text).toBe(Buffer.from(bytes).toString('base64url'));
+      expect(fromBase64Url(text)).toEqual(bytes);
+    }
+    expect(() => fromBase64Url('ab+c')).toThrow(/character/);
+    expect(() => fromBase64Url('abcde')).toThrow(/length/);
+  });
+
+  it('ids and secrets are random and well-formed', () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => randomId()));
+    expect(ids.size).toBe(1000);
+    for (const value of ids) expect(isId(value)).toBe(true);
+    expect(isSecret(newSecret())).toBe(true);
+    expect(isSecret('short')).toBe(false);
+  });
+
+  it('the access token depends on the secret and the agent; the verifier on the token', () => {
+    const secret = newSecret();
+    const token = accessToken(secret, id);
+    expect(accessToken(secret, id)).toBe(token);
+    expect(accessToken(secret, id2)).not.toBe(token);
+    expect(accessToken(newSecret(), id)).not.toBe(token);
+    expect(token).toHaveLength(43);
+    expect(tokenVerifier(token)).toHaveLength(43);
+    expect(tokenVerifier(token)).not.toBe(token);
+    expect(tokenVerifier(accessToken(secret, id2))).not.toBe(tokenVerifier(token));
+  });
+
+  it('access links round-trip, with or without a path prefix', () => {
+    const secret = newSecret();
+    for (const relayUrl of ['https://relay.example.com', 'http://192.168.1.5:8080', 'https://example.com/ccr']) {
+      const link = formatAccessLink({ relayUrl, agentId: id, secret });
+      expect(link).toBe(`${relayUrl}/a/${id}#${secret}`);
+      expect(parseAccessLink(link)).toEqual({ relayUrl, agentId: id, secret });
+    }
+    expect(() => parseAccessLink(`https://x.example/a/${id}`)).toThrow(/missing its secret/);
+    expect(() => parseAccessLink(`https://x.example/a/${id}#`)).toThrow(/secret/);
+    expect(() => parseAccessLink(`https://x.example/a/bad#${secret}`)).toThrow(/agent id/);
+    expect(() => parseAccessLink('ftp://x/a/y#z')).toThrow(/not an access link/);
+  });
+});
+
+describe('helpers', () => {
+  it('close reasons are cut to 123 bytes without splitting characters', () => {
+    expect(closeReason('short')).toBe('short');
+    const cut = closeReason('é'.repeat(100));
+    expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(123);
+    expect(cut).toBe('é'.repeat(61));
+  });
+
+  it('backoff grows, is capped, jitters in the upper half, and resets', () => {
+    const low = new Backoff({ baseMs: 100, capMs: 1000, random: () => 0 });
+    expect([1, 2, 3, 4, 5, 6].map(() => low.next())).toEqual([50, 100, 200, 400, 500, 500]);
+    const high = new Backoff({ baseMs: 100, capMs: 1000, random: () => 0.999999 });
+    expect([1, 2, 3, 4, 5].map(() => high.next())).toEqual([100, 200, 400, 800, 1000]);
+    high.reset();
+    expect(high.next()).toBe(100);
+  });
+});

@@ -1,0 +1,361 @@
+// End to end over real sockets: a relay on 127.0.0.1, an agent running /bin/sh in a real PTY, and
+// clients speaking the real protocol.
+
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { Connect } from '../src/client/transport.js';
+import { CloseCode, encodeMessage, parseAccessLink, randomId, socketUrl, toBase64Url, randomBytes } from '../src/protocol/index.js';
+import { killAll, runCli } from './helpers/cli.js';
+import { cleanup, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+
+afterEach(cleanup);
+
+/** A Connect like the real one that also hands out the socket, so a test can stop reading from it. */
+function pausableConnect(origin: string): { connect: Connect; socket: () => WebSocket } {
+  let last: WebSocket | undefined;
+  const connect: Connect = (url, handlers) => {
+    const ws = new WebSocket(url, { origin, perMessageDeflate: false });
+    last = ws;
+    ws.on('open', () => handlers.open());
+    ws.on('message', (data, isBinary) => (isBinary ? handlers.binary(data as Buffer) : handlers.text(data.toString())));
+    ws.on('close', (code, reason) => handlers.close(code, reason.toString()));
+    ws.on('error', () => undefined);
+    return { send: (data) => ws.readyState === ws.OPEN && ws.send(data), close: () => ws.terminate() };
+  };
+  return { connect, socket: () => last! };
+}
+
+describe('a session through the relay', () => {
+  it('registers, connects, and carries keystrokes and output both ways', async () => {
+    const { url: relayUrl, relay } = await startRelay();
+    const agent = await startAgent(relayUrl);
+    expect(agent.url).toMatch(new RegExp(`^${relayUrl}/a/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`));
+    const client = new TestClient(agent.url);
+    await client.waitForState('online');
+    client.type('echo "sum=$((40+2))"\r');
+    await client.waitForOutput('sum=42');
+    expect(relay.stats()).toEqual({ agentsOnline: 1, clients: 1 });
+  });
+
+  it('lets several browsers watch and type into one agent; all see the same output', async () => {
+    const { url } = await startRelay();
+    const agent = await startAgent(url);
+    const a = new TestClient(agent.url);
+    const b = new TestClient(agent.url);
+    await Promise.all([a.waitForState('online'), b.waitForState('online')]);
+    a.type('echo from-a-$((1+1))\r');
+    await Promise.all([a.waitForOutput('from-a-2'), b.waitForOutput('from-a-2')]);
+    b.type('echo from-b-$((2+2))\r');
+    await Promise.all([a.waitForOutput('from-b-4'), b.waitForOutput('from-b-4')]);
+    const tail = (text: string) => text.slice(text.indexOf('from-a-2'));
+    expect(tail(a.text)).toBe(tail(b.text));
+  });
+
+  it('keeps output produced while no browser is attached', async () => {
+    const { url } = await startRelay();
+    const agent = await startAgent(url, { command: '/bin/sh', args: ['-c', 'echo before-anyone-$((3*3)); exec /bin/sh'] });
+    await agent.events.next((e) => e.event === 'relay_connected');
+    const client = new TestClient(agent.url);
+    await client.waitForOutput('before-anyone-9');
+  });
+
+  it('passes multi-byte UTF-8 split across PTY reads through intact', async () => {
+    const { url } = await startRelay();
+    const agent = await startAgent(url, {
+      command: '/bin/sh',
+      args: ['-c', "stty -echo; printf 'go\\n'; read x; printf '\\344'; read y; printf '\\270\\255 done\\n'; exec /bin/sh"],
+    });
+    const client = new TestClient(agent.url, { history: 'bytes' });
+    await client.waitForOutput('go');
+    client.type('\r');
+    // The first byte of 中 arrives on its own: the program waits before writing the other two.
+    await client.chunks.until(() => client.output.includes(0xe4), 10_000, 'the first byte of the character');
+    expect(client.output[client.output.length - 1]).toBe(0xe4);
+    client.type('\r');
+    await client.waitForOutput('中 done');
+    expect(client.output.includes(Buffer.from('中 done'))).toBe(true);
+  });
+
+  it('delivers the last output of a command that exits right after writing it', async () => {
+    const { url } = await startRelay();
+    for (let round = 0; round < 3; round++) {
+      const agent = await startAgent(url, { command: '/bin/sh', args: ['-c', 'read x; seq 1 200000; exit 4'] });
+      const client = new TestClient(agent.url, { history: 'bytes' });
+      await client.waitForState('online');
+      client.type('\r');
+      await client.statuses.next((s) => s.exit_code === 4, 20_000, 'the exit status');
+      const lines = client.text.replace(/\r/g, '').split('\n');
+      const numbers = lines.filter((l) => /^\d+$/.test(l)).map(Number);
+      expect(numbers.length, `round ${round}`).toBe(200000);
+      expect(numbers.at(-1)).toBe(200000);
+      client.close();
+      await agent.agent.done;
+    }
+  });
+
+  it('resizes the PTY to the browser terminal size', async () => {
+    const { url } = await startRelay();
+    const agent = await startAgent(url);
+    const client = new TestClient(agent.url);
+    await client.waitForState('online');
+    client.session.resize(123, 41);
+    client.type('stty size\r');
+    await client.waitForOutput(/41 123\r?\n/);
+    client.session.resize(90, 30);
+    client.type('stty size\r');
+    await client.waitForOutput(/30 90\r?\n/);
+  });
+
+  it('reports the command exit to browsers and ends the agent with its code', async () => {
+    const { url } = await startRelay();
+    const agent = await startAgent(url, { command: '/bin/sh', args: ['-c', 'read line; exit 7'] });
+    const client = new TestClient(agent.url);
+    await client.waitForState('online');
+    client.type('\r');
+    const status = await client.statuses.next((s) => s.exit_code !== undefined);
+    expect(status).toMatchObject({ exit_code: 7, message: expect.stringContaining('exited with code 7') });
+    expect(await agent.agent.done).toBe(7);
+    await client.waitForState('agent_offline');
+  });
+
+  it('restarts the command with --restart, keeping the session', async () => {
+    const { url } = await startRelay();
+    const agent = await startAgent(url, { command: '/bin/sh', args: ['-c', 'echo run-$$; read line; exit 3'], restart: true });
+    const client = new TestClient(agent.url);
+    await client.waitForOutput(/run-\d+/);
+    const first = /run-(\d+)/.exec(client.text)![1];
+    client.type('\r');
+    await agent.events.next((e) => e.event === 'exit' && e.restarting);
+    const pids = await client.chunks.until(() => {
+      const seen = new Set([...client.text.matchAll(/run-(\d+)/g)].map((m) => m[1]));
+      return seen.size >= 2 && seen;
+    }, 10_000, 'a second run of the command');
+    expect(pids.has(first)).toBe(true);
+    expect(client.states.items.at(-1)?.kind).toBe('online');
+  });
+});
+
+describe('a client that stops reading', () => {
+  it('neither slows the others nor loses anything: it catches up once it reads again', async () => {
+    const { url } = await startRelay();
+    const total = 32 << 20;
+    const agent = await startAgent(url, {
+      command: '/bin/sh',
+      args: ['-c', `stty raw -echo; head -c1 >/dev/null; yes | head -c ${total}; exec sleep 3600`],
+      bufferSize: 48 << 20,
+    });
+    const { connect, socket } = pausableConnect(url);
+    const stalled = new TestClient(agent.url, { history: 'bytes', connect });
+    const reader = new TestClient(agent.url, { history: 'bytes' });
+    await Promise.all([stalled.waitForState('online'), reader.waitForState('online')]);
+    const tcp = (socket() as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    tcp.pause();
+    reader.type('\r');
+    await reader.chunks.until(() => reader.length >= total, 60_000, 'the reading client to get everything');
+    expect(stalled.length).toBeLessThan(total);
+    tcp.resume();
+    await stalled.chunks.until(() => stalled.length >= total, 60_000, 'the stalled client to catch up');
+    const expected = createHash('sha256').update(Buffer.alloc(total, 'y\n')).digest('hex');
+    expect(createHash('sha256').update(reader.output).digest('hex')).toBe(expected);
+    expect(createHash('sha256').update(stalled.output).digest('hex')).toBe(expected);
+  });
+});
+
+describe('flow control', () => {
+  // The slow client of the second case is ten times slower still, so that it falls behind the program
+  // even on a loaded machine where the program itself is slow; the first case proves pacing holds
+  // whatever the speeds are.
+  for (const [what, window, lossless, processingMs] of [
+    ['paces the program to a slow client that keeps acknowledging, so it loses nothing', undefined, true, 8],
+    ['(without pacing, a slow client loses output)', '1G', false, 100],
+  ] as const) {
+    it(what, { timeout: 90_000 }, async () => {
+      const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json', ...(window ? ['--flow-window', window] : [])]);
+      const relayUrl = (await relay.events.next((e) => e.event === 'listening')).url as string;
+      const home = tempDir();
+      const total = 32 << 20; // far more than the relay's and the kernel's socket buffers hold
+      const agent = runCli(
+        ['agent', '--relay', relayUrl, '--json', '--config-dir', home, '--cwd', home, '--buffer-size', '1M', '--', '/bin/sh', '-c', `stty raw -echo; head -c1 >/dev/null; yes | head -c ${total}; exec sleep 3600`],
+        shellEnv(home),
+      );
+      const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
+      const slow = new TestClient(link, { history: 'bytes', processingMs }); // 8 MB/s or 0.6 MB/s
+      await slow.waitForState('online');
+      slow.type('\r');
+      if (lossless) {
+        await slow.chunks.until(() => slow.length >= total, 60_000, 'the slow client to get everything');
+        expect(createHash('sha256').update(slow.output).digest('hex')).toBe(createHash('sha256').update(Buffer.alloc(total, 'y\n')).digest('hex'));
+      } else {
+        await slow.gaps.next(() => true, 80_000, 'output lost by the slow client');
+      }
+      killAll();
+    });
+  }
+});
+
+describe('flow control at exit', () => {
+  it('a command that exits while its output is held back still delivers all of it', async () => {
+    const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json', '--flow-window', '64K']);
+    const relayUrl = (await relay.events.next((e) => e.event === 'listening')).url as string;
+    const home = tempDir();
+    const total = 1 << 20;
+    const agent = runCli(
+      ['agent', '--relay', relayUrl, '--json', '--config-dir', home, '--cwd', home, '--', '/bin/sh', '-c', `stty raw -echo; head -c1 >/dev/null; yes | head -c ${total}; exit 3`],
+      shellEnv(home),
+    );
+    const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
+    const slow = new TestClient(link, { history: 'bytes', processingMs: 20 }); // about 3 MB/s
+    await slow.waitForState('online');
+    slow.type('\r');
+    await slow.statuses.next((m) => m.exit_code === 3, 60_000, 'the exit status');
+    expect(slow.length).toBe(total);
+    expect((await agent.exited).code).toBe(3);
+    killAll();
+  });
+});
+
+describe('who gets in', () => {
+  it('refuses an agent with a wrong or missing key, and accepts the key in ?key= as in the original design', async () => {
+    const { url } = await startRelay();
+    const agent = await startAgent(url);
+    const agentId = parseAccessLink(agent.url).agentId;
+    const wrong = rawSocket(socketUrl(url, `/ws/agent/${agentId}`), { headers: { authorization: `Bearer ${toBase64Url(randomBytes(32))}` } });
+    expect(await wrong.closed).toMatchObject({ code: CloseCode.Unauthorized });
+    const missing = rawSocket(socketUrl(url, `/ws/agent/${agentId}`));
+    expect(await missing.closed).toMatchObject({ code: CloseCode.Unauthorized });
+    const unknown = rawSocket(socketUrl(url, `/ws/agent/${randomId()}?key=abc`));
+    expect(await unknown.closed).toMatchObject({ code: CloseCode.Unauthorized });
+
+    // The registered key works in the query too (read from the agent's identity file).
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = `${agent.configDir}/agents`;
+    const identity = JSON.parse(readFileSync(`${dir}/${readdirSync(dir).find((f) => f.endsWith('.json'))}`, 'utf8'));
+    const viaQuery = rawSocket(socketUrl(url, `/ws/agent/${agentId}?key=${encodeURIComponent(identity.agentKey)}`));
+    await viaQuery.opened;
+    viaQuery.ws.send(encodeMessage({ type: 'hello', v: 1, stream: randomId(), end: 0, access: toBase64Url(randomBytes(32)) }));
+    await viaQuery.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
+    // It took over: the original agent connection was closed as replaced and does not fight back.
+    await agent.events.next((e) => e.event === 'relay_disconnected' && e.code === CloseCode.Replaced);
+    await agent.events.next((e) => e.event === 'error' && e.fatal);
+  });
+
+  it('refuses a browser without the secret: wrong token, no hello, another agent id', async () => {
+    const { url } = await startRelay({ handshakeTimeoutMs: 300 });
+    const agent = await startAgent(url);
+    const { agentId, relayUrl } = parseAccessLink(agent.url);
+    const origin = relayUrl;
+
+    const wrongToken = rawSocket(socketUrl(url, `/ws/client/${agentId}`), { origin });
+    await wrongToken.opened;
+    wrongToken.ws.send(encodeMessage({ type: 'hello', v: 1, token: toBase64Url(randomBytes(32)), session: randomId() }));
+    expect(await wrongToken.closed).toMatchObject({ code: CloseCode.Unauthorized });
+
+    const silent = rawSocket(socketUrl(url, `/ws/client/${agentId}`), { origin });
+    expect(await silent.closed).toMatchObject({ code: CloseCode.HandshakeTimeout });
+
+    const other = new TestClient(`${relayUrl}/a/${randomId()}#${parseAccessLink(agent.url).secret}`);
+    const failed = await other.waitForState('failed');
+    expect(failed).toMatchObject({ code: CloseCode.Unauthorized });
+    expect(wrongToken.messages.items.filter((m) => m.binary)).toEqual([]);
+  });
+
+  it('refuses browser sockets from other origins', async () => {
+    const { url } = await startRelay({ allowedOrigins: ['https://app.example.com'] });
+    const agent = await startAgent(url);
+    const { agentId } = parseAccessLink(agent.url);
+    const port = new URL(url).port;
+    for (const origin of [undefined, 'null', 'https://evil.example', `http://127.0.0.1:${Number(port) + 1}`, `https://127.0.0.1:${port}`, 'https://app.example.com.evil.net']) {
+      const socket = rawSocket(socketUrl(url, `/ws/client/${agentId}`), { origin });
+      expect(await socket.closed, String(origin)).toMatchObject({ code: CloseCode.ForbiddenOrigin });
+    }
+    const allowed = new TestClient(agent.url, { origin: 'https://app.example.com' });
+    await allowed.waitForState('online');
+    const agentFromPage = rawSocket(socketUrl(url, `/ws/agent/${agentId}`), { origin: `http://127.0.0.1:${port}` });
+    expect(await agentFromPage.closed).toMatchObject({ code: CloseCode.ForbiddenOrigin });
+  });
+
+  it('keeps no public list of agents', async () => {
+    const { url } = await startRelay();
+    await startAgent(url);
+    for (const path of ['/api/agents', '/api/clients', '/a/', '/agents']) {
+      const response = await fetch(`${url}${path}`);
+      expect(response.status, path).toBeGreaterThanOrEqual(400);
+      expect(await response.text()).not.toMatch(/[A-Za-z0-9_-]{22}/);
+    }
+  });
+});
+
+describe('coming and going', () => {
+  it('tells every browser when the agent goes offline and back; the link stays the same', async () => {
+    const { url } = await startRelay();
+    const first = await startAgent(url);
+    const clients = [new TestClient(first.url), new TestClient(first.url), new TestClient(first.url)];
+    await Promise.all(clients.map((c) => c.waitForState('online')));
+    await first.close();
+    await Promise.all(clients.map((c) => c.waitForState('agent_offline')));
+    const marks = clients.map((c) => c.states.items.length);
+    const second = await startAgent(url, { configDir: first.configDir, cwd: first.cwd });
+    expect(second.url).toBe(first.url);
+    await Promise.all(clients.map((c, i) => c.waitForState('online', 10_000, marks[i])));
+    clients[0]!.type('echo back-$((5+5))\r');
+    await Promise.all(clients.map((c) => c.waitForOutput('back-10')));
+  });
+
+  it('prints links with the relay\'s public URL', async () => {
+    const { url } = await startRelay({ publicUrl: 'https://relay.example.com/ccr' });
+    const agent = await startAgent(url);
+    expect(agent.url).toMatch(/^https:\/\/relay\.example\.com\/ccr\/a\/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('a restarted command starts at the size the browser set', async () => {
+    const { url } = await startRelay();
+    const agent = await startAgent(url, { command: '/bin/sh', args: ['-c', 'echo started; read x; stty size; read y; exit 1'], restart: true });
+    const client = new TestClient(agent.url);
+    await client.waitForOutput('started');
+    client.session.resize(101, 33);
+    client.type('\r');
+    await client.waitForOutput(/33 101\r?\n/);
+    client.type('\r');
+    await client.chunks.until(() => client.text.split('started').length === 3, 10_000, 'the restarted command');
+    client.type('\r');
+    await client.chunks.until(() => /33 101\r?\n[\s\S]*33 101\r?\n/.test(client.text), 10_000, 'stty size of the restarted command');
+  });
+
+  it('re-registers after a relay restart that lost its records, instead of looping', async () => {
+    const first = await startRelay();
+    const agent = await startAgent(first.url);
+    const oldId = agent.agent.agentId;
+    const oldLink = agent.url;
+    await first.close();
+    await agent.events.next((e) => e.event === 'relay_disconnected');
+    const second = await startRelay({ port: first.port });
+    const ready = await agent.events.next((e) => e.event === 'ready' && e.agentId !== oldId, 15_000);
+    expect(ready).toMatchObject({ event: 'ready', url: expect.stringContaining(second.url) });
+    const client = new TestClient((ready as { url: string }).url);
+    client.type('echo new-link-$((1+6))\r');
+    await client.waitForOutput('new-link-7');
+    // By now the agent has been connected a while: it registered exactly once and stays connected.
+    expect(second.logs.items.filter((e) => e.event === 'agent_registered')).toHaveLength(1);
+    expect(second.logs.items.filter((e) => e.event === 'agent_connected')).toHaveLength(1);
+    const stale = new TestClient(oldLink);
+    expect(await stale.waitForState('failed')).toMatchObject({ code: CloseCode.Unauthorized });
+  });
+
+  it('keeps agents and links across a relay restart with a data directory; everyone reconnects by themselves', async () => {
+    const dataDir = tempDir();
+    const first = await startRelay({ dataDir });
+    const agent = await startAgent(first.url);
+    const client = new TestClient(agent.url);
+    await client.waitForState('online');
+    await first.close();
+    await client.states.next((s) => s.kind === 'waiting');
+    const second = await startRelay({ dataDir, port: first.port });
+    const mark = client.states.items.length;
+    await client.waitForState('online', 15_000, mark);
+    client.type('echo survived-$((6*6))\r');
+    await client.waitForOutput('survived-36');
+    expect(second.logs.items.filter((e) => e.event === 'agent_registered')).toEqual([]);
+    expect(agent.events.items.filter((e) => e.event === 'ready')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,223 @@
+// The web terminal in headless Chromium at phone size: it opens the printed link, types, shows output,
+// sends the exact bytes of its virtual keys, renders split UTF-8, never turns names into HTML, and
+// reconnects by itself after the relay restarts.
+
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describeBrowser, phone, screenText, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
+import { existsSync, watch, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cleanup, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+
+const KEYDUMP = fileURLToPath(new URL('./fixtures/keydump.mjs', import.meta.url));
+
+/** Resolves once `path` exists (watching its directory). */
+function waitForFile(path: string): Promise<void> {
+  return new Promise((resolve) => {
+    const watcher = watch(dirname(path), (_event, name) => {
+      if (name === basename(path) && existsSync(path)) {
+        watcher.close();
+        resolve();
+      }
+    });
+    if (existsSync(path)) {
+      watcher.close();
+      resolve();
+    }
+  });
+}
+
+describeBrowser('web terminal', () => {
+  let context: BrowserContext;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    context = await phone();
+  });
+  afterAll(async () => {
+    await context?.close();
+  });
+  afterEach(async () => {
+    await page?.close();
+    await cleanup();
+    expect(problems.splice(0)).toEqual([]);
+  });
+
+  async function open(url: string): Promise<Page> {
+    page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    // The browser itself logs failed WebSocket connections while a relay is down; those are expected.
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/^WebSocket connection to .* failed/.test(message.text())) problems.push(`console: ${message.text()}`);
+    });
+    await page.goto(url);
+    return page;
+  }
+
+  it('opens the printed link, types a command and shows its output', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    await open(agent.url);
+    await waitForState(page, 'online');
+    await page.keyboard.type('echo "browser says $((6*7))"');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, 'browser says 42');
+    expect(await page.textContent('#state-text')).toBe('Connected');
+    // The PTY has the size of the terminal on the page.
+    const size = await page.evaluate(() => {
+      const { term } = (window as unknown as { ccremote: { term: { rows: number; cols: number } } }).ccremote;
+      return `${term.rows} ${term.cols}`;
+    });
+    expect(size).toMatch(/^\d+ \d+$/);
+    await page.keyboard.type('stty size');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, new RegExp(`^${size}\\s*$`, 'm'));
+    await page.screenshot({ path: screenshotPath('terminal-phone') });
+  });
+
+  it('keys and virtual keys send exactly the bytes a keyboard would', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: process.execPath, args: [KEYDUMP] });
+    await open(agent.url);
+    await waitForScreen(page, 'keydump ready');
+    const expectBytes = async (press: () => Promise<void>, hex: string): Promise<void> => {
+      const before = ((await screenText(page)).match(/\[[0-9a-f ]+\]/g) ?? []).length;
+      await press();
+      await page.waitForFunction(
+        ([n]) => (((document.querySelector('.xterm-rows') as HTMLElement).innerText.match(/\[[0-9a-f ]+\]/g) ?? []).length > (n as number)),
+        [before],
+      );
+      const all = (await screenText(page)).match(/\[[0-9a-f ]+\]/g)!;
+      expect(all.slice(before).join(''), hex).toBe(`[${hex}]`);
+    };
+    await expectBytes(() => page.keyboard.press('Enter'), '0d'); // Enter is \r, never \n
+    await expectBytes(() => page.keyboard.type('é'), 'c3 a9');
+    await expectBytes(() => page.keyboard.press('Tab'), '09');
+    const buttons: Array<[string, string]> = [
+      ['Escape', '1b'],
+      ['Tab', '09'],
+      ['Control C', '03'],
+      ['Control D', '04'],
+      ['Up arrow', '1b 5b 41'],
+      ['Down arrow', '1b 5b 42'],
+      ['Right arrow', '1b 5b 43'],
+      ['Left arrow', '1b 5b 44'],
+      ['Enter', '0d'],
+    ];
+    for (const [name, hex] of buttons) await expectBytes(() => page.tap(`button[data-key="${name}"]`), hex);
+    // The buttons leave the focus in the terminal, so the phone keyboard stays up.
+    expect(await page.evaluate(() => document.activeElement?.classList.contains('xterm-helper-textarea'))).toBe(true);
+  });
+
+  it('the Ctrl-C key interrupts a running program', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'] });
+    await open(agent.url);
+    await waitForState(page, 'online');
+    await page.keyboard.type('echo "sleeping-$((1+1))"; sleep 60');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^sleeping-2\s*$/m);
+    await page.tap('button[data-key="Control C"]');
+    await page.keyboard.type('echo interrupted-$((1+1))');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^interrupted-2\s*$/m, 5000);
+  });
+
+  it('renders a character split across output frames, and shows names as text only', async () => {
+    const relay = await startRelay();
+    const name = '<img src=x onerror="window.__pwned=1">';
+    const agent = await startAgent(relay.url, {
+      name,
+      command: '/bin/sh',
+      args: ['-c', "stty -echo; printf 'ready\\n'; read x; printf '\\344'; read y; printf '\\270\\255\\346\\226\\207 ok\\n'; exec /bin/sh"],
+    });
+    const watcher = new TestClient(agent.url, { history: 'bytes' });
+    await open(agent.url);
+    await waitForScreen(page, 'ready');
+    await page.keyboard.press('Enter');
+    // The page has now received the first byte of 中 on its own.
+    await watcher.chunks.until(() => watcher.output[watcher.output.length - 1] === 0xe4, 10_000, 'the lone first byte');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, '中文 ok');
+    expect(await page.textContent('#agent-name')).toBe(name);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.locator('#agent-name img').count()).toBe(0);
+  });
+
+  it('after missing more output than the agent keeps, restores the screen from a snapshot and says so', async () => {
+    const dataDir = tempDir();
+    const first = await startRelay({ dataDir });
+    const agent = await startAgent(first.url, { bufferSize: 64 * 1024 });
+    await open(agent.url);
+    await waitForState(page, 'online');
+    // A short command line, so that nothing waited for is split by line wrapping on the narrow screen.
+    writeFileSync(
+      join(agent.cwd, 'flood.sh'),
+      'echo "waiting $((1+1))"\nwhile [ ! -e go ]; do sleep 0.05; done\nseq 1 40000\necho "after the flood $((1+1))"\ntouch done\n',
+    );
+    await page.keyboard.type('sh flood.sh');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^waiting 2\s*$/m);
+    await first.close();
+    await page.waitForFunction(() => document.body.dataset.state !== 'online');
+    const done = waitForFile(join(agent.cwd, 'done'));
+    writeFileSync(join(agent.cwd, 'go'), '');
+    await done;
+    await startRelay({ dataDir, port: first.port });
+    await waitForState(page, 'online', 15_000);
+    await waitForScreen(page, /^39999\s*$[\s\S]*^40000\s*$[\s\S]*after the flood 2/m, 15_000);
+    await page.waitForFunction(() => document.body.dataset.resync !== undefined);
+    expect(await page.evaluate(() => document.body.dataset.resync)).toBe('restored');
+    expect(await page.textContent('#notice')).toMatch(/screen was restored/);
+    await page.screenshot({ path: screenshotPath('restored-phone') });
+  });
+
+  it('says clearly when the link has no secret, or a wrong one', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    await open(agent.url.split('#')[0]!);
+    await waitForState(page, 'failed');
+    expect(await page.textContent('#message-text')).toMatch(/missing its secret/);
+    await page.goto(`${agent.url.split('#')[0]}#${'A'.repeat(43)}`);
+    await page.reload();
+    await waitForState(page, 'failed');
+    expect(await page.textContent('#message-text')).toMatch(/link is not valid/);
+    await page.screenshot({ path: screenshotPath('bad-link-phone') });
+  });
+
+  it('reconnects by itself after the relay restarts, resumes without losing output, and keeps working', async () => {
+    const dataDir = tempDir();
+    const first = await startRelay({ dataDir });
+    const agent = await startAgent(first.url);
+    await open(agent.url);
+    await waitForState(page, 'online');
+    // Output produced while the relay is down must reach the page afterwards: the command prints once
+    // the file "go" exists, then creates "done".
+    await page.keyboard.type('while [ ! -e go ]; do sleep 0.05; done; echo "made while away $((20+1))"; touch done');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, 'touch done');
+    await first.close();
+    await page.waitForFunction(() => document.body.dataset.state !== 'online');
+    expect(await page.textContent('#state-text')).toMatch(/Reconnecting|Connecting/);
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').length > 0);
+    expect(await page.textContent('#notice')).toMatch(/restarting|lost/);
+    await page.screenshot({ path: screenshotPath('reconnecting-phone') });
+    const done = waitForFile(join(agent.cwd, 'done'));
+    writeFileSync(join(agent.cwd, 'go'), '');
+    await done;
+    await startRelay({ dataDir, port: first.port });
+    await waitForState(page, 'online', 15_000);
+    await waitForScreen(page, 'made while away 21', 15_000);
+    await page.waitForFunction(() => document.body.dataset.resync !== undefined);
+    expect(await page.evaluate(() => document.body.dataset.resync)).toBe('resumed');
+    expect(await page.textContent('#state-text')).toBe('Connected');
+    expect(await page.textContent('#notice')).toMatch(/nothing was missed/);
+    await page.screenshot({ path: screenshotPath('resumed-phone') });
+    await page.keyboard.type('echo again-$((9+9))');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, 'again-18');
+    expect((await screenText(page)).match(/made while away 21/g)).toHaveLength(1);
+  });
+});
