@@ -22,7 +22,7 @@ async function relayAndAgent(agentArgs: string[] = ['--', '/bin/sh']) {
   const home = tempDir();
   const agent = runCli(['agent', '--relay', url, '--json', '--config-dir', join(home, 'config'), '--cwd', home, ...agentArgs], shellEnv(home));
   const ready = await agent.events.next((e) => e.event === 'ready', 15_000, 'agent ready');
-  expect(ready).toMatchObject({ agentId: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), url: expect.stringContaining(`${url}/a/`) });
+  expect(ready).toMatchObject({ agentId: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), url: expect.stringContaining(`${url}/a/`), viewUrl: expect.stringMatching(/#view\.[A-Za-z0-9_-]{43}$/) });
   return { relay, agent, url, link: ready.url as string, home };
 }
 
@@ -110,7 +110,7 @@ describe('help and usage', () => {
     }
     const agentHelp = runCli(['agent', '--help']);
     await agentHelp.exited;
-    for (const option of ['--relay', '--name', '--cwd', '--config-dir', '--restart', '--buffer-size', '--json']) {
+    for (const option of ['--relay', '--name', '--cwd', '--config-dir', '--restart', '--rotate', '--buffer-size', '--json']) {
       expect(agentHelp.stdout().toString()).toContain(option);
     }
   });

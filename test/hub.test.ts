@@ -6,17 +6,22 @@ import {
   CloseCode,
   FrameType,
   decodeFrame,
-  encodeInput,
-  encodeInputAck,
   encodeInputRecord,
-  encodeOutput,
-  encodeSnapshot,
   encodeToClient,
+  openFrame,
+  sealInput,
+  sealInputAck,
+  sealOutput,
+  sealSnapshot,
   randomId,
   utf8,
+  type OutputFrame,
 } from '../src/protocol/index.js';
 import type { Peer } from '../src/net/peer.js';
 import { Hub, type ClientHandle } from '../src/relay/hub.js';
+
+/** The hub never opens boxes: any key will do. */
+const KEY = new Uint8Array(32).fill(7);
 
 class FakePeer implements Peer {
   sent: Array<string | Uint8Array> = [];
@@ -51,7 +56,7 @@ class FakePeer implements Peer {
     return this.frames()
       .map((f) => decodeFrame(f))
       .filter((f) => f.type === FrameType.Output)
-      .map((f) => Buffer.from((f as { data: Uint8Array }).data).toString());
+      .map((f) => Buffer.from(openFrame(KEY, f as OutputFrame)).toString());
   }
   take(): Array<string | Uint8Array> {
     const out = this.sent;
@@ -62,7 +67,7 @@ class FakePeer implements Peer {
 
 const agentId = randomId();
 const stream = randomId();
-const agentHello = (s = stream) => ({ type: 'hello' as const, v: 1, stream: s, end: 0, access: 'x'.repeat(43) });
+const agentHello = (s = stream) => ({ type: 'hello' as const, v: 1, stream: s, end: 0, access: 'x'.repeat(43), view: 'z'.repeat(43) });
 const clientHello = (options: { resume?: { stream: string; offset: number }; history?: 'screen' | 'bytes' } = {}) => ({
   type: 'hello' as const,
   v: 1,
@@ -82,7 +87,7 @@ function setup(options = {}) {
     for (const frame of frames) hub.agentFrame(agentId, peer, encodeToClient(client.number, frame));
   };
   const live = (offset: number, text: string, peer = agent): Uint8Array => {
-    const frame = encodeOutput(offset, utf8(text));
+    const frame = sealOutput(KEY, offset, utf8(text));
     hub.agentFrame(agentId, peer, frame);
     return frame;
   };
@@ -97,7 +102,7 @@ describe('Hub', () => {
     const client = hub.connectClient(agentId, peer, clientHello({ resume: { stream, offset: 5 } }))!;
     expect(peer.messages()[0]).toMatchObject({ type: 'connected', agent_id: agentId, agent_online: true, name: 'laptop', stream });
     expect(agent.messages()).toEqual([
-      { type: 'client_joined', client: client.number, session: expect.any(String) },
+      { type: 'client_joined', client: client.number, session: expect.any(String), read_only: false },
       { type: 'sync', client: client.number, sync: 1, resume: { stream, offset: 5 }, history: 'screen' },
     ]);
   });
@@ -106,7 +111,7 @@ describe('Hub', () => {
     const { hub, answer, live } = setup();
     const peers = [new FakePeer(), new FakePeer(), new FakePeer()];
     const clients = peers.map((p) => hub.connectClient(agentId, p, clientHello())!);
-    for (const c of clients) answer(c, [encodeOutput(0, new Uint8Array(0))]);
+    for (const c of clients) answer(c, [sealOutput(KEY, 0, new Uint8Array(0))]);
     for (const p of peers) p.take();
     const frame = live(0, 'hello');
     for (const p of peers) expect(p.sent).toEqual([frame]);
@@ -120,7 +125,7 @@ describe('Hub', () => {
     peer.take();
     live(0, 'early');
     expect(peer.sent).toEqual([]);
-    answer(client, [encodeSnapshot(0, new Uint8Array(0)), encodeOutput(0, utf8('early'))]);
+    answer(client, [sealSnapshot(KEY, 0, new Uint8Array(0)), sealOutput(KEY, 0, utf8('early'))]);
     live(5, 'late');
     expect(peer.sent.map((f) => decodeFrame(f as Uint8Array).type)).toEqual([FrameType.Snapshot, FrameType.Output, FrameType.Output]);
     expect(peer.outputs()).toEqual(['early', 'late']);
@@ -131,7 +136,7 @@ describe('Hub', () => {
     const { hub, agent, answer, live } = setup();
     const peer = new FakePeer();
     const client = hub.connectClient(agentId, peer, clientHello())!;
-    answer(client, [encodeOutput(0, utf8('abc'))]);
+    answer(client, [sealOutput(KEY, 0, utf8('abc'))]);
     agent.take();
     live(10, 'gap');
     live(13, 'more');
@@ -144,7 +149,7 @@ describe('Hub', () => {
     const fast = new FakePeer();
     const slowClient = hub.connectClient(agentId, slow, clientHello())!;
     const fastClient = hub.connectClient(agentId, fast, clientHello())!;
-    for (const c of [slowClient, fastClient]) answer(c, [encodeOutput(0, new Uint8Array(0))]);
+    for (const c of [slowClient, fastClient]) answer(c, [sealOutput(KEY, 0, new Uint8Array(0))]);
     slow.take();
     fast.take();
     agent.take();
@@ -166,11 +171,11 @@ describe('Hub', () => {
     // The first answer begins; the client backs up after its first frame and misses the second.
     hub.agentMessage(agentId, agent, { type: 'sync_begin', client: client.number, sync: 1 });
     peer.waiting = 1000;
-    hub.agentFrame(agentId, agent, encodeToClient(client.number, encodeOutput(0, utf8('AAAA'))));
-    hub.agentFrame(agentId, agent, encodeToClient(client.number, encodeOutput(4, utf8('BBBB'))));
+    hub.agentFrame(agentId, agent, encodeToClient(client.number, sealOutput(KEY, 0, utf8('AAAA'))));
+    hub.agentFrame(agentId, agent, encodeToClient(client.number, sealOutput(KEY, 4, utf8('BBBB'))));
     peer.drain(); // a new sync (number 2) is requested from offset 4
-    hub.agentFrame(agentId, agent, encodeToClient(client.number, encodeOutput(8, utf8('CCCC')))); // rest of answer 1: dropped
-    answer(client, [encodeOutput(4, utf8('BBBB')), encodeOutput(8, utf8('CCCC'))]);
+    hub.agentFrame(agentId, agent, encodeToClient(client.number, sealOutput(KEY, 8, utf8('CCCC')))); // rest of answer 1: dropped
+    answer(client, [sealOutput(KEY, 4, utf8('BBBB')), sealOutput(KEY, 8, utf8('CCCC'))]);
     expect(agent.messages().filter((m) => m.type === 'sync').map((m) => m.sync)).toEqual([1, 2]);
     expect(peer.outputs()).toEqual(['AAAA', 'BBBB', 'CCCC']);
   });
@@ -179,13 +184,13 @@ describe('Hub', () => {
     const { hub, agent, answer, live } = setup();
     const peer = new FakePeer();
     const client = hub.connectClient(agentId, peer, clientHello({ history: 'bytes' }))!;
-    answer(client, [encodeOutput(0, utf8('old stream, long enough'))]);
+    answer(client, [sealOutput(KEY, 0, utf8('old stream, long enough'))]);
     hub.disconnectAgent(agentId, agent);
     const again = new FakePeer();
     const newStream = randomId();
     hub.connectAgent(agentId, again, agentHello(newStream));
     expect(again.messages().at(-1)).toMatchObject({ type: 'sync', resume: { stream, offset: 23 } });
-    answer(client, [encodeOutput(0, utf8('new'))], again);
+    answer(client, [sealOutput(KEY, 0, utf8('new'))], again);
     live(3, ' stream', again);
     live(10, ' goes on', again);
     expect(peer.outputs()).toEqual(['old stream, long enough', 'new', ' stream', ' goes on']);
@@ -195,11 +200,11 @@ describe('Hub', () => {
     const { hub, agent, answer } = setup();
     const peer = new FakePeer();
     const client = hub.connectClient(agentId, peer, clientHello())!;
-    answer(client, [encodeOutput(0, utf8('abc'))]);
+    answer(client, [sealOutput(KEY, 0, utf8('abc'))]);
     peer.take();
     hub.disconnectAgent(agentId, agent);
     expect(peer.messages()).toEqual([{ type: 'agent_offline', agent_id: agentId }]);
-    const input = encodeInput(1, encodeInputRecord({ kind: 'data', data: utf8('x') }));
+    const input = sealInput(KEY, 1, encodeInputRecord({ kind: 'data', data: utf8('x') }));
     hub.clientFrame(client, input);
     expect(peer.messages()[1]).toEqual({ type: 'error', code: 'agent_offline', message: 'Agent is offline' });
     const again = new FakePeer();
@@ -208,7 +213,7 @@ describe('Hub', () => {
     expect(peer.messages()[2]).toMatchObject({ type: 'agent_online', agent_id: agentId, stream: newStream });
     expect(again.messages()).toEqual([
       { type: 'connected', agent_id: agentId },
-      { type: 'client_joined', client: client.number, session: expect.any(String) },
+      { type: 'client_joined', client: client.number, session: expect.any(String), read_only: false },
       { type: 'sync', client: client.number, sync: 2, resume: { stream, offset: 3 }, history: 'screen' },
     ]);
   });
@@ -222,11 +227,12 @@ describe('Hub', () => {
     agent.take();
     a.take();
     b.take();
-    const input = encodeInput(1, encodeInputRecord({ kind: 'data', data: utf8('ls\r') }));
+    const input = sealInput(KEY, 1, encodeInputRecord({ kind: 'data', data: utf8('ls\r') }));
     hub.clientFrame(ca, input);
     expect(decodeFrame(agent.frames()[0]!)).toEqual({ type: FrameType.FromClient, client: ca.number, inner: input });
-    hub.agentFrame(agentId, agent, encodeToClient(ca.number, encodeInputAck(1)));
-    expect(a.frames()).toEqual([encodeInputAck(1)]);
+    const ack = sealInputAck(KEY, 1);
+    hub.agentFrame(agentId, agent, encodeToClient(ca.number, ack));
+    expect(a.frames()).toEqual([ack]);
     expect(b.sent).toEqual([]);
   });
 
@@ -237,8 +243,8 @@ describe('Hub', () => {
     const newer = new FakePeer();
     hub.connectAgent(agentId, newer, agentHello());
     expect(agent.closed?.code).toBe(CloseCode.Replaced);
-    answer(client, [encodeOutput(0, utf8('from the new one'))], newer);
-    hub.agentFrame(agentId, agent, encodeOutput(16, utf8('from the old one')));
+    answer(client, [sealOutput(KEY, 0, utf8('from the new one'))], newer);
+    hub.agentFrame(agentId, agent, sealOutput(KEY, 16, utf8('from the old one')));
     hub.agentMessage(agentId, agent, { type: 'status', message: 'old' });
     hub.disconnectAgent(agentId, agent); // the old socket's close must not take the new one offline
     expect(hub.isOnline(agentId)).toBe(true);
@@ -251,7 +257,7 @@ describe('Hub', () => {
     const { hub, agent, answer, live } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
     const peers = [new FakePeer(), new FakePeer()];
     const [a, b] = peers.map((p) => hub.connectClient(agentId, p, clientHello())!) as [ClientHandle, ClientHandle];
-    for (const c of [a, b]) answer(c, [encodeOutput(0, new Uint8Array(0))]);
+    for (const c of [a, b]) answer(c, [sealOutput(KEY, 0, new Uint8Array(0))]);
     live(0, 'x'.repeat(3000));
     const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     expect(flows()).toEqual([]); // nobody acknowledged anything yet: no limit
@@ -281,7 +287,7 @@ describe('Hub', () => {
     const { hub, agent, answer } = setup({ flowWindow: 1000, now: () => now });
     const session = randomId();
     const first = hub.connectClient(agentId, new FakePeer(), { ...clientHello(), session })!;
-    answer(first, [encodeOutput(0, utf8('x'.repeat(300)))]);
+    answer(first, [sealOutput(KEY, 0, utf8('x'.repeat(300)))]);
     hub.clientMessage(first, { type: 'ack', offset: 300 });
     hub.disconnectClient(first);
     now = 100;

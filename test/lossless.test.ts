@@ -60,6 +60,8 @@ describe('output survives cut connections', () => {
     expect(clientSide.cuts + agentSide.cuts).toBeGreaterThan(5);
     for (const client of clients) {
       expect(client.gaps.items).toEqual([]);
+      // An honest relay never trips the end-to-end checks, however its connections are cut.
+      expect(client.errors.items.filter((e) => e.code === 'integrity')).toEqual([]);
       expect(client.length).toBe(total);
       expect(sha256(client.output)).toBe(file.sha256);
     }
@@ -86,6 +88,7 @@ describe('output survives cut connections', () => {
     await Promise.all(clients.map((c) => c.chunks.until(() => c.length >= total || c.gaps.items.length > 0, 120_000, 'all the output')));
     for (const client of clients) {
       expect(client.gaps.items).toEqual([]);
+      expect(client.errors.items.filter((e) => e.code === 'integrity')).toEqual([]);
       expect(sha256(client.output)).toBe(file.sha256);
       expect(client.states.items.some((s) => s.kind === 'waiting')).toBe(true);
     }

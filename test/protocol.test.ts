@@ -17,14 +17,21 @@ import {
   decodeFrame,
   decodeFrameOf,
   decodeInputRecord,
+  IntegrityError,
+  SEAL_OVERHEAD,
   encodeFromClient,
-  encodeInput,
-  encodeInputAck,
   encodeInputRecord,
   encodeMessage,
-  encodeOutput,
-  encodeSnapshot,
   encodeToClient,
+  inputAckKey,
+  inputKey,
+  openFrame,
+  outputKey,
+  sealInput,
+  sealInputAck,
+  sealOutput,
+  sealSnapshot,
+  viewSecret,
   formatAccessLink,
   fromBase64Url,
   isId,
@@ -54,7 +61,7 @@ const key = toBase64Url(randomBytes(32));
 /** One valid sample of every message, per direction; the tests check the lists cover every type. */
 const samples = {
   agentToRelay: [
-    { type: 'hello', v: 1, name: 'laptop', stream: id, end: 12345, access: key },
+    { type: 'hello', v: 1, name: 'laptop', stream: id, end: 12345, access: key, view: key },
     { type: 'heartbeat' },
     { type: 'status', message: 'claude exited with code 0', exit_code: 0 },
     { type: 'error', message: 'boom' },
@@ -63,7 +70,7 @@ const samples = {
   relayToAgent: [
     { type: 'connected', agent_id: id },
     { type: 'heartbeat_ack' },
-    { type: 'client_joined', client: 7, session: id2 },
+    { type: 'client_joined', client: 7, session: id2, read_only: true },
     { type: 'client_left', client: 7 },
     { type: 'sync', client: 7, sync: 3, resume: { stream: id, offset: 2 ** 40 }, history: 'screen' },
     { type: 'flow', limit: 2 ** 33 },
@@ -76,7 +83,7 @@ const samples = {
     { type: 'ack', offset: 65536 },
   ] satisfies ClientToRelay[],
   relayToClient: [
-    { type: 'connected', client_id: '7', agent_id: id, agent_online: true, name: '项目@host', stream: id },
+    { type: 'connected', client_id: '7', agent_id: id, agent_online: true, name: '项目@host', stream: id, read_only: false },
     { type: 'agent_online', agent_id: id, stream: id },
     { type: 'agent_offline', agent_id: id },
     { type: 'status', message: 'done', exit_code: 3 },
@@ -152,15 +159,27 @@ describe('control messages', () => {
 
 describe('binary frames', () => {
   const data = new Uint8Array([0xe4, 0xb8, 0xad, 0x0a]);
+  const K = randomBytes(32);
+  const open = (frame: Uint8Array): Uint8Array => openFrame(K, decodeFrame(frame) as Parameters<typeof openFrame>[1]);
+  const encodeOutput = (offset: number, bytes: Uint8Array): Uint8Array => sealOutput(K, offset, bytes);
+  const encodeInput = (seq: number, record: Uint8Array): Uint8Array => sealInput(K, seq, record);
 
-  it('round-trip with offsets up to 2^53 - 1', () => {
+  it('round-trip with offsets up to 2^53 - 1; the relay sees headers and lengths only', () => {
     for (const offset of [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER]) {
-      expect(decodeFrame(encodeOutput(offset, data))).toEqual({ type: FrameType.Output, offset, data });
-      expect(decodeFrame(encodeSnapshot(offset, data))).toEqual({ type: FrameType.Snapshot, offset, data });
+      for (const [seal, type] of [[sealOutput, FrameType.Output], [sealSnapshot, FrameType.Snapshot]] as const) {
+        const frame = seal(K, offset, data);
+        expect(frame.length).toBe(9 + SEAL_OVERHEAD + data.length);
+        expect(decodeFrame(frame)).toMatchObject({ type, offset, length: data.length });
+        expect(open(frame)).toEqual(data);
+        // The bytes do not appear in the frame.
+        expect(Buffer.from(frame).includes(Buffer.from(data))).toBe(false);
+      }
     }
-    expect(decodeFrame(encodeInputAck(0xffffffff))).toEqual({ type: FrameType.InputAck, seq: 0xffffffff });
+    expect(decodeFrame(sealInputAck(K, 0xffffffff))).toMatchObject({ type: FrameType.InputAck, seq: 0xffffffff });
+    expect(open(sealInputAck(K, 7))).toEqual(new Uint8Array(0));
     const input = encodeInput(9, encodeInputRecord({ kind: 'data', data }));
     expect(decodeFrame(input)).toMatchObject({ type: FrameType.Input, seq: 9 });
+    expect(decodeInputRecord(open(input))).toEqual({ kind: 'data', data });
     expect(decodeFrame(encodeFromClient(3, input))).toEqual({ type: FrameType.FromClient, client: 3, inner: input });
     const out = encodeOutput(7, data);
     expect(decodeFrame(encodeToClient(0xfffffffe, out))).toEqual({ type: FrameType.ToClient, client: 0xfffffffe, inner: out });
@@ -170,14 +189,35 @@ describe('binary frames', () => {
     const frame = encodeOutput(2 ** 33, data);
     const padded = new Uint8Array(frame.length + 3);
     padded.set(frame, 3);
-    expect(decodeFrame(padded.subarray(3))).toEqual({ type: FrameType.Output, offset: 2 ** 33, data });
+    expect(decodeFrame(padded.subarray(3))).toMatchObject({ type: FrameType.Output, offset: 2 ** 33, length: data.length });
+    expect(open(padded.subarray(3))).toEqual(data);
+  });
+
+  it('a box does not open after any change, at another position, or with another key', () => {
+    const frame = encodeOutput(100, data);
+    for (let i = 0; i < frame.length; i++) {
+      const flipped = Uint8Array.from(frame);
+      flipped[i]! ^= 0x01;
+      // Flipping a header bit moves the frame (or makes it undecodable); flipping any other bit breaks the box.
+      expect(() => open(flipped)).toThrow(ProtocolError);
+    }
+    const moved = Uint8Array.from(frame);
+    moved[8] = 101; // the same box claimed for offset 101
+    expect(() => open(moved)).toThrow(IntegrityError);
+    const asSnapshot = Uint8Array.from(frame);
+    asSnapshot[0] = FrameType.Snapshot;
+    expect(() => open(asSnapshot)).toThrow(IntegrityError);
+    expect(() => openFrame(randomBytes(32), decodeFrame(frame) as Parameters<typeof openFrame>[1])).toThrow(IntegrityError);
+    // Two seals of the same bytes never look alike (fresh nonces).
+    expect(Buffer.from(encodeOutput(100, data)).equals(Buffer.from(frame))).toBe(false);
   });
 
   it('refuses empty, truncated, unknown and misnested frames', () => {
     expectRefused(() => decodeFrame(new Uint8Array(0)), CloseCode.BadMessage, /empty/);
     expectRefused(() => decodeFrame(new Uint8Array([FrameType.Output, 0, 0])), CloseCode.BadMessage, /truncated/);
+    expectRefused(() => decodeFrame(encodeOutput(1, data).subarray(0, 9 + SEAL_OVERHEAD - 1)), CloseCode.BadMessage, /truncated/);
     expectRefused(() => decodeFrame(new Uint8Array([FrameType.Input, 0, 0, 0, 1])), CloseCode.BadMessage, /truncated/);
-    expectRefused(() => decodeFrame(new Uint8Array([FrameType.InputAck, 0, 0, 0, 1, 9])), CloseCode.BadMessage, /5 bytes/);
+    expectRefused(() => decodeFrame(new Uint8Array([FrameType.InputAck, 0, 0, 0, 1, 9])), CloseCode.BadMessage, /45 bytes/);
     expectRefused(() => decodeFrame(new Uint8Array([0x7f, 1, 2])), CloseCode.BadMessage, /unknown frame type/);
     expectRefused(() => decodeFrame(new Uint8Array([0x7b, 0x22])), CloseCode.BadMessage, /unknown frame type/); // JSON sent as binary
     expectRefused(() => decodeFrame(encodeToClient(1, encodeInput(1, new Uint8Array([0, 1])))), CloseCode.BadMessage, /cannot carry/);
@@ -187,9 +227,9 @@ describe('binary frames', () => {
     const nested = new Uint8Array(500_000);
     for (let i = 0; i < nested.length; i += 5) nested[i] = FrameType.ToClient;
     expectRefused(() => decodeFrame(nested), CloseCode.BadMessage, /cannot carry/);
-    const tooFar = new Uint8Array(9);
+    const tooFar = new Uint8Array(9 + SEAL_OVERHEAD);
     tooFar[0] = FrameType.Output;
-    tooFar.fill(0xff, 1);
+    tooFar.fill(0xff, 1, 9);
     expectRefused(() => decodeFrame(tooFar), CloseCode.BadMessage, /out of range/);
   });
 
@@ -207,6 +247,34 @@ describe('binary frames', () => {
     expectRefused(() => decodeInputRecord(new Uint8Array(MAX_INPUT_CHUNK + 2)), CloseCode.BadMessage, /too large/);
     expect(() => encodeInputRecord({ kind: 'resize', cols: 0, rows: 10 })).toThrow(RangeError);
     expect(() => encodeOutput(-1, data)).toThrow(RangeError);
+  });
+});
+
+describe('end-to-end keys', () => {
+  it('separate keys per agent, direction, stream and session; a view secret cannot give the input keys', () => {
+    const secret = newSecret();
+    const view = viewSecret(secret, id);
+    expect(isSecret(view)).toBe(true);
+    expect(view).not.toBe(secret);
+    expect(viewSecret(secret, id2)).not.toBe(view);
+    const stream = randomId();
+    const session = randomId();
+    const keys = [
+      outputKey(view, id, stream),
+      outputKey(view, id, randomId()),
+      outputKey(view, id2, stream),
+      inputKey(secret, id, session),
+      inputKey(secret, id, randomId()),
+      inputAckKey(secret, id, session),
+      // What a read-only holder could try: the same derivations from the view secret.
+      inputKey(view, id, session),
+      inputAckKey(view, id, session),
+    ].map((k) => toBase64Url(k));
+    expect(new Set(keys).size).toBe(keys.length);
+    // The tokens the relay sees are unrelated to every key.
+    const tokens = [accessToken(secret, id), accessToken(view, id)];
+    for (const t of tokens) expect(keys).not.toContain(t);
+    expect(tokens[0]).not.toBe(tokens[1]);
   });
 });
 
@@ -249,7 +317,12 @@ describe('encodings, secrets and links', () => {
       const link = formatAccessLink({ relayUrl, agentId: id, secret });
       expect(link).toBe(`${relayUrl}/a/${id}#${secret}`);
       expect(parseAccessLink(link)).toEqual({ relayUrl, agentId: id, secret });
+      const view = formatAccessLink({ relayUrl, agentId: id, secret, readOnly: true });
+      expect(view).toBe(`${relayUrl}/a/${id}#view.${secret}`);
+      expect(parseAccessLink(view)).toEqual({ relayUrl, agentId: id, secret, readOnly: true });
     }
+    expect(() => parseAccessLink(`https://x.example/a/${id}#view.`)).toThrow(/secret/);
+    expect(() => parseAccessLink(`https://x.example/a/${id}#view.${secret.slice(1)}`)).toThrow(/secret/);
     expect(() => parseAccessLink(`https://x.example/a/${id}`)).toThrow(/missing its secret/);
     expect(() => parseAccessLink(`https://x.example/a/${id}#`)).toThrow(/secret/);
     expect(() => parseAccessLink(`https://x.example/a/bad#${secret}`)).toThrow(/agent id/);

@@ -7,17 +7,33 @@ import {
   FrameType,
   MAX_MESSAGE_BYTES,
   accessToken,
-  encodeInput,
   encodeInputRecord,
   encodeMessage,
-  encodeOutput,
+  inputKey,
   newSecret,
   parseAccessLink,
   randomId,
   socketUrl,
+  sealInput,
+  sealOutput,
   tokenVerifier,
   utf8,
+  viewSecret,
 } from '../src/protocol/index.js';
+
+const anyKey = new Uint8Array(32);
+const encodeOutput = (offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> => sealOutput(anyKey, offset, data);
+const encodeInput = (seq: number, record: Uint8Array, key: Uint8Array = anyKey): Uint8Array<ArrayBuffer> => sealInput(key, seq, record);
+/** An agent hello with the verifiers of `secret`. */
+const agentHello = (secret: string, agentId: string): string =>
+  encodeMessage({
+    type: 'hello',
+    v: 1,
+    stream: randomId(),
+    end: 0,
+    access: tokenVerifier(accessToken(secret, agentId)),
+    view: tokenVerifier(accessToken(viewSecret(secret, agentId), agentId)),
+  });
 import { EventLog } from './helpers/wait.js';
 import { cleanup, rawSocket, startAgent, startRelay, TestClient, type RawSocket } from './helpers/system.js';
 
@@ -30,12 +46,14 @@ async function withSession() {
   const bystander = new TestClient(agent.url);
   await bystander.waitForState('online');
   const { agentId, secret } = parseAccessLink(agent.url);
-  const admitted = async (): Promise<RawSocket> => {
+  /** A raw client socket past the handshake, and the key its session's input is sealed with. */
+  const admitted = async (): Promise<RawSocket & { inputKey: Uint8Array }> => {
     const socket = rawSocket(socketUrl(relay.url, `/ws/client/${agentId}`), { origin: relay.url });
     await socket.opened;
-    socket.ws.send(encodeMessage({ type: 'hello', v: 1, token: accessToken(secret, agentId), session: randomId() }));
+    const session = randomId();
+    socket.ws.send(encodeMessage({ type: 'hello', v: 1, token: accessToken(secret, agentId), session }));
     await socket.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
-    return socket;
+    return Object.assign(socket, { inputKey: inputKey(secret, agentId, session) });
   };
   /** The bystander and the agent still work. */
   const stillServing = async (marker: number): Promise<void> => {
@@ -90,8 +108,8 @@ describe('bad input from a client closes only that client', () => {
   it('a malformed input record is skipped by the agent without harming the session', async () => {
     const { admitted, stillServing } = await withSession();
     const socket = await admitted();
-    socket.ws.send(encodeInput(1, Uint8Array.from([0x01, 0, 0])));
-    socket.ws.send(encodeInput(2, Uint8Array.from([0x42])));
+    socket.ws.send(encodeInput(1, Uint8Array.from([0x01, 0, 0]), socket.inputKey));
+    socket.ws.send(encodeInput(2, Uint8Array.from([0x42]), socket.inputKey));
     const ack = await socket.messages.next((m) => m.binary !== undefined && m.binary[0] === FrameType.InputAck && m.binary.readUInt32BE(1) === 2);
     expect(ack.binary).toBeDefined();
     await stillServing(3);
@@ -110,7 +128,7 @@ describe('bad input from an agent', () => {
       await socket.opened;
       return socket;
     };
-    const hello = encodeMessage({ type: 'hello', v: 1, stream: randomId(), end: 0, access: tokenVerifier(accessToken(newSecret(), registration.agent_id)) });
+    const hello = agentHello(newSecret(), registration.agent_id);
     const garbage: Array<[(s: RawSocket) => void, number]> = [
       [(s) => s.ws.send('not json'), CloseCode.BadMessage],
       [(s) => s.ws.send(encodeOutput(0, utf8('x'))), CloseCode.BadMessage], // output before hello
@@ -163,7 +181,7 @@ describe('keep-alive', () => {
     const secret = newSecret();
     const agent = rawSocket(socketUrl(relay.url, `/ws/agent/${registration.agent_id}`), { headers: { authorization: `Bearer ${registration.agent_key}` } });
     await agent.opened;
-    agent.ws.send(encodeMessage({ type: 'hello', v: 1, stream: randomId(), end: 0, access: tokenVerifier(accessToken(secret, registration.agent_id)) }));
+    agent.ws.send(agentHello(secret, registration.agent_id));
     agent.ws.send(encodeMessage({ type: 'heartbeat' }));
     await agent.messages.next((m) => m.text === '{"type":"heartbeat_ack"}');
 

@@ -233,7 +233,7 @@ describe('who gets in', () => {
     const identity = JSON.parse(readFileSync(`${dir}/${readdirSync(dir).find((f) => f.endsWith('.json'))}`, 'utf8'));
     const viaQuery = rawSocket(socketUrl(url, `/ws/agent/${agentId}?key=${encodeURIComponent(identity.agentKey)}`));
     await viaQuery.opened;
-    viaQuery.ws.send(encodeMessage({ type: 'hello', v: 1, stream: randomId(), end: 0, access: toBase64Url(randomBytes(32)) }));
+    viaQuery.ws.send(encodeMessage({ type: 'hello', v: 1, stream: randomId(), end: 0, access: toBase64Url(randomBytes(32)), view: toBase64Url(randomBytes(32)) }));
     await viaQuery.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
     // It took over: the original agent connection was closed as replaced and does not fight back.
     await agent.events.next((e) => e.event === 'relay_disconnected' && e.code === CloseCode.Replaced);

@@ -9,6 +9,7 @@ import { existsSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanup, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { HostileRelay } from './helpers/hostile-relay.js';
 
 const KEYDUMP = fileURLToPath(new URL('./fixtures/keydump.mjs', import.meta.url));
 
@@ -172,6 +173,49 @@ describeBrowser('web terminal', () => {
     expect(await page.evaluate(() => document.body.dataset.resync)).toBe('restored');
     expect(await page.textContent('#notice')).toMatch(/screen was restored/);
     await page.screenshot({ path: screenshotPath('restored-phone') });
+  });
+
+  it('types through a relay that sees only sealed bytes; a read-only link shows the terminal without keys', async () => {
+    const relay = await startRelay();
+    const hostile = await HostileRelay.start(relay.url);
+    try {
+      const agent = await startAgent(hostile.url);
+      const through = (url: string): string => url.replace(relay.url, hostile.url);
+      await open(through(agent.url));
+      await waitForState(page, 'online');
+      const typed = 'browser-marker-5d1e';
+      // Pasted, so that the whole marker travels in one input record.
+      await page.keyboard.insertText(`echo ${typed} | tr a-z A-Z`);
+      await page.keyboard.press('Enter');
+      await waitForScreen(page, typed.toUpperCase());
+      expect(hostile.messages('client', 'up').some((m) => m.binary)).toBe(true);
+      expect(hostile.seen.items.filter((m) => m.data.includes(typed) || m.data.includes(typed.toUpperCase()))).toEqual([]);
+
+      const viewer = await context.newPage();
+      try {
+        await viewer.goto(through(agent.agent.viewUrl!));
+        await waitForState(viewer, 'online');
+        await waitForScreen(viewer, typed.toUpperCase());
+        expect(await viewer.textContent('#access')).toBe('View only');
+        expect(await viewer.isVisible('#keys')).toBe(false);
+        const inputsBefore = hostile.messages('client', 'up').filter((m) => m.binary).length;
+        await viewer.click('#terminal');
+        await viewer.keyboard.type('echo from-viewer');
+        await viewer.keyboard.press('Enter');
+        await page.keyboard.type('echo owner-$((4+4))');
+        await page.keyboard.press('Enter');
+        await waitForScreen(viewer, /^owner-8\s*$/m);
+        expect(await screenText(viewer)).not.toContain('from-viewer');
+        // The viewer sent no input at all (only the owner's keystrokes went up).
+        const inputs = hostile.messages('client', 'up').filter((m) => m.binary);
+        expect(new Set(inputs.slice(inputsBefore).map((m) => m.connection)).size).toBe(1);
+        await viewer.screenshot({ path: screenshotPath('read-only-phone') });
+      } finally {
+        await viewer.close();
+      }
+    } finally {
+      await hostile.close();
+    }
   });
 
   it('says clearly when the link has no secret, or a wrong one', async () => {

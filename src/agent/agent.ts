@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, resolve } from 'node:path';
-import { Backoff, MAX_NAME_LENGTH, accessToken, formatAccessLink, tokenVerifier } from '../protocol/index.js';
+import { Backoff, MAX_NAME_LENGTH, accessToken, formatAccessLink, newSecret, tokenVerifier, viewSecret } from '../protocol/index.js';
 import { IdentityFile, defaultConfigDir, type Identity } from './identity.js';
 import { LockFile } from './lock-file.js';
 import { PtyProcess, resolveCommand, type PtyExit } from './pty-process.js';
@@ -35,6 +35,8 @@ export interface AgentOptions {
   scrollback?: number;
   /** Environment of the command (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** Replace the link's secret with a new one: every link given out before stops working. */
+  rotate?: boolean;
   /** Token for relays that restrict registration. */
   registrationToken?: string;
   /** Base URL for the printed link, overriding the one the relay reports (the local mode's LAN address). */
@@ -50,11 +52,12 @@ export interface AgentOptions {
 
 /** What an agent reports. */
 export type AgentEvent =
-  | { event: 'ready'; agentId: string; url: string }
+  | { event: 'ready'; agentId: string; url: string; viewUrl: string }
   | { event: 'registered'; agentId: string }
   | { event: 'relay_connected' }
   | { event: 'relay_disconnected'; code: number; reason: string; retryInMs: number | undefined }
   | { event: 'clients'; count: number }
+  | { event: 'input_rejected'; client: number; reason: string }
   | { event: 'exit'; exitCode: number; signal: number | undefined; restarting: boolean }
   | { event: 'error'; message: string; fatal: boolean };
 
@@ -62,6 +65,8 @@ export type AgentEvent =
 export interface Agent {
   /** The access link (set once registered). */
   readonly url: string | undefined;
+  /** The read-only link (set once registered). */
+  readonly viewUrl: string | undefined;
   readonly agentId: string | undefined;
   /** Resolves with the exit code the agent process should end with. */
   readonly done: Promise<number>;
@@ -98,6 +103,11 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   let identity: Identity;
   try {
     identity = await identityFile.load(relayUrl, cwd);
+    if (options.rotate) {
+      identity.secret = newSecret();
+      // A registered agent keeps its id and key; only the links change. (Otherwise it is saved at registration.)
+      if (identity.agentId) await identityFile.save(identity);
+    }
   } catch (error) {
     lock.release();
     throw error;
@@ -121,13 +131,14 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       stream: host.stream,
       end: host.end,
       access: tokenVerifier(accessToken(identity.secret, identity.agentId!)),
+      view: tokenVerifier(accessToken(viewSecret(identity.secret, identity.agentId!), identity.agentId!)),
     }),
     onOnline: () => {
       host.online();
       emit({ event: 'relay_connected' });
       if (!announced) {
         announced = true;
-        emit({ event: 'ready', agentId: identity.agentId!, url: accessUrl() });
+        emit({ event: 'ready', agentId: identity.agentId!, url: accessUrl(), viewUrl: accessUrl(true) });
       }
     },
     onMessage: (message) => host.message(message),
@@ -162,8 +173,18 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         pty?.pauseOutput(paused);
       },
     },
-    { bufferSize: options.bufferSize, screen, onClients: reportClients },
+    () => ({ agentId: identity.agentId!, secret: identity.secret }),
+    { bufferSize: options.bufferSize, screen, onClients: reportClients, onBadInput: rejectInput },
   );
+
+  // Browsers hear about rejected input (at most once a second: a hostile relay could send a flood).
+  let lastRejection = 0;
+  function rejectInput(client: number, reason: string): void {
+    emit({ event: 'input_rejected', client, reason });
+    if (Date.now() - lastRejection < 1000) return;
+    lastRejection = Date.now();
+    link.sendMessage({ type: 'error', message: `The agent refused input from a browser: ${reason}.` });
+  }
 
   let clientCount = 0;
   function reportClients(count: number): void {
@@ -172,9 +193,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     emit({ event: 'clients', count });
   }
 
-  function accessUrl(): string {
+  function accessUrl(readOnly = false): string {
     const base = options.linkBase ?? identity.linkBase ?? relayUrl;
-    return formatAccessLink({ relayUrl: base, agentId: identity.agentId!, secret: identity.secret });
+    const agentId = identity.agentId!;
+    return readOnly
+      ? formatAccessLink({ relayUrl: base, agentId, secret: viewSecret(identity.secret, agentId), readOnly })
+      : formatAccessLink({ relayUrl: base, agentId, secret: identity.secret });
   }
 
   /** Registers (retrying while the relay is unreachable) unless the identity already has an id. */
@@ -258,6 +282,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   return {
     get url() {
       return identity.agentId ? accessUrl() : undefined;
+    },
+    get viewUrl() {
+      return identity.agentId ? accessUrl(true) : undefined;
     },
     get agentId() {
       return identity.agentId;

@@ -1,7 +1,9 @@
 // The agent's session core, independent of the relay connection and of the PTY: it records output by
 // stream position, streams it to the relay with back-pressure, answers the relay's `sync` requests for
 // each client (replay from a position, or reset and replay when the position is gone), applies each
-// client's input exactly once, and decides the terminal size.
+// client's input exactly once, and decides the terminal size. Everything it sends clients is sealed
+// with keys derived from the link's secret, and input is applied only if it opens with the sending
+// session's input key (seal.ts).
 
 import {
   FrameType,
@@ -10,13 +12,18 @@ import {
   ProtocolError,
   decodeFrameOf,
   decodeInputRecord,
-  encodeInputAck,
   encodeMessage,
-  encodeOutput,
-  encodeSnapshot,
   encodeToClient,
+  inputAckKey,
+  inputKey,
+  openFrame,
+  outputKey,
   randomId,
+  sealInputAck,
+  sealOutput,
+  sealSnapshot,
   utf8,
+  viewSecret,
   type FromClientFrame,
   type RelayToAgent,
 } from '../protocol/index.js';
@@ -50,6 +57,12 @@ export interface ScreenSource {
   readonly backlog: number;
 }
 
+/** The agent's id and its link's full secret, from which every end-to-end key derives. */
+export interface HostAccess {
+  agentId: string;
+  secret: string;
+}
+
 /** Settings of a TerminalHost. */
 export interface TerminalHostOptions {
   /** The screen mirror for snapshots; without one, clients that lost their place get a cleared screen and the bytes still held. */
@@ -62,7 +75,7 @@ export interface TerminalHostOptions {
   lowWater?: number;
   /** Reports clients joining and leaving. */
   onClients?(count: number): void;
-  /** Reports a client's input that could not be decoded (it is skipped). */
+  /** Reports a client's input that could not be opened or decoded (it is skipped). */
   onBadInput?(client: number, message: string): void;
 }
 
@@ -94,14 +107,25 @@ const MIRROR_LOW = 128 * 1024;
 /** After losing the relay, the agent keeps its last flow limit this long (clients may be back soon), in ms. */
 const FLOW_GRACE_MS = 2000;
 
+/** A client as the agent knows it: its session and that session's keys. */
+interface ClientKeys {
+  session: string;
+  /** Opens its input; undefined for a read-only client, whose input is never applied. */
+  input: Uint8Array | undefined;
+  /** Seals its input acknowledgements. */
+  ack: Uint8Array;
+}
+
 /** One agent's terminal session as the relay and its clients see it. */
 export class TerminalHost {
-  /** Identifies this output stream; a new agent process starts a new stream. */
+  /** Identifies this output stream; a new agent process starts a new stream (and so new output keys). */
   readonly stream = randomId();
   private readonly log: OutputLog;
   private sizes = new SizePolicy();
-  /** Relay's client number → the client's session id. */
-  private readonly clients = new Map<number, string>();
+  /** Relay's client number → the client's session and keys. */
+  private readonly clients = new Map<number, ClientKeys>();
+  /** The output key, and the agent id and secret it was derived for. */
+  private outputKeyFor: { agentId: string; secret: string; key: Uint8Array } | undefined;
   /** Session id → highest input sequence number applied. Insertion order is age order. */
   private readonly applied = new Map<string, number>();
   private readonly pendingAcks = new Set<number>();
@@ -128,6 +152,8 @@ export class TerminalHost {
   constructor(
     private readonly uplink: Uplink,
     private readonly terminal: TerminalControl,
+    /** Read whenever keys are derived: the agent id changes if the agent has to register again. */
+    private readonly access: () => HostAccess,
     private readonly options: TerminalHostOptions = {},
   ) {
     this.log = new OutputLog(options.bufferSize ?? 4 << 20);
@@ -233,10 +259,16 @@ export class TerminalHost {
         this.limit = message.limit;
         this.applyFlow();
         return;
-      case 'client_joined':
-        this.clients.set(message.client, message.session);
+      case 'client_joined': {
+        const { agentId, secret } = this.access();
+        this.clients.set(message.client, {
+          session: message.session,
+          input: message.read_only ? undefined : inputKey(secret, agentId, message.session),
+          ack: inputAckKey(secret, agentId, message.session),
+        });
         this.notifyClients();
         return;
+      }
       case 'client_left':
         this.clients.delete(message.client);
         this.latestSync.delete(message.client);
@@ -254,14 +286,21 @@ export class TerminalHost {
 
   /** An input frame from a client, via the relay. */
   frame(frame: FromClientFrame): void {
-    const session = this.clients.get(frame.client);
-    if (session === undefined) return;
+    const client = this.clients.get(frame.client);
+    if (client === undefined) return;
     const input = decodeFrameOf(frame.inner, [FrameType.Input], 'relay');
+    if (!client.input) {
+      this.options.onBadInput?.(frame.client, 'input from a read-only link');
+      return;
+    }
+    const { session } = client;
     const last = this.applied.get(session) ?? 0;
     if (input.seq > last) {
-      this.remember(session, input.seq);
       try {
-        const record = decodeInputRecord(input.payload);
+        // Opened before it counts as applied: a forged frame must not use up a sequence number.
+        const payload = openFrame(client.input, input);
+        this.remember(session, input.seq);
+        const record = decodeInputRecord(payload);
         if (record.kind === 'data') {
           this.terminal.write(record.data);
           this.applySize(this.sizes.activity(frame.client));
@@ -283,7 +322,7 @@ export class TerminalHost {
     while (this.sent < this.log.end && !this.paused && this.uplink.isOnline) {
       if (this.sent < this.log.start) this.sent = this.log.start; // clients that miss this part are synced
       const chunk = this.log.read(this.sent, MAX_OUTPUT_CHUNK);
-      const waiting = this.uplink.send(encodeOutput(this.sent, chunk));
+      const waiting = this.uplink.send(sealOutput(this.outputKey(), this.sent, chunk));
       this.sent += chunk.length;
       if (waiting > this.highWater) {
         this.paused = true;
@@ -331,7 +370,7 @@ export class TerminalHost {
     }
     if (history === 'bytes' || !this.screen) {
       // The bytes still held; a screen client without a mirror starts from a cleared terminal.
-      this.answer(client, sync, history === 'screen' ? encodeSnapshot(this.log.start, new Uint8Array(0)) : undefined, this.log.start);
+      this.answer(client, sync, history === 'screen' ? this.snapshotFrame(this.log.start, new Uint8Array(0)) : undefined, this.log.start);
       return;
     }
     void this.screen.snapshot(MAX_SNAPSHOT_BYTES).then((snapshot) => {
@@ -339,27 +378,42 @@ export class TerminalHost {
       if (this.latestSync.get(client) !== sync || !this.clients.has(client)) return;
       const data = utf8(snapshot.data);
       if (snapshot.offset < this.log.start || snapshot.offset > this.log.end || data.length > MAX_SNAPSHOT_BYTES) {
-        this.answer(client, sync, encodeSnapshot(this.log.start, new Uint8Array(0)), this.log.start);
+        this.answer(client, sync, this.snapshotFrame(this.log.start, new Uint8Array(0)), this.log.start);
       } else {
-        this.answer(client, sync, encodeSnapshot(snapshot.offset, data), snapshot.offset);
+        this.answer(client, sync, this.snapshotFrame(snapshot.offset, data), snapshot.offset);
       }
     });
   }
 
   /** Sends one sync answer in one go: sync_begin, an optional snapshot, output from `from` to the end, the input ack. */
   private answer(client: number, sync: number, snapshot: Uint8Array | undefined, from: number): void {
-    const session = this.clients.get(client)!;
+    const keys = this.clients.get(client)!;
     const end = this.log.end;
+    const key = this.outputKey();
     this.uplink.send(encodeMessage({ type: 'sync_begin', client, sync }));
     if (snapshot) this.toClient(client, snapshot);
-    if (from === end) this.toClient(client, encodeOutput(end, new Uint8Array(0)));
+    if (from === end) this.toClient(client, sealOutput(key, end, new Uint8Array(0)));
     for (let at = from; at < end; ) {
       const chunk = this.log.read(at, MAX_OUTPUT_CHUNK);
-      this.toClient(client, encodeOutput(at, chunk));
+      this.toClient(client, sealOutput(key, at, chunk));
       at += chunk.length;
     }
-    const seq = this.applied.get(session);
-    if (seq !== undefined) this.toClient(client, encodeInputAck(seq));
+    const seq = this.applied.get(keys.session);
+    if (seq !== undefined) this.toClient(client, sealInputAck(keys.ack, seq));
+  }
+
+  private snapshotFrame(offset: number, data: Uint8Array): Uint8Array {
+    return sealSnapshot(this.outputKey(), offset, data);
+  }
+
+  /** The key output of this stream is sealed with (derived again only if the agent id or secret changed). */
+  private outputKey(): Uint8Array {
+    const { agentId, secret } = this.access();
+    const cached = this.outputKeyFor;
+    if (cached && cached.agentId === agentId && cached.secret === secret) return cached.key;
+    const key = outputKey(viewSecret(secret, agentId), agentId, this.stream);
+    this.outputKeyFor = { agentId, secret, key };
+    return key;
   }
 
   private toClient(client: number, inner: Uint8Array): void {
@@ -375,9 +429,9 @@ export class TerminalHost {
     this.ackTimer = setTimeout(() => {
       this.ackScheduled = false;
       for (const c of this.pendingAcks) {
-        const session = this.clients.get(c);
-        const seq = session === undefined ? undefined : this.applied.get(session);
-        if (seq !== undefined) this.toClient(c, encodeInputAck(seq));
+        const keys = this.clients.get(c);
+        const seq = keys === undefined ? undefined : this.applied.get(keys.session);
+        if (seq !== undefined) this.toClient(c, sealInputAck(keys!.ack, seq));
       }
       this.pendingAcks.clear();
     }, ACK_DELAY_MS);

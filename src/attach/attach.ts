@@ -42,7 +42,7 @@ export function attach(options: AttachOptions): Promise<number> {
       switch (state.kind) {
         case 'online':
           exitCode = undefined; // the command was restarted, or a new agent process runs it
-          notice(`connected to ${state.name ?? link.agentId}${interactive ? ' (detach: Ctrl-])' : ''}`);
+          notice(`connected to ${state.name ?? link.agentId}${link.readOnly ? ', read-only' : ''}${interactive ? ' (detach: Ctrl-])' : ''}`);
           return;
         case 'agent_offline':
           if (exitCode !== undefined) return finish(exitCode);
@@ -62,6 +62,7 @@ export function attach(options: AttachOptions): Promise<number> {
       relayUrl: link.relayUrl,
       agentId: link.agentId,
       secret: link.secret,
+      readOnly: link.readOnly,
       connect: wsConnect(new URL(link.relayUrl).origin),
       history: interactive ? 'screen' : 'bytes',
       // Output counts as processed once written out, so a slow pipe paces the session like a slow screen.
@@ -84,11 +85,11 @@ export function attach(options: AttachOptions): Promise<number> {
     const onInput = (chunk: Buffer): void => {
       const detach = interactive ? chunk.indexOf(DETACH_KEY) : -1;
       if (detach >= 0) {
-        if (detach > 0) session.sendData(chunk.subarray(0, detach));
+        if (detach > 0 && session.canType) session.sendData(chunk.subarray(0, detach));
         notice('detached');
         return finish(0);
       }
-      session.sendData(chunk);
+      if (session.canType) session.sendData(chunk);
     };
     if (interactive) {
       options.input.setRawMode?.(true);

@@ -17,6 +17,7 @@ export function agentOptionsFrom(parsed: Parsed): Omit<AgentOptions, 'relayUrl'>
     name: v.name as string | undefined,
     configDir: v['config-dir'] as string | undefined,
     restart: v.restart === true,
+    rotate: v.rotate === true,
     bufferSize: v['buffer-size'] !== undefined ? parseBytes(v['buffer-size'] as string, 'buffer size') : undefined,
   };
 }

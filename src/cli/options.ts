@@ -38,6 +38,7 @@ const agentOptions = {
   cwd: { type: 'string', value: 'DIR', help: 'Working directory of the command (default: the current one).' },
   'config-dir': { type: 'string', value: 'DIR', help: 'Where the agent keeps its identity (default: ~/.config/ccremote).' },
   restart: { type: 'boolean', help: 'Start the command again when it exits.' },
+  rotate: { type: 'boolean', help: 'Replace the link secret: every link given out before (full and read-only) stops working.' },
   'buffer-size': { type: 'string', value: 'BYTES', help: 'Output kept for reconnecting browsers, e.g. 4M (default 4 MiB).' },
   'no-qr': { type: 'boolean', help: 'Do not print the QR code.' },
 } satisfies Record<string, OptionSpec>;

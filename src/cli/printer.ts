@@ -55,7 +55,9 @@ export class Printer {
         this.line('');
         if (qr) this.line(await QRCode.toString(event.url, { type: 'terminal', small: true }));
         this.line(`  Open this link on your phone or in a browser:\n\n  ${event.url}\n`);
-        this.line('  Anyone with the link can type into this terminal; share it only with yourself.\n');
+        this.line('  Anyone with the link can type into this terminal; share it only with yourself.');
+        this.line(`  To let someone watch without typing, give them the read-only link:\n\n  ${event.viewUrl}\n`);
+        this.line('  Traffic is end-to-end encrypted: the relay cannot read or alter it. --rotate replaces both links.\n');
         return;
       case 'registered':
         return this.notice('registered with the relay');
@@ -65,6 +67,8 @@ export class Printer {
         return this.notice(
           `relay connection lost: ${event.reason}${event.retryInMs !== undefined ? `; retrying in ${(event.retryInMs / 1000).toFixed(1)} s` : ''}`,
         );
+      case 'input_rejected':
+        return this.notice(`refused input from browser ${event.client}: ${event.reason}`);
       case 'clients':
         return this.notice(`${event.count} browser${event.count === 1 ? '' : 's'} attached`);
       case 'exit':

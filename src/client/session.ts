@@ -1,25 +1,35 @@
 // The client side of a session, shared by the web terminal and `ccremote attach`: it connects to the
 // relay with the token derived from the link's secret, keeps its place in the agent's output stream
 // across reconnects, and delivers input exactly once (queued while offline, numbered, resent until the
-// agent acknowledges it). Independent of the socket implementation: it is handed a `Connect`.
+// agent acknowledges it). Terminal bytes are end-to-end encrypted: it opens what the agent sealed and
+// seals its input, with keys derived from the link's secret (seal.ts); anything that does not open, or
+// comes out of order, is refused and the connection replaced. Independent of the socket
+// implementation: it is handed a `Connect`.
 
 import {
   Backoff,
   CloseCode,
   FATAL_CLOSE_CODES,
+  ErrorCode,
   FrameType,
+  IntegrityError,
   MAX_INPUT_CHUNK,
   ProtocolError,
   accessToken,
   closeReason,
   decodeFrameOf,
-  encodeInput,
   encodeInputRecord,
   encodeMessage,
+  inputAckKey,
+  inputKey,
+  openFrame,
+  outputKey,
   parseRelayToClient,
   randomId,
+  sealInput,
   socketUrl,
   utf8,
+  viewSecret,
   type BackoffOptions,
   type HistoryMode,
   type InputRecord,
@@ -64,7 +74,10 @@ export interface SessionEvents {
 export interface ClientSessionOptions {
   relayUrl: string;
   agentId: string;
+  /** The link's secret: the full secret, or the view secret of a read-only link. */
   secret: string;
+  /** The link is read-only: output can be watched, input cannot be sent. */
+  readOnly?: boolean;
   connect: Connect;
   events?: SessionEvents;
   /** How missing output is filled after a gap: `screen` (default) or `bytes`. */
@@ -100,6 +113,11 @@ export class ClientSession {
   readonly sessionId = randomId();
   private readonly events: SessionEvents;
   private readonly token: string;
+  private readonly viewSecret: string;
+  /** Keys of this session's input and of the agent's acknowledgements of it (none for a read-only link). */
+  private readonly inputKeys: { input: Uint8Array; ack: Uint8Array } | undefined;
+  /** The key output of the current stream opens with. */
+  private outputKey: Uint8Array | undefined;
   private readonly backoff: Backoff;
   private readonly queue: QueuedInput[] = [];
   private queuedBytes = 0;
@@ -128,7 +146,12 @@ export class ClientSession {
 
   constructor(private readonly options: ClientSessionOptions) {
     this.events = options.events ?? {};
-    this.token = accessToken(options.secret, options.agentId);
+    const { secret, agentId } = options;
+    this.viewSecret = options.readOnly ? secret : viewSecret(secret, agentId);
+    this.token = accessToken(secret, agentId); // a read-only link's token comes from its view secret
+    this.inputKeys = options.readOnly
+      ? undefined
+      : { input: inputKey(secret, agentId, this.sessionId), ack: inputAckKey(secret, agentId, this.sessionId) };
     this.backoff = new Backoff({ baseMs: 500, capMs: 10_000, ...options.backoff });
   }
 
@@ -147,8 +170,17 @@ export class ClientSession {
     this.open();
   }
 
-  /** Sends keystrokes or text (a string is sent as UTF-8). Returns false if the offline queue is full. */
+  /** Whether this session can type (its link is not read-only). */
+  get canType(): boolean {
+    return this.inputKeys !== undefined;
+  }
+
+  /** Sends keystrokes or text (a string is sent as UTF-8). Returns false if the offline queue is full or the link is read-only. */
   sendData(data: string | Uint8Array): boolean {
+    if (!this.inputKeys) {
+      this.events.error?.(ErrorCode.ReadOnly, 'This is a read-only link: typing is not possible.');
+      return false;
+    }
     const bytes = typeof data === 'string' ? utf8(data) : data;
     for (let at = 0; at < bytes.length; at += MAX_INPUT_CHUNK) {
       if (!this.enqueue({ kind: 'data', data: bytes.subarray(at, at + MAX_INPUT_CHUNK) })) return false;
@@ -158,6 +190,7 @@ export class ClientSession {
 
   /** Reports this client's terminal size; the agent decides which client's size the PTY takes. */
   resize(cols: number, rows: number): void {
+    if (!this.inputKeys) return; // a read-only viewer does not size the terminal
     if (this.size && this.size.cols === cols && this.size.rows === rows) return;
     this.size = { cols, rows };
     if (this.admitted && this.agentOnline) this.enqueue({ kind: 'resize', cols, rows });
@@ -242,7 +275,11 @@ export class ClientSession {
       handle();
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.events.error?.('bad_message', `relay sent a bad message: ${error.message}`);
+      if (error instanceof IntegrityError) {
+        this.events.error?.(ErrorCode.Integrity, `Terminal data failed its integrity check and was refused (${error.message}); reconnecting.`);
+      } else {
+        this.events.error?.(ErrorCode.BadMessage, `relay sent a bad message: ${error.message}`);
+      }
       this.onClose(CloseCode.BadMessage, closeReason(error.message), false);
     }
   }
@@ -286,6 +323,7 @@ export class ClientSession {
       // A new stream (the agent restarted): positions in the old one mean nothing any more.
       if (this.stream !== undefined) this.streamChanged = true;
       this.stream = stream;
+      this.outputKey = stream === undefined ? undefined : outputKey(this.viewSecret, this.options.agentId, stream);
       this.position = null;
       this.processed = -1;
       this.ackSent = -1;
@@ -301,8 +339,23 @@ export class ClientSession {
     this.lastHeard = Date.now();
     const frame = decodeFrameOf(bytes, [FrameType.Output, FrameType.Snapshot, FrameType.InputAck], 'relay');
     if (frame.type === FrameType.InputAck) {
+      if (!this.inputKeys) throw new IntegrityError('input acknowledgement sent to a read-only session');
+      openFrame(this.inputKeys.ack, frame);
       this.inputAcknowledged(frame.seq);
       return;
+    }
+    if (!this.outputKey) throw new ProtocolError('output before the agent came online');
+    const data = openFrame(this.outputKey, frame);
+    if (frame.type === FrameType.Output && this.position !== null) {
+      // Output the session already has is never sent again, and a jump is only possible where output
+      // may be lost (bytes history); either means frames were dropped, replayed or reordered on the way.
+      const end = frame.offset + data.length;
+      if (end <= this.position && (data.length > 0 || frame.offset < this.position)) {
+        throw new IntegrityError(`output ${frame.offset}..${end} repeats what was already received (at ${this.position})`);
+      }
+      if (frame.offset > this.position && (this.options.history ?? 'screen') === 'screen') {
+        throw new IntegrityError(`output jumps from ${this.position} to ${frame.offset}`);
+      }
     }
     if (this.resyncing) {
       this.resyncing = false;
@@ -315,11 +368,11 @@ export class ClientSession {
       this.position = frame.offset;
       // A snapshot starts the screen over: progress counts from its position.
       this.processed = Math.min(this.processed, frame.offset - 1);
-      this.events.snapshot?.(frame.data, frame.offset);
+      this.events.snapshot?.(data, frame.offset);
       if (!this.options.manualAck) this.acknowledge(frame.offset);
       return;
     }
-    const end = frame.offset + frame.data.length;
+    const end = frame.offset + data.length;
     if (this.position === null) {
       this.position = frame.offset;
     } else if (frame.offset > this.position) {
@@ -328,7 +381,7 @@ export class ClientSession {
     }
     // Bytes already written are skipped; an empty frame only establishes the position.
     if (end <= this.position) return;
-    const fresh = frame.data.subarray(this.position - frame.offset);
+    const fresh = data.subarray(this.position - frame.offset);
     this.position = end;
     if (fresh.length > 0) this.events.output?.(fresh, end);
     if (!this.options.manualAck) this.acknowledge(end);
@@ -344,7 +397,8 @@ export class ClientSession {
   }
 
   private enqueue(record: InputRecord): boolean {
-    const frame = encodeInput(this.nextSeq, encodeInputRecord(record));
+    if (!this.inputKeys) return false;
+    const frame = sealInput(this.inputKeys.input, this.nextSeq, encodeInputRecord(record));
     if (this.queuedBytes + frame.length > (this.options.maxQueuedInputBytes ?? 1 << 20)) {
       this.events.error?.('input_queue_full', 'The agent is not acknowledging input; further keystrokes are dropped until it does.');
       return false;

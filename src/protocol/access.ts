@@ -1,6 +1,10 @@
 // Access secrets and what is derived from them. The secret lives only in the access link's fragment
 // (never sent to the relay); browsers present a token derived from it, and the relay stores only a
 // verifier derived from the token, which cannot be turned back into a token or the secret.
+//
+// Two levels: the full secret (type and watch) and the view secret derived from it (watch only). A
+// read-only link carries only the view secret; encryption keys for input derive from the full secret
+// alone (seal.ts), so a read-only link cannot type, whatever the relay forwards.
 
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -19,7 +23,12 @@ export function isSecret(value: string): boolean {
   return fromBase64Url(value).length === 32;
 }
 
-/** The token a client presents to the relay for `agentId`: HKDF-SHA256(secret, salt "ccremote/v1", info "access-token:" + agentId). */
+/** The view secret of a full secret: HKDF-SHA256(secret, salt "ccremote/v1", info "view-secret:" + agentId). */
+export function viewSecret(secret: string, agentId: string): string {
+  return toBase64Url(hkdf(sha256, fromBase64Url(secret), SALT, utf8(`view-secret:${agentId}`), 32));
+}
+
+/** The token a client holding `secret` (full or view) presents to the relay for `agentId`: HKDF-SHA256(secret, salt "ccremote/v1", info "access-token:" + agentId). */
 export function accessToken(secret: string, agentId: string): string {
   return toBase64Url(hkdf(sha256, fromBase64Url(secret), SALT, utf8(`access-token:${agentId}`), 32));
 }

@@ -47,6 +47,10 @@ export const ErrorCode = {
   BadMessage: 'bad_message',
   /** Something on the relay failed; the request may be retried. */
   Internal: 'internal',
+  /** Input from a client admitted with a read-only link; dropped. */
+  ReadOnly: 'read_only',
+  /** A sealed box did not open: the data was altered, replayed or misrouted on the way. */
+  Integrity: 'integrity',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,16 +1,18 @@
 // Binary frames: terminal bytes and everything addressed by position in the output stream.
-// Byte 0 is the frame type; integers are big-endian. The relay reads only the headers; payloads
-// (terminal bytes, input records) pass through it untouched.
+// Byte 0 is the frame type; integers are big-endian. Payloads are sealed boxes (seal.ts: nonce 24 |
+// ciphertext | tag 16) with the frame's header as associated data; the relay reads only headers and
+// box lengths, and passes boxes on untouched.
 //
-//   OUTPUT       0x01 | offset u64 | bytes        agent → relay → clients: output at stream position `offset`
-//   INPUT        0x02 | seq u32    | record       client → relay: one input record, numbered per client session
-//   SNAPSHOT     0x03 | offset u64 | bytes        agent → one client: replaces the screen; the stream continues at `offset`
-//   INPUT_ACK    0x04 | seq u32                   agent → one client: every input up to `seq` has been applied
-//   TO_CLIENT    0x10 | client u32 | frame        agent → relay: deliver the inner frame (OUTPUT, SNAPSHOT, INPUT_ACK) to one client
-//   FROM_CLIENT  0x11 | client u32 | frame        relay → agent: an INPUT frame from that client
+//   OUTPUT       0x01 | offset u64 | box(bytes)    agent → relay → clients: output at stream position `offset`
+//   INPUT        0x02 | seq u32    | box(record)   client → relay → agent: one input record, numbered per client session
+//   SNAPSHOT     0x03 | offset u64 | box(bytes)    agent → one client: replaces the screen; the stream continues at `offset`
+//   INPUT_ACK    0x04 | seq u32    | box()         agent → one client: every input up to `seq` has been applied
+//   TO_CLIENT    0x10 | client u32 | frame         agent → relay: deliver the inner frame (OUTPUT, SNAPSHOT, INPUT_ACK) to one client
+//   FROM_CLIENT  0x11 | client u32 | frame         relay → agent: an INPUT frame from that client
 
 import { ProtocolError } from './codes.js';
 import { MAX_POSITION } from './limits.js';
+import { SEAL_OVERHEAD, open, sealInto } from './seal.js';
 
 /** Frame type bytes. */
 export const FrameType = {
@@ -23,26 +25,30 @@ export const FrameType = {
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
-/** Output bytes at stream position `offset`. */
-export interface OutputFrame {
+/** What every sealed frame has: its cleartext header (the box's associated data) and the box. */
+interface Sealed {
+  header: Uint8Array;
+  box: Uint8Array;
+}
+/** Output bytes at stream position `offset`; `length` is the number of bytes sealed in the box. */
+export interface OutputFrame extends Sealed {
   type: typeof FrameType.Output;
   offset: number;
-  data: Uint8Array;
+  length: number;
 }
-/** One input record (see InputRecord) numbered `seq` within the sending client's session. */
-export interface InputFrame {
+/** One sealed input record (see InputRecord) numbered `seq` within the sending client's session. */
+export interface InputFrame extends Sealed {
   type: typeof FrameType.Input;
   seq: number;
-  payload: Uint8Array;
 }
-/** The screen as it stands at stream position `offset`; the receiver resets its terminal and draws `data`. */
-export interface SnapshotFrame {
+/** The screen as it stands at stream position `offset`; the receiver resets its terminal and draws the box's bytes. */
+export interface SnapshotFrame extends Sealed {
   type: typeof FrameType.Snapshot;
   offset: number;
-  data: Uint8Array;
+  length: number;
 }
-/** All input of the receiving client's session up to `seq` has been applied by the agent. */
-export interface InputAckFrame {
+/** All input of the receiving client's session up to `seq` has been applied by the agent (the box is empty, sealed). */
+export interface InputAckFrame extends Sealed {
   type: typeof FrameType.InputAck;
   seq: number;
 }
@@ -92,47 +98,60 @@ function checkU32(value: number, what: string): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`${what} out of range: ${value}`);
 }
 
-function withOffset(type: number, offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
+/** A frame of `headerSize` header bytes (type first) followed by `plaintext` sealed with `key`. */
+function sealed(type: number, headerSize: number, writeHeader: (dv: DataView) => void, key: Uint8Array, plaintext: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(headerSize + SEAL_OVERHEAD + plaintext.length);
+  out[0] = type;
+  writeHeader(view(out));
+  sealInto(key, out.subarray(0, headerSize), plaintext, out, headerSize);
+  return out;
+}
+
+/** Seals output bytes at stream position `offset` into an OUTPUT frame. */
+export function sealOutput(key: Uint8Array, offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
   checkPosition(offset, 'offset');
-  const out = new Uint8Array(OFFSET_HEADER + data.length);
-  out[0] = type;
-  writeU64(view(out), 1, offset);
-  out.set(data, OFFSET_HEADER);
-  return out;
+  return sealed(FrameType.Output, OFFSET_HEADER, (dv) => writeU64(dv, 1, offset), key, data);
+}
+/** Seals a screen snapshot at stream position `offset` into a SNAPSHOT frame. */
+export function sealSnapshot(key: Uint8Array, offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
+  checkPosition(offset, 'offset');
+  return sealed(FrameType.Snapshot, OFFSET_HEADER, (dv) => writeU64(dv, 1, offset), key, data);
+}
+/** Seals an encoded input record into an INPUT frame numbered `seq`. */
+export function sealInput(key: Uint8Array, seq: number, record: Uint8Array): Uint8Array<ArrayBuffer> {
+  checkU32(seq, 'seq');
+  return sealed(FrameType.Input, SEQ_HEADER, (dv) => dv.setUint32(1, seq), key, record);
+}
+/** Seals an INPUT_ACK frame for input up to `seq`. */
+export function sealInputAck(key: Uint8Array, seq: number): Uint8Array<ArrayBuffer> {
+  checkU32(seq, 'seq');
+  return sealed(FrameType.InputAck, SEQ_HEADER, (dv) => dv.setUint32(1, seq), key, new Uint8Array(0));
 }
 
-function withU32(type: number, value: number, rest: Uint8Array, what: string): Uint8Array<ArrayBuffer> {
-  checkU32(value, what);
-  const out = new Uint8Array(5 + rest.length);
-  out[0] = type;
-  view(out).setUint32(1, value);
-  out.set(rest, 5);
-  return out;
+/** Opens a decoded sealed frame with `key`; throws IntegrityError if it was altered, moved or sealed with another key. */
+export function openFrame(key: Uint8Array, frame: Sealed & { type: number }): Uint8Array {
+  return open(key, frame.header, frame.box, FRAME_NAMES[frame.type] ?? 'frame');
 }
 
-/** Encodes an OUTPUT frame. */
-export function encodeOutput(offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
-  return withOffset(FrameType.Output, offset, data);
-}
-/** Encodes a SNAPSHOT frame. */
-export function encodeSnapshot(offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
-  return withOffset(FrameType.Snapshot, offset, data);
-}
-/** Encodes an INPUT frame around an encoded input record. */
-export function encodeInput(seq: number, payload: Uint8Array): Uint8Array<ArrayBuffer> {
-  return withU32(FrameType.Input, seq, payload, 'seq');
-}
-/** Encodes an INPUT_ACK frame. */
-export function encodeInputAck(seq: number): Uint8Array<ArrayBuffer> {
-  return withU32(FrameType.InputAck, seq, new Uint8Array(0), 'seq');
-}
+const FRAME_NAMES: Record<number, string> = { 1: 'output', 2: 'input', 3: 'snapshot', 4: 'input acknowledgement' };
+
 /** Wraps an encoded client-bound frame for delivery to one client (agent → relay). */
 export function encodeToClient(client: number, inner: Uint8Array): Uint8Array<ArrayBuffer> {
-  return withU32(FrameType.ToClient, client, inner, 'client');
+  checkU32(client, 'client');
+  const out = new Uint8Array(CLIENT_HEADER + inner.length);
+  out[0] = FrameType.ToClient;
+  view(out).setUint32(1, client);
+  out.set(inner, CLIENT_HEADER);
+  return out;
 }
 /** Wraps an encoded INPUT frame with the client it came from (relay → agent). */
 export function encodeFromClient(client: number, inner: Uint8Array): Uint8Array<ArrayBuffer> {
-  return withU32(FrameType.FromClient, client, inner, 'client');
+  checkU32(client, 'client');
+  const out = new Uint8Array(CLIENT_HEADER + inner.length);
+  out[0] = FrameType.FromClient;
+  view(out).setUint32(1, client);
+  out.set(inner, CLIENT_HEADER);
+  return out;
 }
 
 /** Decodes any binary frame, checking its header; envelopes are checked to hold a frame of the right kind. */
@@ -142,15 +161,17 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   const dv = view(bytes);
   switch (type) {
     case FrameType.Output:
-    case FrameType.Snapshot:
-      if (bytes.length < OFFSET_HEADER) throw new ProtocolError('truncated frame header');
-      return { type, offset: readU64(dv, 1), data: bytes.subarray(OFFSET_HEADER) };
+    case FrameType.Snapshot: {
+      if (bytes.length < OFFSET_HEADER + SEAL_OVERHEAD) throw new ProtocolError('truncated frame');
+      const box = bytes.subarray(OFFSET_HEADER);
+      return { type, offset: readU64(dv, 1), length: box.length - SEAL_OVERHEAD, header: bytes.subarray(0, OFFSET_HEADER), box };
+    }
     case FrameType.Input:
-      if (bytes.length < SEQ_HEADER + 1) throw new ProtocolError('truncated input frame');
-      return { type, seq: dv.getUint32(1), payload: bytes.subarray(SEQ_HEADER) };
+      if (bytes.length < SEQ_HEADER + SEAL_OVERHEAD + 1) throw new ProtocolError('truncated input frame');
+      return { type, seq: dv.getUint32(1), header: bytes.subarray(0, SEQ_HEADER), box: bytes.subarray(SEQ_HEADER) };
     case FrameType.InputAck:
-      if (bytes.length !== SEQ_HEADER) throw new ProtocolError('input ack must be 5 bytes');
-      return { type, seq: dv.getUint32(1) };
+      if (bytes.length !== SEQ_HEADER + SEAL_OVERHEAD) throw new ProtocolError(`input ack must be ${SEQ_HEADER + SEAL_OVERHEAD} bytes`);
+      return { type, seq: dv.getUint32(1), header: bytes.subarray(0, SEQ_HEADER), box: bytes.subarray(SEQ_HEADER) };
     case FrameType.ToClient:
     case FrameType.FromClient: {
       if (bytes.length < CLIENT_HEADER + 1) throw new ProtocolError('truncated envelope');
@@ -179,7 +200,7 @@ export function decodeFrameOf<T extends Frame['type']>(bytes: Uint8Array, allowe
   return frame as Extract<Frame, { type: T }>;
 }
 
-/** The stream position just after an OUTPUT frame's bytes, read from its header without decoding the rest. */
+/** The stream position just after an OUTPUT frame's bytes, read from its header and box length. */
 export function outputEnd(frame: OutputFrame): number {
-  return frame.offset + frame.data.length;
+  return frame.offset + frame.length;
 }

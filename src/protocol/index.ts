@@ -11,3 +11,4 @@ export * from './messages.js';
 export * from './backoff.js';
 export * from './link.js';
 export * from './schema.js';
+export * from './seal.js';

@@ -1,5 +1,6 @@
-// Access links: `<relay base>/a/<agent id>#<secret>`. The secret sits in the fragment, which browsers
-// never send to a server, so it appears in no request line and no relay log.
+// Access links: `<relay base>/a/<agent id>#<secret>` (type and watch) and
+// `<relay base>/a/<agent id>#view.<view secret>` (watch only). The secret sits in the fragment, which
+// browsers never send to a server, so it appears in no request line and no relay log.
 
 import { isSecret } from './access.js';
 import { isId } from './encoding.js';
@@ -9,12 +10,17 @@ export interface AccessLink {
   /** The relay's base URL (scheme, host, port and any path prefix), without a trailing slash. */
   relayUrl: string;
   agentId: string;
+  /** The full secret, or the view secret of a read-only link. */
   secret: string;
+  /** A read-only link: `secret` is a view secret. */
+  readOnly?: boolean;
 }
+
+const VIEW_PREFIX = 'view.';
 
 /** Builds the link a person opens to reach an agent. */
 export function formatAccessLink(link: AccessLink): string {
-  return `${trimSlash(link.relayUrl)}/a/${link.agentId}#${link.secret}`;
+  return `${trimSlash(link.relayUrl)}/a/${link.agentId}#${link.readOnly ? VIEW_PREFIX : ''}${link.secret}`;
 }
 
 /** Parses an access link; throws an Error saying what is wrong with it. */
@@ -24,10 +30,12 @@ export function parseAccessLink(text: string): AccessLink {
   }
   const match = /^(https?:\/\/[^/?#]+(?:\/[^?#]*?)?)\/a\/([^/?#]+)\/?(?:\?[^#]*)?#(.*)$/.exec(text.trim());
   if (!match) throw new Error('not an access link: expected http(s)://HOST/a/AGENT_ID#SECRET');
-  const [, relayUrl, agentId, secret] = match as unknown as [string, string, string, string];
+  const [, relayUrl, agentId, fragment] = match as unknown as [string, string, string, string];
   if (!isId(agentId)) throw new Error('the agent id in the link is malformed');
+  const readOnly = fragment.startsWith(VIEW_PREFIX);
+  const secret = readOnly ? fragment.slice(VIEW_PREFIX.length) : fragment;
   if (!isSecret(secret)) throw new Error('the secret after "#" in the link is missing or malformed');
-  return { relayUrl: trimSlash(relayUrl), agentId, secret };
+  return readOnly ? { relayUrl: trimSlash(relayUrl), agentId, secret, readOnly } : { relayUrl: trimSlash(relayUrl), agentId, secret };
 }
 
 /** The WebSocket URL for a path on the relay (`http` becomes `ws`, `https` becomes `wss`). */

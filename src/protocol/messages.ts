@@ -32,8 +32,12 @@ export type HistoryMode = 'screen' | 'bytes';
 
 /** Messages an agent sends to the relay. */
 export const agentToRelay = {
-  /** First message after the socket opens: protocol version, display name, current output stream and the verifier browsers' tokens are checked against. */
-  hello: { v: version, name: optional(name), stream: id, end: position, access: key32 },
+  /**
+   * First message after the socket opens: protocol version, display name, current output stream, and
+   * the verifiers browsers' tokens are checked against: `access` for full links, `view` for read-only
+   * links. New verifiers (after the agent rotated its secret) cut every browser admitted with old ones.
+   */
+  hello: { v: version, name: optional(name), stream: id, end: position, access: key32, view: key32 },
   /** Keep-alive; answered with `heartbeat_ack`. */
   heartbeat: {},
   /** A status line for every browser, for example the command's exit. */
@@ -50,8 +54,8 @@ export const relayToAgent = {
   connected: { agent_id: id },
   /** Answer to `heartbeat`. */
   heartbeat_ack: {},
-  /** A browser joined; `client` is the number used in binary envelopes, `session` its stable identity across reconnects. */
-  client_joined: { client: clientRef, session: id },
+  /** A browser joined; `client` is the number used in binary envelopes, `session` its stable identity across reconnects, `read_only` whether it came with a read-only link. */
+  client_joined: { client: clientRef, session: id, read_only: bool },
   /** A browser left. */
   client_left: { client: clientRef },
   /** Send this browser the output it lacks: from `resume` if given and still buffered, otherwise according to `history`. Answered by `sync_begin` with the same `sync` number, then frames. */
@@ -81,6 +85,8 @@ export const relayToClient = {
     agent_online: bool,
     name: optional(name),
     stream: optional(id),
+    /** Admitted with a read-only link: input is refused. */
+    read_only: bool,
   },
   /** The agent came online (again); `stream` changes when the agent restarted. */
   agent_online: { agent_id: id, name: optional(name), stream: id },

@@ -11,8 +11,10 @@ export interface AgentRecord {
   /** SHA-256 of the agent key, base64url. */
   keyHash: string;
   name: string | undefined;
-  /** Verifier of the access token browsers must present; unset until the agent first connects. */
+  /** Verifier of the access token of full links; unset until the agent first connects. */
   accessVerifier: string | undefined;
+  /** Verifier of the access token of read-only links; unset until the agent first connects. */
+  viewVerifier?: string | undefined;
   createdAt: number;
 }
 
@@ -21,8 +23,8 @@ export interface AgentStore {
   /** Creates an agent with a fresh id and key; the key is returned once and stored only as a hash. */
   register(name: string | undefined): Promise<{ id: string; key: string }>;
   get(id: string): Promise<AgentRecord | undefined>;
-  /** Records the verifier browsers' tokens are checked against. */
-  setAccessVerifier(id: string, verifier: string): Promise<void>;
+  /** Records the verifiers browsers' tokens are checked against; true if they changed (the agent rotated its secret). */
+  setAccessVerifiers(id: string, access: string, view: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -43,9 +45,13 @@ export function keyMatches(record: AgentRecord, key: string): boolean {
   return sameDigest(hashKey(key), record.keyHash);
 }
 
-/** Whether `token` opens the agent's terminal. */
-export function tokenMatches(record: AgentRecord, token: string): boolean {
-  return record.accessVerifier !== undefined && sameDigest(tokenVerifier(token), record.accessVerifier);
+/** What `token` opens: the agent's terminal (`full`), a read-only view (`view`), or nothing. */
+export function tokenAccess(record: AgentRecord, token: string): 'full' | 'view' | undefined {
+  const verifier = tokenVerifier(token);
+  // Both comparisons always run, in constant time, so timing tells nothing about which one matched.
+  const full = record.accessVerifier !== undefined && sameDigest(verifier, record.accessVerifier);
+  const view = record.viewVerifier !== undefined && sameDigest(verifier, record.viewVerifier);
+  return full ? 'full' : view ? 'view' : undefined;
 }
 
 /** A new agent record and its key. */
@@ -69,11 +75,14 @@ export class MemoryAgentStore implements AgentStore {
     return this.records.get(id);
   }
 
-  async setAccessVerifier(id: string, verifier: string): Promise<void> {
+  async setAccessVerifiers(id: string, access: string, view: string): Promise<boolean> {
     const record = this.records.get(id);
-    if (!record || record.accessVerifier === verifier) return;
-    record.accessVerifier = verifier;
+    if (!record || (record.accessVerifier === access && record.viewVerifier === view)) return false;
+    const rotated = record.accessVerifier !== undefined;
+    record.accessVerifier = access;
+    record.viewVerifier = view;
     await this.changed();
+    return rotated;
   }
 
   async close(): Promise<void> {}

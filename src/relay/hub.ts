@@ -52,6 +52,8 @@ interface Client extends ClientHandle {
   readonly peer: Peer;
   readonly session: string;
   readonly history: HistoryMode;
+  /** Admitted with a read-only link: its input is dropped here (and could not be opened by the agent anyway). */
+  readonly readOnly: boolean;
   /** The output stream `position` refers to. */
   stream: string | undefined;
   /** Stream offset of the next byte this client needs; null until its first sync. */
@@ -139,7 +141,7 @@ export class Hub {
     agent.limit = undefined; // nothing sent on this connection yet
     toAgent(agent, { type: 'connected', agent_id: agentId });
     for (const client of agent.clients.values()) {
-      toAgent(agent, { type: 'client_joined', client: client.number, session: client.session });
+      toAgent(agent, { type: 'client_joined', client: client.number, session: client.session, read_only: client.readOnly });
       client.lagging = false;
       this.requestSync(agent, client);
     }
@@ -204,7 +206,7 @@ export class Hub {
   }
 
   /** Admits an authenticated client; returns null (after closing it) when the agent has too many. */
-  connectClient(agentId: string, peer: Peer, hello: Hello, registeredName?: string): ClientHandle | null {
+  connectClient(agentId: string, peer: Peer, hello: Hello, registeredName?: string, readOnly = false): ClientHandle | null {
     const agent = this.agent(agentId);
     if (agent.clients.size >= this.maxClients) {
       peer.close(CloseCode.TooMany, `an agent may have at most ${this.maxClients} clients`);
@@ -217,6 +219,7 @@ export class Hub {
       peer,
       session: hello.session,
       history: hello.history ?? 'screen',
+      readOnly,
       stream: hello.resume?.stream,
       position: hello.resume?.offset ?? null,
       syncRequested: 0,
@@ -237,9 +240,10 @@ export class Hub {
       agent_online: agent.peer !== undefined,
       name: agent.name,
       stream: agent.stream,
+      read_only: readOnly,
     });
     if (agent.peer) {
-      toAgent(agent, { type: 'client_joined', client: client.number, session: client.session });
+      toAgent(agent, { type: 'client_joined', client: client.number, session: client.session, read_only: client.readOnly });
       this.requestSync(agent, client);
     }
     return client;
@@ -263,12 +267,23 @@ export class Hub {
     const client = this.client(handle);
     if (!client) return;
     decodeFrameOf(bytes, [FrameType.Input], 'client');
+    if (client.readOnly) {
+      toClient(client, { type: 'error', code: ErrorCode.ReadOnly, message: 'This is a read-only link: input is not accepted.' });
+      return;
+    }
     const agent = this.agents.get(client.agentId)!;
     if (!agent.peer) {
       toClient(client, { type: 'error', code: ErrorCode.AgentOffline, message: 'Agent is offline' });
       return;
     }
     agent.peer.send(encodeFromClient(client.number, bytes));
+  }
+
+  /** Closes every client of the agent: its links were replaced (the agent rotated its secret). */
+  revokeClients(agentId: string): void {
+    const agent = this.agents.get(agentId);
+    if (!agent) return;
+    for (const client of [...agent.clients.values()]) client.peer.close(CloseCode.Unauthorized, 'the link was replaced');
   }
 
   /** The client's connection closed. */
@@ -289,7 +304,7 @@ export class Hub {
   /** Live output: forwarded only to a client whose position it continues; a gap means the client must be synced. */
   private deliverLive(agent: Agent, client: Client, frame: OutputFrame, bytes: Uint8Array): void {
     if (client.lagging || client.syncAnswered !== client.syncRequested) return;
-    const end = frame.offset + frame.data.length;
+    const end = frame.offset + frame.length;
     if (client.position === null || client.stream !== agent.stream || frame.offset > client.position) {
       this.requestSync(agent, client);
       return;
@@ -302,7 +317,7 @@ export class Hub {
   /** Part of the agent's answer to a sync: forwarded if it answers the latest request. */
   private deliverSync(agent: Agent, client: Client, frame: OutputFrame | SnapshotFrame, bytes: Uint8Array): void {
     if (client.lagging || client.syncAnswered !== client.syncRequested || client.syncAnswered === 0) return;
-    client.position = frame.type === FrameType.Snapshot ? frame.offset : frame.offset + frame.data.length;
+    client.position = frame.type === FrameType.Snapshot ? frame.offset : frame.offset + frame.length;
     if (client.acked !== null && client.acked > client.position) client.acked = null; // a new stream
     this.send(agent, client, bytes);
   }

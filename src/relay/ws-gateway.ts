@@ -16,7 +16,7 @@ import {
   parseAgentToRelay,
   parseClientToRelay,
 } from '../protocol/index.js';
-import { keyMatches, tokenMatches, type AgentStore } from './agent-store.js';
+import { keyMatches, tokenAccess, type AgentStore } from './agent-store.js';
 import { clientAddress } from './http-routes.js';
 import type { ClientHandle, Hub } from './hub.js';
 import type { OriginPolicy } from './origin.js';
@@ -134,8 +134,12 @@ export class WsGateway {
         if (hello.type !== 'hello') throw new ProtocolError('expected hello');
         if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} not supported`, CloseCode.UnsupportedVersion);
         conn.step(async () => {
-          await store.setAccessVerifier(agentId, hello.access);
+          const rotated = await store.setAccessVerifiers(agentId, hello.access, hello.view);
           if (conn.isClosed) return;
+          if (rotated) {
+            hub.revokeClients(agentId);
+            log('agent_secret_rotated', { agent: agentId });
+          }
           conn.handshakeDone();
           online = true;
           hub.connectAgent(agentId, peer, hello, record.name);
@@ -173,13 +177,14 @@ export class WsGateway {
       if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} not supported`, CloseCode.UnsupportedVersion);
       conn.step(async () => {
         const record = isId(agentId) ? await store.get(agentId) : undefined;
-        if (!record || !tokenMatches(record, hello.token)) {
+        const access = record ? tokenAccess(record, hello.token) : undefined;
+        if (!record || !access) {
           log('client_refused', { address, reason: 'bad token' });
           return conn.refuse(CloseCode.Unauthorized, 'invalid link');
         }
         if (conn.isClosed) return;
         conn.handshakeDone();
-        handle = hub.connectClient(agentId, new SocketPeer(ws), hello, record.name);
+        handle = hub.connectClient(agentId, new SocketPeer(ws), hello, record.name, access === 'view');
         if (!handle) return;
         log('client_connected', { agent: agentId, client: handle.number, address });
         const admitted = handle;

@@ -44,6 +44,7 @@ function start(): void {
     relayUrl: link.relayUrl,
     agentId: link.agentId,
     secret: link.secret,
+    readOnly: link.readOnly,
     connect: browserConnect,
     // Flow control as xterm.js recommends: output counts as processed once the terminal has parsed it.
     manualAck: true,
@@ -58,13 +59,19 @@ function start(): void {
       status: (status) => bar.status(status.message),
       latency: (ms) => bar.setLatency(ms),
       error: (code, message) => {
-        if (code !== 'agent_offline') console.warn(`ccremote: ${code}: ${message}`);
+        if (code === 'agent_offline') return;
+        console.warn(`ccremote: ${code}: ${message}`);
+        if (code !== 'bad_message') bar.alert(message);
       },
     },
   });
 
+  if (link.readOnly) {
+    bar.readOnly();
+    term.options.disableStdin = true;
+  }
   const send = (data: string): void => {
-    session.sendData(data);
+    if (session.canType) session.sendData(data);
   };
   term.onData(send);
   // Some sequences (legacy mouse reports) are binary strings: one char per byte.

@@ -67,6 +67,17 @@ export class StatusBar {
     this.setNotice(text);
   }
 
+  /** The link is read-only: says so, and the key bar goes away. */
+  readOnly(): void {
+    document.body.dataset.access = 'read-only';
+    byId('access').hidden = false;
+  }
+
+  /** Something went wrong that the person should know about (refused data, refused input). */
+  alert(text: string): void {
+    this.setNotice(text, 8000);
+  }
+
   setLatency(ms: number): void {
     this.latency.textContent = `${ms} ms`;
   }

@@ -127,6 +127,7 @@ export class TestClient {
       relayUrl: parsed.relayUrl,
       agentId: parsed.agentId,
       secret: parsed.secret,
+      readOnly: parsed.readOnly,
       connect: options.connect ?? wsConnect(options.origin ?? new URL(parsed.relayUrl).origin),
       history: options.history,
       backoff: { baseMs: 50, capMs: 500 },
