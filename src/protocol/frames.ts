@@ -135,23 +135,21 @@ export function openFrame(key: Uint8Array, frame: Sealed & { type: number }): Ui
 
 const FRAME_NAMES: Record<number, string> = { 1: 'output', 2: 'input', 3: 'snapshot', 4: 'input acknowledgement' };
 
-/** Wraps an encoded client-bound frame for delivery to one client (agent → relay). */
-export function encodeToClient(client: number, inner: Uint8Array): Uint8Array<ArrayBuffer> {
+function envelope(type: number, client: number, inner: Uint8Array): Uint8Array<ArrayBuffer> {
   checkU32(client, 'client');
   const out = new Uint8Array(CLIENT_HEADER + inner.length);
-  out[0] = FrameType.ToClient;
+  out[0] = type;
   view(out).setUint32(1, client);
   out.set(inner, CLIENT_HEADER);
   return out;
 }
+/** Wraps an encoded client-bound frame for delivery to one client (agent → relay). */
+export function encodeToClient(client: number, inner: Uint8Array): Uint8Array<ArrayBuffer> {
+  return envelope(FrameType.ToClient, client, inner);
+}
 /** Wraps an encoded INPUT frame with the client it came from (relay → agent). */
 export function encodeFromClient(client: number, inner: Uint8Array): Uint8Array<ArrayBuffer> {
-  checkU32(client, 'client');
-  const out = new Uint8Array(CLIENT_HEADER + inner.length);
-  out[0] = FrameType.FromClient;
-  view(out).setUint32(1, client);
-  out.set(inner, CLIENT_HEADER);
-  return out;
+  return envelope(FrameType.FromClient, client, inner);
 }
 
 /** Decodes any binary frame, checking its header; envelopes are checked to hold a frame of the right kind. */
