@@ -33,7 +33,7 @@ async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {
       if (!isBinary) {
         const message = P.parseRelayToAgent(data.toString());
         if (message.type === 'client_joined') {
-          agent.clients.set(message.client, { input: P.inputKey(secret, id, message.session), ack: P.inputAckKey(secret, id, message.session) });
+          agent.clients.set(message.client, P.sessionKeys(secret, id, message.session));
         }
         if (message.type === 'client_left') agent.clients.delete(message.client);
         if (message.type === 'sync') {

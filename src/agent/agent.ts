@@ -196,9 +196,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   function accessUrl(readOnly = false): string {
     const base = options.linkBase ?? identity.linkBase ?? relayUrl;
     const agentId = identity.agentId!;
-    return readOnly
-      ? formatAccessLink({ relayUrl: base, agentId, secret: viewSecret(identity.secret, agentId), readOnly })
-      : formatAccessLink({ relayUrl: base, agentId, secret: identity.secret });
+    const secret = readOnly ? viewSecret(identity.secret, agentId) : identity.secret;
+    return formatAccessLink({ relayUrl: base, agentId, secret, readOnly });
   }
 
   /** Registers (retrying while the relay is unreachable) unless the identity already has an id. */

@@ -14,18 +14,18 @@ import {
   decodeInputRecord,
   encodeMessage,
   encodeToClient,
-  inputAckKey,
-  inputKey,
   openFrame,
   outputKey,
   randomId,
   sealInputAck,
   sealOutput,
   sealSnapshot,
+  sessionKeys,
   utf8,
   viewSecret,
   type FromClientFrame,
   type RelayToAgent,
+  type SessionKeys,
 } from '../protocol/index.js';
 import { OutputLog } from './output-log.js';
 import { SizePolicy, type Size } from './size-policy.js';
@@ -110,10 +110,8 @@ const FLOW_GRACE_MS = 2000;
 /** A client as the agent knows it: its session and that session's keys. */
 interface ClientKeys {
   session: string;
-  /** Opens its input; undefined for a read-only client, whose input is never applied. */
-  input: Uint8Array | undefined;
-  /** Seals its input acknowledgements. */
-  ack: Uint8Array;
+  /** Undefined for a read-only client, whose input is never applied (and so never acknowledged). */
+  keys: SessionKeys | undefined;
 }
 
 /** One agent's terminal session as the relay and its clients see it. */
@@ -263,8 +261,7 @@ export class TerminalHost {
         const { agentId, secret } = this.access();
         this.clients.set(message.client, {
           session: message.session,
-          input: message.read_only ? undefined : inputKey(secret, agentId, message.session),
-          ack: inputAckKey(secret, agentId, message.session),
+          keys: message.read_only ? undefined : sessionKeys(secret, agentId, message.session),
         });
         this.notifyClients();
         return;
@@ -289,16 +286,16 @@ export class TerminalHost {
     const client = this.clients.get(frame.client);
     if (client === undefined) return;
     const input = decodeFrameOf(frame.inner, [FrameType.Input], 'relay');
-    if (!client.input) {
+    const { session, keys } = client;
+    if (!keys) {
       this.options.onBadInput?.(frame.client, 'input from a read-only link');
       return;
     }
-    const { session } = client;
     const last = this.applied.get(session) ?? 0;
     if (input.seq > last) {
       try {
         // Opened before it counts as applied: a forged frame must not use up a sequence number.
-        const payload = openFrame(client.input, input);
+        const payload = openFrame(keys.input, input);
         this.remember(session, input.seq);
         const record = decodeInputRecord(payload);
         if (record.kind === 'data') {
@@ -387,7 +384,7 @@ export class TerminalHost {
 
   /** Sends one sync answer in one go: sync_begin, an optional snapshot, output from `from` to the end, the input ack. */
   private answer(client: number, sync: number, snapshot: Uint8Array | undefined, from: number): void {
-    const keys = this.clients.get(client)!;
+    const { session, keys } = this.clients.get(client)!;
     const end = this.log.end;
     const key = this.outputKey();
     this.uplink.send(encodeMessage({ type: 'sync_begin', client, sync }));
@@ -398,8 +395,8 @@ export class TerminalHost {
       this.toClient(client, sealOutput(key, at, chunk));
       at += chunk.length;
     }
-    const seq = this.applied.get(keys.session);
-    if (seq !== undefined) this.toClient(client, sealInputAck(keys.ack, seq));
+    const seq = this.applied.get(session);
+    if (seq !== undefined && keys) this.toClient(client, sealInputAck(keys.ack, seq));
   }
 
   private snapshotFrame(offset: number, data: Uint8Array): Uint8Array {
@@ -429,9 +426,9 @@ export class TerminalHost {
     this.ackTimer = setTimeout(() => {
       this.ackScheduled = false;
       for (const c of this.pendingAcks) {
-        const keys = this.clients.get(c);
-        const seq = keys === undefined ? undefined : this.applied.get(keys.session);
-        if (seq !== undefined) this.toClient(c, sealInputAck(keys!.ack, seq));
+        const client = this.clients.get(c);
+        const seq = client === undefined ? undefined : this.applied.get(client.session);
+        if (seq !== undefined && client?.keys) this.toClient(c, sealInputAck(client.keys.ack, seq));
       }
       this.pendingAcks.clear();
     }, ACK_DELAY_MS);

@@ -20,19 +20,19 @@ import {
   decodeFrameOf,
   encodeInputRecord,
   encodeMessage,
-  inputAckKey,
-  inputKey,
   openFrame,
   outputKey,
   parseRelayToClient,
   randomId,
   sealInput,
+  sessionKeys,
   socketUrl,
   utf8,
   viewSecret,
   type BackoffOptions,
   type HistoryMode,
   type InputRecord,
+  type SessionKeys,
   type RelayToClient,
 } from '../protocol/index.js';
 import type { Connect, Transport } from './transport.js';
@@ -115,7 +115,7 @@ export class ClientSession {
   private readonly token: string;
   private readonly viewSecret: string;
   /** Keys of this session's input and of the agent's acknowledgements of it (none for a read-only link). */
-  private readonly inputKeys: { input: Uint8Array; ack: Uint8Array } | undefined;
+  private readonly inputKeys: SessionKeys | undefined;
   /** The key output of the current stream opens with. */
   private outputKey: Uint8Array | undefined;
   private readonly backoff: Backoff;
@@ -149,9 +149,7 @@ export class ClientSession {
     const { secret, agentId } = options;
     this.viewSecret = options.readOnly ? secret : viewSecret(secret, agentId);
     this.token = accessToken(secret, agentId); // a read-only link's token comes from its view secret
-    this.inputKeys = options.readOnly
-      ? undefined
-      : { input: inputKey(secret, agentId, this.sessionId), ack: inputAckKey(secret, agentId, this.sessionId) };
+    this.inputKeys = options.readOnly ? undefined : sessionKeys(secret, agentId, this.sessionId);
     this.backoff = new Backoff({ baseMs: 500, capMs: 10_000, ...options.backoff });
   }
 

@@ -133,7 +133,12 @@ export function openFrame(key: Uint8Array, frame: Sealed & { type: number }): Ui
   return open(key, frame.header, frame.box, FRAME_NAMES[frame.type] ?? 'frame');
 }
 
-const FRAME_NAMES: Record<number, string> = { 1: 'output', 2: 'input', 3: 'snapshot', 4: 'input acknowledgement' };
+const FRAME_NAMES: Record<number, string> = {
+  [FrameType.Output]: 'output',
+  [FrameType.Input]: 'input',
+  [FrameType.Snapshot]: 'snapshot',
+  [FrameType.InputAck]: 'input acknowledgement',
+};
 
 function envelope(type: number, client: number, inner: Uint8Array): Uint8Array<ArrayBuffer> {
   checkU32(client, 'client');

@@ -53,6 +53,17 @@ export function inputAckKey(secret: string, agentId: string, session: string): U
   return derive(secret, `input-ack:${agentId}:${session}`);
 }
 
+/** The keys of one client session's input, both ways: its input and the agent's acknowledgements of it. */
+export interface SessionKeys {
+  input: Uint8Array;
+  ack: Uint8Array;
+}
+
+/** The session keys of `session`, derived from the full secret (so never available to a read-only link). */
+export function sessionKeys(secret: string, agentId: string, session: string): SessionKeys {
+  return { input: inputKey(secret, agentId, session), ack: inputAckKey(secret, agentId, session) };
+}
+
 /**
  * Seals `plaintext` into `out` at `at` (which must have room for plaintext.length + SEAL_OVERHEAD),
  * with `header` as associated data.

@@ -141,7 +141,7 @@ export class Hub {
     agent.limit = undefined; // nothing sent on this connection yet
     toAgent(agent, { type: 'connected', agent_id: agentId });
     for (const client of agent.clients.values()) {
-      toAgent(agent, { type: 'client_joined', client: client.number, session: client.session, read_only: client.readOnly });
+      toAgent(agent, joined(client));
       client.lagging = false;
       this.requestSync(agent, client);
     }
@@ -243,7 +243,7 @@ export class Hub {
       read_only: readOnly,
     });
     if (agent.peer) {
-      toAgent(agent, { type: 'client_joined', client: client.number, session: client.session, read_only: client.readOnly });
+      toAgent(agent, joined(client));
       this.requestSync(agent, client);
     }
     return client;
@@ -399,6 +399,11 @@ export class Hub {
     this.nextClient = n >= 0xffffffff ? 1 : n + 1;
     return n;
   }
+}
+
+/** The message that introduces a client to its agent. */
+function joined(client: Client): RelayToAgent {
+  return { type: 'client_joined', client: client.number, session: client.session, read_only: client.readOnly };
 }
 
 function toAgent(agent: Agent, message: RelayToAgent): void {
