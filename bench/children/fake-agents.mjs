@@ -3,10 +3,11 @@
 // output at once, and optionally prints `outputBytesPerSecond` of filler. No PTY: the relay is what is
 // measured.
 import { WebSocket } from 'ws';
-import { protocol } from '../../dist/index.js';
+import { protocol, useNativeAead } from '../../dist/index.js';
 import { serve } from '../lib/procs.mjs';
 
 const P = protocol;
+useNativeAead(); // as a real agent does
 const agents = [];
 
 async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {

@@ -1,7 +1,10 @@
 // The benchmark's client: the real ClientSession (the same code as the web page and `attach`), over
 // the `ws` package, reading output as bytes.
 
-import { ClientSession, protocol, wsConnect } from '../../dist/index.js';
+import { ClientSession, protocol, useNativeAead, wsConnect } from '../../dist/index.js';
+
+// Seal and open as `attach` does (natively); a browser uses the pure-JS cipher on its own CPU.
+useNativeAead();
 
 /**
  * Opens a session to an access link. `onOutput(bytes)` gets every output byte in order. Resolves once

@@ -8,6 +8,7 @@ import { basename, resolve } from 'node:path';
 import { Backoff, MAX_NAME_LENGTH, accessToken, formatAccessLink, newSecret, tokenVerifier, viewSecret } from '../protocol/index.js';
 import { IdentityFile, defaultConfigDir, type Identity } from './identity.js';
 import { LockFile } from './lock-file.js';
+import { useNativeAead } from '../net/native-aead.js';
 import { PtyProcess, resolveCommand, type PtyExit } from './pty-process.js';
 import { RegistrationFailed, register } from './registration.js';
 import { RelayLink } from './relay-link.js';
@@ -81,6 +82,7 @@ export class AgentStartError extends Error {
 
 /** Starts an agent: spawns the command, registers if needed, connects. Resolves once the command runs. */
 export async function createAgent(options: AgentOptions): Promise<Agent> {
+  useNativeAead();
   const emit = (event: AgentEvent): void => options.onEvent?.(event);
   const relayUrl = options.relayUrl.replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(relayUrl)) throw new AgentStartError(`relay URL must start with http:// or https://: ${options.relayUrl}`);

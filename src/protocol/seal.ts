@@ -2,8 +2,9 @@
 // secret, which the relay never sees; the relay routes sealed boxes by their cleartext headers and can
 // neither read nor alter them unnoticed.
 //
-// Cipher: XChaCha20-Poly1305 (@noble/ciphers, pure JavaScript, so it works on plain-HTTP LAN pages
-// where browsers offer no WebCrypto). Every box has a fresh random 24-byte nonce, so no nonce repeats
+// Cipher: XChaCha20-Poly1305. The default is @noble/ciphers, pure JavaScript, so it works on plain-HTTP
+// LAN pages where browsers offer no WebCrypto; Node.js sides install a native implementation of the same
+// cipher with setAead (see net/native-aead.ts). Every box has a fresh random 24-byte nonce, so no nonce repeats
 // whatever is re-sent or replayed. The frame header (type and stream position or sequence number) is
 // the associated data, and each key is bound to one agent, one direction and one output stream or
 // client session, so a box moved to another position, stream, session or agent fails to open.
@@ -29,6 +30,27 @@ export class IntegrityError extends ProtocolError {
     super(message, CloseCode.BadMessage);
     this.name = 'IntegrityError';
   }
+}
+
+/** An XChaCha20-Poly1305 implementation. `sealed` is ciphertext followed by the 16-byte tag. */
+export interface Aead {
+  /** Seals `plaintext` into `out`, which is exactly plaintext.length + TAG_BYTES long. */
+  seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void;
+  /** Opens `sealed`; throws if it does not authenticate. */
+  open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array;
+}
+
+/** The pure-JavaScript implementation (@noble/ciphers), the default. */
+export const nobleAead: Aead = {
+  seal: (key, nonce, aad, plaintext, out) => void xchacha20poly1305(key, nonce, aad).encrypt(plaintext, out),
+  open: (key, nonce, aad, sealed) => xchacha20poly1305(key, nonce, aad).decrypt(sealed),
+};
+
+let aead: Aead = nobleAead;
+
+/** Replaces the cipher implementation (same cipher, same boxes); `undefined` restores the default. */
+export function setAead(implementation: Aead | undefined): void {
+  aead = implementation ?? nobleAead;
 }
 
 function derive(secret: string, info: string): Uint8Array {
@@ -71,14 +93,14 @@ export function sessionKeys(secret: string, agentId: string, session: string): S
 export function sealInto(key: Uint8Array, header: Uint8Array, plaintext: Uint8Array, out: Uint8Array, at: number): void {
   const nonce = randomBytes(NONCE_BYTES);
   out.set(nonce, at);
-  xchacha20poly1305(key, nonce, header).encrypt(plaintext, out.subarray(at + NONCE_BYTES, at + SEAL_OVERHEAD + plaintext.length));
+  aead.seal(key, nonce, header, plaintext, out.subarray(at + NONCE_BYTES, at + SEAL_OVERHEAD + plaintext.length));
 }
 
 /** Opens a box sealed with `key` and `header`; throws IntegrityError if it does not open. */
 export function open(key: Uint8Array, header: Uint8Array, box: Uint8Array, what: string): Uint8Array {
   if (box.length < SEAL_OVERHEAD) throw new IntegrityError(`${what}: box too short`);
   try {
-    return xchacha20poly1305(key, box.subarray(0, NONCE_BYTES), header).decrypt(box.subarray(NONCE_BYTES));
+    return aead.open(key, box.subarray(0, NONCE_BYTES), header, box.subarray(NONCE_BYTES));
   } catch {
     throw new IntegrityError(`${what} failed authentication: it was altered, replayed or sealed with another key`);
   }

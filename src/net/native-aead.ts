@@ -1,0 +1,61 @@
+// XChaCha20-Poly1305 on Node.js's native ChaCha20-Poly1305 (OpenSSL). XChaCha20 is ChaCha20 under a
+// subkey: HChaCha20(key, first 16 nonce bytes) gives the subkey, and the last 8 nonce bytes, after four
+// zero bytes, are the 12-byte nonce. Boxes are identical to @noble/ciphers' xchacha20poly1305, which the
+// browser keeps using; only the speed differs (a keystroke-sized box seals and opens in about half the
+// time, large boxes open several times faster).
+
+import { createCipheriv, createDecipheriv, getCiphers } from 'node:crypto';
+import { endianness } from 'node:os';
+import { hchacha } from '@noble/ciphers/chacha.js';
+import { type Aead, TAG_BYTES, setAead } from '../protocol/seal.js';
+
+const CIPHER = 'chacha20-poly1305';
+// "expand 32-byte k"
+const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
+
+function words(bytes: Uint8Array, count: number): Uint32Array {
+  if (bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, count);
+  const copy = new Uint8Array(count * 4); // not bytes.slice(): on a Buffer that is a view, not a copy
+  copy.set(bytes.subarray(0, count * 4));
+  return new Uint32Array(copy.buffer);
+}
+
+function subkeyAndNonce(key: Uint8Array, nonce: Uint8Array): { subkey: Uint8Array; iv: Uint8Array } {
+  const subkey = new Uint32Array(8);
+  hchacha(SIGMA, words(key, 8), words(nonce, 4), subkey);
+  const iv = new Uint8Array(12);
+  iv.set(nonce.subarray(16, 24), 4);
+  return { subkey: new Uint8Array(subkey.buffer), iv };
+}
+
+export const nativeAead: Aead = {
+  seal(key, nonce, aad, plaintext, out) {
+    const { subkey, iv } = subkeyAndNonce(key, nonce);
+    const cipher = createCipheriv(CIPHER, subkey, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(aad, { plaintextLength: plaintext.length });
+    out.set(cipher.update(plaintext), 0);
+    cipher.final();
+    out.set(cipher.getAuthTag(), plaintext.length);
+  },
+  open(key, nonce, aad, sealed) {
+    if (sealed.length < TAG_BYTES) throw new Error('box too short');
+    const { subkey, iv } = subkeyAndNonce(key, nonce);
+    const length = sealed.length - TAG_BYTES;
+    const decipher = createDecipheriv(CIPHER, subkey, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(aad, { plaintextLength: length });
+    decipher.setAuthTag(sealed.subarray(length));
+    const plaintext = decipher.update(sealed.subarray(0, length));
+    decipher.final(); // throws if the tag does not match
+    return plaintext;
+  },
+};
+
+/** Whether this Node.js can run the native implementation (OpenSSL with ChaCha20-Poly1305, little-endian). */
+export function nativeAeadAvailable(): boolean {
+  return endianness() === 'LE' && getCiphers().includes(CIPHER);
+}
+
+/** Makes every seal and open in this process use the native implementation where it is available. */
+export function useNativeAead(): void {
+  if (nativeAeadAvailable()) setAead(nativeAead);
+}
