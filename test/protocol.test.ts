@@ -19,6 +19,9 @@ import {
   decodeInputRecord,
   IntegrityError,
   SEAL_OVERHEAD,
+  keySecrets,
+  pinKey,
+  pinProblem,
   nobleAead,
   open as openBox,
   sealInto,
@@ -332,6 +335,37 @@ describe('native cipher (Node.js sides)', () => {
   });
 });
 
+describe('PIN', () => {
+  it('mixes the PIN into both secrets, the same from the full and the read-only link; another PIN or agent gives others', async () => {
+    const secret = newSecret();
+    const view = viewSecret(secret, id);
+    const key = await pinKey('246810', id);
+    expect(key).toHaveLength(32);
+    expect(await pinKey('246810', id)).toEqual(key);
+    const full = keySecrets(secret, id, false, key);
+    // The full link's holder and the read-only link's holder agree on the output secret …
+    expect(keySecrets(view, id, true, key)).toEqual({ view: full.view });
+    // … which differs from the one without a PIN, as does the full secret.
+    expect(keySecrets(secret, id, false)).toEqual({ full: secret, view });
+    expect(full.full).not.toBe(secret);
+    expect(full.view).not.toBe(view);
+    for (const other of [await pinKey('246811', id), await pinKey('246810', id2)]) {
+      const mixed = keySecrets(secret, id, false, other);
+      expect(mixed.full).not.toBe(full.full);
+      expect(mixed.view).not.toBe(full.view);
+    }
+    // NFKC: the same PIN typed with full-width digits is the same PIN.
+    expect(await pinKey('２４６８１０', id)).toEqual(key);
+  });
+
+  it('refuses PINs that are too short or too long', async () => {
+    expect(pinProblem('12345')).toMatch(/at least 6/);
+    expect(pinProblem('123456')).toBeUndefined();
+    expect(pinProblem('x'.repeat(65))).toMatch(/at most 64/);
+    await expect(pinKey('1234', id)).rejects.toThrow(/at least 6/);
+  });
+});
+
 describe('encodings, secrets and links', () => {
   it('base64url round-trips every length and refuses other characters', () => {
     for (let n = 0; n < 70; n++) {
@@ -374,7 +408,14 @@ describe('encodings, secrets and links', () => {
       const view = formatAccessLink({ relayUrl, agentId: id, secret, readOnly: true });
       expect(view).toBe(`${relayUrl}/a/${id}#view.${secret}`);
       expect(parseAccessLink(view)).toEqual({ relayUrl, agentId: id, secret, readOnly: true });
+      const pinned = formatAccessLink({ relayUrl, agentId: id, secret, pin: true });
+      expect(pinned).toBe(`${relayUrl}/a/${id}#pin.${secret}`);
+      expect(parseAccessLink(pinned)).toEqual({ relayUrl, agentId: id, secret, pin: true });
+      const pinnedView = formatAccessLink({ relayUrl, agentId: id, secret, readOnly: true, pin: true });
+      expect(pinnedView).toBe(`${relayUrl}/a/${id}#view.pin.${secret}`);
+      expect(parseAccessLink(pinnedView)).toEqual({ relayUrl, agentId: id, secret, readOnly: true, pin: true });
     }
+    expect(() => parseAccessLink(`https://x.example/a/${id}#pin.view.${secret}`)).toThrow(/secret/);
     expect(() => parseAccessLink(`https://x.example/a/${id}#view.`)).toThrow(/secret/);
     expect(() => parseAccessLink(`https://x.example/a/${id}#view.${secret.slice(1)}`)).toThrow(/secret/);
     expect(() => parseAccessLink(`https://x.example/a/${id}`)).toThrow(/missing its secret/);

@@ -6,18 +6,24 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CloseCode,
   FrameType,
   accessToken,
   encodeFromClient,
   encodeInputRecord,
   encodeMessage,
   inputKey,
+  keySecrets,
   parseAccessLink,
+  pinKey,
+  randomBytes,
+  toBase64Url,
   randomId,
   sealInput,
   socketUrl,
   utf8,
 } from '../src/protocol/index.js';
+import type { AgentOptions } from '../src/agent/agent.js';
 import { HostileRelay, type Tapped } from './helpers/hostile-relay.js';
 import { cleanup, rawSocket, startAgent, startRelay, TestClient, type TestAgent } from './helpers/system.js';
 
@@ -33,8 +39,8 @@ async function behindHostileRelay() {
   const hostile = await HostileRelay.start(relay.url);
   hostiles.push(hostile);
   const through = (url: string): string => url.replace(relay.url, hostile.url);
-  const agent = async (): Promise<TestAgent & { link: string; viewLink: string }> => {
-    const started = await startAgent(hostile.url);
+  const agent = async (options: Partial<AgentOptions> = {}): Promise<TestAgent & { link: string; viewLink: string }> => {
+    const started = await startAgent(hostile.url, options);
     return { ...started, link: through(started.url), viewLink: through(started.agent.viewUrl!) };
   };
   return { relay, hostile, agent };
@@ -228,5 +234,83 @@ describe('rotating the secret', () => {
     const fresh = new TestClient(second.url);
     fresh.type('echo rotated-$((2*3))\r');
     await fresh.waitForOutput('rotated-6');
+  });
+});
+
+describe('a PIN on top of the link', () => {
+  const PIN = 'correct-horse-42';
+
+  it('the right PIN watches and types; the link alone or a wrong PIN is refused; the PIN never crosses the relay', async () => {
+    const { hostile, agent } = await behindHostileRelay();
+    const started = await agent({ pin: PIN });
+    const link = parseAccessLink(started.link);
+    expect(link.pin).toBe(true);
+    expect(parseAccessLink(started.viewLink)).toMatchObject({ pin: true, readOnly: true });
+    const key = await pinKey(PIN, link.agentId);
+
+    const owner = new TestClient(started.link, { pin: key });
+    const viewer = new TestClient(started.viewLink, { pin: key });
+    owner.type('echo pin-$((6*7))\r');
+    await owner.waitForOutput('pin-42');
+    await viewer.waitForOutput('pin-42');
+    expect(viewer.session.canType).toBe(false);
+
+    const withoutPin = new TestClient(started.link);
+    const wrongPin = new TestClient(started.link, { pin: await pinKey('correct-horse-43', link.agentId) });
+    const viewWithoutPin = new TestClient(started.viewLink);
+    expect(await withoutPin.waitForState('failed')).toMatchObject({ code: CloseCode.Unauthorized });
+    expect(await wrongPin.waitForState('failed')).toMatchObject({ code: CloseCode.Unauthorized, reason: expect.stringMatching(/Wrong PIN/) });
+    expect(await viewWithoutPin.waitForState('failed')).toMatchObject({ code: CloseCode.Unauthorized });
+
+    // Nothing the relay handled contains the PIN, its key, or the secrets derived with it.
+    const pinned = keySecrets(link.secret, link.agentId, false, key);
+    const needles = [PIN, toBase64Url(key), pinned.full!, pinned.view];
+    for (const needle of needles) expect(hostile.seen.items.filter((m) => m.data.includes(needle))).toEqual([]);
+    expect(hostile.seen.items.filter((m) => m.data.includes(Buffer.from(key)))).toEqual([]);
+  });
+
+  it('guessing is rate-limited per address and per agent; other agents and open sessions go on', async () => {
+    const relay = await startRelay({ trustProxy: true });
+    const target = await startAgent(relay.url, { pin: PIN });
+    const other = await startAgent(relay.url);
+    const { agentId, secret } = parseAccessLink(target.url);
+    const key = await pinKey(PIN, agentId);
+    const owner = new TestClient(target.url, { pin: key });
+    await owner.waitForState('online');
+    const rightToken = accessToken(keySecrets(secret, agentId, false, key).full!, agentId);
+    /** One handshake from `address` with `token`; resolves with how the relay answered. */
+    const attempt = async (address: string, token: string, id = agentId): Promise<{ code: number; reason: string }> => {
+      const socket = rawSocket(socketUrl(relay.url, `/ws/client/${id}`), { origin: relay.url, headers: { 'x-forwarded-for': address } });
+      await socket.opened;
+      socket.ws.send(encodeMessage({ type: 'hello', v: 1, token, session: randomId() }));
+      const answer = await Promise.race([
+        socket.closed,
+        socket.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected').then(() => ({ code: 0, reason: 'connected' })),
+      ]);
+      socket.ws.terminate();
+      return answer;
+    };
+    // A wrong guess is, to the relay, a token that matches nothing: the first test shows a wrong PIN gives one.
+    const guess = (): string => toBase64Url(randomBytes(32));
+
+    // One address: ten failures, then even the right PIN is refused from it until the wait is over.
+    for (let n = 0; n < 10; n++) expect(await attempt('198.51.100.1', guess())).toMatchObject({ code: CloseCode.Unauthorized });
+    const limited = await attempt('198.51.100.1', rightToken);
+    expect(limited).toMatchObject({ code: CloseCode.RateLimited, reason: expect.stringMatching(/retry in \d+ s$/) });
+    // Brute-forcing agent ids from that address gets the same answer, whatever the id.
+    expect(await attempt('198.51.100.1', rightToken, randomId())).toMatchObject({ code: CloseCode.RateLimited });
+    // Other addresses still get in with the right PIN.
+    expect(await attempt('198.51.100.2', rightToken)).toMatchObject({ code: 0 });
+
+    // Many addresses, one agent: the agent's own budget (thirty failures) runs out, then nobody new gets in …
+    for (const address of ['203.0.113.1', '203.0.113.2']) {
+      for (let n = 0; n < 10; n++) expect(await attempt(address, guess())).toMatchObject({ code: CloseCode.Unauthorized });
+    }
+    expect(await attempt('203.0.113.99', rightToken)).toMatchObject({ code: CloseCode.RateLimited });
+    // … while another agent on the same relay, and the session already open, go on.
+    const otherLink = parseAccessLink(other.url);
+    expect(await attempt('203.0.113.99', accessToken(otherLink.secret, otherLink.agentId), otherLink.agentId)).toMatchObject({ code: 0 });
+    owner.type('echo still-here-$((2+2))\r');
+    await owner.waitForOutput('still-here-4');
   });
 });

@@ -216,7 +216,7 @@ describe('flow control at exit', () => {
 });
 
 describe('who gets in', () => {
-  it('refuses an agent with a wrong or missing key, and accepts the key in ?key= as in the original design', async () => {
+  it('refuses an agent with a wrong or missing key, or a key in the URL; a right key takes over the agent', async () => {
     const { url } = await startRelay();
     const agent = await startAgent(url);
     const agentId = parseAccessLink(agent.url).agentId;
@@ -227,14 +227,17 @@ describe('who gets in', () => {
     const unknown = rawSocket(socketUrl(url, `/ws/agent/${randomId()}?key=abc`));
     expect(await unknown.closed).toMatchObject({ code: CloseCode.Unauthorized });
 
-    // The registered key works in the query too (read from the agent's identity file).
+    // The registered key (read from the agent's identity file) is refused in the URL, where logs would keep it …
     const { readdirSync, readFileSync } = await import('node:fs');
     const dir = `${agent.configDir}/agents`;
     const identity = JSON.parse(readFileSync(`${dir}/${readdirSync(dir).find((f) => f.endsWith('.json'))}`, 'utf8'));
     const viaQuery = rawSocket(socketUrl(url, `/ws/agent/${agentId}?key=${encodeURIComponent(identity.agentKey)}`));
-    await viaQuery.opened;
-    viaQuery.ws.send(encodeMessage({ type: 'hello', v: 1, stream: randomId(), end: 0, access: toBase64Url(randomBytes(32)), view: toBase64Url(randomBytes(32)) }));
-    await viaQuery.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
+    expect(await viaQuery.closed).toMatchObject({ code: CloseCode.Unauthorized, reason: expect.stringMatching(/Authorization header/) });
+    // … and accepted in the Authorization header.
+    const viaHeader = rawSocket(socketUrl(url, `/ws/agent/${agentId}`), { headers: { authorization: `Bearer ${identity.agentKey}` } });
+    await viaHeader.opened;
+    viaHeader.ws.send(encodeMessage({ type: 'hello', v: 1, stream: randomId(), end: 0, access: toBase64Url(randomBytes(32)), view: toBase64Url(randomBytes(32)) }));
+    await viaHeader.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
     // It took over: the original agent connection was closed as replaced and does not fight back.
     await agent.events.next((e) => e.event === 'relay_disconnected' && e.code === CloseCode.Replaced);
     await agent.events.next((e) => e.event === 'error' && e.fatal);

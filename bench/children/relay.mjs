@@ -3,7 +3,15 @@ import { createRelay } from '../../dist/index.js';
 import { serve } from '../lib/procs.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
-const relay = await createRelay({ port: 0, host: '127.0.0.1', registrationLimit: { burst: 1e6, perMinute: 1e6 }, ...options });
+// Every simulated agent and browser comes from 127.0.0.1: per-address limits would refuse them.
+const unlimited = { burst: 1e6, perMinute: 1e6 };
+const relay = await createRelay({
+  port: 0,
+  host: '127.0.0.1',
+  registrationLimit: unlimited,
+  authLimits: { connections: unlimited },
+  ...options,
+});
 const { url } = await relay.listen();
 process.on('SIGTERM', () => relay.close().then(() => process.exit(0)));
 serve({ counts: () => relay.stats() }, { url });

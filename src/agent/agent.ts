@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, resolve } from 'node:path';
-import { Backoff, MAX_NAME_LENGTH, accessToken, formatAccessLink, newSecret, tokenVerifier, viewSecret } from '../protocol/index.js';
+import { Backoff, MAX_NAME_LENGTH, accessToken, formatAccessLink, keySecrets, newSecret, pinKey, pinProblem, tokenVerifier, viewSecret } from '../protocol/index.js';
 import { IdentityFile, defaultConfigDir, type Identity } from './identity.js';
 import { LockFile } from './lock-file.js';
 import { useNativeAead } from '../net/native-aead.js';
@@ -13,7 +13,7 @@ import { PtyProcess, resolveCommand, type PtyExit } from './pty-process.js';
 import { RegistrationFailed, register } from './registration.js';
 import { RelayLink } from './relay-link.js';
 import { ScreenMirror } from './screen-mirror.js';
-import { TerminalHost } from './terminal-host.js';
+import { TerminalHost, type HostAccess } from './terminal-host.js';
 
 /** Settings of an agent. */
 export interface AgentOptions {
@@ -38,6 +38,11 @@ export interface AgentOptions {
   env?: NodeJS.ProcessEnv;
   /** Replace the link's secret with a new one: every link given out before stops working. */
   rotate?: boolean;
+  /**
+   * A PIN that browsers must give besides the link (at least 6 characters). It is never stored or sent
+   * anywhere; links printed while it is set work only with it, links printed without it stop working.
+   */
+  pin?: string;
   /** Token for relays that restrict registration. */
   registrationToken?: string;
   /** Base URL for the printed link, overriding the one the relay reports (the local mode's LAN address). */
@@ -96,6 +101,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   }
   const name = (options.name ?? `${basename(cwd)}@${hostname()}`).slice(0, MAX_NAME_LENGTH);
   const identityFile = new IdentityFile(options.configDir ?? defaultConfigDir(env), relayUrl, cwd);
+  const problem = options.pin === undefined ? undefined : pinProblem(options.pin);
+  if (problem) throw new AgentStartError(problem);
   const lock = new LockFile(`${identityFile.path}.lock`);
   try {
     lock.acquire();
@@ -132,8 +139,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       name,
       stream: host.stream,
       end: host.end,
-      access: tokenVerifier(accessToken(identity.secret, identity.agentId!)),
-      view: tokenVerifier(accessToken(viewSecret(identity.secret, identity.agentId!), identity.agentId!)),
+      access: tokenVerifier(accessToken(secrets().full, identity.agentId!)),
+      view: tokenVerifier(accessToken(secrets().view, identity.agentId!)),
     }),
     onOnline: () => {
       host.online();
@@ -175,7 +182,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         pty?.pauseOutput(paused);
       },
     },
-    () => ({ agentId: identity.agentId!, secret: identity.secret }),
+    secrets,
     { bufferSize: options.bufferSize, screen, onClients: reportClients, onBadInput: rejectInput },
   );
 
@@ -199,7 +206,22 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     const base = options.linkBase ?? identity.linkBase ?? relayUrl;
     const agentId = identity.agentId!;
     const secret = readOnly ? viewSecret(identity.secret, agentId) : identity.secret;
-    return formatAccessLink({ relayUrl: base, agentId, secret, readOnly });
+    return formatAccessLink({ relayUrl: base, agentId, secret, readOnly, pin: options.pin !== undefined });
+  }
+
+  // The secrets tokens and keys derive from, with the PIN mixed in (keySecrets); the PIN key is salted
+  // with the agent id, so it is stretched again whenever the agent is registered anew.
+  let pinned: { agentId: string; key: Uint8Array } | undefined;
+  let derived: HostAccess | undefined;
+  async function prepareSecrets(): Promise<void> {
+    const agentId = identity.agentId!;
+    if (options.pin !== undefined && pinned?.agentId !== agentId) pinned = { agentId, key: await pinKey(options.pin, agentId) };
+    const { full, view } = keySecrets(identity.secret, agentId, false, pinned?.key);
+    derived = { agentId, full: full!, view };
+  }
+  function secrets(): HostAccess {
+    if (!derived || derived.agentId !== identity.agentId) throw new Error('secrets used before they were prepared');
+    return derived;
   }
 
   /** Registers (retrying while the relay is unreachable) unless the identity already has an id. */
@@ -213,6 +235,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         identity.linkBase = registration.clientUrl?.replace(/\/a\/[^/]+\/?$/, '');
         announced = false;
         await identityFile.save(identity);
+        await prepareSecrets();
         emit({ event: 'registered', agentId: registration.agentId });
       } catch (error) {
         if (closing) throw error;
@@ -272,6 +295,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   void (async () => {
     try {
       await ensureRegistered();
+      await prepareSecrets();
       if (!closing) link.start();
     } catch (error) {
       if (closing) return;

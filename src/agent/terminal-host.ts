@@ -22,7 +22,6 @@ import {
   sealSnapshot,
   sessionKeys,
   utf8,
-  viewSecret,
   type FromClientFrame,
   type RelayToAgent,
   type SessionKeys,
@@ -57,10 +56,13 @@ export interface ScreenSource {
   readonly backlog: number;
 }
 
-/** The agent's id and its link's full secret, from which every end-to-end key derives. */
+/** The agent's id and the secrets every end-to-end key derives from (keySecrets(): the PIN is in them). */
 export interface HostAccess {
   agentId: string;
-  secret: string;
+  /** Input keys derive from this one. */
+  full: string;
+  /** Output keys derive from this one. */
+  view: string;
 }
 
 /** Settings of a TerminalHost. */
@@ -123,7 +125,7 @@ export class TerminalHost {
   /** Relay's client number → the client's session and keys. */
   private readonly clients = new Map<number, ClientKeys>();
   /** The output key, and the agent id and secret it was derived for. */
-  private outputKeyFor: { agentId: string; secret: string; key: Uint8Array } | undefined;
+  private outputKeyFor: { agentId: string; view: string; key: Uint8Array } | undefined;
   /** Session id → highest input sequence number applied. Insertion order is age order. */
   private readonly applied = new Map<string, number>();
   private readonly pendingAcks = new Set<number>();
@@ -258,10 +260,10 @@ export class TerminalHost {
         this.applyFlow();
         return;
       case 'client_joined': {
-        const { agentId, secret } = this.access();
+        const { agentId, full } = this.access();
         this.clients.set(message.client, {
           session: message.session,
-          keys: message.read_only ? undefined : sessionKeys(secret, agentId, message.session),
+          keys: message.read_only ? undefined : sessionKeys(full, agentId, message.session),
         });
         this.notifyClients();
         return;
@@ -405,11 +407,11 @@ export class TerminalHost {
 
   /** The key output of this stream is sealed with (derived again only if the agent id or secret changed). */
   private outputKey(): Uint8Array {
-    const { agentId, secret } = this.access();
+    const { agentId, view } = this.access();
     const cached = this.outputKeyFor;
-    if (cached && cached.agentId === agentId && cached.secret === secret) return cached.key;
-    const key = outputKey(viewSecret(secret, agentId), agentId, this.stream);
-    this.outputKeyFor = { agentId, secret, key };
+    if (cached && cached.agentId === agentId && cached.view === view) return cached.key;
+    const key = outputKey(view, agentId, this.stream);
+    this.outputKeyFor = { agentId, view, key };
     return key;
   }
 

@@ -3,7 +3,7 @@
 // session's output bytes exactly as the PTY produced them, for pipes and scripts.
 
 import { ClientSession, type SessionState } from '../client/session.js';
-import { parseAccessLink } from '../protocol/index.js';
+import { parseAccessLink, pinKey } from '../protocol/index.js';
 import { wsConnect } from '../net/ws-connect.js';
 import { useNativeAead } from '../net/native-aead.js';
 
@@ -14,6 +14,8 @@ export const DETACH_KEY = 0x1d;
 export interface AttachOptions {
   /** The access link, `http(s)://HOST/a/AGENT_ID#SECRET`. */
   link: string;
+  /** The agent's PIN, for a link that needs one. */
+  pin?: string;
   input: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
   output: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number; on(event: 'resize', cb: () => void): unknown };
   /** Where notices go (connection state, exit status). */
@@ -21,9 +23,10 @@ export interface AttachOptions {
 }
 
 /** Attaches until detached, the command exits, or the link is refused; resolves with an exit code. */
-export function attach(options: AttachOptions): Promise<number> {
+export async function attach(options: AttachOptions): Promise<number> {
   useNativeAead();
   const link = parseAccessLink(options.link);
+  const pin = options.pin === undefined ? undefined : await pinKey(options.pin, link.agentId);
   const interactive = options.input.isTTY === true && options.output.isTTY === true;
   const notice = (text: string): void => {
     options.errors.write(interactive ? `\r\n[ccremote] ${text}\r\n` : `[ccremote] ${text}\n`);
@@ -65,6 +68,7 @@ export function attach(options: AttachOptions): Promise<number> {
       agentId: link.agentId,
       secret: link.secret,
       readOnly: link.readOnly,
+      pin,
       connect: wsConnect(new URL(link.relayUrl).origin),
       history: interactive ? 'screen' : 'bytes',
       // Output counts as processed once written out, so a slow pipe paces the session like a slow screen.

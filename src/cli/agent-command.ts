@@ -3,11 +3,12 @@
 
 import { createAgent, type AgentOptions } from '../agent/agent.js';
 import { UsageError, parseBytes, type Parsed } from './options.js';
+import { readPin } from './pin-prompt.js';
 import type { Printer } from './printer.js';
 import { onStopSignal } from './signals.js';
 
-/** Agent options shared by `agent` and the local mode, from parsed arguments. */
-export function agentOptionsFrom(parsed: Parsed): Omit<AgentOptions, 'relayUrl'> {
+/** Agent options shared by `agent` and the local mode, from parsed arguments (asking for the PIN with `--pin`). */
+export async function agentOptionsFrom(parsed: Parsed): Promise<Omit<AgentOptions, 'relayUrl'>> {
   const v = parsed.values;
   const [command, ...args] = parsed.command;
   return {
@@ -19,6 +20,7 @@ export function agentOptionsFrom(parsed: Parsed): Omit<AgentOptions, 'relayUrl'>
     restart: v.restart === true,
     rotate: v.rotate === true,
     bufferSize: v['buffer-size'] !== undefined ? parseBytes(v['buffer-size'] as string, 'buffer size') : undefined,
+    pin: v.pin === true ? await readPin({ env: process.env, input: process.stdin, output: process.stderr }, true) : undefined,
   };
 }
 
@@ -46,7 +48,7 @@ export async function agentCommand(parsed: Parsed, printer: Printer): Promise<nu
   const relay = parsed.values.relay as string | undefined;
   if (!relay) throw new UsageError('--relay URL is required (the relay this agent serves through)');
   const options = {
-    ...agentOptionsFrom(parsed),
+    ...(await agentOptionsFrom(parsed)),
     relayUrl: relay,
     registrationToken: (parsed.values['registration-token'] as string | undefined) ?? process.env.CCREMOTE_REGISTRATION_TOKEN,
   };

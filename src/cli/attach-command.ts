@@ -3,14 +3,17 @@
 import { attach } from '../attach/attach.js';
 import { parseAccessLink } from '../protocol/index.js';
 import { UsageError, type Parsed } from './options.js';
+import { readPin } from './pin-prompt.js';
 
 /** `ccremote attach`. */
-export function attachCommand(parsed: Parsed): Promise<number> {
+export async function attachCommand(parsed: Parsed): Promise<number> {
   const link = parsed.positionals[0]!;
+  let needsPin: boolean;
   try {
-    parseAccessLink(link);
+    needsPin = parseAccessLink(link).pin === true || parsed.values.pin === true;
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  return attach({ link, input: process.stdin, output: process.stdout, errors: process.stderr });
+  const pin = needsPin ? await readPin({ env: process.env, input: process.stdin, output: process.stderr }, false) : undefined;
+  return attach({ link, pin, input: process.stdin, output: process.stdout, errors: process.stderr });
 }

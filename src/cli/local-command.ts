@@ -13,7 +13,7 @@ import type { Printer } from './printer.js';
 /** `ccremote` (local mode). */
 export async function localCommand(parsed: Parsed, printer: Printer): Promise<number> {
   const v = parsed.values;
-  const agentOptions = agentOptionsFrom(parsed);
+  const agentOptions = await agentOptionsFrom(parsed);
   const configDir = agentOptions.configDir ?? defaultConfigDir();
   const registrationToken = randomId();
   const relay = await createRelay({

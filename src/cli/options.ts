@@ -39,6 +39,10 @@ const agentOptions = {
   'config-dir': { type: 'string', value: 'DIR', help: 'Where the agent keeps its identity (default: ~/.config/ccremote).' },
   restart: { type: 'boolean', help: 'Start the command again when it exits.' },
   rotate: { type: 'boolean', help: 'Replace the link secret: every link given out before (full and read-only) stops working.' },
+  pin: {
+    type: 'boolean',
+    help: 'Require a PIN (6+ characters) besides the link. Asked for at the terminal, or set CCREMOTE_PIN. Never stored or sent.',
+  },
   'buffer-size': { type: 'string', value: 'BYTES', help: 'Output kept for reconnecting browsers, e.g. 4M (default 4 MiB).' },
   'no-qr': { type: 'boolean', help: 'Do not print the QR code.' },
 } satisfies Record<string, OptionSpec>;
@@ -102,7 +106,10 @@ export const commands = {
     summary:
       'Join a session from this terminal. Interactive when run in a terminal (detach with Ctrl-]); with stdout ' +
       'redirected it writes the session output bytes exactly as produced, and forwards piped stdin as input.',
-    options: { help: shared.help },
+    options: {
+      pin: { type: 'boolean', help: 'Ask for the PIN even if the link does not say it needs one (or set CCREMOTE_PIN).' },
+      help: shared.help,
+    },
     positionals: ['URL'],
   },
 } satisfies Record<string, CommandSpec>;

@@ -4,6 +4,7 @@
 import QRCode from 'qrcode';
 import type { AgentEvent } from '../agent/agent.js';
 import type { RelayLogEvent } from '../relay/relay.js';
+import { parseAccessLink } from '../protocol/index.js';
 
 /** Writes the CLI's output. */
 export class Printer {
@@ -57,6 +58,7 @@ export class Printer {
         this.line(`  Open this link on your phone or in a browser:\n\n  ${event.url}\n`);
         this.line('  Anyone with the link can type into this terminal; share it only with yourself.');
         this.line(`  To let someone watch without typing, give them the read-only link:\n\n  ${event.viewUrl}\n`);
+        if (parseAccessLink(event.url).pin) this.line('  Both links also need the PIN, which is in neither link nor QR code.');
         this.line('  Traffic is end-to-end encrypted: the relay cannot read or alter it. --rotate replaces both links.\n');
         return;
       case 'registered':

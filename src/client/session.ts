@@ -24,11 +24,12 @@ import {
   outputKey,
   parseRelayToClient,
   randomId,
+  retryAfterFromReason,
   sealInput,
   sessionKeys,
   socketUrl,
   utf8,
-  viewSecret,
+  keySecrets,
   type BackoffOptions,
   type HistoryMode,
   type InputRecord,
@@ -78,6 +79,8 @@ export interface ClientSessionOptions {
   secret: string;
   /** The link is read-only: output can be watched, input cannot be sent. */
   readOnly?: boolean;
+  /** The PIN key (pinKey()), for a link that needs a PIN. */
+  pin?: Uint8Array;
   connect: Connect;
   events?: SessionEvents;
   /** How missing output is filled after a gap: `screen` (default) or `bytes`. */
@@ -146,10 +149,12 @@ export class ClientSession {
 
   constructor(private readonly options: ClientSessionOptions) {
     this.events = options.events ?? {};
-    const { secret, agentId } = options;
-    this.viewSecret = options.readOnly ? secret : viewSecret(secret, agentId);
-    this.token = accessToken(secret, agentId); // a read-only link's token comes from its view secret
-    this.inputKeys = options.readOnly ? undefined : sessionKeys(secret, agentId, this.sessionId);
+    const { agentId } = options;
+    const secrets = keySecrets(options.secret, agentId, options.readOnly === true, options.pin);
+    this.viewSecret = secrets.view;
+    // A read-only link's token comes from its view secret.
+    this.token = accessToken(secrets.full ?? secrets.view, agentId);
+    this.inputKeys = secrets.full === undefined ? undefined : sessionKeys(secrets.full, agentId, this.sessionId);
     this.backoff = new Backoff({ baseMs: 500, capMs: 10_000, ...options.backoff });
   }
 
@@ -410,12 +415,16 @@ export class ClientSession {
   private onClose(code: number, reason: string, serverSaid = true): void {
     this.dropSocket(code === CloseCode.BadMessage ? CloseCode.BadMessage : CloseCode.Normal, 'reconnecting');
     if (this.stopped) return;
-    const explained = describeClose(code) ?? (reason || 'Connection lost.');
+    const explained =
+      code === CloseCode.Unauthorized && this.options.pin
+        ? 'Wrong PIN, or this link was replaced.'
+        : (describeClose(code) ?? (reason || 'Connection lost.'));
     if (serverSaid && FATAL_CLOSE_CODES.has(code)) {
       this.setState({ kind: 'failed', code, reason: explained });
       return;
     }
-    const retryInMs = this.backoff.next();
+    // The relay says how long to wait after too many failed attempts.
+    const retryInMs = Math.max(this.backoff.next(), code === CloseCode.RateLimited ? (retryAfterFromReason(reason) ?? 0) : 0);
     this.setState({ kind: 'waiting', retryInMs, code, reason: explained });
     this.retryTimer = setTimeout(() => this.open(), retryInMs);
   }
@@ -456,6 +465,8 @@ export function describeClose(code: number): string | undefined {
       return 'A message was rejected.';
     case CloseCode.TooMany:
       return 'Too many connections; retrying.';
+    case CloseCode.RateLimited:
+      return 'Too many failed attempts; waiting before trying again.';
     case CloseCode.GoingAway:
       return 'The relay is restarting.';
     case CloseCode.Idle:

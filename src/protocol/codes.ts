@@ -24,6 +24,8 @@ export const CloseCode = {
   Replaced: 4409,
   /** Too many clients on this agent. */
   TooMany: 4429,
+  /** Too many failed attempts from this address or on this agent; the reason says when to retry (rateLimitReason). */
+  RateLimited: 4430,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -63,6 +65,17 @@ export class ProtocolError extends Error {
     this.name = 'ProtocolError';
     this.code = code;
   }
+}
+
+/** The close reason of CloseCode.RateLimited, which carries the wait. */
+export function rateLimitReason(retryAfterMs: number): string {
+  return `too many failed attempts; retry in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`;
+}
+
+/** The wait (ms) in a reason made by rateLimitReason, if it is one. */
+export function retryAfterFromReason(reason: string): number | undefined {
+  const match = /retry in (\d+) s$/.exec(reason);
+  return match ? Number(match[1]) * 1000 : undefined;
 }
 
 /** A close reason cut to the 123 bytes a WebSocket close frame can carry. */

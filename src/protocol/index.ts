@@ -10,5 +10,6 @@ export * from './limits.js';
 export * from './messages.js';
 export * from './backoff.js';
 export * from './link.js';
+export * from './pin.js';
 export * from './schema.js';
 export * from './seal.js';

@@ -1,6 +1,7 @@
 // Access links: `<relay base>/a/<agent id>#<secret>` (type and watch) and
-// `<relay base>/a/<agent id>#view.<view secret>` (watch only). The secret sits in the fragment, which
-// browsers never send to a server, so it appears in no request line and no relay log.
+// `<relay base>/a/<agent id>#view.<view secret>` (watch only); `pin.` before the secret says the link
+// needs a PIN too (pin.ts). The secret sits in the fragment, which browsers never send to a server, so it
+// appears in no request line and no relay log.
 
 import { isSecret } from './access.js';
 import { isId } from './encoding.js';
@@ -14,13 +15,16 @@ export interface AccessLink {
   secret: string;
   /** A read-only link: `secret` is a view secret. */
   readOnly?: boolean;
+  /** The link works only together with the agent's PIN. */
+  pin?: boolean;
 }
 
 const VIEW_PREFIX = 'view.';
+const PIN_PREFIX = 'pin.';
 
 /** Builds the link a person opens to reach an agent. */
 export function formatAccessLink(link: AccessLink): string {
-  return `${trimSlash(link.relayUrl)}/a/${link.agentId}#${link.readOnly ? VIEW_PREFIX : ''}${link.secret}`;
+  return `${trimSlash(link.relayUrl)}/a/${link.agentId}#${link.readOnly ? VIEW_PREFIX : ''}${link.pin ? PIN_PREFIX : ''}${link.secret}`;
 }
 
 /** Parses an access link; throws an Error saying what is wrong with it. */
@@ -32,10 +36,16 @@ export function parseAccessLink(text: string): AccessLink {
   if (!match) throw new Error('not an access link: expected http(s)://HOST/a/AGENT_ID#SECRET');
   const [, relayUrl, agentId, fragment] = match as unknown as [string, string, string, string];
   if (!isId(agentId)) throw new Error('the agent id in the link is malformed');
-  const readOnly = fragment.startsWith(VIEW_PREFIX);
-  const secret = readOnly ? fragment.slice(VIEW_PREFIX.length) : fragment;
-  if (!isSecret(secret)) throw new Error('the secret after "#" in the link is missing or malformed');
-  return readOnly ? { relayUrl: trimSlash(relayUrl), agentId, secret, readOnly } : { relayUrl: trimSlash(relayUrl), agentId, secret };
+  let rest = fragment;
+  const readOnly = rest.startsWith(VIEW_PREFIX);
+  if (readOnly) rest = rest.slice(VIEW_PREFIX.length);
+  const pin = rest.startsWith(PIN_PREFIX);
+  if (pin) rest = rest.slice(PIN_PREFIX.length);
+  if (!isSecret(rest)) throw new Error('the secret after "#" in the link is missing or malformed');
+  const link: AccessLink = { relayUrl: trimSlash(relayUrl), agentId, secret: rest };
+  if (readOnly) link.readOnly = true;
+  if (pin) link.pin = true;
+  return link;
 }
 
 /** The WebSocket URL for a path on the relay (`http` becomes `ws`, `https` becomes `wss`). */

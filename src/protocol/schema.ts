@@ -90,7 +90,15 @@ export function validateShape<S extends Shape>(shape: S, value: unknown, path: s
   const source = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(shape)) {
-    const checked = shape[key]!(source[key], `${path}.${key}`);
+    const field = `${path}.${key}`;
+    let checked: unknown;
+    try {
+      checked = shape[key]!(source[key], field);
+    } catch (error) {
+      // A required field that is absent says just that.
+      if (source[key] === undefined && error instanceof ProtocolError) fail(field, 'missing');
+      throw error;
+    }
     if (checked !== undefined) out[key] = checked;
   }
   return out as Infer<S>;

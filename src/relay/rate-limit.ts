@@ -37,11 +37,13 @@ export class RateLimiter {
     return true;
   }
 
-  /** Milliseconds until `key` has a token again. */
+  /** Milliseconds until `key` has a token again (0 if it has one now); takes nothing. */
   retryAfterMs(key: string): number {
     const bucket = this.buckets.get(key);
-    if (!bucket || bucket.tokens >= 1) return 0;
-    return Math.ceil((1 - bucket.tokens) / this.refillPerMs);
+    if (!bucket) return 0;
+    const tokens = Math.min(this.options.burst, bucket.tokens + (this.now() - bucket.updated) * this.refillPerMs);
+    if (tokens >= 1) return 0;
+    return Math.ceil((1 - tokens) / this.refillPerMs);
   }
 
   private prune(now: number): void {

@@ -10,6 +10,7 @@ import { handleHttp, type HttpContext } from './http-routes.js';
 import { Hub, type HubOptions, type HubStats } from './hub.js';
 import { OriginPolicy, normaliseOrigin } from './origin.js';
 import { RateLimiter } from './rate-limit.js';
+import { AuthGuard, type AuthLimits } from './auth-guard.js';
 import { StaticFiles, defaultWebRoot } from './static-files.js';
 import { WsGateway } from './ws-gateway.js';
 import { CloseCode } from '../protocol/index.js';
@@ -45,6 +46,8 @@ export interface RelayOptions {
   webRoot?: string;
   /** Registrations allowed per address: burst and per minute (default 10 and 30). */
   registrationLimit?: { burst: number; perMinute: number };
+  /** Limits on connection attempts and failed authentications (see AuthLimits for the defaults). */
+  authLimits?: Partial<AuthLimits>;
   hub?: HubOptions;
   handshakeTimeoutMs?: number;
   pingIntervalMs?: number;
@@ -91,6 +94,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     hub,
     store,
     origins: new OriginPolicy(allowed),
+    guard: new AuthGuard(options.authLimits),
     secure,
     trustProxy,
     handshakeTimeoutMs: options.handshakeTimeoutMs,

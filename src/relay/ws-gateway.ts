@@ -13,10 +13,12 @@ import {
   checkControlSize,
   closeReason,
   isId,
+  rateLimitReason,
   parseAgentToRelay,
   parseClientToRelay,
 } from '../protocol/index.js';
 import { keyMatches, tokenAccess, type AgentStore } from './agent-store.js';
+import type { AuthGuard } from './auth-guard.js';
 import { clientAddress } from './http-routes.js';
 import type { ClientHandle, Hub } from './hub.js';
 import type { OriginPolicy } from './origin.js';
@@ -27,6 +29,7 @@ export interface GatewayOptions {
   hub: Hub;
   store: AgentStore;
   origins: OriginPolicy;
+  guard: AuthGuard;
   secure: boolean;
   trustProxy: boolean;
   /** Time allowed between the upgrade and an accepted `hello` (default 10 s). */
@@ -69,9 +72,20 @@ export class WsGateway {
       return;
     }
     const [, kind, agentId] = route as unknown as [string, 'agent' | 'client', string];
+    const address = clientAddress(req, this.options.trustProxy);
+    const wait = this.options.guard.connectionAttempt(address);
+    if (wait > 0) {
+      this.options.log('connection_refused', { address, reason: 'rate limited' });
+      const body = 'too many connection attempts from this address\n';
+      socket.end(
+        `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${Math.ceil(wait / 1000)}\r\nContent-Type: text/plain\r\n` +
+          `Connection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.track(ws);
-      if (kind === 'agent') this.acceptAgent(ws, req, agentId, agentKey(req, url));
+      if (kind === 'agent') this.acceptAgent(ws, req, agentId, agentKey(req), url.searchParams.has('key'));
       else this.acceptClient(ws, req, agentId);
     });
   }
@@ -110,13 +124,15 @@ export class WsGateway {
     }
   }
 
-  private acceptAgent(ws: WebSocket, req: IncomingMessage, agentId: string, key: string | undefined): void {
-    const { hub, store, log } = this.options;
+  private acceptAgent(ws: WebSocket, req: IncomingMessage, agentId: string, key: string | undefined, keyInUrl: boolean): void {
+    const { hub, store, log, guard } = this.options;
     const peer = new SocketPeer(ws);
     const address = clientAddress(req, this.options.trustProxy);
     let online = false;
     const conn = new Connection(ws, this.options.handshakeTimeoutMs ?? 10_000, log);
     if (req.headers.origin !== undefined) return conn.refuse(CloseCode.ForbiddenOrigin, 'agents do not connect from web pages');
+    // Keys in URLs end up in proxy and access logs; the original design's `?key=` is refused.
+    if (keyInUrl) return conn.refuse(CloseCode.Unauthorized, 'send the agent key in the Authorization header, never in the URL');
     ws.on('close', () => {
       if (online) {
         hub.disconnectAgent(agentId, peer);
@@ -124,8 +140,14 @@ export class WsGateway {
       }
     });
     conn.step(async () => {
+      const blocked = guard.blockedFor(address, undefined);
+      if (blocked > 0) {
+        log('agent_refused', { address, reason: 'rate limited' });
+        return conn.refuse(CloseCode.RateLimited, rateLimitReason(blocked));
+      }
       const record = isId(agentId) ? await store.get(agentId) : undefined;
       if (!record || key === undefined || !keyMatches(record, key)) {
+        guard.failed(address, undefined);
         log('agent_refused', { address });
         return conn.refuse(CloseCode.Unauthorized, 'unknown agent or wrong key');
       }
@@ -156,7 +178,7 @@ export class WsGateway {
   }
 
   private acceptClient(ws: WebSocket, req: IncomingMessage, agentId: string): void {
-    const { hub, store, log, origins, secure, trustProxy } = this.options;
+    const { hub, store, log, origins, secure, trustProxy, guard } = this.options;
     const address = clientAddress(req, trustProxy);
     const conn = new Connection(ws, this.options.handshakeTimeoutMs ?? 10_000, log);
     const forwardedSecure = trustProxy && req.headers['x-forwarded-proto'] === 'https';
@@ -177,9 +199,15 @@ export class WsGateway {
       if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} not supported`, CloseCode.UnsupportedVersion);
       conn.step(async () => {
         const record = isId(agentId) ? await store.get(agentId) : undefined;
+        const blocked = guard.blockedFor(address, record ? agentId : undefined);
+        if (blocked > 0) {
+          log('client_refused', { address, reason: 'rate limited' });
+          return conn.refuse(CloseCode.RateLimited, rateLimitReason(blocked));
+        }
         const access = record ? tokenAccess(record, hello.token) : undefined;
         if (!record || !access) {
-          log('client_refused', { address, reason: 'bad token' });
+          guard.failed(address, record ? agentId : undefined);
+          log('client_refused', { address, reason: record ? 'bad token' : 'unknown agent' });
           return conn.refuse(CloseCode.Unauthorized, 'invalid link');
         }
         if (conn.isClosed) return;
@@ -288,7 +316,6 @@ class Connection {
 }
 
 /** The agent key: `Authorization: Bearer KEY` (what ccremote's agent sends), or `?key=KEY` as in the original design. */
-function agentKey(req: IncomingMessage, url: URL): string | undefined {
-  const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-  return bearer ?? url.searchParams.get('key') ?? undefined;
+function agentKey(req: IncomingMessage): string | undefined {
+  return /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
 }

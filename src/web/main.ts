@@ -7,9 +7,10 @@ import './app.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { ClientSession } from '../client/session.js';
-import { parseAccessLink, type AccessLink } from '../protocol/index.js';
+import { CloseCode, parseAccessLink, type AccessLink } from '../protocol/index.js';
 import { browserConnect } from './browser-connect.js';
 import { mountKeyBar } from './key-bar.js';
+import { askPin } from './pin-form.js';
 import { StatusBar } from './status-bar.js';
 
 function start(): void {
@@ -40,58 +41,78 @@ function start(): void {
   term.loadAddon(fit);
   term.open(document.getElementById('terminal')!);
 
-  const session = new ClientSession({
-    relayUrl: link.relayUrl,
-    agentId: link.agentId,
-    secret: link.secret,
-    readOnly: link.readOnly,
-    connect: browserConnect,
-    // Flow control as xterm.js recommends: output counts as processed once the terminal has parsed it.
-    manualAck: true,
-    events: {
-      output: (data, end) => term.write(data, () => session.acknowledge(end)),
-      snapshot: (data, offset) => {
-        term.reset();
-        term.write(data, () => session.acknowledge(offset));
+  const open = (pin: Uint8Array | undefined): ClientSession => {
+    const opened: ClientSession = new ClientSession({
+      relayUrl: link.relayUrl,
+      agentId: link.agentId,
+      secret: link.secret,
+      readOnly: link.readOnly,
+      pin,
+      connect: browserConnect,
+      // Flow control as xterm.js recommends: output counts as processed once the terminal has parsed it.
+      manualAck: true,
+      events: {
+        output: (data, end) => term.write(data, () => opened.acknowledge(end)),
+        snapshot: (data, offset) => {
+          term.reset();
+          term.write(data, () => opened.acknowledge(offset));
+        },
+        state: (state) => {
+          if (state.kind === 'failed' && state.code === CloseCode.Unauthorized && link.pin) {
+            // The token was refused: most likely a mistyped PIN. Ask again.
+            opened.close();
+            bar.state({ kind: 'connecting' });
+            void askPin(link.agentId, state.reason).then(begin);
+            return;
+          }
+          bar.state(state);
+        },
+        resync: (how) => bar.resync(how),
+        status: (status) => bar.status(status.message),
+        latency: (ms) => bar.setLatency(ms),
+        error: (code, message) => {
+          if (code === 'agent_offline') return;
+          console.warn(`ccremote: ${code}: ${message}`);
+          if (code !== 'bad_message') bar.alert(message);
+        },
       },
-      state: (state) => bar.state(state),
-      resync: (how) => bar.resync(how),
-      status: (status) => bar.status(status.message),
-      latency: (ms) => bar.setLatency(ms),
-      error: (code, message) => {
-        if (code === 'agent_offline') return;
-        console.warn(`ccremote: ${code}: ${message}`);
-        if (code !== 'bad_message') bar.alert(message);
-      },
-    },
-  });
+    });
+    return opened;
+  };
+
+  let session: ClientSession | undefined;
+  const begin = (pin: Uint8Array | undefined): void => {
+    session = open(pin);
+    refit();
+    session.start();
+    term.focus();
+    Object.assign(window, { ccremote: { session, term } }); // for debugging in the browser console
+  };
 
   if (link.readOnly) {
     bar.readOnly();
     term.options.disableStdin = true;
   }
   const send = (data: string): void => {
-    if (session.canType) session.sendData(data);
+    if (session?.canType) session.sendData(data);
   };
   term.onData(send);
   // Some sequences (legacy mouse reports) are binary strings: one char per byte.
-  term.onBinary((data) => session.sendData(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
+  term.onBinary((data) => session?.sendData(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
   mountKeyBar(document.getElementById('keys')!, send, () => term.modes.applicationCursorKeysMode);
 
   const refit = (): void => {
     fit.fit();
-    session.resize(term.cols, term.rows);
+    session?.resize(term.cols, term.rows);
   };
   new ResizeObserver(refit).observe(document.getElementById('terminal')!);
   window.visualViewport?.addEventListener('resize', refit);
   refit();
 
-  document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && session.reconnectNow());
-  window.addEventListener('online', () => session.reconnectNow());
-  session.start();
-  term.focus();
-  // For debugging in the browser console.
-  Object.assign(window, { ccremote: { session, term } });
+  document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && session?.reconnectNow());
+  window.addEventListener('online', () => session?.reconnectNow());
+  if (link.pin) void askPin(link.agentId).then(begin);
+  else begin(undefined);
 }
 
 start();

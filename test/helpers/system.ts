@@ -120,7 +120,10 @@ export class TestClient {
    * busy for that long, reading nothing meanwhile, then acknowledges it. Only meaningful with relay and
    * agent in other processes.
    */
-  constructor(link: string, options: { history?: HistoryMode; origin?: string; connect?: Connect; processingMs?: number } = {}) {
+  constructor(
+    link: string,
+    options: { history?: HistoryMode; origin?: string; connect?: Connect; processingMs?: number; pin?: Uint8Array } = {},
+  ) {
     const parsed = parseAccessLink(link);
     const slow = options.processingMs;
     this.session = new ClientSession({
@@ -128,6 +131,7 @@ export class TestClient {
       agentId: parsed.agentId,
       secret: parsed.secret,
       readOnly: parsed.readOnly,
+      pin: options.pin,
       connect: options.connect ?? wsConnect(options.origin ?? new URL(parsed.relayUrl).origin),
       history: options.history,
       backoff: { baseMs: 50, capMs: 500 },
