@@ -14,15 +14,15 @@ afterEach(async () => {
   await cleanup();
 });
 
-async function relayAndAgent(agentArgs: string[] = ['--', '/bin/sh']) {
+async function relayAndAgent(agentArgs: string[] = ['--', '/bin/sh'], env: NodeJS.ProcessEnv = {}) {
   const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json']);
   const listening = await relay.events.next((e) => e.event === 'listening');
   const url = listening.url as string;
   expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   const home = tempDir();
-  const agent = runCli(['agent', '--relay', url, '--json', '--config-dir', join(home, 'config'), '--cwd', home, ...agentArgs], shellEnv(home));
+  const agent = runCli(['agent', '--relay', url, '--json', '--config-dir', join(home, 'config'), '--cwd', home, ...agentArgs], { ...shellEnv(home), ...env });
   const ready = await agent.events.next((e) => e.event === 'ready', 15_000, 'agent ready');
-  expect(ready).toMatchObject({ agentId: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), url: expect.stringContaining(`${url}/a/`), viewUrl: expect.stringMatching(/#view\.[A-Za-z0-9_-]{43}$/) });
+  expect(ready).toMatchObject({ agentId: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), url: expect.stringContaining(`${url}/a/`), viewUrl: expect.stringMatching(/#view\.(pin\.)?[A-Za-z0-9_-]{43}$/) });
   return { relay, agent, url, link: ready.url as string, home };
 }
 
@@ -81,6 +81,28 @@ describe('ccremote attach', () => {
     expect(code).toBe(0);
     expect(attach.stdout().equals(data)).toBe(true);
     expect(attach.stderr()).toContain('exited with code 0');
+  });
+
+  it('with --pin: the PIN comes from CCREMOTE_PIN (or the terminal), never the command line, and attach needs it', async () => {
+    const short = runCli(['agent', '--relay', 'http://127.0.0.1:9', '--pin', '--', '/bin/sh'], { CCREMOTE_PIN: '12345' });
+    expect((await short.exited).code).toBe(2);
+    expect(short.stderr()).toMatch(/at least 6/);
+    const noTerminal = runCli(['agent', '--relay', 'http://127.0.0.1:9', '--pin', '--', '/bin/sh'], { CCREMOTE_PIN: '' });
+    expect((await noTerminal.exited).code).toBe(2);
+    expect(noTerminal.stderr()).toMatch(/CCREMOTE_PIN/);
+
+    const { link } = await relayAndAgent(['--pin', '--', '/bin/sh', '-c', 'read x; echo "got $x"; exit 0'], { CCREMOTE_PIN: 'open-sesame' });
+    expect(link).toMatch(/#pin\.[A-Za-z0-9_-]{43}$/);
+    const withoutPin = runCli(['attach', link], { CCREMOTE_PIN: '' });
+    expect((await withoutPin.exited).code).toBe(2);
+    expect(withoutPin.stderr()).toMatch(/CCREMOTE_PIN/);
+    const wrongPin = runCli(['attach', link], { CCREMOTE_PIN: 'open-sesame!' });
+    expect((await wrongPin.exited).code).toBe(2);
+    expect(wrongPin.stderr()).toMatch(/Wrong PIN/);
+    const attach = runCli(['attach', link], { CCREMOTE_PIN: 'open-sesame' });
+    attach.child.stdin.write('pin-ok\n');
+    expect((await attach.exited).code).toBe(0);
+    expect(attach.stdout().toString()).toContain('got pin-ok');
   });
 
   it('refuses a link without its secret with a clear message', async () => {

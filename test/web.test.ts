@@ -218,6 +218,34 @@ describeBrowser('web terminal', () => {
     }
   });
 
+  it('asks for the PIN of a link that needs one, says when it is wrong, and opens with the right one', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { pin: '424242' });
+    await open(agent.url);
+    await page.waitForSelector('#pin-form:not([hidden])');
+    expect(await page.getAttribute('#pin-input', 'type')).toBe('password');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('pin-input');
+    await page.fill('#pin-input', '4242');
+    await page.press('#pin-input', 'Enter');
+    await page.waitForSelector('#pin-form[data-error]');
+    expect(await page.textContent('#pin-text')).toMatch(/at least 6/);
+    await page.fill('#pin-input', '424243');
+    await page.click('#pin-submit');
+    await page.waitForFunction(() => /Wrong PIN/.test(document.getElementById('pin-text')?.textContent ?? ''));
+    expect(await page.isVisible('#pin-form')).toBe(true);
+    await page.screenshot({ path: screenshotPath('pin-wrong-phone') });
+    await page.fill('#pin-input', '424242');
+    await page.press('#pin-input', 'Enter');
+    await waitForState(page, 'online');
+    expect(await page.isVisible('#pin-form')).toBe(false);
+    await page.keyboard.type('echo unlocked-$((40+2))');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^unlocked-42\s*$/m);
+    // The PIN went nowhere: not into the address, storage or cookies.
+    expect(page.url()).not.toContain('424242');
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie)).not.toContain('424242');
+  });
+
   it('says clearly when the link has no secret, or a wrong one', async () => {
     const relay = await startRelay();
     const agent = await startAgent(relay.url);

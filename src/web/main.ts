@@ -61,7 +61,7 @@ function start(): void {
           if (state.kind === 'failed' && state.code === CloseCode.Unauthorized && link.pin) {
             // The token was refused: most likely a mistyped PIN. Ask again.
             opened.close();
-            bar.state({ kind: 'connecting' });
+            bar.locked();
             void askPin(link.agentId, state.reason).then(begin);
             return;
           }
@@ -111,7 +111,10 @@ function start(): void {
 
   document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && session?.reconnectNow());
   window.addEventListener('online', () => session?.reconnectNow());
-  if (link.pin) void askPin(link.agentId).then(begin);
+  if (link.pin) {
+    bar.locked();
+    void askPin(link.agentId).then(begin);
+  }
   else begin(undefined);
 }
 

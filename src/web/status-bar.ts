@@ -73,6 +73,15 @@ export class StatusBar {
     byId('access').hidden = false;
   }
 
+  /** Waiting for the PIN: nothing is connected. */
+  locked(): void {
+    document.body.dataset.state = 'locked';
+    window.clearInterval(this.timer);
+    this.setNotice(undefined);
+    this.latency.textContent = '';
+    this.setText('PIN needed');
+  }
+
   /** Something went wrong that the person should know about (refused data, refused input). */
   alert(text: string): void {
     this.setNotice(text, 8000);

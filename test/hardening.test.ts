@@ -1,0 +1,193 @@
+// The relay's door against hostile input before anyone is authenticated: bad auth fields, oversized and
+// fragmented frames, invalid UTF-8, unknown types, floods of connections from one address. Each gets a
+// clear refusal; the relay keeps serving the session already running; no process is started; and no
+// secret shows up in the relay's log.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CloseCode, MAX_MESSAGE_BYTES, accessToken, encodeMessage, parseAccessLink, randomId, socketUrl } from '../src/protocol/index.js';
+import { cleanup, rawSocket, startAgent, startRelay, TestClient, type RawSocket } from './helpers/system.js';
+
+afterEach(cleanup);
+
+/** Processes whose parent is this one (the agents' commands run in PTYs forked from here). */
+function childProcesses(): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid) children.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children.sort();
+}
+
+/** A relay (trusting X-Forwarded-For, so tests can speak from many addresses) with one working session. */
+async function door() {
+  const relay = await startRelay({ trustProxy: true, handshakeTimeoutMs: 3000 });
+  const agent = await startAgent(relay.url);
+  const { agentId, secret } = parseAccessLink(agent.url);
+  const bystander = new TestClient(agent.url);
+  await bystander.waitForState('online');
+  const processes = childProcesses();
+  expect(processes.length).toBeGreaterThan(0); // the agent's shell, at least: the check below can see children
+  let from = 0;
+  /** A raw browser socket to this agent from a fresh address. */
+  const browser = (options: { id?: string; origin?: string } = {}): RawSocket =>
+    rawSocket(socketUrl(relay.url, `/ws/client/${options.id ?? agentId}`), {
+      origin: options.origin ?? relay.url,
+      headers: { 'x-forwarded-for': `192.0.2.${++from}` },
+    });
+  /** The session still works, no process was started, and no secret reached the log. */
+  const unharmed = async (marker: number): Promise<void> => {
+    bystander.type(`echo alive-$((${marker}+1))\r`);
+    await bystander.waitForOutput(`alive-${marker + 1}`);
+    expect(childProcesses()).toEqual(processes);
+    const log = JSON.stringify(relay.logs.items);
+    for (const secretThing of [secret, accessToken(secret, agentId)]) expect(log).not.toContain(secretThing);
+    expect(relay.relay.stats()).toMatchObject({ agentsOnline: 1 });
+  };
+  return { relay, agent, agentId, secret, bystander, browser, unharmed };
+}
+
+describe('before authentication', () => {
+  it('bad auth fields in a browser hello each get 4000 naming the field, or 4401', async () => {
+    const { browser, unharmed, agentId, secret } = await door();
+    const session = randomId();
+    const hello = (fields: Record<string, unknown>): string => JSON.stringify({ type: 'hello', v: 1, session, ...fields });
+    const cases: Array<[string, string, number, RegExp]> = [
+      ['missing token', hello({}), CloseCode.BadMessage, /token: missing/],
+      ['empty token', hello({ token: '' }), CloseCode.BadMessage, /token: length/],
+      ['token of the wrong type', hello({ token: 42 }), CloseCode.BadMessage, /token: expected a string/],
+      ['token as an object', hello({ token: { $ne: '' } }), CloseCode.BadMessage, /token: expected a string/],
+      ['oversized token', hello({ token: 'A'.repeat(10_000) }), CloseCode.BadMessage, /token: length/],
+      ['token with bad characters', hello({ token: `${'A'.repeat(42)}=` }), CloseCode.BadMessage, /token: has an invalid format/],
+      ['missing session', JSON.stringify({ type: 'hello', v: 1, token: accessToken(secret, agentId) }), CloseCode.BadMessage, /session: missing/],
+      ['missing version', JSON.stringify({ type: 'hello', token: accessToken(secret, agentId), session }), CloseCode.BadMessage, /v: missing/],
+      ['a control message over 16 KiB', hello({ token: accessToken(secret, agentId), pad: 'x'.repeat(20_000) }), CloseCode.BadMessage, /larger than 16384 bytes/],
+      ['wrong token', hello({ token: accessToken(randomId() + randomId().slice(0, 21), agentId) }), CloseCode.Unauthorized, /invalid link/],
+    ];
+    for (const [what, text, code, reason] of cases) {
+      const socket = browser();
+      await socket.opened;
+      socket.ws.send(text);
+      const closed = await socket.closed;
+      expect(closed, what).toMatchObject({ code, reason: expect.stringMatching(reason) });
+      expect(socket.messages.items, what).toEqual([]);
+    }
+    await unharmed(1);
+  });
+
+  it('bad agent credentials and hellos: 4401 without a valid key, 4000 naming the field', async () => {
+    const { relay, unharmed, agentId } = await door();
+    const agentSocket = (authorization: string | undefined, id = agentId): RawSocket =>
+      rawSocket(socketUrl(relay.url, `/ws/agent/${id}`), { headers: authorization === undefined ? {} : { authorization } });
+    for (const authorization of [undefined, '', 'Bearer ', 'Basic abc', `Bearer ${'A'.repeat(4000)}`, `Bearer ${'A'.repeat(43)}`]) {
+      expect(await agentSocket(authorization).closed, String(authorization).slice(0, 20)).toMatchObject({ code: CloseCode.Unauthorized });
+    }
+    // A freshly registered agent with a valid key but a malformed hello.
+    const registered = (await (await fetch(`${relay.url}/api/agents`, { method: 'POST' })).json()) as { agent_id: string; agent_key: string };
+    for (const [fields, reason] of [
+      [{ access: undefined }, /access: missing/],
+      [{ access: 'short' }, /access: length/],
+      [{ view: 12 }, /view: expected a string/],
+      [{ name: 'n'.repeat(500) }, /name: length/],
+    ] as const) {
+      const socket = agentSocket(`Bearer ${registered.agent_key}`, registered.agent_id);
+      await socket.opened;
+      socket.ws.send(JSON.stringify({ type: 'hello', v: 1, stream: randomId(), end: 0, access: 'A'.repeat(43), view: 'B'.repeat(43), ...fields }));
+      expect(await socket.closed).toMatchObject({ code: CloseCode.BadMessage, reason: expect.stringMatching(reason) });
+    }
+    await unharmed(2);
+  });
+
+  it('huge frames, thousands of fragments, invalid UTF-8 and unknown types are refused; fragmented hellos are fine', async () => {
+    const { browser, unharmed, agentId, secret } = await door();
+    const refusals: Array<[string, (s: RawSocket) => void, number]> = [
+      ['a frame over 1 MiB', (s) => s.ws.send(Buffer.alloc(MAX_MESSAGE_BYTES + 1, 0x61)), CloseCode.TooBig],
+      [
+        'five thousand fragments adding up to over 1 MiB',
+        (s) => {
+          const piece = Buffer.alloc(256, 0x61);
+          for (let i = 0; i < 5000; i++) s.ws.send(piece, { binary: false, fin: false });
+          s.ws.send(piece, { binary: false, fin: true });
+        },
+        CloseCode.TooBig,
+      ],
+      ['invalid UTF-8 in a text frame', (s) => s.ws.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), { binary: false }), 1007],
+      ['an unknown message type', (s) => s.ws.send('{"type":"exec","command":"id"}'), CloseCode.BadMessage],
+      ['not JSON', (s) => s.ws.send('hello?'), CloseCode.BadMessage],
+      ['binary before hello', (s) => s.ws.send(Buffer.from([0x02, 0, 0, 0, 1])), CloseCode.BadMessage],
+    ];
+    for (const [what, send, code] of refusals) {
+      const socket = browser();
+      await socket.opened;
+      send(socket);
+      expect((await socket.closed).code, what).toBe(code);
+    }
+    // A valid hello cut into two thousand fragments is still one message, and is admitted.
+    const socket = browser();
+    await socket.opened;
+    const hello = Buffer.from(encodeMessage({ type: 'hello', v: 1, token: accessToken(secret, agentId), session: randomId() }));
+    const fragments = 2000;
+    const step = Math.ceil(hello.length / fragments);
+    for (let at = 0; at < hello.length; at += step) socket.ws.send(hello.subarray(at, at + step), { binary: false, fin: at + step >= hello.length });
+    await socket.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
+    await unharmed(3);
+  });
+
+  it('a thousand connection attempts from one address: the first are served, then HTTP 429; other addresses get in', async () => {
+    const { relay, agent, unharmed } = await door();
+    const { agentId } = parseAccessLink(agent.url);
+    const address = '198.51.100.77';
+    const attempt = (): Promise<number> =>
+      new Promise((resolve) => {
+        const socket = rawSocket(socketUrl(relay.url, `/ws/client/${agentId}`), { origin: relay.url, headers: { 'x-forwarded-for': address } });
+        socket.ws.once('unexpected-response', (_req, res) => {
+          expect(res.headers['retry-after']).toMatch(/^\d+$/);
+          resolve(res.statusCode ?? 0);
+          socket.ws.terminate();
+        });
+        socket.ws.once('open', () => {
+          resolve(101);
+          socket.ws.terminate();
+        });
+      });
+    const statuses: number[] = [];
+    for (let batch = 0; batch < 20; batch++) statuses.push(...(await Promise.all(Array.from({ length: 50 }, attempt))));
+    const served = statuses.filter((s) => s === 101).length;
+    const refused = statuses.filter((s) => s === 429).length;
+    expect(served + refused).toBe(1000);
+    expect(served).toBeGreaterThanOrEqual(120); // the burst, plus what refilled meanwhile
+    expect(refused).toBeGreaterThan(500);
+    expect(relay.logs.items.some((e) => e.event === 'connection_refused' && e.address === address)).toBe(true);
+    // Someone else connects normally.
+    const other = new TestClient(agent.url);
+    await other.waitForState('online');
+    await unharmed(4);
+  });
+
+  it('brute-forced agent ids all get the same answer as a wrong token, then a wait', async () => {
+    const { relay, browser, unharmed, agentId, secret } = await door();
+    const answers: Array<{ code: number; reason: string }> = [];
+    for (let i = 0; i < 14; i++) {
+      // All from one address (browser() would give each its own).
+      const socket = rawSocket(socketUrl(relay.url, `/ws/client/${randomId()}`), { origin: relay.url, headers: { 'x-forwarded-for': '198.51.100.9' } });
+      await socket.opened;
+      socket.ws.send(encodeMessage({ type: 'hello', v: 1, token: accessToken(secret, agentId), session: randomId() }));
+      answers.push(await socket.closed);
+    }
+    // Unknown ids are answered exactly like a wrong token: nothing tells which ids exist.
+    const wrongToken = browser();
+    await wrongToken.opened;
+    wrongToken.ws.send(encodeMessage({ type: 'hello', v: 1, token: accessToken(randomId() + randomId().slice(0, 21), agentId), session: randomId() }));
+    const wrong = await wrongToken.closed;
+    expect(answers.slice(0, 10)).toEqual(Array(10).fill(wrong));
+    expect(answers.slice(10).map((a) => a.code)).toEqual(Array(4).fill(CloseCode.RateLimited));
+    await unharmed(5);
+  });
+});
