@@ -2,7 +2,10 @@
 // errors, and clean shutdown on signals.
 
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, runCli, killAll } from './helpers/cli.js';
@@ -55,6 +58,37 @@ describe('ccremote relay and agent', () => {
     client.type('\r');
     expect((await agent.exited).code).toBe(5);
     expect(agent.events.items).toContainEqual(expect.objectContaining({ event: 'exit', exitCode: 5, restarting: false }));
+  });
+});
+
+describe('ccremote relay over TLS', () => {
+  it('serves HTTPS and WSS with --tls-cert and --tls-key; agent and attach connect through it', async () => {
+    const dir = tempDir();
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const trust = { NODE_EXTRA_CA_CERTS: cert };
+    const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json', '--tls-cert', cert, '--tls-key', key]);
+    const url = (await relay.events.next((e) => e.event === 'listening')).url as string;
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const page = await new Promise<IncomingMessage>((resolve, reject) => httpsGet(`${url}/`, { ca: readFileSync(cert) }, resolve).on('error', reject));
+    page.resume();
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+
+    const home = tempDir();
+    const agent = runCli(['agent', '--relay', url, '--json', '--config-dir', join(home, 'config'), '--cwd', home, '--', '/bin/sh', '-c', 'read x; echo "tls $x"'], {
+      ...shellEnv(home),
+      ...trust,
+    });
+    const link = (await agent.events.next((e) => e.event === 'ready', 15_000, 'agent ready')).url as string;
+    expect(link.startsWith(`${url}/a/`)).toBe(true);
+    const attach = runCli(['attach', link], trust);
+    attach.child.stdin.write('works\n');
+    expect((await attach.exited).code).toBe(0);
+    expect(attach.stdout().toString()).toContain('tls works');
   });
 });
 

@@ -99,7 +99,8 @@ describe('before authentication', () => {
     ] as const) {
       const socket = agentSocket(`Bearer ${registered.agent_key}`, registered.agent_id);
       await socket.opened;
-      socket.ws.send(JSON.stringify({ type: 'hello', v: 1, stream: randomId(), end: 0, access: 'A'.repeat(43), view: 'B'.repeat(43), ...fields }));
+      const hello: Record<string, unknown> = { type: 'hello', v: 1, stream: randomId(), end: 0, access: 'A'.repeat(43), view: 'B'.repeat(43) };
+      socket.ws.send(JSON.stringify({ ...hello, ...fields }));
       expect(await socket.closed).toMatchObject({ code: CloseCode.BadMessage, reason: expect.stringMatching(reason) });
     }
     await unharmed(2);

@@ -46,8 +46,9 @@ describeBrowser('web terminal', () => {
     expect(problems.splice(0)).toEqual([]);
   });
 
-  async function open(url: string): Promise<Page> {
+  async function open(url: string, initScript?: () => void): Promise<Page> {
     page = await context.newPage();
+    if (initScript) await page.addInitScript(initScript);
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     // The browser itself logs failed WebSocket connections while a relay is down; those are expected.
     page.on('console', (message) => {
@@ -244,6 +245,58 @@ describeBrowser('web terminal', () => {
     // The PIN went nowhere: not into the address, storage or cookies.
     expect(page.url()).not.toContain('424242');
     expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie)).not.toContain('424242');
+  });
+
+  it('hostile output cannot write the clipboard (OSC 52) or run script through a hyperlink (OSC 8)', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    await open(agent.url, () => {
+      // Record every way a page could write the clipboard.
+      const writes: string[] = [];
+      Object.assign(window, { clipboardWrites: writes });
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText = async (text: string) => void writes.push(text);
+        navigator.clipboard.write = async () => void writes.push('write');
+      }
+      const execCommand = document.execCommand.bind(document);
+      document.execCommand = (command: string, ...rest: [boolean?, string?]) => {
+        if (command === 'copy' || command === 'cut') writes.push(command);
+        return execCommand(command, ...rest);
+      };
+    });
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await waitForState(page, 'online');
+    writeFileSync(
+      join(agent.cwd, 'hostile.sh'),
+      "printf '\\033]52;c;cHduZWQ=\\007'\n" +
+        "printf '\\033]8;;javascript:window.pwned=1\\007EVIL-LINK\\033]8;;\\007\\n'\n" +
+        "printf '\\033]8;;https://example.invalid/x\\007GOOD-LINK\\033]8;;\\007\\n'\n",
+    );
+    await page.keyboard.type('sh hostile.sh');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^GOOD-LINK/m);
+    /** Hovers, then clicks, the start of the screen row that begins with `text`. */
+    const clickRow = async (text: string): Promise<void> => {
+      const box = await page.evaluate((wanted) => {
+        const row = Array.from(document.querySelectorAll('.xterm-rows > div')).find((r) => r.textContent?.startsWith(wanted));
+        const rect = row!.getBoundingClientRect();
+        return { x: rect.x, y: rect.y, height: rect.height };
+      }, text);
+      await page.mouse.move(box.x + 20, box.y + box.height / 2);
+      await page.mouse.move(box.x + 25, box.y + box.height / 2);
+      await page.mouse.click(box.x + 25, box.y + box.height / 2);
+    };
+    await clickRow('EVIL-LINK');
+    await clickRow('GOOD-LINK');
+    // The http link asks first (and was dismissed); the javascript: link, clicked before it, was never a link.
+    await expect.poll(() => dialogs.length).toBe(1);
+    expect(dialogs).toEqual([expect.stringContaining('https://example.invalid/x')]);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (window as unknown as { clipboardWrites: string[] }).clipboardWrites)).toEqual([]);
   });
 
   it('says clearly when the link has no secret, or a wrong one', async () => {

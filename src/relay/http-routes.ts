@@ -126,6 +126,8 @@ function serveFile(req: IncomingMessage, res: ServerResponse, ctx: HttpContext, 
   if (!file) return sendJson(res, 404, { error: 'not_found', message: 'no such page' });
   const headers: Record<string, string> = {
     ...(file.type.startsWith('text/html') ? PAGE_HEADERS : COMMON_HEADERS),
+    // Served over TLS directly: browsers should never try plain HTTP for this host again.
+    ...(ctx.secure ? { 'strict-transport-security': 'max-age=31536000' } : {}),
     'content-type': file.type,
     etag: file.etag,
     'cache-control': 'no-cache',

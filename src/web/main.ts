@@ -36,6 +36,15 @@ function start(): void {
     fontSize: window.matchMedia('(max-width: 600px)').matches ? 13 : 15,
     scrollback: 5000,
     theme: { background: '#16181d', foreground: '#e6e6e6' },
+    // Terminal output is hostile. Hyperlinks (OSC 8): http(s) only, each confirmed by the person, opened
+    // without a handle on this page. Clipboard writes (OSC 52) are not supported: no addon handles them.
+    linkHandler: {
+      allowNonHttpProtocols: false,
+      activate: (_event, uri) => {
+        if (!/^https?:\/\//i.test(uri)) return;
+        if (window.confirm(`Open this link from the terminal?\n\n${uri}`)) window.open(uri, '_blank', 'noopener,noreferrer');
+      },
+    },
   });
   const fit = new FitAddon();
   term.loadAddon(fit);
