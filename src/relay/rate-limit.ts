@@ -28,7 +28,7 @@ export class RateLimiter {
   take(key: string): boolean {
     const now = this.now();
     const bucket = this.buckets.get(key) ?? { tokens: this.options.burst, updated: now };
-    bucket.tokens = Math.min(this.options.burst, bucket.tokens + (now - bucket.updated) * this.refillPerMs);
+    bucket.tokens = this.tokensAt(bucket, now);
     bucket.updated = now;
     if (this.buckets.size > 10_000) this.prune(now);
     this.buckets.set(key, bucket);
@@ -41,9 +41,14 @@ export class RateLimiter {
   retryAfterMs(key: string): number {
     const bucket = this.buckets.get(key);
     if (!bucket) return 0;
-    const tokens = Math.min(this.options.burst, bucket.tokens + (this.now() - bucket.updated) * this.refillPerMs);
+    const tokens = this.tokensAt(bucket, this.now());
     if (tokens >= 1) return 0;
     return Math.ceil((1 - tokens) / this.refillPerMs);
+  }
+
+  /** The tokens `bucket` holds at `now`, refilled since it was last updated. */
+  private tokensAt(bucket: Bucket, now: number): number {
+    return Math.min(this.options.burst, bucket.tokens + (now - bucket.updated) * this.refillPerMs);
   }
 
   private prune(now: number): void {

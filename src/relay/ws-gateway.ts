@@ -85,8 +85,8 @@ export class WsGateway {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.track(ws);
-      if (kind === 'agent') this.acceptAgent(ws, req, agentId, agentKey(req), url.searchParams.has('key'));
-      else this.acceptClient(ws, req, agentId);
+      if (kind === 'agent') this.acceptAgent(ws, req, address, agentId, agentKey(req), url.searchParams.has('key'));
+      else this.acceptClient(ws, req, address, agentId);
     });
   }
 
@@ -124,10 +124,9 @@ export class WsGateway {
     }
   }
 
-  private acceptAgent(ws: WebSocket, req: IncomingMessage, agentId: string, key: string | undefined, keyInUrl: boolean): void {
+  private acceptAgent(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, key: string | undefined, keyInUrl: boolean): void {
     const { hub, store, log, guard } = this.options;
     const peer = new SocketPeer(ws);
-    const address = clientAddress(req, this.options.trustProxy);
     let online = false;
     const conn = new Connection(ws, this.options.handshakeTimeoutMs ?? 10_000, log);
     if (req.headers.origin !== undefined) return conn.refuse(CloseCode.ForbiddenOrigin, 'agents do not connect from web pages');
@@ -140,11 +139,7 @@ export class WsGateway {
       }
     });
     conn.step(async () => {
-      const blocked = guard.blockedFor(address, undefined);
-      if (blocked > 0) {
-        log('agent_refused', { address, reason: 'rate limited' });
-        return conn.refuse(CloseCode.RateLimited, rateLimitReason(blocked));
-      }
+      if (this.refusedAsBlocked(conn, 'agent_refused', address, undefined)) return;
       const record = isId(agentId) ? await store.get(agentId) : undefined;
       if (!record || key === undefined || !keyMatches(record, key)) {
         guard.failed(address, undefined);
@@ -177,9 +172,8 @@ export class WsGateway {
     });
   }
 
-  private acceptClient(ws: WebSocket, req: IncomingMessage, agentId: string): void {
+  private acceptClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string): void {
     const { hub, store, log, origins, secure, trustProxy, guard } = this.options;
-    const address = clientAddress(req, trustProxy);
     const conn = new Connection(ws, this.options.handshakeTimeoutMs ?? 10_000, log);
     const forwardedSecure = trustProxy && req.headers['x-forwarded-proto'] === 'https';
     const origin = origins.check(req.headers.origin, req.headers.host, secure || forwardedSecure);
@@ -199,11 +193,7 @@ export class WsGateway {
       if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} not supported`, CloseCode.UnsupportedVersion);
       conn.step(async () => {
         const record = isId(agentId) ? await store.get(agentId) : undefined;
-        const blocked = guard.blockedFor(address, record ? agentId : undefined);
-        if (blocked > 0) {
-          log('client_refused', { address, reason: 'rate limited' });
-          return conn.refuse(CloseCode.RateLimited, rateLimitReason(blocked));
-        }
+        if (this.refusedAsBlocked(conn, 'client_refused', address, record ? agentId : undefined)) return;
         const access = record ? tokenAccess(record, hello.token) : undefined;
         if (!record || !access) {
           guard.failed(address, record ? agentId : undefined);
@@ -224,6 +214,15 @@ export class WsGateway {
         conn.onBinary = (bytes) => hub.clientFrame(admitted, bytes);
       });
     };
+  }
+
+  /** Refuses `conn` (4430, with the wait) if `address`, or anyone on `agentId`, failed too often lately. */
+  private refusedAsBlocked(conn: Connection, event: string, address: string, agentId: string | undefined): boolean {
+    const blocked = this.options.guard.blockedFor(address, agentId);
+    if (blocked === 0) return false;
+    this.options.log(event, { address, reason: 'rate limited' });
+    conn.refuse(CloseCode.RateLimited, rateLimitReason(blocked));
+    return true;
   }
 }
 
@@ -315,7 +314,7 @@ class Connection {
   }
 }
 
-/** The agent key: `Authorization: Bearer KEY` (what ccremote's agent sends), or `?key=KEY` as in the original design. */
+/** The agent key from `Authorization: Bearer KEY` (a key in the URL is refused by acceptAgent). */
 function agentKey(req: IncomingMessage): string | undefined {
   return /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
 }
