@@ -196,6 +196,25 @@ describe('Hub', () => {
     expect(peer.outputs()).toEqual(['old stream, long enough', 'new', ' stream', ' goes on']);
   });
 
+  it('an agent cut off between sync_begin and its answer is asked to resume from what the client has', () => {
+    const { hub, agent, answer } = setup({ clientHighWater: 100, clientLowWater: 10 });
+    const peer = new FakePeer();
+    const client = hub.connectClient(agentId, peer, clientHello({ history: 'bytes' }))!;
+    answer(client, [sealOutput(KEY, 0, utf8('0123456789'))]);
+    // The client backs up and drains: sync 2 is requested; the agent begins answering and is cut off.
+    peer.waiting = 1000;
+    const frame = sealOutput(KEY, 10, utf8('abc'));
+    hub.agentFrame(agentId, agent, frame);
+    peer.drain();
+    hub.agentMessage(agentId, agent, { type: 'sync_begin', client: client.number, sync: 2 });
+    hub.disconnectAgent(agentId, agent);
+    const again = new FakePeer();
+    hub.connectAgent(agentId, again, agentHello());
+    expect(again.messages().at(-1)).toEqual({ type: 'sync', client: client.number, sync: 3, resume: { stream, offset: 13 }, history: 'bytes' });
+    answer(client, [sealOutput(KEY, 13, utf8('def'))], again);
+    expect(peer.outputs()).toEqual(['0123456789', 'abc', 'def']);
+  });
+
   it('tells clients when the agent goes offline and comes back, and re-syncs them', () => {
     const { hub, agent, answer } = setup();
     const peer = new FakePeer();

@@ -62,6 +62,12 @@ interface Client extends ClientHandle {
   syncRequested: number;
   /** Number of the sync whose answer the agent is sending; frames of older answers are dropped. */
   syncAnswered: number;
+  /**
+   * The agent began answering (`sync_begin`) but no frame of the answer has arrived yet. Stream and
+   * position still describe what the client has, so a sync requested now (the agent's connection was
+   * cut mid-answer) resumes from there instead of from nothing.
+   */
+  awaitingAnswer: boolean;
   /** Its socket backed up; it gets nothing until it drains, then it is synced. */
   lagging: boolean;
   /** Stream offset up to which the client says it has processed output (flow control); null before its first ack. */
@@ -166,10 +172,9 @@ export class Hub {
       case 'sync_begin': {
         const client = agent.clients.get(message.client);
         if (!client || message.sync !== client.syncRequested) return;
-        // The answer to the latest request starts here: it re-establishes stream and position.
+        // The answer to the latest request starts here: its first frame re-establishes stream and position.
         client.syncAnswered = message.sync;
-        client.stream = agent.stream;
-        client.position = null;
+        client.awaitingAnswer = true;
         return;
       }
       case 'hello':
@@ -224,6 +229,7 @@ export class Hub {
       position: hello.resume?.offset ?? null,
       syncRequested: 0,
       syncAnswered: 0,
+      awaitingAnswer: false,
       lagging: false,
       // A client that resumes has at least what it resumes from: it paces from there at once.
       acked: hello.resume?.offset ?? null,
@@ -303,7 +309,7 @@ export class Hub {
 
   /** Live output: forwarded only to a client whose position it continues; a gap means the client must be synced. */
   private deliverLive(agent: Agent, client: Client, frame: OutputFrame, bytes: Uint8Array): void {
-    if (client.lagging || client.syncAnswered !== client.syncRequested) return;
+    if (client.lagging || client.syncAnswered !== client.syncRequested || client.awaitingAnswer) return;
     const end = frame.offset + frame.length;
     if (client.position === null || client.stream !== agent.stream || frame.offset > client.position) {
       this.requestSync(agent, client);
@@ -317,6 +323,10 @@ export class Hub {
   /** Part of the agent's answer to a sync: forwarded if it answers the latest request. */
   private deliverSync(agent: Agent, client: Client, frame: OutputFrame | SnapshotFrame, bytes: Uint8Array): void {
     if (client.lagging || client.syncAnswered !== client.syncRequested || client.syncAnswered === 0) return;
+    if (client.awaitingAnswer) {
+      client.awaitingAnswer = false;
+      client.stream = agent.stream;
+    }
     client.position = frame.type === FrameType.Snapshot ? frame.offset : frame.offset + frame.length;
     if (client.acked !== null && client.acked > client.position) client.acked = null; // a new stream
     this.send(agent, client, bytes);
@@ -367,6 +377,7 @@ export class Hub {
   private requestSync(agent: Agent, client: Client): void {
     if (!agent.peer) return;
     client.syncRequested++;
+    client.awaitingAnswer = false;
     const resume: Resume | undefined =
       client.stream !== undefined && client.position !== null ? { stream: client.stream, offset: client.position } : undefined;
     toAgent(agent, { type: 'sync', client: client.number, sync: client.syncRequested, resume, history: client.history });
