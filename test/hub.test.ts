@@ -255,6 +255,24 @@ describe('Hub', () => {
     expect(b.sent).toEqual([]);
   });
 
+  it('passes an attention message on unchanged to every client of the agent (read-only and not yet synced too), and to no one else', () => {
+    const { hub, agent, answer } = setup();
+    const peers = [new FakePeer(), new FakePeer(), new FakePeer()];
+    const [synced] = peers.map((p, i) => hub.connectClient(agentId, p, clientHello(), undefined, i === 1)!) as [ClientHandle];
+    answer(synced, [sealOutput(KEY, 0, new Uint8Array(0))]);
+    const otherAgentId = randomId();
+    hub.connectAgent(otherAgentId, new FakePeer(), agentHello(randomId()));
+    const stranger = new FakePeer();
+    hub.connectClient(otherAgentId, stranger, clientHello());
+    for (const p of [...peers, stranger]) p.take();
+    agent.take();
+    const box = 'sealed-box_' + 'A'.repeat(100);
+    hub.agentMessage(agentId, agent, { type: 'attention', box });
+    for (const p of peers) expect(p.sent).toEqual([JSON.stringify({ type: 'attention', box })]);
+    expect(stranger.sent).toEqual([]);
+    expect(agent.sent).toEqual([]);
+  });
+
   it('closes an older connection of the same agent as replaced, and ignores what it still sends', () => {
     const { hub, agent, answer } = setup();
     const peer = new FakePeer();

@@ -9,8 +9,13 @@ import {
   MAX_CONTROL_BYTES,
   MAX_INPUT_CHUNK,
   ProtocolError,
+  MAX_ATTENTION_BOX,
+  MAX_ATTENTION_MESSAGE,
   accessToken,
   agentToRelay,
+  attentionKey,
+  openAttention,
+  sealAttention,
   checkControlSize,
   clientToRelay,
   closeReason,
@@ -65,6 +70,7 @@ import { nativeAead, nativeAeadAvailable } from '../src/net/native-aead.js';
 const id = randomId();
 const id2 = randomId();
 const key = toBase64Url(randomBytes(32));
+const attentionBox = sealAttention(randomBytes(32), { kind: 'notification', message: 'Claude needs your permission to use Bash' });
 
 /** One valid sample of every message, per direction; the tests check the lists cover every type. */
 const samples = {
@@ -74,6 +80,7 @@ const samples = {
     { type: 'status', message: 'claude exited with code 0', exit_code: 0 },
     { type: 'error', message: 'boom' },
     { type: 'sync_begin', client: 7, sync: 3 },
+    { type: 'attention', box: attentionBox },
   ] satisfies AgentToRelay[],
   relayToAgent: [
     { type: 'connected', agent_id: id },
@@ -97,6 +104,7 @@ const samples = {
     { type: 'status', message: 'done', exit_code: 3 },
     { type: 'error', code: 'agent_offline', message: 'Agent is offline' },
     { type: 'pong', t: 5 },
+    { type: 'attention', box: attentionBox },
   ] satisfies RelayToClient[],
 };
 
@@ -154,6 +162,10 @@ describe('control messages', () => {
     expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, resume: { stream: id, offset: -1 } })), CloseCode.BadMessage, /offset/);
     expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, history: 'all' })), CloseCode.BadMessage, /history/);
     expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'status', message: 'x'.repeat(600) })), CloseCode.BadMessage, /message/);
+    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'attention' })), CloseCode.BadMessage, /box: missing/);
+    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'attention', box: '' })), CloseCode.BadMessage, /box/);
+    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'attention', box: 'not base64url!' })), CloseCode.BadMessage, /box: has an invalid format/);
+    expectRefused(() => parseRelayToClient(JSON.stringify({ type: 'attention', box: 'A'.repeat(MAX_ATTENTION_BOX + 1) })), CloseCode.BadMessage, /box/);
   });
 
   it('refuses control messages larger than the limit before parsing them', () => {
@@ -283,6 +295,65 @@ describe('end-to-end keys', () => {
     const tokens = [accessToken(secret, id), accessToken(view, id)];
     for (const t of tokens) expect(keys).not.toContain(t);
     expect(tokens[0]).not.toBe(tokens[1]);
+  });
+});
+
+describe('attention events', () => {
+  const K = attentionKey(newSecret(), id, randomId());
+  /** A box sealed like sealAttention's, around any plaintext. */
+  const boxOf = (k: Uint8Array, plaintext: string): string => {
+    const bytes = Buffer.from(plaintext);
+    const box = new Uint8Array(bytes.length + SEAL_OVERHEAD);
+    sealInto(k, Buffer.from('ccremote/v1 attention'), bytes, box, 0);
+    return toBase64Url(box);
+  };
+
+  it('round-trip sealed; the box shows nothing of the event', () => {
+    for (const event of [
+      { kind: 'stop' as const },
+      { kind: 'notification' as const, message: 'Claude needs your permission to use Bash' },
+      { kind: 'notification' as const, message: '许可 ✓ "quoted" \\ \u{1F600}'.repeat(40).slice(0, MAX_ATTENTION_MESSAGE) },
+    ]) {
+      const box = sealAttention(K, event);
+      expect(box).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(box.length).toBeLessThanOrEqual(MAX_ATTENTION_BOX);
+      expect(openAttention(K, box)).toEqual(event);
+      expect(Buffer.from(fromBase64Url(box)).toString('latin1')).not.toMatch(/stop|notification|permission/);
+    }
+    // A fresh nonce every time: the same event never gives the same box.
+    expect(sealAttention(K, { kind: 'stop' })).not.toBe(sealAttention(K, { kind: 'stop' }));
+  });
+
+  it('keys differ per stream, agent and secret, and from the output key', () => {
+    const secret = newSecret();
+    const stream = randomId();
+    const keys = [attentionKey(secret, id, stream), attentionKey(secret, id, randomId()), attentionKey(secret, id2, stream), attentionKey(newSecret(), id, stream), outputKey(secret, id, stream)];
+    expect(new Set(keys.map((k) => toBase64Url(k))).size).toBe(keys.length);
+  });
+
+  it('refuses a wrong key, an altered or truncated box, and anything that is not an event', () => {
+    const box = sealAttention(K, { kind: 'stop' });
+    expect(() => openAttention(attentionKey(newSecret(), id, randomId()), box)).toThrow(IntegrityError);
+    const bytes = fromBase64Url(box);
+    for (const at of [0, 24, bytes.length - 1]) {
+      const altered = Uint8Array.from(bytes);
+      altered[at]! ^= 1;
+      expect(() => openAttention(K, toBase64Url(altered))).toThrow(IntegrityError);
+    }
+    expect(() => openAttention(K, toBase64Url(bytes.subarray(0, 30)))).toThrow(IntegrityError);
+    // Sealed under the same key with other associated data (an output frame's, say): does not open here.
+    const other = new Uint8Array(4 + SEAL_OVERHEAD);
+    sealInto(K, new Uint8Array([1]), Buffer.from('{"k'), other, 0);
+    expect(() => openAttention(K, toBase64Url(other))).toThrow(IntegrityError);
+    expectRefused(() => openAttention(K, 'not base64url!'), CloseCode.BadMessage, /base64url/);
+    expectRefused(() => openAttention(K, 'A'.repeat(MAX_ATTENTION_BOX + 4)), CloseCode.BadMessage, /longer than/);
+    expectRefused(() => openAttention(K, boxOf(K, '{"kind":')), CloseCode.BadMessage, /not JSON/);
+    expectRefused(() => openAttention(K, boxOf(K, '"stop"')), CloseCode.BadMessage, /object/);
+    expectRefused(() => openAttention(K, boxOf(K, '{"kind":"bell"}')), CloseCode.BadMessage, /kind/);
+    expectRefused(() => openAttention(K, boxOf(K, '{"message":"hi"}')), CloseCode.BadMessage, /kind: missing/);
+    expectRefused(() => openAttention(K, boxOf(K, '{"kind":"stop","message":7}')), CloseCode.BadMessage, /message/);
+    expectRefused(() => openAttention(K, boxOf(K, JSON.stringify({ kind: 'notification', message: 'x'.repeat(MAX_ATTENTION_MESSAGE + 1) }))), CloseCode.BadMessage, /message/);
+    expect(() => sealAttention(K, { kind: 'notification', message: 'x'.repeat(MAX_ATTENTION_MESSAGE + 1) })).toThrow(RangeError);
   });
 });
 

@@ -2,10 +2,26 @@
 // identity (and so its access link) in the config directory, registers when the relay does not know it,
 // reconnects by itself, and reports what happens as events. The CLI prints those; tests read them.
 
+import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, resolve } from 'node:path';
-import { Backoff, MAX_NAME_LENGTH, accessToken, formatAccessLink, keySecrets, newSecret, pinKey, pinProblem, tokenVerifier, viewSecret } from '../protocol/index.js';
+import {
+  Backoff,
+  MAX_NAME_LENGTH,
+  accessToken,
+  attentionKey,
+  formatAccessLink,
+  keySecrets,
+  newSecret,
+  pinKey,
+  pinProblem,
+  sealAttention,
+  tokenVerifier,
+  viewSecret,
+  type AttentionEvent,
+} from '../protocol/index.js';
+import { AttentionChannel } from './attention-channel.js';
 import { IdentityFile, defaultConfigDir, type Identity } from './identity.js';
 import { LockFile } from './lock-file.js';
 import { useNativeAead } from '../net/native-aead.js';
@@ -47,6 +63,12 @@ export interface AgentOptions {
   registrationToken?: string;
   /** Base URL for the printed link, overriding the one the relay reports (the local mode's LAN address). */
   linkBase?: string;
+  /**
+   * When the command is Claude Code, register hooks for its Notification and Stop events (through
+   * `--settings`) so that browsers learn when it waits for the person or finished its turn (default
+   * true). Left out when the arguments already have a `--settings`.
+   */
+  attentionHooks?: boolean;
   /** Terminal size before any browser reports one (default 80×24). */
   cols?: number;
   rows?: number;
@@ -122,6 +144,18 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     throw error;
   }
 
+  // Claude Code tells the agent through its hooks when it waits for the person; the agent tells browsers.
+  let attention: AttentionChannel | undefined;
+  const args = options.args ?? [];
+  if (options.attentionHooks !== false && isClaudeCode(command, executable) && !args.some((a) => a === '--settings' || a.startsWith('--settings='))) {
+    try {
+      attention = await AttentionChannel.open(sendAttention);
+    } catch (error) {
+      emit({ event: 'error', message: `attention hooks are off: ${(error as Error).message}`, fatal: false });
+    }
+  }
+  const commandArgs = attention ? ['--settings', attention.settingsJson(), ...args] : args;
+
   let pty: PtyProcess | undefined;
   let outputPaused = false;
   let closing = false;
@@ -195,6 +229,13 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     link.sendMessage({ type: 'error', message: `The agent refused input from a browser: ${reason}.` });
   }
 
+  /** Seals an attention event for the browsers; with no relay, there is nobody to tell and it is dropped. */
+  function sendAttention(event: AttentionEvent): void {
+    if (closing || !link.isOnline) return;
+    const { agentId, view } = secrets();
+    link.sendMessage({ type: 'attention', box: sealAttention(attentionKey(view, agentId, host.stream), event) });
+  }
+
   let clientCount = 0;
   function reportClients(count: number): void {
     if (count === clientCount) return;
@@ -251,7 +292,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     // A restarted command starts at the size the browsers last set.
     const size = host.size ?? { cols: options.cols ?? 80, rows: options.rows ?? 24 };
     const child = new PtyProcess(
-      { command: executable!, args: options.args ?? [], cwd, env, cols: size.cols, rows: size.rows },
+      { command: executable!, args: commandArgs, cwd, env, cols: size.cols, rows: size.rows },
       (data) => host.output(data),
     );
     pty = child;
@@ -286,7 +327,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     registrationAbort.abort();
     await pty?.stop();
     host.dispose();
-    await Promise.all([link.close(), screen.close()]);
+    await Promise.all([link.close(), screen.close(), attention?.close()]);
     lock.release();
     finish(code);
   }
@@ -320,4 +361,15 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       await done;
     },
   };
+}
+
+/** Whether the command is Claude Code: `claude` (or `claude.exe`), named so or reached through a link of another name. */
+function isClaudeCode(command: string, executable: string): boolean {
+  let real = executable;
+  try {
+    real = realpathSync(executable);
+  } catch {
+    // Keep the path as found.
+  }
+  return [command, executable, real].some((path) => /^claude(\.exe)?$/i.test(basename(path)));
 }

@@ -19,6 +19,7 @@ export async function agentOptionsFrom(parsed: Parsed): Promise<Omit<AgentOption
     configDir: v['config-dir'] as string | undefined,
     restart: v.restart === true,
     rotate: v.rotate === true,
+    attentionHooks: v['no-attention-hooks'] !== true,
     bufferSize: v['buffer-size'] !== undefined ? parseBytes(v['buffer-size'] as string, 'buffer size') : undefined,
     pin: v.pin === true ? await readPin({ env: process.env, input: process.stdin, output: process.stderr }, true) : undefined,
   };

@@ -45,6 +45,10 @@ const agentOptions = {
   },
   'buffer-size': { type: 'string', value: 'BYTES', help: 'Output kept for reconnecting browsers, e.g. 4M (default 4 MiB).' },
   'no-qr': { type: 'boolean', help: 'Do not print the QR code.' },
+  'no-attention-hooks': {
+    type: 'boolean',
+    help: 'Do not register Claude Code hooks that tell browsers when it waits for you or finished a reply.',
+  },
 } satisfies Record<string, OptionSpec>;
 
 const listenOptions = {

@@ -3,8 +3,9 @@
 // across reconnects, and delivers input exactly once (queued while offline, numbered, resent until the
 // agent acknowledges it). Terminal bytes are end-to-end encrypted: it opens what the agent sealed and
 // seals its input, with keys derived from the link's secret (seal.ts); anything that does not open, or
-// comes out of order, is refused and the connection replaced. Independent of the socket
-// implementation: it is handed a `Connect`.
+// comes out of order, is refused and the connection replaced. The agent's attention events (the
+// program waits for the person) are sealed the same way. Independent of the socket implementation: it
+// is handed a `Connect`.
 
 import {
   Backoff,
@@ -16,10 +17,12 @@ import {
   MAX_INPUT_CHUNK,
   ProtocolError,
   accessToken,
+  attentionKey,
   closeReason,
   decodeFrameOf,
   encodeInputRecord,
   encodeMessage,
+  openAttention,
   openFrame,
   outputKey,
   parseRelayToClient,
@@ -30,6 +33,7 @@ import {
   socketUrl,
   utf8,
   keySecrets,
+  type AttentionEvent,
   type BackoffOptions,
   type HistoryMode,
   type InputRecord,
@@ -69,6 +73,8 @@ export interface SessionEvents {
   error?(code: string, message: string): void;
   /** Round-trip time to the relay, in ms, measured by ping/pong. */
   latency?(ms: number): void;
+  /** The program wants the person: it waits for them (`notification`, `message` says why) or finished its turn (`stop`). */
+  attention?(event: AttentionEvent): void;
 }
 
 /** Settings of a ClientSession. */
@@ -119,12 +125,15 @@ export class ClientSession {
   private readonly viewSecret: string;
   /** Keys of this session's input and of the agent's acknowledgements of it (none for a read-only link). */
   private readonly inputKeys: SessionKeys | undefined;
-  /** The key output of the current stream opens with. */
+  /** The keys output and attention events of the current stream open with. */
   private outputKey: Uint8Array | undefined;
+  private attentionKey: Uint8Array | undefined;
   private readonly backoff: Backoff;
   private readonly queue: QueuedInput[] = [];
   private queuedBytes = 0;
   private nextSeq = 1;
+  /** Callers of `delivered()`, each waiting for the agent to acknowledge input `seq`. */
+  private deliveryWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private stream: string | undefined;
   private position: number | null = null;
   private size: { cols: number; rows: number } | undefined;
@@ -216,6 +225,16 @@ export class ClientSession {
     this.sendText(encodeMessage({ type: 'ack', offset: this.processed }));
   }
 
+  /**
+   * Resolves once the agent has written everything sent so far to the program (it acknowledged the
+   * input). Programs read what arrives together as one: this separates a paste from the Enter after it.
+   */
+  delivered(): Promise<void> {
+    const last = this.queue.at(-1);
+    if (!last || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.deliveryWaiters.push({ seq: last.seq, resolve }));
+  }
+
   /** Skips the wait before the next reconnect attempt (for example when the page becomes visible). */
   reconnectNow(): void {
     if (this.current.kind !== 'waiting') return;
@@ -228,6 +247,7 @@ export class ClientSession {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    for (const waiter of this.deliveryWaiters.splice(0)) waiter.resolve();
     this.dropSocket(CloseCode.Normal, 'client closed');
     this.setState({ kind: 'closed' });
   }
@@ -315,6 +335,9 @@ export class ClientSession {
       case 'pong':
         if (message.t !== undefined) this.events.latency?.(Date.now() - message.t);
         return;
+      case 'attention':
+        this.attention(message.box);
+        return;
     }
   }
 
@@ -327,6 +350,7 @@ export class ClientSession {
       if (this.stream !== undefined) this.streamChanged = true;
       this.stream = stream;
       this.outputKey = stream === undefined ? undefined : outputKey(this.viewSecret, this.options.agentId, stream);
+      this.attentionKey = stream === undefined ? undefined : attentionKey(this.viewSecret, this.options.agentId, stream);
       this.position = null;
       this.processed = -1;
       this.ackSent = -1;
@@ -336,6 +360,23 @@ export class ClientSession {
     // Everything not yet acknowledged goes again; the agent applies each sequence number once.
     for (const item of this.queue) this.socket?.send(item.frame);
     if (this.size) this.enqueue({ kind: 'resize', cols: this.size.cols, rows: this.size.rows });
+  }
+
+  /**
+   * An attention event from the agent. One that does not open (sealed for another stream, altered) or
+   * holds no valid event is only reported: unlike terminal data, nothing depends on it.
+   */
+  private attention(box: string): void {
+    let event: AttentionEvent;
+    try {
+      if (!this.attentionKey) throw new ProtocolError('attention event before the agent came online');
+      event = openAttention(this.attentionKey, box);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.events.error?.(ErrorCode.BadMessage, `An attention event from the agent was refused: ${error.message}`);
+      return;
+    }
+    this.events.attention?.(event);
   }
 
   private onBinary(bytes: Uint8Array): void {
@@ -397,6 +438,10 @@ export class ClientSession {
       drop++;
     }
     this.queue.splice(0, drop);
+    if (this.deliveryWaiters.length === 0) return;
+    const waiting = this.deliveryWaiters;
+    this.deliveryWaiters = waiting.filter((w) => w.seq > seq);
+    for (const waiter of waiting) if (waiter.seq <= seq) waiter.resolve();
   }
 
   private enqueue(record: InputRecord): boolean {

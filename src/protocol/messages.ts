@@ -2,6 +2,7 @@
 // here: they go in binary frames (frames.ts). Every text frame that arrives is parsed by `parse*` below;
 // anything malformed, oversized or of an unknown type throws a ProtocolError carrying the close code.
 
+import { MAX_ATTENTION_BOX } from './attention.js';
 import { ProtocolError } from './codes.js';
 import { ID_LENGTH } from './encoding.js';
 import {
@@ -21,6 +22,8 @@ const syncRef = int(1, MAX_POSITION);
 const text = str({ max: MAX_TEXT_LENGTH });
 const name = str({ max: MAX_NAME_LENGTH });
 const version = int(1, 65535);
+/** A sealed attention event (attention.ts), base64url; only clients can open it. */
+const attentionBox = str({ min: 1, max: MAX_ATTENTION_BOX, pattern: /^[A-Za-z0-9_-]+$/ });
 
 /** Where a client stands in an agent's output stream: the stream's id and the offset of the next byte it needs. */
 const resume = object({ stream: id, offset: position });
@@ -46,6 +49,8 @@ export const agentToRelay = {
   error: { message: text },
   /** The frames that follow for `client` answer the relay's `sync` number `sync`. */
   sync_begin: { client: clientRef, sync: syncRef },
+  /** The program wants the person (it waits for them, or finished its turn): a sealed event for every client. */
+  attention: { box: attentionBox },
 } satisfies Record<string, Shape>;
 
 /** Messages the relay sends to an agent. */
@@ -98,6 +103,8 @@ export const relayToClient = {
   error: { code: str({ max: 32 }), message: text },
   /** Answer to `ping`. */
   pong: { t: optional(num) },
+  /** From the agent, unchanged: the program wants the person. The box opens with the stream's attention key. */
+  attention: { box: attentionBox },
 } satisfies Record<string, Shape>;
 
 type Table = Record<string, Shape>;

@@ -65,6 +65,14 @@ export function outputKey(viewSecret: string, agentId: string, stream: string): 
   return derive(viewSecret, `output:${agentId}:${stream}`);
 }
 
+/**
+ * Key of the attention events (agent → every client, see attention.ts) of one output stream. Derived
+ * from the view secret, like output: whoever may watch the terminal may know it waits for them.
+ */
+export function attentionKey(viewSecret: string, agentId: string, stream: string): Uint8Array {
+  return derive(viewSecret, `attention:${agentId}:${stream}`);
+}
+
 /** Input key (one client session → agent). Derived from the full secret only: read-only links cannot type. */
 export function inputKey(secret: string, agentId: string, session: string): Uint8Array {
   return derive(secret, `input:${agentId}:${session}`);

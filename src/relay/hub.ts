@@ -137,6 +137,12 @@ export class Hub {
     return this.agents.get(agentId)?.peer !== undefined;
   }
 
+  /** Whether the agent is connected, and the name it goes by (undefined: only the registered name is known). */
+  presence(agentId: string): { online: boolean; name: string | undefined } {
+    const agent = this.agents.get(agentId);
+    return { online: agent?.peer !== undefined, name: agent?.name };
+  }
+
   /** An authenticated agent connection said hello. A previous connection of the same agent is closed. */
   connectAgent(agentId: string, peer: Peer, hello: AgentHello, registeredName?: string): void {
     const agent = this.agent(agentId);
@@ -164,6 +170,7 @@ export class Hub {
         toAgent(agent, { type: 'heartbeat_ack' });
         return;
       case 'status':
+      case 'attention': // sealed for the clients; passed on unread
         this.broadcast(agent, message);
         return;
       case 'error':

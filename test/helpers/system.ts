@@ -9,7 +9,7 @@ import { createAgent, type Agent, type AgentEvent, type AgentOptions } from '../
 import { ClientSession, type SessionState, type StatusMessage } from '../../src/client/session.js';
 import { wsConnect } from '../../src/net/ws-connect.js';
 import type { Connect } from '../../src/client/transport.js';
-import { parseAccessLink, type HistoryMode } from '../../src/protocol/index.js';
+import { parseAccessLink, type AttentionEvent, type HistoryMode } from '../../src/protocol/index.js';
 import { createRelay, type Relay, type RelayLogEvent, type RelayOptions } from '../../src/relay/relay.js';
 import { EventLog } from './wait.js';
 
@@ -108,6 +108,8 @@ export class TestClient {
   readonly errors = new EventLog<{ code: string; message: string }>();
   /** Output reported lost (bytes history only). */
   readonly gaps = new EventLog<number>();
+  /** Attention events from the agent (the program waits for the person). */
+  readonly attentions = new EventLog<AttentionEvent>();
   /** Every output or snapshot event, in order. */
   readonly chunks = new EventLog<{ kind: 'output' | 'snapshot'; data: Buffer }>();
   private bytes: Buffer[] = [];
@@ -157,6 +159,7 @@ export class TestClient {
           this.chunks.push({ kind: 'snapshot', data: copy });
         },
         gap: this.gaps.push,
+        attention: this.attentions.push,
         state: this.states.push,
         status: this.statuses.push,
         error: (code, message) => this.errors.push({ code, message }),

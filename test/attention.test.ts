@@ -1,0 +1,147 @@
+// Attention events end to end: the real Claude Code CLI (against the fake Messages API) runs its Stop
+// hook, the agent seals the event, the relay passes the box on unread, and clients (full and read-only)
+// open it. Also: how the agent registers the hooks, and how a client treats boxes that do not open.
+
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ErrorCode,
+  attentionKey,
+  fromBase64Url,
+  parseAccessLink,
+  randomBytes,
+  randomId,
+  sealAttention,
+  viewSecret,
+} from '../src/protocol/index.js';
+import { hookScriptPath } from '../src/agent/attention-channel.js';
+import { claudeEnv, claudeHome, startFakeAnthropic } from './helpers/fake-anthropic.js';
+import { HostileRelay, type Tapped } from './helpers/hostile-relay.js';
+import { cleanup, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+
+const CLAUDE = fileURLToPath(new URL('../node_modules/.bin/claude', import.meta.url));
+
+const hostiles: HostileRelay[] = [];
+afterEach(async () => {
+  await cleanup();
+  for (const h of hostiles.splice(0)) await h.close();
+});
+
+/** A relay with a man in the middle in front of it; links are rewritten to go through it. */
+async function behindHostileRelay() {
+  const relay = await startRelay();
+  const hostile = await HostileRelay.start(relay.url);
+  hostiles.push(hostile);
+  return { hostile, through: (url: string): string => url.replace(relay.url, hostile.url) };
+}
+
+/** The JSON control messages in what the man in the middle saw. */
+const texts = (messages: Tapped[]): Array<Record<string, unknown>> =>
+  messages.filter((m) => !m.binary).map((m) => JSON.parse(m.data.toString('utf8')) as Record<string, unknown>);
+
+describe('attention events', () => {
+  it("Claude Code's Stop hook reaches every client as an event the relay cannot read", { timeout: 120_000 }, async () => {
+    const api = await startFakeAnthropic(() => 'PONG-FROM-FAKE-API 42');
+    try {
+      const home = tempDir('ccremote-claude-home-');
+      const project = tempDir('ccremote-claude-project-');
+      claudeHome(home, project);
+      const { hostile, through } = await behindHostileRelay();
+      const agent = await startAgent(hostile.url, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url) });
+      const client = new TestClient(through(agent.url));
+      const viewer = new TestClient(through(agent.agent.viewUrl!));
+      // Claude Code's prompt box is up when its shortcut hint shows.
+      await client.waitForOutput(/shortcuts|Try "/, 60_000);
+      client.type('ping-from-phone');
+      await client.waitForOutput('ping-from-phone', 30_000);
+      client.type('\r');
+      await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('ping-from-phone'), 30_000, 'the prompt at the API');
+      expect(await client.attentions.next((e) => e.kind === 'stop', 60_000, 'the stop event')).toEqual({ kind: 'stop' });
+      expect(await viewer.attentions.next((e) => e.kind === 'stop', 10_000, 'the stop event, read-only')).toEqual({ kind: 'stop' });
+      await client.waitForOutput('PONG-FROM-FAKE-API'); // (words on screen are apart: cursor moves, not spaces)
+      expect(client.errors.items).toEqual([]);
+
+      // What the relay saw: the agent's `attention` messages carry a box and nothing else, passed on unchanged.
+      const sent = texts(hostile.messages('agent', 'up')).filter((m) => m.type === 'attention');
+      expect(sent.length).toBeGreaterThan(0);
+      for (const message of sent) {
+        expect(Object.keys(message).sort()).toEqual(['box', 'type']);
+        expect(Buffer.from(fromBase64Url(message.box as string)).includes('"kind"')).toBe(false);
+      }
+      const delivered = texts(hostile.messages('client', 'down')).filter((m) => m.type === 'attention');
+      expect(delivered).toEqual(expect.arrayContaining(sent));
+      for (const plaintext of ['{"kind":"stop"}', '"kind"']) {
+        expect(hostile.seen.items.filter((m) => m.data.includes(plaintext))).toEqual([]);
+      }
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('the agent gives Claude Code its hooks with --settings (also on restart), unless told not to or given its own', { timeout: 60_000 }, async () => {
+    // A stand-in for Claude Code named `claude`: prints its arguments, one per line, and exits at Enter.
+    const bin = tempDir('ccremote-fake-claude-');
+    const claude = join(bin, 'claude');
+    writeFileSync(claude, '#!/bin/sh\nfor a in "$@"; do printf "<%s>\\n" "$a"; done\nprintf "<done>\\n"\nread line\n');
+    chmodSync(claude, 0o755);
+    const relay = await startRelay();
+    /** The arguments of each run of the command (the restarts after pressing Enter too). */
+    const argsOf = async (options: { args?: string[]; attentionHooks?: boolean; restart?: boolean }, runs = 1): Promise<string[][]> => {
+      const agent = await startAgent(relay.url, { command: claude, ...options });
+      const client = new TestClient(agent.url);
+      let text = '';
+      for (let run = 1; run <= runs; run++) {
+        if (run > 1) client.type('\r');
+        text = await client.waitForOutput(new RegExp(`(<done>[^]*){${run}}`), 20_000);
+      }
+      await agent.close();
+      return text.split('<done>').slice(0, runs).map((output) => [...output.matchAll(/<([^>]*)>/g)].map((m) => m[1]!));
+    };
+
+    const [first, second] = await argsOf({ args: ['--model', 'x y'], restart: true }, 2);
+    for (const args of [first!, second!]) {
+      expect(args[0]).toBe('--settings');
+      expect(args.slice(2)).toEqual(['--model', 'x y']);
+      const settings = JSON.parse(args[1]!) as { hooks: Record<string, Array<{ hooks: Array<{ type: string; command: string }> }>> };
+      expect(Object.keys(settings.hooks).sort()).toEqual(['Notification', 'Stop']);
+      const command = settings.hooks.Stop![0]!.hooks[0]!.command;
+      expect(command).toContain(`'${hookScriptPath()}'`);
+      const socket = command.slice(command.lastIndexOf(" '") + 2, -1);
+      expect(socket).toMatch(/\/ccremote-[^/]+\/attention\.sock$/);
+      // The agent has stopped (argsOf closes it): its channel's directory is gone.
+      expect(existsSync(dirname(socket))).toBe(false);
+    }
+    expect(await argsOf({ args: ['--model', 'x'], attentionHooks: false })).toEqual([['--model', 'x']]);
+    expect(await argsOf({ args: ['--settings', '{}'] })).toEqual([['--settings', '{}']]);
+    expect(await argsOf({ args: ['--settings={}'] })).toEqual([['--settings={}']]);
+  });
+
+  it('a client opens boxes sealed for its stream; others are reported and dropped without losing the connection', async () => {
+    const { hostile, through } = await behindHostileRelay();
+    const agent = await startAgent(hostile.url);
+    const client = new TestClient(through(agent.url));
+    await client.waitForState('online');
+    const connected = texts(hostile.messages('client', 'down')).find((m) => m.type === 'connected')!;
+    const { agentId, secret } = parseAccessLink(agent.url);
+    const key = (stream: string): Uint8Array => attentionKey(viewSecret(secret, agentId), agentId, stream);
+    const inject = (box: string): void => hostile.inject('client', 1, JSON.stringify({ type: 'attention', box }));
+
+    inject(sealAttention(randomBytes(32), { kind: 'stop' })); // another key
+    inject(sealAttention(key(randomId()), { kind: 'stop' })); // another stream
+    inject('AAAAAAAAAAAA'); // not a box at all
+    await client.errors.until((errors) => errors.length >= 3, 10_000, 'three refusals');
+    expect(client.errors.items.map((e) => e.code)).toEqual([ErrorCode.BadMessage, ErrorCode.BadMessage, ErrorCode.BadMessage]);
+    expect(client.attentions.items).toEqual([]);
+
+    const event = { kind: 'notification' as const, message: 'Claude needs your permission to use Bash' };
+    inject(sealAttention(key(connected.stream as string), event));
+    expect(await client.attentions.next(() => true, 10_000, 'the genuine event')).toEqual(event);
+    // Still the first connection, and it still works.
+    expect(client.states.items.filter((s) => s.kind !== 'online' && s.kind !== 'connecting')).toEqual([]);
+    client.type('echo still-$((40 + 2))\r');
+    await client.waitForOutput('still-42');
+    expect(hostile.messages('client', 'up').every((m) => m.connection === 1)).toBe(true);
+  });
+});
