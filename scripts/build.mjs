@@ -1,9 +1,11 @@
 // Builds ccremote: TypeScript to dist/ (library and CLI) and the web client bundle to dist/web/.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { writeIcons } from './icons.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -23,4 +25,21 @@ await esbuild.build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'icon.svg']) cpSync(join(root, 'src/web', file), join(web, file));
+const copied = ['index.html', 'icon.svg', 'manifest.webmanifest'];
+for (const file of copied) cpSync(join(root, 'src/web', file), join(web, file));
+
+// The service worker caches the app shell; its version is a hash of the shell, so a relay serving a
+// new shell serves a new worker too.
+const shell = [...copied, 'app.js', 'app.css', ...writeIcons(web)];
+const hash = createHash('sha256');
+for (const file of shell) hash.update(file).update(readFileSync(join(web, file)));
+await esbuild.build({
+  entryPoints: { sw: join(root, 'src/web/worker/sw.ts') },
+  outdir: web,
+  bundle: true,
+  format: 'iife',
+  target: ['es2022', 'safari16', 'chrome100', 'firefox100'],
+  minify: true,
+  define: { SHELL_VERSION: JSON.stringify(hash.digest('hex').slice(0, 16)), SHELL_FILES: JSON.stringify(shell) },
+  logLevel: 'warning',
+});

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
-import { describeBrowser, phone, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
+import { describeBrowser, phone, screenshotPath, waitForScreen, waitForState, watchProblems } from './helpers/browser.js';
 import { claudeEnv, claudeHome, startFakeAnthropic } from './helpers/fake-anthropic.js';
 import { cleanup, startAgent, startRelay, tempDir } from './helpers/system.js';
 
@@ -48,4 +48,56 @@ describeBrowser('Claude Code through ccremote', () => {
       await api.close();
     }
   });
+
+  it('a prompt sent from the composer gets its reply, and Claude Code waiting for the person reaches the hidden page as an alert', async () => {
+    const api = await startFakeAnthropic((request) => {
+      const text = JSON.stringify(request.body?.messages ?? '');
+      return text.includes('composed-prompt') ? 'REPLY-TO-COMPOSER 7' : 'ok';
+    });
+    const home = tempDir('ccremote-claude-home-');
+    const project = tempDir('ccremote-claude-project-');
+    claudeHome(home, project);
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url) });
+    await context.grantPermissions(['notifications'], { origin: relay.url });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    watchProblems(page, problems);
+    try {
+      await page.goto(agent.url);
+      await waitForState(page, 'online');
+      await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+      await waitForScreen(page, /for shortcuts|Try "/, 30_000);
+      // The person switches to another app: the page is hidden.
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+        document.hasFocus = () => false;
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+      await page.getByRole('button', { name: 'Compose text', exact: true }).tap();
+      await page.getByRole('textbox', { name: 'Text to send' }).fill('composed-prompt: say hi');
+      await page.getByRole('button', { name: 'Send', exact: true }).tap();
+      await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('composed-prompt'), 30_000, 'the composed prompt at the API');
+      await waitForScreen(page, 'REPLY-TO-COMPOSER 7', 30_000);
+      // Claude Code's Stop hook reached the agent, and the page shows it: notice, title, system notification.
+      await page.waitForSelector('#attention:not([hidden])', { timeout: 30_000 });
+      expect(await page.textContent('#attention')).toBe('Claude finished and is waiting for you.');
+      expect(await page.title()).toMatch(/^● /);
+      await expect
+        .poll(() => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title}: ${n.body}`)), { timeout: 10_000 })
+        .toEqual([expect.stringMatching(/: Claude finished and is waiting for you\.$/)]);
+      await page.screenshot({ path: screenshotPath('attention-phone') });
+      // The person comes back: the marks go away.
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+      await page.waitForSelector('#attention', { state: 'hidden' });
+      expect(await page.title()).not.toMatch(/^● /);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+      await api.close();
+    }
+  }, 120_000);
 });

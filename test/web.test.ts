@@ -1,17 +1,15 @@
 // The web terminal in headless Chromium at phone size: it opens the printed link, types, shows output,
-// sends the exact bytes of its virtual keys, renders split UTF-8, never turns names into HTML, and
-// reconnects by itself after the relay restarts.
+// interrupts with its Ctrl-C key, renders split UTF-8, never turns names into HTML, and reconnects by
+// itself after the relay restarts. (Every key's exact bytes: phone.test.ts.)
 
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { describeBrowser, phone, screenText, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
 import { existsSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cleanup, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 import { HostileRelay } from './helpers/hostile-relay.js';
 
-const KEYDUMP = fileURLToPath(new URL('./fixtures/keydump.mjs', import.meta.url));
 
 /** Resolves once `path` exists (watching its directory). */
 function waitForFile(path: string): Promise<void> {
@@ -77,40 +75,6 @@ describeBrowser('web terminal', () => {
     await page.keyboard.press('Enter');
     await waitForScreen(page, new RegExp(`^${size}\\s*$`, 'm'));
     await page.screenshot({ path: screenshotPath('terminal-phone') });
-  });
-
-  it('keys and virtual keys send exactly the bytes a keyboard would', async () => {
-    const relay = await startRelay();
-    const agent = await startAgent(relay.url, { command: process.execPath, args: [KEYDUMP] });
-    await open(agent.url);
-    await waitForScreen(page, 'keydump ready');
-    const expectBytes = async (press: () => Promise<void>, hex: string): Promise<void> => {
-      const before = ((await screenText(page)).match(/\[[0-9a-f ]+\]/g) ?? []).length;
-      await press();
-      await page.waitForFunction(
-        ([n]) => (((document.querySelector('.xterm-rows') as HTMLElement).innerText.match(/\[[0-9a-f ]+\]/g) ?? []).length > (n as number)),
-        [before],
-      );
-      const all = (await screenText(page)).match(/\[[0-9a-f ]+\]/g)!;
-      expect(all.slice(before).join(''), hex).toBe(`[${hex}]`);
-    };
-    await expectBytes(() => page.keyboard.press('Enter'), '0d'); // Enter is \r, never \n
-    await expectBytes(() => page.keyboard.type('é'), 'c3 a9');
-    await expectBytes(() => page.keyboard.press('Tab'), '09');
-    const buttons: Array<[string, string]> = [
-      ['Escape', '1b'],
-      ['Tab', '09'],
-      ['Control C', '03'],
-      ['Control D', '04'],
-      ['Up arrow', '1b 5b 41'],
-      ['Down arrow', '1b 5b 42'],
-      ['Right arrow', '1b 5b 43'],
-      ['Left arrow', '1b 5b 44'],
-      ['Enter', '0d'],
-    ];
-    for (const [name, hex] of buttons) await expectBytes(() => page.tap(`button[data-key="${name}"]`), hex);
-    // The buttons leave the focus in the terminal, so the phone keyboard stays up.
-    expect(await page.evaluate(() => document.activeElement?.classList.contains('xterm-helper-textarea'))).toBe(true);
   });
 
   it('the Ctrl-C key interrupts a running program', async () => {

@@ -84,6 +84,15 @@ export function object<S extends Shape>(shape: S): Check<Infer<S>> {
   return (v, path) => validateShape(shape, v, path);
 }
 
+/** An array of at most `max` items, each passing `check`. */
+export function array<T>(check: Check<T>, opts: { max: number }): Check<T[]> {
+  return (v, path) => {
+    if (!Array.isArray(v)) fail(path, 'expected an array');
+    if (v.length > opts.max) fail(path, `at most ${opts.max} items`);
+    return v.map((item, i) => check(item, `${path}[${i}]`));
+  };
+}
+
 /** Validates `value` against `shape`, returning a new object holding only the known fields. */
 export function validateShape<S extends Shape>(shape: S, value: unknown, path: string): Infer<S> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'expected an object');

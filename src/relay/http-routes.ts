@@ -4,10 +4,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_NAME_LENGTH, isId, optional, str, validateShape, ProtocolError } from '../protocol/index.js';
 import { sameDigest, hashKey, type AgentStore } from './agent-store.js';
 import type { RateLimiter } from './rate-limit.js';
+import { answerPresence, parsePresenceRequest, type PresenceContext } from './presence-route.js';
 import type { StaticFiles } from './static-files.js';
 
 /** What the routes need from the relay. */
-export interface HttpContext {
+export interface HttpContext extends PresenceContext {
   store: AgentStore;
   files: StaticFiles;
   registrations: RateLimiter;
@@ -24,6 +25,7 @@ export interface HttpContext {
 }
 
 const MAX_BODY = 4096;
+const MAX_PRESENCE_BODY = 8192;
 const registerBody = { name: optional(str({ max: MAX_NAME_LENGTH })) };
 
 /** Headers on every response. */
@@ -49,6 +51,7 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
   try {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/api/agents') return await register(req, res, ctx);
+    if (path === '/api/presence') return await presence(req, res, ctx);
     if (path === '/health') return health(req, res, ctx);
     return serveFile(req, res, ctx, path);
   } catch (error) {
@@ -101,6 +104,26 @@ async function register(req: IncomingMessage, res: ServerResponse, ctx: HttpCont
   ctx.log('agent_registered', { agent: id, address });
   const clientUrl = `${baseUrl(req, ctx)}/a/${id}`;
   sendJson(res, 201, { agent_id: id, agent_key: key, client_url: clientUrl });
+}
+
+async function presence(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
+  if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use POST' }, { allow: 'POST' });
+  const address = clientAddress(req, ctx.trustProxy);
+  const body = await readBody(req, MAX_PRESENCE_BODY);
+  if (body === undefined) return sendJson(res, 413, { error: 'too_large', message: `body larger than ${MAX_PRESENCE_BODY} bytes` });
+  let agents: ReturnType<typeof parsePresenceRequest>;
+  try {
+    agents = parsePresenceRequest(body.toString('utf8'));
+  } catch (error) {
+    return sendJson(res, 400, { error: 'bad_request', message: (error as Error).message });
+  }
+  const answer = await answerPresence(ctx, address, agents);
+  if ('blockedMs' in answer) {
+    ctx.log('presence_refused', { address, reason: 'rate limited' });
+    const seconds = Math.ceil(answer.blockedMs / 1000);
+    return sendJson(res, 429, { error: 'rate_limited', message: `too many failed attempts; try again in ${seconds} s` }, { 'retry-after': String(seconds) });
+  }
+  sendJson(res, 200, answer);
 }
 
 function health(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): void {

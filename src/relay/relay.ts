@@ -76,6 +76,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const allowed = [...(options.allowedOrigins ?? []), ...(publicUrl ? [publicUrl] : [])].map(normaliseOrigin);
   const secure = options.tls !== undefined;
   const trustProxy = options.trustProxy ?? false;
+  const guard = new AuthGuard(options.authLimits);
 
   const context: HttpContext = {
     store,
@@ -86,6 +87,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     secure,
     trustProxy,
     stats: () => hub.stats(),
+    guard,
+    presence: (agentId) => hub.presence(agentId),
     startedAt: Date.now(),
     version: VERSION,
     log,
@@ -94,7 +97,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     hub,
     store,
     origins: new OriginPolicy(allowed),
-    guard: new AuthGuard(options.authLimits),
+    guard,
     secure,
     trustProxy,
     handshakeTimeoutMs: options.handshakeTimeoutMs,

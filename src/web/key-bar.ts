@@ -1,41 +1,80 @@
-// The row of keys phones lack. Each button sends the bytes a real keyboard would, including the
-// cursor-key form the program asked for (DECCKM), and never takes focus from the terminal, so the
-// on-screen keyboard stays open.
+// The key bar above the on-screen keyboard: a row of Claude Code actions and a scrolling row of the
+// keys phones lack (keys.ts says what each sends). Ctrl and Alt are sticky: tap one, then a key on
+// the bar or the keyboard. Buttons never take the focus, so the on-screen keyboard stays open.
 
-/** One key: its label, its accessible name, and its bytes. */
-export interface KeyDef {
-  label: string;
-  name: string;
-  /** Bytes to send; `application` is whether the program enabled application cursor keys. */
-  bytes(application: boolean): string;
+import { CLAUDE_ACTIONS, KEYS, NO_MODIFIERS, encodeKey, isModifier, withModifiers, type KeyDef, type Modifiers } from './keys.js';
+
+/** What the key bar needs from the page. */
+export interface KeyBarHost {
+  send(bytes: string): void;
+  /** Whether the program enabled application cursor keys. */
+  applicationCursor(): boolean;
 }
 
-const cursor = (final: string) => (application: boolean) => (application ? `\x1bO${final}` : `\x1b[${final}`);
+/** The sticky modifiers, shared by the bar's buttons and typed input. */
+export class KeyBar {
+  private mods: Modifiers = { ...NO_MODIFIERS };
+  private readonly modifierButtons = new Map<keyof Modifiers, HTMLButtonElement>();
 
-/** The keys, in bar order. */
-export const KEYS: KeyDef[] = [
-  { label: 'Esc', name: 'Escape', bytes: () => '\x1b' },
-  { label: 'Tab', name: 'Tab', bytes: () => '\t' },
-  { label: '^C', name: 'Control C', bytes: () => '\x03' },
-  { label: '^D', name: 'Control D', bytes: () => '\x04' },
-  { label: '↑', name: 'Up arrow', bytes: cursor('A') },
-  { label: '↓', name: 'Down arrow', bytes: cursor('B') },
-  { label: '←', name: 'Left arrow', bytes: cursor('D') },
-  { label: '→', name: 'Right arrow', bytes: cursor('C') },
-  { label: '⏎', name: 'Enter', bytes: () => '\r' },
-];
-
-/** Fills `container` with key buttons that call `send`. */
-export function mountKeyBar(container: HTMLElement, send: (bytes: string) => void, applicationCursor: () => boolean): void {
-  for (const key of KEYS) {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = key.label;
-    button.setAttribute('aria-label', key.name);
-    button.dataset.key = key.name;
-    // pointerdown with preventDefault keeps focus (and the phone keyboard) on the terminal.
-    button.addEventListener('pointerdown', (event) => event.preventDefault());
-    button.addEventListener('click', () => send(key.bytes(applicationCursor())));
-    container.append(button);
+  constructor(
+    actions: HTMLElement,
+    keys: HTMLElement,
+    private readonly host: KeyBarHost,
+  ) {
+    for (const def of CLAUDE_ACTIONS) actions.append(this.keyButton(def, 'action'));
+    for (const def of KEYS) {
+      if (!isModifier(def)) {
+        keys.append(this.keyButton(def, 'key'));
+        continue;
+      }
+      const button = makeButton(def.label, def.name);
+      button.dataset.key = def.label;
+      button.setAttribute('aria-pressed', 'false');
+      button.addEventListener('click', () => this.toggle(def.modifier));
+      this.modifierButtons.set(def.modifier, button);
+      keys.append(button);
+    }
   }
+
+  /** Typed text (from the keyboard) with the sticky modifiers applied; releases them. */
+  typed(text: string): string {
+    const out = withModifiers(text, this.mods);
+    this.release();
+    return out;
+  }
+
+  private keyButton(def: KeyDef, kind: 'action' | 'key'): HTMLButtonElement {
+    const button = makeButton(def.label, def.name);
+    button.dataset[kind] = def.name;
+    button.addEventListener('click', () => {
+      this.host.send(encodeKey(def.key, kind === 'key' ? this.mods : NO_MODIFIERS, this.host.applicationCursor()));
+      if (kind === 'key') this.release();
+    });
+    return button;
+  }
+
+  private toggle(modifier: keyof Modifiers): void {
+    this.mods[modifier] = !this.mods[modifier];
+    this.show();
+  }
+
+  private release(): void {
+    if (!this.mods.ctrl && !this.mods.alt) return;
+    this.mods = { ...NO_MODIFIERS };
+    this.show();
+  }
+
+  private show(): void {
+    for (const [modifier, button] of this.modifierButtons) button.setAttribute('aria-pressed', String(this.mods[modifier]));
+  }
+}
+
+function makeButton(label: string, name: string): HTMLButtonElement {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = label;
+  button.setAttribute('aria-label', name);
+  // pointerdown with preventDefault keeps the focus (and the phone keyboard) where it is.
+  button.addEventListener('pointerdown', (event) => event.preventDefault());
+  return button;
 }

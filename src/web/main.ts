@@ -1,6 +1,8 @@
-// The web terminal: reads the access link from the address bar, opens a client session, and connects
-// it to xterm.js. Keystrokes go out raw, exactly as the terminal encodes them (Enter is "\r"); output
-// is written as bytes, so UTF-8 split across frames is reassembled by the terminal.
+// The web app. At the relay's root it is the start page (the agents this device opened); at
+// /a/AGENT_ID it is the terminal: it takes the access link from the address bar (or, without one,
+// from what this device remembers), opens a client session and connects it to xterm.js. Keystrokes go
+// out raw, exactly as the terminal encodes them (Enter is "\r"); output is written as bytes, so UTF-8
+// split across frames is reassembled by the terminal.
 
 import '@xterm/xterm/css/xterm.css';
 import './app.css';
@@ -8,32 +10,58 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { ClientSession } from '../client/session.js';
 import { CloseCode, parseAccessLink, type AccessLink } from '../protocol/index.js';
+import { Attention } from './attention.js';
 import { browserConnect } from './browser-connect.js';
-import { mountKeyBar } from './key-bar.js';
+import { Composer, pasteBytes } from './composer.js';
+import { KeyBar } from './key-bar.js';
 import { askPin } from './pin-form.js';
+import { appBase, installApp } from './pwa.js';
+import { showStartPage } from './start-page.js';
 import { StatusBar } from './status-bar.js';
+import { MAX_FONT, MIN_FONT, findPaired, loadFontSize, rememberAgent, saveFontSize } from './storage.js';
+import { installTouch } from './touch.js';
+
+/** The relay's base URL as links write it: this page's origin and the app's base path. */
+const relayUrl = location.origin + appBase().replace(/\/$/, '');
 
 function start(): void {
+  installApp();
+  document.getElementById('home-link')!.setAttribute('href', appBase());
   const bar = new StatusBar();
-  let link: AccessLink;
   if (!/\/a\/[^/]+\/?$/.test(location.pathname)) {
-    document.body.dataset.state = 'landing';
-    bar.status('');
-    bar.showMessage('ccremote relay', 'Open the link that "ccremote agent" printed on your computer (or scan its QR code) to reach your terminal.');
+    bar.landing();
+    if (!showStartPage(relayUrl)) {
+      bar.showMessage('ccremote relay', 'Open the link that "ccremote agent" printed on your computer (or scan its QR code) to reach your terminal.');
+    }
     return;
   }
+  let link: AccessLink & { name?: string };
   try {
-    link = parseAccessLink(location.href);
+    link = linkOfPage();
   } catch (error) {
     bar.state({ kind: 'failed', code: 0, reason: `This page's address is not a complete access link: ${(error as Error).message}. Open the full link the agent printed (or scan its QR code).` });
     return;
   }
+  if (link.name) bar.setName(link.name);
+  openTerminal(link, bar);
+}
 
+/** The link in the address bar, or else the one this device remembers for this agent (and its name). */
+function linkOfPage(): AccessLink & { name?: string } {
+  const agentId = /\/a\/([^/]+)\/?$/.exec(location.pathname)![1]!;
+  if (!location.hash) {
+    const paired = findPaired(relayUrl, agentId);
+    if (paired) return { relayUrl, agentId, secret: paired.secret, readOnly: paired.readOnly, pin: paired.pin, name: paired.name };
+  }
+  return parseAccessLink(location.href);
+}
+
+function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): void {
   const term = new Terminal({
     allowProposedApi: false,
     cursorBlink: true,
     fontFamily: "ui-monospace, 'SF Mono', Menlo, Consolas, 'DejaVu Sans Mono', monospace",
-    fontSize: window.matchMedia('(max-width: 600px)').matches ? 13 : 15,
+    fontSize: loadFontSize(window.matchMedia('(max-width: 600px)').matches ? 13 : 15),
     scrollback: 5000,
     theme: { background: '#16181d', foreground: '#e6e6e6' },
     // Terminal output is hostile. Hyperlinks (OSC 8): http(s) only, each confirmed by the person, opened
@@ -48,7 +76,27 @@ function start(): void {
   });
   const fit = new FitAddon();
   term.loadAddon(fit);
-  term.open(document.getElementById('terminal')!);
+  const container = document.getElementById('terminal')!;
+  term.open(container);
+  installTouch(container, term);
+  let agentName = link.name ?? '';
+  const attention = new Attention(() => agentName || 'ccremote');
+  term.onBell(() => attention.raise({ kind: 'bell' }));
+
+  /** Once the relay accepted the link, this device remembers it, and the address bar drops the secret. */
+  const remember = (name: string | undefined): void => {
+    agentName = name ?? agentName;
+    const saved = rememberAgent({
+      agentId: link.agentId,
+      relayUrl: link.relayUrl,
+      secret: link.secret,
+      readOnly: link.readOnly ?? false,
+      pin: link.pin ?? false,
+      ...(name ? { name } : {}),
+      lastOpened: Date.now(),
+    });
+    if (saved && location.hash) history.replaceState(null, '', location.pathname + location.search);
+  };
 
   const open = (pin: Uint8Array | undefined): ClientSession => {
     const opened: ClientSession = new ClientSession({
@@ -74,11 +122,13 @@ function start(): void {
             void askPin(link.agentId, state.reason).then(begin);
             return;
           }
+          if (state.kind === 'online' || state.kind === 'agent_offline') remember(state.name);
           bar.state(state);
         },
         resync: (how) => bar.resync(how),
         status: (status) => bar.status(status.message),
         latency: (ms) => bar.setLatency(ms),
+        attention: (event) => attention.raise(event),
         error: (code, message) => {
           if (code === 'agent_offline') return;
           console.warn(`ccremote: ${code}: ${message}`);
@@ -103,28 +153,92 @@ function start(): void {
     term.options.disableStdin = true;
   }
   const send = (data: string): void => {
+    attention.clear();
     if (session?.canType) session.sendData(data);
   };
-  term.onData(send);
+  const keyBar = new KeyBar(document.getElementById('actions')!, document.getElementById('key-row')!, {
+    send,
+    applicationCursor: () => term.modes.applicationCursorKeysMode,
+  });
+  term.onData((data) => send(keyBar.typed(data)));
   // Some sequences (legacy mouse reports) are binary strings: one char per byte.
   term.onBinary((data) => session?.sendData(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
-  mountKeyBar(document.getElementById('keys')!, send, () => term.modes.applicationCursorKeysMode);
+  new Composer({ send, delivered: () => session?.delivered() ?? Promise.resolve(), bracketedPaste: () => term.modes.bracketedPasteMode });
+  installTools(term, send, bar, () => refit());
 
+  /** Fits the terminal to its box, keeping the cursor's line in view if the view was following it. */
   const refit = (): void => {
+    const buffer = term.buffer.active;
+    const following = buffer.viewportY >= buffer.baseY;
     fit.fit();
+    if (following) term.scrollToBottom();
     session?.resize(term.cols, term.rows);
   };
-  new ResizeObserver(refit).observe(document.getElementById('terminal')!);
-  window.visualViewport?.addEventListener('resize', refit);
-  refit();
+  new ResizeObserver(refit).observe(container);
+  // iOS resizes neither the layout nor the fixed-height body when its keyboard opens: follow the visual viewport.
+  const viewport = window.visualViewport;
+  const followViewport = (): void => {
+    if (viewport) document.documentElement.style.setProperty('--app-height', `${Math.round(viewport.height)}px`);
+    refit();
+  };
+  viewport?.addEventListener('resize', followViewport);
+  window.addEventListener('orientationchange', followViewport);
+  followViewport();
 
   document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && session?.reconnectNow());
   window.addEventListener('online', () => session?.reconnectNow());
   if (link.pin) {
     bar.locked();
     void askPin(link.agentId).then(begin);
-  }
-  else begin(undefined);
+  } else begin(undefined);
+}
+
+/** The menu: font size (remembered), clipboard paste and copy, and the floating Copy for a selection. */
+function installTools(term: Terminal, send: (data: string) => void, bar: StatusBar, refit: () => void): void {
+  const tools = document.getElementById('tools')!;
+  const toggle = document.getElementById('menu-toggle')!;
+  const sizeLabel = document.getElementById('font-size')!;
+  const showSize = (): void => void (sizeLabel.textContent = `${term.options.fontSize} px`);
+  toggle.addEventListener('click', () => {
+    tools.hidden = !tools.hidden;
+    toggle.setAttribute('aria-expanded', String(!tools.hidden));
+    refit();
+  });
+  const setFont = (size: number): void => {
+    term.options.fontSize = Math.min(MAX_FONT, Math.max(MIN_FONT, size));
+    saveFontSize(term.options.fontSize);
+    showSize();
+    refit();
+  };
+  document.getElementById('font-smaller')!.addEventListener('click', () => setFont((term.options.fontSize ?? 13) - 1));
+  document.getElementById('font-larger')!.addEventListener('click', () => setFont((term.options.fontSize ?? 13) + 1));
+  showSize();
+
+  const copy = async (): Promise<void> => {
+    const text = term.getSelection();
+    if (!text) return bar.alert('Nothing is selected: press and hold a word to select it.');
+    try {
+      await navigator.clipboard.writeText(text);
+      term.clearSelection();
+      bar.alert('Copied.');
+    } catch {
+      bar.alert('The browser did not allow copying.');
+    }
+  };
+  document.getElementById('copy')!.addEventListener('click', () => void copy());
+  const chip = document.getElementById('copy-chip')!;
+  chip.addEventListener('pointerdown', (event) => event.preventDefault());
+  chip.addEventListener('click', () => void copy());
+  term.onSelectionChange(() => void (chip.hidden = !term.hasSelection()));
+
+  document.getElementById('paste')!.addEventListener('click', async () => {
+    try {
+      const text = await navigator.clipboard.readText();
+      if (text) send(pasteBytes(text, term.modes.bracketedPasteMode));
+    } catch {
+      bar.alert('The browser did not allow reading the clipboard; use the composer (✎) and paste there.');
+    }
+  });
 }
 
 start();

@@ -14,6 +14,8 @@ export class StatusBar {
   private noticeTimer: number | undefined;
   /** The agent's last status line (such as the command's exit), kept while the agent is offline. */
   private lastStatus: string | undefined;
+  /** The relay admitted this page at least once since it loaded. */
+  private reached = false;
 
   state(state: SessionState): void {
     document.body.dataset.state = state.kind;
@@ -23,21 +25,31 @@ export class StatusBar {
       case 'connecting':
         return this.setText('Connecting…');
       case 'online':
+        this.reached = true;
+        delete document.body.dataset.network;
         if (state.name) this.setName(state.name);
         this.lastStatus = undefined;
         this.setText('Connected');
         if (!this.noticeTimer) this.setNotice(undefined);
         return;
       case 'agent_offline':
+        this.reached = true;
         if (state.name) this.setName(state.name);
         this.setText('Agent offline');
         return this.setNotice(`${this.lastStatus ? `${this.lastStatus}. ` : ''}Waiting for the agent to come back.`);
       case 'waiting': {
+        // No network, or a relay that never answered since the page opened (from the app's cache): say so plainly.
+        const offline = !navigator.onLine;
+        const unreachable = !this.reached && state.code === 1006;
+        document.body.dataset.network = offline ? 'offline' : unreachable ? 'unreachable' : 'online';
         const until = Date.now() + state.retryInMs;
-        const tick = (): void => this.setText(`Reconnecting in ${Math.max(0, Math.ceil((until - Date.now()) / 1000))} s`);
+        const prefix = offline ? 'Offline · retry' : unreachable ? 'Relay unreachable · retry' : 'Reconnecting';
+        const tick = (): void => this.setText(`${prefix} in ${Math.max(0, Math.ceil((until - Date.now()) / 1000))} s`);
         tick();
         this.timer = window.setInterval(tick, 500);
         this.latency.textContent = '';
+        if (offline) return this.setNotice('This device is offline. The terminal reconnects by itself when the network is back.');
+        if (unreachable) return this.setNotice('The relay cannot be reached right now. The terminal keeps trying and connects by itself once it answers.');
         return this.setNotice(state.reason);
       }
       case 'failed':
@@ -71,6 +83,13 @@ export class StatusBar {
   readOnly(): void {
     document.body.dataset.access = 'read-only';
     byId('access').hidden = false;
+  }
+
+  /** The start page: no connection of its own. */
+  landing(): void {
+    document.body.dataset.state = 'landing';
+    this.setText('');
+    this.setNotice(undefined);
   }
 
   /** Waiting for the PIN: nothing is connected. */

@@ -68,3 +68,53 @@ export async function waitForScreen(page: Page, text: string | RegExp, timeoutMs
 export async function waitForState(page: Page, state: string, timeoutMs = 10_000): Promise<void> {
   await page.waitForFunction((want) => document.body.dataset.state === want, state, { timeout: timeoutMs, polling: 50 });
 }
+
+/** Records page errors and console errors into `problems` (failed WebSocket connections while a relay is down are expected). */
+export function watchProblems(page: Page, problems: string[]): void {
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/^WebSocket connection to .* failed|Failed to load resource/.test(message.text())) problems.push(`console: ${message.text()}`);
+  });
+}
+
+/** Everything the terminal holds, scrollback included, one line per logical line (wrapped rows joined). */
+export function bufferText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    type Line = { isWrapped: boolean; translateToString(trim: boolean): string };
+    type Buffer = { length: number; getLine(i: number): Line | undefined };
+    const term = (window as unknown as { ccremote?: { term: { buffer: { active: Buffer } } } }).ccremote?.term;
+    if (!term) return '';
+    const buffer = term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buffer.length; i++) {
+      const line = buffer.getLine(i);
+      const text = line?.translateToString(false) ?? '';
+      // A line the terminal wrapped continues the previous one.
+      if (line?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+      else lines.push(text);
+    }
+    return lines.map((l) => l.trimEnd()).join('\n');
+  });
+}
+
+/** Bytes the keydump fixture printed so far, one hex string per read ("1b 5b 41"). */
+export async function keydumpReads(page: Page): Promise<string[]> {
+  return ((await bufferText(page)).match(/\[[0-9a-f ]+\]/g) ?? []).map((l) => l.slice(1, -1));
+}
+
+/**
+ * Runs `act`, then waits until the keydump fixture has printed at least as many bytes as `hex` holds
+ * (possibly over several reads), and checks that they are exactly `hex` (space-separated hex).
+ */
+export async function expectKeydump(page: Page, act: () => Promise<void>, hex: string, label = hex): Promise<void> {
+  const before = (await keydumpReads(page)).length;
+  await act();
+  const since = async (): Promise<string> => (await keydumpReads(page)).slice(before).join(' ');
+  const deadline = Date.now() + 10_000;
+  let got = await since();
+  while (got.length < hex.length && Date.now() < deadline) {
+    await page.waitForTimeout(25);
+    got = await since();
+  }
+  if (got !== hex) throw new Error(`${label}: expected [${hex}], got [${got}]`);
+}

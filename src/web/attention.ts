@@ -1,0 +1,121 @@
+// Telling the person that the program waits for them: Claude Code's hooks (a permission prompt, the
+// end of a reply) reach the page as attention events; the terminal bell stands in for other programs.
+// The page marks its title and the app badge, plays a short tone, and, when it is hidden, shows a
+// system notification through the service worker (if the person allowed notifications). All of it
+// clears once the person looks at the page again.
+
+/** One reason to look. */
+export interface AttentionEvent {
+  kind: 'notification' | 'stop' | 'bell';
+  message?: string;
+}
+
+const TITLE_MARK = '● ';
+/** Bells closer together than this are one. */
+const BELL_QUIET_MS = 3000;
+
+export class Attention {
+  private pending = false;
+  private lastBell = 0;
+  private audio: AudioContext | undefined;
+  private readonly button = document.getElementById('alerts-toggle') as HTMLButtonElement | null;
+
+  constructor(private readonly agentName: () => string) {
+    document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.clear());
+    window.addEventListener('focus', () => this.clear());
+    // Browsers allow sound only after a gesture: the first tap anywhere prepares it.
+    window.addEventListener('pointerdown', () => this.prepareSound(), { once: true, capture: true });
+    this.button?.addEventListener('click', () => void this.askPermission());
+    this.showPermission();
+  }
+
+  /** Something wants the person. */
+  raise(event: AttentionEvent): void {
+    if (event.kind === 'bell') {
+      const now = Date.now();
+      if (now - this.lastBell < BELL_QUIET_MS) return;
+      this.lastBell = now;
+    }
+    const text = describe(event);
+    document.body.dataset.attention = event.kind;
+    const notice = document.getElementById('attention')!;
+    notice.textContent = text;
+    notice.hidden = false;
+    this.tone();
+    const hidden = document.visibilityState !== 'visible';
+    if (hidden || !document.hasFocus()) {
+      this.pending = true;
+      if (!document.title.startsWith(TITLE_MARK)) document.title = TITLE_MARK + document.title;
+      void (navigator as Navigator & { setAppBadge?: (n?: number) => Promise<void> }).setAppBadge?.(1).catch(() => undefined);
+    }
+    if (hidden) void this.notify(text);
+  }
+
+  /** The person is looking: take the marks away. */
+  clear(): void {
+    const notice = document.getElementById('attention');
+    if (notice) notice.hidden = true;
+    delete document.body.dataset.attention;
+    if (!this.pending) return;
+    this.pending = false;
+    if (document.title.startsWith(TITLE_MARK)) document.title = document.title.slice(TITLE_MARK.length);
+    void (navigator as Navigator & { clearAppBadge?: () => Promise<void> }).clearAppBadge?.().catch(() => undefined);
+  }
+
+  private async notify(body: string): Promise<void> {
+    if (!('Notification' in window) || Notification.permission !== 'granted' || !('serviceWorker' in navigator)) return;
+    const registration = await navigator.serviceWorker.getRegistration();
+    await registration?.showNotification(this.agentName(), { body, tag: 'ccremote-attention', icon: 'icon-192.png', badge: 'icon-192.png' }).catch(() => undefined);
+  }
+
+  private async askPermission(): Promise<void> {
+    if (!('Notification' in window)) return;
+    if (Notification.permission === 'default') await Notification.requestPermission();
+    this.showPermission();
+  }
+
+  private showPermission(): void {
+    if (!this.button) return;
+    const supported = 'Notification' in window && 'serviceWorker' in navigator && window.isSecureContext;
+    this.button.hidden = !supported;
+    if (!supported) return;
+    const permission = Notification.permission;
+    this.button.textContent = permission === 'granted' ? 'Alerts on' : permission === 'denied' ? 'Alerts blocked' : 'Turn on alerts';
+    this.button.setAttribute('aria-pressed', String(permission === 'granted'));
+    this.button.disabled = permission !== 'default';
+  }
+
+  private prepareSound(): void {
+    try {
+      this.audio ??= new AudioContext();
+      void this.audio.resume().catch(() => undefined);
+    } catch {
+      this.audio = undefined;
+    }
+  }
+
+  /** A short, soft two-note tone. */
+  private tone(): void {
+    const audio = this.audio;
+    if (!audio || audio.state !== 'running') return;
+    const gain = audio.createGain();
+    gain.connect(audio.destination);
+    gain.gain.setValueAtTime(0.0001, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.15, audio.currentTime + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.35);
+    for (const [frequency, at] of [[880, 0], [1320, 0.12]] as const) {
+      const oscillator = audio.createOscillator();
+      oscillator.frequency.value = frequency;
+      oscillator.connect(gain);
+      oscillator.start(audio.currentTime + at);
+      oscillator.stop(audio.currentTime + at + 0.2);
+    }
+  }
+}
+
+function describe(event: AttentionEvent): string {
+  if (event.message) return event.message;
+  if (event.kind === 'stop') return 'Claude finished and is waiting for you.';
+  if (event.kind === 'bell') return 'The terminal rang its bell.';
+  return 'Claude is waiting for you.';
+}

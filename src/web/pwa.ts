@@ -1,0 +1,21 @@
+// Installing the app: the manifest link and the service worker (worker/sw.ts), both at the app's base
+// (the relay's root, or its path prefix behind a proxy), so that the start page and every terminal
+// page are one app. Service workers need a secure context (HTTPS, or localhost); on a plain-HTTP LAN
+// page the app simply runs without one.
+
+/** The app's base path: the page's path without `/a/AGENT_ID`, ending in "/". */
+export function appBase(pathname = location.pathname): string {
+  const base = pathname.replace(/\/a\/[^/]*\/?$/, '/');
+  return base.endsWith('/') ? base : base.replace(/[^/]*$/, '');
+}
+
+/** Adds the manifest and registers the service worker; never throws. */
+export function installApp(): void {
+  const base = appBase();
+  const manifest = document.createElement('link');
+  manifest.rel = 'manifest';
+  manifest.href = `${base}manifest.webmanifest`;
+  document.head.append(manifest);
+  if (!('serviceWorker' in navigator) || !window.isSecureContext) return;
+  navigator.serviceWorker.register(`${base}sw.js`, { scope: base }).catch((error: Error) => console.warn(`ccremote: no offline support: ${error.message}`));
+}

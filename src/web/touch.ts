@@ -1,0 +1,110 @@
+// Touch on the terminal: a swipe scrolls the scrollback (line by line, following the finger), and a
+// long press selects the word under the finger so it can be copied.
+
+import type { Terminal } from '@xterm/xterm';
+
+const LONG_PRESS_MS = 450;
+/** A finger that moves further than this (px) is swiping, not pressing. */
+const SLOP = 8;
+
+/** Installs the gestures on `element`, the terminal's container. */
+export function installTouch(element: HTMLElement, term: Terminal): void {
+  let start: { x: number; y: number; lastY: number; carry: number } | undefined;
+  let timer: number | undefined;
+  let swiping = false;
+  /** The press became a selection: the touch's end must not turn into a click that clears it. */
+  let selected = false;
+
+  const cancelPress = (): void => {
+    window.clearTimeout(timer);
+    timer = undefined;
+  };
+
+  element.addEventListener(
+    'touchstart',
+    (event) => {
+      if (event.touches.length !== 1) {
+        start = undefined;
+        return cancelPress();
+      }
+      const touch = event.touches[0]!;
+      start = { x: touch.clientX, y: touch.clientY, lastY: touch.clientY, carry: 0 };
+      swiping = false;
+      selected = false;
+      cancelPress();
+      timer = window.setTimeout(() => {
+        timer = undefined;
+        if (start) selected = selectWordAt(term, start.x, start.y);
+      }, LONG_PRESS_MS);
+    },
+    { passive: true, capture: true },
+  );
+
+  element.addEventListener(
+    'touchmove',
+    (event) => {
+      if (!start || event.touches.length !== 1) return;
+      const touch = event.touches[0]!;
+      if (!swiping && Math.hypot(touch.clientX - start.x, touch.clientY - start.y) < SLOP) return;
+      swiping = true;
+      cancelPress();
+      // The page must not scroll or bounce, and xterm must not see the swipe as a selection.
+      event.preventDefault();
+      event.stopPropagation();
+      const height = cellHeight(term);
+      start.carry += start.lastY - touch.clientY;
+      start.lastY = touch.clientY;
+      const lines = Math.trunc(start.carry / height);
+      if (lines !== 0) {
+        start.carry -= lines * height;
+        term.scrollLines(lines);
+      }
+    },
+    { passive: false, capture: true },
+  );
+
+  const end = (event: TouchEvent): void => {
+    cancelPress();
+    start = undefined;
+    if (selected || swiping) {
+      // No mouse events follow: a click would clear the selection or move the cursor.
+      event.preventDefault();
+      event.stopPropagation();
+    }
+    selected = false;
+  };
+  element.addEventListener('touchend', end, { passive: false, capture: true });
+  element.addEventListener('touchcancel', end, { passive: false, capture: true });
+}
+
+/** Height of one terminal row in CSS pixels. */
+function cellHeight(term: Terminal): number {
+  const screen = term.element?.querySelector('.xterm-screen');
+  const height = screen ? screen.getBoundingClientRect().height / term.rows : 0;
+  return height > 0 ? height : 16;
+}
+
+/** Selects the word (a run of non-blank characters) at the viewport point (x, y). */
+export function selectWordAt(term: Terminal, x: number, y: number): boolean {
+  const screen = term.element?.querySelector('.xterm-screen');
+  if (!screen) return false;
+  const rect = screen.getBoundingClientRect();
+  const col = Math.floor(((x - rect.left) / rect.width) * term.cols);
+  const row = Math.floor(((y - rect.top) / rect.height) * term.rows);
+  if (col < 0 || col >= term.cols || row < 0 || row >= term.rows) return false;
+  const line = term.buffer.active.getLine(term.buffer.active.viewportY + row);
+  if (!line) return false;
+  // By cells, so that wide characters (two cells, the second empty) count once.
+  const isWord = (i: number): boolean => {
+    const cell = i >= 0 && i < term.cols ? line.getCell(i) : undefined;
+    if (!cell) return false;
+    return cell.getWidth() === 0 || !/^\s*$/.test(cell.getChars());
+  };
+  if (!isWord(col)) return false;
+  let from = col;
+  let to = col;
+  while (isWord(from - 1)) from--;
+  while (isWord(to + 1)) to++;
+  term.select(from, term.buffer.active.viewportY + row, to - from + 1);
+  return true;
+}

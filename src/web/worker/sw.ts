@@ -1,0 +1,69 @@
+// The service worker: keeps the app shell (page, script, styles, icons, manifest) in a cache so that
+// the app opens at once, and opens at all while the relay or the network is down; the page then says
+// so. It never caches anything else, and never sees terminal traffic (WebSockets bypass it). A new
+// relay version ships a new worker (its shell version changes), which replaces the cache.
+
+const sw = globalThis as unknown as ServiceWorkerGlobalScope;
+/** Filled in by the build: a hash of the shell's files, and their names. */
+declare const SHELL_VERSION: string;
+declare const SHELL_FILES: string[];
+
+const CACHE = `ccremote-shell-${SHELL_VERSION}`;
+/** The app's base URL: the worker lives at its root. */
+const BASE = new URL('./', sw.location.href);
+
+sw.addEventListener('install', (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      await cache.addAll(SHELL_FILES.map((file) => new Request(new URL(file, BASE), { cache: 'reload' })));
+      await sw.skipWaiting();
+    })(),
+  );
+});
+
+sw.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) if (name.startsWith('ccremote-shell-') && name !== CACHE) await caches.delete(name);
+      await sw.clients.claim();
+    })(),
+  );
+});
+
+/** The cached file that answers `url`, if it is part of the shell: pages are index.html; /a/app.js is app.js. */
+function shellFile(url: URL): string | undefined {
+  if (url.origin !== BASE.origin || !url.pathname.startsWith(BASE.pathname)) return undefined;
+  const rest = url.pathname.slice(BASE.pathname.length);
+  if (rest === '' || rest === 'index.html' || /^a\/[A-Za-z0-9_-]{22}\/?$/.test(rest)) return 'index.html';
+  const file = rest.startsWith('a/') ? rest.slice(2) : rest;
+  return SHELL_FILES.includes(file) ? file : undefined;
+}
+
+sw.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const file = shellFile(new URL(request.url));
+  if (!file) return;
+  event.respondWith(
+    (async () => {
+      const cached = await caches.match(new URL(file, BASE).href, { cacheName: CACHE });
+      return cached ?? fetch(request);
+    })(),
+  );
+});
+
+// A tap on a notification brings the app's window forward (or opens the start page).
+sw.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(
+    (async () => {
+      const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const open = windows.find((w) => w.url.startsWith(BASE.href));
+      if (open) await open.focus();
+      else await sw.clients.openWindow(BASE.href);
+    })(),
+  );
+});
+
+export {};

@@ -1,0 +1,318 @@
+// The web app as a phone uses it (headless Chromium, 390×844, touch): the key bar and Claude Code
+// actions send exactly a keyboard's bytes (recorded at the PTY by the keydump fixture), the composer
+// sends composed text once, touch scrolls and selects, the font size is remembered, the terminal refits
+// when the phone turns or its keyboard opens, and every control has a name and readable contrast.
+
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
+import { bufferText, describeBrowser, expectKeydump, phone, screenshotPath, waitForScreen, waitForState, watchProblems } from './helpers/browser.js';
+import { cleanup, startAgent, startRelay } from './helpers/system.js';
+
+const KEYDUMP = fileURLToPath(new URL('./fixtures/keydump.mjs', import.meta.url));
+
+const hex = (text: string): string => [...Buffer.from(text, 'utf8')].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+
+describeBrowser('phone', () => {
+  let context: BrowserContext;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    context = await phone();
+  });
+  afterAll(async () => {
+    await context?.close();
+  });
+  afterEach(async () => {
+    await page?.close();
+    await cleanup();
+    expect(problems.splice(0)).toEqual([]);
+  });
+
+  async function open(url: string): Promise<Page> {
+    page = await context.newPage();
+    watchProblems(page, problems);
+    // Headless Chromium has no system clipboard to read back: record what the page writes to it.
+    await page.addInitScript(() => {
+      const copied: string[] = [];
+      Object.assign(window, { copied });
+      const write = navigator.clipboard?.writeText.bind(navigator.clipboard);
+      if (write) navigator.clipboard.writeText = (text: string) => (copied.push(text), write(text));
+    });
+    await page.goto(url);
+    return page;
+  }
+
+  const button = (name: string) => page.getByRole('button', { name, exact: true });
+
+  it('every key and Claude Code action sends exactly the bytes a keyboard would, with sticky Ctrl and Alt', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: process.execPath, args: [KEYDUMP] });
+    await open(agent.url);
+    await waitForScreen(page, 'keydump ready');
+    const keys: Array<[string, string]> = [
+      ['Escape', '1b'],
+      ['Tab', '09'],
+      ['Shift Tab', '1b 5b 5a'],
+      ['Up arrow', '1b 5b 41'],
+      ['Down arrow', '1b 5b 42'],
+      ['Left arrow', '1b 5b 44'],
+      ['Right arrow', '1b 5b 43'],
+      ['Control C', '03'],
+      ['Home', '1b 5b 48'],
+      ['End', '1b 5b 46'],
+      ['Page up', '1b 5b 35 7e'],
+      ['Page down', '1b 5b 36 7e'],
+      ['Vertical bar', '7c'],
+      ['Tilde', '7e'],
+      ['Slash', '2f'],
+      ['Hyphen', '2d'],
+      ['Backtick', '60'],
+      ['Backslash', '5c'],
+      ['Control D', '04'],
+      ['Interrupt Claude (Escape)', '1b'],
+      ['Cycle mode (Shift Tab)', '1b 5b 5a'],
+      ['Choose 1', '31'],
+      ['Choose 2', '32'],
+      ['Choose 3', '33'],
+      ['Slash command', '2f'],
+      ['Accept (Enter)', '0d'],
+    ];
+    for (const [name, bytes] of keys) await expectKeydump(page, () => button(name).tap(), bytes, name);
+    await page.screenshot({ path: screenshotPath('keys-phone') });
+
+    // Sticky modifiers: tap Ctrl, then a key on the keyboard or the bar; the modifier is then released.
+    const ctrl = button('Control (applies to the next key)');
+    const alt = button('Alt (applies to the next key)');
+    await ctrl.tap();
+    expect(await ctrl.getAttribute('aria-pressed')).toBe('true');
+    await expectKeydump(page, () => page.keyboard.type('c'), '03', 'Ctrl then c');
+    expect(await ctrl.getAttribute('aria-pressed')).toBe('false');
+    await expectKeydump(page, () => page.keyboard.type('c'), '63', 'c alone after the release');
+    await ctrl.tap();
+    await expectKeydump(page, () => button('Left arrow').tap(), '1b 5b 31 3b 35 44', 'Ctrl then Left');
+    await alt.tap();
+    await expectKeydump(page, () => page.keyboard.type('b'), '1b 62', 'Alt then b');
+    await ctrl.tap();
+    await alt.tap();
+    await expectKeydump(page, () => button('Page up').tap(), '1b 5b 35 3b 37 7e', 'Ctrl Alt then PgUp');
+    await ctrl.tap();
+    await ctrl.tap(); // tapped twice: released, nothing applies
+    await expectKeydump(page, () => page.keyboard.type('x'), '78', 'Ctrl tapped off');
+    // The buttons leave the focus in the terminal, so the phone keyboard stays up.
+    expect(await page.evaluate(() => document.activeElement?.classList.contains('xterm-helper-textarea'))).toBe(true);
+    // Typed keys are unchanged: Enter is \r, never \n.
+    await expectKeydump(page, () => page.keyboard.press('Enter'), '0d', 'Enter');
+    await expectKeydump(page, () => page.keyboard.type('é'), 'c3 a9', 'é');
+  });
+
+  it('cursor keys follow the mode the program asked for (application cursor keys)', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: process.execPath, args: [KEYDUMP, '--app'] });
+    await open(agent.url);
+    await waitForScreen(page, 'keydump ready');
+    for (const [name, bytes] of [
+      ['Up arrow', '1b 4f 41'],
+      ['Right arrow', '1b 4f 43'],
+      ['Home', '1b 4f 48'],
+      ['End', '1b 4f 46'],
+    ] as const) {
+      await expectKeydump(page, () => button(name).tap(), bytes, name);
+    }
+  });
+
+  it('the composer sends composed text once, as a bracketed paste with Enter, including CJK and emoji', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: process.execPath, args: [KEYDUMP, '--paste'] });
+    await open(agent.url);
+    await waitForScreen(page, 'keydump ready');
+    await button('Compose text').tap();
+    const field = page.getByRole('textbox', { name: 'Text to send' });
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('composer-input');
+    const cdp = await context.newCDPSession(page);
+    // An input method composes 日本語 from kana; Enter while composing only confirms it.
+    const text = '日本語で説明して 🚀 and ok';
+    await cdp.send('Input.imeSetComposition', { text: 'にほんご', selectionStart: 4, selectionEnd: 4 });
+    await page.evaluate(() =>
+      document.getElementById('composer-input')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', isComposing: true, bubbles: true, cancelable: true })),
+    );
+    await cdp.send('Input.insertText', { text: '日本語' });
+    await cdp.send('Input.insertText', { text: text.slice('日本語'.length) });
+    expect(await field.inputValue()).toBe(text);
+    await page.screenshot({ path: screenshotPath('composer-phone') });
+    await expectKeydump(page, () => page.keyboard.press('Enter'), `1b 5b 32 30 30 7e ${hex(text)} 1b 5b 32 30 31 7e 0d`, 'the composed text');
+    expect(await field.inputValue()).toBe('');
+    // The Send button does the same; an empty field sends Enter alone.
+    await field.fill('second line');
+    await expectKeydump(page, () => button('Send').tap(), `1b 5b 32 30 30 7e ${hex('second line')} 1b 5b 32 30 31 7e 0d`, 'Send');
+    await expectKeydump(page, () => button('Send').tap(), '0d', 'empty Send');
+  });
+
+  it('without bracketed paste the composer sends plain text and Enter', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: process.execPath, args: [KEYDUMP] });
+    await open(agent.url);
+    await waitForScreen(page, 'keydump ready');
+    await button('Compose text').tap();
+    await page.getByRole('textbox', { name: 'Text to send' }).fill('中文 ✓');
+    await expectKeydump(page, () => page.keyboard.press('Enter'), `${hex('中文 ✓')} 0d`, 'plain paste');
+  });
+
+  it('touch: a swipe scrolls, a long press selects a word that Copy puts on the clipboard; the font size is remembered', async () => {
+    await context.grantPermissions(['clipboard-write']);
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'] });
+    await open(agent.url);
+    await waitForState(page, 'online');
+    await page.keyboard.type('seq 1 300; echo copy-me-$((2*21))');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^copy-me-42\s*$/m);
+    const view = () =>
+      page.evaluate(() => {
+        const { term } = (window as unknown as { ccremote: { term: { buffer: { active: { viewportY: number; baseY: number } } } } }).ccremote;
+        return { top: term.buffer.active.viewportY, base: term.buffer.active.baseY };
+      });
+    const before = await view();
+    expect(before.top).toBe(before.base);
+    const box = (await page.locator('#terminal').boundingBox())!;
+    const cdp = await context.newCDPSession(page);
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', x: number, y: number) =>
+      cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x, y }] });
+    // The finger moves down: older lines come into view.
+    const x = box.x + box.width / 2;
+    await touch('touchStart', x, box.y + 100);
+    for (let y = 110; y <= 400; y += 10) await touch('touchMove', x, box.y + y);
+    await touch('touchEnd', x, box.y + 400);
+    const scrolled = await view();
+    expect(scrolled.top).toBeLessThan(before.base - 10);
+    // And back up.
+    await touch('touchStart', x, box.y + 400);
+    for (let y = 390; y >= 0; y -= 10) await touch('touchMove', x, box.y + y);
+    await touch('touchEnd', x, box.y);
+    expect((await view()).top).toBeGreaterThan(scrolled.top);
+    await page.evaluate(() => (window as unknown as { ccremote: { term: { scrollToBottom(): void } } }).ccremote.term.scrollToBottom());
+
+    // Long press on the word "copy-me-42".
+    const word = await page.evaluate(() => {
+      const row = Array.from(document.querySelectorAll('.xterm-rows > div')).find((r) => r.textContent?.startsWith('copy-me-42'))!;
+      const rect = row.getBoundingClientRect();
+      return { x: rect.x + 20, y: rect.y + rect.height / 2 };
+    });
+    await touch('touchStart', word.x, word.y);
+    await page.waitForFunction(() => (window as unknown as { ccremote: { term: { hasSelection(): boolean } } }).ccremote.term.hasSelection());
+    await touch('touchEnd', word.x, word.y);
+    expect(await page.evaluate(() => (window as unknown as { ccremote: { term: { getSelection(): string } } }).ccremote.term.getSelection())).toBe('copy-me-42');
+    await page.screenshot({ path: screenshotPath('selection-phone') });
+    await page.locator('#copy-chip').tap();
+    await expect.poll(() => page.textContent('#notice')).toBe('Copied.');
+    expect(await page.evaluate(() => (window as unknown as { copied: string[] }).copied)).toEqual(['copy-me-42']);
+
+    // Font size: larger twice, remembered after a reload.
+    await button('Menu').tap();
+    await button('Larger text').tap();
+    await button('Larger text').tap();
+    const size = () => page.evaluate(() => (window as unknown as { ccremote: { term: { options: { fontSize: number } } } }).ccremote.term.options.fontSize);
+    expect(await size()).toBe(15);
+    await page.screenshot({ path: screenshotPath('menu-phone') });
+    await page.reload();
+    await waitForState(page, 'online');
+    expect(await size()).toBe(15);
+  });
+
+  it('refits when the phone turns or its keyboard opens, keeping the cursor line in view', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'] });
+    await open(agent.url);
+    await waitForState(page, 'online');
+    const size = () =>
+      page.evaluate(() => {
+        const { term } = (window as unknown as { ccremote: { term: { cols: number; rows: number } } }).ccremote;
+        return { cols: term.cols, rows: term.rows };
+      });
+    const portrait = await size();
+    await page.keyboard.type('seq 1 100; echo "marker-$((3*3))"');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^marker-9\s*$/m);
+    // Turned: wider and shorter; the program is told the new size.
+    await page.setViewportSize({ width: 844, height: 390 });
+    await expect.poll(async () => (await size()).cols).toBeGreaterThan(portrait.cols);
+    const landscape = await size();
+    await page.keyboard.type('stty size');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, new RegExp(`^${landscape.rows} ${landscape.cols}\\s*$`, 'm'));
+    // Back upright, then the on-screen keyboard takes half the height.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(async () => (await size()).cols).toBe(portrait.cols);
+    await page.setViewportSize({ width: 390, height: 430 });
+    await expect.poll(async () => (await size()).rows).toBeLessThan(portrait.rows);
+    const small = await size();
+    await page.keyboard.type('stty size; echo "after-$((4*4))"');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^after-16\s*$/m);
+    expect(await bufferText(page)).toContain(`${small.rows} ${small.cols}`);
+    // The key bar is on screen, above where the keyboard would be.
+    const keys = (await page.locator('#keys').boundingBox())!;
+    expect(keys.y + keys.height).toBeLessThanOrEqual(430 + 1);
+    await page.screenshot({ path: screenshotPath('keyboard-open-phone') });
+    await page.setViewportSize({ width: 390, height: 844 });
+  });
+
+  it('the terminal bell stands in for programs without hooks: it shows an alert until the person acts', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'] });
+    await open(agent.url);
+    await waitForState(page, 'online');
+    expect(await page.isVisible('#attention')).toBe(false);
+    await page.keyboard.type("printf 'rang-%s\\a\\n' $((7*6))");
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^rang-42\s*$/m);
+    await page.waitForSelector('#attention:not([hidden])');
+    expect(await page.textContent('#attention')).toBe('The terminal rang its bell.');
+    // Typing means the person is here: the alert goes.
+    await page.keyboard.type('x');
+    await page.waitForSelector('#attention', { state: 'hidden' });
+  });
+
+  it('every control has an accessible name and readable contrast', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    await open(agent.url);
+    await waitForState(page, 'online');
+    await button('Menu').tap();
+    const unnamed = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('button, a, textarea, input'))
+        .filter((e) => (e as HTMLElement).offsetParent !== null)
+        .filter((e) => !(e.getAttribute('aria-label') || e.textContent?.trim() || (e.id && document.querySelector(`label[for="${e.id}"]`))))
+        .map((e) => e.outerHTML.slice(0, 80)),
+    );
+    expect(unnamed).toEqual([]);
+    // WCAG contrast of each visible control's text against its background (AA: 4.5).
+    const low = await page.evaluate(() => {
+      const rgb = (c: string): number[] => (c.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
+      const lum = (c: number[]): number => {
+        const [r, g, b] = c.map((v) => {
+          const s = v / 255;
+          return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+        }) as [number, number, number];
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const background = (e: Element | null): string => {
+        for (; e; e = e.parentElement) {
+          const bg = getComputedStyle(e).backgroundColor;
+          if (bg && !/rgba\(.*, 0\)$/.test(bg) && bg !== 'transparent') return bg;
+        }
+        return 'rgb(22, 24, 29)';
+      };
+      return Array.from(document.querySelectorAll('button, .state, .name, .latency, .notice, a'))
+        .filter((e) => (e as HTMLElement).offsetParent !== null && e.textContent?.trim())
+        .map((e) => {
+          const a = lum(rgb(getComputedStyle(e).color));
+          const b = lum(rgb(background(e)));
+          return { what: e.textContent!.trim().slice(0, 20), ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) };
+        })
+        .filter((c) => c.ratio < 4.5);
+    });
+    expect(low).toEqual([]);
+  });
+});
