@@ -52,7 +52,7 @@ describeBrowser('phone', () => {
     await open(agent.url);
     await waitForScreen(page, 'keydump ready');
     const keys: Array<[string, string]> = [
-      ['Escape', '1b'],
+      ['Esc (Escape)', '1b'],
       ['Tab', '09'],
       ['Shift Tab', '1b 5b 5a'],
       ['Up arrow', '1b 5b 41'],
@@ -62,8 +62,8 @@ describeBrowser('phone', () => {
       ['Control C', '03'],
       ['Home', '1b 5b 48'],
       ['End', '1b 5b 46'],
-      ['Page up', '1b 5b 35 7e'],
-      ['Page down', '1b 5b 36 7e'],
+      ['PgUp (page up)', '1b 5b 35 7e'],
+      ['PgDn (page down)', '1b 5b 36 7e'],
       ['Vertical bar', '7c'],
       ['Tilde', '7e'],
       ['Slash', '2f'],
@@ -71,19 +71,19 @@ describeBrowser('phone', () => {
       ['Backtick', '60'],
       ['Backslash', '5c'],
       ['Control D', '04'],
-      ['Interrupt Claude (Escape)', '1b'],
-      ['Cycle mode (Shift Tab)', '1b 5b 5a'],
+      ['Stop: interrupt Claude (Escape)', '1b'],
+      ['Mode: cycle modes (Shift Tab)', '1b 5b 5a'],
       ['Choose 1', '31'],
       ['Choose 2', '32'],
       ['Choose 3', '33'],
-      ['Slash command', '2f'],
-      ['Accept (Enter)', '0d'],
+      ['/ slash command', '2f'],
+      ['Enter: accept', '0d'],
     ];
     for (const [name, bytes] of keys) await expectKeydump(page, () => button(name).tap(), bytes, name);
     await page.screenshot({ path: screenshotPath('keys-phone') });
 
     // Sticky modifiers: tap Ctrl, then a key on the keyboard or the bar; the modifier is then released.
-    const ctrl = button('Control (applies to the next key)');
+    const ctrl = button('Ctrl (applies to the next key)');
     const alt = button('Alt (applies to the next key)');
     await ctrl.tap();
     expect(await ctrl.getAttribute('aria-pressed')).toBe('true');
@@ -96,10 +96,14 @@ describeBrowser('phone', () => {
     await expectKeydump(page, () => page.keyboard.type('b'), '1b 62', 'Alt then b');
     await ctrl.tap();
     await alt.tap();
-    await expectKeydump(page, () => button('Page up').tap(), '1b 5b 35 3b 37 7e', 'Ctrl Alt then PgUp');
+    await expectKeydump(page, () => button('PgUp (page up)').tap(), '1b 5b 35 3b 37 7e', 'Ctrl Alt then PgUp');
     await ctrl.tap();
     await ctrl.tap(); // tapped twice: released, nothing applies
     await expectKeydump(page, () => page.keyboard.type('x'), '78', 'Ctrl tapped off');
+    await ctrl.tap();
+    await expectKeydump(page, () => page.keyboard.type('/'), '1f', 'Ctrl then /');
+    await ctrl.tap();
+    await expectKeydump(page, () => page.keyboard.type('ı'), 'c4 b1', 'Ctrl then a letter outside ASCII: unchanged');
     // The buttons leave the focus in the terminal, so the phone keyboard stays up.
     expect(await page.evaluate(() => document.activeElement?.classList.contains('xterm-helper-textarea'))).toBe(true);
     // Typed keys are unchanged: Enter is \r, never \n.
@@ -147,6 +151,9 @@ describeBrowser('phone', () => {
     await field.fill('second line');
     await expectKeydump(page, () => button('Send').tap(), `1b 5b 32 30 30 7e ${hex('second line')} 1b 5b 32 30 31 7e 0d`, 'Send');
     await expectKeydump(page, () => button('Send').tap(), '0d', 'empty Send');
+    // Text cannot close the paste early and act as keystrokes: no Escape gets inside the brackets.
+    await field.fill('a\x1b[20\x1b[201~1~b');
+    await expectKeydump(page, () => button('Send').tap(), `1b 5b 32 30 30 7e ${hex('a[20[201~1~b')} 1b 5b 32 30 31 7e 0d`, 'an escape attempt');
   });
 
   it('without bracketed paste the composer sends plain text and Enter', async () => {

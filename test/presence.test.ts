@@ -75,6 +75,10 @@ describe('presence', () => {
       expect(answer.body.message, JSON.stringify(body)).toMatch(message);
     }
     expect((await ask(relay.url, 'x'.repeat(10_000))).status).toBe(413);
+    // Only JSON: a form or text/plain post from another site cannot spend this address's budget.
+    const plain = await ask(relay.url, { agents: [good] }, { headers: { 'content-type': 'text/plain' } });
+    expect(plain.status).toBe(415);
+    expect(plain.body.error).toBe('unsupported_media_type');
     const get = await fetch(`${relay.url}/api/presence`);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
@@ -86,5 +90,19 @@ describe('presence', () => {
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(blocked.body.error).toBe('rate_limited');
+  });
+
+  it('an agent whose budget of failures is spent is answered rate_limited, without hiding the others', async () => {
+    const relay = await startRelay({ authLimits: { failuresPerAgent: { burst: 2, perMinute: 0.5 } } });
+    const target = await startAgent(relay.url, { name: 'target' });
+    const other = await startAgent(relay.url, { name: 'other' });
+    const good = viewToken(target.url);
+    for (let i = 0; i < 2; i++) await ask(relay.url, { agents: [{ id: good.id, token: 'B'.repeat(43) }] });
+    expect((await ask(relay.url, { agents: [good, viewToken(other.url)] })).body).toEqual({
+      agents: [
+        { id: good.id, error: 'rate_limited' },
+        { id: viewToken(other.url).id, online: true, name: 'other' },
+      ],
+    });
   });
 });

@@ -12,5 +12,6 @@ export * from './messages.js';
 export * from './backoff.js';
 export * from './link.js';
 export * from './pin.js';
+export * from './presence.js';
 export * from './schema.js';
 export * from './seal.js';

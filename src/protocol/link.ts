@@ -48,6 +48,12 @@ export function parseAccessLink(text: string): AccessLink {
   return link;
 }
 
+/** The agent id in a terminal page's path (`…/a/<agent id>`), or undefined for any other path. */
+export function agentIdOfPath(pathname: string): string | undefined {
+  const id = /\/a\/([^/]+)\/?$/.exec(pathname)?.[1];
+  return id !== undefined && isId(id) ? id : undefined;
+}
+
 /** The WebSocket URL for a path on the relay (`http` becomes `ws`, `https` becomes `wss`). */
 export function socketUrl(relayUrl: string, path: string): string {
   return trimSlash(relayUrl).replace(/^http/, 'ws') + path;

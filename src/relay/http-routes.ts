@@ -1,10 +1,10 @@
 // The relay's plain HTTP surface: agent registration, health, and the web client's files.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_NAME_LENGTH, isId, optional, str, validateShape, ProtocolError } from '../protocol/index.js';
+import { MAX_NAME_LENGTH, agentIdOfPath, optional, parsePresenceRequest, str, validateShape, ProtocolError, type PresenceRequest } from '../protocol/index.js';
 import { sameDigest, hashKey, type AgentStore } from './agent-store.js';
 import type { RateLimiter } from './rate-limit.js';
-import { answerPresence, parsePresenceRequest, type PresenceContext } from './presence-route.js';
+import { answerPresence, type PresenceContext } from './presence-route.js';
 import type { StaticFiles } from './static-files.js';
 
 /** What the routes need from the relay. */
@@ -108,16 +108,22 @@ async function register(req: IncomingMessage, res: ServerResponse, ctx: HttpCont
 
 async function presence(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use POST' }, { allow: 'POST' });
+  // JSON only: a page elsewhere cannot send that without the browser asking first (CORS), so it cannot
+  // spend this address's budget of failed attempts with made-up tokens.
+  if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+    return sendJson(res, 415, { error: 'unsupported_media_type', message: 'send application/json' });
+  }
   const address = clientAddress(req, ctx.trustProxy);
   const body = await readBody(req, MAX_PRESENCE_BODY);
   if (body === undefined) return sendJson(res, 413, { error: 'too_large', message: `body larger than ${MAX_PRESENCE_BODY} bytes` });
-  let agents: ReturnType<typeof parsePresenceRequest>;
+  let request: PresenceRequest;
   try {
-    agents = parsePresenceRequest(body.toString('utf8'));
+    request = parsePresenceRequest(JSON.parse(body.toString('utf8')));
   } catch (error) {
-    return sendJson(res, 400, { error: 'bad_request', message: (error as Error).message });
+    const message = error instanceof ProtocolError ? error.message : 'malformed JSON';
+    return sendJson(res, 400, { error: 'bad_request', message });
   }
-  const answer = await answerPresence(ctx, address, agents);
+  const answer = await answerPresence(ctx, address, request);
   if ('blockedMs' in answer) {
     ctx.log('presence_refused', { address, reason: 'rate limited' });
     const seconds = Math.ceil(answer.blockedMs / 1000);
@@ -141,10 +147,10 @@ function health(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): vo
 function serveFile(req: IncomingMessage, res: ServerResponse, ctx: HttpContext, path: string): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use GET' });
   // The terminal page is /a/AGENT_ID; it loads its assets relative to itself, so /a/app.js is /app.js.
-  const agentPage = /^\/a\/([^/]+)\/?$/.exec(path)?.[1];
+  const asset = /^\/a\/([^/]+)$/.exec(path)?.[1];
   let name = path;
-  if (path === '/') name = '/index.html';
-  else if (agentPage !== undefined) name = isId(agentPage) ? '/index.html' : `/${agentPage}`;
+  if (path === '/' || agentIdOfPath(path) !== undefined) name = '/index.html';
+  else if (asset !== undefined) name = `/${asset}`;
   const file = ctx.files.get(name);
   if (!file) return sendJson(res, 404, { error: 'not_found', message: 'no such page' });
   const headers: Record<string, string> = {

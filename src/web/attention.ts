@@ -21,8 +21,11 @@ export class Attention {
   private readonly button = document.getElementById('alerts-toggle') as HTMLButtonElement | null;
 
   constructor(private readonly agentName: () => string) {
+    // The person is back: they look at the page, or touch or type on it.
     document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.clear());
     window.addEventListener('focus', () => this.clear());
+    window.addEventListener('keydown', () => this.clear(), { capture: true });
+    window.addEventListener('pointerdown', () => this.clear(), { capture: true });
     // Browsers allow sound only after a gesture: the first tap anywhere prepares it.
     window.addEventListener('pointerdown', () => this.prepareSound(), { once: true, capture: true });
     this.button?.addEventListener('click', () => void this.askPermission());
@@ -80,8 +83,8 @@ export class Attention {
     this.button.hidden = !supported;
     if (!supported) return;
     const permission = Notification.permission;
+    // Once answered, only the browser's site settings can change it: the button then says which way.
     this.button.textContent = permission === 'granted' ? 'Alerts on' : permission === 'denied' ? 'Alerts blocked' : 'Turn on alerts';
-    this.button.setAttribute('aria-pressed', String(permission === 'granted'));
     this.button.disabled = permission !== 'default';
   }
 

@@ -3,46 +3,59 @@
 // program as one paste (bracketed if the program asked for bracketed paste) followed by Enter. Enter
 // while an input method is still composing only confirms the composition.
 
+import { keepFocus } from './dom.js';
+
 /** What the composer needs from the page. */
 export interface ComposerHost {
-  send(bytes: string): void;
+  /** Sends bytes to the program; false if they could not be sent (read-only link, input queue full). */
+  send(bytes: string): boolean;
   /** Resolves once the program has been given everything sent so far. */
   delivered(): Promise<void>;
   /** Whether the program enabled bracketed paste (DECSET 2004). */
   bracketedPaste(): boolean;
+  /** Gives the keyboard focus back to the terminal. */
+  focusTerminal(): void;
 }
 
-/** The bytes a paste of `text` sends: newlines as Enter (\r), wrapped in paste brackets if asked for. */
+/**
+ * The bytes a paste of `text` sends: newlines as Enter (\r), wrapped in paste brackets if asked for.
+ * Inside brackets no Escape is passed at all, so the text cannot end the paste early and act as keys.
+ */
 export function pasteBytes(text: string, bracketed: boolean): string {
   const body = text.replace(/\r?\n/g, '\r');
-  if (!bracketed) return body;
-  // A paste may not end the bracket early.
-  return `\x1b[200~${body.replace(/\x1b\[201~/g, '')}\x1b[201~`;
+  return bracketed ? `\x1b[200~${body.replace(/\x1b/g, '')}\x1b[201~` : body;
 }
 
 export class Composer {
   private readonly form = document.getElementById('composer') as HTMLFormElement;
   private readonly input = document.getElementById('composer-input') as HTMLTextAreaElement;
   private readonly toggleButton = document.getElementById('compose-toggle') as HTMLButtonElement;
+  /** Messages go out one after another: each Enter before the next message's paste. */
+  private sending: Promise<void> = Promise.resolve();
+  /** Shift+Enter asked for a new line (the line break that follows is kept). */
+  private newLine = false;
 
   constructor(private readonly host: ComposerHost) {
-    this.toggleButton.addEventListener('pointerdown', (event) => event.preventDefault());
+    keepFocus(this.toggleButton);
     this.toggleButton.addEventListener('click', () => this.setOpen(this.form.hidden));
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.submit();
     });
     this.input.addEventListener('keydown', (event) => {
+      this.newLine = event.key === 'Enter' && event.shiftKey;
       // keyCode 229: the key went to an input method (some browsers leave isComposing false then).
       if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) return;
       event.preventDefault();
       this.submit();
     });
+    // Some phone keyboards send Enter only as a line break (keyCode 229 above): that sends too.
+    this.input.addEventListener('beforeinput', (event) => {
+      if (event.inputType !== 'insertLineBreak' || event.isComposing || this.newLine) return;
+      event.preventDefault();
+      this.submit();
+    });
     this.input.addEventListener('input', () => this.grow());
-  }
-
-  get isOpen(): boolean {
-    return !this.form.hidden;
   }
 
   setOpen(open: boolean): void {
@@ -50,21 +63,30 @@ export class Composer {
     this.toggleButton.setAttribute('aria-expanded', String(open));
     document.body.dataset.composer = open ? 'open' : 'closed';
     if (open) this.input.focus();
+    else this.host.focusTerminal();
   }
 
   /**
    * Sends the text (or just Enter when empty) and clears the field for the next message. Enter goes
    * once the paste has reached the program: programs such as Claude Code take an Enter that arrives
-   * together with a paste as part of it.
+   * together with a paste as part of it. Text that could not be sent stays in the field.
    */
   private submit(): void {
     const text = this.input.value;
-    if (text) {
-      this.host.send(pasteBytes(text, this.host.bracketedPaste()));
-      void this.host.delivered().then(() => this.host.send('\r'));
-    } else {
+    const bracketed = this.host.bracketedPaste();
+    this.sending = this.sending.then(async () => {
+      if (text) {
+        if (!this.host.send(pasteBytes(text, bracketed))) {
+          // Not sent: give the text back rather than lose it.
+          if (!this.input.value) this.input.value = text;
+          this.grow();
+          return;
+        }
+        await this.host.delivered();
+      }
       this.host.send('\r');
-    }
+    });
+    if (!text) return;
     this.input.value = '';
     this.grow();
     this.input.focus();

@@ -2,6 +2,7 @@
 // keys phones lack (keys.ts says what each sends). Ctrl and Alt are sticky: tap one, then a key on
 // the bar or the keyboard. Buttons never take the focus, so the on-screen keyboard stays open.
 
+import { keepFocus } from './dom.js';
 import { CLAUDE_ACTIONS, KEYS, NO_MODIFIERS, encodeKey, isModifier, withModifiers, type KeyDef, type Modifiers } from './keys.js';
 
 /** What the key bar needs from the page. */
@@ -36,8 +37,13 @@ export class KeyBar {
     }
   }
 
-  /** Typed text (from the keyboard) with the sticky modifiers applied; releases them. */
+  /**
+   * Text from the terminal (what the keyboard typed) with the sticky modifiers applied. Only one
+   * character is a keystroke they apply to, and releases them: longer text is a paste, a composed word
+   * or the terminal answering the program (a cursor report, say), and passes as it is.
+   */
   typed(text: string): string {
+    if ([...text].length !== 1) return text;
     const out = withModifiers(text, this.mods);
     this.release();
     return out;
@@ -74,7 +80,6 @@ function makeButton(label: string, name: string): HTMLButtonElement {
   button.type = 'button';
   button.textContent = label;
   button.setAttribute('aria-label', name);
-  // pointerdown with preventDefault keeps the focus (and the phone keyboard) where it is.
-  button.addEventListener('pointerdown', (event) => event.preventDefault());
+  keepFocus(button);
   return button;
 }

@@ -16,7 +16,7 @@ export const NO_MODIFIERS: Modifiers = { ctrl: false, alt: false };
  */
 export type KeySpec = { text: string } | { cursor: 'A' | 'B' | 'C' | 'D' | 'H' | 'F' } | { tilde: number } | { raw: string };
 
-/** One button: its label, its accessible name, and what it sends. */
+/** One button: its label, its accessible name (which begins with or contains the label, for voice control), and what it sends. */
 export interface KeyDef {
   label: string;
   name: string;
@@ -32,10 +32,10 @@ export interface ModifierDef {
 
 /** The keys phones lack, in bar order; `ctrl`/`alt` entries are the sticky modifiers. */
 export const KEYS: Array<KeyDef | ModifierDef> = [
-  { label: 'Esc', name: 'Escape', key: { raw: '\x1b' } },
+  { label: 'Esc', name: 'Esc (Escape)', key: { raw: '\x1b' } },
   { label: 'Tab', name: 'Tab', key: { raw: '\t' } },
   { label: '⇧Tab', name: 'Shift Tab', key: { raw: '\x1b[Z' } },
-  { label: 'Ctrl', name: 'Control (applies to the next key)', modifier: 'ctrl' },
+  { label: 'Ctrl', name: 'Ctrl (applies to the next key)', modifier: 'ctrl' },
   { label: 'Alt', name: 'Alt (applies to the next key)', modifier: 'alt' },
   { label: '↑', name: 'Up arrow', key: { cursor: 'A' } },
   { label: '↓', name: 'Down arrow', key: { cursor: 'B' } },
@@ -44,8 +44,8 @@ export const KEYS: Array<KeyDef | ModifierDef> = [
   { label: '^C', name: 'Control C', key: { raw: '\x03' } },
   { label: 'Home', name: 'Home', key: { cursor: 'H' } },
   { label: 'End', name: 'End', key: { cursor: 'F' } },
-  { label: 'PgUp', name: 'Page up', key: { tilde: 5 } },
-  { label: 'PgDn', name: 'Page down', key: { tilde: 6 } },
+  { label: 'PgUp', name: 'PgUp (page up)', key: { tilde: 5 } },
+  { label: 'PgDn', name: 'PgDn (page down)', key: { tilde: 6 } },
   { label: '|', name: 'Vertical bar', key: { text: '|' } },
   { label: '~', name: 'Tilde', key: { text: '~' } },
   { label: '/', name: 'Slash', key: { text: '/' } },
@@ -57,13 +57,13 @@ export const KEYS: Array<KeyDef | ModifierDef> = [
 
 /** Claude Code's everyday actions, each the key Claude Code binds to it. */
 export const CLAUDE_ACTIONS: KeyDef[] = [
-  { label: 'Stop', name: 'Interrupt Claude (Escape)', key: { raw: '\x1b' } },
-  { label: 'Mode', name: 'Cycle mode (Shift Tab)', key: { raw: '\x1b[Z' } },
+  { label: 'Stop', name: 'Stop: interrupt Claude (Escape)', key: { raw: '\x1b' } },
+  { label: 'Mode', name: 'Mode: cycle modes (Shift Tab)', key: { raw: '\x1b[Z' } },
   { label: '1', name: 'Choose 1', key: { text: '1' } },
   { label: '2', name: 'Choose 2', key: { text: '2' } },
   { label: '3', name: 'Choose 3', key: { text: '3' } },
-  { label: '/', name: 'Slash command', key: { text: '/' } },
-  { label: 'Enter', name: 'Accept (Enter)', key: { raw: '\r' } },
+  { label: '/', name: '/ slash command', key: { text: '/' } },
+  { label: 'Enter', name: 'Enter: accept', key: { raw: '\r' } },
 ];
 
 export function isModifier(def: KeyDef | ModifierDef): def is ModifierDef {
@@ -82,9 +82,9 @@ export function encodeKey(key: KeySpec, mods: Modifiers, application: boolean): 
 }
 
 /**
- * Typed text with sticky modifiers applied, as a keyboard would send it: Ctrl turns a letter (and
- * @ [ \ ] ^ _ space ?) into its control character, Alt prefixes Escape. Longer text (a paste, a
- * composed word) passes unchanged.
+ * Typed text with sticky modifiers applied, as a keyboard would send it: Ctrl turns an ASCII letter
+ * (and @ [ \ ] ^ _ / space ?) into its control character, Alt prefixes Escape. Longer text (a paste,
+ * a composed word) passes unchanged.
  */
 export function withModifiers(text: string, mods: Modifiers): string {
   if (!mods.ctrl && !mods.alt) return text;
@@ -97,9 +97,8 @@ export function withModifiers(text: string, mods: Modifiers): string {
 function control(ch: string): string | undefined {
   if (ch === ' ' || ch === '@' || ch === '2') return '\x00';
   if (ch === '?' || ch === '8') return '\x7f';
-  const upper = ch.toUpperCase();
-  const code = upper.charCodeAt(0);
-  if (upper.length === 1 && code >= 0x40 && code <= 0x5f) return String.fromCharCode(code & 0x1f);
+  if (ch === '/') return '\x1f';
+  if (/^[a-zA-Z[\\\]^_]$/.test(ch)) return String.fromCharCode(ch.toUpperCase().charCodeAt(0) & 0x1f);
   if (ch >= '3' && ch <= '7') return String.fromCharCode(ch.charCodeAt(0) - 0x33 + 0x1b); // ^3..^7 as xterm
   return undefined;
 }

@@ -6,12 +6,15 @@
 
 import '@xterm/xterm/css/xterm.css';
 import './app.css';
+import './keys.css';
+import './start.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { ClientSession } from '../client/session.js';
-import { CloseCode, parseAccessLink, type AccessLink } from '../protocol/index.js';
+import { CloseCode, agentIdOfPath, parseAccessLink, type AccessLink } from '../protocol/index.js';
 import { Attention } from './attention.js';
 import { browserConnect } from './browser-connect.js';
+import { keepFocus } from './dom.js';
 import { Composer, pasteBytes } from './composer.js';
 import { KeyBar } from './key-bar.js';
 import { askPin } from './pin-form.js';
@@ -28,7 +31,8 @@ function start(): void {
   installApp();
   document.getElementById('home-link')!.setAttribute('href', appBase());
   const bar = new StatusBar();
-  if (!/\/a\/[^/]+\/?$/.test(location.pathname)) {
+  const agentId = agentIdOfPath(location.pathname);
+  if (agentId === undefined) {
     bar.landing();
     if (!showStartPage(relayUrl)) {
       bar.showMessage('ccremote relay', 'Open the link that "ccremote agent" printed on your computer (or scan its QR code) to reach your terminal.');
@@ -37,7 +41,7 @@ function start(): void {
   }
   let link: AccessLink & { name?: string };
   try {
-    link = linkOfPage();
+    link = linkOfPage(agentId);
   } catch (error) {
     bar.state({ kind: 'failed', code: 0, reason: `This page's address is not a complete access link: ${(error as Error).message}. Open the full link the agent printed (or scan its QR code).` });
     return;
@@ -47,8 +51,7 @@ function start(): void {
 }
 
 /** The link in the address bar, or else the one this device remembers for this agent (and its name). */
-function linkOfPage(): AccessLink & { name?: string } {
-  const agentId = /\/a\/([^/]+)\/?$/.exec(location.pathname)![1]!;
+function linkOfPage(agentId: string): AccessLink & { name?: string } {
   if (!location.hash) {
     const paired = findPaired(relayUrl, agentId);
     if (paired) return { relayUrl, agentId, secret: paired.secret, readOnly: paired.readOnly, pin: paired.pin, name: paired.name };
@@ -152,10 +155,7 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
     bar.readOnly();
     term.options.disableStdin = true;
   }
-  const send = (data: string): void => {
-    attention.clear();
-    if (session?.canType) session.sendData(data);
-  };
+  const send = (data: string): boolean => session?.canType === true && session.sendData(data);
   const keyBar = new KeyBar(document.getElementById('actions')!, document.getElementById('key-row')!, {
     send,
     applicationCursor: () => term.modes.applicationCursorKeysMode,
@@ -163,7 +163,12 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
   term.onData((data) => send(keyBar.typed(data)));
   // Some sequences (legacy mouse reports) are binary strings: one char per byte.
   term.onBinary((data) => session?.sendData(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
-  new Composer({ send, delivered: () => session?.delivered() ?? Promise.resolve(), bracketedPaste: () => term.modes.bracketedPasteMode });
+  new Composer({
+    send,
+    delivered: () => session?.delivered() ?? Promise.resolve(),
+    bracketedPaste: () => term.modes.bracketedPasteMode,
+    focusTerminal: () => term.focus(),
+  });
   installTools(term, send, bar, () => refit());
 
   /** Fits the terminal to its box, keeping the cursor's line in view if the view was following it. */
@@ -194,7 +199,7 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
 }
 
 /** The menu: font size (remembered), clipboard paste and copy, and the floating Copy for a selection. */
-function installTools(term: Terminal, send: (data: string) => void, bar: StatusBar, refit: () => void): void {
+function installTools(term: Terminal, send: (data: string) => boolean, bar: StatusBar, refit: () => void): void {
   const tools = document.getElementById('tools')!;
   const toggle = document.getElementById('menu-toggle')!;
   const sizeLabel = document.getElementById('font-size')!;
@@ -227,7 +232,7 @@ function installTools(term: Terminal, send: (data: string) => void, bar: StatusB
   };
   document.getElementById('copy')!.addEventListener('click', () => void copy());
   const chip = document.getElementById('copy-chip')!;
-  chip.addEventListener('pointerdown', (event) => event.preventDefault());
+  keepFocus(chip);
   chip.addEventListener('click', () => void copy());
   term.onSelectionChange(() => void (chip.hidden = !term.hasSelection()));
 

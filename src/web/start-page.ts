@@ -1,31 +1,33 @@
 // The start page (the relay's root, and the installed app's start URL): the agents this device has
 // opened, each with its name and whether it is online right now, to open or forget. Presence is asked
 // of the relay with each link's access token (never its secret), every few seconds while the page is
-// visible. Links that need a PIN cannot be asked about without it: they show "PIN".
+// visible. A link the relay refuses is not asked about again (each refusal counts against the relay's
+// budget of failed attempts); links that need a PIN cannot be asked about without it: they show "PIN".
 
-import { accessToken, viewSecret } from '../protocol/index.js';
+import { MAX_PRESENCE_AGENTS, accessToken, parsePresenceAnswer, viewSecret, type Presence } from '../protocol/index.js';
 import { forgetAgent, pairedAgents, type PairedAgent } from './storage.js';
 
 const POLL_MS = 5000;
 
-type Presence = { id: string; online: boolean; name?: string } | { id: string; error: string };
-
-/** Shows the list in #start (or the first-visit text if there is none); returns false if there is none. */
+/** Shows the list in #start; returns false (showing nothing) if this device remembers no agent of this relay. */
 export function showStartPage(relayUrl: string): boolean {
   const section = document.getElementById('start')!;
   const list = document.getElementById('agents')!;
+  const note = document.getElementById('start-note')!;
   const here = (): PairedAgent[] => pairedAgents().filter((a) => a.relayUrl === relayUrl);
   if (here().length === 0) return false;
   section.hidden = false;
   document.body.dataset.page = 'start';
 
   const rows = new Map<string, HTMLElement>();
+  /** Agents the relay refused (a replaced link): not asked about again while this page is open. */
+  const refused = new Set<string>();
   const render = (): void => {
     list.replaceChildren();
     rows.clear();
     for (const agent of here()) {
       const row = agentRow(agent, () => {
-        const label = agent.name ?? agent.agentId;
+        const label = row.querySelector('.agent-name')!.textContent;
         if (!window.confirm(`Forget "${label}" on this device? You will need its link again to reach it.`)) return;
         forgetAgent(relayUrl, agent.agentId);
         render();
@@ -37,33 +39,60 @@ export function showStartPage(relayUrl: string): boolean {
   };
 
   let timer: number | undefined;
+  let asking = false;
   const poll = async (): Promise<void> => {
+    if (asking) return;
     window.clearTimeout(timer);
-    const agents = here().filter((a) => !a.pin);
+    let wait = POLL_MS;
+    const agents = here().filter((a) => !a.pin && !refused.has(a.agentId));
     if (agents.length > 0 && document.visibilityState === 'visible') {
+      asking = true;
       try {
-        const body = JSON.stringify({
-          agents: agents.map((a) => ({ id: a.agentId, token: accessToken(a.readOnly ? a.secret : viewSecret(a.secret, a.agentId), a.agentId) })),
-        });
-        const response = await fetch(`${relayUrl}/api/presence`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, cache: 'no-store' });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        const answer = (await response.json()) as { agents: Presence[] };
-        for (const presence of answer.agents) showPresence(rows.get(presence.id), presence);
-        document.getElementById('start-note')!.hidden = true;
-      } catch {
+        for (let at = 0; at < agents.length; at += MAX_PRESENCE_AGENTS) {
+          for (const presence of await ask(relayUrl, agents.slice(at, at + MAX_PRESENCE_AGENTS))) {
+            if ('error' in presence && presence.error === 'unauthorized') refused.add(presence.id);
+            showPresence(rows.get(presence.id), presence);
+          }
+        }
+        note.hidden = true;
+      } catch (error) {
         for (const agent of agents) showPresence(rows.get(agent.agentId), undefined);
-        const note = document.getElementById('start-note')!;
-        note.textContent = navigator.onLine ? 'The relay cannot be reached right now.' : 'This device is offline.';
+        const retryMs = error instanceof RateLimited ? error.retryMs : undefined;
+        if (retryMs !== undefined) wait = Math.max(wait, retryMs);
+        note.textContent = !navigator.onLine
+          ? 'This device is offline.'
+          : retryMs !== undefined
+            ? 'The relay asks to wait before asking again.'
+            : 'The relay cannot be reached right now.';
         note.hidden = false;
+      } finally {
+        asking = false;
       }
     }
-    timer = window.setTimeout(() => void poll(), POLL_MS);
+    timer = window.setTimeout(() => void poll(), wait);
   };
   render();
   void poll();
   document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && void poll());
   window.addEventListener('online', () => void poll());
   return true;
+}
+
+class RateLimited extends Error {
+  constructor(readonly retryMs: number) {
+    super('rate limited');
+  }
+}
+
+/** Asks the relay about `agents` (at most MAX_PRESENCE_AGENTS) with their view tokens. */
+async function ask(relayUrl: string, agents: PairedAgent[]): Promise<Presence[]> {
+  const body = JSON.stringify({
+    agents: agents.map((a) => ({ id: a.agentId, token: accessToken(a.readOnly ? a.secret : viewSecret(a.secret, a.agentId), a.agentId) })),
+  });
+  const response = await fetch(`${relayUrl}/api/presence`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, cache: 'no-store' });
+  if (response.status === 429) throw new RateLimited((Number(response.headers.get('retry-after')) || 60) * 1000);
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return parsePresenceAnswer(await response.json());
 }
 
 function agentRow(agent: PairedAgent, forget: () => void): HTMLElement {
@@ -78,7 +107,6 @@ function agentRow(agent: PairedAgent, forget: () => void): HTMLElement {
   dot.setAttribute('aria-hidden', 'true');
   const name = document.createElement('span');
   name.className = 'agent-name';
-  name.textContent = agent.name ?? `Agent ${agent.agentId.slice(0, 6)}`;
   const state = document.createElement('span');
   state.className = 'agent-state';
   state.textContent = agent.pin ? 'PIN' : '…';
@@ -93,10 +121,15 @@ function agentRow(agent: PairedAgent, forget: () => void): HTMLElement {
   button.type = 'button';
   button.className = 'forget';
   button.textContent = 'Forget';
-  button.setAttribute('aria-label', `Forget ${name.textContent}`);
   button.addEventListener('click', forget);
   row.append(link, button);
+  setName(row, agent.name ?? `Agent ${agent.agentId.slice(0, 6)}`);
   return row;
+}
+
+function setName(row: HTMLElement, name: string): void {
+  row.querySelector('.agent-name')!.textContent = name;
+  row.querySelector('.forget')!.setAttribute('aria-label', `Forget ${name}`);
 }
 
 function showPresence(row: HTMLElement | undefined, presence: Presence | undefined): void {
@@ -106,11 +139,11 @@ function showPresence(row: HTMLElement | undefined, presence: Presence | undefin
     row.dataset.presence = 'unknown';
     state.textContent = 'Unknown';
   } else if ('error' in presence) {
-    row.dataset.presence = 'refused';
-    state.textContent = 'Link replaced';
+    row.dataset.presence = presence.error === 'unauthorized' ? 'refused' : 'unknown';
+    state.textContent = presence.error === 'unauthorized' ? 'Link replaced' : 'Try later';
   } else {
     row.dataset.presence = presence.online ? 'online' : 'offline';
     state.textContent = presence.online ? 'Online' : 'Offline';
-    if (presence.name) row.querySelector('.agent-name')!.textContent = presence.name;
+    if (presence.name) setName(row, presence.name);
   }
 }

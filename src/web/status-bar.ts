@@ -9,6 +9,8 @@ export class StatusBar {
   private readonly text = byId('state-text');
   private readonly notice = byId('notice');
   private readonly latency = byId('latency');
+  /** Read out by screen readers: state changes, not the countdown's every tick. */
+  private readonly announce = byId('announce');
   private readonly message = byId('message');
   private timer: number | undefined;
   private noticeTimer: number | undefined;
@@ -19,6 +21,7 @@ export class StatusBar {
 
   state(state: SessionState): void {
     document.body.dataset.state = state.kind;
+    this.announce.textContent = spoken(state);
     window.clearInterval(this.timer);
     this.hideMessage();
     switch (state.kind) {
@@ -141,6 +144,24 @@ export class StatusBar {
 
   private setText(text: string): void {
     this.text.textContent = text;
+  }
+}
+
+/** A state as read out once when it begins. */
+function spoken(state: SessionState): string {
+  switch (state.kind) {
+    case 'connecting':
+      return 'Connecting';
+    case 'online':
+      return 'Connected';
+    case 'agent_offline':
+      return 'The agent is offline';
+    case 'waiting':
+      return navigator.onLine ? 'Connection lost, reconnecting' : 'This device is offline';
+    case 'failed':
+      return `Disconnected: ${state.reason}`;
+    case 'closed':
+      return 'Closed';
   }
 }
 

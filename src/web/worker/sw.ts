@@ -3,6 +3,8 @@
 // so. It never caches anything else, and never sees terminal traffic (WebSockets bypass it). A new
 // relay version ships a new worker (its shell version changes), which replaces the cache.
 
+import { agentIdOfPath } from '../../protocol/link.js';
+
 const sw = globalThis as unknown as ServiceWorkerGlobalScope;
 /** Filled in by the build: a hash of the shell's files, and their names. */
 declare const SHELL_VERSION: string;
@@ -35,7 +37,7 @@ sw.addEventListener('activate', (event) => {
 function shellFile(url: URL): string | undefined {
   if (url.origin !== BASE.origin || !url.pathname.startsWith(BASE.pathname)) return undefined;
   const rest = url.pathname.slice(BASE.pathname.length);
-  if (rest === '' || rest === 'index.html' || /^a\/[A-Za-z0-9_-]{22}\/?$/.test(rest)) return 'index.html';
+  if (rest === '' || rest === 'index.html' || agentIdOfPath(url.pathname) !== undefined) return 'index.html';
   const file = rest.startsWith('a/') ? rest.slice(2) : rest;
   return SHELL_FILES.includes(file) ? file : undefined;
 }
@@ -66,4 +68,3 @@ sw.addEventListener('notificationclick', (event) => {
   );
 });
 
-export {};
