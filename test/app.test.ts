@@ -2,10 +2,10 @@
 // opens from the cache while the relay is down (and says so), and the start page lists the agents this
 // device opened, with their online state, and forgets them on request.
 
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { describeBrowser, phone, screenshotPath, waitForScreen, waitForState, watchProblems } from './helpers/browser.js';
-import { cleanup, startAgent, startRelay, tempDir } from './helpers/system.js';
+import { expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
+import { startAgent, startRelay, tempDir } from './helpers/system.js';
 
 /** Width and height from a PNG's IHDR chunk, after checking its signature. */
 function pngSize(bytes: Buffer): { width: number; height: number } {
@@ -15,28 +15,9 @@ function pngSize(bytes: Buffer): { width: number; height: number } {
 }
 
 describeBrowser('installable app', () => {
-  let context: BrowserContext;
+  const browser = phoneSuite();
   let page: Page;
-  const problems: string[] = [];
-
-  beforeAll(async () => {
-    context = await phone();
-  });
-  afterAll(async () => {
-    await context?.close();
-  });
-  afterEach(async () => {
-    await page?.close();
-    await cleanup();
-    expect(problems.splice(0)).toEqual([]);
-  });
-
-  async function open(url: string): Promise<Page> {
-    page = await context.newPage();
-    watchProblems(page, problems);
-    await page.goto(url);
-    return page;
-  }
+  const open = async (url: string): Promise<Page> => (page = await browser.open(url));
 
   it('serves a valid manifest and service worker; the shell opens from the cache while the relay is down', async () => {
     const dataDir = tempDir();

@@ -18,24 +18,12 @@ import {
 } from '../src/protocol/index.js';
 import { hookScriptPath } from '../src/agent/attention-channel.js';
 import { claudeEnv, claudeHome, startFakeAnthropic } from './helpers/fake-anthropic.js';
-import { HostileRelay, type Tapped } from './helpers/hostile-relay.js';
+import { HostileRelay, relayBehindHostile, type Tapped } from './helpers/hostile-relay.js';
 import { cleanup, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 
 const CLAUDE = fileURLToPath(new URL('../node_modules/.bin/claude', import.meta.url));
 
-const hostiles: HostileRelay[] = [];
-afterEach(async () => {
-  await cleanup();
-  for (const h of hostiles.splice(0)) await h.close();
-});
-
-/** A relay with a man in the middle in front of it; links are rewritten to go through it. */
-async function behindHostileRelay() {
-  const relay = await startRelay();
-  const hostile = await HostileRelay.start(relay.url);
-  hostiles.push(hostile);
-  return { hostile, through: (url: string): string => url.replace(relay.url, hostile.url) };
-}
+afterEach(cleanup);
 
 /** The JSON control messages in what the man in the middle saw. */
 const texts = (messages: Tapped[]): Array<Record<string, unknown>> =>
@@ -48,7 +36,7 @@ describe('attention events', () => {
       const home = tempDir('ccremote-claude-home-');
       const project = tempDir('ccremote-claude-project-');
       claudeHome(home, project);
-      const { hostile, through } = await behindHostileRelay();
+      const { hostile, through } = await relayBehindHostile();
       const agent = await startAgent(hostile.url, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url) });
       const client = new TestClient(through(agent.url));
       const viewer = new TestClient(through(agent.agent.viewUrl!));
@@ -119,7 +107,7 @@ describe('attention events', () => {
   });
 
   it('a client opens boxes sealed for its stream; others are reported and dropped without losing the connection', async () => {
-    const { hostile, through } = await behindHostileRelay();
+    const { hostile, through } = await relayBehindHostile();
     const agent = await startAgent(hostile.url);
     const client = new TestClient(through(agent.url));
     await client.waitForState('online');

@@ -3,46 +3,27 @@
 // sends composed text once, touch scrolls and selects, the font size is remembered, the terminal refits
 // when the phone turns or its keyboard opens, and every control has a name and readable contrast.
 
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
-import { bufferText, describeBrowser, expectKeydump, phone, screenshotPath, waitForScreen, waitForState, watchProblems } from './helpers/browser.js';
-import { cleanup, startAgent, startRelay } from './helpers/system.js';
+import { bufferText, describeBrowser, expectKeydump, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
+import { startAgent, startRelay } from './helpers/system.js';
 
 const KEYDUMP = fileURLToPath(new URL('./fixtures/keydump.mjs', import.meta.url));
 
 const hex = (text: string): string => [...Buffer.from(text, 'utf8')].map((b) => b.toString(16).padStart(2, '0')).join(' ');
 
 describeBrowser('phone', () => {
-  let context: BrowserContext;
+  const browser = phoneSuite();
   let page: Page;
-  const problems: string[] = [];
-
-  beforeAll(async () => {
-    context = await phone();
-  });
-  afterAll(async () => {
-    await context?.close();
-  });
-  afterEach(async () => {
-    await page?.close();
-    await cleanup();
-    expect(problems.splice(0)).toEqual([]);
-  });
-
-  async function open(url: string): Promise<Page> {
-    page = await context.newPage();
-    watchProblems(page, problems);
-    // Headless Chromium has no system clipboard to read back: record what the page writes to it.
-    await page.addInitScript(() => {
+  // Headless Chromium has no system clipboard to read back: pages record what they write to it.
+  const open = async (url: string): Promise<Page> =>
+    (page = await browser.open(url, () => {
       const copied: string[] = [];
       Object.assign(window, { copied });
       const write = navigator.clipboard?.writeText.bind(navigator.clipboard);
       if (write) navigator.clipboard.writeText = (text: string) => (copied.push(text), write(text));
-    });
-    await page.goto(url);
-    return page;
-  }
+    }));
 
   const button = (name: string) => page.getByRole('button', { name, exact: true });
 
@@ -134,7 +115,7 @@ describeBrowser('phone', () => {
     await button('Compose text').tap();
     const field = page.getByRole('textbox', { name: 'Text to send' });
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('composer-input');
-    const cdp = await context.newCDPSession(page);
+    const cdp = await browser.context.newCDPSession(page);
     // An input method composes 日本語 from kana; Enter while composing only confirms it.
     const text = '日本語で説明して 🚀 and ok';
     await cdp.send('Input.imeSetComposition', { text: 'にほんご', selectionStart: 4, selectionEnd: 4 });
@@ -167,7 +148,7 @@ describeBrowser('phone', () => {
   });
 
   it('touch: a swipe scrolls, a long press selects a word that Copy puts on the clipboard; the font size is remembered', async () => {
-    await context.grantPermissions(['clipboard-write']);
+    await browser.context.grantPermissions(['clipboard-write']);
     const relay = await startRelay();
     const agent = await startAgent(relay.url, { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'] });
     await open(agent.url);
@@ -183,7 +164,7 @@ describeBrowser('phone', () => {
     const before = await view();
     expect(before.top).toBe(before.base);
     const box = (await page.locator('#terminal').boundingBox())!;
-    const cdp = await context.newCDPSession(page);
+    const cdp = await browser.context.newCDPSession(page);
     const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', x: number, y: number) =>
       cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x, y }] });
     // The finger moves down: older lines come into view.

@@ -24,21 +24,14 @@ import {
   utf8,
 } from '../src/protocol/index.js';
 import type { AgentOptions } from '../src/agent/agent.js';
-import { HostileRelay, type Tapped } from './helpers/hostile-relay.js';
+import { HostileRelay, relayBehindHostile, type Tapped } from './helpers/hostile-relay.js';
 import { cleanup, rawSocket, startAgent, startRelay, TestClient, type TestAgent } from './helpers/system.js';
 
-const hostiles: HostileRelay[] = [];
-afterEach(async () => {
-  await cleanup();
-  for (const h of hostiles.splice(0)) await h.close();
-});
+afterEach(cleanup);
 
 /** A relay, a man in the middle in front of it, and agents that reach the relay only through it. */
 async function behindHostileRelay() {
-  const relay = await startRelay();
-  const hostile = await HostileRelay.start(relay.url);
-  hostiles.push(hostile);
-  const through = (url: string): string => url.replace(relay.url, hostile.url);
+  const { relay, hostile, through } = await relayBehindHostile();
   const agent = async (options: Partial<AgentOptions> = {}): Promise<TestAgent & { link: string; viewLink: string }> => {
     const started = await startAgent(hostile.url, options);
     return { ...started, link: through(started.url), viewLink: through(started.agent.viewUrl!) };

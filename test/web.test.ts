@@ -2,12 +2,12 @@
 // interrupts with its Ctrl-C key, renders split UTF-8, never turns names into HTML, and reconnects by
 // itself after the relay restarts. (Every key's exact bytes: phone.test.ts.)
 
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { describeBrowser, phone, screenText, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
+import { expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describeBrowser, phoneSuite, screenText, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
 import { existsSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { cleanup, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 import { HostileRelay } from './helpers/hostile-relay.js';
 
 
@@ -28,33 +28,9 @@ function waitForFile(path: string): Promise<void> {
 }
 
 describeBrowser('web terminal', () => {
-  let context: BrowserContext;
+  const browser = phoneSuite();
   let page: Page;
-  const problems: string[] = [];
-
-  beforeAll(async () => {
-    context = await phone();
-  });
-  afterAll(async () => {
-    await context?.close();
-  });
-  afterEach(async () => {
-    await page?.close();
-    await cleanup();
-    expect(problems.splice(0)).toEqual([]);
-  });
-
-  async function open(url: string, initScript?: () => void): Promise<Page> {
-    page = await context.newPage();
-    if (initScript) await page.addInitScript(initScript);
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    // The browser itself logs failed WebSocket connections while a relay is down; those are expected.
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/^WebSocket connection to .* failed/.test(message.text())) problems.push(`console: ${message.text()}`);
-    });
-    await page.goto(url);
-    return page;
-  }
+  const open = async (url: string, initScript?: () => void): Promise<Page> => (page = await browser.open(url, initScript));
 
   it('opens the printed link, types a command and shows its output', async () => {
     const relay = await startRelay();
@@ -156,7 +132,7 @@ describeBrowser('web terminal', () => {
       expect(hostile.messages('client', 'up').some((m) => m.binary)).toBe(true);
       expect(hostile.seen.items.filter((m) => m.data.includes(typed) || m.data.includes(typed.toUpperCase()))).toEqual([]);
 
-      const viewer = await context.newPage();
+      const viewer = await browser.context.newPage();
       try {
         await viewer.goto(through(agent.agent.viewUrl!));
         await waitForState(viewer, 'online');

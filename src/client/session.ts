@@ -20,7 +20,6 @@ import {
   attentionKey,
   closeReason,
   decodeFrameOf,
-  encodeInputRecord,
   encodeMessage,
   openAttention,
   openFrame,
@@ -28,7 +27,6 @@ import {
   parseRelayToClient,
   randomId,
   retryAfterFromReason,
-  sealInput,
   sessionKeys,
   socketUrl,
   utf8,
@@ -40,6 +38,7 @@ import {
   type SessionKeys,
   type RelayToClient,
 } from '../protocol/index.js';
+import { InputQueue } from './input-queue.js';
 import type { Connect, Transport } from './transport.js';
 
 /** Where the session stands, as shown to the person using it. */
@@ -111,11 +110,6 @@ const ACK_EVERY = 64 * 1024;
 /** and no later than this after processing anything (ms). */
 const ACK_DELAY_MS = 50;
 
-interface QueuedInput {
-  seq: number;
-  frame: Uint8Array;
-}
-
 /** One person's view of one agent; survives any number of reconnects until `close()`. */
 export class ClientSession {
   /** This session's identity at the agent; stable across reconnects, so input is applied once. */
@@ -129,11 +123,8 @@ export class ClientSession {
   private outputKey: Uint8Array | undefined;
   private attentionKey: Uint8Array | undefined;
   private readonly backoff: Backoff;
-  private readonly queue: QueuedInput[] = [];
-  private queuedBytes = 0;
-  private nextSeq = 1;
-  /** Callers of `delivered()`, each waiting for the agent to acknowledge input `seq`. */
-  private deliveryWaiters: Array<{ seq: number; resolve: () => void }> = [];
+  /** Input not yet acknowledged by the agent (none for a read-only link). */
+  private readonly input: InputQueue | undefined;
   private stream: string | undefined;
   private position: number | null = null;
   private size: { cols: number; rows: number } | undefined;
@@ -164,6 +155,7 @@ export class ClientSession {
     // A read-only link's token comes from its view secret.
     this.token = accessToken(secrets.full ?? secrets.view, agentId);
     this.inputKeys = secrets.full === undefined ? undefined : sessionKeys(secrets.full, agentId, this.sessionId);
+    this.input = this.inputKeys && new InputQueue(this.inputKeys.input, options.maxQueuedInputBytes ?? 1 << 20);
     this.backoff = new Backoff({ baseMs: 500, capMs: 10_000, ...options.backoff });
   }
 
@@ -230,9 +222,7 @@ export class ClientSession {
    * input). Programs read what arrives together as one: this separates a paste from the Enter after it.
    */
   delivered(): Promise<void> {
-    const last = this.queue.at(-1);
-    if (!last || this.stopped) return Promise.resolve();
-    return new Promise((resolve) => this.deliveryWaiters.push({ seq: last.seq, resolve }));
+    return this.input && !this.stopped ? this.input.delivered() : Promise.resolve();
   }
 
   /** Skips the wait before the next reconnect attempt (for example when the page becomes visible). */
@@ -247,7 +237,7 @@ export class ClientSession {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    for (const waiter of this.deliveryWaiters.splice(0)) waiter.resolve();
+    this.input?.release();
     this.dropSocket(CloseCode.Normal, 'client closed');
     this.setState({ kind: 'closed' });
   }
@@ -358,7 +348,7 @@ export class ClientSession {
     this.setState(online ? { kind: 'online', name: this.agentName } : { kind: 'agent_offline', name: this.agentName });
     if (!online) return;
     // Everything not yet acknowledged goes again; the agent applies each sequence number once.
-    for (const item of this.queue) this.socket?.send(item.frame);
+    for (const frame of this.input?.pending() ?? []) this.socket?.send(frame);
     if (this.size) this.enqueue({ kind: 'resize', cols: this.size.cols, rows: this.size.rows });
   }
 
@@ -385,7 +375,7 @@ export class ClientSession {
     if (frame.type === FrameType.InputAck) {
       if (!this.inputKeys) throw new IntegrityError('input acknowledgement sent to a read-only session');
       openFrame(this.inputKeys.ack, frame);
-      this.inputAcknowledged(frame.seq);
+      this.input?.acknowledged(frame.seq);
       return;
     }
     if (!this.outputKey) throw new ProtocolError('output before the agent came online');
@@ -431,28 +421,13 @@ export class ClientSession {
     if (!this.options.manualAck) this.acknowledge(end);
   }
 
-  private inputAcknowledged(seq: number): void {
-    let drop = 0;
-    while (drop < this.queue.length && this.queue[drop]!.seq <= seq) {
-      this.queuedBytes -= this.queue[drop]!.frame.length;
-      drop++;
-    }
-    this.queue.splice(0, drop);
-    if (this.deliveryWaiters.length === 0) return;
-    const waiting = this.deliveryWaiters;
-    this.deliveryWaiters = waiting.filter((w) => w.seq > seq);
-    for (const waiter of waiting) if (waiter.seq <= seq) waiter.resolve();
-  }
-
   private enqueue(record: InputRecord): boolean {
-    if (!this.inputKeys) return false;
-    const frame = sealInput(this.inputKeys.input, this.nextSeq, encodeInputRecord(record));
-    if (this.queuedBytes + frame.length > (this.options.maxQueuedInputBytes ?? 1 << 20)) {
+    if (!this.input) return false;
+    const frame = this.input.add(record);
+    if (!frame) {
       this.events.error?.('input_queue_full', 'The agent is not acknowledging input; further keystrokes are dropped until it does.');
       return false;
     }
-    this.queue.push({ seq: this.nextSeq++, frame });
-    this.queuedBytes += frame.length;
     if (this.admitted && this.agentOnline) this.socket?.send(frame);
     return true;
   }

@@ -5,8 +5,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { describe } from 'vitest';
-import { tempDir } from './system.js';
+import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
+import { cleanup, tempDir } from './system.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -37,6 +37,49 @@ export async function phone(): Promise<BrowserContext> {
     hasTouch: true,
   });
   return context;
+}
+
+/** What a describe block gets from `phoneSuite`. */
+export interface PhoneSuite {
+  /** The block's browser context (one profile for the whole block). */
+  readonly context: BrowserContext;
+  /** Opens `url` in a new page, after `initScript` if given; the page is closed after the test. */
+  open(url: string, initScript?: () => void): Promise<Page>;
+}
+
+/**
+ * A phone browser for a describe block: one context for the block, new pages per test, closed after
+ * each test together with everything the helpers started. A page error or console error fails the test.
+ */
+export function phoneSuite(): PhoneSuite {
+  let context: BrowserContext | undefined;
+  const pages: Page[] = [];
+  const problems: string[] = [];
+  beforeAll(async () => {
+    context = await phone();
+  });
+  afterAll(async () => {
+    await context?.close();
+  });
+  afterEach(async () => {
+    for (const page of pages.splice(0)) await page.close();
+    await cleanup();
+    expect(problems.splice(0)).toEqual([]);
+  });
+  return {
+    get context(): BrowserContext {
+      if (!context) throw new Error('the browser is not started yet');
+      return context;
+    },
+    async open(url, initScript) {
+      const page = await this.context.newPage();
+      pages.push(page);
+      watchProblems(page, problems);
+      if (initScript) await page.addInitScript(initScript);
+      await page.goto(url);
+      return page;
+    },
+  };
 }
 
 /** Where tests save screenshots for people to look at. */

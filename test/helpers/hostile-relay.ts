@@ -6,6 +6,7 @@
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { atCleanup, startRelay, type TestRelay } from './system.js';
 import { EventLog } from './wait.js';
 
 /** Who a socket belongs to, and which way a message goes (`up`: towards the relay). */
@@ -117,4 +118,12 @@ export class HostileRelay {
     peer.on('error', () => undefined);
     upstream.on('error', () => undefined);
   }
+}
+
+/** A relay with a man in the middle in front of it, both closed at cleanup; `through` rewrites a link to go via it. */
+export async function relayBehindHostile(): Promise<{ relay: TestRelay; hostile: HostileRelay; through(url: string): string }> {
+  const relay = await startRelay();
+  const hostile = await HostileRelay.start(relay.url);
+  atCleanup(() => hostile.close());
+  return { relay, hostile, through: (url) => url.replace(relay.url, hostile.url) };
 }

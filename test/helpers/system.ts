@@ -26,6 +26,11 @@ export async function cleanup(): Promise<void> {
   }
 }
 
+/** Runs `close` at the next cleanup (in reverse order of registration). */
+export function atCleanup(close: () => Promise<void> | void): void {
+  cleanups.push(close);
+}
+
 /** A temporary directory removed at cleanup. */
 export function tempDir(prefix = 'ccremote-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
