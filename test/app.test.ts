@@ -105,6 +105,7 @@ describeBrowser('installable app', () => {
     expect(await page.locator('li.agent b').count()).toBe(0);
     expect(await row('desktop').locator('.access').textContent()).toBe('View only');
     expect(await row('laptop').locator('.agent-state').textContent()).toBe('Online');
+    expect(await row('laptop').locator('.dot').evaluate((dot) => getComputedStyle(dot).backgroundColor)).toBe('rgb(63, 185, 80)');
     await page.screenshot({ path: screenshotPath('start-phone') });
 
     // Opening it from the list needs no link: this device remembers it.
