@@ -1,6 +1,8 @@
 // The program ccremote exists for: the real Claude Code CLI running inside the agent, against a local
 // fake of the Messages API, driven from a phone-sized browser.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
@@ -94,6 +96,44 @@ describeBrowser('Claude Code through ccremote', () => {
       });
       await page.waitForSelector('#attention', { state: 'hidden' });
       expect(await page.title()).not.toMatch(/^● /);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+      await api.close();
+    }
+  }, 120_000);
+
+  it('a permission prompt reaches the page as an alert with its message, and the "1" action answers it', async () => {
+    const api = await startFakeAnthropic((request) => {
+      const text = JSON.stringify(request.body?.messages ?? '');
+      if (text.includes('tool_result')) return text.includes('tool-ran-11') ? 'TOOL-DONE 11' : 'TOOL-OUTPUT-MISSING';
+      return text.includes('run-the-tool') ? { tool: 'Bash', input: { command: 'touch made-by-tool && echo tool-ran-$((5+6))', description: 'Make a file' } } : 'ok';
+    });
+    const home = tempDir('ccremote-claude-home-');
+    const project = tempDir('ccremote-claude-project-');
+    claudeHome(home, project);
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url) });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    watchProblems(page, problems);
+    try {
+      await page.goto(agent.url);
+      await waitForState(page, 'online');
+      await waitForScreen(page, /for shortcuts|Try "/, 30_000);
+      await page.keyboard.type('run-the-tool please');
+      await waitForScreen(page, 'run-the-tool please');
+      await page.keyboard.press('Enter');
+      // Claude Code asks before running the command, and its Notification hook says so on the page.
+      await waitForScreen(page, /Do you want to proceed/, 30_000);
+      await page.waitForSelector('#attention:not([hidden])', { timeout: 30_000 });
+      expect(await page.textContent('#attention')).toMatch(/permission/i);
+      await page.screenshot({ path: screenshotPath('permission-phone') });
+      // "1" is "Yes": the command runs and Claude goes on.
+      await page.getByRole('button', { name: 'Choose 1', exact: true }).tap();
+      await api.requests.next((r) => JSON.stringify(r.body?.messages ?? '').includes('tool-ran-11'), 30_000, 'the tool result at the API');
+      await waitForScreen(page, 'TOOL-DONE 11', 30_000);
+      expect(existsSync(join(project, 'made-by-tool'))).toBe(true);
       expect(problems).toEqual([]);
     } finally {
       await page.close();

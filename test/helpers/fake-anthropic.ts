@@ -1,6 +1,6 @@
 // A small local stand-in for the Anthropic Messages API (streaming SSE), enough for the real Claude
 // Code CLI to run its interactive UI offline. Every request is recorded; every message request gets
-// a streamed text reply made by `reply`.
+// a streamed reply made by `reply`: text, or a tool use.
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,8 +20,11 @@ export interface FakeAnthropic {
   close(): Promise<void>;
 }
 
+/** A reply: text, or a request to use a tool (Claude Code then runs it, asking the person first if it must). */
+export type FakeReply = string | { tool: string; input: Record<string, unknown> };
+
 /** Starts the fake API on 127.0.0.1, port 0. */
-export async function startFakeAnthropic(reply: (request: FakeRequest) => string): Promise<FakeAnthropic> {
+export async function startFakeAnthropic(reply: (request: FakeRequest) => FakeReply): Promise<FakeAnthropic> {
   const requests = new EventLog<FakeRequest>();
   const server: Server = createServer((req, res) => {
     let raw = '';
@@ -41,21 +44,29 @@ export async function startFakeAnthropic(reply: (request: FakeRequest) => string
         return;
       }
       if (req.method === 'POST' && path === '/v1/messages') {
-        const text = reply(request);
+        const answer = reply(request);
         const model = String(body?.model ?? 'claude-test');
         const usage = { input_tokens: 12, output_tokens: 8, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+        const tool = typeof answer === 'string' ? undefined : { type: 'tool_use', id: `toolu_fake${requests.items.length}`, name: answer.tool, input: answer.input };
+        const stopReason = tool ? 'tool_use' : 'end_turn';
         if (!body?.stream) {
+          const content = tool ?? { type: 'text', text: answer as string };
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ id: 'msg_fake', type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage }));
+          res.end(JSON.stringify({ id: 'msg_fake', type: 'message', role: 'assistant', model, content: [content], stop_reason: stopReason, stop_sequence: null, usage }));
           return;
         }
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         const send = (event: string, data: unknown): void => void res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
         send('message_start', { type: 'message_start', message: { id: 'msg_fake', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage } });
-        send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
-        send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
+        if (tool) {
+          send('content_block_start', { type: 'content_block_start', index: 0, content_block: { ...tool, input: {} } });
+          send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: JSON.stringify(tool.input) } });
+        } else {
+          send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+          send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: answer } });
+        }
         send('content_block_stop', { type: 'content_block_stop', index: 0 });
-        send('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 8 } });
+        send('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 8 } });
         send('message_stop', { type: 'message_stop' });
         res.end();
         return;
