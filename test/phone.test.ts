@@ -208,6 +208,29 @@ describeBrowser('phone', () => {
     expect(await size()).toBe(15);
   });
 
+  it('in a full-screen program (alternate screen) a swipe sends the arrow keys a mouse wheel would', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: process.execPath, args: [KEYDUMP, '--app', '--alt'] });
+    await open(agent.url);
+    await waitForScreen(page, 'keydump ready');
+    const box = (await page.locator('#terminal').boundingBox())!;
+    const row = await page.evaluate(() => {
+      const { term } = (window as unknown as { ccremote: { term: { rows: number } } }).ccremote;
+      return document.querySelector('.xterm-screen')!.getBoundingClientRect().height / term.rows;
+    });
+    const cdp = await browser.context.newCDPSession(page);
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', y: number) =>
+      cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x: box.x + 100, y }] });
+    // The finger moves down three and a half rows: three lines back, as three Up keys (application form).
+    const swipe = async (): Promise<void> => {
+      const from = box.y + 100;
+      await touch('touchStart', from);
+      for (let step = 1; step <= 14; step++) await touch('touchMove', from + (step * 3.5 * row) / 14);
+      await touch('touchEnd', from + 3.5 * row);
+    };
+    await expectKeydump(page, swipe, '1b 4f 41 1b 4f 41 1b 4f 41', 'a swipe back');
+  });
+
   it('refits when the phone turns or its keyboard opens, keeping the cursor line in view', async () => {
     const relay = await startRelay();
     const agent = await startAgent(relay.url, { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'] });

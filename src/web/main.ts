@@ -81,7 +81,6 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
   term.loadAddon(fit);
   const container = document.getElementById('terminal')!;
   term.open(container);
-  installTouch(container, term);
   let agentName = link.name ?? '';
   const attention = new Attention(() => agentName || 'ccremote');
   term.onBell(() => attention.raise({ kind: 'bell' }));
@@ -161,6 +160,7 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
     applicationCursor: () => term.modes.applicationCursorKeysMode,
   });
   term.onData((data) => send(keyBar.typed(data)));
+  installTouch(container, term, send);
   // Some sequences (legacy mouse reports) are binary strings: one char per byte.
   term.onBinary((data) => session?.sendData(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
   new Composer({

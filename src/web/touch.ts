@@ -1,14 +1,16 @@
 // Touch on the terminal: a swipe scrolls the scrollback (line by line, following the finger), and a
-// long press selects the word under the finger so it can be copied.
+// long press selects the word under the finger so it can be copied. Full-screen programs (less, vim,
+// htop: the alternate screen has no scrollback) get the arrow keys a mouse wheel would give them.
 
 import type { Terminal } from '@xterm/xterm';
+import { encodeKey, NO_MODIFIERS } from './keys.js';
 
 const LONG_PRESS_MS = 450;
 /** A finger that moves further than this (px) is swiping, not pressing. */
 const SLOP = 8;
 
-/** Installs the gestures on `element`, the terminal's container. */
-export function installTouch(element: HTMLElement, term: Terminal): void {
+/** Installs the gestures on `element`, the terminal's container; `send` types into the program. */
+export function installTouch(element: HTMLElement, term: Terminal, send: (bytes: string) => void): void {
   let start: { x: number; y: number; lastY: number; carry: number } | undefined;
   let timer: number | undefined;
   let swiping = false;
@@ -57,7 +59,7 @@ export function installTouch(element: HTMLElement, term: Terminal): void {
       const lines = Math.trunc(start.carry / height);
       if (lines !== 0) {
         start.carry -= lines * height;
-        term.scrollLines(lines);
+        scroll(term, lines, send);
       }
     },
     { passive: false, capture: true },
@@ -75,6 +77,14 @@ export function installTouch(element: HTMLElement, term: Terminal): void {
   };
   element.addEventListener('touchend', end, { passive: false, capture: true });
   element.addEventListener('touchcancel', end, { passive: false, capture: true });
+}
+
+/** Scrolls by `lines` (negative: back): the scrollback, or in the alternate screen the program, by arrow keys. */
+function scroll(term: Terminal, lines: number, send: (bytes: string) => void): void {
+  if (term.buffer.active.type === 'normal') return term.scrollLines(lines);
+  if (term.options.disableStdin) return;
+  const key = encodeKey({ cursor: lines < 0 ? 'A' : 'B' }, NO_MODIFIERS, term.modes.applicationCursorKeysMode);
+  send(key.repeat(Math.abs(lines)));
 }
 
 /** Height of one terminal row in CSS pixels. */
