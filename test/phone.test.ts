@@ -206,6 +206,18 @@ describeBrowser('phone', () => {
     await page.reload();
     await waitForState(page, 'online');
     expect(await size()).toBe(15);
+    // Two fingers spread by a fifth: the text grows by a fifth, and the page itself does not zoom.
+    const pinch = await browser.context.newCDPSession(page);
+    const at = (spread: number) => [
+      { x: x - spread / 2, y: box.y + 200, id: 1 },
+      { x: x + spread / 2, y: box.y + 200, id: 2 },
+    ];
+    await pinch.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: at(100) });
+    for (const spread of [105, 110, 115, 120]) await pinch.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at(spread) });
+    await pinch.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    expect(await size()).toBe(18);
+    expect(await page.evaluate(() => window.visualViewport?.scale)).toBe(1);
+    expect(await page.evaluate(() => localStorage.getItem('ccremote.font-size'))).toBe('18');
   });
 
   it('in a full-screen program (alternate screen) a swipe sends the arrow keys a mouse wheel would', async () => {

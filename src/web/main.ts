@@ -160,7 +160,6 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
     applicationCursor: () => term.modes.applicationCursorKeysMode,
   });
   term.onData((data) => send(keyBar.typed(data)));
-  installTouch(container, term, send);
   // Some sequences (legacy mouse reports) are binary strings: one char per byte.
   term.onBinary((data) => session?.sendData(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
   new Composer({
@@ -169,7 +168,8 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
     bracketedPaste: () => term.modes.bracketedPasteMode,
     focusTerminal: () => term.focus(),
   });
-  installTools(term, send, bar, () => refit());
+  const { setFont } = installTools(term, send, bar, () => refit());
+  installTouch(container, term, { send, setFontSize: setFont });
 
   /** Fits the terminal to its box, keeping the cursor's line in view if the view was following it. */
   const refit = (): void => {
@@ -199,7 +199,7 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
 }
 
 /** The menu: font size (remembered), clipboard paste and copy, and the floating Copy for a selection. */
-function installTools(term: Terminal, send: (data: string) => boolean, bar: StatusBar, refit: () => void): void {
+function installTools(term: Terminal, send: (data: string) => boolean, bar: StatusBar, refit: () => void): { setFont(size: number): void } {
   const tools = document.getElementById('tools')!;
   const toggle = document.getElementById('menu-toggle')!;
   const sizeLabel = document.getElementById('font-size')!;
@@ -244,6 +244,7 @@ function installTools(term: Terminal, send: (data: string) => boolean, bar: Stat
       bar.alert('The browser did not allow reading the clipboard; use the composer (✎) and paste there.');
     }
   });
+  return { setFont };
 }
 
 start();

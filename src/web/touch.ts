@@ -1,6 +1,7 @@
-// Touch on the terminal: a swipe scrolls the scrollback (line by line, following the finger), and a
-// long press selects the word under the finger so it can be copied. Full-screen programs (less, vim,
-// htop: the alternate screen has no scrollback) get the arrow keys a mouse wheel would give them.
+// Touch on the terminal: a swipe scrolls the scrollback (line by line, following the finger), a long
+// press selects the word under the finger so it can be copied, and two fingers pinch the text size
+// (instead of zooming the page). Full-screen programs (less, vim, htop: the alternate screen has no
+// scrollback) get the arrow keys a mouse wheel would give them.
 
 import type { Terminal } from '@xterm/xterm';
 import { encodeKey, NO_MODIFIERS } from './keys.js';
@@ -9,9 +10,18 @@ const LONG_PRESS_MS = 450;
 /** A finger that moves further than this (px) is swiping, not pressing. */
 const SLOP = 8;
 
-/** Installs the gestures on `element`, the terminal's container; `send` types into the program. */
-export function installTouch(element: HTMLElement, term: Terminal, send: (bytes: string) => void): void {
+/** What the gestures act on besides the terminal. */
+export interface TouchHost {
+  /** Types into the program. */
+  send(bytes: string): void;
+  /** Sets (and remembers) the text size. */
+  setFontSize(size: number): void;
+}
+
+/** Installs the gestures on `element`, the terminal's container. */
+export function installTouch(element: HTMLElement, term: Terminal, host: TouchHost): void {
   let start: { x: number; y: number; lastY: number; carry: number } | undefined;
+  let pinch: { distance: number; size: number } | undefined;
   let timer: number | undefined;
   let swiping = false;
   /** The press became a selection: the touch's end must not turn into a click that clears it. */
@@ -27,6 +37,7 @@ export function installTouch(element: HTMLElement, term: Terminal, send: (bytes:
     (event) => {
       if (event.touches.length !== 1) {
         start = undefined;
+        pinch = event.touches.length === 2 ? { distance: spread(event.touches), size: term.options.fontSize ?? 13 } : undefined;
         return cancelPress();
       }
       const touch = event.touches[0]!;
@@ -45,6 +56,13 @@ export function installTouch(element: HTMLElement, term: Terminal, send: (bytes:
   element.addEventListener(
     'touchmove',
     (event) => {
+      if (pinch && event.touches.length === 2) {
+        event.preventDefault();
+        event.stopPropagation();
+        const size = Math.round((pinch.size * spread(event.touches)) / Math.max(1, pinch.distance));
+        if (size !== term.options.fontSize) host.setFontSize(size);
+        return;
+      }
       if (!start || event.touches.length !== 1) return;
       const touch = event.touches[0]!;
       if (!swiping && Math.hypot(touch.clientX - start.x, touch.clientY - start.y) < SLOP) return;
@@ -59,7 +77,7 @@ export function installTouch(element: HTMLElement, term: Terminal, send: (bytes:
       const lines = Math.trunc(start.carry / height);
       if (lines !== 0) {
         start.carry -= lines * height;
-        scroll(term, lines, send);
+        scroll(term, lines, host.send);
       }
     },
     { passive: false, capture: true },
@@ -68,6 +86,7 @@ export function installTouch(element: HTMLElement, term: Terminal, send: (bytes:
   const end = (event: TouchEvent): void => {
     cancelPress();
     start = undefined;
+    if (event.touches.length < 2) pinch = undefined;
     if (selected || swiping) {
       // No mouse events follow: a click would clear the selection or move the cursor.
       event.preventDefault();
@@ -85,6 +104,12 @@ function scroll(term: Terminal, lines: number, send: (bytes: string) => void): v
   if (term.options.disableStdin) return;
   const key = encodeKey({ cursor: lines < 0 ? 'A' : 'B' }, NO_MODIFIERS, term.modes.applicationCursorKeysMode);
   send(key.repeat(Math.abs(lines)));
+}
+
+/** Distance between the first two fingers, in CSS pixels. */
+function spread(touches: TouchList): number {
+  const [a, b] = [touches[0]!, touches[1]!];
+  return Math.hypot(a.clientX - b.clientX, a.clientY - b.clientY);
 }
 
 /** Height of one terminal row in CSS pixels. */
