@@ -4,6 +4,9 @@
 
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
 import { startAgent, startRelay, tempDir } from './helpers/system.js';
 
@@ -83,6 +86,34 @@ describeBrowser('installable app', () => {
     await page.keyboard.type('echo back-$((5*5))');
     await page.keyboard.press('Enter');
     await waitForScreen(page, /^back-25\s*$/m);
+  });
+
+  it('a relay serving a newer app replaces the cached one: the page reloads into it once by itself', async () => {
+    const dataDir = tempDir();
+    const webRoot = tempDir('ccremote-web-');
+    cpSync(fileURLToPath(new URL('../dist/web/', import.meta.url)), webRoot, { recursive: true });
+    const relay = await startRelay({ dataDir, webRoot });
+    const agent = await startAgent(relay.url);
+    await open(agent.url);
+    await waitForState(page, 'online');
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    const cacheNames = () => page.evaluate(() => caches.keys()).catch(() => [] as string[]);
+    const [oldCache] = await cacheNames();
+    expect(oldCache).toMatch(/^ccremote-shell-[0-9a-f]{16}$/);
+
+    // A new release: another shell version, and a script that says which it is.
+    await relay.close();
+    const sw = join(webRoot, 'sw.js');
+    writeFileSync(sw, readFileSync(sw, 'utf8').replace(/ccremote-shell-[0-9a-f]{16}/, 'ccremote-shell-0123456789abcdef'));
+    appendFileSync(join(webRoot, 'app.js'), '\nwindow.shellRelease = 2;\n');
+    await startRelay({ dataDir, webRoot, port: relay.port });
+    // The app is opened again: the old shell comes from the cache at once, finds the new one, and reloads into it.
+    await page.reload();
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { shellRelease?: number }).shellRelease).catch(() => undefined), { timeout: 20_000 })
+      .toBe(2);
+    expect(await cacheNames()).toEqual(['ccremote-shell-0123456789abcdef']);
+    await waitForState(page, 'online');
   });
 
   it('the start page lists the agents this device opened, shows when they go offline, and forgets one', async () => {
