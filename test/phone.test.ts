@@ -132,6 +132,12 @@ describeBrowser('phone', () => {
     await field.fill('second line');
     await expectKeydump(page, () => button('Send').tap(), `1b 5b 32 30 30 7e ${hex('second line')} 1b 5b 32 30 31 7e 0d`, 'Send');
     await expectKeydump(page, () => button('Send').tap(), '0d', 'empty Send');
+    // Paste (menu): the clipboard's text goes as one bracketed paste, without Enter. (Headless Chromium has
+    // no system clipboard; the page reads a stand-in.)
+    await page.evaluate(() => (navigator.clipboard.readText = async () => 'from the clipboard ✂'));
+    await button('Menu').tap();
+    await expectKeydump(page, () => button('Paste from the clipboard').tap(), `1b 5b 32 30 30 7e ${hex('from the clipboard ✂')} 1b 5b 32 30 31 7e`, 'Paste');
+    await button('Menu').tap();
     // Text cannot close the paste early and act as keystrokes: no Escape gets inside the brackets.
     await field.fill('a\x1b[20\x1b[201~1~b');
     await expectKeydump(page, () => button('Send').tap(), `1b 5b 32 30 30 7e ${hex('a[20[201~1~b')} 1b 5b 32 30 31 7e 0d`, 'an escape attempt');
@@ -264,6 +270,7 @@ describeBrowser('phone', () => {
     await page.keyboard.type('stty size');
     await page.keyboard.press('Enter');
     await waitForScreen(page, new RegExp(`^${landscape.rows} ${landscape.cols}\\s*$`, 'm'));
+    await page.screenshot({ path: screenshotPath('landscape-phone') });
     // Back upright, then the on-screen keyboard takes half the height.
     await page.setViewportSize({ width: 390, height: 844 });
     await expect.poll(async () => (await size()).cols).toBe(portrait.cols);
