@@ -183,8 +183,10 @@ describe('bounded memory', () => {
     // it at the relay, while 64 MiB of output goes by.
     const plain = await flood(64, false);
     const stalled = await flood(64, true);
-    expect(stalled.relay - plain.relay).toBeLessThan(24 << 20);
-    expect(stalled.agent - plain.agent).toBeLessThan(24 << 20);
+    // Unbounded, the stalled client would cost at least the 64 MiB flood; the margin above the ~2 MiB
+    // is for the collector's timing, which varies with load on the machine.
+    expect(stalled.relay - plain.relay).toBeLessThan(32 << 20);
+    expect(stalled.agent - plain.agent).toBeLessThan(32 << 20);
   });
 });
 
@@ -217,7 +219,12 @@ describe('input', () => {
     client.type('echo queued-$((40+2))\r');
     const second = await startAgent(relay.url, { configDir: first.configDir, cwd: first.cwd });
     await second.events.next((e) => e.event === 'relay_connected');
-    await client.waitForOutput(/^queued-42\r?$/m, 20_000);
+    await client.waitForOutput(/^queued-42\r?$/m, 20_000).catch((error: Error) => {
+      // Rare under heavy load: say what the client saw, to tell a missing sync answer from lost input.
+      const seen = client.chunks.items.map((c) => `${c.kind}:${JSON.stringify(c.data.toString().slice(-40))}`);
+      const states = client.states.items.map((s) => s.kind);
+      throw new Error(`${error.message}; chunks ${seen.join(' ')}; states ${states.join(' ')}; errors ${JSON.stringify(client.errors.items)}`);
+    });
     client.type('echo after-$((1+1))\r');
     await client.waitForOutput(/^after-2\r?$/m);
     expect(client.text.match(/^queued-42\r?$/gm)).toHaveLength(1);
