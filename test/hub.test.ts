@@ -284,7 +284,7 @@ describe('Hub', () => {
     hub.agentFrame(agentId, agent, sealOutput(KEY, 16, utf8('from the old one')));
     hub.agentMessage(agentId, agent, { type: 'status', message: 'old' });
     hub.disconnectAgent(agentId, agent); // the old socket's close must not take the new one offline
-    expect(hub.isOnline(agentId)).toBe(true);
+    expect(hub.presence(agentId).online).toBe(true);
     expect(peer.outputs()).toEqual(['from the new one']);
     expect(peer.messages().filter((m) => m.type === 'status' || m.type === 'agent_offline')).toEqual([]);
   });
@@ -360,6 +360,6 @@ describe('Hub', () => {
     hub.disconnectAgent(agentId, agent);
     hub.disconnectClient(client);
     expect(hub.stats()).toEqual({ agentsOnline: 0, clients: 0 });
-    expect(hub.isOnline(agentId)).toBe(false);
+    expect(hub.presence(agentId).online).toBe(false);
   });
 });

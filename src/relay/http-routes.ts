@@ -1,7 +1,7 @@
 // The relay's plain HTTP surface: agent registration, health, and the web client's files.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_NAME_LENGTH, agentIdOfPath, optional, parsePresenceRequest, str, validateShape, ProtocolError, type PresenceRequest } from '../protocol/index.js';
+import { MAX_NAME_LENGTH, agentIdOfPath, optional, parsePresenceRequest, str, validateShape, ProtocolError } from '../protocol/index.js';
 import { sameDigest, hashKey, type AgentStore } from './agent-store.js';
 import type { RateLimiter } from './rate-limit.js';
 import { answerPresence, type PresenceContext } from './presence-route.js';
@@ -81,25 +81,16 @@ export function baseUrl(req: IncomingMessage, ctx: Pick<HttpContext, 'publicUrl'
 async function register(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use POST' }, { allow: 'POST' });
   const address = clientAddress(req, ctx.trustProxy);
-  if (!ctx.registrations.take(address)) {
-    const seconds = Math.ceil(ctx.registrations.retryAfterMs(address) / 1000);
-    return sendJson(res, 429, { error: 'rate_limited', message: 'too many registrations from this address' }, { 'retry-after': String(seconds) });
-  }
+  if (!ctx.registrations.take(address)) return rateLimited(res, ctx.registrations.retryAfterMs(address), () => 'too many registrations from this address');
   if (ctx.registrationTokenHash !== undefined) {
     const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (presented === undefined || !sameDigest(hashKey(presented), ctx.registrationTokenHash)) {
       return sendJson(res, 401, { error: 'unauthorized', message: 'this relay requires a valid registration token' });
     }
   }
-  const body = await readBody(req, MAX_BODY);
-  if (body === undefined) return sendJson(res, 413, { error: 'too_large', message: `body larger than ${MAX_BODY} bytes` });
-  let fields: { name?: string };
-  try {
-    fields = validateShape(registerBody, body.length === 0 ? {} : JSON.parse(body.toString('utf8')), 'body');
-  } catch (error) {
-    const message = error instanceof ProtocolError ? error.message : 'malformed JSON';
-    return sendJson(res, 400, { error: 'bad_request', message });
-  }
+  // An empty body registers without a name.
+  const fields = await readJson(req, res, MAX_BODY, (value) => validateShape(registerBody, value, 'body'), {});
+  if (fields === undefined) return;
   const { id, key } = await ctx.store.register(fields.name);
   ctx.log('agent_registered', { agent: id, address });
   const clientUrl = `${baseUrl(req, ctx)}/a/${id}`;
@@ -114,20 +105,12 @@ async function presence(req: IncomingMessage, res: ServerResponse, ctx: HttpCont
     return sendJson(res, 415, { error: 'unsupported_media_type', message: 'send application/json' });
   }
   const address = clientAddress(req, ctx.trustProxy);
-  const body = await readBody(req, MAX_PRESENCE_BODY);
-  if (body === undefined) return sendJson(res, 413, { error: 'too_large', message: `body larger than ${MAX_PRESENCE_BODY} bytes` });
-  let request: PresenceRequest;
-  try {
-    request = parsePresenceRequest(JSON.parse(body.toString('utf8')));
-  } catch (error) {
-    const message = error instanceof ProtocolError ? error.message : 'malformed JSON';
-    return sendJson(res, 400, { error: 'bad_request', message });
-  }
+  const request = await readJson(req, res, MAX_PRESENCE_BODY, parsePresenceRequest);
+  if (request === undefined) return;
   const answer = await answerPresence(ctx, address, request);
   if ('blockedMs' in answer) {
     ctx.log('presence_refused', { address, reason: 'rate limited' });
-    const seconds = Math.ceil(answer.blockedMs / 1000);
-    return sendJson(res, 429, { error: 'rate_limited', message: `too many failed attempts; try again in ${seconds} s` }, { 'retry-after': String(seconds) });
+    return rateLimited(res, answer.blockedMs, (seconds) => `too many failed attempts; try again in ${seconds} s`);
   }
   sendJson(res, 200, answer);
 }
@@ -172,6 +155,30 @@ function serveFile(req: IncomingMessage, res: ServerResponse, ctx: HttpContext, 
   headers['content-length'] = String(body.length);
   res.writeHead(200, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * The request's JSON body, parsed and validated by `parse`; `empty` stands for an empty body if given.
+ * On failure the answer (413 too large, 400 saying what is wrong) is sent, and undefined returned.
+ */
+async function readJson<T>(req: IncomingMessage, res: ServerResponse, limit: number, parse: (value: unknown) => T, empty?: unknown): Promise<T | undefined> {
+  const body = await readBody(req, limit);
+  if (body === undefined) {
+    sendJson(res, 413, { error: 'too_large', message: `body larger than ${limit} bytes` });
+    return undefined;
+  }
+  try {
+    return parse(body.length === 0 && empty !== undefined ? empty : JSON.parse(body.toString('utf8')));
+  } catch (error) {
+    sendJson(res, 400, { error: 'bad_request', message: error instanceof ProtocolError ? error.message : 'malformed JSON' });
+    return undefined;
+  }
+}
+
+/** 429 with Retry-After in whole seconds; `message` is given those seconds. */
+function rateLimited(res: ServerResponse, waitMs: number, message: (seconds: number) => string): void {
+  const seconds = Math.ceil(waitMs / 1000);
+  sendJson(res, 429, { error: 'rate_limited', message: message(seconds) }, { 'retry-after': String(seconds) });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {

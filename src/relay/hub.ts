@@ -132,11 +132,6 @@ export class Hub {
     return { agentsOnline: online, clients: this.clientCount };
   }
 
-  /** Whether the agent currently has a connection. */
-  isOnline(agentId: string): boolean {
-    return this.agents.get(agentId)?.peer !== undefined;
-  }
-
   /** Whether the agent is connected, and the name it goes by (undefined: only the registered name is known). */
   presence(agentId: string): { online: boolean; name: string | undefined } {
     const agent = this.agents.get(agentId);
