@@ -4,7 +4,6 @@
 
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ErrorCode,
@@ -17,11 +16,9 @@ import {
   viewSecret,
 } from '../src/protocol/index.js';
 import { hookScriptPath } from '../src/agent/attention-channel.js';
-import { claudeEnv, claudeHome, startFakeAnthropic } from './helpers/fake-anthropic.js';
-import { HostileRelay, relayBehindHostile, type Tapped } from './helpers/hostile-relay.js';
+import { startClaudeAgent } from './helpers/fake-anthropic.js';
+import { relayBehindHostile, type Tapped } from './helpers/hostile-relay.js';
 import { cleanup, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
-
-const CLAUDE = fileURLToPath(new URL('../node_modules/.bin/claude', import.meta.url));
 
 afterEach(cleanup);
 
@@ -31,40 +28,32 @@ const texts = (messages: Tapped[]): Array<Record<string, unknown>> =>
 
 describe('attention events', () => {
   it("Claude Code's Stop hook reaches every client as an event the relay cannot read", { timeout: 120_000 }, async () => {
-    const api = await startFakeAnthropic(() => 'PONG-FROM-FAKE-API 42');
-    try {
-      const home = tempDir('ccremote-claude-home-');
-      const project = tempDir('ccremote-claude-project-');
-      claudeHome(home, project);
-      const { hostile, through } = await relayBehindHostile();
-      const agent = await startAgent(hostile.url, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url) });
-      const client = new TestClient(through(agent.url));
-      const viewer = new TestClient(through(agent.agent.viewUrl!));
-      // Claude Code's prompt box is up when its shortcut hint shows.
-      await client.waitForOutput(/shortcuts|Try "/, 60_000);
-      client.type('ping-from-phone');
-      await client.waitForOutput('ping-from-phone', 30_000);
-      client.type('\r');
-      await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('ping-from-phone'), 30_000, 'the prompt at the API');
-      expect(await client.attentions.next((e) => e.kind === 'stop', 60_000, 'the stop event')).toEqual({ kind: 'stop' });
-      expect(await viewer.attentions.next((e) => e.kind === 'stop', 10_000, 'the stop event, read-only')).toEqual({ kind: 'stop' });
-      await client.waitForOutput('PONG-FROM-FAKE-API'); // (words on screen are apart: cursor moves, not spaces)
-      expect(client.errors.items).toEqual([]);
+    const { hostile, through } = await relayBehindHostile();
+    const { api, agent } = await startClaudeAgent(hostile.url, () => 'PONG-FROM-FAKE-API 42');
+    const client = new TestClient(through(agent.url));
+    const viewer = new TestClient(through(agent.agent.viewUrl!));
+    // Claude Code's prompt box is up when its shortcut hint shows.
+    await client.waitForOutput(/shortcuts|Try "/, 60_000);
+    client.type('ping-from-phone');
+    await client.waitForOutput('ping-from-phone', 30_000);
+    client.type('\r');
+    await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('ping-from-phone'), 30_000, 'the prompt at the API');
+    expect(await client.attentions.next((e) => e.kind === 'stop', 60_000, 'the stop event')).toEqual({ kind: 'stop' });
+    expect(await viewer.attentions.next((e) => e.kind === 'stop', 10_000, 'the stop event, read-only')).toEqual({ kind: 'stop' });
+    await client.waitForOutput('PONG-FROM-FAKE-API'); // (words on screen are apart: cursor moves, not spaces)
+    expect(client.errors.items).toEqual([]);
 
-      // What the relay saw: the agent's `attention` messages carry a box and nothing else, passed on unchanged.
-      const sent = texts(hostile.messages('agent', 'up')).filter((m) => m.type === 'attention');
-      expect(sent.length).toBeGreaterThan(0);
-      for (const message of sent) {
-        expect(Object.keys(message).sort()).toEqual(['box', 'type']);
-        expect(Buffer.from(fromBase64Url(message.box as string)).includes('"kind"')).toBe(false);
-      }
-      const delivered = texts(hostile.messages('client', 'down')).filter((m) => m.type === 'attention');
-      expect(delivered).toEqual(expect.arrayContaining(sent));
-      for (const plaintext of ['{"kind":"stop"}', '"kind"']) {
-        expect(hostile.seen.items.filter((m) => m.data.includes(plaintext))).toEqual([]);
-      }
-    } finally {
-      await api.close();
+    // What the relay saw: the agent's `attention` messages carry a box and nothing else, passed on unchanged.
+    const sent = texts(hostile.messages('agent', 'up')).filter((m) => m.type === 'attention');
+    expect(sent.length).toBeGreaterThan(0);
+    for (const message of sent) {
+      expect(Object.keys(message).sort()).toEqual(['box', 'type']);
+      expect(Buffer.from(fromBase64Url(message.box as string)).includes('"kind"')).toBe(false);
+    }
+    const delivered = texts(hostile.messages('client', 'down')).filter((m) => m.type === 'attention');
+    expect(delivered).toEqual(expect.arrayContaining(sent));
+    for (const plaintext of ['{"kind":"stop"}', '"kind"']) {
+      expect(hostile.seen.items.filter((m) => m.data.includes(plaintext))).toEqual([]);
     }
   });
 

@@ -3,141 +3,94 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { BrowserContext } from 'playwright-core';
-import { describeBrowser, phone, screenshotPath, waitForScreen, waitForState, watchProblems } from './helpers/browser.js';
-import { claudeEnv, claudeHome, startFakeAnthropic } from './helpers/fake-anthropic.js';
-import { cleanup, startAgent, startRelay, tempDir } from './helpers/system.js';
-
-const CLAUDE = fileURLToPath(new URL('../node_modules/.bin/claude', import.meta.url));
+import { expect, it } from 'vitest';
+import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
+import { startClaudeAgent } from './helpers/fake-anthropic.js';
+import { startRelay } from './helpers/system.js';
 
 describeBrowser('Claude Code through ccremote', () => {
-  let context: BrowserContext;
-  beforeAll(async () => {
-    context = await phone();
-  });
-  afterAll(async () => {
-    await context?.close();
-  });
-  afterEach(cleanup);
+  const browser = phoneSuite();
 
   it('a prompt typed in the browser reaches the API and the reply shows on the page', async () => {
-    const api = await startFakeAnthropic((request) => {
+    const relay = await startRelay();
+    const { api, agent } = await startClaudeAgent(relay.url, (request) => {
       const text = JSON.stringify(request.body?.messages ?? '');
       return text.includes('ping-from-phone') ? 'PONG-FROM-FAKE-API 42' : 'ok';
     });
-    const home = tempDir('ccremote-claude-home-');
-    const project = tempDir('ccremote-claude-project-');
-    claudeHome(home, project);
-    const relay = await startRelay();
-    const agent = await startAgent(relay.url, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url) });
-    const page = await context.newPage();
-    try {
-      await page.goto(agent.url);
-      await waitForState(page, 'online');
-      // Claude Code's prompt box is up when its shortcut hint shows.
-      await waitForScreen(page, /for shortcuts|Try "/, 30_000);
-      await page.keyboard.type('ping-from-phone');
-      await waitForScreen(page, 'ping-from-phone');
-      await page.keyboard.press('Enter');
-      const request = await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('ping-from-phone'), 30_000, 'the prompt at the API');
-      expect(request.body?.stream).toBe(true);
-      await waitForScreen(page, 'PONG-FROM-FAKE-API 42', 30_000);
-      await page.screenshot({ path: screenshotPath('claude-code-phone') });
-    } finally {
-      await page.close();
-      await api.close();
-    }
+    const page = await browser.open(agent.url);
+    await waitForState(page, 'online');
+    // Claude Code's prompt box is up when its shortcut hint shows.
+    await waitForScreen(page, /for shortcuts|Try "/, 30_000);
+    await page.keyboard.type('ping-from-phone');
+    await waitForScreen(page, 'ping-from-phone');
+    await page.keyboard.press('Enter');
+    const request = await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('ping-from-phone'), 30_000, 'the prompt at the API');
+    expect(request.body?.stream).toBe(true);
+    await waitForScreen(page, 'PONG-FROM-FAKE-API 42', 30_000);
+    await page.screenshot({ path: screenshotPath('claude-code-phone') });
   });
 
   it('a prompt sent from the composer gets its reply, and Claude Code waiting for the person reaches the hidden page as an alert', async () => {
-    const api = await startFakeAnthropic((request) => {
+    const relay = await startRelay();
+    const { api, agent } = await startClaudeAgent(relay.url, (request) => {
       const text = JSON.stringify(request.body?.messages ?? '');
       return text.includes('composed-prompt') ? 'REPLY-TO-COMPOSER 7' : 'ok';
     });
-    const home = tempDir('ccremote-claude-home-');
-    const project = tempDir('ccremote-claude-project-');
-    claudeHome(home, project);
-    const relay = await startRelay();
-    const agent = await startAgent(relay.url, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url) });
-    await context.grantPermissions(['notifications'], { origin: relay.url });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    watchProblems(page, problems);
-    try {
-      await page.goto(agent.url);
-      await waitForState(page, 'online');
-      await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
-      await waitForScreen(page, /for shortcuts|Try "/, 30_000);
-      // The person switches to another app: the page is hidden.
-      await page.evaluate(() => {
-        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-        document.hasFocus = () => false;
-        document.dispatchEvent(new Event('visibilitychange'));
-      });
-      await page.getByRole('button', { name: 'Compose text', exact: true }).tap();
-      await page.getByRole('textbox', { name: 'Text to send' }).fill('composed-prompt: say hi');
-      await page.getByRole('button', { name: 'Send', exact: true }).tap();
-      await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('composed-prompt'), 30_000, 'the composed prompt at the API');
-      await waitForScreen(page, 'REPLY-TO-COMPOSER 7', 30_000);
-      // Claude Code's Stop hook reached the agent, and the page shows it: notice, title, system notification.
-      await page.waitForSelector('#attention:not([hidden])', { timeout: 30_000 });
-      expect(await page.textContent('#attention')).toBe('Claude finished and is waiting for you.');
-      expect(await page.title()).toMatch(/^● /);
-      await expect
-        .poll(() => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title}: ${n.body}`)), { timeout: 10_000 })
-        .toEqual([expect.stringMatching(/: Claude finished and is waiting for you\.$/)]);
-      await page.screenshot({ path: screenshotPath('attention-phone') });
-      // The person comes back: the marks go away.
-      await page.evaluate(() => {
-        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
-        document.dispatchEvent(new Event('visibilitychange'));
-      });
-      await page.waitForSelector('#attention', { state: 'hidden' });
-      expect(await page.title()).not.toMatch(/^● /);
-      expect(problems).toEqual([]);
-    } finally {
-      await page.close();
-      await api.close();
-    }
+    await browser.context.grantPermissions(['notifications'], { origin: relay.url });
+    const page = await browser.open(agent.url);
+    await waitForState(page, 'online');
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await waitForScreen(page, /for shortcuts|Try "/, 30_000);
+    // The person switches to another app: the page is hidden.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      document.hasFocus = () => false;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await page.getByRole('button', { name: 'Compose text', exact: true }).tap();
+    await page.getByRole('textbox', { name: 'Text to send' }).fill('composed-prompt: say hi');
+    await page.getByRole('button', { name: 'Send', exact: true }).tap();
+    await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('composed-prompt'), 30_000, 'the composed prompt at the API');
+    await waitForScreen(page, 'REPLY-TO-COMPOSER 7', 30_000);
+    // Claude Code's Stop hook reached the agent, and the page shows it: notice, title, system notification.
+    await page.waitForSelector('#attention:not([hidden])', { timeout: 30_000 });
+    expect(await page.textContent('#attention')).toBe('Claude finished and is waiting for you.');
+    expect(await page.title()).toMatch(/^● /);
+    await expect
+      .poll(() => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title}: ${n.body}`)), { timeout: 10_000 })
+      .toEqual([expect.stringMatching(/: Claude finished and is waiting for you\.$/)]);
+    await page.screenshot({ path: screenshotPath('attention-phone') });
+    // The person comes back: the marks go away.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await page.waitForSelector('#attention', { state: 'hidden' });
+    expect(await page.title()).not.toMatch(/^● /);
   }, 120_000);
 
   it('a permission prompt reaches the page as an alert with its message, and the "1" action answers it', async () => {
-    const api = await startFakeAnthropic((request) => {
+    const relay = await startRelay();
+    const { api, agent, project } = await startClaudeAgent(relay.url, (request) => {
       const text = JSON.stringify(request.body?.messages ?? '');
       if (text.includes('tool_result')) return text.includes('tool-ran-11') ? 'TOOL-DONE 11' : 'TOOL-OUTPUT-MISSING';
       return text.includes('run-the-tool') ? { tool: 'Bash', input: { command: 'touch made-by-tool && echo tool-ran-$((5+6))', description: 'Make a file' } } : 'ok';
     });
-    const home = tempDir('ccremote-claude-home-');
-    const project = tempDir('ccremote-claude-project-');
-    claudeHome(home, project);
-    const relay = await startRelay();
-    const agent = await startAgent(relay.url, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url) });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    watchProblems(page, problems);
-    try {
-      await page.goto(agent.url);
-      await waitForState(page, 'online');
-      await waitForScreen(page, /for shortcuts|Try "/, 30_000);
-      await page.keyboard.type('run-the-tool please');
-      await waitForScreen(page, 'run-the-tool please');
-      await page.keyboard.press('Enter');
-      // Claude Code asks before running the command, and its Notification hook says so on the page.
-      await waitForScreen(page, /Do you want to proceed/, 30_000);
-      await page.waitForSelector('#attention:not([hidden])', { timeout: 30_000 });
-      expect(await page.textContent('#attention')).toMatch(/permission/i);
-      await page.screenshot({ path: screenshotPath('permission-phone') });
-      // "1" is "Yes": the command runs and Claude goes on.
-      await page.getByRole('button', { name: 'Choose 1', exact: true }).tap();
-      await api.requests.next((r) => JSON.stringify(r.body?.messages ?? '').includes('tool-ran-11'), 30_000, 'the tool result at the API');
-      await waitForScreen(page, 'TOOL-DONE 11', 30_000);
-      expect(existsSync(join(project, 'made-by-tool'))).toBe(true);
-      expect(problems).toEqual([]);
-    } finally {
-      await page.close();
-      await api.close();
-    }
+    const page = await browser.open(agent.url);
+    await waitForState(page, 'online');
+    await waitForScreen(page, /for shortcuts|Try "/, 30_000);
+    await page.keyboard.type('run-the-tool please');
+    await waitForScreen(page, 'run-the-tool please');
+    await page.keyboard.press('Enter');
+    // Claude Code asks before running the command, and its Notification hook says so on the page.
+    await waitForScreen(page, /Do you want to proceed/, 30_000);
+    await page.waitForSelector('#attention:not([hidden])', { timeout: 30_000 });
+    expect(await page.textContent('#attention')).toMatch(/permission/i);
+    await page.screenshot({ path: screenshotPath('permission-phone') });
+    // "1" is "Yes": the command runs and Claude goes on.
+    await page.getByRole('button', { name: 'Choose 1', exact: true }).tap();
+    await api.requests.next((r) => JSON.stringify(r.body?.messages ?? '').includes('tool-ran-11'), 30_000, 'the tool result at the API');
+    await waitForScreen(page, 'TOOL-DONE 11', 30_000);
+    expect(existsSync(join(project, 'made-by-tool'))).toBe(true);
   }, 120_000);
 });

@@ -24,7 +24,7 @@ import {
   utf8,
 } from '../src/protocol/index.js';
 import type { AgentOptions } from '../src/agent/agent.js';
-import { HostileRelay, relayBehindHostile, type Tapped } from './helpers/hostile-relay.js';
+import { relayBehindHostile, type Tapped } from './helpers/hostile-relay.js';
 import { cleanup, rawSocket, startAgent, startRelay, TestClient, type TestAgent } from './helpers/system.js';
 
 afterEach(cleanup);

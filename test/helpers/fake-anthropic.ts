@@ -6,7 +6,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { atCleanup, startAgent, tempDir, type TestAgent } from './system.js';
 import { EventLog } from './wait.js';
+
+/** The real Claude Code CLI, as installed for the tests. */
+export const CLAUDE = fileURLToPath(new URL('../../node_modules/.bin/claude', import.meta.url));
 
 export interface FakeRequest {
   method: string;
@@ -119,4 +124,18 @@ export function claudeEnv(home: string, apiUrl: string): NodeJS.ProcessEnv {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_TELEMETRY: '1',
   };
+}
+
+/**
+ * The real Claude Code CLI run by an agent of the relay at `relayUrl`, against a fake API answering with
+ * `reply`, in a fresh project with its first-run screens skipped. Everything is closed at cleanup.
+ */
+export async function startClaudeAgent(relayUrl: string, reply: (request: FakeRequest) => FakeReply): Promise<{ api: FakeAnthropic; agent: TestAgent; project: string }> {
+  const api = await startFakeAnthropic(reply);
+  atCleanup(() => api.close());
+  const home = tempDir('ccremote-claude-home-');
+  const project = tempDir('ccremote-claude-project-');
+  claudeHome(home, project);
+  const agent = await startAgent(relayUrl, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url) });
+  return { api, agent, project };
 }
