@@ -9,8 +9,8 @@ import { keepFocus } from './dom.js';
 export interface ComposerHost {
   /** Sends bytes to the program; false if they could not be sent (read-only link, input queue full). */
   send(bytes: string): boolean;
-  /** Resolves once the program has been given everything sent so far. */
-  delivered(): Promise<void>;
+  /** Resolves once the program has read everything sent so far (as far as can be told: see main.ts). */
+  read(): Promise<void>;
   /** Whether the program enabled bracketed paste (DECSET 2004). */
   bracketedPaste(): boolean;
   /** Gives the keyboard focus back to the terminal. */
@@ -68,7 +68,7 @@ export class Composer {
 
   /**
    * Sends the text (or just Enter when empty) and clears the field for the next message. Enter goes
-   * once the paste has reached the program: programs such as Claude Code take an Enter that arrives
+   * once the program has read the paste: programs such as Claude Code take an Enter that arrives
    * together with a paste as part of it. Text that could not be sent stays in the field.
    */
   private submit(): void {
@@ -82,7 +82,7 @@ export class Composer {
           this.grow();
           return;
         }
-        await this.host.delivered();
+        await this.host.read();
       }
       this.host.send('\r');
     });

@@ -24,6 +24,10 @@ import { StatusBar } from './status-bar.js';
 import { MAX_FONT, MIN_FONT, findPaired, loadFontSize, rememberAgent, saveFontSize } from './storage.js';
 import { installTouch } from './touch.js';
 
+/** After sending, the longest wait for the program to have read it before more goes, and the quiet after its answer (ms). */
+const READ_WAIT_MS = 1000;
+const READ_QUIET_MS = 100;
+
 /** The relay's base URL as links write it: this page's origin and the app's base path. */
 const relayUrl = location.origin + appBase().replace(/\/$/, '');
 
@@ -100,6 +104,23 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
     if (saved && location.hash) history.replaceState(null, '', location.pathname + location.search);
   };
 
+  /** Output received so far (a count), and when the last came (ms). */
+  const outputs = { count: 0, lastAt: 0 };
+  /**
+   * Resolves once the program has most likely read what was sent: the agent wrote it to the program, the
+   * program answered with output, and then went quiet for READ_QUIET_MS (or READ_WAIT_MS passed). A
+   * terminal has no "read" signal; programs like Claude Code group input that arrives close together,
+   * so what comes next must wait until the program is done with this.
+   */
+  const read = async (): Promise<void> => {
+    const before = outputs.count;
+    await session?.delivered();
+    const deadline = performance.now() + READ_WAIT_MS;
+    while (performance.now() < deadline && (outputs.count === before || performance.now() - outputs.lastAt < READ_QUIET_MS)) {
+      await new Promise((resolve) => setTimeout(resolve, READ_QUIET_MS / 4));
+    }
+  };
+
   const open = (pin: Uint8Array | undefined): ClientSession => {
     const opened: ClientSession = new ClientSession({
       relayUrl: link.relayUrl,
@@ -111,7 +132,11 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
       // Flow control as xterm.js recommends: output counts as processed once the terminal has parsed it.
       manualAck: true,
       events: {
-        output: (data, end) => term.write(data, () => opened.acknowledge(end)),
+        output: (data, end) => {
+          outputs.count++;
+          outputs.lastAt = performance.now();
+          term.write(data, () => opened.acknowledge(end));
+        },
         snapshot: (data, offset) => {
           term.reset();
           term.write(data, () => opened.acknowledge(offset));
@@ -164,7 +189,7 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
   term.onBinary((data) => session?.sendData(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
   new Composer({
     send,
-    delivered: () => session?.delivered() ?? Promise.resolve(),
+    read,
     bracketedPaste: () => term.modes.bracketedPasteMode,
     focusTerminal: () => term.focus(),
   });
@@ -180,11 +205,11 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
     session?.resize(term.cols, term.rows);
   };
   new ResizeObserver(refit).observe(container);
-  // iOS resizes neither the layout nor the fixed-height body when its keyboard opens: follow the visual viewport.
+  // iOS resizes neither the layout nor the fixed-height body when its keyboard opens: follow the visual
+  // viewport. The terminal's box changes with it, and the observer above refits.
   const viewport = window.visualViewport;
   const followViewport = (): void => {
     if (viewport) document.documentElement.style.setProperty('--app-height', `${Math.round(viewport.height)}px`);
-    refit();
   };
   viewport?.addEventListener('resize', followViewport);
   window.addEventListener('orientationchange', followViewport);
