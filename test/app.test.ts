@@ -74,10 +74,16 @@ describeBrowser('installable app', () => {
     // The relay goes away; the app still opens, from the cache, and says what is going on.
     await relay.close();
     await page.reload();
-    await page.waitForFunction(() => document.body.dataset.network === 'unreachable');
+    // Read in one go while it waits: the next attempt (a moment later) says "Connecting…".
+    const offline = await page.waitForFunction(() =>
+      document.body.dataset.state === 'waiting' && document.body.dataset.network === 'unreachable'
+        ? { state: document.getElementById('state-text')!.textContent, notice: document.getElementById('notice')!.textContent }
+        : undefined,
+    );
+    const shown = (await offline.jsonValue())!;
     expect(await page.isVisible('.xterm-screen')).toBe(true);
-    expect(await page.textContent('#state-text')).toMatch(/^Relay unreachable · retry in \d+ s$/);
-    expect(await page.textContent('#notice')).toMatch(/relay cannot be reached/);
+    expect(shown.state).toMatch(/^Relay unreachable · retry in \d+ s$/);
+    expect(shown.notice).toMatch(/relay cannot be reached/);
     await page.screenshot({ path: screenshotPath('offline-phone') });
     // It comes back by itself, with the secret remembered on this device (the address no longer has it).
     expect(page.url()).not.toContain('#');
