@@ -104,6 +104,8 @@ describe('Hub', () => {
     expect(agent.messages()).toEqual([
       { type: 'client_joined', client: client.number, session: expect.any(String), read_only: false },
       { type: 'sync', client: client.number, sync: 1, resume: { stream, offset: 5 }, history: 'screen' },
+      // It resumes from 5, so it paces the agent from there at once.
+      { type: 'flow', limit: 5 + 512 * 1024 },
     ]);
   });
 
@@ -189,7 +191,7 @@ describe('Hub', () => {
     const again = new FakePeer();
     const newStream = randomId();
     hub.connectAgent(agentId, again, agentHello(newStream));
-    expect(again.messages().at(-1)).toMatchObject({ type: 'sync', resume: { stream, offset: 23 } });
+    expect(again.messages().filter((m) => m.type === 'sync').at(-1)).toMatchObject({ type: 'sync', resume: { stream, offset: 23 } });
     answer(client, [sealOutput(KEY, 0, utf8('new'))], again);
     live(3, ' stream', again);
     live(10, ' goes on', again);
@@ -210,7 +212,7 @@ describe('Hub', () => {
     hub.disconnectAgent(agentId, agent);
     const again = new FakePeer();
     hub.connectAgent(agentId, again, agentHello());
-    expect(again.messages().at(-1)).toEqual({ type: 'sync', client: client.number, sync: 3, resume: { stream, offset: 13 }, history: 'bytes' });
+    expect(again.messages().filter((m) => m.type === 'sync').at(-1)).toEqual({ type: 'sync', client: client.number, sync: 3, resume: { stream, offset: 13 }, history: 'bytes' });
     answer(client, [sealOutput(KEY, 13, utf8('def'))], again);
     expect(peer.outputs()).toEqual(['0123456789', 'abc', 'def']);
   });
@@ -234,6 +236,8 @@ describe('Hub', () => {
       { type: 'connected', agent_id: agentId },
       { type: 'client_joined', client: client.number, session: expect.any(String), read_only: false },
       { type: 'sync', client: client.number, sync: 2, resume: { stream, offset: 3 }, history: 'screen' },
+      // The client acknowledged nothing: nobody paces, and the new connection hears so.
+      { type: 'flow', limit: null },
     ]);
   });
 
@@ -297,26 +301,26 @@ describe('Hub', () => {
     for (const c of [a, b]) answer(c, [sealOutput(KEY, 0, new Uint8Array(0))]);
     live(0, 'x'.repeat(3000));
     const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
-    expect(flows()).toEqual([]); // nobody acknowledged anything yet: no limit
+    expect(flows()).toEqual([null]); // nobody acknowledged anything yet: no limit, said once on connecting
     hub.clientMessage(a, { type: 'ack', offset: 3000 });
-    expect(flows()).toEqual([4000]);
+    expect(flows()).toEqual([null, 4000]);
     hub.clientMessage(b, { type: 'ack', offset: 500 });
-    expect(flows()).toEqual([4000, 1500]); // the slower client paces
+    expect(flows()).toEqual([null, 4000, 1500]); // the slower client paces
     hub.clientMessage(b, { type: 'ack', offset: 550 });
-    expect(flows()).toEqual([4000, 1500]); // moves below an eighth of the window cost no message
+    expect(flows()).toEqual([null, 4000, 1500]); // moves below an eighth of the window cost no message
     hub.clientMessage(b, { type: 'ack', offset: 9999 }); // more than it was sent: counts as all of it
-    expect(flows()).toEqual([4000, 1500, 4000]);
+    expect(flows()).toEqual([null, 4000, 1500, 4000]);
     live(3000, 'y'.repeat(500));
     hub.clientMessage(a, { type: 'ack', offset: 3500 });
     // b has 500 bytes it has not acknowledged; after stallMs it stops pacing and a alone decides.
     now = 2500;
     hub.tick();
-    expect(flows()).toEqual([4000, 1500, 4000, 4500]);
+    expect(flows()).toEqual([null, 4000, 1500, 4000, 4500]);
     hub.disconnectClient(a);
-    expect(flows()).toEqual([4000, 1500, 4000, 4500]); // a dropped: it still paces for a while, as it may be back at once
+    expect(flows()).toEqual([null, 4000, 1500, 4000, 4500]); // a dropped: it still paces for a while, as it may be back at once
     now = 5000;
     hub.tick();
-    expect(flows()).toEqual([4000, 1500, 4000, 4500, null]); // it did not come back: nobody paces, no limit
+    expect(flows()).toEqual([null, 4000, 1500, 4000, 4500, null]); // it did not come back: nobody paces, no limit
   });
 
   it('flow control: a client that reconnects paces from where it resumes; a new agent connection hears the limit at once', () => {
@@ -331,16 +335,16 @@ describe('Hub', () => {
     const again = hub.connectClient(agentId, new FakePeer(), { ...clientHello({ resume: { stream, offset: 300 } }), session })!;
     void again;
     const flows = (peer: FakePeer): unknown[] => peer.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
-    expect(flows(agent)).toEqual([1300]);
+    expect(flows(agent)).toEqual([null, 1300]);
     hub.disconnectAgent(agentId, agent);
     const next = new FakePeer();
     hub.connectAgent(agentId, next, agentHello());
     expect(flows(next)).toEqual([1300]);
-    // With nobody pacing, a new connection is told nothing: the agent lifts its old limit after its own grace.
+    // A relay that knows no client says so too: the agent itself keeps pacing for the clients it had.
     const lonely = new Hub({ flowWindow: 1000 });
     const peer = new FakePeer();
     lonely.connectAgent(agentId, peer, agentHello());
-    expect(flows(peer)).toEqual([]);
+    expect(flows(peer)).toEqual([null]);
   });
 
   it('refuses clients beyond the per-agent cap', () => {

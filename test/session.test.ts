@@ -7,7 +7,7 @@ import { WebSocket } from 'ws';
 import type { Connect } from '../src/client/transport.js';
 import { CloseCode, encodeMessage, parseAccessLink, randomId, socketUrl, toBase64Url, randomBytes } from '../src/protocol/index.js';
 import { killAll, runCli } from './helpers/cli.js';
-import { cleanup, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { RAW_READY, cleanup, rawCommand, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -142,23 +142,23 @@ describe('a client that stops reading', () => {
     const total = 32 << 20;
     const agent = await startAgent(url, {
       command: '/bin/sh',
-      args: ['-c', `stty raw -echo; head -c1 >/dev/null; yes | head -c ${total}; exec sleep 3600`],
+      args: rawCommand(`yes | head -c ${total}; exec sleep 3600`),
       bufferSize: 48 << 20,
     });
     const { connect, socket } = pausableConnect(url);
     const stalled = new TestClient(agent.url, { history: 'bytes', connect });
     const reader = new TestClient(agent.url, { history: 'bytes' });
-    await Promise.all([stalled.waitForState('online'), reader.waitForState('online')]);
+    await Promise.all([stalled.waitForOutput(RAW_READY), reader.waitForOutput(RAW_READY)]);
     const tcp = (socket() as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     tcp.pause();
-    reader.type('\r');
-    await reader.chunks.until(() => reader.length >= total, 60_000, 'the reading client to get everything');
-    expect(stalled.length).toBeLessThan(total);
+    await reader.go();
+    await reader.chunks.until(() => reader.rawLength >= total, 60_000, 'the reading client to get everything');
+    expect(stalled.rawLength).toBeLessThan(total);
     tcp.resume();
-    await stalled.chunks.until(() => stalled.length >= total, 60_000, 'the stalled client to catch up');
+    await stalled.chunks.until(() => stalled.rawLength >= total, 60_000, 'the stalled client to catch up');
     const expected = createHash('sha256').update(Buffer.alloc(total, 'y\n')).digest('hex');
-    expect(createHash('sha256').update(reader.output).digest('hex')).toBe(expected);
-    expect(createHash('sha256').update(stalled.output).digest('hex')).toBe(expected);
+    expect(createHash('sha256').update(reader.rawOutput).digest('hex')).toBe(expected);
+    expect(createHash('sha256').update(stalled.rawOutput).digest('hex')).toBe(expected);
   });
 });
 
@@ -176,16 +176,15 @@ describe('flow control', () => {
       const home = tempDir();
       const total = 32 << 20; // far more than the relay's and the kernel's socket buffers hold
       const agent = runCli(
-        ['agent', '--relay', relayUrl, '--json', '--config-dir', home, '--cwd', home, '--buffer-size', '1M', '--', '/bin/sh', '-c', `stty raw -echo; head -c1 >/dev/null; yes | head -c ${total}; exec sleep 3600`],
+        ['agent', '--relay', relayUrl, '--json', '--config-dir', home, '--cwd', home, '--buffer-size', '1M', '--', '/bin/sh', ...rawCommand(`yes | head -c ${total}; exec sleep 3600`)],
         shellEnv(home),
       );
       const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
       const slow = new TestClient(link, { history: 'bytes', processingMs }); // 8 MB/s or 0.6 MB/s
-      await slow.waitForState('online');
-      slow.type('\r');
+      await slow.go();
       if (lossless) {
-        await slow.chunks.until(() => slow.length >= total, 60_000, 'the slow client to get everything');
-        expect(createHash('sha256').update(slow.output).digest('hex')).toBe(createHash('sha256').update(Buffer.alloc(total, 'y\n')).digest('hex'));
+        await slow.chunks.until(() => slow.rawLength >= total, 60_000, 'the slow client to get everything');
+        expect(createHash('sha256').update(slow.rawOutput).digest('hex')).toBe(createHash('sha256').update(Buffer.alloc(total, 'y\n')).digest('hex'));
       } else {
         await slow.gaps.next(() => true, 80_000, 'output lost by the slow client');
       }
@@ -201,15 +200,14 @@ describe('flow control at exit', () => {
     const home = tempDir();
     const total = 1 << 20;
     const agent = runCli(
-      ['agent', '--relay', relayUrl, '--json', '--config-dir', home, '--cwd', home, '--', '/bin/sh', '-c', `stty raw -echo; head -c1 >/dev/null; yes | head -c ${total}; exit 3`],
+      ['agent', '--relay', relayUrl, '--json', '--config-dir', home, '--cwd', home, '--', '/bin/sh', ...rawCommand(`yes | head -c ${total}; exit 3`)],
       shellEnv(home),
     );
     const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
     const slow = new TestClient(link, { history: 'bytes', processingMs: 20 }); // about 3 MB/s
-    await slow.waitForState('online');
-    slow.type('\r');
+    await slow.go();
     await slow.statuses.next((m) => m.exit_code === 3, 60_000, 'the exit status');
-    expect(slow.length).toBe(total);
+    expect(slow.rawLength).toBe(total);
     expect((await agent.exited).code).toBe(3);
     killAll();
   });

@@ -75,6 +75,8 @@ export interface TerminalHostOptions {
   highWater?: number;
   /** Bytes waiting below which it resumes (default 256 KiB). */
   lowWater?: number;
+  /** After losing the relay, how long the pace holds at most for the clients not back yet (default RELAY_GRACE_MS). */
+  relayGraceMs?: number;
   /** Reports clients joining and leaving. */
   onClients?(count: number): void;
   /** Reports a client's input that could not be opened or decoded (it is skipped). */
@@ -106,8 +108,22 @@ const MAX_SNAPSHOT_BYTES = MAX_MESSAGE_BYTES - 1024;
 const MIRROR_HIGH = 512 * 1024;
 const MIRROR_LOW = 128 * 1024;
 
-/** After losing the relay, the agent keeps its last flow limit this long (clients may be back soon), in ms. */
-const FLOW_GRACE_MS = 2000;
+/**
+ * After losing the relay, the agent keeps the pace it had until the clients attached then are back, for
+ * at most this long, in ms. They come back once the relay does (a restart, a network change), and a relay
+ * that has just started knows none of them: whatever the program printed meanwhile must still be in the
+ * buffer for each. The program waits meanwhile, as on a slow terminal; clients away for longer are no
+ * reason to hold it back any further.
+ */
+export const RELAY_GRACE_MS = 30_000;
+
+/** The pace kept after losing the relay, for the clients attached then that are not back yet. */
+interface PaceHold {
+  /** The flow limit in force when the relay was lost (null: none). */
+  limit: number | null;
+  /** Sessions of the clients attached then, not yet announced again by a relay. */
+  awaiting: Set<string>;
+}
 
 /** A client as the agent knows it: its session and that session's keys. */
 interface ClientKeys {
@@ -139,7 +155,10 @@ export class TerminalHost {
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
   /** Flow control from the relay: read no output beyond this stream position (null: no limit). */
   private limit: number | null = null;
-  private liftTimer: ReturnType<typeof setTimeout> | undefined;
+  /** After losing the relay: the pace kept for the clients not back yet (see RELAY_GRACE_MS). */
+  private hold: PaceHold | undefined;
+  /** Ends the hold, and an absent relay's limit, RELAY_GRACE_MS after the relay was lost. */
+  private graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Reading stopped so that the screen mirror can catch up. */
   private mirrorHeld = false;
   private outputPaused = false;
@@ -166,7 +185,7 @@ export class TerminalHost {
   dispose(): void {
     clearTimeout(this.holdTimer);
     clearTimeout(this.ackTimer);
-    clearTimeout(this.liftTimer);
+    clearTimeout(this.graceTimer);
     this.holdTimer = undefined;
     this.ackTimer = undefined;
     this.ackScheduled = false;
@@ -222,7 +241,7 @@ export class TerminalHost {
   online(): void {
     this.paused = false;
     this.sent = this.log.end;
-    // The flow limit stays until the relay sends one (or the grace after losing the relay runs out).
+    // The flow limit stays until the relay sends one (it does on every new connection).
     this.applyFlow();
     // The relay announces its clients again right after accepting the agent.
     this.clients.clear();
@@ -233,16 +252,22 @@ export class TerminalHost {
   }
 
   /**
-   * The uplink went down. Clients are likely back in a moment, so the flow limit holds a little longer;
-   * after that, with nobody to wait for, output is read freely.
+   * The uplink went down. The clients attached now are likely back once it is, so the pace they set holds
+   * until a relay has announced each of them again, for at most RELAY_GRACE_MS; after that, with nobody
+   * to wait for, output is read freely.
    */
   offline(): void {
-    clearTimeout(this.liftTimer);
-    this.liftTimer = setTimeout(() => {
-      this.liftTimer = undefined;
-      this.limit = null;
+    const attached = [...this.clients.values()].map((c) => c.session);
+    if (attached.length > 0) {
+      // Lost again before everyone was back: those still missing are awaited too, at the lower pace.
+      this.hold = { limit: this.paceLimit(), awaiting: new Set([...(this.hold?.awaiting ?? []), ...attached]) };
+    }
+    this.graceTimer ??= setTimeout(() => {
+      this.graceTimer = undefined;
+      this.hold = undefined;
+      if (!this.uplink.isOnline) this.limit = null;
       this.applyFlow();
-    }, FLOW_GRACE_MS);
+    }, this.options.relayGraceMs ?? RELAY_GRACE_MS);
   }
 
   /** The screen mirror made progress: reading may resume. */
@@ -254,10 +279,8 @@ export class TerminalHost {
   message(message: RelayToAgent): void {
     switch (message.type) {
       case 'flow':
-        clearTimeout(this.liftTimer);
-        this.liftTimer = undefined;
         this.limit = message.limit;
-        this.applyFlow();
+        this.settleHold();
         return;
       case 'client_joined': {
         const { agentId, full } = this.access();
@@ -265,6 +288,8 @@ export class TerminalHost {
           session: message.session,
           keys: message.read_only ? undefined : sessionKeys(full, agentId, message.session),
         });
+        this.hold?.awaiting.delete(message.session);
+        this.settleHold();
         this.notifyClients();
         return;
       }
@@ -334,12 +359,31 @@ export class TerminalHost {
     this.settleFlush();
   }
 
+  /** Ends the hold once every client it waits for is back; with the relay there, its limit is all that counts. */
+  private settleHold(): void {
+    if (this.hold && this.hold.awaiting.size > 0) return this.applyFlow();
+    this.hold = undefined;
+    if (this.uplink.isOnline) {
+      clearTimeout(this.graceTimer);
+      this.graceTimer = undefined;
+    }
+    this.applyFlow();
+  }
+
+  /** The stream position output may be read up to: the relay's limit, and the held pace while clients are awaited (null: none). */
+  private paceLimit(): number | null {
+    const held = this.hold?.limit ?? null;
+    if (held === null) return this.limit;
+    return this.limit === null ? held : Math.min(held, this.limit);
+  }
+
   /** Pauses reading the terminal at the flow limit, or while the screen mirror is far behind; resumes below. */
   private applyFlow(): void {
     const backlog = this.screen?.backlog ?? 0;
     if (backlog > MIRROR_HIGH) this.mirrorHeld = true;
     else if (backlog < MIRROR_LOW) this.mirrorHeld = false;
-    const pause = this.mirrorHeld || (this.limit !== null && this.log.end >= this.limit);
+    const limit = this.paceLimit();
+    const pause = this.mirrorHeld || (limit !== null && this.log.end >= limit);
     if (pause === this.outputPaused) return;
     this.outputPaused = pause;
     this.terminal.pauseOutput(pause);

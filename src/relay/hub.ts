@@ -253,6 +253,8 @@ export class Hub {
     if (agent.peer) {
       toAgent(agent, joined(client));
       this.requestSync(agent, client);
+      // A client that resumes paces from where it resumes, at once.
+      this.updateFlow(agent);
     }
     return client;
   }
@@ -355,8 +357,8 @@ export class Hub {
       else if (d.stream === agent.stream && (slowest === null || d.acked < slowest)) slowest = d.acked;
     }
     const limit = slowest === null ? null : slowest + this.window;
-    // On a new connection, "no limit" is not news: the agent lifts its old limit by itself after a grace.
-    if (agent.limit === undefined && limit === null) return;
+    // Every new connection hears the limit, "none" included. (An agent that lost its relay keeps its old
+    // pace by itself for the clients it had until they are back: a relay that has just started knows none.)
     // Limits move in steps of an eighth of the window, so acks do not each cost a message to the agent.
     const moved =
       limit === null || agent.limit === null || agent.limit === undefined ? limit !== agent.limit : Math.abs(limit - agent.limit) >= this.window / 8;

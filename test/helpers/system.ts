@@ -66,6 +66,18 @@ export function shellEnv(home: string): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: home, PS1: '$ ', LANG: 'C.UTF-8', TERM: 'xterm-256color' };
 }
 
+/** What `rawCommand` prints once the terminal is raw; everything after it is exactly what its command prints. */
+export const RAW_READY = '<raw>';
+
+/**
+ * `sh -c` arguments that put the terminal in raw mode, print RAW_READY, wait for one keystroke and then run
+ * `command`. Wait for the marker before typing (`TestClient.go`): a key typed before `stty` has run would
+ * be echoed by the terminal into the output.
+ */
+export function rawCommand(command: string): string[] {
+  return ['-c', `stty raw -echo; printf '${RAW_READY}'; head -c1 >/dev/null; ${command}`];
+}
+
 export interface TestAgent {
   agent: Agent;
   events: EventLog<AgentEvent>;
@@ -187,7 +199,7 @@ export class TestClient {
   /** Waits until the output (since the last snapshot) matches. */
   waitForOutput(pattern: string | RegExp, timeoutMs = 10_000): Promise<string> {
     const matches = (): boolean => (typeof pattern === 'string' ? this.text.includes(pattern) : pattern.test(this.text));
-    return this.chunks.until(() => matches() && this.text, timeoutMs, `output matching ${String(pattern)} (have ${JSON.stringify(this.text.slice(-300))})`);
+    return this.chunks.until(() => matches() && this.text, timeoutMs, () => `output matching ${String(pattern)} (have ${JSON.stringify(this.text.slice(-300))})`);
   }
 
   waitForState(kind: SessionState['kind'], timeoutMs = 10_000, from = 0): Promise<SessionState> {
@@ -196,6 +208,24 @@ export class TestClient {
 
   type(text: string): void {
     this.session.sendData(text);
+  }
+
+  /** Starts a `rawCommand`: waits until the terminal is raw, then types the keystroke it waits for. */
+  async go(): Promise<void> {
+    await this.waitForOutput(RAW_READY, 20_000);
+    this.type('\r');
+  }
+
+  /** Bytes a `rawCommand` printed so far: the output after RAW_READY (which must come first). */
+  get rawLength(): number {
+    return this.length - RAW_READY.length;
+  }
+
+  /** The output of a `rawCommand`: everything after RAW_READY, which must be the first thing received. */
+  get rawOutput(): Buffer {
+    const output = this.output;
+    if (output.subarray(0, RAW_READY.length).toString() !== RAW_READY) throw new Error(`output does not start with ${RAW_READY}: ${JSON.stringify(output.subarray(0, 40).toString())}`);
+    return output.subarray(RAW_READY.length);
   }
 
   close(): void {

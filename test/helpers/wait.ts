@@ -1,17 +1,20 @@
 // Waiting on events with a deadline: never a fixed sleep.
 
+/** What is awaited, for the timeout's message: a function is asked at the timeout, to describe the state then. */
+export type Awaited = string | (() => string);
+
 /** Resolves when `check` returns a value other than undefined/false, re-checking whenever `subscribe` signals. */
 export function until<T>(
   subscribe: (notify: () => void) => () => void,
   check: () => T | undefined | false,
   timeoutMs: number,
-  what: string,
+  what: Awaited,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let unsubscribe: () => void = () => undefined;
     const timer = setTimeout(() => {
       unsubscribe();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`));
     }, timeoutMs);
     const attempt = (): boolean => {
       const value = check();
@@ -37,7 +40,7 @@ export class EventLog<E> {
   };
 
   /** Waits for the first item (counting from index `from`) that matches. */
-  next(match: (item: E) => boolean, timeoutMs = 10_000, what = 'an event', from = 0): Promise<E> {
+  next(match: (item: E) => boolean, timeoutMs = 10_000, what: Awaited = 'an event', from = 0): Promise<E> {
     return until(
       (notify) => {
         this.listeners.add(notify);
@@ -50,7 +53,7 @@ export class EventLog<E> {
   }
 
   /** Waits until `check` holds over everything seen so far. */
-  until<T>(check: (items: E[]) => T | undefined | false, timeoutMs = 10_000, what = 'a condition'): Promise<T> {
+  until<T>(check: (items: E[]) => T | undefined | false, timeoutMs = 10_000, what: Awaited = 'a condition'): Promise<T> {
     return until(
       (notify) => {
         this.listeners.add(notify);
