@@ -1,7 +1,8 @@
 // Builds ccremote: TypeScript to dist/ (library and CLI) and the web client bundle to dist/web/.
+// With --if-stale it does nothing when dist/ is newer than every source (`npm start` builds this way).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -9,6 +10,19 @@ import { writeIcons } from './icons.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
+/** Written last: its time is when dist/ was complete. */
+const stamp = join(dist, '.built');
+
+/** The newest modification time under `path`, in ms. */
+function newest(path) {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newest(join(path, name))));
+}
+
+const sources = ['src', 'scripts', 'package.json', 'tsconfig.json', 'tsconfig.base.json'].map((p) => join(root, p));
+if (process.argv.includes('--if-stale') && existsSync(stamp) && Math.max(...sources.map(newest)) <= statSync(stamp).mtimeMs) process.exit(0);
+
 rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 
@@ -43,3 +57,5 @@ await esbuild.build({
   define: { SHELL_VERSION: JSON.stringify(hash.digest('hex').slice(0, 16)), SHELL_FILES: JSON.stringify(shell) },
   logLevel: 'warning',
 });
+
+writeFileSync(stamp, `${new Date().toISOString()}\n`);

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, runCli, killAll } from './helpers/cli.js';
 import { EventLog } from './helpers/wait.js';
@@ -152,7 +153,7 @@ describe('ccremote attach', () => {
 
 describe('help and usage', () => {
   it('documents every option of every command', async () => {
-    for (const command of [[], ['relay'], ['agent'], ['attach']]) {
+    for (const command of [[], ['relay'], ['agent'], ['attach'], ['doctor']]) {
       const run = runCli([...command, '--help']);
       expect((await run.exited).code).toBe(0);
       const text = run.stdout().toString();
@@ -191,6 +192,45 @@ describe('help and usage', () => {
   });
 });
 
+describe('ccremote --version and doctor', () => {
+  it('--version prints the package version', async () => {
+    const run = runCli(['--version']);
+    expect((await run.exited).code).toBe(0);
+    expect(run.stdout().toString()).toBe(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+  });
+
+  it('doctor checks Node, the terminal, the screen mirror, Claude Code, the config folder and the relay', async () => {
+    const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json']);
+    const url = (await relay.events.next((e) => e.event === 'listening')).url as string;
+    const home = tempDir();
+    const bin = fileURLToPath(new URL('../node_modules/.bin', import.meta.url));
+    const good = runCli(['doctor', '--json', '--relay', url, '--config-dir', join(home, 'config')], { ...shellEnv(home), PATH: `${bin}:${process.env.PATH}` });
+    expect((await good.exited).code).toBe(0);
+    const checks = good.events.items.filter((e) => e.event === 'check');
+    expect(checks.map((c) => c.check)).toEqual(['node', 'pty', 'mirror', 'claude', 'config', 'relay']);
+    expect(checks.every((c) => c.ok === true)).toBe(true);
+    expect(checks.find((c) => c.check === 'claude')?.detail).toMatch(/^Claude Code \d+\.\d+\.\d+/);
+    expect(checks.find((c) => c.check === 'relay')?.detail).toMatch(/answers \(ccremote \d+\.\d+\.\d+\)/);
+    expect(good.events.items.at(-1)).toEqual({ event: 'done', ok: true, problems: 0 });
+
+    // No claude on the PATH, a config folder that cannot be made, a relay that is not there.
+    writeFileSync(join(home, 'a-file'), '');
+    const closed = `http://127.0.0.1:${new URL(url).port}`;
+    relay.child.kill('SIGKILL');
+    await relay.exited;
+    const bad = runCli(['doctor', '--relay', closed, '--config-dir', join(home, 'a-file', 'config')], { ...shellEnv(home), PATH: '/usr/bin:/bin' });
+    expect((await bad.exited).code).toBe(1);
+    const text = bad.stdout().toString();
+    expect(text).toMatch(/✓ Node\.js \d+/);
+    expect(text).toMatch(/✓ @lydell\/node-pty .* runs commands in a terminal/);
+    expect(text).toMatch(/✓ screen mirror/);
+    expect(text).toMatch(/✗ Claude Code \(claude\) is not on the PATH → install it: npm install -g @anthropic-ai\/claude-code/);
+    expect(text).toMatch(/✗ config folder .*a-file\/config is not writable \(ENOTDIR\) → .*--config-dir/);
+    expect(text).toMatch(/✗ cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\) → check the URL/);
+    expect(text).toMatch(/3 problems found\./);
+  });
+});
+
 describe('ccremote (local mode)', () => {
   it('runs a relay and an agent in one process, and keeps the same link across restarts', async () => {
     const home = tempDir();
@@ -219,7 +259,7 @@ describe('ccremote (local mode)', () => {
 
 describe('ccremote attach in a terminal', () => {
   it('runs in raw mode, forwards keys, follows the terminal size, and detaches with Ctrl-]', async () => {
-    const pty = (await import('node-pty')).default;
+    const pty = (await import('@lydell/node-pty')).default;
     const { link } = await relayAndAgent();
     const terminal = pty.spawn(process.execPath, [BIN, 'attach', link], { cols: 100, rows: 30, env: { ...process.env, TERM: 'xterm-256color' } as Record<string, string> });
     const screen = new EventLog<string>();

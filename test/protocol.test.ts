@@ -43,6 +43,8 @@ import {
   sealInputAck,
   sealOutput,
   sealSnapshot,
+  openSnapshot,
+  type SnapshotFrame,
   viewSecret,
   formatAccessLink,
   fromBase64Url,
@@ -186,15 +188,21 @@ describe('binary frames', () => {
 
   it('round-trip with offsets up to 2^53 - 1; the relay sees headers and lengths only', () => {
     for (const offset of [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER]) {
-      for (const [seal, type] of [[sealOutput, FrameType.Output], [sealSnapshot, FrameType.Snapshot]] as const) {
-        const frame = seal(K, offset, data);
-        expect(frame.length).toBe(9 + SEAL_OVERHEAD + data.length);
-        expect(decodeFrame(frame)).toMatchObject({ type, offset, length: data.length });
-        expect(open(frame)).toEqual(data);
-        // The bytes do not appear in the frame.
-        expect(Buffer.from(frame).includes(Buffer.from(data))).toBe(false);
-      }
+      const output = sealOutput(K, offset, data);
+      expect(output.length).toBe(9 + SEAL_OVERHEAD + data.length);
+      expect(decodeFrame(output)).toMatchObject({ type: FrameType.Output, offset, length: data.length });
+      expect(open(output)).toEqual(data);
+      // A snapshot's box starts with what it holds: the screen's bytes, or that there are none.
+      const snapshot = sealSnapshot(K, offset, data);
+      expect(snapshot.length).toBe(9 + SEAL_OVERHEAD + 1 + data.length);
+      expect(decodeFrame(snapshot)).toMatchObject({ type: FrameType.Snapshot, offset, length: 1 + data.length });
+      expect(openSnapshot(K, decodeFrame(snapshot) as SnapshotFrame)).toEqual({ kind: 'screen', data });
+      const none = sealSnapshot(K, offset, new Uint8Array(0), 'unavailable');
+      expect(openSnapshot(K, decodeFrame(none) as SnapshotFrame)).toEqual({ kind: 'unavailable', data: new Uint8Array(0) });
+      // The bytes do not appear in the frames.
+      for (const frame of [output, snapshot]) expect(Buffer.from(frame).includes(Buffer.from(data))).toBe(false);
     }
+    expect(() => sealSnapshot(K, 0, data, 'unavailable')).toThrow(RangeError);
     expect(decodeFrame(sealInputAck(K, 0xffffffff))).toMatchObject({ type: FrameType.InputAck, seq: 0xffffffff });
     expect(open(sealInputAck(K, 7))).toEqual(new Uint8Array(0));
     const input = encodeInput(9, encodeInputRecord({ kind: 'data', data }));
@@ -227,6 +235,17 @@ describe('binary frames', () => {
     const asSnapshot = Uint8Array.from(frame);
     asSnapshot[0] = FrameType.Snapshot;
     expect(() => open(asSnapshot)).toThrow(IntegrityError);
+    // A snapshot sealed by the right key but holding no valid snapshot (an unknown kind, nothing at all,
+    // bytes in an unavailable one) is refused too.
+    for (const plaintext of [[9, 0x41], [], [1, 0x41]]) {
+      const bad = sealOutput(K, 7, Uint8Array.from(plaintext));
+      bad[0] = FrameType.Snapshot;
+      const header = bad.subarray(0, 9);
+      const resealed = new Uint8Array(bad.length);
+      resealed.set(header);
+      sealInto(K, header, Uint8Array.from(plaintext), resealed, 9);
+      expect(() => openSnapshot(K, decodeFrame(resealed) as SnapshotFrame)).toThrow(ProtocolError);
+    }
     expect(() => openFrame(randomBytes(32), decodeFrame(frame) as Parameters<typeof openFrame>[1])).toThrow(IntegrityError);
     // Two seals of the same bytes never look alike (fresh nonces).
     expect(Buffer.from(encodeOutput(100, data)).equals(Buffer.from(frame))).toBe(false);

@@ -116,6 +116,25 @@ describeBrowser('web terminal', () => {
     await page.screenshot({ path: screenshotPath('restored-phone') });
   });
 
+  it('says so when the agent cannot restore the screen, instead of showing a blank one', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, {
+      args: ['-c', 'printf "\\033[1;1HSTATUS LINE"; seq 1 40000; echo "after the flood $((1+1))"; read x'],
+      bufferSize: 64 * 1024,
+      mirrorWorker: join(tempDir(), 'no-such-worker.js'),
+    });
+    await agent.events.next((e) => e.event === 'warning', 10_000, 'the mirror warning');
+    const watcher = new TestClient(agent.url, { history: 'bytes' });
+    await watcher.waitForOutput('after the flood 2', 20_000);
+    await open(agent.url);
+    await waitForState(page, 'online');
+    await waitForScreen(page, /^40000\s*$[\s\S]*after the flood 2/m);
+    await page.waitForFunction(() => document.body.dataset.resync === 'unavailable');
+    expect(await page.textContent('#notice')).toMatch(/screen could not be restored/);
+    expect(await screenText(page)).not.toContain('STATUS LINE');
+    await page.screenshot({ path: screenshotPath('screen-unavailable-phone') });
+  });
+
   it('types through a relay that sees only sealed bytes; a read-only link shows the terminal without keys', async () => {
     const relay = await startRelay();
     const hostile = await HostileRelay.start(relay.url);

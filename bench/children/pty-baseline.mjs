@@ -1,7 +1,7 @@
 // Baselines without any relay: keystroke echo through a PTY, and output read straight from a PTY,
 // with node-pty exactly as the agent uses it.
 import { createHash } from 'node:crypto';
-import pty from 'node-pty';
+import pty from '@lydell/node-pty';
 import { WebSocket } from 'ws';
 import { serve } from '../lib/procs.mjs';
 

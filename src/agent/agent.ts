@@ -25,6 +25,7 @@ import { AttentionChannel } from './attention-channel.js';
 import { IdentityFile, defaultConfigDir, type Identity } from './identity.js';
 import { LockFile } from './lock-file.js';
 import { useNativeAead } from '../net/native-aead.js';
+import { plainLines } from './plain-lines.js';
 import { PtyProcess, resolveCommand, type PtyExit } from './pty-process.js';
 import { RegistrationFailed, register } from './registration.js';
 import { RelayLink } from './relay-link.js';
@@ -72,6 +73,8 @@ export interface AgentOptions {
   /** Terminal size before any browser reports one (default 80×24). */
   cols?: number;
   rows?: number;
+  /** The screen mirror's worker script (default: the one shipped beside the agent); for embedders that move it. */
+  mirrorWorker?: string;
   /** Receives what happens. */
   onEvent?: (event: AgentEvent) => void;
   /** Reconnect delays (tests shorten them). */
@@ -86,8 +89,21 @@ export type AgentEvent =
   | { event: 'relay_disconnected'; code: number; reason: string; retryInMs: number | undefined }
   | { event: 'clients'; count: number }
   | { event: 'input_rejected'; client: number; reason: string }
-  | { event: 'exit'; exitCode: number; signal: number | undefined; restarting: boolean }
-  | { event: 'error'; message: string; fatal: boolean };
+  /**
+   * The command ended after running `ranMs`. When that was soon after it started, or it failed, `lastLines`
+   * holds its last lines of output as text (what it said about why, in its own words).
+   */
+  | { event: 'exit'; exitCode: number; signal: number | undefined; restarting: boolean; ranMs: number; lastLines?: string[] }
+  /** Something does not work, and the agent goes on without it (the screen mirror, the attention hooks). */
+  | { event: 'warning'; message: string }
+  /** The agent cannot go on: it stops. */
+  | { event: 'error'; message: string };
+
+/** A command that ends sooner than this after starting most likely could not start: its last lines are shown, in ms. */
+export const EARLY_EXIT_MS = 5000;
+
+/** Lines of a command's last output shown when it ends early or fails. */
+const LAST_LINES = 15;
 
 /** A running agent. */
 export interface Agent {
@@ -151,7 +167,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     try {
       attention = await AttentionChannel.open(sendAttention);
     } catch (error) {
-      emit({ event: 'error', message: `attention hooks are off: ${(error as Error).message}`, fatal: false });
+      emit({ event: 'warning', message: `attention hooks are off: ${(error as Error).message}` });
     }
   }
   const commandArgs = attention ? ['--settings', attention.settingsJson(), ...args] : args;
@@ -196,7 +212,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       await ensureRegistered();
     },
     onFatal: (code, reason) => {
-      emit({ event: 'error', message: `the relay closed the connection for good (${code}: ${reason})`, fatal: true });
+      emit({ event: 'error', message: `the relay closed the connection for good (${code}: ${reason})` });
       void shutdown(1);
     },
     backoff: options.backoff,
@@ -204,7 +220,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
 
   const screen = new ScreenMirror(
     { cols: options.cols ?? 80, rows: options.rows ?? 24, scrollback: options.scrollback ?? 1000 },
-    () => host.screenProgress(),
+    { progress: () => host.screenProgress(), failed: mirrorFailed },
+    options.mirrorWorker,
   );
   const host = new TerminalHost(
     link,
@@ -227,6 +244,14 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     if (Date.now() - lastRejection < 1000) return;
     lastRejection = Date.now();
     link.sendMessage({ type: 'error', message: `The agent refused input from a browser: ${reason}.` });
+  }
+
+  /** The screen mirror stopped working: the person hears of it, and so do the browsers attached now (those that come later are told when they need the screen). */
+  function mirrorFailed(reason: string): void {
+    const message = `the screen mirror does not work (${reason}): a browser that reconnects after more output than the agent keeps cannot get the screen back`;
+    emit({ event: 'warning', message });
+    link.sendMessage({ type: 'error', message: `The agent's ${message}.` });
+    host.screenProgress(); // nothing waits for it any more
   }
 
   /** Seals an attention event for the browsers; with no relay, there is nobody to tell and it is dropped. */
@@ -296,15 +321,24 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       (data) => host.output(data),
     );
     pty = child;
+    const startedAt = Date.now();
     if (outputPaused) child.pauseOutput(true);
-    void child.exit.then((exit) => exited(child, exit));
+    void child.exit.then((exit) => exited(child, exit, Date.now() - startedAt));
   }
 
-  async function exited(child: PtyProcess, exit: PtyExit): Promise<void> {
+  /** The command's last lines of output as text: from the screen mirror, or from the bytes held if it does not work. */
+  async function lastLines(): Promise<string[]> {
+    return (await screen.lines(LAST_LINES)) ?? plainLines(host.tail(64 * 1024), LAST_LINES);
+  }
+
+  async function exited(child: PtyProcess, exit: PtyExit, ranMs: number): Promise<void> {
     if (closing || pty !== child) return;
     const restarting = options.restart === true;
     // Before stopping, the command's last output (and then its exit status) must reach the relay.
     if (!restarting) await host.flush(10_000);
+    if (closing) return;
+    const failed = exit.signal !== undefined || exit.exitCode !== 0;
+    const said = failed || ranMs < EARLY_EXIT_MS ? await lastLines() : undefined;
     if (closing) return;
     const how = exit.signal ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`;
     link.sendMessage({
@@ -313,7 +347,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       exit_code: exit.signal ? undefined : Math.min(255, Math.max(0, exit.exitCode)),
       signal: exit.signal,
     });
-    emit({ event: 'exit', exitCode: exit.exitCode, signal: exit.signal, restarting });
+    emit({ event: 'exit', exitCode: exit.exitCode, signal: exit.signal, restarting, ranMs, ...(said ? { lastLines: said } : {}) });
     if (restarting) {
       setTimeout(() => !closing && spawn(), 1000).unref();
       return;
@@ -340,7 +374,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       if (!closing) link.start();
     } catch (error) {
       if (closing) return;
-      emit({ event: 'error', message: (error as Error).message, fatal: true });
+      emit({ event: 'error', message: (error as Error).message });
       await shutdown(1);
     }
   })();

@@ -1,9 +1,10 @@
-// The command the agent runs, in a real pseudo-terminal (node-pty). Output comes out as raw bytes,
-// never decoded, so multi-byte UTF-8 split across reads stays intact for the terminals downstream.
+// The command the agent runs, in a real pseudo-terminal (node-pty, as @lydell/node-pty: the same code with
+// prebuilt binaries, so installing needs no compiler). Output comes out as raw bytes, never decoded, so
+// multi-byte UTF-8 split across reads stays intact for the terminals downstream.
 
 import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import pty from 'node-pty';
+import pty from '@lydell/node-pty';
 
 /** How to start the command. */
 export interface PtyOptions {
@@ -73,7 +74,8 @@ export class PtyProcess {
   }
 
   write(data: Uint8Array): void {
-    if (!this.exited) this.pty.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    // Bytes go to the terminal's socket as they are; the typings only mention strings.
+    if (!this.exited) this.pty.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength) as unknown as string);
   }
 
   resize(cols: number, rows: number): void {

@@ -51,9 +51,12 @@ export interface TerminalControl {
 export interface ScreenSource {
   write(data: Uint8Array, end: number): void;
   resize(cols: number, rows: number): void;
-  snapshot(maxBytes: number): Promise<{ offset: number; data: string }>;
+  /** The screen as of everything written; undefined when it cannot be had. */
+  snapshot(maxBytes: number): Promise<{ offset: number; data: string } | undefined>;
   /** Output given to it and not yet processed. */
   readonly backlog: number;
+  /** Why it does not work, if it does not. */
+  readonly failure: string | undefined;
 }
 
 /** The agent's id and the secrets every end-to-end key derives from (keySecrets(): the PIN is in them). */
@@ -67,7 +70,10 @@ export interface HostAccess {
 
 /** Settings of a TerminalHost. */
 export interface TerminalHostOptions {
-  /** The screen mirror for snapshots; without one, clients that lost their place get a cleared screen and the bytes still held. */
+  /**
+   * The screen mirror for snapshots. Without one (or while it fails), a client that lost its place gets a
+   * cleared screen and the bytes still held, and is told that the screen could not be restored.
+   */
   screen?: ScreenSource;
   /** Bytes of output kept for replay (default 4 MiB). */
   bufferSize?: number;
@@ -194,6 +200,12 @@ export class TerminalHost {
   /** Stream position after the last output byte. */
   get end(): number {
     return this.log.end;
+  }
+
+  /** The last output, at most `max` bytes of what is still held. */
+  tail(max: number): Uint8Array {
+    const from = Math.max(this.log.start, this.log.end - max);
+    return this.log.read(from, this.log.end - from);
   }
 
   /** Number of clients attached. */
@@ -411,21 +423,33 @@ export class TerminalHost {
       this.answer(client, sync, undefined, resume.offset);
       return;
     }
-    if (history === 'bytes' || !this.screen) {
-      // The bytes still held; a screen client without a mirror starts from a cleared terminal.
-      this.answer(client, sync, history === 'screen' ? this.snapshotFrame(this.log.start, new Uint8Array(0)) : undefined, this.log.start);
+    if (history === 'bytes') {
+      this.answer(client, sync, undefined, this.log.start);
+      return;
+    }
+    if (!this.screen || this.screen.failure !== undefined) {
+      this.answer(client, sync, this.heldOnly(), this.log.start);
       return;
     }
     void this.screen.snapshot(MAX_SNAPSHOT_BYTES).then((snapshot) => {
       // Answer only the latest request of a client still here; anything newer supersedes this one.
       if (this.latestSync.get(client) !== sync || !this.clients.has(client)) return;
-      const data = utf8(snapshot.data);
-      if (snapshot.offset < this.log.start || snapshot.offset > this.log.end || data.length > MAX_SNAPSHOT_BYTES) {
-        this.answer(client, sync, this.snapshotFrame(this.log.start, new Uint8Array(0)), this.log.start);
+      const data = snapshot && utf8(snapshot.data);
+      if (!snapshot || !data || snapshot.offset < this.log.start || snapshot.offset > this.log.end || data.length > MAX_SNAPSHOT_BYTES) {
+        this.answer(client, sync, this.heldOnly(), this.log.start);
       } else {
-        this.answer(client, sync, this.snapshotFrame(snapshot.offset, data), snapshot.offset);
+        this.answer(client, sync, sealSnapshot(this.outputKey(), snapshot.offset, data), snapshot.offset);
       }
     });
+  }
+
+  /**
+   * The snapshot for a screen client when no screen can be had: a reset, after which every byte still held
+   * follows. From the start of the stream that redraws the whole screen; otherwise the client is told it does not.
+   */
+  private heldOnly(): Uint8Array {
+    const start = this.log.start;
+    return sealSnapshot(this.outputKey(), start, new Uint8Array(0), start === 0 ? 'screen' : 'unavailable');
   }
 
   /** Sends one sync answer in one go: sync_begin, an optional snapshot, output from `from` to the end, the input ack. */
@@ -443,10 +467,6 @@ export class TerminalHost {
     }
     const seq = this.applied.get(session);
     if (seq !== undefined && keys) this.toClient(client, sealInputAck(keys.ack, seq));
-  }
-
-  private snapshotFrame(offset: number, data: Uint8Array): Uint8Array {
-    return sealSnapshot(this.outputKey(), offset, data);
   }
 
   /** The key output of this stream is sealed with (derived again only if the agent id or secret changed). */

@@ -78,7 +78,10 @@ export async function attach(options: AttachOptions): Promise<number> {
           exitCode = undefined; // output after an exit status: the command was restarted
           options.output.write(data, () => session.acknowledge(end));
         },
-        snapshot: (data, offset) => options.output.write(Buffer.concat([Buffer.from('\x1bc'), data]), () => session.acknowledge(offset)),
+        snapshot: (data, offset, kind) => {
+          options.output.write(Buffer.concat([Buffer.from('\x1bc'), data]), () => session.acknowledge(offset));
+          if (kind === 'unavailable') notice('the screen could not be restored (the agent has no copy of it); below is only the latest output it kept');
+        },
         gap: (missing) => notice(`${missing} bytes of earlier output were no longer buffered`),
         state: onState,
         status: (status) => {

@@ -105,6 +105,17 @@ export const commands = {
     },
     takesCommand: true,
   },
+  doctor: {
+    usage: 'ccremote doctor [--relay URL]',
+    summary:
+      'Check what ccremote needs on this computer: Node.js, the terminal (PTY) binary, the screen mirror, Claude Code, ' +
+      'the config folder, and the relay when --relay is given. One line per check, with what to do about a failure.',
+    options: {
+      relay: { type: 'string', short: 'r', value: 'URL', help: 'Also check that this relay answers, and its version.' },
+      'config-dir': agentOptions['config-dir'],
+      ...shared,
+    },
+  },
   attach: {
     usage: 'ccremote attach URL',
     summary:
@@ -170,7 +181,9 @@ export function overview(): string {
     `  ccremote [options] [-- CMD ARGS...]        relay and agent in one process, for your local network\n` +
     `  ccremote relay [options]                   a relay on a public server\n` +
     `  ccremote agent --relay URL [-- CMD ...]    an agent that serves this computer through a relay\n` +
-    `  ccremote attach URL                        join a session from another terminal\n\n` +
+    `  ccremote attach URL                        join a session from another terminal\n` +
+    `  ccremote doctor [--relay URL]              check what ccremote needs on this computer\n` +
+    `  ccremote --version                         print the version\n\n` +
     `Run "ccremote COMMAND --help" for a command's options, "ccremote --help" for the local mode's.\n`
   );
 }

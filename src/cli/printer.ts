@@ -29,6 +29,11 @@ export class Printer {
     if (!this.json) this.err.write(`${timestamp()} ${text}\n`);
   }
 
+  /** A line that continues the notice before it (text mode only), on stderr. */
+  note(text: string): void {
+    if (!this.json) this.err.write(`         ${text}\n`);
+  }
+
   /** An error: JSON event or a line on stderr. */
   error(message: string): void {
     if (this.json) this.event({ event: 'error', message });
@@ -73,10 +78,18 @@ export class Printer {
         return this.notice(`refused input from browser ${event.client}: ${event.reason}`);
       case 'clients':
         return this.notice(`${event.count} browser${event.count === 1 ? '' : 's'} attached`);
-      case 'exit':
-        return this.notice(
-          `command ${event.signal ? `killed by signal ${event.signal}` : `exited with code ${event.exitCode}`}${event.restarting ? '; restarting' : ''}`,
-        );
+      case 'exit': {
+        const how = event.signal ? `was killed by signal ${event.signal}` : `exited with code ${event.exitCode}`;
+        const when = event.lastLines ? ` after ${(event.ranMs / 1000).toFixed(1)} s` : '';
+        this.notice(`command ${how}${when}${event.restarting ? '; restarting' : ''}`);
+        if (!event.lastLines) return;
+        if (event.lastLines.length === 0) return this.note('It printed nothing.');
+        this.note('Its last lines of output:');
+        for (const line of event.lastLines) this.note(`  │ ${line}`);
+        return;
+      }
+      case 'warning':
+        return this.notice(`warning: ${event.message}`);
       case 'error':
         return this.error(event.message);
     }

@@ -23,6 +23,7 @@ import {
   encodeMessage,
   openAttention,
   openFrame,
+  openSnapshot,
   outputKey,
   parseRelayToClient,
   randomId,
@@ -36,6 +37,7 @@ import {
   type HistoryMode,
   type InputRecord,
   type SessionKeys,
+  type SnapshotKind,
   type RelayToClient,
 } from '../protocol/index.js';
 import { InputQueue } from './input-queue.js';
@@ -57,8 +59,12 @@ export type StatusMessage = Extract<RelayToClient, { type: 'status' }>;
 export interface SessionEvents {
   /** Terminal bytes, in stream order, each byte exactly once; `end` is the stream position after them. */
   output?(data: Uint8Array, end: number): void;
-  /** Replace the screen with `data` (reset the terminal first); the stream continues at `offset`. */
-  snapshot?(data: Uint8Array, offset: number): void;
+  /**
+   * Replace the screen with `data` (reset the terminal first); the stream continues at `offset`. With
+   * `unavailable` the agent could not restore the screen: `data` is empty, and what follows is only the
+   * output it still holds (say so to the person).
+   */
+  snapshot?(data: Uint8Array, offset: number, kind: SnapshotKind): void;
   /** In `bytes` history mode: `missing` bytes of output were no longer buffered and are skipped. */
   gap?(missing: number): void;
   /**
@@ -379,7 +385,8 @@ export class ClientSession {
       return;
     }
     if (!this.outputKey) throw new ProtocolError('output before the agent came online');
-    const data = openFrame(this.outputKey, frame);
+    const snapshot = frame.type === FrameType.Snapshot ? openSnapshot(this.outputKey, frame) : undefined;
+    const data = snapshot ? snapshot.data : openFrame(this.outputKey, frame);
     if (frame.type === FrameType.Output && this.position !== null) {
       // Output the session already has is never sent again, and a jump is only possible where output
       // may be lost (bytes history); either means frames were dropped, replayed or reordered on the way.
@@ -393,16 +400,23 @@ export class ClientSession {
     }
     if (this.resyncing) {
       this.resyncing = false;
+      // A screen the agent could not restore is output lost, whatever follows.
       const how =
-        frame.type === FrameType.Snapshot || this.streamChanged ? 'restored' : this.position !== null && frame.offset > this.position ? 'gap' : 'resumed';
+        snapshot?.kind === 'unavailable'
+          ? 'gap'
+          : snapshot || this.streamChanged
+            ? 'restored'
+            : this.position !== null && frame.offset > this.position
+              ? 'gap'
+              : 'resumed';
       this.streamChanged = false;
       this.events.resync?.(how);
     }
-    if (frame.type === FrameType.Snapshot) {
+    if (snapshot) {
       this.position = frame.offset;
       // A snapshot starts the screen over: progress counts from its position.
       this.processed = Math.min(this.processed, frame.offset - 1);
-      this.events.snapshot?.(data, frame.offset);
+      this.events.snapshot?.(data, frame.offset, snapshot.kind);
       if (!this.options.manualAck) this.acknowledge(frame.offset);
       return;
     }

@@ -5,7 +5,7 @@
 //
 //   OUTPUT       0x01 | offset u64 | box(bytes)    agent → relay → clients: output at stream position `offset`
 //   INPUT        0x02 | seq u32    | box(record)   client → relay → agent: one input record, numbered per client session
-//   SNAPSHOT     0x03 | offset u64 | box(bytes)    agent → one client: replaces the screen; the stream continues at `offset`
+//   SNAPSHOT     0x03 | offset u64 | box(kind u8 | bytes)  agent → one client: replaces the screen; the stream continues at `offset`
 //   INPUT_ACK    0x04 | seq u32    | box()         agent → one client: every input up to `seq` has been applied
 //   TO_CLIENT    0x10 | client u32 | frame         agent → relay: deliver the inner frame (OUTPUT, SNAPSHOT, INPUT_ACK) to one client
 //   FROM_CLIENT  0x11 | client u32 | frame         relay → agent: an INPUT frame from that client
@@ -41,7 +41,10 @@ export interface InputFrame extends Sealed {
   type: typeof FrameType.Input;
   seq: number;
 }
-/** The screen as it stands at stream position `offset`; the receiver resets its terminal and draws the box's bytes. */
+/**
+ * The screen as it stands at stream position `offset`; the receiver resets its terminal and draws what the
+ * box holds (openSnapshot). `length` counts the box's plaintext, kind byte included.
+ */
 export interface SnapshotFrame extends Sealed {
   type: typeof FrameType.Snapshot;
   offset: number;
@@ -112,10 +115,32 @@ export function sealOutput(key: Uint8Array, offset: number, data: Uint8Array): U
   checkPosition(offset, 'offset');
   return sealed(FrameType.Output, OFFSET_HEADER, (dv) => writeU64(dv, 1, offset), key, data);
 }
-/** Seals a screen snapshot at stream position `offset` into a SNAPSHOT frame. */
-export function sealSnapshot(key: Uint8Array, offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
+/**
+ * What a snapshot holds: `screen`, the bytes that redraw the screen as it stands (empty for a terminal that
+ * was only ever blank); or `unavailable`, no bytes: the agent cannot restore the screen (its emulator is not
+ * working), so the receiver resets its terminal and only the output the agent still holds follows.
+ */
+export type SnapshotKind = 'screen' | 'unavailable';
+const SNAPSHOT_KINDS: readonly SnapshotKind[] = ['screen', 'unavailable'];
+
+/** Seals a snapshot at stream position `offset` into a SNAPSHOT frame: the screen's bytes, or that there are none. */
+export function sealSnapshot(key: Uint8Array, offset: number, data: Uint8Array, kind: SnapshotKind = 'screen'): Uint8Array<ArrayBuffer> {
   checkPosition(offset, 'offset');
-  return sealed(FrameType.Snapshot, OFFSET_HEADER, (dv) => writeU64(dv, 1, offset), key, data);
+  if (kind === 'unavailable' && data.length > 0) throw new RangeError('an unavailable snapshot holds no bytes');
+  const plaintext = new Uint8Array(1 + data.length);
+  plaintext[0] = SNAPSHOT_KINDS.indexOf(kind);
+  plaintext.set(data, 1);
+  return sealed(FrameType.Snapshot, OFFSET_HEADER, (dv) => writeU64(dv, 1, offset), key, plaintext);
+}
+
+/** Opens a SNAPSHOT frame: IntegrityError if it was altered or sealed with another key, ProtocolError if it holds no valid snapshot. */
+export function openSnapshot(key: Uint8Array, frame: SnapshotFrame): { kind: SnapshotKind; data: Uint8Array } {
+  const plaintext = openFrame(key, frame);
+  const kind = plaintext.length > 0 ? SNAPSHOT_KINDS[plaintext[0]!] : undefined;
+  if (kind === undefined) throw new ProtocolError(plaintext.length === 0 ? 'empty snapshot' : `unknown snapshot kind ${plaintext[0]}`);
+  const data = plaintext.subarray(1);
+  if (kind === 'unavailable' && data.length > 0) throw new ProtocolError('an unavailable snapshot holds no bytes');
+  return { kind, data };
 }
 /** Seals an encoded input record into an INPUT frame numbered `seq`. */
 export function sealInput(key: Uint8Array, seq: number, record: Uint8Array): Uint8Array<ArrayBuffer> {

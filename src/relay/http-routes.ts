@@ -1,7 +1,7 @@
 // The relay's plain HTTP surface: agent registration, health, and the web client's files.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_NAME_LENGTH, agentIdOfPath, optional, parsePresenceRequest, str, validateShape, ProtocolError } from '../protocol/index.js';
+import { MAX_NAME_LENGTH, PROTOCOL_VERSION, agentIdOfPath, optional, parsePresenceRequest, str, validateShape, ProtocolError } from '../protocol/index.js';
 import { sameDigest, hashKey, type AgentStore } from './agent-store.js';
 import type { RateLimiter } from './rate-limit.js';
 import { answerPresence, type PresenceContext } from './presence-route.js';
@@ -121,6 +121,7 @@ function health(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): vo
   sendJson(res, 200, {
     status: 'ok',
     version: ctx.version,
+    protocol: PROTOCOL_VERSION,
     uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
     agents_online: stats.agentsOnline,
     clients: stats.clients,

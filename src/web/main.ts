@@ -137,9 +137,10 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
           outputs.lastAt = performance.now();
           term.write(data, () => opened.acknowledge(end));
         },
-        snapshot: (data, offset) => {
+        snapshot: (data, offset, kind) => {
           term.reset();
           term.write(data, () => opened.acknowledge(offset));
+          if (kind === 'unavailable') bar.screenUnavailable();
         },
         state: (state) => {
           if (state.kind === 'failed' && state.code === CloseCode.Unauthorized && link.pin) {

@@ -76,6 +76,12 @@ export class StatusBar {
     this.setNotice(text, 5000);
   }
 
+  /** A snapshot the agent could not make: the terminal was reset and holds only the output the agent kept. */
+  screenUnavailable(): void {
+    document.body.dataset.resync = 'unavailable';
+    this.setNotice('The screen could not be restored: the agent has no copy of it. Below is only the latest output it kept.', 15_000);
+  }
+
   /** A status line from the agent (the command's exit, for example). */
   status(text: string): void {
     this.lastStatus = text;

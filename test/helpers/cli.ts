@@ -24,9 +24,12 @@ export function killAll(): void {
   running.clear();
 }
 
-/** Starts `ccremote ARGS`. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+/**
+ * Starts `ccremote ARGS`: this checkout's, or the script `bin` (an installed package's), with the environment
+ * `env` on top of this process's (or only `env` with `cleanEnv`).
+ */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, { bin = BIN, cleanEnv = false }: { bin?: string; cleanEnv?: boolean } = {}): CliProcess {
+  const child = spawn(process.execPath, [bin, ...args], { env: cleanEnv ? env : { ...process.env, ...env } });
   running.add(child);
   const events = new EventLog<Record<string, unknown>>();
   const out: Buffer[] = [];

@@ -9,7 +9,7 @@ import { createAgent, type Agent, type AgentEvent, type AgentOptions } from '../
 import { ClientSession, type SessionState, type StatusMessage } from '../../src/client/session.js';
 import { wsConnect } from '../../src/net/ws-connect.js';
 import type { Connect } from '../../src/client/transport.js';
-import { parseAccessLink, type AttentionEvent, type HistoryMode } from '../../src/protocol/index.js';
+import { parseAccessLink, type AttentionEvent, type HistoryMode, type SnapshotKind } from '../../src/protocol/index.js';
 import { createRelay, type Relay, type RelayLogEvent, type RelayOptions } from '../../src/relay/relay.js';
 import { EventLog } from './wait.js';
 
@@ -111,7 +111,7 @@ export async function startAgent(relayUrl: string, options: Partial<AgentOptions
     await agent.close();
   };
   cleanups.push(close);
-  const first = await events.next((e) => e.event === 'ready' || (e.event === 'error' && e.fatal), 15_000, 'agent ready');
+  const first = await events.next((e) => e.event === 'ready' || e.event === 'error', 15_000, 'agent ready');
   if (first.event === 'error') throw new Error(`agent failed: ${first.message}`);
   const ready = first as Extract<AgentEvent, { event: 'ready' }>;
   return { agent, events, configDir, cwd: home, url: ready.url, close };
@@ -127,8 +127,8 @@ export class TestClient {
   readonly gaps = new EventLog<number>();
   /** Attention events from the agent (the program waits for the person). */
   readonly attentions = new EventLog<AttentionEvent>();
-  /** Every output or snapshot event, in order. */
-  readonly chunks = new EventLog<{ kind: 'output' | 'snapshot'; data: Buffer }>();
+  /** Every output or snapshot event, in order (a snapshot with what it holds: the screen, or nothing). */
+  readonly chunks = new EventLog<{ kind: 'output' | 'snapshot'; data: Buffer; screen?: SnapshotKind }>();
   private bytes: Buffer[] = [];
   private joined: Buffer | undefined;
   /** Bytes received since the last snapshot. */
@@ -168,12 +168,12 @@ export class TestClient {
           this.length += copy.length;
           this.chunks.push({ kind: 'output', data: copy });
         },
-        snapshot: (data) => {
+        snapshot: (data, _offset, screen) => {
           const copy = Buffer.from(data);
           this.bytes = [copy];
           this.joined = undefined;
           this.length = copy.length;
-          this.chunks.push({ kind: 'snapshot', data: copy });
+          this.chunks.push({ kind: 'snapshot', data: copy, screen });
         },
         gap: this.gaps.push,
         attention: this.attentions.push,
