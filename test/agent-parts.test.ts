@@ -1,8 +1,10 @@
-// The agent's pieces that need no PTY or socket: the output ring and the terminal-size policy.
+// The agent's pieces that need no PTY or socket: the output ring, the terminal-size policy, and output as
+// plain lines.
 
 import { describe, expect, it } from 'vitest';
 import { OutputLog } from '../src/agent/output-log.js';
 import { SizePolicy } from '../src/agent/size-policy.js';
+import { plainLines } from '../src/agent/plain-lines.js';
 
 describe('OutputLog', () => {
   it('keeps the last `capacity` bytes addressed by stream position, across wrap-around', () => {
@@ -44,5 +46,26 @@ describe('SizePolicy', () => {
     expect(policy.current).toEqual({ cols: 50, rows: 50 });
     expect(policy.remove(3)).toBeUndefined(); // nobody left: the size stays
     expect(policy.remove(9)).toBeUndefined();
+  });
+});
+
+describe('plainLines', () => {
+  const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+  it('keeps the text of the last lines: no escape sequences or controls, what follows a carriage return', () => {
+    const output = bytes(
+      'first\r\n\x1b[1;31mError:\x1b[0m no \x1b]8;;https://x.example\x07link\x1b]8;;\x07 here\r\n' +
+        'progress 10%\rprogress 100%\r\n\x1b[?25h\x07bell\u009b1mC1\r\n\r\n   \r\n',
+    );
+    expect(plainLines(output, 10)).toEqual(['first', 'Error: no link here', 'progress 100%', 'bellC1']);
+    expect(plainLines(output, 2)).toEqual(['progress 100%', 'bellC1']);
+    expect(plainLines(bytes(''), 5)).toEqual([]);
+  });
+
+  it('leaves out the first, partial line of output cut in the middle', () => {
+    // Cut inside an escape sequence and a two-byte character: only whole lines are kept.
+    const output = new Uint8Array([...bytes('\x1b[31mab').subarray(3), 0xc3, ...bytes('\r\nwhole line\r\n')]);
+    expect(plainLines(output, 5, true)).toEqual(['whole line']);
+    expect(plainLines(output, 5, false)).toHaveLength(2);
   });
 });

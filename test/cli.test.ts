@@ -218,7 +218,7 @@ describe('ccremote --version and doctor', () => {
     const closed = `http://127.0.0.1:${new URL(url).port}`;
     relay.child.kill('SIGKILL');
     await relay.exited;
-    const bad = runCli(['doctor', '--relay', closed, '--config-dir', join(home, 'a-file', 'config')], { ...shellEnv(home), PATH: '/usr/bin:/bin' });
+    const bad = runCli(['doctor', '--relay', closed, '--config-dir', join(home, 'a-file', 'config')], { ...shellEnv(home), PATH: tempDir() });
     expect((await bad.exited).code).toBe(1);
     const text = bad.stdout().toString();
     expect(text).toMatch(/✓ Node\.js \d+/);

@@ -5,7 +5,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CloseCode, MAX_MESSAGE_BYTES, accessToken, encodeMessage, parseAccessLink, randomId, socketUrl } from '../src/protocol/index.js';
+import { PROTOCOL_VERSION, CloseCode, MAX_MESSAGE_BYTES, accessToken, encodeMessage, parseAccessLink, randomId, socketUrl } from '../src/protocol/index.js';
 import { cleanup, rawSocket, startAgent, startRelay, TestClient, type RawSocket } from './helpers/system.js';
 
 afterEach(cleanup);
@@ -58,7 +58,7 @@ describe('before authentication', () => {
   it('bad auth fields in a browser hello each get 4000 naming the field, or 4401', async () => {
     const { browser, unharmed, agentId, secret } = await door();
     const session = randomId();
-    const hello = (fields: Record<string, unknown>): string => JSON.stringify({ type: 'hello', v: 1, session, ...fields });
+    const hello = (fields: Record<string, unknown>): string => JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, session, ...fields });
     const cases: Array<[string, string, number, RegExp]> = [
       ['missing token', hello({}), CloseCode.BadMessage, /token: missing/],
       ['empty token', hello({ token: '' }), CloseCode.BadMessage, /token: length/],
@@ -66,7 +66,7 @@ describe('before authentication', () => {
       ['token as an object', hello({ token: { $ne: '' } }), CloseCode.BadMessage, /token: expected a string/],
       ['oversized token', hello({ token: 'A'.repeat(10_000) }), CloseCode.BadMessage, /token: length/],
       ['token with bad characters', hello({ token: `${'A'.repeat(42)}=` }), CloseCode.BadMessage, /token: has an invalid format/],
-      ['missing session', JSON.stringify({ type: 'hello', v: 1, token: accessToken(secret, agentId) }), CloseCode.BadMessage, /session: missing/],
+      ['missing session', JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId) }), CloseCode.BadMessage, /session: missing/],
       ['missing version', JSON.stringify({ type: 'hello', token: accessToken(secret, agentId), session }), CloseCode.BadMessage, /v: missing/],
       ['a control message over 16 KiB', hello({ token: accessToken(secret, agentId), pad: 'x'.repeat(20_000) }), CloseCode.BadMessage, /larger than 16384 bytes/],
       ['wrong token', hello({ token: accessToken(randomId() + randomId().slice(0, 21), agentId) }), CloseCode.Unauthorized, /invalid link/],
@@ -99,7 +99,7 @@ describe('before authentication', () => {
     ] as const) {
       const socket = agentSocket(`Bearer ${registered.agent_key}`, registered.agent_id);
       await socket.opened;
-      const hello: Record<string, unknown> = { type: 'hello', v: 1, stream: randomId(), end: 0, access: 'A'.repeat(43), view: 'B'.repeat(43) };
+      const hello: Record<string, unknown> = { type: 'hello', v: PROTOCOL_VERSION, stream: randomId(), end: 0, access: 'A'.repeat(43), view: 'B'.repeat(43) };
       socket.ws.send(JSON.stringify({ ...hello, ...fields }));
       expect(await socket.closed).toMatchObject({ code: CloseCode.BadMessage, reason: expect.stringMatching(reason) });
     }
@@ -133,7 +133,7 @@ describe('before authentication', () => {
     // A valid hello cut into two thousand fragments is still one message, and is admitted.
     const socket = browser();
     await socket.opened;
-    const hello = Buffer.from(encodeMessage({ type: 'hello', v: 1, token: accessToken(secret, agentId), session: randomId() }));
+    const hello = Buffer.from(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session: randomId() }));
     const fragments = 2000;
     const step = Math.ceil(hello.length / fragments);
     for (let at = 0; at < hello.length; at += step) socket.ws.send(hello.subarray(at, at + step), { binary: false, fin: at + step >= hello.length });
@@ -179,13 +179,13 @@ describe('before authentication', () => {
       // All from one address (browser() would give each its own).
       const socket = rawSocket(socketUrl(relay.url, `/ws/client/${randomId()}`), { origin: relay.url, headers: { 'x-forwarded-for': '198.51.100.9' } });
       await socket.opened;
-      socket.ws.send(encodeMessage({ type: 'hello', v: 1, token: accessToken(secret, agentId), session: randomId() }));
+      socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session: randomId() }));
       answers.push(await socket.closed);
     }
     // Unknown ids are answered exactly like a wrong token: nothing tells which ids exist.
     const wrongToken = browser();
     await wrongToken.opened;
-    wrongToken.ws.send(encodeMessage({ type: 'hello', v: 1, token: accessToken(randomId() + randomId().slice(0, 21), agentId), session: randomId() }));
+    wrongToken.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(randomId() + randomId().slice(0, 21), agentId), session: randomId() }));
     const wrong = await wrongToken.closed;
     expect(answers.slice(0, 10)).toEqual(Array(10).fill(wrong));
     expect(answers.slice(10).map((a) => a.code)).toEqual(Array(4).fill(CloseCode.RateLimited));

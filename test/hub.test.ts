@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import {
+  PROTOCOL_VERSION,
   CloseCode,
   FrameType,
   decodeFrame,
@@ -67,10 +68,10 @@ class FakePeer implements Peer {
 
 const agentId = randomId();
 const stream = randomId();
-const agentHello = (s = stream) => ({ type: 'hello' as const, v: 1, stream: s, end: 0, access: 'x'.repeat(43), view: 'z'.repeat(43) });
+const agentHello = (s = stream) => ({ type: 'hello' as const, v: PROTOCOL_VERSION, stream: s, end: 0, access: 'x'.repeat(43), view: 'z'.repeat(43) });
 const clientHello = (options: { resume?: { stream: string; offset: number }; history?: 'screen' | 'bytes' } = {}) => ({
   type: 'hello' as const,
-  v: 1,
+  v: PROTOCOL_VERSION,
   token: 'y'.repeat(43),
   session: randomId(),
   ...options,
@@ -102,10 +103,10 @@ describe('Hub', () => {
     const client = hub.connectClient(agentId, peer, clientHello({ resume: { stream, offset: 5 } }))!;
     expect(peer.messages()[0]).toMatchObject({ type: 'connected', agent_id: agentId, agent_online: true, name: 'laptop', stream });
     expect(agent.messages()).toEqual([
+      // It resumes from 5, so it paces the agent from there at once (said first: see connectClient).
+      { type: 'flow', limit: 5 + 512 * 1024 },
       { type: 'client_joined', client: client.number, session: expect.any(String), read_only: false },
       { type: 'sync', client: client.number, sync: 1, resume: { stream, offset: 5 }, history: 'screen' },
-      // It resumes from 5, so it paces the agent from there at once.
-      { type: 'flow', limit: 5 + 512 * 1024 },
     ]);
   });
 
@@ -234,10 +235,10 @@ describe('Hub', () => {
     expect(peer.messages()[2]).toMatchObject({ type: 'agent_online', agent_id: agentId, stream: newStream });
     expect(again.messages()).toEqual([
       { type: 'connected', agent_id: agentId },
+      // The client acknowledged nothing: nobody paces, and the new connection hears so before the clients.
+      { type: 'flow', limit: null },
       { type: 'client_joined', client: client.number, session: expect.any(String), read_only: false },
       { type: 'sync', client: client.number, sync: 2, resume: { stream, offset: 3 }, history: 'screen' },
-      // The client acknowledged nothing: nobody paces, and the new connection hears so.
-      { type: 'flow', limit: null },
     ]);
   });
 
@@ -345,6 +346,17 @@ describe('Hub', () => {
     const peer = new FakePeer();
     lonely.connectAgent(agentId, peer, agentHello());
     expect(flows(peer)).toEqual([null]);
+  });
+
+  it('flow control: a client brought back by a snapshot paces from the snapshot, not from where it was', () => {
+    const { hub, agent, answer } = setup({ flowWindow: 1000 });
+    const client = hub.connectClient(agentId, new FakePeer(), clientHello({ resume: { stream, offset: 5 } }))!;
+    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
+    expect(flows()).toEqual([null, 1005]);
+    // Its place is long gone from the agent's buffer: the answer is a snapshot at 50,000.
+    answer(client, [sealSnapshot(KEY, 50_000, utf8('the screen'))]);
+    hub.tick();
+    expect(flows()).toEqual([null, 1005, 51_000]);
   });
 
   it('refuses clients beyond the per-agent cap', () => {

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, runCli } from './helpers/cli.js';
 import { CutProxy } from './helpers/cut-proxy.js';
 import { RAW_READY, cleanup, rawCommand, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
-import { accessToken, encodeMessage, parseAccessLink, randomId, socketUrl } from '../src/protocol/index.js';
+import { PROTOCOL_VERSION, accessToken, encodeMessage, parseAccessLink, randomId, socketUrl } from '../src/protocol/index.js';
 
 const proxies: CutProxy[] = [];
 afterEach(async () => {
@@ -54,10 +54,19 @@ describe('output survives cut connections', () => {
     await clients[0]!.go();
     clientSide.cutRandomly(50, 400);
     agentSide.cutRandomly(100, 600);
+    // However fast the stream goes, a connection is also cut after every 0.5–2 MiB the first client receives
+    // (at least 12 cuts: the client side always has one open, the one those bytes just came through).
+    let nextCut = 0;
+    const cutOnProgress = clients[0]!.chunks.subscribe(() => {
+      if (clients[0]!.rawLength < nextCut) return;
+      nextCut = clients[0]!.rawLength + (512 << 10) + Math.random() * (1536 << 10);
+      if (Math.random() >= 0.5 || !agentSide.cutOne()) clientSide.cutOne();
+    });
     await Promise.all(clients.map((c) => c.chunks.until(() => c.rawLength >= total || c.gaps.items.length > 0, 120_000, 'all the output')));
+    cutOnProgress();
     clientSide.stop();
     agentSide.stop();
-    expect(clientSide.cuts + agentSide.cuts).toBeGreaterThan(5);
+    expect(clientSide.cuts + agentSide.cuts).toBeGreaterThan(10);
     for (const client of clients) {
       expect(client.gaps.items).toEqual([]);
       // An honest relay never trips the end-to-end checks, however its connections are cut.
@@ -169,7 +178,7 @@ describe('bounded memory', () => {
       const { agentId, secret } = parseAccessLink(link);
       const stalled = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
       await stalled.opened;
-      stalled.ws.send(encodeMessage({ type: 'hello', v: 1, token: accessToken(secret, agentId), session: randomId(), history: 'bytes' }));
+      stalled.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session: randomId(), history: 'bytes' }));
       await stalled.messages.next((m) => m.text?.includes('"connected"') === true);
       (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     }

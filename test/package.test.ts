@@ -5,7 +5,7 @@
 // that says so.
 
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,13 +14,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCommand } from '../src/agent/pty-process.js';
 import { describeBrowser, phoneSuite, waitForScreen, waitForState } from './helpers/browser.js';
 import { killAll, runCli, type CliProcess } from './helpers/cli.js';
-import { cleanup, shellEnv, tempDir, TestClient } from './helpers/system.js';
+import { atCleanup, cleanup, shellEnv, tempDir, TestClient } from './helpers/system.js';
 import { EventLog } from './helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-/** Programs a native build would need; none may be found on the PATH the install runs with. */
-const BUILD_TOOLS = ['cc', 'gcc', 'g++', 'c++', 'clang', 'make', 'python3', 'python', 'node-gyp'];
 
 /** The npm that runs this test (its CLI script), to install with. */
 function npmCli(): string {
@@ -42,11 +40,13 @@ function run(file: string, args: string[], options: { cwd: string; env: NodeJS.P
 /** Everything installed lives here, removed after the file's tests. */
 const work = mkdtempSync(join(tmpdir(), 'ccremote-package-'));
 const app = join(work, 'app');
-/** The PATH the install and the installed command run with: node and sh, nothing to compile with. */
+/**
+ * The PATH the install and the installed command run with: node and sh, nothing else (no compiler, make
+ * or Python). npm runs install scripts with it, so one that needed to build something would fail the install.
+ */
 const bare = join(work, 'bin');
 /** The installed command, through the link npm made for it. */
 const installed = join(app, 'node_modules', '.bin', 'ccremote');
-let installLog = '';
 
 /** Environment of the installed command: a clean one, on the bare PATH. */
 function userEnv(home: string): NodeJS.ProcessEnv {
@@ -72,8 +72,7 @@ beforeAll(async () => {
   const passed = ['npm_config_cache', 'npm_config_registry', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy'];
   const env: NodeJS.ProcessEnv = { HOME: process.env.HOME, PATH: bare };
   for (const name of passed) if (process.env[name] !== undefined) env[name] = process.env[name];
-  const install = await run(process.execPath, [npm, 'install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: app, env });
-  installLog = `${install.stdout}\n${install.stderr}`;
+  await run(process.execPath, [npm, 'install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: app, env });
 }, 300_000);
 
 afterEach(async () => {
@@ -85,14 +84,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed package', () => {
   it('installs with no compiler on the PATH, production dependencies only, and runs', async () => {
-    for (const tool of BUILD_TOOLS) expect(resolveCommand(tool, work, bare), `${tool} must not be on the install's PATH`).toBeUndefined();
     expect(existsSync(installed)).toBe(true);
     // The terminal binary came prebuilt; no build tool or test tool was installed.
     expect(existsSync(join(app, 'node_modules', '@lydell', `node-pty-${process.platform}-${process.arch}`))).toBe(true);
     for (const dev of ['node-pty', 'typescript', 'vitest', 'esbuild', 'playwright-core', '@anthropic-ai/claude-code']) {
       expect(existsSync(join(app, 'node_modules', dev)), `${dev} is not a runtime dependency`).toBe(false);
     }
-    expect(installLog).not.toMatch(/gyp (ERR|info)/);
     const home = tempDir();
     const version = ccremote(['--version'], home);
     expect((await version.exited).code).toBe(0);
@@ -132,7 +129,9 @@ describe('the packed package', () => {
   });
 
   it('with its screen mirror broken (a dependency missing), the agent says so on its terminal and in --json, and so do clients', async () => {
-    rmSync(join(app, 'node_modules', '@xterm', 'headless'), { recursive: true, force: true });
+    const headless = join(app, 'node_modules', '@xterm', 'headless');
+    renameSync(headless, `${headless}.aside`);
+    atCleanup(() => renameSync(`${headless}.aside`, headless));
     const home = tempDir();
     const relay = ccremote(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json'], home);
     const url = (await relay.events.next((e) => e.event === 'listening', 15_000, 'the installed relay')).url as string;

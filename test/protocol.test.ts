@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import {
+  PROTOCOL_VERSION,
   Backoff,
   CloseCode,
   FrameType,
@@ -77,7 +78,7 @@ const attentionBox = sealAttention(randomBytes(32), { kind: 'notification', mess
 /** One valid sample of every message, per direction; the tests check the lists cover every type. */
 const samples = {
   agentToRelay: [
-    { type: 'hello', v: 1, name: 'laptop', stream: id, end: 12345, access: key, view: key },
+    { type: 'hello', v: PROTOCOL_VERSION, name: 'laptop', stream: id, end: 12345, access: key, view: key },
     { type: 'heartbeat' },
     { type: 'status', message: 'claude exited with code 0', exit_code: 0 },
     { type: 'error', message: 'boom' },
@@ -95,7 +96,7 @@ const samples = {
     { type: 'error', code: 'bad_message', message: 'nope' },
   ] satisfies RelayToAgent[],
   clientToRelay: [
-    { type: 'hello', v: 1, token: key, session: id2, resume: { stream: id, offset: 99 }, history: 'bytes' },
+    { type: 'hello', v: PROTOCOL_VERSION, token: key, session: id2, resume: { stream: id, offset: 99 }, history: 'bytes' },
     { type: 'ping', t: 1700000000000 },
     { type: 'ack', offset: 65536 },
   ] satisfies ClientToRelay[],
@@ -153,7 +154,7 @@ describe('control messages', () => {
   });
 
   it('refuses wrong, missing, empty and oversized fields', () => {
-    const hello = { type: 'hello', v: 1, token: key, session: id2 };
+    const hello = { type: 'hello', v: PROTOCOL_VERSION, token: key, session: id2 };
     expect(parseClientToRelay(JSON.stringify(hello))).toEqual(hello);
     expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, token: undefined })), CloseCode.BadMessage, /token/);
     expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, token: '' })), CloseCode.BadMessage, /token/);

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   CloseCode,
+  PROTOCOL_VERSION,
   FrameType,
   MAX_MESSAGE_BYTES,
   accessToken,
@@ -28,7 +29,7 @@ const encodeInput = (seq: number, record: Uint8Array, key: Uint8Array = anyKey):
 const agentHello = (secret: string, agentId: string): string =>
   encodeMessage({
     type: 'hello',
-    v: 1,
+    v: PROTOCOL_VERSION,
     stream: randomId(),
     end: 0,
     access: tokenVerifier(accessToken(secret, agentId)),
@@ -51,7 +52,7 @@ async function withSession() {
     const socket = rawSocket(socketUrl(relay.url, `/ws/client/${agentId}`), { origin: relay.url });
     await socket.opened;
     const session = randomId();
-    socket.ws.send(encodeMessage({ type: 'hello', v: 1, token: accessToken(secret, agentId), session }));
+    socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
     await socket.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
     return Object.assign(socket, { inputKey: inputKey(secret, agentId, session) });
   };
@@ -67,7 +68,7 @@ describe('bad input from a client closes only that client', () => {
   const cases: Array<[string, (s: RawSocket) => void, number]> = [
     ['malformed JSON', (s) => s.ws.send('{"type": "ping"'), CloseCode.BadMessage],
     ['an unknown type', (s) => s.ws.send('{"type":"input","data":"ls\\n"}'), CloseCode.BadMessage],
-    ['a second hello', (s) => s.ws.send(encodeMessage({ type: 'hello', v: 1, token: 'a'.repeat(43), session: randomId() })), CloseCode.BadMessage],
+    ['a second hello', (s) => s.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: 'a'.repeat(43), session: randomId() })), CloseCode.BadMessage],
     ['a wrong field type', (s) => s.ws.send('{"type":"ping","t":"soon"}'), CloseCode.BadMessage],
     ['a frame type clients may not send', (s) => s.ws.send(encodeOutput(0, utf8('fake output'))), CloseCode.BadMessage],
     ['an unknown binary frame', (s) => s.ws.send(Buffer.from([0x99, 1, 2, 3])), CloseCode.BadMessage],
@@ -91,7 +92,7 @@ describe('bad input from a client closes only that client', () => {
     const { agentId, secret, relay, stillServing } = await withSession();
     const socket = rawSocket(socketUrl(relay.url, `/ws/client/${agentId}`), { origin: relay.url });
     await socket.opened;
-    socket.ws.send(encodeMessage({ type: 'hello', v: 2, token: accessToken(secret, agentId), session: randomId() }));
+    socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION + 1, token: accessToken(secret, agentId), session: randomId() }));
     expect((await socket.closed).code).toBe(CloseCode.UnsupportedVersion);
     await stillServing(1);
   });
@@ -187,7 +188,7 @@ describe('keep-alive', () => {
 
     const client = rawSocket(socketUrl(relay.url, `/ws/client/${registration.agent_id}`), { origin: relay.url });
     await client.opened;
-    client.ws.send(encodeMessage({ type: 'hello', v: 1, token: accessToken(secret, registration.agent_id), session: randomId() }));
+    client.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, registration.agent_id), session: randomId() }));
     await client.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
     client.ws.send(encodeMessage({ type: 'ping', t: 12345 }));
     await client.messages.next((m) => m.text === '{"type":"pong","t":12345}');

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  PROTOCOL_VERSION,
   CloseCode,
   FrameType,
   accessToken,
@@ -184,7 +185,7 @@ describe('read-only links', () => {
     const raw = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
     await raw.opened;
     const session = randomId();
-    raw.ws.send(encodeMessage({ type: 'hello', v: 1, token: accessToken(view, agentId), session }));
+    raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(view, agentId), session }));
     await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
     const joined = await hostile.seen.next((m) => m.side === 'agent' && m.way === 'down' && m.data.includes(session));
     const client = JSON.parse(joined.data.toString()).client as number;
@@ -275,7 +276,7 @@ describe('a PIN on top of the link', () => {
     const attempt = async (address: string, token: string, id = agentId): Promise<{ code: number; reason: string }> => {
       const socket = rawSocket(socketUrl(relay.url, `/ws/client/${id}`), { origin: relay.url, headers: { 'x-forwarded-for': address } });
       await socket.opened;
-      socket.ws.send(encodeMessage({ type: 'hello', v: 1, token, session: randomId() }));
+      socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token, session: randomId() }));
       const answer = await Promise.race([
         socket.closed,
         socket.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected').then(() => ({ code: 0, reason: 'connected' })),

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Connect } from '../src/client/transport.js';
-import { CloseCode, encodeMessage, parseAccessLink, randomId, socketUrl, toBase64Url, randomBytes } from '../src/protocol/index.js';
+import { PROTOCOL_VERSION, CloseCode, encodeMessage, parseAccessLink, randomId, socketUrl, toBase64Url, randomBytes } from '../src/protocol/index.js';
 import { killAll, runCli } from './helpers/cli.js';
 import { RAW_READY, cleanup, rawCommand, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 
@@ -234,7 +234,7 @@ describe('who gets in', () => {
     // … and accepted in the Authorization header.
     const viaHeader = rawSocket(socketUrl(url, `/ws/agent/${agentId}`), { headers: { authorization: `Bearer ${identity.agentKey}` } });
     await viaHeader.opened;
-    viaHeader.ws.send(encodeMessage({ type: 'hello', v: 1, stream: randomId(), end: 0, access: toBase64Url(randomBytes(32)), view: toBase64Url(randomBytes(32)) }));
+    viaHeader.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, stream: randomId(), end: 0, access: toBase64Url(randomBytes(32)), view: toBase64Url(randomBytes(32)) }));
     await viaHeader.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
     // It took over: the original agent connection was closed as replaced and does not fight back.
     await agent.events.next((e) => e.event === 'relay_disconnected' && e.code === CloseCode.Replaced);
@@ -249,7 +249,7 @@ describe('who gets in', () => {
 
     const wrongToken = rawSocket(socketUrl(url, `/ws/client/${agentId}`), { origin });
     await wrongToken.opened;
-    wrongToken.ws.send(encodeMessage({ type: 'hello', v: 1, token: toBase64Url(randomBytes(32)), session: randomId() }));
+    wrongToken.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: toBase64Url(randomBytes(32)), session: randomId() }));
     expect(await wrongToken.closed).toMatchObject({ code: CloseCode.Unauthorized });
 
     const silent = rawSocket(socketUrl(url, `/ws/client/${agentId}`), { origin });

@@ -25,7 +25,7 @@ async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    ws.send(P.encodeMessage({ type: 'hello', v: 1, stream: agent.stream, end: 0, access: P.tokenVerifier(P.accessToken(secret, id)), view: P.tokenVerifier(P.accessToken(view, id)) }));
+    ws.send(P.encodeMessage({ type: 'hello', v: P.PROTOCOL_VERSION, stream: agent.stream, end: 0, access: P.tokenVerifier(P.accessToken(secret, id)), view: P.tokenVerifier(P.accessToken(view, id)) }));
     const output = (bytes) => {
       ws.send(P.sealOutput(outKey, agent.end, bytes));
       agent.end += bytes.length;

@@ -37,7 +37,7 @@ async function stalledClient(link) {
   const parsed = protocol.parseAccessLink(link);
   const ws = new WebSocket(protocol.socketUrl(parsed.relayUrl, `/ws/client/${parsed.agentId}`), { origin: parsed.relayUrl, perMessageDeflate: false });
   await new Promise((resolve) => ws.once('open', resolve));
-  ws.send(protocol.encodeMessage({ type: 'hello', v: 1, token: protocol.accessToken(parsed.secret, parsed.agentId), session: protocol.randomId(), history: 'bytes' }));
+  ws.send(protocol.encodeMessage({ type: 'hello', v: protocol.PROTOCOL_VERSION, token: protocol.accessToken(parsed.secret, parsed.agentId), session: protocol.randomId(), history: 'bytes' }));
   await new Promise((resolve) => ws.once('message', resolve));
   ws._socket.pause();
   return ws;

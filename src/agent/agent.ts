@@ -9,6 +9,7 @@ import { basename, resolve } from 'node:path';
 import {
   Backoff,
   MAX_NAME_LENGTH,
+  PROTOCOL_VERSION,
   accessToken,
   attentionKey,
   formatAccessLink,
@@ -18,6 +19,8 @@ import {
   pinProblem,
   sealAttention,
   tokenVerifier,
+  trimSlash,
+  isRelayUrl,
   viewSecret,
   type AttentionEvent,
 } from '../protocol/index.js';
@@ -127,8 +130,8 @@ export class AgentStartError extends Error {
 export async function createAgent(options: AgentOptions): Promise<Agent> {
   useNativeAead();
   const emit = (event: AgentEvent): void => options.onEvent?.(event);
-  const relayUrl = options.relayUrl.replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]+/.test(relayUrl)) throw new AgentStartError(`relay URL must start with http:// or https://: ${options.relayUrl}`);
+  const relayUrl = trimSlash(options.relayUrl);
+  if (!isRelayUrl(relayUrl)) throw new AgentStartError(`relay URL must start with http:// or https://: ${options.relayUrl}`);
   const cwd = resolve(options.cwd ?? process.cwd());
   const env = options.env ?? process.env;
   const command = options.command ?? 'claude';
@@ -185,7 +188,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     credentials: () => ({ agentId: identity.agentId!, agentKey: identity.agentKey! }),
     hello: () => ({
       type: 'hello',
-      v: 1,
+      v: PROTOCOL_VERSION,
       name,
       stream: host.stream,
       end: host.end,
@@ -328,7 +331,10 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
 
   /** The command's last lines of output as text: from the screen mirror, or from the bytes held if it does not work. */
   async function lastLines(): Promise<string[]> {
-    return (await screen.lines(LAST_LINES)) ?? plainLines(host.tail(64 * 1024), LAST_LINES);
+    const fromMirror = await screen.lines(LAST_LINES);
+    if (fromMirror) return fromMirror;
+    const { bytes, cut } = host.tail(64 * 1024);
+    return plainLines(bytes, LAST_LINES, cut);
   }
 
   async function exited(child: PtyProcess, exit: PtyExit, ranMs: number): Promise<void> {

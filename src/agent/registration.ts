@@ -1,6 +1,7 @@
 // Registers an agent with a relay (`POST /api/agents`) and tells apart what is worth retrying.
 
-import { isId } from '../protocol/index.js';
+import { fetchFailure } from '../net/fetch-error.js';
+import { isId, trimSlash } from '../protocol/index.js';
 
 /** What a relay hands a newly registered agent. */
 export interface Registration {
@@ -36,7 +37,7 @@ export class RegistrationFailed extends Error {
 export async function register(relayUrl: string, name: string | undefined, token: string | undefined, signal?: AbortSignal): Promise<Registration> {
   let response: Response;
   try {
-    response = await fetch(`${relayUrl.replace(/\/+$/, '')}/api/agents`, {
+    response = await fetch(`${trimSlash(relayUrl)}/api/agents`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(name ? { name } : {}),
@@ -44,7 +45,7 @@ export async function register(relayUrl: string, name: string | undefined, token
     });
   } catch (error) {
     if (signal?.aborted) throw error;
-    throw new RegistrationFailed(`cannot reach the relay at ${relayUrl}: ${describe(error)}`, undefined);
+    throw new RegistrationFailed(`cannot reach the relay at ${relayUrl}: ${fetchFailure(error)}`, undefined);
   }
   const text = await response.text();
   let body: Record<string, unknown> = {};
@@ -68,7 +69,3 @@ export async function register(relayUrl: string, name: string | undefined, token
   throw new RegistrationRefused(message, response.status);
 }
 
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
-}

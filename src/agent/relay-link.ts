@@ -62,7 +62,8 @@ export class RelayLink {
   private readonly backoff: Backoff;
 
   constructor(private readonly options: RelayLinkOptions) {
-    this.backoff = new Backoff({ baseMs: 500, capMs: 30_000, ...options.backoff });
+    // Capped at 5 s: once the relay is back, the clients that paced the agent wait for it (pace.ts).
+    this.backoff = new Backoff({ baseMs: 500, capMs: 5000, ...options.backoff });
   }
 
   /** Whether the relay has accepted this agent on the current connection. */

@@ -77,6 +77,7 @@ export class ScreenMirror {
     this.worker.unref();
     this.worker.on('message', (message: MirrorResponse) => this.receive(message));
     this.worker.on('error', (error) => this.fail(error.message));
+    this.worker.on('messageerror', (error) => this.fail(`a message from the screen mirror could not be read: ${error.message}`));
     this.worker.on('exit', (code) => this.fail(`the screen mirror's worker stopped (exit code ${code})`));
   }
 

@@ -27,6 +27,7 @@ import {
   type SessionKeys,
 } from '../protocol/index.js';
 import { OutputLog } from './output-log.js';
+import { Pace, type PaceOptions } from './pace.js';
 import { SizePolicy, type Size } from './size-policy.js';
 
 /** Where the host sends frames: the relay link. */
@@ -81,8 +82,8 @@ export interface TerminalHostOptions {
   highWater?: number;
   /** Bytes waiting below which it resumes (default 256 KiB). */
   lowWater?: number;
-  /** After losing the relay, how long the pace holds at most for the clients not back yet (default RELAY_GRACE_MS). */
-  relayGraceMs?: number;
+  /** How long the pace holds for clients after losing the relay (pace.ts; tests shorten it). */
+  pace?: PaceOptions;
   /** Reports clients joining and leaving. */
   onClients?(count: number): void;
   /** Reports a client's input that could not be opened or decoded (it is skipped). */
@@ -110,27 +111,6 @@ const REPLAY_LIMIT = 1 << 20;
 /** Largest snapshot sent (it must fit in one message with its envelope). */
 const MAX_SNAPSHOT_BYTES = MAX_MESSAGE_BYTES - 1024;
 
-/** Output the screen mirror may have unparsed before the terminal stops being read, and where reading resumes. */
-const MIRROR_HIGH = 512 * 1024;
-const MIRROR_LOW = 128 * 1024;
-
-/**
- * After losing the relay, the agent keeps the pace it had until the clients attached then are back, for
- * at most this long, in ms. They come back once the relay does (a restart, a network change), and a relay
- * that has just started knows none of them: whatever the program printed meanwhile must still be in the
- * buffer for each. The program waits meanwhile, as on a slow terminal; clients away for longer are no
- * reason to hold it back any further.
- */
-export const RELAY_GRACE_MS = 30_000;
-
-/** The pace kept after losing the relay, for the clients attached then that are not back yet. */
-interface PaceHold {
-  /** The flow limit in force when the relay was lost (null: none). */
-  limit: number | null;
-  /** Sessions of the clients attached then, not yet announced again by a relay. */
-  awaiting: Set<string>;
-}
-
 /** A client as the agent knows it: its session and that session's keys. */
 interface ClientKeys {
   session: string;
@@ -155,19 +135,13 @@ export class TerminalHost {
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   /** Next stream position to send to the relay as live output. */
   private sent = 0;
-  private paused = false;
+  /** The uplink has too much waiting: live output waits until it drains. */
+  private uplinkFull = false;
   /** Callbacks waiting for all output to be sent. */
   private flushWaiters: Array<() => void> = [];
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Flow control from the relay: read no output beyond this stream position (null: no limit). */
-  private limit: number | null = null;
-  /** After losing the relay: the pace kept for the clients not back yet (see RELAY_GRACE_MS). */
-  private hold: PaceHold | undefined;
-  /** Ends the hold, and an absent relay's limit, RELAY_GRACE_MS after the relay was lost. */
-  private graceTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Reading stopped so that the screen mirror can catch up. */
-  private mirrorHeld = false;
-  private outputPaused = false;
+  /** How far the program's output may be read. */
+  private readonly pace: Pace;
   /** The latest sync requested per client, so that a late snapshot never answers an older request. */
   private readonly latestSync = new Map<number, number>();
   private readonly screen: ScreenSource | undefined;
@@ -183,6 +157,11 @@ export class TerminalHost {
   ) {
     this.log = new OutputLog(options.bufferSize ?? 4 << 20);
     this.screen = options.screen;
+    this.pace = new Pace(
+      () => ({ end: this.log.end, mirrorBacklog: this.screen?.backlog ?? 0 }),
+      (paused) => this.terminal.pauseOutput(paused),
+      options.pace,
+    );
     this.highWater = options.highWater ?? 1 << 20;
     this.lowWater = options.lowWater ?? 256 * 1024;
   }
@@ -191,7 +170,7 @@ export class TerminalHost {
   dispose(): void {
     clearTimeout(this.holdTimer);
     clearTimeout(this.ackTimer);
-    clearTimeout(this.graceTimer);
+    this.pace.dispose();
     this.holdTimer = undefined;
     this.ackTimer = undefined;
     this.ackScheduled = false;
@@ -202,10 +181,10 @@ export class TerminalHost {
     return this.log.end;
   }
 
-  /** The last output, at most `max` bytes of what is still held. */
-  tail(max: number): Uint8Array {
+  /** The last output, at most `max` bytes of what is still held; `cut` if it does not start at the stream's start. */
+  tail(max: number): { bytes: Uint8Array; cut: boolean } {
     const from = Math.max(this.log.start, this.log.end - max);
-    return this.log.read(from, this.log.end - from);
+    return { bytes: this.log.read(from, this.log.end - from), cut: from > 0 };
   }
 
   /** Number of clients attached. */
@@ -238,7 +217,7 @@ export class TerminalHost {
   output(data: Uint8Array): void {
     this.log.append(data);
     this.screen?.write(data, this.log.end);
-    this.applyFlow();
+    this.pace.update();
     if (data.length >= FULL_READ && this.log.end - this.sent < MAX_OUTPUT_CHUNK) {
       this.holdTimer ??= setTimeout(() => {
         this.holdTimer = undefined;
@@ -251,10 +230,10 @@ export class TerminalHost {
 
   /** The uplink (re)connected: clients are brought up to date by syncs, so live output starts from now. */
   online(): void {
-    this.paused = false;
+    this.uplinkFull = false;
     this.sent = this.log.end;
     // The flow limit stays until the relay sends one (it does on every new connection).
-    this.applyFlow();
+    this.pace.relayBack();
     // The relay announces its clients again right after accepting the agent.
     this.clients.clear();
     this.latestSync.clear();
@@ -263,36 +242,21 @@ export class TerminalHost {
     this.settleFlush();
   }
 
-  /**
-   * The uplink went down. The clients attached now are likely back once it is, so the pace they set holds
-   * until a relay has announced each of them again, for at most RELAY_GRACE_MS; after that, with nobody
-   * to wait for, output is read freely.
-   */
+  /** The uplink went down: the clients attached now are likely back once it is (pace.ts holds the pace for them). */
   offline(): void {
-    const attached = [...this.clients.values()].map((c) => c.session);
-    if (attached.length > 0) {
-      // Lost again before everyone was back: those still missing are awaited too, at the lower pace.
-      this.hold = { limit: this.paceLimit(), awaiting: new Set([...(this.hold?.awaiting ?? []), ...attached]) };
-    }
-    this.graceTimer ??= setTimeout(() => {
-      this.graceTimer = undefined;
-      this.hold = undefined;
-      if (!this.uplink.isOnline) this.limit = null;
-      this.applyFlow();
-    }, this.options.relayGraceMs ?? RELAY_GRACE_MS);
+    this.pace.relayLost([...this.clients.values()].map((c) => c.session));
   }
 
   /** The screen mirror made progress: reading may resume. */
   screenProgress(): void {
-    this.applyFlow();
+    this.pace.update();
   }
 
   /** A control message from the relay. */
   message(message: RelayToAgent): void {
     switch (message.type) {
       case 'flow':
-        this.limit = message.limit;
-        this.settleHold();
+        this.pace.relayLimitIs(message.limit);
         return;
       case 'client_joined': {
         const { agentId, full } = this.access();
@@ -300,8 +264,7 @@ export class TerminalHost {
           session: message.session,
           keys: message.read_only ? undefined : sessionKeys(full, agentId, message.session),
         });
-        this.hold?.awaiting.delete(message.session);
-        this.settleHold();
+        this.pace.clientBack(message.session);
         this.notifyClients();
         return;
       }
@@ -355,15 +318,15 @@ export class TerminalHost {
   private pump(): void {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
-    while (this.sent < this.log.end && !this.paused && this.uplink.isOnline) {
+    while (this.sent < this.log.end && !this.uplinkFull && this.uplink.isOnline) {
       if (this.sent < this.log.start) this.sent = this.log.start; // clients that miss this part are synced
       const chunk = this.log.read(this.sent, MAX_OUTPUT_CHUNK);
       const waiting = this.uplink.send(sealOutput(this.outputKey(), this.sent, chunk));
       this.sent += chunk.length;
       if (waiting > this.highWater) {
-        this.paused = true;
+        this.uplinkFull = true;
         this.uplink.onceBelow(this.lowWater, () => {
-          this.paused = false;
+          this.uplinkFull = false;
           this.pump();
         });
       }
@@ -371,38 +334,8 @@ export class TerminalHost {
     this.settleFlush();
   }
 
-  /** Ends the hold once every client it waits for is back; with the relay there, its limit is all that counts. */
-  private settleHold(): void {
-    if (this.hold && this.hold.awaiting.size > 0) return this.applyFlow();
-    this.hold = undefined;
-    if (this.uplink.isOnline) {
-      clearTimeout(this.graceTimer);
-      this.graceTimer = undefined;
-    }
-    this.applyFlow();
-  }
-
-  /** The stream position output may be read up to: the relay's limit, and the held pace while clients are awaited (null: none). */
-  private paceLimit(): number | null {
-    const held = this.hold?.limit ?? null;
-    if (held === null) return this.limit;
-    return this.limit === null ? held : Math.min(held, this.limit);
-  }
-
-  /** Pauses reading the terminal at the flow limit, or while the screen mirror is far behind; resumes below. */
-  private applyFlow(): void {
-    const backlog = this.screen?.backlog ?? 0;
-    if (backlog > MIRROR_HIGH) this.mirrorHeld = true;
-    else if (backlog < MIRROR_LOW) this.mirrorHeld = false;
-    const limit = this.paceLimit();
-    const pause = this.mirrorHeld || (limit !== null && this.log.end >= limit);
-    if (pause === this.outputPaused) return;
-    this.outputPaused = pause;
-    this.terminal.pauseOutput(pause);
-  }
-
   private isFlushed(): boolean {
-    return this.uplink.isOnline && !this.paused && this.sent >= this.log.end;
+    return this.uplink.isOnline && !this.uplinkFull && this.sent >= this.log.end;
   }
 
   private settleFlush(): void {
@@ -412,7 +345,6 @@ export class TerminalHost {
     for (const done of waiters) done();
   }
 
-  /** Brings one client up to the end of the stream. */
   /** Brings one client up to the end of the stream: replay from its position, or a snapshot of the screen. */
   private sync(client: number, sync: number, resume: { stream: string; offset: number } | undefined, history: 'screen' | 'bytes'): void {
     if (!this.clients.has(client)) return;

@@ -31,7 +31,7 @@ export class Printer {
 
   /** A line that continues the notice before it (text mode only), on stderr. */
   note(text: string): void {
-    if (!this.json) this.err.write(`         ${text}\n`);
+    if (!this.json) this.err.write(`${' '.repeat(timestamp().length + 1)}${text}\n`);
   }
 
   /** An error: JSON event or a line on stderr. */

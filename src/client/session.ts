@@ -15,6 +15,7 @@ import {
   FrameType,
   IntegrityError,
   MAX_INPUT_CHUNK,
+  PROTOCOL_VERSION,
   ProtocolError,
   accessToken,
   attentionKey,
@@ -266,7 +267,7 @@ export class ClientSession {
     this.lastHeard = Date.now();
     const resume = this.stream !== undefined && this.position !== null ? { stream: this.stream, offset: this.position } : undefined;
     this.sendText(
-      encodeMessage({ type: 'hello', v: 1, token: this.token, session: this.sessionId, resume, history: this.options.history ?? 'screen' }),
+      encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: this.token, session: this.sessionId, resume, history: this.options.history ?? 'screen' }),
     );
     const interval = this.options.pingIntervalMs ?? 15_000;
     clearInterval(this.pingTimer);

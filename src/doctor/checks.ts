@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { defaultConfigDir } from '../agent/identity.js';
 import { resolveCommand } from '../agent/pty-process.js';
 import { ScreenMirror } from '../agent/screen-mirror.js';
-import { PROTOCOL_VERSION } from '../protocol/index.js';
+import { fetchFailure } from '../net/fetch-error.js';
+import { PROTOCOL_VERSION, isRelayUrl, trimSlash } from '../protocol/index.js';
 import { VERSION } from '../version.js';
 
 /** The oldest Node.js ccremote runs on (package.json's `engines`). */
@@ -41,7 +42,7 @@ export async function checkSetup(options: CheckOptions = {}, onResult: (result: 
   const timeoutMs = options.timeoutMs ?? 15_000;
   const checks: Array<() => Promise<CheckResult> | CheckResult> = [
     () => checkNode(),
-    () => checkPty(timeoutMs),
+    () => checkPty(env, timeoutMs),
     () => checkMirror(timeoutMs),
     () => checkClaude(env, timeoutMs),
     () => checkConfigDir(options.configDir ?? defaultConfigDir(env)),
@@ -68,14 +69,14 @@ function compare(a: readonly number[], b: readonly number[]): number {
 }
 
 /** Starts Node itself in a terminal and reads what it prints: the PTY binary loads and works. */
-async function checkPty(timeoutMs: number): Promise<CheckResult> {
+async function checkPty(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CheckResult> {
   const what = `@lydell/node-pty ${packageVersion('@lydell/node-pty')} for ${process.platform}-${process.arch}`;
   const fix = `reinstall ccremote (npm install -g ccremote); its terminal comes prebuilt for Linux, macOS and Windows on x64 and arm64`;
   try {
     const pty = (await import('@lydell/node-pty')).default;
     const output = await new Promise<string>((resolve, reject) => {
       let text = '';
-      const child = pty.spawn(process.execPath, ['-e', 'process.stdout.write("pty-" + "works")'], { cols: 80, rows: 24, encoding: 'utf8' });
+      const child = pty.spawn(process.execPath, ['-e', 'process.stdout.write("pty-" + "works")'], { cols: 80, rows: 24, encoding: 'utf8', env: env as Record<string, string> });
       const timer = setTimeout(() => {
         child.kill();
         reject(new Error(`no answer within ${timeoutMs / 1000} s`));
@@ -142,15 +143,13 @@ function checkConfigDir(dir: string): CheckResult {
 }
 
 async function checkRelay(relayUrl: string, timeoutMs: number): Promise<CheckResult> {
-  const base = relayUrl.replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]+/.test(base)) return bad('relay', `not a relay URL: ${relayUrl}`, 'give its base URL, for example https://relay.example.com');
+  const base = trimSlash(relayUrl);
+  if (!isRelayUrl(base)) return bad('relay', `not a relay URL: ${relayUrl}`, 'give its base URL, for example https://relay.example.com');
   let response: Response;
   try {
     response = await fetch(`${base}/health`, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (error as Error).message;
-    return bad('relay', `cannot reach ${base} (${why})`, 'check the URL, the network, and that the relay runs (ccremote relay)');
+    return bad('relay', `cannot reach ${base} (${fetchFailure(error)})`, 'check the URL, the network, and that the relay runs (ccremote relay)');
   }
   let health: { status?: unknown; version?: unknown; protocol?: unknown } = {};
   try {
@@ -162,8 +161,9 @@ async function checkRelay(relayUrl: string, timeoutMs: number): Promise<CheckRes
     return bad('relay', `${base}/health answered HTTP ${response.status}, not a ccremote relay's health`, 'check the URL: it should be the relay\'s base URL');
   }
   const version = typeof health.version === 'string' ? health.version : 'unknown';
-  if (health.protocol !== undefined && health.protocol !== PROTOCOL_VERSION) {
-    return bad('relay', `${base} runs ccremote ${version}, protocol ${String(health.protocol)}; this is ${VERSION}, protocol ${PROTOCOL_VERSION}`, 'update the relay or this computer so that both speak the same protocol');
+  if (health.protocol !== PROTOCOL_VERSION) {
+    const theirs = health.protocol === undefined ? 'protocol 1' : `protocol ${String(health.protocol)}`;
+    return bad('relay', `${base} runs ccremote ${version}, ${theirs}; this is ${VERSION}, protocol ${PROTOCOL_VERSION}`, 'update the relay or this computer so that both speak the same protocol');
   }
   return ok('relay', `relay ${base} answers (ccremote ${version})`);
 }

@@ -59,6 +59,12 @@ export function socketUrl(relayUrl: string, path: string): string {
   return trimSlash(relayUrl).replace(/^http/, 'ws') + path;
 }
 
-function trimSlash(url: string): string {
+/** Whether `url` can be a relay's base URL: http or https, and a host. */
+export function isRelayUrl(url: string): boolean {
+  return /^https?:\/\/[^/]+/.test(url);
+}
+
+/** `url` without trailing slashes. */
+export function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }

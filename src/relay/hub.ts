@@ -147,13 +147,14 @@ export class Hub {
     agent.stream = hello.stream;
     agent.limit = undefined; // nothing sent on this connection yet
     toAgent(agent, { type: 'connected', agent_id: agentId });
+    for (const client of agent.clients.values()) client.lagging = false;
+    // The limit goes before the clients are announced: an agent waiting for them reads on at this limit.
+    this.updateFlow(agent);
     for (const client of agent.clients.values()) {
       toAgent(agent, joined(client));
-      client.lagging = false;
       this.requestSync(agent, client);
     }
     this.broadcast(agent, { type: 'agent_online', agent_id: agentId, name: agent.name, stream: hello.stream });
-    this.updateFlow(agent);
   }
 
   /** A control message from an agent connection; ignored unless `peer` is the agent's current connection. */
@@ -251,10 +252,11 @@ export class Hub {
       read_only: readOnly,
     });
     if (agent.peer) {
+      // A client that resumes paces from where it resumes, at once; the limit that implies goes before the
+      // client is announced, since an agent waiting for it reads on at this limit.
+      this.updateFlow(agent);
       toAgent(agent, joined(client));
       this.requestSync(agent, client);
-      // A client that resumes paces from where it resumes, at once.
-      this.updateFlow(agent);
     }
     return client;
   }
@@ -330,6 +332,9 @@ export class Hub {
     if (client.awaitingAnswer) {
       client.awaitingAnswer = false;
       client.stream = agent.stream;
+      // The answer starts here: what the client lacked before it (gone from the agent's buffer, or replaced
+      // by a snapshot) is no output it has to process, so it does not hold the agent back.
+      if (client.acked !== null && client.acked < frame.offset) client.acked = frame.offset;
     }
     client.position = frame.type === FrameType.Snapshot ? frame.offset : frame.offset + frame.length;
     if (client.acked !== null && client.acked > client.position) client.acked = null; // a new stream

@@ -13,7 +13,7 @@ import { RateLimiter } from './rate-limit.js';
 import { AuthGuard, type AuthLimits } from './auth-guard.js';
 import { StaticFiles, defaultWebRoot } from './static-files.js';
 import { WsGateway } from './ws-gateway.js';
-import { CloseCode } from '../protocol/index.js';
+import { CloseCode, trimSlash } from '../protocol/index.js';
 import { VERSION } from '../version.js';
 
 /** One structured log line from the relay. Never contains keys, tokens or secrets. */
@@ -72,7 +72,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const store = options.store ?? (options.dataDir ? await FileAgentStore.open(options.dataDir) : new MemoryAgentStore());
   const files = await StaticFiles.load(options.webRoot ?? defaultWebRoot());
   const hub = new Hub(options.hub);
-  const publicUrl = options.publicUrl?.replace(/\/+$/, '');
+  const publicUrl = options.publicUrl === undefined ? undefined : trimSlash(options.publicUrl);
   const allowed = [...(options.allowedOrigins ?? []), ...(publicUrl ? [publicUrl] : [])].map(normaliseOrigin);
   const secure = options.tls !== undefined;
   const trustProxy = options.trustProxy ?? false;

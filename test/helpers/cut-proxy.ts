@@ -44,12 +44,19 @@ export class CutProxy {
   cutRandomly(minMs: number, maxMs: number, random: () => number = Math.random): void {
     const next = (): void => {
       this.timer = setTimeout(() => {
-        const open = [...this.pairs];
-        if (open.length > 0) this.cut(open[Math.floor(random() * open.length)]!);
+        this.cutOne(random);
         next();
       }, minMs + random() * (maxMs - minMs));
     };
     next();
+  }
+
+  /** Cuts one random open connection; false if none was open. */
+  cutOne(random: () => number = Math.random): boolean {
+    const open = [...this.pairs];
+    if (open.length === 0) return false;
+    this.cut(open[Math.floor(random() * open.length)]!);
+    return true;
   }
 
   stop(): void {

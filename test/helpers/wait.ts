@@ -39,6 +39,12 @@ export class EventLog<E> {
     for (const listener of [...this.listeners]) listener();
   };
 
+  /** Calls `listener` after every new item until the returned function is called. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Waits for the first item (counting from index `from`) that matches. */
   next(match: (item: E) => boolean, timeoutMs = 10_000, what: Awaited = 'an event', from = 0): Promise<E> {
     return until(
