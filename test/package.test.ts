@@ -5,7 +5,7 @@
 // that says so.
 
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +83,29 @@ afterEach(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed package', () => {
+  it('declares every package its built code imports as a runtime dependency (the bundled web app aside)', () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    const runtime = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})]);
+    const imported = new Map<string, string>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (path !== join(ROOT, 'dist', 'web')) walk(path);
+        } else if (entry.name.endsWith('.js')) {
+          for (const [, specifier] of readFileSync(path, 'utf8').matchAll(/(?:from|import\()\s*'([^'.][^']*)'/g)) {
+            if (specifier!.startsWith('node:')) continue;
+            const name = specifier!.startsWith('@') ? specifier!.split('/').slice(0, 2).join('/') : specifier!.split('/')[0]!;
+            imported.set(name, path.slice(ROOT.length));
+          }
+        }
+      }
+    };
+    walk(join(ROOT, 'dist'));
+    expect(imported.size).toBeGreaterThan(3);
+    for (const [name, where] of imported) expect(runtime.has(name), `${name} (imported by ${where}) must be in dependencies`).toBe(true);
+  });
+
   it('installs with no compiler on the PATH, production dependencies only, and runs', async () => {
     expect(existsSync(installed)).toBe(true);
     // The terminal binary came prebuilt; no build tool or test tool was installed.
