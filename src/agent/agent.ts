@@ -251,9 +251,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
 
   /** The screen mirror stopped working: the person hears of it, and so do the browsers attached now (those that come later are told when they need the screen). */
   function mirrorFailed(reason: string): void {
-    const message = `the screen mirror does not work (${reason}): a browser that reconnects after more output than the agent keeps cannot get the screen back`;
-    emit({ event: 'warning', message });
-    link.sendMessage({ type: 'error', message: `The agent's ${message}.` });
+    const consequence = 'a browser that reconnects after more output than the agent keeps cannot get the screen back';
+    emit({ event: 'warning', message: `the screen mirror does not work (${reason}): ${consequence}` });
+    link.sendMessage({ type: 'error', message: `The agent's screen mirror does not work (${reason}): ${consequence}.` });
     host.screenProgress(); // nothing waits for it any more
   }
 

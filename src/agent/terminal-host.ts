@@ -366,11 +366,11 @@ export class TerminalHost {
     void this.screen.snapshot(MAX_SNAPSHOT_BYTES).then((snapshot) => {
       // Answer only the latest request of a client still here; anything newer supersedes this one.
       if (this.latestSync.get(client) !== sync || !this.clients.has(client)) return;
-      const data = snapshot && utf8(snapshot.data);
-      if (!snapshot || !data || snapshot.offset < this.log.start || snapshot.offset > this.log.end || data.length > MAX_SNAPSHOT_BYTES) {
-        this.answer(client, sync, this.heldOnly(), this.log.start);
-      } else {
+      const data = snapshot ? utf8(snapshot.data) : undefined;
+      if (snapshot && data && snapshot.offset >= this.log.start && snapshot.offset <= this.log.end && data.length <= MAX_SNAPSHOT_BYTES) {
         this.answer(client, sync, sealSnapshot(this.outputKey(), snapshot.offset, data), snapshot.offset);
+      } else {
+        this.answer(client, sync, this.heldOnly(), this.log.start);
       }
     });
   }
