@@ -270,9 +270,11 @@ describe('ccremote attach in a terminal', () => {
       await screen.until(() => text.includes('detach: Ctrl-]'), 10_000, 'attach connected');
       terminal.write('stty size\r');
       await screen.until(() => /30 100\r*\n/.test(text), 10_000, 'the size of the attaching terminal');
+      // attach hears of the resize (SIGWINCH) and of keys typed at the same time in either order, so the shell
+      // waits for the new size itself rather than asking once.
+      terminal.write('while [ "$(stty size)" != "40 120" ]; do sleep 0.05; done; echo "resized-$((40*3))"\r');
       terminal.resize(120, 40);
-      terminal.write('stty size\r');
-      await screen.until(() => /40 120\r*\n/.test(text), 10_000, 'the new size after a resize');
+      await screen.until(() => text.includes('resized-120'), 10_000, () => `the new size after a resize (have ${JSON.stringify(text.slice(-300))})`);
       terminal.write('\x1d');
       expect(await exited).toBe(0);
       expect(text).toContain('detached');
