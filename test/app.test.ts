@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
 import { startAgent, startRelay, tempDir } from './helpers/system.js';
+import { parseAccessLink } from '../src/protocol/index.js';
 
 /** Width and height from a PNG's IHDR chunk, after checking its signature. */
 function pngSize(bytes: Buffer): { width: number; height: number } {
@@ -130,10 +131,17 @@ describeBrowser('installable app', () => {
     await waitForState(page, 'online');
     await page.goto(agent.url);
     await waitForState(page, 'online');
-    // Once the relay accepted it, the secret leaves the address bar and stays on this device only.
+    // Once the agent accepted it, the device pairs: it keeps a key of its own (on this device only), forgets
+    // the link's secret, and the address bar drops it.
     await page.waitForFunction(() => location.hash === '');
     const secret = agent.url.split('#')[1]!;
-    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).toContain(secret);
+    await agent.events.next((e) => e.event === 'paired', 10_000, 'the phone paired');
+    await page.waitForFunction(() => (localStorage.getItem('ccremote.agents.v2') ?? '').includes('"kind":"device"'));
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+    expect(stored).not.toContain(secret);
+    const deviceSecret = (JSON.parse(JSON.parse(stored)['ccremote.agents.v2']) as Array<{ agentId: string; credential: { secret: string } }>).find(
+      (a) => a.agentId === parseAccessLink(agent.url).agentId,
+    )!.credential.secret;
 
     await page.goto(`${relay.url}/`);
     const row = (name: string) => page.locator('li.agent', { hasText: name });
@@ -163,10 +171,10 @@ describeBrowser('installable app', () => {
     expect(await row('laptop').locator('.agent-state').textContent()).toBe('Offline');
     expect(await row('desktop').getAttribute('data-presence')).toBe('online');
 
-    // Forget it: asked first, then gone, secret included.
+    // Forget it: asked first, then gone, its key included.
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByRole('button', { name: 'Forget laptop <b>' }).tap();
     await page.waitForFunction(() => document.querySelectorAll('li.agent').length === 1);
-    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain(secret);
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain(deviceSecret);
   });
 });

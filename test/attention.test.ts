@@ -5,16 +5,7 @@
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  ErrorCode,
-  attentionKey,
-  fromBase64Url,
-  parseAccessLink,
-  randomBytes,
-  randomId,
-  sealAttention,
-  viewSecret,
-} from '../src/protocol/index.js';
+import { ErrorCode, fromBase64Url, randomBytes, sealAttention, streamSubkey } from '../src/protocol/index.js';
 import { hookScriptPath } from '../src/agent/attention-channel.js';
 import { startClaudeAgent } from './helpers/fake-anthropic.js';
 import { relayBehindHostile, type Tapped } from './helpers/hostile-relay.js';
@@ -100,20 +91,20 @@ describe('attention events', () => {
     const agent = await startAgent(hostile.url);
     const client = new TestClient(through(agent.url));
     await client.waitForState('online');
-    const connected = texts(hostile.messages('client', 'down')).find((m) => m.type === 'connected')!;
-    const { agentId, secret } = parseAccessLink(agent.url);
-    const key = (stream: string): Uint8Array => attentionKey(viewSecret(secret, agentId), agentId, stream);
+    // The stream key the agent gave this client (the relay never sees it): with it the test seals a box
+    // as the agent would, to show that only such a box is taken.
+    const streamKey = fromBase64Url(client.welcomes.items[0]!.key);
     const inject = (box: string): void => hostile.inject('client', 1, JSON.stringify({ type: 'attention', box }));
 
     inject(sealAttention(randomBytes(32), { kind: 'stop' })); // another key
-    inject(sealAttention(key(randomId()), { kind: 'stop' })); // another stream
+    inject(sealAttention(streamSubkey(randomBytes(32), 'attention'), { kind: 'stop' })); // another stream's
     inject('AAAAAAAAAAAA'); // not a box at all
     await client.errors.until((errors) => errors.length >= 3, 10_000, 'three refusals');
     expect(client.errors.items.map((e) => e.code)).toEqual([ErrorCode.BadMessage, ErrorCode.BadMessage, ErrorCode.BadMessage]);
     expect(client.attentions.items).toEqual([]);
 
     const event = { kind: 'notification' as const, message: 'Claude needs your permission to use Bash' };
-    inject(sealAttention(key(connected.stream as string), event));
+    inject(sealAttention(streamSubkey(streamKey, 'attention'), event));
     expect(await client.attentions.next(() => true, 10_000, 'the genuine event')).toEqual(event);
     // Still the first connection, and it still works.
     expect(client.states.items.filter((s) => s.kind !== 'online' && s.kind !== 'connecting')).toEqual([]);

@@ -68,7 +68,7 @@ class FakePeer implements Peer {
 
 const agentId = randomId();
 const stream = randomId();
-const agentHello = (s = stream) => ({ type: 'hello' as const, v: PROTOCOL_VERSION, stream: s, end: 0, access: 'x'.repeat(43), view: 'z'.repeat(43) });
+const agentHello = (s = stream) => ({ type: 'hello' as const, v: PROTOCOL_VERSION, stream: s, end: 0, access: 'x'.repeat(43), view: 'z'.repeat(43), devices: [] });
 const clientHello = (options: { resume?: { stream: string; offset: number }; history?: 'screen' | 'bytes' } = {}) => ({
   type: 'hello' as const,
   v: PROTOCOL_VERSION,
@@ -287,7 +287,7 @@ describe('Hub', () => {
     expect(agent.closed?.code).toBe(CloseCode.Replaced);
     answer(client, [sealOutput(KEY, 0, utf8('from the new one'))], newer);
     hub.agentFrame(agentId, agent, sealOutput(KEY, 16, utf8('from the old one')));
-    hub.agentMessage(agentId, agent, { type: 'status', message: 'old' });
+    hub.agentMessage(agentId, agent, { type: 'status', box: 'old' });
     hub.disconnectAgent(agentId, agent); // the old socket's close must not take the new one offline
     expect(hub.presence(agentId).online).toBe(true);
     expect(peer.outputs()).toEqual(['from the new one']);

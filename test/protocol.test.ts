@@ -14,7 +14,6 @@ import {
   MAX_ATTENTION_MESSAGE,
   accessToken,
   agentToRelay,
-  attentionKey,
   openAttention,
   sealAttention,
   checkControlSize,
@@ -25,8 +24,6 @@ import {
   decodeInputRecord,
   IntegrityError,
   SEAL_OVERHEAD,
-  keySecrets,
-  pinKey,
   pinProblem,
   nobleAead,
   open as openBox,
@@ -36,10 +33,7 @@ import {
   encodeInputRecord,
   encodeMessage,
   encodeToClient,
-  inputAckKey,
-  inputKey,
   openFrame,
-  outputKey,
   sealInput,
   sealInputAck,
   sealOutput,
@@ -59,6 +53,10 @@ import {
   parseRelayToClient,
   randomBytes,
   randomId,
+  channelPsk,
+  deviceToken,
+  pinPrs,
+  streamSubkey,
   relayToAgent,
   relayToClient,
   toBase64Url,
@@ -78,9 +76,10 @@ const attentionBox = sealAttention(randomBytes(32), { kind: 'notification', mess
 /** One valid sample of every message, per direction; the tests check the lists cover every type. */
 const samples = {
   agentToRelay: [
-    { type: 'hello', v: PROTOCOL_VERSION, name: 'laptop', stream: id, end: 12345, access: key, view: key },
+    { type: 'hello', v: PROTOCOL_VERSION, name: 'laptop', stream: id, end: 12345, access: key, view: key, devices: [{ id: id2, verifier: key, read_only: true }] },
+    { type: 'credentials', access: key, view: key, devices: [] },
     { type: 'heartbeat' },
-    { type: 'status', message: 'claude exited with code 0', exit_code: 0 },
+    { type: 'status', box: attentionBox },
     { type: 'error', message: 'boom' },
     { type: 'sync_begin', client: 7, sync: 3 },
     { type: 'attention', box: attentionBox },
@@ -88,7 +87,7 @@ const samples = {
   relayToAgent: [
     { type: 'connected', agent_id: id },
     { type: 'heartbeat_ack' },
-    { type: 'client_joined', client: 7, session: id2, read_only: true },
+    { type: 'client_joined', client: 7, session: id2, read_only: true, device: id, address: '203.0.113.7' },
     { type: 'client_left', client: 7 },
     { type: 'sync', client: 7, sync: 3, resume: { stream: id, offset: 2 ** 40 }, history: 'screen' },
     { type: 'flow', limit: 2 ** 33 },
@@ -96,7 +95,7 @@ const samples = {
     { type: 'error', code: 'bad_message', message: 'nope' },
   ] satisfies RelayToAgent[],
   clientToRelay: [
-    { type: 'hello', v: PROTOCOL_VERSION, token: key, session: id2, resume: { stream: id, offset: 99 }, history: 'bytes' },
+    { type: 'hello', v: PROTOCOL_VERSION, token: key, device: id, session: id2, resume: { stream: id, offset: 99 }, history: 'bytes' },
     { type: 'ping', t: 1700000000000 },
     { type: 'ack', offset: 65536 },
   ] satisfies ClientToRelay[],
@@ -104,7 +103,7 @@ const samples = {
     { type: 'connected', client_id: '7', agent_id: id, agent_online: true, name: '项目@host', stream: id, read_only: false },
     { type: 'agent_online', agent_id: id, stream: id },
     { type: 'agent_offline', agent_id: id },
-    { type: 'status', message: 'done', exit_code: 3 },
+    { type: 'status', box: attentionBox },
     { type: 'error', code: 'agent_offline', message: 'Agent is offline' },
     { type: 'pong', t: 5 },
     { type: 'attention', box: attentionBox },
@@ -164,7 +163,8 @@ describe('control messages', () => {
     expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, v: 1.5 })), CloseCode.BadMessage, /integer/);
     expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, resume: { stream: id, offset: -1 } })), CloseCode.BadMessage, /offset/);
     expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, history: 'all' })), CloseCode.BadMessage, /history/);
-    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'status', message: 'x'.repeat(600) })), CloseCode.BadMessage, /message/);
+    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'status', message: 'exited with code 0' })), CloseCode.BadMessage, /box: missing/);
+    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'credentials', access: key, view: key, devices: [{ id, verifier: key }] })), CloseCode.BadMessage, /read_only/);
     expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'attention' })), CloseCode.BadMessage, /box: missing/);
     expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'attention', box: '' })), CloseCode.BadMessage, /box/);
     expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'attention', box: 'not base64url!' })), CloseCode.BadMessage, /box: has an invalid format/);
@@ -291,40 +291,39 @@ describe('binary frames', () => {
 });
 
 describe('end-to-end keys', () => {
-  it('separate keys per agent, direction, stream and session; a view secret cannot give the input keys', () => {
+  it('separate channel keys per credential and agent; a view secret gives no full-link key; tokens are unrelated to keys', () => {
     const secret = newSecret();
     const view = viewSecret(secret, id);
     expect(isSecret(view)).toBe(true);
     expect(view).not.toBe(secret);
     expect(viewSecret(secret, id2)).not.toBe(view);
-    const stream = randomId();
-    const session = randomId();
+    const device = randomId();
+    const deviceSecret = newSecret();
     const keys = [
-      outputKey(view, id, stream),
-      outputKey(view, id, randomId()),
-      outputKey(view, id2, stream),
-      inputKey(secret, id, session),
-      inputKey(secret, id, randomId()),
-      inputAckKey(secret, id, session),
-      // What a read-only holder could try: the same derivations from the view secret.
-      inputKey(view, id, session),
-      inputAckKey(view, id, session),
+      channelPsk({ kind: 'link', secret, readOnly: false }, id),
+      channelPsk({ kind: 'link', secret, readOnly: false }, id2),
+      channelPsk({ kind: 'link', secret: view, readOnly: true }, id),
+      // What a read-only holder could try: the full link's derivation from the view secret.
+      channelPsk({ kind: 'link', secret: view, readOnly: false }, id),
+      channelPsk({ kind: 'device', id: device, secret: deviceSecret, readOnly: false }, id),
+      channelPsk({ kind: 'device', id: randomId(), secret: deviceSecret, readOnly: false }, id),
+      streamSubkey(randomBytes(32), 'attention'),
     ].map((k) => toBase64Url(k));
     expect(new Set(keys).size).toBe(keys.length);
     // The tokens the relay sees are unrelated to every key.
-    const tokens = [accessToken(secret, id), accessToken(view, id)];
+    const tokens = [accessToken(secret, id), accessToken(view, id), deviceToken(deviceSecret, id, device)];
     for (const t of tokens) expect(keys).not.toContain(t);
-    expect(tokens[0]).not.toBe(tokens[1]);
+    expect(new Set(tokens).size).toBe(3);
   });
 });
 
 describe('attention events', () => {
-  const K = attentionKey(newSecret(), id, randomId());
+  const K = streamSubkey(randomBytes(32), 'attention');
   /** A box sealed like sealAttention's, around any plaintext. */
   const boxOf = (k: Uint8Array, plaintext: string): string => {
     const bytes = Buffer.from(plaintext);
     const box = new Uint8Array(bytes.length + SEAL_OVERHEAD);
-    sealInto(k, Buffer.from('ccremote/v1 attention'), bytes, box, 0);
+    sealInto(k, Buffer.from('ccremote/v3 attention'), bytes, box, 0);
     return toBase64Url(box);
   };
 
@@ -344,16 +343,15 @@ describe('attention events', () => {
     expect(sealAttention(K, { kind: 'stop' })).not.toBe(sealAttention(K, { kind: 'stop' }));
   });
 
-  it('keys differ per stream, agent and secret, and from the output key', () => {
-    const secret = newSecret();
-    const stream = randomId();
-    const keys = [attentionKey(secret, id, stream), attentionKey(secret, id, randomId()), attentionKey(secret, id2, stream), attentionKey(newSecret(), id, stream), outputKey(secret, id, stream)];
+  it('keys differ per stream key and use, and from the stream key itself', () => {
+    const streamKey = randomBytes(32);
+    const keys = [streamSubkey(streamKey, 'attention'), streamSubkey(streamKey, 'status'), streamSubkey(randomBytes(32), 'attention'), streamKey];
     expect(new Set(keys.map((k) => toBase64Url(k))).size).toBe(keys.length);
   });
 
   it('refuses a wrong key, an altered or truncated box, and anything that is not an event', () => {
     const box = sealAttention(K, { kind: 'stop' });
-    expect(() => openAttention(attentionKey(newSecret(), id, randomId()), box)).toThrow(IntegrityError);
+    expect(() => openAttention(streamSubkey(randomBytes(32), 'attention'), box)).toThrow(IntegrityError);
     const bytes = fromBase64Url(box);
     for (const at of [0, 24, bytes.length - 1]) {
       const altered = Uint8Array.from(bytes);
@@ -427,33 +425,13 @@ describe('native cipher (Node.js sides)', () => {
 });
 
 describe('PIN', () => {
-  it('mixes the PIN into both secrets, the same from the full and the read-only link; another PIN or agent gives others', async () => {
-    const secret = newSecret();
-    const view = viewSecret(secret, id);
-    const key = await pinKey('246810', id);
-    expect(key).toHaveLength(32);
-    expect(await pinKey('246810', id)).toEqual(key);
-    const full = keySecrets(secret, id, false, key);
-    // The full link's holder and the read-only link's holder agree on the output secret …
-    expect(keySecrets(view, id, true, key)).toEqual({ view: full.view });
-    // … which differs from the one without a PIN, as does the full secret.
-    expect(keySecrets(secret, id, false)).toEqual({ full: secret, view });
-    expect(full.full).not.toBe(secret);
-    expect(full.view).not.toBe(view);
-    for (const other of [await pinKey('246811', id), await pinKey('246810', id2)]) {
-      const mixed = keySecrets(secret, id, false, other);
-      expect(mixed.full).not.toBe(full.full);
-      expect(mixed.view).not.toBe(full.view);
-    }
-    // NFKC: the same PIN typed with full-width digits is the same PIN.
-    expect(await pinKey('２４６８１０', id)).toEqual(key);
-  });
-
-  it('refuses PINs that are too short or too long', async () => {
+  it('refuses PINs that are too short or too long (NFKC: full-width digits count as digits)', () => {
     expect(pinProblem('12345')).toMatch(/at least 6/);
     expect(pinProblem('123456')).toBeUndefined();
+    expect(pinProblem('２４６８１０')).toBeUndefined();
     expect(pinProblem('x'.repeat(65))).toMatch(/at most 64/);
-    await expect(pinKey('1234', id)).rejects.toThrow(/at least 6/);
+    // The PIN's password string is its NFKC form: the same PIN typed with full-width digits is the same PIN.
+    expect(pinPrs('２４６８１０')).toEqual(pinPrs('246810'));
   });
 });
 

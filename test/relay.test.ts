@@ -10,7 +10,6 @@ import {
   accessToken,
   encodeInputRecord,
   encodeMessage,
-  inputKey,
   newSecret,
   parseAccessLink,
   randomId,
@@ -34,9 +33,10 @@ const agentHello = (secret: string, agentId: string): string =>
     end: 0,
     access: tokenVerifier(accessToken(secret, agentId)),
     view: tokenVerifier(accessToken(viewSecret(secret, agentId), agentId)),
+    devices: [],
   });
 import { EventLog } from './helpers/wait.js';
-import { cleanup, rawSocket, startAgent, startRelay, TestClient, type RawSocket } from './helpers/system.js';
+import { cleanup, openRawChannel, rawSocket, startAgent, startRelay, TestClient, type RawSocket } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -47,14 +47,15 @@ async function withSession() {
   const bystander = new TestClient(agent.url);
   await bystander.waitForState('online');
   const { agentId, secret } = parseAccessLink(agent.url);
-  /** A raw client socket past the handshake, and the key its session's input is sealed with. */
+  /** A raw client socket past the relay's hello and the channel handshake, and the key its input is sealed with. */
   const admitted = async (): Promise<RawSocket & { inputKey: Uint8Array }> => {
     const socket = rawSocket(socketUrl(relay.url, `/ws/client/${agentId}`), { origin: relay.url });
     await socket.opened;
     const session = randomId();
     socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
     await socket.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
-    return Object.assign(socket, { inputKey: inputKey(secret, agentId, session) });
+    const channel = await openRawChannel(socket, agentId, { kind: 'link', secret, readOnly: false }, { session });
+    return Object.assign(socket, { inputKey: channel.keys.send });
   };
   /** The bystander and the agent still work. */
   const stillServing = async (marker: number): Promise<void> => {

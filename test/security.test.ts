@@ -6,17 +6,24 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CPace,
+  HandshakeStep,
+  NoiseHandshake,
   PROTOCOL_VERSION,
   CloseCode,
   FrameType,
+  channelPrologue,
+  channelPsk,
+  decodePinShare,
+  encodeCredentialRef,
+  pinChannelId,
+  pinPrs,
+  pinnedPsk,
   accessToken,
   encodeFromClient,
   encodeInputRecord,
   encodeMessage,
-  inputKey,
-  keySecrets,
   parseAccessLink,
-  pinKey,
   randomBytes,
   toBase64Url,
   randomId,
@@ -26,7 +33,7 @@ import {
 } from '../src/protocol/index.js';
 import type { AgentOptions } from '../src/agent/agent.js';
 import { relayBehindHostile, type Tapped } from './helpers/hostile-relay.js';
-import { cleanup, rawSocket, startAgent, startRelay, TestClient, type TestAgent } from './helpers/system.js';
+import { cleanup, openRawChannel, rawSocket, startAgent, startRelay, TestClient, type TestAgent } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -174,8 +181,8 @@ describe('read-only links', () => {
     viewer.type('touch typed-by-viewer\r');
     expect((await viewer.errors.next((e) => e.code === 'read_only')).message).toMatch(/read-only/);
 
-    // A read-only holder writing frames itself, sealed with what it can derive (its view secret), and a
-    // relay that lies to the agent that this client may type and forwards everything it sends.
+    // A read-only holder writing frames itself, sealed with its own channel's key, and a relay that lies
+    // to the agent that this client may type and forwards everything it sends.
     hostile.tamper = (m) => {
       if (m.side !== 'agent' || m.way !== 'down' || m.binary) return undefined;
       const text = m.data.toString().replace('"read_only":true', '"read_only":false');
@@ -189,7 +196,9 @@ describe('read-only links', () => {
     await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
     const joined = await hostile.seen.next((m) => m.side === 'agent' && m.way === 'down' && m.data.includes(session));
     const client = JSON.parse(joined.data.toString()).client as number;
-    const key = inputKey(view, agentId, session);
+    const channel = await openRawChannel(raw, agentId, { kind: 'link', secret: view, readOnly: true }, { session });
+    expect(channel.welcome.access).toBe('view');
+    const key = channel.keys.send;
     const frames = [
       sealInput(key, 1, encodeInputRecord({ kind: 'data', data: utf8('touch typed-by-viewer\r') })),
       sealInput(key, 2, encodeInputRecord({ kind: 'resize', cols: 50, rows: 20 })),
@@ -231,80 +240,89 @@ describe('rotating the secret', () => {
   });
 });
 
-describe('a PIN on top of the link', () => {
+describe('a PIN, checked by the agent through a PAKE', () => {
   const PIN = 'correct-horse-42';
 
-  it('the right PIN watches and types; the link alone or a wrong PIN is refused; the PIN never crosses the relay', async () => {
+  it('pairs with the right PIN; without it, or with a wrong one, the agent refuses; the PIN never crosses the relay', async () => {
     const { hostile, agent } = await behindHostileRelay();
     const started = await agent({ pin: PIN });
-    const link = parseAccessLink(started.link);
-    expect(link.pin).toBe(true);
+    expect(parseAccessLink(started.link).pin).toBe(true);
     expect(parseAccessLink(started.viewLink)).toMatchObject({ pin: true, readOnly: true });
-    const key = await pinKey(PIN, link.agentId);
 
-    const owner = new TestClient(started.link, { pin: key });
-    const viewer = new TestClient(started.viewLink, { pin: key });
+    const owner = new TestClient(started.link, { pin: PIN });
+    const viewer = new TestClient(started.viewLink, { pin: PIN });
     owner.type('echo pin-$((6*7))\r');
     await owner.waitForOutput('pin-42');
     await viewer.waitForOutput('pin-42');
     expect(viewer.session.canType).toBe(false);
 
     const withoutPin = new TestClient(started.link);
-    const wrongPin = new TestClient(started.link, { pin: await pinKey('correct-horse-43', link.agentId) });
-    const viewWithoutPin = new TestClient(started.viewLink);
-    expect(await withoutPin.waitForState('failed')).toMatchObject({ code: CloseCode.Unauthorized });
-    expect(await wrongPin.waitForState('failed')).toMatchObject({ code: CloseCode.Unauthorized, reason: expect.stringMatching(/Wrong PIN/) });
-    expect(await viewWithoutPin.waitForState('failed')).toMatchObject({ code: CloseCode.Unauthorized });
+    const wrongPin = new TestClient(started.link, { pin: 'correct-horse-43' });
+    expect(await withoutPin.waitForState('failed')).toMatchObject({ refused: 'pin_required' });
+    expect(await wrongPin.waitForState('failed')).toMatchObject({ refused: 'unknown_credential', reason: expect.stringMatching(/Wrong PIN/) });
+    await started.events.next((e) => e.event === 'refused' && /Wrong PIN/.test(e.message));
 
-    // Nothing the relay handled contains the PIN, its key, or the secrets derived with it.
-    const pinned = keySecrets(link.secret, link.agentId, false, key);
-    const needles = [PIN, toBase64Url(key), pinned.full!, pinned.view];
-    for (const needle of needles) expect(hostile.seen.items.filter((m) => m.data.includes(needle))).toEqual([]);
-    expect(hostile.seen.items.filter((m) => m.data.includes(Buffer.from(key)))).toEqual([]);
+    // Nothing the relay handled contains the PIN, in any encoding.
+    for (const needle of [PIN, Buffer.from(PIN, 'utf8').toString('hex'), Buffer.from(PIN).toString('base64url')]) {
+      expect(hostile.seen.items.filter((m) => m.data.includes(needle))).toEqual([]);
+    }
   });
 
-  it('guessing is rate-limited per address and per agent; other agents and open sessions go on', async () => {
-    const relay = await startRelay({ trustProxy: true });
-    const target = await startAgent(relay.url, { pin: PIN });
-    const other = await startAgent(relay.url);
-    const { agentId, secret } = parseAccessLink(target.url);
-    const key = await pinKey(PIN, agentId);
-    const owner = new TestClient(target.url, { pin: key });
+  it('a captured handshake gives no way to test a PIN offline, even with the link', async () => {
+    const { hostile, agent } = await behindHostileRelay();
+    const started = await agent({ pin: PIN });
+    const owner = new TestClient(started.link, { pin: PIN });
     await owner.waitForState('online');
-    const rightToken = accessToken(keySecrets(secret, agentId, false, key).full!, agentId);
-    /** One handshake from `address` with `token`; resolves with how the relay answered. */
-    const attempt = async (address: string, token: string, id = agentId): Promise<{ code: number; reason: string }> => {
-      const socket = rawSocket(socketUrl(relay.url, `/ws/client/${id}`), { origin: relay.url, headers: { 'x-forwarded-for': address } });
-      await socket.opened;
-      socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token, session: randomId() }));
-      const answer = await Promise.race([
-        socket.closed,
-        socket.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected').then(() => ({ code: 0, reason: 'connected' })),
-      ]);
-      socket.ws.terminate();
-      return answer;
+    const { agentId, secret } = parseAccessLink(started.link);
+    // What the relay saw: its own hello (whose token is the link's alone: the same as without a PIN), and
+    // the handshake's frames, passed on unread.
+    const hello = hostile.messages('client', 'up').map((m) => (m.binary ? undefined : JSON.parse(m.data.toString()))).find((m) => m?.type === 'hello');
+    expect(hello.token).toBe(accessToken(secret, agentId));
+    const step = (way: 'up' | 'down', n: number): Buffer => hostile.messages('client', way).find((m) => m.binary && m.data[0] === FrameType.Handshake && m.data[1] === n)!.data.subarray(2);
+    const { sid, share: ya } = decodePinShare(step('up', HandshakeStep.PinShare));
+    const yb = step('down', HandshakeStep.PinReply);
+    const open = step('up', HandshakeStep.Open);
+    const ref = { kind: 'link' as const, readOnly: false };
+    const prologue = channelPrologue(agentId, ref, { sid, ya, yb });
+    const linkPsk = channelPsk({ kind: 'link', secret, readOnly: false }, agentId);
+    // The best an eavesdropper holding the link can do for a guess: run the exchange's other side itself
+    // (it lacks either side's secret scalar) and try the result on the OPEN it saw. The right PIN fails
+    // exactly as a wrong one does: nothing in the transcript tells them apart.
+    const tryPin = (candidate: string): string => {
+      const guess = new CPace('initiator', { prs: pinPrs(candidate), ci: pinChannelId(agentId), sid });
+      const psk = pinnedPsk(linkPsk, guess.finish(yb), agentId);
+      try {
+        new NoiseHandshake('responder', psk, prologue).readMessage(open.subarray(encodeCredentialRef(ref).length));
+        return 'opened';
+      } catch (error) {
+        return (error as Error).name;
+      }
     };
-    // A wrong guess is, to the relay, a token that matches nothing: the first test shows a wrong PIN gives one.
-    const guess = (): string => toBase64Url(randomBytes(32));
+    expect(tryPin(PIN)).toBe('IntegrityError');
+    expect(tryPin('correct-horse-43')).toBe('IntegrityError');
+    // The shares are fresh group elements: the same PIN never gives the same share twice.
+    expect(Buffer.from(new CPace('initiator', { prs: pinPrs(PIN), ci: pinChannelId(agentId), sid }).share).equals(Buffer.from(ya))).toBe(false);
+  });
 
-    // One address: ten failures, then even the right PIN is refused from it until the wait is over.
-    for (let n = 0; n < 10; n++) expect(await attempt('198.51.100.1', guess())).toMatchObject({ code: CloseCode.Unauthorized });
-    const limited = await attempt('198.51.100.1', rightToken);
-    expect(limited).toMatchObject({ code: CloseCode.RateLimited, reason: expect.stringMatching(/retry in \d+ s$/) });
-    // Brute-forcing agent ids from that address gets the same answer, whatever the id.
-    expect(await attempt('198.51.100.1', rightToken, randomId())).toMatchObject({ code: CloseCode.RateLimited });
-    // Other addresses still get in with the right PIN.
-    expect(await attempt('198.51.100.2', rightToken)).toMatchObject({ code: 0 });
-
-    // Many addresses, one agent: the agent's own budget (thirty failures) runs out, then nobody new gets in …
-    for (const address of ['203.0.113.1', '203.0.113.2']) {
-      for (let n = 0; n < 10; n++) expect(await attempt(address, guess())).toMatchObject({ code: CloseCode.Unauthorized });
+  it('guessing is limited by the agent: ten PIN exchanges, then even the right PIN waits; paired devices and open sessions go on', async () => {
+    const relay = await startRelay();
+    const target = await startAgent(relay.url, { pin: PIN });
+    // The owner pairs (one exchange), then nine wrong guesses use up the budget of ten.
+    const owner = new TestClient(target.url, { pin: PIN, pair: 'owner phone' });
+    const paired = await owner.pairings.next(() => true, 10_000, 'the owner paired');
+    for (let n = 0; n < 9; n++) {
+      const guess = new TestClient(target.url, { pin: `wrong-guess-${n}` });
+      expect(await guess.waitForState('failed')).toMatchObject({ refused: 'unknown_credential' });
+      guess.close();
     }
-    expect(await attempt('203.0.113.99', rightToken)).toMatchObject({ code: CloseCode.RateLimited });
-    // … while another agent on the same relay, and the session already open, go on.
-    const otherLink = parseAccessLink(other.url);
-    expect(await attempt('203.0.113.99', accessToken(otherLink.secret, otherLink.agentId), otherLink.agentId)).toMatchObject({ code: 0 });
-    owner.type('echo still-here-$((2+2))\r');
-    await owner.waitForOutput('still-here-4');
+    const right = new TestClient(target.url, { pin: PIN });
+    expect(await right.waitForState('waiting')).toMatchObject({ code: CloseCode.RateLimited, reason: expect.stringMatching(/Too many PIN attempts/) });
+    right.close();
+    // The paired device needs no PIN: it connects with its own key, whatever the budget.
+    const device = new TestClient(target.url, { credential: { kind: 'device', id: paired.id, secret: paired.secret, readOnly: false } });
+    device.type('echo device-$((2+2))\r');
+    await device.waitForOutput('device-4');
+    owner.type('echo still-here-$((2+3))\r');
+    await owner.waitForOutput('still-here-5');
   });
 });

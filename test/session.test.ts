@@ -84,7 +84,7 @@ describe('a session through the relay', () => {
       const client = new TestClient(agent.url, { history: 'bytes' });
       await client.waitForState('online');
       client.type('\r');
-      await client.statuses.next((s) => s.exit_code === 4, 20_000, 'the exit status');
+      await client.exits.next((s) => s.exit_code === 4, 20_000, 'the exit status');
       const lines = client.text.replace(/\r/g, '').split('\n');
       const numbers = lines.filter((l) => /^\d+$/.test(l)).map(Number);
       expect(numbers.length, `round ${round}`).toBe(200000);
@@ -113,7 +113,7 @@ describe('a session through the relay', () => {
     const client = new TestClient(agent.url);
     await client.waitForState('online');
     client.type('\r');
-    const status = await client.statuses.next((s) => s.exit_code !== undefined);
+    const status = await client.exits.next((s) => s.exit_code !== undefined);
     expect(status).toMatchObject({ exit_code: 7, message: expect.stringContaining('exited with code 7') });
     expect(await agent.agent.done).toBe(7);
     await client.waitForState('agent_offline');
@@ -206,7 +206,7 @@ describe('flow control at exit', () => {
     const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
     const slow = new TestClient(link, { history: 'bytes', processingMs: 20 }); // about 3 MB/s
     await slow.go();
-    await slow.statuses.next((m) => m.exit_code === 3, 60_000, 'the exit status');
+    await slow.exits.next((m) => m.exit_code === 3, 60_000, 'the exit status');
     expect(slow.rawLength).toBe(total);
     expect((await agent.exited).code).toBe(3);
     killAll();
@@ -234,7 +234,7 @@ describe('who gets in', () => {
     // … and accepted in the Authorization header.
     const viaHeader = rawSocket(socketUrl(url, `/ws/agent/${agentId}`), { headers: { authorization: `Bearer ${identity.agentKey}` } });
     await viaHeader.opened;
-    viaHeader.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, stream: randomId(), end: 0, access: toBase64Url(randomBytes(32)), view: toBase64Url(randomBytes(32)) }));
+    viaHeader.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, stream: randomId(), end: 0, access: toBase64Url(randomBytes(32)), view: toBase64Url(randomBytes(32)), devices: [] }));
     await viaHeader.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
     // It took over: the original agent connection was closed as replaced and does not fight back.
     await agent.events.next((e) => e.event === 'relay_disconnected' && e.code === CloseCode.Replaced);

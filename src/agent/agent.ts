@@ -8,24 +8,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, resolve } from 'node:path';
 import {
   Backoff,
+  FrameType,
   MAX_NAME_LENGTH,
   PROTOCOL_VERSION,
-  accessToken,
-  attentionKey,
+  ProtocolError,
+  decodeFrame,
   formatAccessLink,
-  keySecrets,
-  newSecret,
-  pinKey,
   pinProblem,
-  sealAttention,
-  tokenVerifier,
   trimSlash,
   isRelayUrl,
   viewSecret,
   type AttentionEvent,
+  type FromClientFrame,
+  type Refused,
+  type RelayToAgent,
 } from '../protocol/index.js';
 import { AttentionChannel } from './attention-channel.js';
-import { IdentityFile, defaultConfigDir, type Identity } from './identity.js';
+import { ChannelHost, type OpenChannel } from './channel-host.js';
+import { AgentCredentials } from './credentials.js';
+import { IdentityFile, defaultConfigDir, replaceLink, type Identity, type PairedDevice } from './identity.js';
 import { LockFile } from './lock-file.js';
 import { useNativeAead } from '../net/native-aead.js';
 import { plainLines } from './plain-lines.js';
@@ -33,7 +34,7 @@ import { PtyProcess, resolveCommand, type PtyExit } from './pty-process.js';
 import { RegistrationFailed, register } from './registration.js';
 import { RelayLink } from './relay-link.js';
 import { ScreenMirror } from './screen-mirror.js';
-import { TerminalHost, type HostAccess } from './terminal-host.js';
+import { TerminalHost } from './terminal-host.js';
 
 /** Settings of an agent. */
 export interface AgentOptions {
@@ -59,10 +60,13 @@ export interface AgentOptions {
   /** Replace the link's secret with a new one: every link given out before stops working. */
   rotate?: boolean;
   /**
-   * A PIN that browsers must give besides the link (at least 6 characters). It is never stored or sent
-   * anywhere; links printed while it is set work only with it, links printed without it stop working.
+   * A PIN that a device must give, besides the link, to pair (at least 6 characters). It is never stored
+   * or sent anywhere: the device and the agent run a PAKE with it (protocol/cpace.ts), so it can only be
+   * guessed online, one guess per exchange, and the agent limits those.
    */
   pin?: string;
+  /** An access link that has paired no device expires this long after it was made (default: never). */
+  linkTtlMs?: number;
   /** Token for relays that restrict registration. */
   registrationToken?: string;
   /** Base URL for the printed link, overriding the one the relay reports (the local mode's LAN address). */
@@ -92,6 +96,16 @@ export type AgentEvent =
   | { event: 'relay_disconnected'; code: number; reason: string; retryInMs: number | undefined }
   | { event: 'clients'; count: number }
   | { event: 'input_rejected'; client: number; reason: string }
+  /** A browser's channel opened: with the link, or as a paired device; from where the relay says. */
+  | { event: 'connected'; access: 'full' | 'view'; device: { id: string; name: string } | undefined; address: string | undefined }
+  /** A handshake was refused (a wrong PIN, an unknown device, an expired link). */
+  | { event: 'refused'; reason: Refused['reason']; message: string; address: string | undefined }
+  /** A device paired: it connects with its own key from now on. */
+  | { event: 'paired'; id: string; name: string; access: 'full' | 'view'; address: string | undefined }
+  /** A device was revoked; the link was replaced (the new one is in `link_replaced`). */
+  | { event: 'revoked'; id: string; name: string }
+  /** The access links changed: every link given out before stops working (paired devices keep working). */
+  | { event: 'link_replaced'; url: string; viewUrl: string }
   /**
    * The command ended after running `ranMs`. When that was soon after it started, or it failed, `lastLines`
    * holds its last lines of output as text (what it said about why, in its own words).
@@ -154,7 +168,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   try {
     identity = await identityFile.load(relayUrl, cwd);
     if (options.rotate) {
-      identity.secret = newSecret();
+      replaceLink(identity);
       // A registered agent keeps its id and key; only the links change. (Otherwise it is saved at registration.)
       if (identity.agentId) await identityFile.save(identity);
     }
@@ -186,16 +200,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const link: RelayLink = new RelayLink({
     relayUrl,
     credentials: () => ({ agentId: identity.agentId!, agentKey: identity.agentKey! }),
-    hello: () => ({
-      type: 'hello',
-      v: PROTOCOL_VERSION,
-      name,
-      stream: host.stream,
-      end: host.end,
-      access: tokenVerifier(accessToken(secrets().full, identity.agentId!)),
-      view: tokenVerifier(accessToken(secrets().view, identity.agentId!)),
-    }),
+    hello: () => ({ type: 'hello', v: PROTOCOL_VERSION, name, stream: host.stream, end: host.end, ...credentials.forRelay(identity.agentId!) }),
     onOnline: () => {
+      channels.reset();
       host.online();
       emit({ event: 'relay_connected' });
       if (!announced) {
@@ -203,8 +210,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         emit({ event: 'ready', agentId: identity.agentId!, url: accessUrl(), viewUrl: accessUrl(true) });
       }
     },
-    onMessage: (message) => host.message(message),
-    onFrame: (frame) => host.frame(frame),
+    onMessage: relayMessage,
+    onFrame: clientFrame,
     onDown: (down) => {
       host.offline();
       emit({ event: 'relay_disconnected', ...down });
@@ -236,9 +243,85 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         pty?.pauseOutput(paused);
       },
     },
-    secrets,
     { bufferSize: options.bufferSize, screen, onClients: reportClients, onBadInput: rejectInput },
   );
+  const credentials = new AgentCredentials(identity, identityFile, options.linkTtlMs);
+  const channels = new ChannelHost(
+    link,
+    {
+      agentId: () => identity.agentId!,
+      linkSecret: () => credentials.linkSecret,
+      linkUsable: () => credentials.linkUsable(),
+      devices: () => credentials.devices,
+      pin: options.pin,
+      welcome: () => ({ ...host.welcome(), name }),
+    },
+    {
+      opened: channelOpened,
+      refused: (_client, refused, address) => emit({ event: 'refused', reason: refused.reason, message: refused.message, address }),
+      pair: pairDevice,
+      revoke: async (id) => (await revokeDevice(id)) !== undefined,
+      bad: rejectInput,
+    },
+  );
+
+  /** A control message from the relay: clients come and go (their channels with them), syncs, flow. */
+  function relayMessage(message: RelayToAgent): void {
+    if (message.type === 'client_joined') channels.joined(message.client, message.address);
+    if (message.type === 'client_left') channels.left(message.client);
+    host.message(message);
+  }
+
+  /** A frame from a client: input for the terminal, or its channel's handshake and messages. */
+  function clientFrame(frame: FromClientFrame): void {
+    const inner = decodeFrame(frame.inner);
+    try {
+      if (inner.type === FrameType.Handshake) return channels.handshake(frame.client, inner);
+      if (inner.type === FrameType.Channel) return channels.channel(frame.client, inner);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      return rejectInput(frame.client, error.message);
+    }
+    host.frame(frame);
+  }
+
+  function channelOpened(client: number, channel: OpenChannel): void {
+    host.opened(client, channel);
+    const device = channel.device ? { id: channel.device.id, name: channel.device.name } : undefined;
+    emit({ event: 'connected', access: channel.access, device, address: channel.address });
+    if (channel.device) void credentials.seen(channel.device.id, channel.address).catch(reportSaveError);
+  }
+
+  async function pairDevice(device: PairedDevice, client: number): Promise<void> {
+    await credentials.pair(device);
+    link.sendMessage({ type: 'credentials', ...credentials.forRelay(identity.agentId!) });
+    emit({ event: 'paired', id: device.id, name: device.name, access: device.access, address: channels.get(client)?.address });
+  }
+
+  /**
+   * Revokes a paired device: it is forgotten, the link is replaced (a copy of the old one pairs no more),
+   * the relay cuts whoever used either, and output from now on is sealed with a key only the devices
+   * still paired (and clients of the new link) get.
+   */
+  async function revokeDevice(id: string): Promise<PairedDevice | undefined> {
+    const device = await credentials.revoke(id);
+    if (!device) return undefined;
+    link.sendMessage({ type: 'credentials', ...credentials.forRelay(identity.agentId!) });
+    for (const [client, channel] of [...channels.open()]) {
+      if (channel.credential.kind === 'device' && channel.credential.id !== id) continue;
+      channels.left(client);
+      host.message({ type: 'client_left', client });
+    }
+    const key = host.rekey();
+    for (const [client] of channels.open()) channels.send(client, { type: 'stream_key', key });
+    emit({ event: 'revoked', id: device.id, name: device.name });
+    emit({ event: 'link_replaced', url: accessUrl(), viewUrl: accessUrl(true) });
+    return device;
+  }
+
+  function reportSaveError(error: unknown): void {
+    emit({ event: 'warning', message: `cannot save the agent's identity file: ${(error as Error).message}` });
+  }
 
   // Browsers hear about rejected input (at most once a second: a hostile relay could send a flood).
   let lastRejection = 0;
@@ -260,8 +343,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   /** Seals an attention event for the browsers; with no relay, there is nobody to tell and it is dropped. */
   function sendAttention(event: AttentionEvent): void {
     if (closing || !link.isOnline) return;
-    const { agentId, view } = secrets();
-    link.sendMessage({ type: 'attention', box: sealAttention(attentionKey(view, agentId, host.stream), event) });
+    link.sendMessage({ type: 'attention', box: host.sealAttention(event) });
   }
 
   let clientCount = 0;
@@ -278,21 +360,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     return formatAccessLink({ relayUrl: base, agentId, secret, readOnly, pin: options.pin !== undefined });
   }
 
-  // The secrets tokens and keys derive from, with the PIN mixed in (keySecrets); the PIN key is salted
-  // with the agent id, so it is stretched again whenever the agent is registered anew.
-  let pinned: { agentId: string; key: Uint8Array } | undefined;
-  let derived: HostAccess | undefined;
-  async function prepareSecrets(): Promise<void> {
-    const agentId = identity.agentId!;
-    if (options.pin !== undefined && pinned?.agentId !== agentId) pinned = { agentId, key: await pinKey(options.pin, agentId) };
-    const { full, view } = keySecrets(identity.secret, agentId, false, pinned?.key);
-    derived = { agentId, full: full!, view };
-  }
-  function secrets(): HostAccess {
-    if (!derived || derived.agentId !== identity.agentId) throw new Error('secrets used before they were prepared');
-    return derived;
-  }
-
   /** Registers (retrying while the relay is unreachable) unless the identity already has an id. */
   async function ensureRegistered(): Promise<void> {
     const backoff = new Backoff({ baseMs: 500, capMs: 30_000, ...options.backoff });
@@ -304,7 +371,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         identity.linkBase = registration.clientUrl?.replace(/\/a\/[^/]+\/?$/, '');
         announced = false;
         await identityFile.save(identity);
-        await prepareSecrets();
         emit({ event: 'registered', agentId: registration.agentId });
       } catch (error) {
         if (closing) throw error;
@@ -349,9 +415,11 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     const how = exit.signal ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`;
     link.sendMessage({
       type: 'status',
-      message: `${basename(command)} ${how}${restarting ? '; restarting' : ''}`,
-      exit_code: exit.signal ? undefined : Math.min(255, Math.max(0, exit.exitCode)),
-      signal: exit.signal,
+      box: host.sealExit({
+        message: `${basename(command)} ${how}${restarting ? '; restarting' : ''}`,
+        ...(exit.signal ? { signal: exit.signal } : { exit_code: Math.min(255, Math.max(0, exit.exitCode)) }),
+        restarting,
+      }),
     });
     emit({ event: 'exit', exitCode: exit.exitCode, signal: exit.signal, restarting, ranMs, ...(said ? { lastLines: said } : {}) });
     if (restarting) {
@@ -376,7 +444,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   void (async () => {
     try {
       await ensureRegistered();
-      await prepareSecrets();
       if (!closing) link.start();
     } catch (error) {
       if (closing) return;

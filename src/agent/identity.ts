@@ -1,12 +1,28 @@
 // The agent's identity at one relay, kept in the config directory so that its access link (and QR code)
-// stay the same across agent restarts: agent id and key from registration, and the access secret.
-// One identity per relay and working directory, so agents in two projects get two links.
+// stay the same across agent restarts: agent id and key from registration, the access secret, when that
+// link was made and whether a device ever paired with it, and the paired devices. One identity per relay
+// and working directory, so agents in two projects get two links.
 
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { isId, isSecret, newSecret } from '../protocol/index.js';
+import { MAX_DEVICES, MAX_NAME_LENGTH, isId, isSecret, newSecret } from '../protocol/index.js';
+
+/** A device paired with this agent: it connects with a key of its own instead of the link. */
+export interface PairedDevice {
+  id: string;
+  name: string;
+  access: 'full' | 'view';
+  /** The pre-shared key of its channel handshakes (channelPsk of its key), base64url. */
+  psk: string;
+  /** The verifier of the token it presents to the relay, base64url. */
+  verifier: string;
+  pairedAt: number;
+  lastSeen: number | undefined;
+  /** Where it last connected from, as the relay reported it. */
+  lastAddress: string | undefined;
+}
 
 /** What the agent remembers. */
 export interface Identity {
@@ -17,6 +33,10 @@ export interface Identity {
   /** Base URL of the relay's pages as the relay reported it at registration (its public URL). */
   linkBase: string | undefined;
   secret: string;
+  /** When the current link was made (ms since the epoch), and whether a device has paired with it since. */
+  linkCreatedAt: number;
+  linkUsed: boolean;
+  devices: PairedDevice[];
 }
 
 /** The default config directory: $XDG_CONFIG_HOME/ccremote, ~/.config/ccremote, or %APPDATA%\ccremote. */
@@ -51,6 +71,9 @@ export class IdentityFile {
       agentKey: registered ? stored.agentKey : undefined,
       linkBase: registered && typeof stored.linkBase === 'string' && /^https?:\/\//.test(stored.linkBase) ? stored.linkBase : undefined,
       secret: typeof stored.secret === 'string' && isSecret(stored.secret) ? stored.secret : newSecret(),
+      linkCreatedAt: typeof stored.linkCreatedAt === 'number' ? stored.linkCreatedAt : Date.now(),
+      linkUsed: stored.linkUsed === true,
+      devices: Array.isArray(stored.devices) ? stored.devices.filter(isPairedDevice).slice(0, MAX_DEVICES) : [],
     };
   }
 
@@ -61,4 +84,31 @@ export class IdentityFile {
     await writeFile(temporary, JSON.stringify(identity, null, 2), { mode: 0o600 });
     await rename(temporary, this.path);
   }
+}
+
+/** Whether a stored value is a well-formed paired device (a damaged entry is left out rather than trusted). */
+function isPairedDevice(value: unknown): value is PairedDevice {
+  const d = value as Partial<PairedDevice>;
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    typeof d.id === 'string' &&
+    isId(d.id) &&
+    typeof d.name === 'string' &&
+    d.name.length > 0 &&
+    d.name.length <= MAX_NAME_LENGTH &&
+    (d.access === 'full' || d.access === 'view') &&
+    typeof d.psk === 'string' &&
+    isSecret(d.psk) &&
+    typeof d.verifier === 'string' &&
+    isSecret(d.verifier) &&
+    typeof d.pairedAt === 'number'
+  );
+}
+
+/** A new link for an identity: every link printed before stops working; paired devices are unaffected. */
+export function replaceLink(identity: Identity): void {
+  identity.secret = newSecret();
+  identity.linkCreatedAt = Date.now();
+  identity.linkUsed = false;
 }

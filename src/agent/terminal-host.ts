@@ -1,9 +1,10 @@
 // The agent's session core, independent of the relay connection and of the PTY: it records output by
 // stream position, streams it to the relay with back-pressure, answers the relay's `sync` requests for
 // each client (replay from a position, or reset and replay when the position is gone), applies each
-// client's input exactly once, and decides the terminal size. Everything it sends clients is sealed
-// with keys derived from the link's secret, and input is applied only if it opens with the sending
-// session's input key (seal.ts).
+// client's input exactly once, and decides the terminal size. It serves clients whose channel is open
+// (channel-host.ts): live output is sealed with the stream's key, which only they were given; what goes to
+// one client (snapshots, input acknowledgements) with that connection's key, and input is applied only if
+// it opens with the sender's connection key and the channel may type.
 
 import {
   FrameType,
@@ -15,17 +16,25 @@ import {
   encodeMessage,
   encodeToClient,
   openFrame,
-  outputKey,
+  randomBytes,
   randomId,
+  sealAttention,
+  sealExitStatus,
   sealInputAck,
   sealOutput,
   sealSnapshot,
-  sessionKeys,
+  streamSubkey,
+  toBase64Url,
   utf8,
+  type AttentionEvent,
+  type ExitStatus,
   type FromClientFrame,
+  type HistoryMode,
   type RelayToAgent,
-  type SessionKeys,
+  type Resume,
 } from '../protocol/index.js';
+import { RateLimiter, type RateLimitOptions } from '../relay/rate-limit.js';
+import type { OpenChannel } from './channel-host.js';
 import { OutputLog } from './output-log.js';
 import { Pace, type PaceOptions } from './pace.js';
 import { SizePolicy, type Size } from './size-policy.js';
@@ -60,15 +69,6 @@ export interface ScreenSource {
   readonly failure: string | undefined;
 }
 
-/** The agent's id and the secrets every end-to-end key derives from (keySecrets(): the PIN is in them). */
-export interface HostAccess {
-  agentId: string;
-  /** Input keys derive from this one. */
-  full: string;
-  /** Output keys derive from this one. */
-  view: string;
-}
-
 /** Settings of a TerminalHost. */
 export interface TerminalHostOptions {
   /**
@@ -88,7 +88,15 @@ export interface TerminalHostOptions {
   onClients?(count: number): void;
   /** Reports a client's input that could not be opened or decoded (it is skipped). */
   onBadInput?(client: number, message: string): void;
+  /** Sync answers (replays, snapshots) each client session, and each credential, gets (tests shorten them). */
+  syncBudget?: { perSession: RateLimitOptions; perCredential: RateLimitOptions };
 }
+
+/**
+ * Sync answers per client session and per credential (a device, or a link): a viewer reconnecting in a loop
+ * or asking for snapshot after snapshot gets them no faster than this (the rest wait their turn).
+ */
+export const SYNC_BUDGET = { perSession: { burst: 10, perMinute: 30 }, perCredential: { burst: 20, perMinute: 60 } };
 
 /** Sessions whose last applied input is remembered, beyond which the oldest is forgotten. */
 const MAX_SESSIONS = 1024;
@@ -111,23 +119,28 @@ const REPLAY_LIMIT = 1 << 20;
 /** Largest snapshot sent (it must fit in one message with its envelope). */
 const MAX_SNAPSHOT_BYTES = MAX_MESSAGE_BYTES - 1024;
 
-/** A client as the agent knows it: its session and that session's keys. */
-interface ClientKeys {
-  session: string;
-  /** Undefined for a read-only client, whose input is never applied (and so never acknowledged). */
-  keys: SessionKeys | undefined;
+/** A sync the relay asked for: answered once the client's channel is open and its budget allows. */
+interface SyncRequest {
+  sync: number;
+  resume: Resume | undefined;
+  history: HistoryMode;
 }
 
 /** One agent's terminal session as the relay and its clients see it. */
 export class TerminalHost {
-  /** Identifies this output stream; a new agent process starts a new stream (and so new output keys). */
+  /** Identifies this output stream; a new agent process starts a new stream. */
   readonly stream = randomId();
+  /** Live output is sealed with it; random, never stored, given only to open channels (and replaced by `rekey`). */
+  private streamKey = randomBytes(32);
   private readonly log: OutputLog;
   private sizes = new SizePolicy();
-  /** Relay's client number → the client's session and keys. */
-  private readonly clients = new Map<number, ClientKeys>();
-  /** The output key, and the agent id and secret it was derived for. */
-  private outputKeyFor: { agentId: string; view: string; key: Uint8Array } | undefined;
+  /** Relay's client number → the client's open channel. */
+  private readonly clients = new Map<number, OpenChannel>();
+  /** Syncs asked for clients whose channel is not open yet, or that wait for their budget. */
+  private readonly waitingSync = new Map<number, SyncRequest>();
+  private readonly syncTimers = new Map<number, ReturnType<typeof setTimeout>>();
+  private readonly sessionSyncs: RateLimiter;
+  private readonly credentialSyncs: RateLimiter;
   /** Session id → highest input sequence number applied. Insertion order is age order. */
   private readonly applied = new Map<string, number>();
   private readonly pendingAcks = new Set<number>();
@@ -151,10 +164,10 @@ export class TerminalHost {
   constructor(
     private readonly uplink: Uplink,
     private readonly terminal: TerminalControl,
-    /** Read whenever keys are derived: the agent id changes if the agent has to register again. */
-    private readonly access: () => HostAccess,
     private readonly options: TerminalHostOptions = {},
   ) {
+    this.sessionSyncs = new RateLimiter(options.syncBudget?.perSession ?? SYNC_BUDGET.perSession);
+    this.credentialSyncs = new RateLimiter(options.syncBudget?.perCredential ?? SYNC_BUDGET.perCredential);
     this.log = new OutputLog(options.bufferSize ?? 4 << 20);
     this.screen = options.screen;
     this.pace = new Pace(
@@ -170,6 +183,8 @@ export class TerminalHost {
   dispose(): void {
     clearTimeout(this.holdTimer);
     clearTimeout(this.ackTimer);
+    for (const timer of this.syncTimers.values()) clearTimeout(timer);
+    this.syncTimers.clear();
     this.pace.dispose();
     this.holdTimer = undefined;
     this.ackTimer = undefined;
@@ -187,9 +202,42 @@ export class TerminalHost {
     return { bytes: this.log.read(from, this.log.end - from), cut: from > 0 };
   }
 
-  /** Number of clients attached. */
+  /** Number of clients attached (with an open channel). */
   get clientCount(): number {
     return this.clients.size;
+  }
+
+  /** What a new channel is told about the output stream: its id, its key and where it ends now. */
+  welcome(): { stream: string; key: string; end: number } {
+    return { stream: this.stream, key: toBase64Url(this.streamKey), end: this.log.end };
+  }
+
+  /**
+   * A new stream key, from now on (after a device was revoked: a hostile relay could still hand it the
+   * output). Returns the key to give every open channel; output sealed before still opens with the old one.
+   */
+  rekey(): string {
+    this.pump(); // what was read so far goes out under the old key
+    this.streamKey = randomBytes(32);
+    return toBase64Url(this.streamKey);
+  }
+
+  /** An attention event, sealed for every client of the stream. */
+  sealAttention(event: AttentionEvent): string {
+    return sealAttention(streamSubkey(this.streamKey, 'attention'), event);
+  }
+
+  /** The command's exit, sealed for every client of the stream, with the position after its last output. */
+  sealExit(status: Omit<ExitStatus, 'end'>): string {
+    return sealExitStatus(streamSubkey(this.streamKey, 'status'), { ...status, end: this.log.end });
+  }
+
+  /** A client's channel opened (channel-host.ts): it is served from now on. */
+  opened(client: number, channel: OpenChannel): void {
+    this.clients.set(client, channel);
+    this.pace.clientBack(channel.session);
+    this.notifyClients();
+    if (this.waitingSync.has(client)) this.trySync(client);
   }
 
   /** The terminal size last decided on, to start a restarted command with. */
@@ -234,9 +282,12 @@ export class TerminalHost {
     this.sent = this.log.end;
     // The flow limit stays until the relay sends one (it does on every new connection).
     this.pace.relayBack();
-    // The relay announces its clients again right after accepting the agent.
+    // The relay announces its clients again right after accepting the agent; each opens a new channel.
     this.clients.clear();
     this.latestSync.clear();
+    this.waitingSync.clear();
+    for (const timer of this.syncTimers.values()) clearTimeout(timer);
+    this.syncTimers.clear();
     this.sizes = new SizePolicy();
     this.notifyClients();
     this.settleFlush();
@@ -258,25 +309,21 @@ export class TerminalHost {
       case 'flow':
         this.pace.relayLimitIs(message.limit);
         return;
-      case 'client_joined': {
-        const { agentId, full } = this.access();
-        this.clients.set(message.client, {
-          session: message.session,
-          keys: message.read_only ? undefined : sessionKeys(full, agentId, message.session),
-        });
-        this.pace.clientBack(message.session);
-        this.notifyClients();
-        return;
-      }
       case 'client_left':
         this.clients.delete(message.client);
         this.latestSync.delete(message.client);
+        this.waitingSync.delete(message.client);
+        clearTimeout(this.syncTimers.get(message.client));
+        this.syncTimers.delete(message.client);
         this.pendingAcks.delete(message.client);
         this.applySize(this.sizes.remove(message.client));
         this.notifyClients();
         return;
       case 'sync':
-        this.sync(message.client, message.sync, message.resume, message.history);
+        // Only the latest request counts; it is answered once the channel is open and the budget allows.
+        this.latestSync.set(message.client, message.sync);
+        this.waitingSync.set(message.client, { sync: message.sync, resume: message.resume, history: message.history });
+        this.trySync(message.client);
         return;
       default:
         return;
@@ -289,15 +336,15 @@ export class TerminalHost {
     if (client === undefined) return;
     const input = decodeFrameOf(frame.inner, [FrameType.Input], 'relay');
     const { session, keys } = client;
-    if (!keys) {
-      this.options.onBadInput?.(frame.client, 'input from a read-only link');
+    if (client.access !== 'full') {
+      this.options.onBadInput?.(frame.client, 'input from a read-only device or link');
       return;
     }
     const last = this.applied.get(session) ?? 0;
     if (input.seq > last) {
       try {
         // Opened before it counts as applied: a forged frame must not use up a sequence number.
-        const payload = openFrame(keys.input, input);
+        const payload = openFrame(keys.receive, input);
         this.remember(session, input.seq);
         const record = decodeInputRecord(payload);
         if (record.kind === 'data') {
@@ -321,7 +368,7 @@ export class TerminalHost {
     while (this.sent < this.log.end && !this.uplinkFull && this.uplink.isOnline) {
       if (this.sent < this.log.start) this.sent = this.log.start; // clients that miss this part are synced
       const chunk = this.log.read(this.sent, MAX_OUTPUT_CHUNK);
-      const waiting = this.uplink.send(sealOutput(this.outputKey(), this.sent, chunk));
+      const waiting = this.uplink.send(sealOutput(this.streamKey, this.sent, chunk));
       this.sent += chunk.length;
       if (waiting > this.highWater) {
         this.uplinkFull = true;
@@ -345,10 +392,32 @@ export class TerminalHost {
     for (const done of waiters) done();
   }
 
+  /** Answers a client's waiting sync if its channel is open and its budget allows; otherwise when they do. */
+  private trySync(client: number): void {
+    const channel = this.clients.get(client);
+    const request = this.waitingSync.get(client);
+    if (!channel || !request || this.syncTimers.has(client)) return;
+    const credential = channel.credential.kind === 'device' ? `device:${channel.credential.id}` : `link:${channel.access}`;
+    const wait = Math.max(this.sessionSyncs.retryAfterMs(channel.session), this.credentialSyncs.retryAfterMs(credential));
+    if (wait > 0) {
+      this.syncTimers.set(
+        client,
+        setTimeout(() => {
+          this.syncTimers.delete(client);
+          this.trySync(client);
+        }, wait),
+      );
+      return;
+    }
+    this.sessionSyncs.take(channel.session);
+    this.credentialSyncs.take(credential);
+    this.waitingSync.delete(client);
+    this.sync(client, request.sync, request.resume, request.history);
+  }
+
   /** Brings one client up to the end of the stream: replay from its position, or a snapshot of the screen. */
-  private sync(client: number, sync: number, resume: { stream: string; offset: number } | undefined, history: 'screen' | 'bytes'): void {
+  private sync(client: number, sync: number, resume: Resume | undefined, history: HistoryMode): void {
     if (!this.clients.has(client)) return;
-    this.latestSync.set(client, sync);
     const end = this.log.end;
     const held = resume !== undefined && resume.stream === this.stream && resume.offset >= this.log.start && resume.offset <= end;
     if (held && (history === 'bytes' || end - resume.offset <= REPLAY_LIMIT)) {
@@ -360,7 +429,7 @@ export class TerminalHost {
       return;
     }
     if (!this.screen || this.screen.failure !== undefined) {
-      this.answer(client, sync, this.heldOnly(), this.log.start);
+      this.answer(client, sync, this.heldOnly(client), this.log.start);
       return;
     }
     void this.screen.snapshot(MAX_SNAPSHOT_BYTES).then((snapshot) => {
@@ -368,9 +437,9 @@ export class TerminalHost {
       if (this.latestSync.get(client) !== sync || !this.clients.has(client)) return;
       const data = snapshot ? utf8(snapshot.data) : undefined;
       if (snapshot && data && snapshot.offset >= this.log.start && snapshot.offset <= this.log.end && data.length <= MAX_SNAPSHOT_BYTES) {
-        this.answer(client, sync, sealSnapshot(this.outputKey(), snapshot.offset, data), snapshot.offset);
+        this.answer(client, sync, sealSnapshot(this.clients.get(client)!.keys.send, snapshot.offset, data), snapshot.offset);
       } else {
-        this.answer(client, sync, this.heldOnly(), this.log.start);
+        this.answer(client, sync, this.heldOnly(client), this.log.start);
       }
     });
   }
@@ -379,16 +448,16 @@ export class TerminalHost {
    * The snapshot for a screen client when no screen can be had: a reset, after which every byte still held
    * follows. From the start of the stream that redraws the whole screen; otherwise the client is told it does not.
    */
-  private heldOnly(): Uint8Array {
+  private heldOnly(client: number): Uint8Array {
     const start = this.log.start;
-    return sealSnapshot(this.outputKey(), start, new Uint8Array(0), start === 0 ? 'screen' : 'unavailable');
+    return sealSnapshot(this.clients.get(client)!.keys.send, start, new Uint8Array(0), start === 0 ? 'screen' : 'unavailable');
   }
 
   /** Sends one sync answer in one go: sync_begin, an optional snapshot, output from `from` to the end, the input ack. */
   private answer(client: number, sync: number, snapshot: Uint8Array | undefined, from: number): void {
-    const { session, keys } = this.clients.get(client)!;
+    const { session, keys, access } = this.clients.get(client)!;
     const end = this.log.end;
-    const key = this.outputKey();
+    const key = this.streamKey;
     this.uplink.send(encodeMessage({ type: 'sync_begin', client, sync }));
     if (snapshot) this.toClient(client, snapshot);
     if (from === end) this.toClient(client, sealOutput(key, end, new Uint8Array(0)));
@@ -398,17 +467,7 @@ export class TerminalHost {
       at += chunk.length;
     }
     const seq = this.applied.get(session);
-    if (seq !== undefined && keys) this.toClient(client, sealInputAck(keys.ack, seq));
-  }
-
-  /** The key output of this stream is sealed with (derived again only if the agent id or secret changed). */
-  private outputKey(): Uint8Array {
-    const { agentId, view } = this.access();
-    const cached = this.outputKeyFor;
-    if (cached && cached.agentId === agentId && cached.view === view) return cached.key;
-    const key = outputKey(view, agentId, this.stream);
-    this.outputKeyFor = { agentId, view, key };
-    return key;
+    if (seq !== undefined && access === 'full') this.toClient(client, sealInputAck(keys.send, seq));
   }
 
   private toClient(client: number, inner: Uint8Array): void {
@@ -426,7 +485,7 @@ export class TerminalHost {
       for (const c of this.pendingAcks) {
         const client = this.clients.get(c);
         const seq = client === undefined ? undefined : this.applied.get(client.session);
-        if (seq !== undefined && client?.keys) this.toClient(c, sealInputAck(client.keys.ack, seq));
+        if (seq !== undefined && client?.access === 'full') this.toClient(c, sealInputAck(client.keys.send, seq));
       }
       this.pendingAcks.clear();
     }, ACK_DELAY_MS);

@@ -3,7 +3,7 @@
 // session's output bytes exactly as the PTY produced them, for pipes and scripts.
 
 import { ClientSession, type SessionState } from '../client/session.js';
-import { parseAccessLink, pinKey } from '../protocol/index.js';
+import { parseAccessLink } from '../protocol/index.js';
 import { wsConnect } from '../net/ws-connect.js';
 import { useNativeAead } from '../net/native-aead.js';
 
@@ -26,7 +26,6 @@ export interface AttachOptions {
 export async function attach(options: AttachOptions): Promise<number> {
   useNativeAead();
   const link = parseAccessLink(options.link);
-  const pin = options.pin === undefined ? undefined : await pinKey(options.pin, link.agentId);
   const interactive = options.input.isTTY === true && options.output.isTTY === true;
   const notice = (text: string): void => {
     options.errors.write(interactive ? `\r\n[ccremote] ${text}\r\n` : `[ccremote] ${text}\n`);
@@ -66,9 +65,8 @@ export async function attach(options: AttachOptions): Promise<number> {
     const session = new ClientSession({
       relayUrl: link.relayUrl,
       agentId: link.agentId,
-      secret: link.secret,
-      readOnly: link.readOnly,
-      pin,
+      credential: { kind: 'link', secret: link.secret, readOnly: link.readOnly === true },
+      pin: options.pin,
       connect: wsConnect(new URL(link.relayUrl).origin),
       history: interactive ? 'screen' : 'bytes',
       // Output counts as processed once written out, so a slow pipe paces the session like a slow screen.
@@ -84,9 +82,9 @@ export async function attach(options: AttachOptions): Promise<number> {
         },
         gap: (missing) => notice(`${missing} bytes of earlier output were no longer buffered`),
         state: onState,
-        status: (status) => {
+        exit: (status) => {
           notice(status.message);
-          if (status.exit_code !== undefined || status.signal !== undefined) exitCode = status.exit_code ?? 128 + (status.signal ?? 0);
+          if (!status.restarting) exitCode = status.exit_code ?? 128 + (status.signal ?? 0);
         },
         error: (code, message) => code !== 'agent_offline' && notice(message),
       },

@@ -53,19 +53,36 @@ export class Printer {
     this.notice(`relay: ${event.replace(/_/g, ' ')}${detail ? ` (${detail})` : ''}`);
   }
 
+  /** The access links and the QR code of the full one. */
+  private async links(url: string, viewUrl: string, qr: boolean): Promise<void> {
+    this.line('');
+    if (qr) this.line(await QRCode.toString(url, { type: 'terminal', small: true }));
+    this.line(`  Open this link on your phone or in a browser:\n\n  ${url}\n`);
+    this.line('  The first device to open it pairs with this agent and keeps a key of its own; share it only with yourself.');
+    this.line(`  To let someone watch without typing, give them the read-only link:\n\n  ${viewUrl}\n`);
+    if (parseAccessLink(url).pin) this.line('  Pairing with either link also needs the PIN, which is in neither link nor QR code.');
+    this.line('  Traffic is end-to-end encrypted: the relay cannot read or alter it. --rotate replaces both links.\n');
+  }
+
   /** An agent event: JSON as is, or text (the link and QR code when ready). */
   async agentEvent(event: AgentEvent, qr: boolean): Promise<void> {
     if (this.json) return this.event(event);
     switch (event.event) {
       case 'ready':
-        this.line('');
-        if (qr) this.line(await QRCode.toString(event.url, { type: 'terminal', small: true }));
-        this.line(`  Open this link on your phone or in a browser:\n\n  ${event.url}\n`);
-        this.line('  Anyone with the link can type into this terminal; share it only with yourself.');
-        this.line(`  To let someone watch without typing, give them the read-only link:\n\n  ${event.viewUrl}\n`);
-        if (parseAccessLink(event.url).pin) this.line('  Both links also need the PIN, which is in neither link nor QR code.');
-        this.line('  Traffic is end-to-end encrypted: the relay cannot read or alter it. --rotate replaces both links.\n');
-        return;
+        return this.links(event.url, event.viewUrl, qr);
+      case 'link_replaced':
+        this.notice('the links were replaced; the old ones no longer work (paired devices keep working):');
+        return this.links(event.url, event.viewUrl, qr);
+      case 'connected': {
+        const who = event.device ? `device "${event.device.name}"` : 'a browser with the link';
+        return this.notice(`${who} connected (${event.access === 'full' ? 'can type' : 'view only'})${from(event.address)}`);
+      }
+      case 'paired':
+        return this.notice(`paired a new device, "${event.name}" (${event.access === 'full' ? 'can type' : 'view only'})${from(event.address)}; it no longer needs the link`);
+      case 'revoked':
+        return this.notice(`revoked device "${event.name}"`);
+      case 'refused':
+        return this.notice(`refused a browser${from(event.address)}: ${event.message}`);
       case 'registered':
         return this.notice('registered with the relay');
       case 'relay_connected':
@@ -94,6 +111,10 @@ export class Printer {
         return this.error(event.message);
     }
   }
+}
+
+function from(address: string | undefined): string {
+  return address ? ` from ${address}` : '';
 }
 
 function timestamp(): string {

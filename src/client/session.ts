@@ -1,11 +1,11 @@
 // The client side of a session, shared by the web terminal and `ccremote attach`: it connects to the
-// relay with the token derived from the link's secret, keeps its place in the agent's output stream
-// across reconnects, and delivers input exactly once (queued while offline, numbered, resent until the
-// agent acknowledges it). Terminal bytes are end-to-end encrypted: it opens what the agent sealed and
-// seals its input, with keys derived from the link's secret (seal.ts); anything that does not open, or
-// comes out of order, is refused and the connection replaced. The agent's attention events (the
-// program waits for the person) are sealed the same way. Independent of the socket implementation: it
-// is handed a `Connect`.
+// relay with the token of the credential it holds (an access link, or a paired device's key), runs the
+// channel handshake with the agent on every connection (channel-client.ts), keeps its place in the agent's
+// output stream across reconnects, and delivers input exactly once (queued while offline, numbered,
+// resent until the agent acknowledges it). Live output opens with the stream key the agent gave this
+// connection; snapshots, acknowledgements and channel messages with this connection's key; input is sealed
+// with it. Anything that does not open, comes out of order or is older than what the session has is
+// refused and the connection replaced. Independent of the socket implementation: it is handed a `Connect`.
 
 import {
   Backoff,
@@ -18,29 +18,43 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
   accessToken,
-  attentionKey,
   closeReason,
   decodeFrameOf,
+  deviceToken,
+  encodeChannelMessage,
   encodeMessage,
+  fromBase64Url,
+  open,
   openAttention,
+  openExitStatus,
   openFrame,
   openSnapshot,
-  outputKey,
+  parseAgentChannel,
   parseRelayToClient,
   randomId,
   retryAfterFromReason,
-  sessionKeys,
+  sealChannel,
   socketUrl,
+  streamSubkey,
+  toBase64Url,
+  randomBytes,
   utf8,
-  keySecrets,
+  type AgentChannelMessage,
   type AttentionEvent,
   type BackoffOptions,
+  type ChannelFrame,
+  type ClientChannelMessage,
+  type Credential,
+  type DeviceInfo,
+  type ExitStatus,
+  type HandshakeFrame,
   type HistoryMode,
   type InputRecord,
-  type SessionKeys,
+  type Refused,
   type SnapshotKind,
-  type RelayToClient,
+  type WelcomePayload,
 } from '../protocol/index.js';
+import { ChannelClient } from './channel-client.js';
 import { InputQueue } from './input-queue.js';
 import type { Connect, Transport } from './transport.js';
 
@@ -50,11 +64,17 @@ export type SessionState =
   | { kind: 'online'; name: string | undefined }
   | { kind: 'agent_offline'; name: string | undefined }
   | { kind: 'waiting'; retryInMs: number; code: number; reason: string }
-  | { kind: 'failed'; code: number; reason: string }
+  /** Given up: the relay refused the credential (`code`), or the agent refused the handshake (`refused`). */
+  | { kind: 'failed'; code: number; reason: string; refused?: Refused['reason'] }
   | { kind: 'closed' };
 
-/** A status line from the agent (for example the command's exit). */
-export type StatusMessage = Extract<RelayToClient, { type: 'status' }>;
+/** A paired device's credential, as the session reports it once the agent accepted it (keep it; forget the link). */
+export interface PairedCredential {
+  id: string;
+  secret: string;
+  name: string;
+  access: 'full' | 'view';
+}
 
 /** Callbacks a session reports to; all optional. */
 export interface SessionEvents {
@@ -75,24 +95,33 @@ export interface SessionEvents {
    */
   resync?(how: 'resumed' | 'restored' | 'gap'): void;
   state?(state: SessionState): void;
-  status?(status: StatusMessage): void;
+  /** The command ended (sealed by the agent), reported once all its output up to `end` has been delivered. */
+  exit?(status: ExitStatus): void;
   error?(code: string, message: string): void;
   /** Round-trip time to the relay, in ms, measured by ping/pong. */
   latency?(ms: number): void;
   /** The program wants the person: it waits for them (`notification`, `message` says why) or finished its turn (`stop`). */
   attention?(event: AttentionEvent): void;
+  /** The device is paired: from now on the session connects with this credential (store it, forget the link). */
+  paired?(credential: PairedCredential): void;
+  /** The channel opened: what this connection may do, and the device it authenticated as. */
+  opened?(welcome: WelcomePayload): void;
+  /** The paired devices, as asked for with `listDevices()`. */
+  devices?(devices: DeviceInfo[]): void;
+  /** A device was revoked, as asked for with `revokeDevice()`. */
+  revoked?(id: string): void;
 }
 
 /** Settings of a ClientSession. */
 export interface ClientSessionOptions {
   relayUrl: string;
   agentId: string;
-  /** The link's secret: the full secret, or the view secret of a read-only link. */
-  secret: string;
-  /** The link is read-only: output can be watched, input cannot be sent. */
-  readOnly?: boolean;
-  /** The PIN key (pinKey()), for a link that needs a PIN. */
-  pin?: Uint8Array;
+  /** What the session proves it holds: a link's secret, or a paired device's key. */
+  credential: Credential;
+  /** The PIN, for a link that needs one (only pairing with a link asks for it). */
+  pin?: string;
+  /** Pair this device with the agent (a link only), under this name; see `paired`. */
+  pair?: { name: string };
   connect: Connect;
   events?: SessionEvents;
   /** How missing output is filled after a gap: `screen` (default) or `bytes`. */
@@ -117,28 +146,34 @@ const ACK_EVERY = 64 * 1024;
 /** and no later than this after processing anything (ms). */
 const ACK_DELAY_MS = 50;
 
+/** The channel with the agent on the current connection. */
+type Channel =
+  | { kind: 'closed' }
+  | { kind: 'handshaking'; client: ChannelClient }
+  | {
+      kind: 'open';
+      keys: { send: Uint8Array; receive: Uint8Array };
+      access: 'full' | 'view';
+      /** Stream keys, newest first: output sealed before a `stream_key` still opens with the previous one. */
+      streamKeys: Uint8Array[];
+    };
+
 /** One person's view of one agent; survives any number of reconnects until `close()`. */
 export class ClientSession {
   /** This session's identity at the agent; stable across reconnects, so input is applied once. */
   readonly sessionId = randomId();
   private readonly events: SessionEvents;
-  private readonly token: string;
-  private readonly viewSecret: string;
-  /** Keys of this session's input and of the agent's acknowledgements of it (none for a read-only link). */
-  private readonly inputKeys: SessionKeys | undefined;
-  /** The keys output and attention events of the current stream open with. */
-  private outputKey: Uint8Array | undefined;
-  private attentionKey: Uint8Array | undefined;
+  private credential: Credential;
   private readonly backoff: Backoff;
-  /** Input not yet acknowledged by the agent (none for a read-only link). */
-  private readonly input: InputQueue | undefined;
+  /** Input not yet acknowledged by the agent. */
+  private readonly input: InputQueue;
+  private channel: Channel = { kind: 'closed' };
   private stream: string | undefined;
   private position: number | null = null;
   private size: { cols: number; rows: number } | undefined;
   private socket: Transport | undefined;
   private generation = 0;
   private admitted = false;
-  private agentOnline = false;
   private agentName: string | undefined;
   private lastHeard = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -153,16 +188,15 @@ export class ClientSession {
   private resyncing = false;
   /** The agent came back as a new process: what came before is not continued. */
   private streamChanged = false;
+  /** The command's exit, kept until all output up to its end has been delivered. */
+  private pendingExit: ExitStatus | undefined;
+  /** A pairing sent on this connection, and the key it offered. */
+  private pairing: { id: string; secret: string } | undefined;
 
   constructor(private readonly options: ClientSessionOptions) {
     this.events = options.events ?? {};
-    const { agentId } = options;
-    const secrets = keySecrets(options.secret, agentId, options.readOnly === true, options.pin);
-    this.viewSecret = secrets.view;
-    // A read-only link's token comes from its view secret.
-    this.token = accessToken(secrets.full ?? secrets.view, agentId);
-    this.inputKeys = secrets.full === undefined ? undefined : sessionKeys(secrets.full, agentId, this.sessionId);
-    this.input = this.inputKeys && new InputQueue(this.inputKeys.input, options.maxQueuedInputBytes ?? 1 << 20);
+    this.credential = options.credential;
+    this.input = new InputQueue(options.maxQueuedInputBytes ?? 1 << 20);
     this.backoff = new Backoff({ baseMs: 500, capMs: 10_000, ...options.backoff });
   }
 
@@ -181,14 +215,14 @@ export class ClientSession {
     this.open();
   }
 
-  /** Whether this session can type (its link is not read-only). */
+  /** Whether this session can type: its credential is not read-only (and the agent agreed, once the channel is open). */
   get canType(): boolean {
-    return this.inputKeys !== undefined;
+    return this.channel.kind === 'open' ? this.channel.access === 'full' : !this.credential.readOnly;
   }
 
-  /** Sends keystrokes or text (a string is sent as UTF-8). Returns false if the offline queue is full or the link is read-only. */
+  /** Sends keystrokes or text (a string is sent as UTF-8). Returns false if the offline queue is full or the session is read-only. */
   sendData(data: string | Uint8Array): boolean {
-    if (!this.inputKeys) {
+    if (!this.canType) {
       this.events.error?.(ErrorCode.ReadOnly, 'This is a read-only link: typing is not possible.');
       return false;
     }
@@ -201,10 +235,10 @@ export class ClientSession {
 
   /** Reports this client's terminal size; the agent decides which client's size the PTY takes. */
   resize(cols: number, rows: number): void {
-    if (!this.inputKeys) return; // a read-only viewer does not size the terminal
+    if (!this.canType) return; // a read-only viewer does not size the terminal
     if (this.size && this.size.cols === cols && this.size.rows === rows) return;
     this.size = { cols, rows };
-    if (this.admitted && this.agentOnline) this.enqueue({ kind: 'resize', cols, rows });
+    if (this.channel.kind === 'open') this.enqueue({ kind: 'resize', cols, rows });
   }
 
   /** Flow control: output up to stream position `offset` has been processed. */
@@ -216,12 +250,14 @@ export class ClientSession {
     else this.ackTimer ??= setTimeout(() => this.sendAck(), ACK_DELAY_MS);
   }
 
-  private sendAck(): void {
-    clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-    if (!this.admitted || this.processed <= this.ackSent) return;
-    this.ackSent = this.processed;
-    this.sendText(encodeMessage({ type: 'ack', offset: this.processed }));
+  /** Asks the agent for its paired devices (answered by the `devices` event; full access only). */
+  listDevices(): void {
+    this.toChannel({ type: 'devices' });
+  }
+
+  /** Asks the agent to revoke a paired device (answered by `revoked`; the link is replaced too). */
+  revokeDevice(id: string): void {
+    this.toChannel({ type: 'revoke', id });
   }
 
   /**
@@ -229,7 +265,7 @@ export class ClientSession {
    * input). Programs read what arrives together as one: this separates a paste from the Enter after it.
    */
   delivered(): Promise<void> {
-    return this.input && !this.stopped ? this.input.delivered() : Promise.resolve();
+    return !this.stopped ? this.input.delivered() : Promise.resolve();
   }
 
   /** Skips the wait before the next reconnect attempt (for example when the page becomes visible). */
@@ -244,9 +280,17 @@ export class ClientSession {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    this.input?.release();
+    this.input.release();
     this.dropSocket(CloseCode.Normal, 'client closed');
     this.setState({ kind: 'closed' });
+  }
+
+  private sendAck(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (!this.admitted || this.processed <= this.ackSent) return;
+    this.ackSent = this.processed;
+    this.sendText(encodeMessage({ type: 'ack', offset: this.processed }));
   }
 
   private open(): void {
@@ -265,9 +309,19 @@ export class ClientSession {
 
   private onOpen(): void {
     this.lastHeard = Date.now();
-    const resume = this.stream !== undefined && this.position !== null ? { stream: this.stream, offset: this.position } : undefined;
+    const { agentId } = this.options;
+    const credential = this.credential;
+    const token = credential.kind === 'link' ? accessToken(credential.secret, agentId) : deviceToken(credential.secret, agentId, credential.id);
     this.sendText(
-      encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: this.token, session: this.sessionId, resume, history: this.options.history ?? 'screen' }),
+      encodeMessage({
+        type: 'hello',
+        v: PROTOCOL_VERSION,
+        token,
+        ...(credential.kind === 'device' ? { device: credential.id } : {}),
+        session: this.sessionId,
+        resume: this.resumePoint(),
+        history: this.options.history ?? 'screen',
+      }),
     );
     const interval = this.options.pingIntervalMs ?? 15_000;
     clearInterval(this.pingTimer);
@@ -279,6 +333,10 @@ export class ClientSession {
       this.tick();
       this.pingTimer = setInterval(() => this.tick(), interval);
     }, Math.random() * interval);
+  }
+
+  private resumePoint(): { stream: string; offset: number } | undefined {
+    return this.stream !== undefined && this.position !== null ? { stream: this.stream, offset: this.position } : undefined;
   }
 
   private tick(): void {
@@ -314,17 +372,19 @@ export class ClientSession {
         this.backoff.reset();
         this.sendText(encodeMessage({ type: 'ping', t: Date.now() }));
         this.agentName = message.name;
-        this.agentStatus(message.agent_online, message.stream);
+        if (message.agent_online) this.handshake();
+        else this.agentAway();
         return;
       case 'agent_online':
+        // A new agent connection (maybe a new process): every connection to it runs its own handshake.
         this.agentName = message.name ?? this.agentName;
-        this.agentStatus(true, message.stream);
+        this.handshake();
         return;
       case 'agent_offline':
-        this.agentStatus(false, undefined);
+        this.agentAway();
         return;
       case 'status':
-        this.events.status?.(message);
+        this.exitStatus(message.box);
         return;
       case 'error':
         this.events.error?.(message.code, message.message);
@@ -338,25 +398,103 @@ export class ClientSession {
     }
   }
 
-  private agentStatus(online: boolean, stream: string | undefined): void {
-    // Coming (back) online with a place in the stream: the first output says how we caught up.
-    if (online && !this.agentOnline && this.position !== null) this.resyncing = true;
-    this.agentOnline = online;
-    if (online && stream !== this.stream) {
+  /** Starts the channel handshake with the agent on this connection. */
+  private handshake(): void {
+    const client = new ChannelClient(this.options.agentId, this.credential, this.options.pin, () => ({
+      session: this.sessionId,
+      ...(this.resumePoint() ? { resume: this.resumePoint() } : {}),
+      history: this.options.history ?? 'screen',
+    }));
+    this.channel = { kind: 'handshaking', client };
+    this.socket?.send(client.start());
+  }
+
+  private agentAway(): void {
+    if (this.channel.kind === 'open' && this.position !== null) this.resyncing = true;
+    this.channel = { kind: 'closed' };
+    this.setState({ kind: 'agent_offline', name: this.agentName });
+  }
+
+  private onHandshake(frame: HandshakeFrame): void {
+    if (this.channel.kind !== 'handshaking') throw new ProtocolError('handshake frame outside a handshake');
+    const outcome = this.channel.client.receive(frame);
+    if (outcome.kind === 'send') {
+      this.socket?.send(outcome.frame);
+      return;
+    }
+    if (outcome.kind === 'refused') {
+      this.channel = { kind: 'closed' };
+      const { reason, message } = outcome.refused;
+      if (reason === 'too_many_attempts' || reason === 'busy') {
+        this.onClose(CloseCode.RateLimited, message, false);
+        return;
+      }
+      this.dropSocket(CloseCode.Normal, 'refused by the agent');
+      this.setState({ kind: 'failed', code: CloseCode.Unauthorized, reason: message, refused: reason });
+      return;
+    }
+    this.opened(outcome.welcome, outcome.keys);
+  }
+
+  private opened(welcome: WelcomePayload, keys: { send: Uint8Array; receive: Uint8Array }): void {
+    if (this.position !== null && this.stream !== undefined) this.resyncing = true;
+    if (welcome.stream !== this.stream) {
       // A new stream (the agent restarted): positions in the old one mean nothing any more.
       if (this.stream !== undefined) this.streamChanged = true;
-      this.stream = stream;
-      this.outputKey = stream === undefined ? undefined : outputKey(this.viewSecret, this.options.agentId, stream);
-      this.attentionKey = stream === undefined ? undefined : attentionKey(this.viewSecret, this.options.agentId, stream);
+      this.stream = welcome.stream;
       this.position = null;
       this.processed = -1;
       this.ackSent = -1;
+      this.pendingExit = undefined;
     }
-    this.setState(online ? { kind: 'online', name: this.agentName } : { kind: 'agent_offline', name: this.agentName });
-    if (!online) return;
-    // Everything not yet acknowledged goes again; the agent applies each sequence number once.
-    for (const frame of this.input?.pending() ?? []) this.socket?.send(frame);
-    if (this.size) this.enqueue({ kind: 'resize', cols: this.size.cols, rows: this.size.rows });
+    this.channel = { kind: 'open', keys, access: welcome.access, streamKeys: [fromBase64Url(welcome.key)] };
+    this.agentName = welcome.name ?? this.agentName;
+    this.events.opened?.(welcome);
+    this.setState({ kind: 'online', name: this.agentName });
+    // Everything not yet acknowledged goes again, sealed for this connection; the agent applies each sequence number once.
+    if (welcome.access === 'full') for (const frame of this.input.pending(keys.send)) this.socket?.send(frame);
+    if (welcome.access === 'full' && this.size) this.enqueue({ kind: 'resize', cols: this.size.cols, rows: this.size.rows });
+    if (this.options.pair && welcome.can_pair && this.credential.kind === 'link') {
+      this.pairing = { id: randomId(), secret: toBase64Url(randomBytes(32)) };
+      this.toChannel({ type: 'pair', id: this.pairing.id, secret: this.pairing.secret, name: this.options.pair.name });
+    }
+  }
+
+  private onChannel(frame: ChannelFrame): void {
+    if (this.channel.kind !== 'open') throw new ProtocolError('channel message before the channel opened');
+    const message: AgentChannelMessage = parseAgentChannel(open(this.channel.keys.receive, frame.header, frame.box, 'channel message'));
+    switch (message.type) {
+      case 'paired': {
+        const pairing = this.pairing;
+        if (!pairing || pairing.id !== message.id) return;
+        this.pairing = undefined;
+        this.credential = { kind: 'device', id: pairing.id, secret: pairing.secret, readOnly: message.access === 'view' };
+        this.events.paired?.({ id: pairing.id, secret: pairing.secret, name: message.name, access: message.access });
+        return;
+      }
+      case 'stream_key':
+        this.channel.streamKeys = [fromBase64Url(message.key), this.channel.streamKeys[0]!];
+        return;
+      case 'devices':
+        this.events.devices?.(message.devices);
+        return;
+      case 'revoked':
+        this.events.revoked?.(message.id);
+        return;
+      case 'refused':
+        this.events.error?.('refused', message.message);
+        return;
+    }
+  }
+
+  private toChannel(message: ClientChannelMessage): void {
+    if (this.channel.kind !== 'open') return;
+    this.socket?.send(sealChannel(this.channel.keys.send, encodeChannelMessage(message)));
+  }
+
+  /** The stream key a broadcast box opens with (the newest), for attention events and exit statuses. */
+  private subkey(use: 'attention' | 'status'): Uint8Array | undefined {
+    return this.channel.kind === 'open' ? streamSubkey(this.channel.streamKeys[0]!, use) : undefined;
   }
 
   /**
@@ -366,8 +504,9 @@ export class ClientSession {
   private attention(box: string): void {
     let event: AttentionEvent;
     try {
-      if (!this.attentionKey) throw new ProtocolError('attention event before the agent came online');
-      event = openAttention(this.attentionKey, box);
+      const key = this.subkey('attention');
+      if (!key) throw new ProtocolError('attention event before the channel opened');
+      event = openAttention(key, box);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.events.error?.(ErrorCode.BadMessage, `An attention event from the agent was refused: ${error.message}`);
@@ -376,18 +515,44 @@ export class ClientSession {
     this.events.attention?.(event);
   }
 
-  private onBinary(bytes: Uint8Array): void {
-    this.lastHeard = Date.now();
-    const frame = decodeFrameOf(bytes, [FrameType.Output, FrameType.Snapshot, FrameType.InputAck], 'relay');
-    if (frame.type === FrameType.InputAck) {
-      if (!this.inputKeys) throw new IntegrityError('input acknowledgement sent to a read-only session');
-      openFrame(this.inputKeys.ack, frame);
-      this.input?.acknowledged(frame.seq);
+  /** The command's exit; reported once every byte of output up to its end has arrived. */
+  private exitStatus(box: string): void {
+    try {
+      const key = this.subkey('status');
+      if (!key) throw new ProtocolError('exit status before the channel opened');
+      this.pendingExit = openExitStatus(key, box);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.events.error?.(ErrorCode.BadMessage, `An exit status from the agent was refused: ${error.message}`);
       return;
     }
-    if (!this.outputKey) throw new ProtocolError('output before the agent came online');
-    const snapshot = frame.type === FrameType.Snapshot ? openSnapshot(this.outputKey, frame) : undefined;
-    const data = snapshot ? snapshot.data : openFrame(this.outputKey, frame);
+    this.settleExit();
+  }
+
+  private settleExit(): void {
+    const exit = this.pendingExit;
+    if (!exit || (this.position ?? 0) < exit.end) return;
+    this.pendingExit = undefined;
+    this.events.exit?.(exit);
+  }
+
+  private onBinary(bytes: Uint8Array): void {
+    this.lastHeard = Date.now();
+    const frame = decodeFrameOf(bytes, [FrameType.Output, FrameType.Snapshot, FrameType.InputAck, FrameType.Handshake, FrameType.Channel], 'relay');
+    if (frame.type === FrameType.Handshake) return this.onHandshake(frame);
+    if (this.channel.kind !== 'open') throw new ProtocolError('terminal data before the channel opened');
+    if (frame.type === FrameType.Channel) return this.onChannel(frame);
+    const { keys, streamKeys } = this.channel;
+    if (frame.type === FrameType.InputAck) {
+      openFrame(keys.receive, frame);
+      this.input.acknowledged(frame.seq);
+      return;
+    }
+    const snapshot = frame.type === FrameType.Snapshot ? openSnapshot(keys.receive, frame) : undefined;
+    const data = snapshot ? snapshot.data : openOutput(streamKeys, frame);
+    if (snapshot && this.position !== null && frame.offset < this.position) {
+      throw new IntegrityError(`snapshot at ${frame.offset} is older than what was already received (at ${this.position})`);
+    }
     if (frame.type === FrameType.Output && this.position !== null) {
       // Output the session already has is never sent again, and a jump is only possible where output
       // may be lost (bytes history); either means frames were dropped, replayed or reordered on the way.
@@ -419,6 +584,7 @@ export class ClientSession {
       this.processed = Math.min(this.processed, frame.offset - 1);
       this.events.snapshot?.(data, frame.offset, snapshot.kind);
       if (!this.options.manualAck) this.acknowledge(frame.offset);
+      this.settleExit();
       return;
     }
     const end = frame.offset + data.length;
@@ -429,21 +595,21 @@ export class ClientSession {
       this.position = frame.offset;
     }
     // Bytes already written are skipped; an empty frame only establishes the position.
-    if (end <= this.position) return;
+    if (end <= this.position) return this.settleExit();
     const fresh = data.subarray(this.position - frame.offset);
     this.position = end;
     if (fresh.length > 0) this.events.output?.(fresh, end);
     if (!this.options.manualAck) this.acknowledge(end);
+    this.settleExit();
   }
 
   private enqueue(record: InputRecord): boolean {
-    if (!this.input) return false;
-    const frame = this.input.add(record);
-    if (!frame) {
+    const seq = this.input.add(record);
+    if (seq === undefined) {
       this.events.error?.('input_queue_full', 'The agent is not acknowledging input; further keystrokes are dropped until it does.');
       return false;
     }
-    if (this.admitted && this.agentOnline) this.socket?.send(frame);
+    if (this.channel.kind === 'open') this.socket?.send(this.input.frame(seq, this.channel.keys.send)!);
     return true;
   }
 
@@ -451,16 +617,16 @@ export class ClientSession {
     this.dropSocket(code === CloseCode.BadMessage ? CloseCode.BadMessage : CloseCode.Normal, 'reconnecting');
     if (this.stopped) return;
     const explained =
-      code === CloseCode.Unauthorized && this.options.pin
-        ? 'Wrong PIN, or this link was replaced.'
+      code === CloseCode.Unauthorized && this.credential.kind === 'device'
+        ? 'This device is not paired with the agent any more.'
         : (describeClose(code) ?? (reason || 'Connection lost.'));
     if (serverSaid && FATAL_CLOSE_CODES.has(code)) {
       this.setState({ kind: 'failed', code, reason: explained });
       return;
     }
-    // The relay says how long to wait after too many failed attempts.
+    // The relay (or the agent) says how long to wait after too many failed attempts.
     const retryInMs = Math.max(this.backoff.next(), code === CloseCode.RateLimited ? (retryAfterFromReason(reason) ?? 0) : 0);
-    this.setState({ kind: 'waiting', retryInMs, code, reason: explained });
+    this.setState({ kind: 'waiting', retryInMs, code, reason: code === CloseCode.RateLimited && !serverSaid ? reason : explained });
     this.retryTimer = setTimeout(() => this.open(), retryInMs);
   }
 
@@ -471,7 +637,9 @@ export class ClientSession {
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     this.admitted = false;
-    this.agentOnline = false;
+    if (this.channel.kind === 'open' && this.position !== null) this.resyncing = true;
+    this.channel = { kind: 'closed' };
+    this.pairing = undefined;
     const socket = this.socket;
     this.socket = undefined;
     socket?.close(code, reason);
@@ -485,6 +653,18 @@ export class ClientSession {
     this.current = state;
     this.events.state?.(state);
   }
+}
+
+/** Opens an OUTPUT frame with the newest stream key, or the one before it (output sealed before a new key). */
+function openOutput(keys: readonly Uint8Array[], frame: Parameters<typeof openFrame>[1]): Uint8Array {
+  for (let i = 0; i < keys.length - 1; i++) {
+    try {
+      return openFrame(keys[i]!, frame);
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+    }
+  }
+  return openFrame(keys[keys.length - 1]!, frame);
 }
 
 /** A short human explanation of a close code, if it has one. */

@@ -7,8 +7,14 @@
 //   INPUT        0x02 | seq u32    | box(record)   client → relay → agent: one input record, numbered per client session
 //   SNAPSHOT     0x03 | offset u64 | box(kind u8 | bytes)  agent → one client: replaces the screen; the stream continues at `offset`
 //   INPUT_ACK    0x04 | seq u32    | box()         agent → one client: every input up to `seq` has been applied
-//   TO_CLIENT    0x10 | client u32 | frame         agent → relay: deliver the inner frame (OUTPUT, SNAPSHOT, INPUT_ACK) to one client
-//   FROM_CLIENT  0x11 | client u32 | frame         relay → agent: an INPUT frame from that client
+//   HANDSHAKE    0x05 | step u8    | body          client ↔ agent: the channel handshake (channel.ts); not a box
+//   CHANNEL      0x06 |              box(message)  client ↔ agent: a channel message (channel.ts)
+//   TO_CLIENT    0x10 | client u32 | frame         agent → relay: deliver the inner frame (OUTPUT, SNAPSHOT, INPUT_ACK, HANDSHAKE, CHANNEL) to one client
+//   FROM_CLIENT  0x11 | client u32 | frame         relay → agent: an INPUT, HANDSHAKE or CHANNEL frame from that client
+//
+// OUTPUT is sealed with the stream key (every client of the stream opens it); INPUT and CHANNEL from a
+// client with that connection's client key; SNAPSHOT, INPUT_ACK and CHANNEL from the agent with that
+// connection's agent key (channel.ts).
 
 import { ProtocolError } from './codes.js';
 import { MAX_POSITION } from './limits.js';
@@ -20,6 +26,8 @@ export const FrameType = {
   Input: 0x02,
   Snapshot: 0x03,
   InputAck: 0x04,
+  Handshake: 0x05,
+  Channel: 0x06,
   ToClient: 0x10,
   FromClient: 0x11,
 } as const;
@@ -55,13 +63,23 @@ export interface InputAckFrame extends Sealed {
   type: typeof FrameType.InputAck;
   seq: number;
 }
-/** Agent → relay: deliver `inner` (an encoded OUTPUT, SNAPSHOT or INPUT_ACK frame) to one client. */
+/** One step of the channel handshake (channel.ts); its body authenticates itself or is public. */
+export interface HandshakeFrame {
+  type: typeof FrameType.Handshake;
+  step: number;
+  body: Uint8Array;
+}
+/** A channel message sealed with one direction's connection key. */
+export interface ChannelFrame extends Sealed {
+  type: typeof FrameType.Channel;
+}
+/** Agent → relay: deliver `inner` (an encoded OUTPUT, SNAPSHOT, INPUT_ACK, HANDSHAKE or CHANNEL frame) to one client. */
 export interface ToClientFrame {
   type: typeof FrameType.ToClient;
   client: number;
   inner: Uint8Array;
 }
-/** Relay → agent: `inner` (an encoded INPUT frame) came from this client. */
+/** Relay → agent: `inner` (an encoded INPUT, HANDSHAKE or CHANNEL frame) came from this client. */
 export interface FromClientFrame {
   type: typeof FrameType.FromClient;
   client: number;
@@ -69,8 +87,15 @@ export interface FromClientFrame {
 }
 
 /** Frames a client receives. */
-export type ClientBoundFrame = OutputFrame | SnapshotFrame | InputAckFrame;
+export type ClientBoundFrame = OutputFrame | SnapshotFrame | InputAckFrame | HandshakeFrame | ChannelFrame;
 export type Frame = ClientBoundFrame | InputFrame | ToClientFrame | FromClientFrame;
+
+/** Frames a client sends (and the agent receives in FROM_CLIENT). */
+const FROM_CLIENT_TYPES: readonly number[] = [FrameType.Input, FrameType.Handshake, FrameType.Channel];
+/** Frames the agent sends to one client in TO_CLIENT. */
+const TO_CLIENT_TYPES: readonly number[] = [FrameType.Output, FrameType.Snapshot, FrameType.InputAck, FrameType.Handshake, FrameType.Channel];
+/** Largest handshake body: a Noise message and a credential. */
+const MAX_HANDSHAKE_BODY = 65535 + 32;
 
 const OFFSET_HEADER = 9;
 const SEQ_HEADER = 5;
@@ -95,6 +120,10 @@ function writeU64(dv: DataView, at: number, value: number): void {
 
 function checkPosition(value: number, what: string): void {
   if (!Number.isInteger(value) || value < 0 || value > MAX_POSITION) throw new RangeError(`${what} out of range: ${value}`);
+}
+
+function checkU8(value: number, what: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new RangeError(`${what} out of range: ${value}`);
 }
 
 function checkU32(value: number, what: string): void {
@@ -147,6 +176,20 @@ export function sealInput(key: Uint8Array, seq: number, record: Uint8Array): Uin
   checkU32(seq, 'seq');
   return sealed(FrameType.Input, SEQ_HEADER, (dv) => dv.setUint32(1, seq), key, record);
 }
+/** A HANDSHAKE frame: one step of the channel handshake. */
+export function encodeHandshake(step: number, body: Uint8Array): Uint8Array<ArrayBuffer> {
+  checkU8(step, 'step');
+  if (body.length > MAX_HANDSHAKE_BODY) throw new RangeError('handshake body too large');
+  const out = new Uint8Array(2 + body.length);
+  out[0] = FrameType.Handshake;
+  out[1] = step;
+  out.set(body, 2);
+  return out;
+}
+/** Seals a channel message into a CHANNEL frame with one direction's connection key. */
+export function sealChannel(key: Uint8Array, message: Uint8Array): Uint8Array<ArrayBuffer> {
+  return sealed(FrameType.Channel, 1, () => undefined, key, message);
+}
 /** Seals an INPUT_ACK frame for input up to `seq`. */
 export function sealInputAck(key: Uint8Array, seq: number): Uint8Array<ArrayBuffer> {
   checkU32(seq, 'seq');
@@ -163,6 +206,7 @@ const FRAME_NAMES: Record<number, string> = {
   [FrameType.Input]: 'input',
   [FrameType.Snapshot]: 'snapshot',
   [FrameType.InputAck]: 'input acknowledgement',
+  [FrameType.Channel]: 'channel message',
 };
 
 function envelope(type: number, client: number, inner: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -200,16 +244,20 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case FrameType.InputAck:
       if (bytes.length !== SEQ_HEADER + SEAL_OVERHEAD) throw new ProtocolError(`input ack must be ${SEQ_HEADER + SEAL_OVERHEAD} bytes`);
       return { type, seq: dv.getUint32(1), header: bytes.subarray(0, SEQ_HEADER), box: bytes.subarray(SEQ_HEADER) };
+    case FrameType.Handshake:
+      if (bytes.length < 3) throw new ProtocolError('truncated handshake frame');
+      if (bytes.length > 2 + MAX_HANDSHAKE_BODY) throw new ProtocolError('handshake frame too large');
+      return { type, step: bytes[1]!, body: bytes.subarray(2) };
+    case FrameType.Channel:
+      if (bytes.length < 1 + SEAL_OVERHEAD) throw new ProtocolError('truncated channel frame');
+      return { type, header: bytes.subarray(0, 1), box: bytes.subarray(1) };
     case FrameType.ToClient:
     case FrameType.FromClient: {
       if (bytes.length < CLIENT_HEADER + 1) throw new ProtocolError('truncated envelope');
       const inner = bytes.subarray(CLIENT_HEADER);
       // The inner type is checked before the inner frame is decoded, so envelopes never nest.
       const innerType = inner[0]!;
-      const ok =
-        type === FrameType.ToClient
-          ? innerType === FrameType.Output || innerType === FrameType.Snapshot || innerType === FrameType.InputAck
-          : innerType === FrameType.Input;
+      const ok = (type === FrameType.ToClient ? TO_CLIENT_TYPES : FROM_CLIENT_TYPES).includes(innerType);
       if (!ok) throw new ProtocolError(`envelope 0x${type.toString(16)} cannot carry frame 0x${innerType.toString(16)}`);
       decodeFrame(inner);
       return { type, client: dv.getUint32(1), inner };

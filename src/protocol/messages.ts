@@ -3,6 +3,8 @@
 // anything malformed, oversized or of an unknown type throws a ProtocolError carrying the close code.
 
 import { MAX_ATTENTION_BOX } from './attention.js';
+import { MAX_DEVICES } from './channel.js';
+import { MAX_SEALED_JSON } from './sealed-json.js';
 import { ProtocolError } from './codes.js';
 import { ID_LENGTH } from './encoding.js';
 import {
@@ -11,7 +13,7 @@ import {
   MAX_POSITION,
   MAX_TEXT_LENGTH,
 } from './limits.js';
-import { bool, int, nullable, num, object, oneOf, optional, str, validateShape, type Infer, type Shape } from './schema.js';
+import { array, bool, int, nullable, num, object, oneOf, optional, str, validateShape, type Infer, type Shape } from './schema.js';
 
 const id = str({ min: ID_LENGTH, max: ID_LENGTH, pattern: /^[A-Za-z0-9_-]+$/ });
 /** A 32-byte value in base64url (access tokens and verifiers). */
@@ -24,6 +26,14 @@ const name = str({ max: MAX_NAME_LENGTH });
 const version = int(1, 65535);
 /** A sealed attention event (attention.ts), base64url; only clients can open it. */
 const attentionBox = str({ min: 1, max: MAX_ATTENTION_BOX, pattern: /^[A-Za-z0-9_-]+$/ });
+/** A sealed exit status (exit-status.ts), base64url; only clients can open it. */
+const statusBox = str({ min: 1, max: MAX_SEALED_JSON, pattern: /^[A-Za-z0-9_-]+$/ });
+/** A paired device as the relay knows it: its id, the verifier of its token, and whether it may only watch. */
+const deviceCredential = object({ id, verifier: key32, read_only: bool });
+/** Every credential browsers may present for an agent: the links' verifiers and the paired devices'. */
+const credentialsShape = { access: key32, view: key32, devices: array(deviceCredential, { max: MAX_DEVICES }) };
+/** A client's network address as the relay sees it (for the agent to show). */
+const address = str({ max: 64 });
 
 /** Where a client stands in an agent's output stream: the stream's id and the offset of the next byte it needs. */
 const resume = object({ stream: id, offset: position });
@@ -38,13 +48,16 @@ export const agentToRelay = {
   /**
    * First message after the socket opens: protocol version, display name, current output stream, and
    * the verifiers browsers' tokens are checked against: `access` for full links, `view` for read-only
-   * links. New verifiers (after the agent rotated its secret) cut every browser admitted with old ones.
+   * links, and one per paired device. Credentials that are no longer there (the link was replaced, a
+   * device revoked) cut every browser admitted with them.
    */
-  hello: { v: version, name: optional(name), stream: id, end: position, access: key32, view: key32 },
+  hello: { v: version, name: optional(name), stream: id, end: position, ...credentialsShape },
+  /** The credentials changed while connected (a device paired or was revoked, the link replaced); as in `hello`. */
+  credentials: credentialsShape,
   /** Keep-alive; answered with `heartbeat_ack`. */
   heartbeat: {},
-  /** A status line for every browser, for example the command's exit. */
-  status: { message: text, exit_code: optional(int(0, 255)), signal: optional(int(1, 64)) },
+  /** The command's exit, sealed for every browser (exit-status.ts). */
+  status: { box: statusBox },
   /** An error for every browser. */
   error: { message: text },
   /** The frames that follow for `client` answer the relay's `sync` number `sync`. */
@@ -59,8 +72,12 @@ export const relayToAgent = {
   connected: { agent_id: id },
   /** Answer to `heartbeat`. */
   heartbeat_ack: {},
-  /** A browser joined; `client` is the number used in binary envelopes, `session` its stable identity across reconnects, `read_only` whether it came with a read-only link. */
-  client_joined: { client: clientRef, session: id, read_only: bool },
+  /**
+   * A browser joined; `client` is the number used in binary envelopes, `session` its stable identity across
+   * reconnects, `read_only` whether it came with a read-only credential, `device` the paired device whose
+   * credential admitted it (if one did), `address` where it connects from.
+   */
+  client_joined: { client: clientRef, session: id, read_only: bool, device: optional(id), address: optional(address) },
   /** A browser left. */
   client_left: { client: clientRef },
   /** Send this browser the output it lacks: from `resume` if given and still buffered, otherwise according to `history`. Answered by `sync_begin` with the same `sync` number, then frames. */
@@ -73,8 +90,11 @@ export const relayToAgent = {
 
 /** Messages a browser (or `ccremote attach`) sends to the relay. */
 export const clientToRelay = {
-  /** First message: protocol version, access token derived from the link's secret, the client's session id, and where to resume. */
-  hello: { v: version, token: key32, session: id, resume: optional(resume), history: optional(historyMode) },
+  /**
+   * First message: protocol version, access token derived from the link's secret (or, with `device`, from
+   * that paired device's key), the client's session id, and where to resume.
+   */
+  hello: { v: version, token: key32, device: optional(id), session: id, resume: optional(resume), history: optional(historyMode) },
   /** Keep-alive and latency probe; answered with `pong` echoing `t`. */
   ping: { t: optional(num) },
   /** Flow control: output up to stream position `offset` has been processed (drawn, written out). */
@@ -97,8 +117,8 @@ export const relayToClient = {
   agent_online: { agent_id: id, name: optional(name), stream: id },
   /** The agent went offline; input is refused until `agent_online`. */
   agent_offline: { agent_id: id },
-  /** A status line from the agent, for example the command's exit. */
-  status: { message: text, exit_code: optional(int(0, 255)), signal: optional(int(1, 64)) },
+  /** From the agent, unchanged: the command's exit, sealed (exit-status.ts). */
+  status: { box: statusBox },
   /** An error, with a stable code from ErrorCode. */
   error: { code: str({ max: 32 }), message: text },
   /** Answer to `ping`. */

@@ -1,5 +1,6 @@
 // `POST /api/presence` (docs/PROTOCOL.md §2): the start page asks whether agents it remembers are
-// online, proving for each that it holds a link (the access token). Both sides validate with these shapes.
+// online, proving for each that it holds a link or is a paired device (the token it would connect with,
+// and the device's id). Both sides validate with these shapes.
 
 import { ProtocolError } from './codes.js';
 import { ID_LENGTH } from './encoding.js';
@@ -12,7 +13,7 @@ export const MAX_PRESENCE_AGENTS = 32;
 const id = str({ min: ID_LENGTH, max: ID_LENGTH, pattern: /^[A-Za-z0-9_-]+$/ });
 const token = str({ min: 43, max: 43, pattern: /^[A-Za-z0-9_-]+$/ });
 
-const requestShape = { agents: array((v, path) => validateShape({ id, token }, v, path), { max: MAX_PRESENCE_AGENTS }) };
+const requestShape = { agents: array((v, path) => validateShape({ id, token, device: optional(id) }, v, path), { max: MAX_PRESENCE_AGENTS }) };
 export type PresenceRequest = Infer<typeof requestShape>;
 
 /** One agent's answer: its state, or why there is none (a wrong token or unknown agent; too many failures lately). */

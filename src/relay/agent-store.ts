@@ -1,5 +1,6 @@
 // Where the relay keeps registered agents. Only hashes of secrets are stored: the SHA-256 of each
-// agent's key and the verifier of its browsers' access token, neither of which grants access if leaked.
+// agent's key and the verifiers of the tokens its browsers present (the links', and each paired device's),
+// none of which grants access if leaked.
 // The in-memory store is the default; file-agent-store.ts persists across restarts.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -15,7 +16,31 @@ export interface AgentRecord {
   accessVerifier: string | undefined;
   /** Verifier of the access token of read-only links; unset until the agent first connects. */
   viewVerifier?: string | undefined;
+  /** The agent's paired devices: each one's token verifier, and whether it may only watch. */
+  devices?: DeviceCredential[];
   createdAt: number;
+}
+
+/** A paired device as the relay knows it. */
+export interface DeviceCredential {
+  id: string;
+  verifier: string;
+  read_only: boolean;
+}
+
+/** Every credential browsers may present for one agent (the agent's `hello` and `credentials`). */
+export interface AgentCredentialSet {
+  access: string;
+  view: string;
+  devices: DeviceCredential[];
+}
+
+/** What changed when an agent's credentials were replaced: whose browsers must be cut. */
+export interface CredentialChange {
+  /** The links were replaced: browsers admitted with either are cut. */
+  linkReplaced: boolean;
+  /** Devices no longer paired (or whose verifier changed): their browsers are cut. */
+  removedDevices: string[];
 }
 
 /** Storage of agent records, behind which any backend can sit. */
@@ -23,8 +48,8 @@ export interface AgentStore {
   /** Creates an agent with a fresh id and key; the key is returned once and stored only as a hash. */
   register(name: string | undefined): Promise<{ id: string; key: string }>;
   get(id: string): Promise<AgentRecord | undefined>;
-  /** Records the verifiers browsers' tokens are checked against; true if they changed (the agent rotated its secret). */
-  setAccessVerifiers(id: string, access: string, view: string): Promise<boolean>;
+  /** Records the credentials browsers' tokens are checked against, and says whose browsers lost theirs. */
+  setCredentials(id: string, credentials: AgentCredentialSet): Promise<CredentialChange>;
   close(): Promise<void>;
 }
 
@@ -45,13 +70,36 @@ export function keyMatches(record: AgentRecord, key: string): boolean {
   return sameDigest(hashKey(key), record.keyHash);
 }
 
-/** What `token` opens: the agent's terminal (`full`), a read-only view (`view`), or nothing. */
-export function tokenAccess(record: AgentRecord, token: string): 'full' | 'view' | undefined {
+/**
+ * What `token` opens: the agent's terminal (`full`), a read-only view (`view`), or nothing. With `device`,
+ * the token is that paired device's; otherwise a link's.
+ */
+export function tokenAccess(record: AgentRecord, token: string, device?: string): 'full' | 'view' | undefined {
   const verifier = tokenVerifier(token);
+  if (device !== undefined) {
+    const paired = record.devices?.find((d) => d.id === device);
+    if (!paired || !sameDigest(verifier, paired.verifier)) return undefined;
+    return paired.read_only ? 'view' : 'full';
+  }
   // Both comparisons always run, in constant time, so timing tells nothing about which one matched.
   const full = record.accessVerifier !== undefined && sameDigest(verifier, record.accessVerifier);
   const view = record.viewVerifier !== undefined && sameDigest(verifier, record.viewVerifier);
   return full ? 'full' : view ? 'view' : undefined;
+}
+
+/** Applies new credentials to a record; what changed for browsers already admitted. */
+export function applyCredentials(record: AgentRecord, credentials: AgentCredentialSet): CredentialChange & { changed: boolean } {
+  const linkReplaced = record.accessVerifier !== undefined && (record.accessVerifier !== credentials.access || record.viewVerifier !== credentials.view);
+  const now = new Map(credentials.devices.map((d) => [d.id, d]));
+  const removedDevices = (record.devices ?? []).filter((d) => now.get(d.id)?.verifier !== d.verifier || now.get(d.id)?.read_only !== d.read_only).map((d) => d.id);
+  const changed =
+    record.accessVerifier !== credentials.access ||
+    record.viewVerifier !== credentials.view ||
+    JSON.stringify(record.devices ?? []) !== JSON.stringify(credentials.devices);
+  record.accessVerifier = credentials.access;
+  record.viewVerifier = credentials.view;
+  record.devices = credentials.devices;
+  return { linkReplaced, removedDevices, changed };
 }
 
 /** A new agent record and its key. */
@@ -75,14 +123,12 @@ export class MemoryAgentStore implements AgentStore {
     return this.records.get(id);
   }
 
-  async setAccessVerifiers(id: string, access: string, view: string): Promise<boolean> {
+  async setCredentials(id: string, credentials: AgentCredentialSet): Promise<CredentialChange> {
     const record = this.records.get(id);
-    if (!record || (record.accessVerifier === access && record.viewVerifier === view)) return false;
-    const rotated = record.accessVerifier !== undefined;
-    record.accessVerifier = access;
-    record.viewVerifier = view;
-    await this.changed();
-    return rotated;
+    if (!record) return { linkReplaced: false, removedDevices: [] };
+    const { changed, ...change } = applyCredentials(record, credentials);
+    if (changed) await this.changed();
+    return change;
   }
 
   async close(): Promise<void> {}

@@ -52,8 +52,12 @@ interface Client extends ClientHandle {
   readonly peer: Peer;
   readonly session: string;
   readonly history: HistoryMode;
-  /** Admitted with a read-only link: its input is dropped here (and could not be opened by the agent anyway). */
+  /** Admitted with a read-only credential: its input is dropped here (and refused by the agent anyway), and it never paces the agent. */
   readonly readOnly: boolean;
+  /** The paired device whose credential admitted it (undefined: a link). */
+  readonly device: string | undefined;
+  /** Where it connects from, as this relay sees it (told to the agent). */
+  readonly address: string | undefined;
   /** The output stream `position` refers to. */
   stream: string | undefined;
   /** Stream offset of the next byte this client needs; null until its first sync. */
@@ -197,11 +201,12 @@ export class Hub {
     const client = agent.clients.get(frame.client);
     if (!client) return; // it left while the agent was answering
     const inner = decodeFrame(frame.inner);
-    if (inner.type === FrameType.InputAck) {
-      client.peer.send(frame.inner);
+    if (inner.type === FrameType.Output || inner.type === FrameType.Snapshot) {
+      this.deliverSync(agent, client, inner, frame.inner);
       return;
     }
-    this.deliverSync(agent, client, inner as OutputFrame | SnapshotFrame, frame.inner);
+    // Acknowledgements and the channel's own frames go straight to the client, in order.
+    client.peer.send(frame.inner);
   }
 
   /** The agent's connection closed. */
@@ -214,7 +219,14 @@ export class Hub {
   }
 
   /** Admits an authenticated client; returns null (after closing it) when the agent has too many. */
-  connectClient(agentId: string, peer: Peer, hello: Hello, registeredName?: string, readOnly = false): ClientHandle | null {
+  connectClient(
+    agentId: string,
+    peer: Peer,
+    hello: Hello,
+    registeredName?: string,
+    readOnly = false,
+    from: { device?: string; address?: string } = {},
+  ): ClientHandle | null {
     const agent = this.agent(agentId);
     if (agent.clients.size >= this.maxClients) {
       peer.close(CloseCode.TooMany, `an agent may have at most ${this.maxClients} clients`);
@@ -228,6 +240,8 @@ export class Hub {
       session: hello.session,
       history: hello.history ?? 'screen',
       readOnly,
+      device: from.device,
+      address: from.address,
       stream: hello.resume?.stream,
       position: hello.resume?.offset ?? null,
       syncRequested: 0,
@@ -274,12 +288,12 @@ export class Hub {
     }
   }
 
-  /** A binary frame from a client (INPUT only); throws ProtocolError if malformed. */
+  /** A binary frame from a client (INPUT, or its channel's HANDSHAKE and CHANNEL); throws ProtocolError if malformed. */
   clientFrame(handle: ClientHandle, bytes: Uint8Array): void {
     const client = this.client(handle);
     if (!client) return;
-    decodeFrameOf(bytes, [FrameType.Input], 'client');
-    if (client.readOnly) {
+    const frame = decodeFrameOf(bytes, [FrameType.Input, FrameType.Handshake, FrameType.Channel], 'client');
+    if (client.readOnly && frame.type === FrameType.Input) {
       toClient(client, { type: 'error', code: ErrorCode.ReadOnly, message: 'This is a read-only link: input is not accepted.' });
       return;
     }
@@ -291,11 +305,14 @@ export class Hub {
     agent.peer.send(encodeFromClient(client.number, bytes));
   }
 
-  /** Closes every client of the agent: its links were replaced (the agent rotated its secret). */
-  revokeClients(agentId: string): void {
+  /** Closes the clients whose credential the agent took back: the links (replaced), or revoked devices. */
+  revokeClients(agentId: string, change: { linkReplaced: boolean; removedDevices: readonly string[] }): void {
     const agent = this.agents.get(agentId);
     if (!agent) return;
-    for (const client of [...agent.clients.values()]) client.peer.close(CloseCode.Unauthorized, 'the link was replaced');
+    for (const client of [...agent.clients.values()]) {
+      const gone = client.device === undefined ? change.linkReplaced : change.removedDevices.includes(client.device);
+      if (gone) client.peer.close(CloseCode.Unauthorized, client.device === undefined ? 'the link was replaced' : 'this device was revoked');
+    }
   }
 
   /** The client's connection closed. */
@@ -306,7 +323,7 @@ export class Hub {
     agent.clients.delete(client.number);
     this.clientCount--;
     if (agent.peer) toAgent(agent, { type: 'client_left', client: client.number });
-    if (client.acked !== null && !client.lagging) {
+    if (client.acked !== null && !client.lagging && !client.readOnly) {
       agent.departed.set(client.session, { stream: client.stream, acked: client.acked, since: this.now() });
     }
     this.updateFlow(agent);
@@ -345,15 +362,15 @@ export class Hub {
    * Flow control: the agent may read output up to what the slowest pacing client has processed, plus
    * the window, so every client that keeps up receives every byte. A client paces while it keeps
    * acknowledging; one that stalls (a phone in a tunnel) stops pacing after `stallMs`, so it never
-   * holds the program back for long, and catches up by sync later. With no pacing client there is no
-   * limit.
+   * holds the program back for long, and catches up by sync later. Read-only clients never pace: a
+   * viewer cannot slow the program down. With no pacing client there is no limit.
    */
   private updateFlow(agent: Agent): void {
     if (!agent.peer) return;
     const now = this.now();
     let slowest: number | null = null;
     for (const c of agent.clients.values()) {
-      if (c.acked === null || c.lagging || c.stream !== agent.stream) continue;
+      if (c.acked === null || c.lagging || c.readOnly || c.stream !== agent.stream) continue;
       if (c.position !== c.acked && now - c.ackedAt > this.stallMs) continue; // stalled
       if (slowest === null || c.acked < slowest) slowest = c.acked;
     }
@@ -423,7 +440,14 @@ export class Hub {
 
 /** The message that introduces a client to its agent. */
 function joined(client: Client): RelayToAgent {
-  return { type: 'client_joined', client: client.number, session: client.session, read_only: client.readOnly };
+  return {
+    type: 'client_joined',
+    client: client.number,
+    session: client.session,
+    read_only: client.readOnly,
+    ...(client.device ? { device: client.device } : {}),
+    ...(client.address ? { address: client.address } : {}),
+  };
 }
 
 function toAgent(agent: Agent, message: RelayToAgent): void {

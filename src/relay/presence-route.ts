@@ -26,7 +26,7 @@ export async function answerPresence(
   request: PresenceRequest,
 ): Promise<{ agents: Presence[] } | { blockedMs: number }> {
   const out: Presence[] = [];
-  for (const { id, token } of request.agents) {
+  for (const { id, token, device } of request.agents) {
     const addressBlocked = ctx.guard.blockedFor(address, undefined);
     if (addressBlocked > 0) return { blockedMs: addressBlocked };
     const record = isId(id) ? await ctx.store.get(id) : undefined;
@@ -34,7 +34,7 @@ export async function answerPresence(
       out.push({ id, error: 'rate_limited' });
       continue;
     }
-    if (!record || !tokenAccess(record, token)) {
+    if (!record || !tokenAccess(record, token, device)) {
       ctx.guard.failed(address, record ? id : undefined);
       out.push({ id, error: 'unauthorized' });
       continue;

@@ -17,7 +17,7 @@ import {
   parseAgentToRelay,
   parseClientToRelay,
 } from '../protocol/index.js';
-import { keyMatches, tokenAccess, type AgentStore } from './agent-store.js';
+import { keyMatches, tokenAccess, type AgentCredentialSet, type AgentStore } from './agent-store.js';
 import type { AuthGuard } from './auth-guard.js';
 import { clientAddress } from './http-routes.js';
 import type { ClientHandle, Hub } from './hub.js';
@@ -151,12 +151,8 @@ export class WsGateway {
         if (hello.type !== 'hello') throw new ProtocolError('expected hello');
         if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} not supported`, CloseCode.UnsupportedVersion);
         conn.step(async () => {
-          const rotated = await store.setAccessVerifiers(agentId, hello.access, hello.view);
+          await this.updateCredentials(agentId, hello);
           if (conn.isClosed) return;
-          if (rotated) {
-            hub.revokeClients(agentId);
-            log('agent_secret_rotated', { agent: agentId });
-          }
           conn.handshakeDone();
           online = true;
           hub.connectAgent(agentId, peer, hello, record.name);
@@ -164,6 +160,7 @@ export class WsGateway {
           conn.onText = (text) => {
             const message = parseAgentToRelay(text);
             if (message.type === 'hello') throw new ProtocolError('hello sent twice');
+            if (message.type === 'credentials') return conn.step(() => this.updateCredentials(agentId, message));
             hub.agentMessage(agentId, peer, message);
           };
           conn.onBinary = (bytes) => hub.agentFrame(agentId, peer, bytes);
@@ -194,7 +191,7 @@ export class WsGateway {
       conn.step(async () => {
         const record = isId(agentId) ? await store.get(agentId) : undefined;
         if (this.refusedAsBlocked(conn, 'client_refused', address, record ? agentId : undefined)) return;
-        const access = record ? tokenAccess(record, hello.token) : undefined;
+        const access = record ? tokenAccess(record, hello.token, hello.device) : undefined;
         if (!record || !access) {
           guard.failed(address, record ? agentId : undefined);
           log('client_refused', { address, reason: record ? 'bad token' : 'unknown agent' });
@@ -202,7 +199,7 @@ export class WsGateway {
         }
         if (conn.isClosed) return;
         conn.handshakeDone();
-        handle = hub.connectClient(agentId, new SocketPeer(ws), hello, record.name, access === 'view');
+        handle = hub.connectClient(agentId, new SocketPeer(ws), hello, record.name, access === 'view', { device: hello.device, address });
         if (!handle) return;
         log('client_connected', { agent: agentId, client: handle.number, address });
         const admitted = handle;
@@ -214,6 +211,14 @@ export class WsGateway {
         conn.onBinary = (bytes) => hub.clientFrame(admitted, bytes);
       });
     };
+  }
+
+  /** Records an agent's credentials; browsers admitted with credentials it took back are cut. */
+  private async updateCredentials(agentId: string, credentials: AgentCredentialSet): Promise<void> {
+    const change = await this.options.store.setCredentials(agentId, { access: credentials.access, view: credentials.view, devices: credentials.devices });
+    if (!change.linkReplaced && change.removedDevices.length === 0) return;
+    this.options.hub.revokeClients(agentId, change);
+    this.options.log('agent_credentials_replaced', { agent: agentId, link: change.linkReplaced, devices: change.removedDevices.length });
   }
 
   /** Refuses `conn` (4430, with the wait) if `address`, or anyone on `agentId`, failed too often lately. */

@@ -1,6 +1,7 @@
 // The web app. At the relay's root it is the start page (the agents this device opened); at
-// /a/AGENT_ID it is the terminal: it takes the access link from the address bar (or, without one,
-// from what this device remembers), opens a client session and connects it to xterm.js. Keystrokes go
+// /a/AGENT_ID it is the terminal: it takes the access link from the address bar (or, without one, the
+// credential this device remembers), opens a client session and connects it to xterm.js. Opened with a
+// link, the device pairs with the agent: it keeps a key of its own and forgets the link. Keystrokes go
 // out raw, exactly as the terminal encodes them (Enter is "\r"); output is written as bytes, so UTF-8
 // split across frames is reassembled by the terminal.
 
@@ -11,7 +12,7 @@ import './start.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { ClientSession } from '../client/session.js';
-import { CloseCode, agentIdOfPath, parseAccessLink, type AccessLink } from '../protocol/index.js';
+import { agentIdOfPath, parseAccessLink, type Credential } from '../protocol/index.js';
 import { Attention } from './attention.js';
 import { browserConnect } from './browser-connect.js';
 import { keepFocus } from './dom.js';
@@ -21,8 +22,10 @@ import { askPin } from './pin-form.js';
 import { appBase, installApp } from './pwa.js';
 import { showStartPage } from './start-page.js';
 import { StatusBar } from './status-bar.js';
-import { MAX_FONT, MIN_FONT, findPaired, loadFontSize, rememberAgent, saveFontSize } from './storage.js';
+import { deviceName } from './device-name.js';
+import { MAX_FONT, MIN_FONT, findRemembered, loadFontSize, rememberAgent, saveFontSize } from './storage.js';
 import { installTouch } from './touch.js';
+import { DevicesPanel } from './devices-panel.js';
 
 /** After sending, the longest wait for the program to have read it before more goes, and the quiet after its answer (ms). */
 const READ_WAIT_MS = 1000;
@@ -43,27 +46,38 @@ function start(): void {
     }
     return;
   }
-  let link: AccessLink & { name?: string };
+  let opening: Opening;
   try {
-    link = linkOfPage(agentId);
+    opening = openingOfPage(agentId);
   } catch (error) {
     bar.state({ kind: 'failed', code: 0, reason: `This page's address is not a complete access link: ${(error as Error).message}. Open the full link the agent printed (or scan its QR code).` });
     return;
   }
-  if (link.name) bar.setName(link.name);
-  openTerminal(link, bar);
+  if (opening.name) bar.setName(opening.name);
+  openTerminal(opening, bar);
 }
 
-/** The link in the address bar, or else the one this device remembers for this agent (and its name). */
-function linkOfPage(agentId: string): AccessLink & { name?: string } {
+/** What the terminal page connects with. */
+interface Opening {
+  relayUrl: string;
+  agentId: string;
+  credential: Credential;
+  /** The link needs the PIN (to pair). */
+  pin: boolean;
+  name?: string;
+}
+
+/** The link in the address bar, or else the credential this device remembers for this agent (and its name). */
+function openingOfPage(agentId: string): Opening {
   if (!location.hash) {
-    const paired = findPaired(relayUrl, agentId);
-    if (paired) return { relayUrl, agentId, secret: paired.secret, readOnly: paired.readOnly, pin: paired.pin, name: paired.name };
+    const known = findRemembered(relayUrl, agentId);
+    if (known) return { relayUrl, agentId, credential: known.credential, pin: known.pin, name: known.name };
   }
-  return parseAccessLink(location.href);
+  const link = parseAccessLink(location.href);
+  return { relayUrl: link.relayUrl, agentId: link.agentId, credential: { kind: 'link', secret: link.secret, readOnly: link.readOnly === true }, pin: link.pin === true };
 }
 
-function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): void {
+function openTerminal(opening: Opening, bar: StatusBar): void {
   const term = new Terminal({
     allowProposedApi: false,
     cursorBlink: true,
@@ -85,20 +99,23 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
   term.loadAddon(fit);
   const container = document.getElementById('terminal')!;
   term.open(container);
-  let agentName = link.name ?? '';
+  let agentName = opening.name ?? '';
   const attention = new Attention(() => agentName || 'ccremote');
   term.onBell(() => attention.raise({ kind: 'bell' }));
 
-  /** Once the relay accepted the link, this device remembers it, and the address bar drops the secret. */
+  /**
+   * Once the agent accepted the credential, this device remembers it (its own key once paired, which
+   * replaces the link), and the address bar drops the secret.
+   */
+  let credential = opening.credential;
   const remember = (name: string | undefined): void => {
     agentName = name ?? agentName;
     const saved = rememberAgent({
-      agentId: link.agentId,
-      relayUrl: link.relayUrl,
-      secret: link.secret,
-      readOnly: link.readOnly ?? false,
-      pin: link.pin ?? false,
-      ...(name ? { name } : {}),
+      agentId: opening.agentId,
+      relayUrl: opening.relayUrl,
+      credential,
+      pin: opening.pin && credential.kind === 'link',
+      ...(agentName ? { name: agentName } : {}),
       lastOpened: Date.now(),
     });
     if (saved && location.hash) history.replaceState(null, '', location.pathname + location.search);
@@ -121,13 +138,13 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
     }
   };
 
-  const open = (pin: Uint8Array | undefined): ClientSession => {
+  const open = (pin: string | undefined): ClientSession => {
     const opened: ClientSession = new ClientSession({
-      relayUrl: link.relayUrl,
-      agentId: link.agentId,
-      secret: link.secret,
-      readOnly: link.readOnly,
+      relayUrl: opening.relayUrl,
+      agentId: opening.agentId,
+      credential,
       pin,
+      ...(credential.kind === 'link' ? { pair: { name: deviceName() } } : {}),
       connect: browserConnect,
       // Flow control as xterm.js recommends: output counts as processed once the terminal has parsed it.
       manualAck: true,
@@ -143,18 +160,25 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
           if (kind === 'unavailable') bar.screenUnavailable();
         },
         state: (state) => {
-          if (state.kind === 'failed' && state.code === CloseCode.Unauthorized && link.pin) {
-            // The token was refused: most likely a mistyped PIN. Ask again.
+          if (state.kind === 'failed' && state.refused === 'unknown_credential' && pin !== undefined) {
+            // The agent refused the PIN exchange: most likely a mistyped PIN. Ask again.
             opened.close();
             bar.locked();
-            void askPin(link.agentId, state.reason).then(begin);
+            void askPin(state.reason).then(begin);
             return;
           }
           if (state.kind === 'online' || state.kind === 'agent_offline') remember(state.name);
           bar.state(state);
         },
+        paired: (device) => {
+          credential = { kind: 'device', id: device.id, secret: device.secret, readOnly: device.access === 'view' };
+          remember(undefined);
+        },
+        opened: (welcome) => devices.opened(welcome),
+        devices: (list) => devices.show(list),
+        revoked: () => opened.listDevices(),
         resync: (how) => bar.resync(how),
-        status: (status) => bar.status(status.message),
+        exit: (status) => bar.status(status.message),
         latency: (ms) => bar.setLatency(ms),
         attention: (event) => attention.raise(event),
         error: (code, message) => {
@@ -168,7 +192,8 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
   };
 
   let session: ClientSession | undefined;
-  const begin = (pin: Uint8Array | undefined): void => {
+  const devices = new DevicesPanel(() => session);
+  const begin = (pin: string | undefined): void => {
     session = open(pin);
     refit();
     session.start();
@@ -176,7 +201,7 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
     Object.assign(window, { ccremote: { session, term } }); // for debugging in the browser console
   };
 
-  if (link.readOnly) {
+  if (opening.credential.readOnly) {
     bar.readOnly();
     term.options.disableStdin = true;
   }
@@ -218,9 +243,9 @@ function openTerminal(link: AccessLink & { name?: string }, bar: StatusBar): voi
 
   document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && session?.reconnectNow());
   window.addEventListener('online', () => session?.reconnectNow());
-  if (link.pin) {
+  if (opening.pin && opening.credential.kind === 'link') {
     bar.locked();
-    void askPin(link.agentId).then(begin);
+    void askPin().then(begin);
   } else begin(undefined);
 }
 

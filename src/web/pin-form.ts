@@ -1,10 +1,10 @@
-// The PIN form shown for links that need a PIN (`#pin.…`). The PIN is stretched into the PIN key on
-// this device (pinKey) and forgotten; only the key is kept, in memory, for this page's session.
+// The PIN form shown for links that need a PIN (`#pin.…`) before this device pairs. The PIN is used for one
+// exchange with the agent (a PAKE: it never leaves the device, and cannot be tested offline) and forgotten.
 
-import { pinKey, pinProblem } from '../protocol/index.js';
+import { pinProblem } from '../protocol/index.js';
 
-/** Shows the form until a PIN of the right length is given; resolves with its PIN key. */
-export function askPin(agentId: string, error?: string): Promise<Uint8Array> {
+/** Shows the form until a PIN of the right length is given; resolves with it. */
+export function askPin(error?: string): Promise<string> {
   const form = document.getElementById('pin-form') as HTMLFormElement;
   const input = document.getElementById('pin-input') as HTMLInputElement;
   const text = document.getElementById('pin-text')!;
@@ -29,18 +29,10 @@ export function askPin(agentId: string, error?: string): Promise<Uint8Array> {
       const pin = input.value;
       const problem = pinProblem(pin);
       if (problem) return show(`That is not the PIN: ${problem}.`);
-      button.disabled = true;
-      input.disabled = true;
-      button.textContent = 'Checking…';
-      pinKey(pin, agentId).then(
-        (key) => {
-          form.hidden = true;
-          form.onsubmit = null;
-          delete document.body.dataset.pin;
-          resolve(key);
-        },
-        (failure: Error) => show(failure.message),
-      );
+      form.hidden = true;
+      form.onsubmit = null;
+      delete document.body.dataset.pin;
+      resolve(pin);
     };
   });
 }

@@ -1,11 +1,11 @@
 // The start page (the relay's root, and the installed app's start URL): the agents this device has
 // opened, each with its name and whether it is online right now, to open or forget. Presence is asked
-// of the relay with each link's access token (never its secret), every few seconds while the page is
-// visible. A link the relay refuses is not asked about again (each refusal counts against the relay's
-// budget of failed attempts); links that need a PIN cannot be asked about without it: they show "PIN".
+// of the relay with the token each would connect with (a paired device's, or a link's view token; never
+// a secret), every few seconds while the page is visible. One the relay refuses (a revoked device, a
+// replaced link) is not asked about again: each refusal counts against the relay's budget of failed attempts.
 
-import { MAX_PRESENCE_AGENTS, accessToken, parsePresenceAnswer, viewSecret, type Presence } from '../protocol/index.js';
-import { forgetAgent, pairedAgents, type PairedAgent } from './storage.js';
+import { MAX_PRESENCE_AGENTS, accessToken, deviceToken, parsePresenceAnswer, viewSecret, type Presence } from '../protocol/index.js';
+import { forgetAgent, rememberedAgents, type RememberedAgent } from './storage.js';
 
 const POLL_MS = 5000;
 
@@ -14,7 +14,7 @@ export function showStartPage(relayUrl: string): boolean {
   const section = document.getElementById('start')!;
   const list = document.getElementById('agents')!;
   const note = document.getElementById('start-note')!;
-  const here = (): PairedAgent[] => pairedAgents().filter((a) => a.relayUrl === relayUrl);
+  const here = (): RememberedAgent[] => rememberedAgents().filter((a) => a.relayUrl === relayUrl);
   if (here().length === 0) return false;
   section.hidden = false;
   document.body.dataset.page = 'start';
@@ -44,7 +44,7 @@ export function showStartPage(relayUrl: string): boolean {
     if (asking) return;
     window.clearTimeout(timer);
     let wait = POLL_MS;
-    const agents = here().filter((a) => !a.pin && !refused.has(a.agentId));
+    const agents = here().filter((a) => !refused.has(a.agentId));
     if (agents.length > 0 && document.visibilityState === 'visible') {
       asking = true;
       try {
@@ -84,22 +84,27 @@ class RateLimited extends Error {
   }
 }
 
-/** Asks the relay about `agents` (at most MAX_PRESENCE_AGENTS) with their view tokens. */
-async function ask(relayUrl: string, agents: PairedAgent[]): Promise<Presence[]> {
-  const body = JSON.stringify({
-    agents: agents.map((a) => ({ id: a.agentId, token: accessToken(a.readOnly ? a.secret : viewSecret(a.secret, a.agentId), a.agentId) })),
-  });
+/** What the start page proves for one agent: a paired device's token, or the view token of a link. */
+function presenceProof(agent: RememberedAgent): { id: string; token: string; device?: string } {
+  const { credential: c, agentId } = agent;
+  if (c.kind === 'device') return { id: agentId, token: deviceToken(c.secret, agentId, c.id), device: c.id };
+  return { id: agentId, token: accessToken(c.readOnly ? c.secret : viewSecret(c.secret, agentId), agentId) };
+}
+
+/** Asks the relay about `agents` (at most MAX_PRESENCE_AGENTS) with the tokens they would connect with. */
+async function ask(relayUrl: string, agents: RememberedAgent[]): Promise<Presence[]> {
+  const body = JSON.stringify({ agents: agents.map(presenceProof) });
   const response = await fetch(`${relayUrl}/api/presence`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, cache: 'no-store' });
   if (response.status === 429) throw new RateLimited((Number(response.headers.get('retry-after')) || 60) * 1000);
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   return parsePresenceAnswer(await response.json());
 }
 
-function agentRow(agent: PairedAgent, forget: () => void): HTMLElement {
+function agentRow(agent: RememberedAgent, forget: () => void): HTMLElement {
   const row = document.createElement('li');
   row.className = 'agent';
   row.dataset.agent = agent.agentId;
-  row.dataset.presence = agent.pin ? 'pin' : 'unknown';
+  row.dataset.presence = 'unknown';
   const link = document.createElement('a');
   link.href = `${agent.relayUrl}/a/${agent.agentId}`;
   const dot = document.createElement('span');
@@ -109,9 +114,9 @@ function agentRow(agent: PairedAgent, forget: () => void): HTMLElement {
   name.className = 'agent-name';
   const state = document.createElement('span');
   state.className = 'agent-state';
-  state.textContent = agent.pin ? 'PIN' : '…';
+  state.textContent = '…';
   link.append(dot, name, state);
-  if (agent.readOnly) {
+  if (agent.credential.readOnly) {
     const badge = document.createElement('span');
     badge.className = 'access';
     badge.textContent = 'View only';
@@ -140,7 +145,7 @@ function showPresence(row: HTMLElement | undefined, presence: Presence | undefin
     state.textContent = 'Unknown';
   } else if ('error' in presence) {
     row.dataset.presence = presence.error === 'unauthorized' ? 'refused' : 'unknown';
-    state.textContent = presence.error === 'unauthorized' ? 'Link replaced' : 'Try later';
+    state.textContent = presence.error === 'unauthorized' ? 'Not paired any more' : 'Try later';
   } else {
     row.dataset.presence = presence.online ? 'online' : 'offline';
     state.textContent = presence.online ? 'Online' : 'Offline';

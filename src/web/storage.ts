@@ -1,24 +1,26 @@
 // What this browser remembers, in its local storage (never on the relay): the terminal font size, and
-// the agents this device has opened ("paired"), with the secrets of their links. Storage may be
-// missing, full or hold anything: reads validate and fall back, writes never throw.
+// the agents this device has opened, each with the credential it connects with: the key it got when it
+// paired with the agent, or (until it has paired) the link's secret. Storage may be missing, full or hold
+// anything: reads validate and fall back, writes never throw.
 
-import { isId, isSecret } from '../protocol/index.js';
+import { isId, isSecret, type Credential } from '../protocol/index.js';
 
 const FONT_KEY = 'ccremote.font-size';
-const AGENTS_KEY = 'ccremote.agents.v1';
+const AGENTS_KEY = 'ccremote.agents.v2';
+/** Written by earlier versions: links only, read once and carried over. */
+const OLD_AGENTS_KEY = 'ccremote.agents.v1';
 
 export const MIN_FONT = 9;
 export const MAX_FONT = 24;
 
 /** An agent this device opened. */
-export interface PairedAgent {
+export interface RememberedAgent {
   agentId: string;
   /** The relay's base URL, as in the link. */
   relayUrl: string;
-  /** The link's secret (the view secret for a read-only link). */
-  secret: string;
-  readOnly: boolean;
-  /** The link needs a PIN too (the PIN itself is never stored). */
+  /** What this device connects with: its paired device key, or a link's secret. */
+  credential: Credential;
+  /** The link needs a PIN to pair (the PIN itself is never stored). */
   pin: boolean;
   name?: string;
   /** When it was last opened on this device, in ms since the epoch. */
@@ -52,35 +54,50 @@ export function saveFontSize(size: number): void {
   write(FONT_KEY, String(size));
 }
 
-/** The remembered agents, most recently opened first. */
-export function pairedAgents(): PairedAgent[] {
-  let value: unknown;
+function parse(key: string): unknown[] {
   try {
-    value = JSON.parse(read(AGENTS_KEY) ?? '[]');
+    const value: unknown = JSON.parse(read(key) ?? '[]');
+    return Array.isArray(value) ? value : [];
   } catch {
     return [];
   }
-  if (!Array.isArray(value)) return [];
-  return value.filter(isPairedAgent).sort((a, b) => b.lastOpened - a.lastOpened);
+}
+
+/** The remembered agents, most recently opened first. */
+export function rememberedAgents(): RememberedAgent[] {
+  const current = parse(AGENTS_KEY).filter(isRemembered);
+  const carried = parse(OLD_AGENTS_KEY).map(fromOldEntry).filter((a): a is RememberedAgent => a !== undefined);
+  const known = new Set(current.map((a) => `${a.relayUrl} ${a.agentId}`));
+  return [...current, ...carried.filter((a) => !known.has(`${a.relayUrl} ${a.agentId}`))].sort((a, b) => b.lastOpened - a.lastOpened);
 }
 
 /** The remembered agent `agentId` of the relay at `relayUrl`. */
-export function findPaired(relayUrl: string, agentId: string): PairedAgent | undefined {
-  return pairedAgents().find((a) => a.agentId === agentId && a.relayUrl === relayUrl);
+export function findRemembered(relayUrl: string, agentId: string): RememberedAgent | undefined {
+  return rememberedAgents().find((a) => a.agentId === agentId && a.relayUrl === relayUrl);
 }
 
 /** Remembers (or updates) an agent; false if the browser would not store it. */
-export function rememberAgent(agent: PairedAgent): boolean {
-  const others = pairedAgents().filter((a) => !(a.agentId === agent.agentId && a.relayUrl === agent.relayUrl));
-  return write(AGENTS_KEY, JSON.stringify([agent, ...others]));
+export function rememberAgent(agent: RememberedAgent): boolean {
+  const others = rememberedAgents().filter((a) => !(a.agentId === agent.agentId && a.relayUrl === agent.relayUrl));
+  const saved = write(AGENTS_KEY, JSON.stringify([agent, ...others]));
+  if (saved) write(OLD_AGENTS_KEY, '[]');
+  return saved;
 }
 
-/** Forgets an agent, and with it the secret of its link. */
+/** Forgets an agent, and with it the credential this device had for it. */
 export function forgetAgent(relayUrl: string, agentId: string): void {
-  write(AGENTS_KEY, JSON.stringify(pairedAgents().filter((a) => !(a.agentId === agentId && a.relayUrl === relayUrl))));
+  write(AGENTS_KEY, JSON.stringify(rememberedAgents().filter((a) => !(a.agentId === agentId && a.relayUrl === relayUrl))));
+  write(OLD_AGENTS_KEY, '[]');
 }
 
-function isPairedAgent(value: unknown): value is PairedAgent {
+function isCredential(value: unknown): value is Credential {
+  if (typeof value !== 'object' || value === null) return false;
+  const c = value as Record<string, unknown>;
+  if (typeof c.secret !== 'string' || !isSecret(c.secret) || typeof c.readOnly !== 'boolean') return false;
+  return c.kind === 'link' || (c.kind === 'device' && typeof c.id === 'string' && isId(c.id));
+}
+
+function isRemembered(value: unknown): value is RememberedAgent {
   if (typeof value !== 'object' || value === null) return false;
   const a = value as Record<string, unknown>;
   return (
@@ -88,11 +105,18 @@ function isPairedAgent(value: unknown): value is PairedAgent {
     isId(a.agentId) &&
     typeof a.relayUrl === 'string' &&
     /^https?:\/\//.test(a.relayUrl) &&
-    typeof a.secret === 'string' &&
-    isSecret(a.secret) &&
-    typeof a.readOnly === 'boolean' &&
+    isCredential(a.credential) &&
     typeof a.pin === 'boolean' &&
     (a.name === undefined || typeof a.name === 'string') &&
     typeof a.lastOpened === 'number'
   );
+}
+
+/** An entry an earlier version wrote: a link's secret. */
+function fromOldEntry(value: unknown): RememberedAgent | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const a = value as Record<string, unknown>;
+  const credential = { kind: 'link', secret: a.secret, readOnly: a.readOnly };
+  const entry = { agentId: a.agentId, relayUrl: a.relayUrl, credential, pin: a.pin, name: a.name, lastOpened: a.lastOpened };
+  return isRemembered(entry) ? entry : undefined;
 }

@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { createAgent, type Agent, type AgentEvent, type AgentOptions } from '../../src/agent/agent.js';
-import { ClientSession, type SessionState, type StatusMessage } from '../../src/client/session.js';
+import { ClientSession, type PairedCredential, type SessionState } from '../../src/client/session.js';
 import { wsConnect } from '../../src/net/ws-connect.js';
 import type { Connect } from '../../src/client/transport.js';
-import { parseAccessLink, type AttentionEvent, type HistoryMode, type SnapshotKind } from '../../src/protocol/index.js';
+import { ChannelClient } from '../../src/client/channel-client.js';
+import { FrameType, decodeFrame, parseAccessLink, randomId, type HandshakeFrame, type Refused, type AttentionEvent, type Credential, type DeviceInfo, type ExitStatus, type HistoryMode, type SnapshotKind, type WelcomePayload } from '../../src/protocol/index.js';
 import { createRelay, type Relay, type RelayLogEvent, type RelayOptions } from '../../src/relay/relay.js';
 import { EventLog } from './wait.js';
 
@@ -121,7 +122,13 @@ export async function startAgent(relayUrl: string, options: Partial<AgentOptions
 export class TestClient {
   readonly session: ClientSession;
   readonly states = new EventLog<SessionState>();
-  readonly statuses = new EventLog<StatusMessage>();
+  /** The command's exits, as the agent sealed them. */
+  readonly exits = new EventLog<ExitStatus>();
+  /** Channels opened with the agent (one per connection to it). */
+  readonly welcomes = new EventLog<WelcomePayload>();
+  /** The device credential, once paired (with `pair`). */
+  readonly pairings = new EventLog<PairedCredential>();
+  readonly deviceLists = new EventLog<DeviceInfo[]>();
   readonly errors = new EventLog<{ code: string; message: string }>();
   /** Output reported lost (bytes history only). */
   readonly gaps = new EventLog<number>();
@@ -139,18 +146,30 @@ export class TestClient {
    * busy for that long, reading nothing meanwhile, then acknowledges it. Only meaningful with relay and
    * agent in other processes.
    */
+  /**
+   * `link`: an access link; `credential` (with a link's relay and agent) replaces the link's own, for a
+   * paired device. `pair`: pair under this name once the agent accepts the link.
+   */
   constructor(
     link: string,
-    options: { history?: HistoryMode; origin?: string; connect?: Connect; processingMs?: number; pin?: Uint8Array } = {},
+    options: {
+      history?: HistoryMode;
+      origin?: string;
+      connect?: Connect;
+      processingMs?: number;
+      pin?: string;
+      pair?: string;
+      credential?: Credential;
+    } = {},
   ) {
     const parsed = parseAccessLink(link);
     const slow = options.processingMs;
     this.session = new ClientSession({
       relayUrl: parsed.relayUrl,
       agentId: parsed.agentId,
-      secret: parsed.secret,
-      readOnly: parsed.readOnly,
+      credential: options.credential ?? { kind: 'link', secret: parsed.secret, readOnly: parsed.readOnly === true },
       pin: options.pin,
+      ...(options.pair ? { pair: { name: options.pair } } : {}),
       connect: options.connect ?? wsConnect(options.origin ?? new URL(parsed.relayUrl).origin),
       history: options.history,
       backoff: { baseMs: 50, capMs: 500 },
@@ -178,7 +197,10 @@ export class TestClient {
         gap: this.gaps.push,
         attention: this.attentions.push,
         state: this.states.push,
-        status: this.statuses.push,
+        exit: this.exits.push,
+        opened: this.welcomes.push,
+        paired: this.pairings.push,
+        devices: this.deviceLists.push,
         error: (code, message) => this.errors.push({ code, message }),
       },
     });
@@ -255,4 +277,37 @@ export function rawSocket(url: string, options: { origin?: string; headers?: Rec
   opened.catch(() => undefined);
   cleanups.push(() => ws.terminate());
   return { ws, messages, closed, opened };
+}
+
+/** A channel opened by hand over a raw client socket: its keys, what the agent said, and the session it used. */
+export interface RawChannel {
+  keys: { send: Uint8Array; receive: Uint8Array };
+  welcome: WelcomePayload;
+  session: string;
+}
+
+/**
+ * Runs the channel handshake over a raw socket the relay admitted (after `connected`), as a client would;
+ * resolves with its keys, or rejects with the agent's refusal.
+ */
+export async function openRawChannel(socket: RawSocket, agentId: string, credential: Credential, options: { session?: string; pin?: string } = {}): Promise<RawChannel> {
+  const session = options.session ?? randomId();
+  const client = new ChannelClient(agentId, credential, options.pin, () => ({ session, history: 'screen' }));
+  let from = socket.messages.items.length;
+  socket.ws.send(client.start());
+  for (;;) {
+    const message = await socket.messages.next((m) => m.binary?.[0] === FrameType.Handshake, 10_000, 'a handshake frame', from);
+    from = socket.messages.items.indexOf(message) + 1;
+    const outcome = client.receive(decodeFrame(message.binary!) as HandshakeFrame);
+    if (outcome.kind === 'send') socket.ws.send(outcome.frame);
+    else if (outcome.kind === 'open') return { keys: outcome.keys, welcome: outcome.welcome, session };
+    else throw new RefusedError(outcome.refused);
+  }
+}
+
+/** The agent refused a handshake. */
+export class RefusedError extends Error {
+  constructor(readonly refused: Refused) {
+    super(`refused (${refused.reason}): ${refused.message}`);
+  }
 }

@@ -1,0 +1,261 @@
+// The channel between one client connection and the agent. Every time a client (the web page, `attach`)
+// reaches the agent through the relay, the two run a handshake of their own (Noise NNpsk0, noise.ts) with a
+// pre-shared key derived from the credential the client holds: the access link, the read-only link, or a
+// device key the agent gave out at pairing. Fresh ephemeral keys on both sides make the connection's keys
+// new every time: nothing recorded on one connection opens on another, or after the agent restarts, and
+// what was recorded stays unreadable when a credential leaks later. A link that needs a PIN first runs
+// CPace (cpace.ts) with the PIN, and its result goes into the pre-shared key.
+//
+// Handshake frames (HANDSHAKE, frames.ts) carry one step each:
+//
+//   PIN_SHARE  1  client → agent   sid (16) | Ya (32)                    only for a link that needs a PIN
+//   PIN_REPLY  2  agent → client   Yb (32)
+//   OPEN       3  client → agent   credential | Noise message 1         payload: OpenPayload (JSON)
+//   WELCOME    4  agent → client   Noise message 2                      payload: WelcomePayload (JSON)
+//   REFUSED    5  agent → client   JSON {reason, message}               the handshake cannot succeed
+//
+//   credential = 0x00 (access link) | 0x01 (read-only link) | 0x02 device-id (16)
+//
+// Once open, each direction has a key of its own: client → agent (INPUT, CHANNEL) and agent → client
+// (SNAPSHOT, INPUT_ACK, CHANNEL). Live output goes to every client at once, sealed with the stream key the
+// agent hands each client in its WELCOME (and again, replaced, in a `stream_key` message).
+
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { viewSecret } from './access.js';
+import { ProtocolError } from './codes.js';
+import { CPACE_SHARE_BYTES, lvCat } from './cpace.js';
+import { ID_LENGTH, fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
+import { MAX_NAME_LENGTH, MAX_POSITION, MAX_TEXT_LENGTH } from './limits.js';
+import { array, bool, int, nullable, object, oneOf, optional, str, validateShape, type Infer, type Shape } from './schema.js';
+
+const SALT = utf8('ccremote/v3');
+
+/** What a client proves it holds. The secret never leaves the device; only what is derived from it does. */
+export type Credential =
+  /** An access link's secret (`readOnly`: the read-only link's view secret). */
+  | { kind: 'link'; secret: string; readOnly: boolean }
+  /** A paired device's own key. */
+  | { kind: 'device'; id: string; secret: string; readOnly: boolean };
+
+/** Which credential a handshake uses, as the agent learns it (the secret left out). */
+export type CredentialRef = { kind: 'link'; readOnly: boolean } | { kind: 'device'; id: string };
+
+function derive(secret: string, info: string): Uint8Array {
+  return hkdf(sha256, fromBase64Url(secret), SALT, utf8(info), 32);
+}
+
+/** The pre-shared key of the channel handshake for a credential. */
+export function channelPsk(credential: Credential, agentId: string): Uint8Array {
+  return credential.kind === 'link'
+    ? derive(credential.secret, `channel-psk:${agentId}:${credential.readOnly ? 'view' : 'full'}`)
+    : derive(credential.secret, `channel-psk:${agentId}:device:${credential.id}`);
+}
+
+/** The pre-shared key after a PIN exchange: the link's and the exchange's keys together. */
+export function pinnedPsk(linkPsk: Uint8Array, isk: Uint8Array, agentId: string): Uint8Array {
+  const input = new Uint8Array(linkPsk.length + isk.length);
+  input.set(linkPsk);
+  input.set(isk, linkPsk.length);
+  return hkdf(sha256, input, SALT, utf8(`channel-psk-pin:${agentId}`), 32);
+}
+
+/** The token a device presents to the relay (the relay keeps only its verifier, tokenVerifier()). */
+export function deviceToken(secret: string, agentId: string, deviceId: string): string {
+  return toBase64Url(derive(secret, `device-token:${agentId}:${deviceId}`));
+}
+
+/** The view secret of a credential's link, if it is a link: what a full link's holder may also watch with. */
+export function linkViewSecret(credential: Credential, agentId: string): string | undefined {
+  if (credential.kind !== 'link') return undefined;
+  return credential.readOnly ? credential.secret : viewSecret(credential.secret, agentId);
+}
+
+/** The CPace channel identifier: binds a PIN exchange to one agent (the link's kind is bound later, in the Noise prologue). */
+export function pinChannelId(agentId: string): Uint8Array {
+  return lvCat(utf8('ccremote/v3 pin'), utf8(agentId));
+}
+
+/** The password-related string of a PIN: its NFKC form, UTF-8. */
+export function pinPrs(pin: string): Uint8Array {
+  return utf8(pin.normalize('NFKC'));
+}
+
+/** Handshake steps. */
+export const HandshakeStep = { PinShare: 1, PinReply: 2, Open: 3, Welcome: 4, Refused: 5 } as const;
+export type HandshakeStep = (typeof HandshakeStep)[keyof typeof HandshakeStep];
+
+const CredentialByte = { Link: 0, ReadOnlyLink: 1, Device: 2 } as const;
+const SID_BYTES = 16;
+
+/** The bytes naming a credential in OPEN (and in the Noise prologue, so a relay cannot swap them). */
+export function encodeCredentialRef(ref: CredentialRef): Uint8Array {
+  if (ref.kind === 'link') return Uint8Array.of(ref.readOnly ? CredentialByte.ReadOnlyLink : CredentialByte.Link);
+  const id = fromBase64Url(ref.id);
+  const out = new Uint8Array(1 + id.length);
+  out[0] = CredentialByte.Device;
+  out.set(id, 1);
+  return out;
+}
+
+/** The credential named at the start of `bytes`, and how many bytes it took. */
+export function decodeCredentialRef(bytes: Uint8Array): { ref: CredentialRef; length: number } {
+  switch (bytes[0]) {
+    case CredentialByte.Link:
+      return { ref: { kind: 'link', readOnly: false }, length: 1 };
+    case CredentialByte.ReadOnlyLink:
+      return { ref: { kind: 'link', readOnly: true }, length: 1 };
+    case CredentialByte.Device: {
+      if (bytes.length < 1 + 16) throw new ProtocolError('OPEN: truncated device id');
+      return { ref: { kind: 'device', id: toBase64Url(bytes.subarray(1, 17)) }, length: 17 };
+    }
+    default:
+      throw new ProtocolError('OPEN: unknown credential');
+  }
+}
+
+/** The prologue both sides bind into the Noise handshake: the agent, the credential, and any PIN exchange. */
+export function channelPrologue(agentId: string, ref: CredentialRef, pin?: { sid: Uint8Array; ya: Uint8Array; yb: Uint8Array }): Uint8Array {
+  const parts = [utf8('ccremote/v3 channel'), utf8(agentId), encodeCredentialRef(ref)];
+  if (pin) parts.push(pin.sid, pin.ya, pin.yb);
+  return lvCat(...parts);
+}
+
+/** A PIN_SHARE body: the exchange's session id and the client's share. */
+export function encodePinShare(sid: Uint8Array, share: Uint8Array): Uint8Array {
+  if (sid.length !== SID_BYTES || share.length !== CPACE_SHARE_BYTES) throw new RangeError('PIN share of the wrong size');
+  const out = new Uint8Array(SID_BYTES + CPACE_SHARE_BYTES);
+  out.set(sid);
+  out.set(share, SID_BYTES);
+  return out;
+}
+
+export function decodePinShare(body: Uint8Array): { sid: Uint8Array; share: Uint8Array } {
+  if (body.length !== SID_BYTES + CPACE_SHARE_BYTES) throw new ProtocolError('PIN_SHARE must be 48 bytes');
+  return { sid: body.slice(0, SID_BYTES), share: body.slice(SID_BYTES) };
+}
+
+export function decodePinReply(body: Uint8Array): Uint8Array {
+  if (body.length !== CPACE_SHARE_BYTES) throw new ProtocolError('PIN_REPLY must be 32 bytes');
+  return body.slice();
+}
+
+const id = str({ min: ID_LENGTH, max: ID_LENGTH, pattern: /^[A-Za-z0-9_-]+$/ });
+const key32 = str({ min: 43, max: 43, pattern: /^[A-Za-z0-9_-]+$/ });
+const position = int(0, MAX_POSITION);
+const deviceName = str({ min: 1, max: MAX_NAME_LENGTH });
+const access = oneOf(['full', 'view'] as const);
+/** Most devices an agent keeps paired. */
+export const MAX_DEVICES = 64;
+
+/** What the client says in OPEN (sealed with the pre-shared key only: whoever holds the credential can read it). */
+const openShape = {
+  /** The client session's identity, stable across reconnects: its input is applied once. */
+  session: id,
+  /** Where it stands in the output stream. */
+  resume: optional(object({ stream: id, offset: position })),
+  /** How missing output is filled (`screen` or `bytes`). */
+  history: oneOf(['screen', 'bytes'] as const),
+} satisfies Shape;
+export type OpenPayload = Infer<typeof openShape>;
+
+/** What the agent says in WELCOME (sealed after the ephemeral exchange: only this connection reads it). */
+const welcomeShape = {
+  /** The output stream, its key, and its end now. */
+  stream: id,
+  key: key32,
+  end: position,
+  /** The agent's display name. */
+  name: optional(str({ max: MAX_NAME_LENGTH })),
+  /** What this connection may do. */
+  access,
+  /** The paired device this connection authenticated as, if it did. */
+  device: optional(object({ id, name: deviceName })),
+  /** Whether this connection may pair (it came with a link). */
+  can_pair: bool,
+} satisfies Shape;
+export type WelcomePayload = Infer<typeof welcomeShape>;
+
+/** Why the agent refuses a handshake. */
+export const RefusedReason = ['unknown_credential', 'pin_required', 'too_many_attempts', 'link_expired', 'busy'] as const;
+const refusedShape = { reason: oneOf(RefusedReason), message: str({ max: MAX_TEXT_LENGTH }) } satisfies Shape;
+export type Refused = Infer<typeof refusedShape>;
+
+function json<S extends Shape>(shape: S, bytes: Uint8Array, label: string): Infer<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(fromUtf8(bytes));
+  } catch {
+    throw new ProtocolError(`${label}: not JSON`);
+  }
+  return validateShape(shape, value, label);
+}
+
+export const encodeOpen = (payload: OpenPayload): Uint8Array => utf8(JSON.stringify(payload));
+export const decodeOpen = (bytes: Uint8Array): OpenPayload => json(openShape, bytes, 'OPEN');
+export const encodeWelcome = (payload: WelcomePayload): Uint8Array => utf8(JSON.stringify(payload));
+export const decodeWelcome = (bytes: Uint8Array): WelcomePayload => json(welcomeShape, bytes, 'WELCOME');
+export const encodeRefused = (refused: Refused): Uint8Array => utf8(JSON.stringify(refused));
+export const decodeRefused = (bytes: Uint8Array): Refused => json(refusedShape, bytes, 'REFUSED');
+
+/** One paired device, as listed to a full device. */
+const deviceShape = {
+  id,
+  name: deviceName,
+  access,
+  paired_at: int(0, MAX_POSITION),
+  last_seen: nullable(int(0, MAX_POSITION)),
+  last_address: optional(str({ max: 64 })),
+  /** The device asking. */
+  current: bool,
+} satisfies Shape;
+export type DeviceInfo = Infer<typeof deviceShape>;
+
+/** Messages a client sends in CHANNEL frames. */
+export const clientChannel = {
+  /** Pair this device: its id and key, chosen by the device, and the name the person gave it. */
+  pair: { id, secret: key32, name: deviceName },
+  /** List the paired devices (full access only). */
+  devices: {},
+  /** Revoke a paired device (full access only): it is cut off, and the link is replaced. */
+  revoke: { id },
+} satisfies Record<string, Shape>;
+
+/** Messages the agent sends in CHANNEL frames. */
+export const agentChannel = {
+  /** The device is paired: from now on it connects with its own key. */
+  paired: { id, name: deviceName, access },
+  /** Output from now on is sealed with this key (the previous one opens only what came before). */
+  stream_key: { key: key32 },
+  devices: { devices: array(object(deviceShape), { max: MAX_DEVICES }) },
+  revoked: { id },
+  /** A request was refused. */
+  refused: { message: str({ max: MAX_TEXT_LENGTH }) },
+} satisfies Record<string, Shape>;
+
+type Table = Record<string, Shape>;
+export type ChannelMessageOf<T extends Table> = { [K in keyof T & string]: { type: K } & Infer<T[K]> }[keyof T & string];
+export type ClientChannelMessage = ChannelMessageOf<typeof clientChannel>;
+export type AgentChannelMessage = ChannelMessageOf<typeof agentChannel>;
+
+function parseChannel<T extends Table>(table: T, label: string, bytes: Uint8Array): ChannelMessageOf<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(fromUtf8(bytes));
+  } catch {
+    throw new ProtocolError(`${label}: not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`${label}: expected an object`);
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string' || !Object.hasOwn(table, type)) throw new ProtocolError(`${label}: unknown message`);
+  return { type, ...validateShape(table[type]!, value, type) } as ChannelMessageOf<T>;
+}
+
+export const parseClientChannel = (bytes: Uint8Array): ClientChannelMessage => parseChannel(clientChannel, 'channel', bytes);
+export const parseAgentChannel = (bytes: Uint8Array): AgentChannelMessage => parseChannel(agentChannel, 'channel', bytes);
+export const encodeChannelMessage = (message: ClientChannelMessage | AgentChannelMessage): Uint8Array => utf8(JSON.stringify(message));
+
+/** Keys derived from a stream's key: output is sealed with the key itself, these with their own. */
+export function streamSubkey(streamKey: Uint8Array, use: 'attention' | 'status'): Uint8Array {
+  return hkdf(sha256, streamKey, SALT, utf8(`stream:${use}`), 32);
+}

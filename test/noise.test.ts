@@ -1,0 +1,73 @@
+// Noise_NNpsk0_25519_ChaChaPoly_SHA256 as implemented in src/protocol/noise.ts, against the published test
+// vectors of the pattern (cacophony), then as ccremote uses it: fresh keys every time, tampering refused.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { IntegrityError, NoiseCipher, NoiseHandshake, randomBytes } from '../src/protocol/index.js';
+
+interface Vector {
+  protocol_name: string;
+  init_prologue: string;
+  init_psks: string[];
+  init_ephemeral: string;
+  resp_prologue: string;
+  resp_psks: string[];
+  resp_ephemeral: string;
+  handshake_hash: string;
+  messages: Array<{ payload: string; ciphertext: string }>;
+}
+
+const { vector } = JSON.parse(readFileSync(new URL('./vectors/noise-nnpsk0-25519-chachapoly-sha256.json', import.meta.url), 'utf8')) as { vector: Vector };
+const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'hex'));
+const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+describe('Noise NNpsk0', () => {
+  it('matches the published test vector: handshake messages, handshake hash, and transport messages after Split', () => {
+    expect(vector.protocol_name).toBe('Noise_NNpsk0_25519_ChaChaPoly_SHA256');
+    const initiator = new NoiseHandshake('initiator', hex(vector.init_psks[0]!), hex(vector.init_prologue), hex(vector.init_ephemeral));
+    const responder = new NoiseHandshake('responder', hex(vector.resp_psks[0]!), hex(vector.resp_prologue), hex(vector.resp_ephemeral));
+    const [m1, m2, ...transport] = vector.messages;
+    const first = initiator.writeMessage(hex(m1!.payload));
+    expect(toHex(first)).toBe(m1!.ciphertext);
+    expect(toHex(responder.readMessage(first))).toBe(m1!.payload);
+    const second = responder.writeMessage(hex(m2!.payload));
+    expect(toHex(second)).toBe(m2!.ciphertext);
+    expect(toHex(initiator.readMessage(second))).toBe(m2!.payload);
+    expect(toHex(initiator.hash)).toBe(vector.handshake_hash);
+    expect(toHex(responder.hash)).toBe(vector.handshake_hash);
+    // Transport: the initiator's key sends the odd messages, the responder's the even ones (counter nonces).
+    const keys = initiator.split();
+    expect(responder.split()).toEqual(keys);
+    const send = { initiator: new NoiseCipher(keys.initiator), responder: new NoiseCipher(keys.responder) };
+    transport.forEach((message, i) => {
+      const from = i % 2 === 0 ? send.initiator : send.responder;
+      expect(toHex(from.encrypt(new Uint8Array(0), hex(message.payload)))).toBe(message.ciphertext);
+    });
+  });
+
+  it('gives new keys on every handshake with the same PSK, and refuses another PSK, prologue or an altered message', () => {
+    const psk = randomBytes(32);
+    const prologue = randomBytes(8);
+    const run = (): Uint8Array => {
+      const a = new NoiseHandshake('initiator', psk, prologue);
+      const b = new NoiseHandshake('responder', psk, prologue);
+      b.readMessage(a.writeMessage(new Uint8Array(0)));
+      a.readMessage(b.writeMessage(new Uint8Array(0)));
+      expect(a.split()).toEqual(b.split());
+      return a.split().initiator;
+    };
+    expect(toHex(run())).not.toBe(toHex(run()));
+    const message = new NoiseHandshake('initiator', psk, prologue).writeMessage(Uint8Array.of(1, 2, 3));
+    expect(() => new NoiseHandshake('responder', randomBytes(32), prologue).readMessage(message)).toThrow(IntegrityError);
+    expect(() => new NoiseHandshake('responder', psk, randomBytes(8)).readMessage(message)).toThrow(IntegrityError);
+    const altered = Uint8Array.from(message);
+    altered[40]! ^= 1;
+    expect(() => new NoiseHandshake('responder', psk, prologue).readMessage(altered)).toThrow(IntegrityError);
+    // A low-order point as the ephemeral key is refused.
+    const lowOrder = new Uint8Array(32 + 16);
+    const a = new NoiseHandshake('initiator', psk, prologue);
+    const b = new NoiseHandshake('responder', psk, prologue);
+    b.readMessage(a.writeMessage(new Uint8Array(0)));
+    expect(() => a.readMessage(lowOrder)).toThrow(IntegrityError);
+  });
+});
