@@ -25,6 +25,7 @@ import {
 } from '../protocol/index.js';
 import { AttentionChannel } from './attention-channel.js';
 import { ChannelHost, type OpenChannel } from './channel-host.js';
+import { ControlSocket, controlPath, type ControlAnswer, type ControlRequest } from './control-socket.js';
 import { AgentCredentials } from './credentials.js';
 import { IdentityFile, defaultConfigDir, replaceLink, type Identity, type PairedDevice } from './identity.js';
 import { LockFile } from './lock-file.js';
@@ -189,6 +190,14 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   }
   const commandArgs = attention ? ['--settings', attention.settingsJson(), ...args] : args;
 
+  // `ccremote devices` on this computer lists and revokes devices through a local socket.
+  let control: ControlSocket | undefined;
+  try {
+    control = await ControlSocket.open(controlPath(identityFile.path), { handle: (request) => controlRequest(request) });
+  } catch (error) {
+    emit({ event: 'warning', message: `"ccremote devices" cannot reach this agent while it runs: ${(error as Error).message}` });
+  }
+
   let pty: PtyProcess | undefined;
   let outputPaused = false;
   let closing = false;
@@ -319,6 +328,14 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     return device;
   }
 
+  /** A request from `ccremote devices` on this computer. */
+  async function controlRequest(request: ControlRequest): Promise<ControlAnswer> {
+    if (request.type === 'devices') return { ok: true, devices: credentials.devices.map(({ psk: _psk, verifier: _verifier, ...shown }) => shown) };
+    if (!identity.agentId) return { ok: false, message: 'the agent is not registered with its relay yet' };
+    const revoked = await revokeDevice(request.id);
+    return revoked ? { ok: true, url: accessUrl(), viewUrl: accessUrl(true) } : { ok: false, message: `no paired device ${request.id}` };
+  }
+
   function reportSaveError(error: unknown): void {
     emit({ event: 'warning', message: `cannot save the agent's identity file: ${(error as Error).message}` });
   }
@@ -435,7 +452,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     registrationAbort.abort();
     await pty?.stop();
     host.dispose();
-    await Promise.all([link.close(), screen.close(), attention?.close()]);
+    await Promise.all([link.close(), screen.close(), attention?.close(), control?.close()]);
     lock.release();
     finish(code);
   }

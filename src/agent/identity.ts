@@ -4,7 +4,7 @@
 // and working directory, so agents in two projects get two links.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_DEVICES, MAX_NAME_LENGTH, isId, isSecret, newSecret } from '../protocol/index.js';
@@ -53,6 +53,33 @@ export class IdentityFile {
   constructor(configDir: string, relayUrl: string, cwd: string) {
     const digest = createHash('sha256').update(`${relayUrl}\n${cwd}`).digest('hex').slice(0, 16);
     this.path = join(configDir, 'agents', `${digest}.json`);
+  }
+
+  /** The identity files in a config directory, with what each holds (registered ones only), for `ccremote devices`. */
+  static async all(configDir: string): Promise<Array<{ file: IdentityFile; identity: Identity }>> {
+    const dir = join(configDir, 'agents');
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((name) => /^[0-9a-f]{16}\.json$/.test(name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const found: Array<{ file: IdentityFile; identity: Identity }> = [];
+    for (const name of names) {
+      let stored: Partial<Identity>;
+      try {
+        stored = JSON.parse(await readFile(join(dir, name), 'utf8')) as Partial<Identity>;
+      } catch {
+        continue;
+      }
+      if (typeof stored.relayUrl !== 'string' || typeof stored.cwd !== 'string') continue;
+      const file = new IdentityFile(configDir, stored.relayUrl, stored.cwd);
+      if (file.path !== join(dir, name)) continue;
+      const identity = await file.load(stored.relayUrl, stored.cwd);
+      if (identity.agentId) found.push({ file, identity });
+    }
+    return found;
   }
 
   /** The stored identity, or a new one (with a fresh secret and no registration yet). */

@@ -2,7 +2,7 @@
 // prints its events until it stops.
 
 import { createAgent, type AgentOptions } from '../agent/agent.js';
-import { UsageError, parseBytes, type Parsed } from './options.js';
+import { UsageError, parseBytes, parseDuration, type Parsed } from './options.js';
 import { readPin } from './pin-prompt.js';
 import type { Printer } from './printer.js';
 import { onStopSignal } from './signals.js';
@@ -21,6 +21,7 @@ export async function agentOptionsFrom(parsed: Parsed): Promise<Omit<AgentOption
     rotate: v.rotate === true,
     attentionHooks: v['no-attention-hooks'] !== true,
     bufferSize: v['buffer-size'] !== undefined ? parseBytes(v['buffer-size'] as string, 'buffer size') : undefined,
+    linkTtlMs: v['link-ttl'] !== undefined ? parseDuration(v['link-ttl'] as string, 'link TTL') : undefined,
     pin: v.pin === true ? await readPin({ env: process.env, input: process.stdin, output: process.stderr }, true) : undefined,
   };
 }

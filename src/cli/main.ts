@@ -6,6 +6,7 @@ import { RegistrationRefused } from '../agent/registration.js';
 import { VERSION } from '../version.js';
 import { agentCommand } from './agent-command.js';
 import { attachCommand } from './attach-command.js';
+import { devicesCommand } from './devices-command.js';
 import { doctorCommand } from './doctor-command.js';
 import { localCommand } from './local-command.js';
 import { UsageError, commands, help, overview, parse, type CommandName } from './options.js';
@@ -57,6 +58,8 @@ export async function main(argv: string[]): Promise<number> {
         return await attachCommand(parsed);
       case 'doctor':
         return await doctorCommand(parsed, printer);
+      case 'devices':
+        return await devicesCommand(parsed, printer);
       default:
         return await localCommand(parsed, printer);
     }

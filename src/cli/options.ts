@@ -24,7 +24,7 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** Whether `-- CMD ARGS…` is accepted. */
   takesCommand?: boolean;
-  /** Names of positional arguments, in order. */
+  /** Names of positional arguments, in order; a name ending in "?" may be left out (as may every one after it). */
   positionals?: string[];
 }
 
@@ -44,6 +44,11 @@ const agentOptions = {
     help: 'Require a PIN (6+ characters) besides the link. Asked for at the terminal, or set CCREMOTE_PIN. Never stored or sent.',
   },
   'buffer-size': { type: 'string', value: 'BYTES', help: 'Output kept for reconnecting browsers, e.g. 4M (default 4 MiB).' },
+  'link-ttl': {
+    type: 'string',
+    value: 'DURATION',
+    help: 'An access link that has paired no device stops working this long after it was made, e.g. 10m or 24h (default: never).',
+  },
   'no-qr': { type: 'boolean', help: 'Do not print the QR code.' },
   'no-attention-hooks': {
     type: 'boolean',
@@ -105,6 +110,19 @@ export const commands = {
     },
     takesCommand: true,
   },
+  devices: {
+    usage: 'ccremote devices [revoke ID] [options]',
+    summary:
+      'List the devices paired with the agent of this folder (the agents of every relay, unless --relay says which), ' +
+      'or revoke one: it is cut off at once and the link is replaced, while the other paired devices keep working.',
+    options: {
+      relay: { type: 'string', short: 'r', value: 'URL', help: 'The relay of the agent (when this folder has agents at several).' },
+      cwd: agentOptions.cwd,
+      'config-dir': agentOptions['config-dir'],
+      ...shared,
+    },
+    positionals: ['ACTION?', 'ID?'],
+  },
   doctor: {
     usage: 'ccremote doctor [--relay URL]',
     summary:
@@ -157,9 +175,10 @@ export function parse(spec: CommandSpec, argv: string[]): Parsed {
     throw new UsageError((error as Error).message);
   }
   const { values, positionals } = parsedArgs;
-  const expected = spec.positionals?.length ?? 0;
-  if (!values.help && positionals.length !== expected) {
-    throw new UsageError(expected === 0 ? `unexpected argument: ${positionals[0]}` : `expected ${spec.positionals!.join(' ')}`);
+  const names = spec.positionals ?? [];
+  const required = names.filter((n) => !n.endsWith('?')).length;
+  if (!values.help && (positionals.length < required || positionals.length > names.length)) {
+    throw new UsageError(names.length === 0 ? `unexpected argument: ${positionals[0]}` : `expected ${names.map((n) => (n.endsWith('?') ? `[${n.slice(0, -1)}]` : n)).join(' ')}`);
   }
   return { values: values as Parsed['values'], positionals, command };
 }
@@ -182,6 +201,7 @@ export function overview(): string {
     `  ccremote relay [options]                   a relay on a public server\n` +
     `  ccremote agent --relay URL [-- CMD ...]    an agent that serves this computer through a relay\n` +
     `  ccremote attach URL                        join a session from another terminal\n` +
+    `  ccremote devices [revoke ID]               list the devices paired with this folder's agent, or revoke one\n` +
     `  ccremote doctor [--relay URL]              check what ccremote needs on this computer\n` +
     `  ccremote --version                         print the version\n\n` +
     `Run "ccremote COMMAND --help" for a command's options, "ccremote --help" for the local mode's.\n`
@@ -196,6 +216,15 @@ export function parseBytes(text: string, what = 'size'): number {
   const bytes = Math.round(Number(match[1]) * scale);
   if (bytes < 64 * 1024 || bytes > 1024 ** 3) throw new UsageError(`${what} must be between 64K and 1G: ${text}`);
   return bytes;
+}
+
+/** Parses a duration such as 90s, 10m, 24h or 7d, into ms (at least a second). */
+export function parseDuration(text: string, what = 'duration'): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
+  if (!match) throw new UsageError(`not a ${what}: ${text} (use e.g. 90s, 10m, 24h or 7d)`);
+  const ms = Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd'];
+  if (ms < 1000) throw new UsageError(`${what} must be at least a second: ${text}`);
+  return ms;
 }
 
 /** Parses a TCP port. */

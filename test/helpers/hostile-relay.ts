@@ -65,6 +65,19 @@ export class HostileRelay {
     link.toPeer.send(data);
   }
 
+  /** Cuts one connection of a side at once, as a lost network would (the peer reconnects by itself). */
+  cut(side: 'agent' | 'client', connection: number): void {
+    const link = this.links.find((l) => l.side === side && l.connection === connection);
+    if (!link) throw new Error(`no ${side} connection ${connection}`);
+    link.toPeer.terminate();
+    link.toRelay.terminate();
+  }
+
+  /** How many connections of a side it has seen (the latest is numbered so). */
+  connections(side: 'agent' | 'client'): number {
+    return this.counts[side];
+  }
+
   /** Every message of one side and way, in order. */
   messages(side: 'agent' | 'client', way: 'up' | 'down'): Tapped[] {
     return this.seen.items.filter((m) => m.side === side && m.way === way);

@@ -1,0 +1,192 @@
+// Paired devices: the first use of a link pairs the device, which from then on connects with a key of its
+// own; the agent says when a device pairs or connects, and from where; a full device lists the devices and
+// revokes one, which cuts that one off and replaces the link while the others keep working; the same from
+// `ccremote devices` on the computer; a link that paired nothing can expire.
+
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameType, IntegrityError, decodeFrame, fromBase64Url, openFrame, parseAccessLink, type Credential, type OutputFrame } from '../src/protocol/index.js';
+import { relayBehindHostile } from './helpers/hostile-relay.js';
+import { killAll, runCli } from './helpers/cli.js';
+import { cleanup, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import type { PairedCredential } from '../src/client/session.js';
+
+afterEach(async () => {
+  killAll();
+  await cleanup();
+});
+
+const asCredential = (paired: PairedCredential): Credential => ({ kind: 'device', id: paired.id, secret: paired.secret, readOnly: paired.access === 'view' });
+
+describe('pairing', () => {
+  it('the first use of a link pairs the device; then it connects with its own key, also after the link is replaced', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const phone = new TestClient(agent.url, { pair: 'Pixel 9' });
+    const paired = await phone.pairings.next(() => true, 10_000, 'the pairing');
+    expect(paired).toMatchObject({ name: 'Pixel 9', access: 'full' });
+    // The agent's terminal hears of it, and of where the browser connects from, as the relay sees it.
+    expect(await agent.events.next((e) => e.event === 'paired')).toMatchObject({ name: 'Pixel 9', access: 'full', address: '127.0.0.1' });
+    expect(agent.events.items).toContainEqual({ event: 'connected', access: 'full', device: undefined, address: '127.0.0.1' });
+    phone.close();
+
+    const again = new TestClient(agent.url, { credential: asCredential(paired) });
+    again.type('echo device-$((4+4))\r');
+    await again.waitForOutput('device-8');
+    expect(await agent.events.next((e) => e.event === 'connected' && e.device !== undefined)).toMatchObject({ device: { id: paired.id, name: 'Pixel 9' } });
+    again.close();
+
+    // The link is replaced (--rotate): whoever holds only the old link is refused; the paired device is not.
+    await agent.close();
+    const rotated = await startAgent(relay.url, { configDir: agent.configDir, cwd: agent.cwd, rotate: true });
+    expect(await new TestClient(agent.url).waitForState('failed')).toMatchObject({ reason: expect.stringMatching(/not valid/) });
+    const device = new TestClient(rotated.url, { credential: asCredential(paired) });
+    device.type('echo still-paired-$((1+1))\r');
+    await device.waitForOutput('still-paired-2');
+  });
+
+  it('a read-only link pairs a read-only device, which can neither type nor manage devices', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const viewer = new TestClient(agent.agent.viewUrl!, { pair: 'tablet' });
+    const paired = await viewer.pairings.next(() => true, 10_000, 'the pairing');
+    expect(paired.access).toBe('view');
+    const device = new TestClient(agent.url, { credential: asCredential(paired) });
+    expect((await device.welcomes.next(() => true)).access).toBe('view');
+    expect(device.session.canType).toBe(false);
+    device.session.listDevices();
+    expect(await device.errors.next((e) => e.code === 'refused')).toMatchObject({ message: expect.stringMatching(/read-only device cannot list/) });
+  });
+});
+
+describe('revoking a device', () => {
+  it('cuts that device off and replaces the link; the other devices keep working, under a new output key', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const pair = async (name: string): Promise<PairedCredential> => {
+      const client = new TestClient(agent.url, { pair: name });
+      const paired = await client.pairings.next(() => true, 10_000, `${name} paired`);
+      client.close();
+      return paired;
+    };
+    const [mine, lost] = [await pair('my phone'), await pair('lost tablet')];
+    const phone = new TestClient(agent.url, { credential: asCredential(mine) });
+    const tablet = new TestClient(agent.url, { credential: asCredential(lost) });
+    await Promise.all([phone.waitForState('online'), tablet.waitForState('online')]);
+
+    phone.session.listDevices();
+    const list = await phone.deviceLists.next(() => true);
+    expect(list.map((d) => [d.name, d.access, d.current])).toEqual([
+      ['my phone', 'full', true],
+      ['lost tablet', 'full', false],
+    ]);
+    expect(list[1]).toMatchObject({ last_address: '127.0.0.1', last_seen: expect.any(Number) });
+
+    phone.session.revokeDevice(lost.id);
+    expect(await tablet.waitForState('failed')).toMatchObject({ reason: expect.stringMatching(/not paired with the agent any more/) });
+    const replaced = await agent.events.next((e) => e.event === 'link_replaced');
+    expect(agent.events.items).toContainEqual({ event: 'revoked', id: lost.id, name: 'lost tablet' });
+    // The phone stays connected, and reads output sealed with the new key.
+    phone.type('echo after-revoke-$((6*7))\r');
+    await phone.waitForOutput('after-revoke-42');
+    expect(phone.states.items.filter((s) => s.kind === 'failed' || s.kind === 'waiting')).toEqual([]);
+    // The revoked device cannot come back, nor can the old link pair anything; the new link can.
+    expect(await new TestClient(agent.url, { credential: asCredential(lost) }).waitForState('failed')).toMatchObject({ code: 4401 });
+    expect(await new TestClient(agent.url, { pair: 'thief' }).waitForState('failed')).toMatchObject({ reason: expect.stringMatching(/not valid/) });
+    const fresh = new TestClient((replaced as { url: string }).url, { pair: 'new phone' });
+    await fresh.pairings.next(() => true, 10_000, 'pairing with the new link');
+  });
+});
+
+describe('a revoked device and a hostile relay', () => {
+  it('output the relay could still hand the revoked device after the revocation does not open with what it had', async () => {
+    const { hostile, through } = await relayBehindHostile();
+    const agent = await startAgent(hostile.url);
+    const link = through(agent.url);
+    const pair = async (name: string): Promise<PairedCredential> => {
+      const client = new TestClient(link, { pair: name });
+      const paired = await client.pairings.next(() => true, 10_000, `${name} paired`);
+      client.close();
+      return paired;
+    };
+    const [mine, lost] = [await pair('mine'), await pair('lost')];
+    const phone = new TestClient(link, { credential: asCredential(mine) });
+    const tablet = new TestClient(link, { credential: asCredential(lost) });
+    await Promise.all([phone.waitForState('online'), tablet.waitForState('online')]);
+    const tabletKey = fromBase64Url(tablet.welcomes.items.at(-1)!.key);
+    phone.session.revokeDevice(lost.id);
+    await tablet.waitForState('failed');
+    const mark = hostile.seen.items.length;
+    phone.type('echo secret-after-revoke-$((7*6))\r');
+    await phone.waitForOutput('secret-after-revoke-42');
+    // Every output frame the agent sent since: the relay has it, but the key the tablet held opens none.
+    const frames = hostile.seen.items.slice(mark).filter((m) => m.side === 'agent' && m.way === 'up' && m.binary && m.data[0] === FrameType.Output);
+    expect(frames.length).toBeGreaterThan(0);
+    for (const frame of frames) expect(() => openFrame(tabletKey, decodeFrame(frame.data) as OutputFrame)).toThrow(IntegrityError);
+  });
+});
+
+describe('ccremote devices', () => {
+  it('lists the paired devices and revokes one through the running agent; the other stays connected', async () => {
+    const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json']);
+    const relayUrl = (await relay.events.next((e) => e.event === 'listening')).url as string;
+    const home = tempDir();
+    const config = join(home, 'config');
+    const agent = runCli(['agent', '--relay', relayUrl, '--json', '--config-dir', config, '--cwd', home, '--', '/bin/sh'], shellEnv(home));
+    const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
+    const pair = async (name: string): Promise<PairedCredential> => {
+      const client = new TestClient(link, { pair: name });
+      const paired = await client.pairings.next(() => true, 10_000, `${name} paired`);
+      client.close();
+      return paired;
+    };
+    const [kept, revoked] = [await pair('kept'), await pair('revoked')];
+    const keptClient = new TestClient(link, { credential: asCredential(kept) });
+    await keptClient.waitForState('online');
+
+    const listing = runCli(['devices', '--config-dir', config, '--cwd', home, '--json']);
+    expect((await listing.exited).code).toBe(0);
+    const devices = listing.events.items.filter((e) => e.event === 'device');
+    expect(devices.map((d) => d.name)).toEqual(['kept', 'revoked']);
+    expect(devices[0]).toMatchObject({ id: kept.id, access: 'full', lastAddress: '127.0.0.1' });
+    const text = runCli(['devices', '--config-dir', config, '--cwd', home]);
+    await text.exited;
+    expect(text.stdout().toString()).toMatch(new RegExp(`${revoked.id}  revoked  can type  paired .*last seen`));
+
+    const revoke = runCli(['devices', 'revoke', revoked.id.slice(0, 6), '--config-dir', config, '--cwd', home]);
+    expect((await revoke.exited).code).toBe(0);
+    expect(revoke.stdout().toString()).toMatch(/Revoked "revoked".*link was replaced/s);
+    const newLink = /(http:\/\/\S+#\S+)/.exec(revoke.stdout().toString())![1]!;
+    expect(parseAccessLink(newLink).secret).not.toBe(parseAccessLink(link).secret);
+    await agent.events.next((e) => e.event === 'link_replaced' && e.url === newLink);
+    keptClient.type('echo kept-$((3+3))\r');
+    await keptClient.waitForOutput('kept-6');
+    expect(await new TestClient(link, { credential: asCredential(revoked) }).waitForState('failed')).toMatchObject({ code: 4401 });
+
+    // With the agent stopped, a revocation goes into its identity file; the relay hears of it at the next start.
+    agent.child.kill('SIGTERM');
+    await agent.exited;
+    const offline = runCli(['devices', 'revoke', kept.id, '--config-dir', config, '--cwd', home]);
+    expect((await offline.exited).code).toBe(0);
+    expect(offline.stdout().toString()).toMatch(/not running/);
+    const unknown = runCli(['devices', 'revoke', 'nobody', '--config-dir', config, '--cwd', home]);
+    expect((await unknown.exited).code).toBe(2);
+    expect(unknown.stderr()).toMatch(/no paired device nobody/);
+  });
+});
+
+describe('links that paired nothing', () => {
+  it('expire after --link-ttl; a link that paired a device does not', async () => {
+    const relay = await startRelay();
+    const expiring = await startAgent(relay.url, { linkTtlMs: 1 });
+    const late = new TestClient(expiring.url);
+    expect(await late.waitForState('failed')).toMatchObject({ refused: 'link_expired' });
+    expect(await expiring.events.next((e) => e.event === 'refused')).toMatchObject({ reason: 'link_expired' });
+
+    const used = await startAgent(relay.url);
+    await new TestClient(used.url, { pair: 'first' }).pairings.next(() => true);
+    await used.close();
+    const again = await startAgent(relay.url, { configDir: used.configDir, cwd: used.cwd, linkTtlMs: 1 });
+    await new TestClient(again.url, { pair: 'second' }).pairings.next(() => true, 10_000, 'pairing with a used link');
+  });
+});
