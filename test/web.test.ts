@@ -206,6 +206,36 @@ describeBrowser('web terminal', () => {
     expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie)).not.toContain('424242');
   });
 
+  it('pairs on opening the link; the menu lists the paired devices and revokes one, which loses access at once', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    await open(agent.url);
+    await waitForState(page, 'online');
+    const paired = await agent.events.next((e) => e.event === 'paired', 10_000, 'the phone paired');
+    expect(paired).toMatchObject({ name: expect.stringMatching(/^Chrome on /), access: 'full' });
+    const other = new TestClient(agent.url, { pair: 'old laptop' });
+    const otherDevice = await other.pairings.next(() => true);
+    other.close();
+    const laptop = new TestClient(agent.url, { credential: { kind: 'device', id: otherDevice.id, secret: otherDevice.secret, readOnly: false } });
+    await laptop.waitForState('online');
+
+    await page.locator('#menu-toggle').tap();
+    await page.getByRole('button', { name: 'Devices' }).tap();
+    await page.waitForSelector('li.device[data-device]');
+    expect(await page.locator('li.device .device-name').allTextContents()).toEqual([expect.stringMatching(/^Chrome on .* \(this device\)$/), 'old laptop']);
+    await page.screenshot({ path: screenshotPath('devices-phone') });
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Revoke old laptop' }).tap();
+    await page.waitForFunction(() => document.querySelectorAll('li.device[data-device]').length === 1);
+    expect(await laptop.waitForState('failed')).toMatchObject({ reason: expect.stringMatching(/not paired/) });
+    // This device goes on, under the agent's new output key.
+    await page.locator('#devices-close').tap();
+    await page.locator('.xterm').tap();
+    await page.keyboard.type('echo "still mine $((2+3))"');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, 'still mine 5');
+  });
+
   it('hostile output cannot write the clipboard (OSC 52) or run script through a hyperlink (OSC 8)', async () => {
     const relay = await startRelay();
     const agent = await startAgent(relay.url);

@@ -317,7 +317,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     if (!device) return undefined;
     link.sendMessage({ type: 'credentials', ...credentials.forRelay(identity.agentId!) });
     for (const [client, channel] of [...channels.open()]) {
-      if (channel.credential.kind === 'device' && channel.credential.id !== id) continue;
+      // Paired devices stay (one that paired on this very connection too); the revoked one and the link's go.
+      if (channel.device && channel.device.id !== id) continue;
       channels.left(client);
       host.message({ type: 'client_left', client });
     }

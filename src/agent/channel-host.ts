@@ -268,6 +268,7 @@ export class ChannelHost {
           lastAddress: channel.address,
         };
         await this.events.pair(device, client);
+        channel.device = device; // this connection is that device from now on
         return this.send(client, { type: 'paired', id: device.id, name: device.name, access: device.access });
       }
       case 'devices':

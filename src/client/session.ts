@@ -192,6 +192,8 @@ export class ClientSession {
   private pendingExit: ExitStatus | undefined;
   /** A pairing sent on this connection, and the key it offered. */
   private pairing: { id: string; secret: string } | undefined;
+  /** The credential the current connection was admitted with (pairing replaces the session's on the way). */
+  private admittedWith: Credential | undefined;
 
   constructor(private readonly options: ClientSessionOptions) {
     this.events = options.events ?? {};
@@ -311,6 +313,7 @@ export class ClientSession {
     this.lastHeard = Date.now();
     const { agentId } = this.options;
     const credential = this.credential;
+    this.admittedWith = credential;
     const token = credential.kind === 'link' ? accessToken(credential.secret, agentId) : deviceToken(credential.secret, agentId, credential.id);
     this.sendText(
       encodeMessage({
@@ -620,7 +623,10 @@ export class ClientSession {
       code === CloseCode.Unauthorized && this.credential.kind === 'device'
         ? 'This device is not paired with the agent any more.'
         : (describeClose(code) ?? (reason || 'Connection lost.'));
-    if (serverSaid && FATAL_CLOSE_CODES.has(code)) {
+    // A connection admitted with the link, on which this device paired, is cut when the link is replaced:
+    // the device's own key gets it back in.
+    const pairedSince = code === CloseCode.Unauthorized && this.admittedWith !== undefined && this.admittedWith !== this.credential;
+    if (serverSaid && FATAL_CLOSE_CODES.has(code) && !pairedSince) {
       this.setState({ kind: 'failed', code, reason: explained });
       return;
     }

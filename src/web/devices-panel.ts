@@ -19,9 +19,10 @@ export class DevicesPanel {
     document.getElementById('devices-close')!.addEventListener('click', () => (this.panel.hidden = true));
   }
 
-  /** A channel opened: only a device that may type may see and revoke devices. */
+  /** A channel opened: only a device that may type may see and revoke devices; an open list is asked for again. */
   opened(welcome: WelcomePayload): void {
     this.toggle.hidden = welcome.access !== 'full';
+    if (!this.panel.hidden && welcome.access === 'full') this.session()?.listDevices();
   }
 
   /** The agent's answer: the devices paired with it. */
