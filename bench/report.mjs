@@ -6,7 +6,7 @@ const num = (v, unit, digits = 1) => (v === undefined || Number.isNaN(v) ? '—'
 /** One row per figure of the issue's table. */
 export function figures(results) {
   const rows = [];
-  const { M1, M2, M3, M5, M6, M7 } = results;
+  const { M1, M2, M3, M5, M6, M7, M8 } = results;
   if (M1) {
     rows.push({ id: 'M1', figure: 'keystroke round trip p50', value: ms(M1.p50), baseline: `WS echo ${ms(M1.wsEchoP50)}, PTY echo ${ms(M1.ptyEchoP50)}`, target: 'relay adds ≤ 100 µs', pass: M1.relayAddsP50 <= 0.1, detail: `relay adds ${ms(M1.relayAddsP50)}`, chart: { label: 'M1 relay adds at p50 (µs)', value: M1.relayAddsP50 * 1000, target: 100 } });
     rows.push({ id: 'M1', figure: 'keystroke round trip p99 / p99.9', value: `${ms(M1.p99)} / ${ms(M1.p999)}`, baseline: `p99: WS echo ${ms(M1.wsEchoP99)}, PTY echo ${ms(M1.ptyEchoP99)}`, target: 'p99 ≤ 2 ms', pass: M1.p99 <= 2, chart: { label: 'M1 p99 (ms)', value: M1.p99, target: 2 } });
@@ -29,6 +29,9 @@ export function figures(results) {
   }
   if (M7) {
     rows.push({ id: 'M7', figure: `attach to a session with a full buffer (${M7.mib} MiB printed): screen complete, median / p90`, value: `${ms(M7.completeMedian)} / ${ms(M7.completeP90)}`, baseline: `bytes received ${ms(M7.receivedMedian)}`, target: '≤ 100 ms', pass: M7.completeMedian <= 100, chart: { label: 'M7 attach (ms)', value: M7.completeMedian, target: 100 } });
+  }
+  if (M8) {
+    rows.push({ id: 'M8', figure: `channel handshake, the browser's share (CPU ${M8.throttle}× slower than this machine), median / p90`, value: `${ms(M8.linkMedian)} / ${ms(M8.linkP90)}`, baseline: `plain-HTTP page (no WebCrypto) ${ms(M8.pureJsMedian)} / ${ms(M8.pureJsP90)}; pairing with a PIN ${ms(M8.pinMedian)} / ${ms(M8.pinP90)}; the agent's share ${ms(M8.agentMedian)}`, target: '≤ 10 ms', pass: M8.linkP90 <= 10, chart: { label: 'M8 handshake in the browser (ms)', value: M8.linkMedian, target: 10 } });
   }
   return rows;
 }

@@ -36,6 +36,7 @@ const plan = [
   ['M5', './measures/m5-memory.mjs', quick ? { sessions: 300, mib: 64 } : {}, 1],
   ['M6', './measures/m6-capacity.mjs', quick ? { steps: [250, 500, 1000], windowMs: 5000 } : {}, 1],
   ['M7', './measures/m7-attach.mjs', quick ? { attaches: 5 } : {}, runs],
+  ['M8', './measures/m8-handshake.mjs', quick ? { runs: 30 } : {}, 1],
 ];
 
 // --from FILE re-renders the table (and with --update-docs the docs) from saved results.

@@ -7,6 +7,6 @@ export { createAgent, AgentStartError, type Agent, type AgentEvent, type AgentOp
 export { attach, type AttachOptions } from './attach/attach.js';
 export { ClientSession, type ClientSessionOptions, type SessionEvents, type SessionState } from './client/session.js';
 export { wsConnect } from './net/ws-connect.js';
-export { useNativeAead } from './net/native-aead.js';
+export { useNativeCrypto } from './net/native-crypto.js';
 export * as protocol from './protocol/index.js';
 export { VERSION } from './version.js';

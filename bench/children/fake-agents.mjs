@@ -1,13 +1,14 @@
 // Many light agents in one process, for capacity and memory figures: each registers, connects and
-// speaks the real agent protocol (end-to-end sealed, as a real agent), echoes every keystroke back as
-// output at once, and optionally prints `outputBytesPerSecond` of filler. No PTY: the relay is what is
-// measured.
+// speaks the real agent protocol (the channel handshake with every client, through the agent's own
+// ChannelHost, and everything end-to-end sealed, as a real agent), echoes every keystroke back as output at
+// once, and optionally prints `outputBytesPerSecond` of filler. No PTY: the relay is what is measured.
 import { WebSocket } from 'ws';
-import { protocol, useNativeAead } from '../../dist/index.js';
+import { ChannelHost } from '../../dist/agent/channel-host.js';
+import { protocol, useNativeCrypto } from '../../dist/index.js';
 import { serve } from '../lib/procs.mjs';
 
 const P = protocol;
-useNativeAead(); // as a real agent does
+useNativeCrypto(); // as a real agent does
 const agents = [];
 
 async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {
@@ -16,41 +17,72 @@ async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {
     const response = await fetch(`${relayUrl}/api/agents`, { method: 'POST', body: '{}' });
     const { agent_id: id, agent_key: key } = await response.json();
     const secret = P.newSecret();
-    const agent = { ws: undefined, end: 0, stream: P.randomId(), timer: undefined, clients: new Map() };
+    const agent = { ws: undefined, end: 0, stream: P.randomId(), timer: undefined, clients: new Map(), waiting: new Map() };
     const view = P.viewSecret(secret, id);
-    const outKey = P.outputKey(view, id, agent.stream);
+    const streamKey = P.randomBytes(32);
     agent.ws = new WebSocket(P.socketUrl(relayUrl, `/ws/agent/${id}`), { headers: { authorization: `Bearer ${key}` }, perMessageDeflate: false });
     const ws = agent.ws;
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    ws.send(P.encodeMessage({ type: 'hello', v: P.PROTOCOL_VERSION, stream: agent.stream, end: 0, access: P.tokenVerifier(P.accessToken(secret, id)), view: P.tokenVerifier(P.accessToken(view, id)) }));
+    const answer = (client, sync) => {
+      ws.send(P.encodeMessage({ type: 'sync_begin', client, sync }));
+      ws.send(P.encodeToClient(client, P.sealOutput(streamKey, agent.end, new Uint8Array(0))));
+    };
+    const channels = new ChannelHost(
+      { send: (data) => ws.send(data) },
+      {
+        agentId: () => id,
+        linkSecret: () => secret,
+        linkUsable: () => true,
+        devices: () => [],
+        pin: undefined,
+        welcome: () => ({ stream: agent.stream, key: P.toBase64Url(streamKey), end: agent.end }),
+      },
+      {
+        opened: (client, channel) => {
+          agent.clients.set(client, channel);
+          const sync = agent.waiting.get(client);
+          agent.waiting.delete(client);
+          if (sync !== undefined) answer(client, sync);
+        },
+        refused: () => undefined,
+        pair: async () => undefined,
+        revoke: async () => false,
+        bad: () => undefined,
+      },
+    );
+    ws.send(P.encodeMessage({ type: 'hello', v: P.PROTOCOL_VERSION, stream: agent.stream, end: 0, access: P.tokenVerifier(P.accessToken(secret, id)), view: P.tokenVerifier(P.accessToken(view, id)), devices: [] }));
     const output = (bytes) => {
-      ws.send(P.sealOutput(outKey, agent.end, bytes));
+      ws.send(P.sealOutput(streamKey, agent.end, bytes));
       agent.end += bytes.length;
     };
     ws.on('message', (data, isBinary) => {
       if (!isBinary) {
         const message = P.parseRelayToAgent(data.toString());
-        if (message.type === 'client_joined') {
-          agent.clients.set(message.client, P.sessionKeys(secret, id, message.session));
+        if (message.type === 'client_joined') channels.joined(message.client, message.address);
+        if (message.type === 'client_left') {
+          channels.left(message.client);
+          agent.clients.delete(message.client);
+          agent.waiting.delete(message.client);
         }
-        if (message.type === 'client_left') agent.clients.delete(message.client);
         if (message.type === 'sync') {
-          ws.send(P.encodeMessage({ type: 'sync_begin', client: message.client, sync: message.sync }));
-          ws.send(P.encodeToClient(message.client, P.sealOutput(outKey, agent.end, new Uint8Array(0))));
+          if (agent.clients.has(message.client)) answer(message.client, message.sync);
+          else agent.waiting.set(message.client, message.sync);
         }
         return;
       }
       const frame = P.decodeFrame(data);
       if (frame.type !== P.FrameType.FromClient) return;
-      const keys = agent.clients.get(frame.client);
-      if (!keys) return;
-      const input = P.decodeFrame(frame.inner);
-      const record = P.decodeInputRecord(P.openFrame(keys.input, input));
+      const inner = P.decodeFrame(frame.inner);
+      if (inner.type === P.FrameType.Handshake) return channels.handshake(frame.client, inner);
+      if (inner.type === P.FrameType.Channel) return channels.channel(frame.client, inner);
+      const channel = agent.clients.get(frame.client);
+      if (!channel) return;
+      const record = P.decodeInputRecord(P.openFrame(channel.keys.receive, inner));
       if (record.kind === 'data') output(record.data);
-      ws.send(P.encodeToClient(frame.client, P.sealInputAck(keys.ack, input.seq)));
+      ws.send(P.encodeToClient(frame.client, P.sealInputAck(channel.keys.send, inner.seq)));
     });
     if (outputBytesPerSecond > 0) {
       const filler = Buffer.alloc(outputBytesPerSecond, '.');

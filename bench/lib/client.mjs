@@ -1,10 +1,10 @@
 // The benchmark's client: the real ClientSession (the same code as the web page and `attach`), over
 // the `ws` package, reading output as bytes.
 
-import { ClientSession, protocol, useNativeAead, wsConnect } from '../../dist/index.js';
+import { ClientSession, protocol, useNativeCrypto, wsConnect } from '../../dist/index.js';
 
 // Seal and open as `attach` does (natively); a browser uses the pure-JS cipher on its own CPU.
-useNativeAead();
+useNativeCrypto();
 
 /**
  * Opens a session to an access link. `onOutput(bytes)` gets every output byte in order. Resolves once
@@ -20,8 +20,7 @@ export async function openClient(link, { history = 'bytes', onOutput = () => {},
   const session = new ClientSession({
     relayUrl: parsed.relayUrl,
     agentId: parsed.agentId,
-    secret: parsed.secret,
-    readOnly: parsed.readOnly,
+    credential: { kind: 'link', secret: parsed.secret, readOnly: parsed.readOnly === true },
     connect: wsConnect(new URL(parsed.relayUrl).origin),
     history,
     backoff: { baseMs: 50, capMs: 1000 },

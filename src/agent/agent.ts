@@ -29,7 +29,7 @@ import { ControlSocket, controlPath, type ControlAnswer, type ControlRequest } f
 import { AgentCredentials } from './credentials.js';
 import { IdentityFile, defaultConfigDir, replaceLink, type Identity, type PairedDevice } from './identity.js';
 import { LockFile } from './lock-file.js';
-import { useNativeAead } from '../net/native-aead.js';
+import { useNativeCrypto } from '../net/native-crypto.js';
 import { plainLines } from './plain-lines.js';
 import { PtyProcess, resolveCommand, type PtyExit } from './pty-process.js';
 import { RegistrationFailed, register } from './registration.js';
@@ -143,7 +143,7 @@ export class AgentStartError extends Error {
 
 /** Starts an agent: spawns the command, registers if needed, connects. Resolves once the command runs. */
 export async function createAgent(options: AgentOptions): Promise<Agent> {
-  useNativeAead();
+  useNativeCrypto();
   const emit = (event: AgentEvent): void => options.onEvent?.(event);
   const relayUrl = trimSlash(options.relayUrl);
   if (!isRelayUrl(relayUrl)) throw new AgentStartError(`relay URL must start with http:// or https://: ${options.relayUrl}`);

@@ -166,7 +166,10 @@ export class ChannelHost {
       this.events.bad(client, error.message);
       return;
     }
-    void this.serve(client, channel, message);
+    this.serve(client, channel, message).catch((error: unknown) => {
+      this.events.bad(client, `a ${message.type} request failed: ${(error as Error).message}`);
+      this.send(client, { type: 'refused', message: `The agent could not do that: ${(error as Error).message}` });
+    });
   }
 
   /** Sends a channel message to a client whose channel is open. */

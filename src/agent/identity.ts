@@ -49,6 +49,9 @@ export function defaultConfigDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Reads and writes one identity file. */
 export class IdentityFile {
   readonly path: string;
+  /** Saves run one after another: each writes the identity as it is when its turn comes. */
+  private saving: Promise<void> = Promise.resolve();
+  private saves = 0;
 
   constructor(configDir: string, relayUrl: string, cwd: string) {
     const digest = createHash('sha256').update(`${relayUrl}\n${cwd}`).digest('hex').slice(0, 16);
@@ -104,12 +107,17 @@ export class IdentityFile {
     };
   }
 
-  /** Writes the identity atomically, readable by the owner only. */
-  async save(identity: Identity): Promise<void> {
-    await mkdir(join(this.path, '..'), { recursive: true, mode: 0o700 });
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(identity, null, 2), { mode: 0o600 });
-    await rename(temporary, this.path);
+  /** Writes the identity atomically, readable by the owner only; saves never overlap. */
+  save(identity: Identity): Promise<void> {
+    const write = async (): Promise<void> => {
+      await mkdir(join(this.path, '..'), { recursive: true, mode: 0o700 });
+      const temporary = `${this.path}.${process.pid}.${++this.saves}.tmp`;
+      await writeFile(temporary, JSON.stringify(identity, null, 2), { mode: 0o600 });
+      await rename(temporary, this.path);
+    };
+    const done = this.saving.then(write, write);
+    this.saving = done.catch(() => undefined);
+    return done;
   }
 }
 

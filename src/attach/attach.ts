@@ -5,7 +5,7 @@
 import { ClientSession, type SessionState } from '../client/session.js';
 import { parseAccessLink } from '../protocol/index.js';
 import { wsConnect } from '../net/ws-connect.js';
-import { useNativeAead } from '../net/native-aead.js';
+import { useNativeCrypto } from '../net/native-crypto.js';
 
 /** The key that detaches an interactive attach: Ctrl-] (0x1d), as in telnet. */
 export const DETACH_KEY = 0x1d;
@@ -24,7 +24,7 @@ export interface AttachOptions {
 
 /** Attaches until detached, the command exits, or the link is refused; resolves with an exit code. */
 export async function attach(options: AttachOptions): Promise<number> {
-  useNativeAead();
+  useNativeCrypto();
   const link = parseAccessLink(options.link);
   const interactive = options.input.isTTY === true && options.output.isTTY === true;
   const notice = (text: string): void => {

@@ -1,5 +1,6 @@
 // The client's end of the channel handshake (protocol/channel.ts): a PIN exchange first when the link needs
-// one (CPace), then Noise with the pre-shared key of the credential it holds. One instance per attempt.
+// one (CPace), then Noise with the pre-shared key of the credential it holds. One instance per attempt. Its
+// ephemeral key comes from a key agreement that may be asynchronous (WebCrypto in the browser).
 
 import {
   CPace,
@@ -12,6 +13,8 @@ import {
   decodeRefused,
   decodeWelcome,
   encodeCredentialRef,
+  newEphemeralKey,
+  peerEphemeral,
   encodeHandshake,
   encodeOpen,
   encodePinShare,
@@ -27,6 +30,21 @@ import {
   type WelcomePayload,
 } from '../protocol/index.js';
 
+/** An ephemeral X25519 key whose agreement may take time: its public half, and Diffie-Hellman with a peer's. */
+export interface AsyncEphemeral {
+  publicKey: Uint8Array;
+  agree(peerPublic: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Makes a fresh ephemeral key. */
+export type KeyAgreement = () => Promise<AsyncEphemeral>;
+
+/** The key agreement of the protocol module (pure JavaScript, or native once installed): no waiting involved. */
+export const defaultKeyAgreement: KeyAgreement = async () => {
+  const key = newEphemeralKey();
+  return { publicKey: key.publicKey, agree: async (peer) => key.agree(peer) };
+};
+
 /** What a handshake step leads to. */
 export type HandshakeOutcome =
   | { kind: 'send'; frame: Uint8Array }
@@ -35,7 +53,7 @@ export type HandshakeOutcome =
 
 type Step =
   | { kind: 'pin'; cpace: CPace; sid: Uint8Array }
-  | { kind: 'noise'; noise: NoiseHandshake }
+  | { kind: 'noise'; noise: NoiseHandshake; ephemeral: AsyncEphemeral }
   | { kind: 'done' };
 
 function refOf(credential: Credential): CredentialRef {
@@ -45,6 +63,8 @@ function refOf(credential: Credential): CredentialRef {
 /** One handshake with the agent. */
 export class ChannelClient {
   private step: Step = { kind: 'done' };
+  /** The ephemeral key being made while a PIN exchange goes on. */
+  private nextEphemeral: Promise<AsyncEphemeral> | undefined;
 
   constructor(
     private readonly agentId: string,
@@ -53,21 +73,25 @@ export class ChannelClient {
     private readonly pin: string | undefined,
     /** What to tell the agent in OPEN, asked for when OPEN is written. */
     private readonly openPayload: () => OpenPayload,
+    private readonly keyAgreement: KeyAgreement = defaultKeyAgreement,
   ) {}
 
   /** The first frame to send. */
-  start(): Uint8Array {
+  async start(): Promise<Uint8Array> {
+    const ephemeral = this.keyAgreement();
+    ephemeral.catch(() => undefined); // a PIN exchange that is refused never waits for it
     if (this.credential.kind === 'link' && this.pin !== undefined) {
       const sid = randomBytes(16);
       const cpace = new CPace('initiator', { prs: pinPrs(this.pin), ci: pinChannelId(this.agentId), sid });
       this.step = { kind: 'pin', cpace, sid };
+      this.nextEphemeral = ephemeral;
       return encodeHandshake(HandshakeStep.PinShare, encodePinShare(sid, cpace.share));
     }
-    return this.open(channelPsk(this.credential, this.agentId), undefined);
+    return this.open(channelPsk(this.credential, this.agentId), undefined, await ephemeral);
   }
 
-  /** A handshake frame from the agent. Throws ProtocolError (IntegrityError) for one that does not fit or authenticate. */
-  receive(frame: HandshakeFrame): HandshakeOutcome {
+  /** A handshake frame from the agent. Rejects with a ProtocolError (IntegrityError) for one that does not fit or authenticate. */
+  async receive(frame: HandshakeFrame): Promise<HandshakeOutcome> {
     if (frame.step === HandshakeStep.Refused) {
       this.step = { kind: 'done' };
       return { kind: 'refused', refused: decodeRefused(frame.body) };
@@ -77,10 +101,12 @@ export class ChannelClient {
       const yb = decodePinReply(frame.body);
       const isk = step.cpace.finish(yb);
       const psk = pinnedPsk(channelPsk(this.credential, this.agentId), isk, this.agentId);
-      return { kind: 'send', frame: this.open(psk, { sid: step.sid, ya: step.cpace.share, yb }) } as const;
+      const ephemeral = await (this.nextEphemeral ?? this.keyAgreement());
+      return { kind: 'send', frame: this.open(psk, { sid: step.sid, ya: step.cpace.share, yb }, ephemeral) };
     }
     if (frame.step === HandshakeStep.Welcome && step.kind === 'noise') {
-      const welcome = decodeWelcome(step.noise.readMessage(frame.body));
+      const shared = await step.ephemeral.agree(peerEphemeral(frame.body));
+      const welcome = decodeWelcome(step.noise.readMessage(frame.body, shared));
       const keys = step.noise.split();
       this.step = { kind: 'done' };
       return { kind: 'open', welcome, keys: { send: keys.initiator, receive: keys.responder } };
@@ -88,11 +114,11 @@ export class ChannelClient {
     throw new ProtocolError(`handshake step ${frame.step} was not expected now`);
   }
 
-  private open(psk: Uint8Array, pin: { sid: Uint8Array; ya: Uint8Array; yb: Uint8Array } | undefined): Uint8Array {
+  private open(psk: Uint8Array, pin: { sid: Uint8Array; ya: Uint8Array; yb: Uint8Array } | undefined, ephemeral: AsyncEphemeral): Uint8Array {
     const ref = refOf(this.credential);
-    const noise = new NoiseHandshake('initiator', psk, channelPrologue(this.agentId, ref, pin));
+    const noise = new NoiseHandshake('initiator', psk, channelPrologue(this.agentId, ref, pin), { publicKey: ephemeral.publicKey });
     const message = noise.writeMessage(encodeOpen(this.openPayload()));
-    this.step = { kind: 'noise', noise };
+    this.step = { kind: 'noise', noise, ephemeral };
     const credential = encodeCredentialRef(ref);
     const body = new Uint8Array(credential.length + message.length);
     body.set(credential);

@@ -50,11 +50,12 @@ import {
   type HandshakeFrame,
   type HistoryMode,
   type InputRecord,
+  type OpenPayload,
   type Refused,
   type SnapshotKind,
   type WelcomePayload,
 } from '../protocol/index.js';
-import { ChannelClient } from './channel-client.js';
+import { ChannelClient, defaultKeyAgreement, type HandshakeOutcome, type KeyAgreement } from './channel-client.js';
 import { InputQueue } from './input-queue.js';
 import type { Connect, Transport } from './transport.js';
 
@@ -122,6 +123,8 @@ export interface ClientSessionOptions {
   pin?: string;
   /** Pair this device with the agent (a link only), under this name; see `paired`. */
   pair?: { name: string };
+  /** How the handshake's ephemeral keys are made (the web page passes WebCrypto's where it has it). */
+  keyAgreement?: KeyAgreement;
   connect: Connect;
   events?: SessionEvents;
   /** How missing output is filled after a gap: `screen` (default) or `bytes`. */
@@ -194,6 +197,8 @@ export class ClientSession {
   private pairing: { id: string; secret: string } | undefined;
   /** The credential the current connection was admitted with (pairing replaces the session's on the way). */
   private admittedWith: Credential | undefined;
+  /** While a handshake step computes (its key agreement may be asynchronous), what arrives waits here, in order. */
+  private inbox: Array<{ text: string } | { binary: Uint8Array }> | undefined;
 
   constructor(private readonly options: ClientSessionOptions) {
     this.events = options.events ?? {};
@@ -303,10 +308,37 @@ export class ClientSession {
     const live = (): boolean => generation === this.generation && !this.stopped;
     this.socket = this.options.connect(socketUrl(this.options.relayUrl, `/ws/client/${this.options.agentId}`), {
       open: () => live() && this.onOpen(),
-      text: (data) => live() && this.guard(() => this.onText(data)),
-      binary: (data) => live() && this.guard(() => this.onBinary(data)),
+      text: (data) => live() && this.deliver({ text: data }),
+      binary: (data) => live() && this.deliver({ binary: data }),
       close: (code, reason) => live() && this.onClose(code, reason),
     });
+  }
+
+  /** A message from the relay: handled now, or after the handshake step under way. */
+  private deliver(message: { text: string } | { binary: Uint8Array }): void {
+    if (this.inbox) {
+      this.inbox.push(message);
+      return;
+    }
+    this.guard(() => ('text' in message ? this.onText(message.text) : this.onBinary(message.binary)));
+  }
+
+  /** Runs a handshake step that may wait (a key agreement); what arrives meanwhile is handled after it, in order. */
+  private step(work: () => Promise<void>): void {
+    const generation = this.generation;
+    this.inbox ??= [];
+    void work()
+      .catch((error: unknown) => {
+        if (generation === this.generation) this.guard(() => {
+          throw error;
+        });
+      })
+      .finally(() => {
+        if (generation !== this.generation) return;
+        const waiting = this.inbox ?? [];
+        this.inbox = undefined;
+        for (const message of waiting) this.deliver(message);
+      });
   }
 
   private onOpen(): void {
@@ -403,13 +435,13 @@ export class ClientSession {
 
   /** Starts the channel handshake with the agent on this connection. */
   private handshake(): void {
-    const client = new ChannelClient(this.options.agentId, this.credential, this.options.pin, () => ({
-      session: this.sessionId,
-      ...(this.resumePoint() ? { resume: this.resumePoint() } : {}),
-      history: this.options.history ?? 'screen',
-    }));
+    const open = (): OpenPayload => ({ session: this.sessionId, ...(this.resumePoint() ? { resume: this.resumePoint() } : {}), history: this.options.history ?? 'screen' });
+    const client = new ChannelClient(this.options.agentId, this.credential, this.options.pin, open, this.options.keyAgreement ?? defaultKeyAgreement);
     this.channel = { kind: 'handshaking', client };
-    this.socket?.send(client.start());
+    this.step(async () => {
+      const frame = await client.start();
+      if (this.channel.kind === 'handshaking' && this.channel.client === client) this.socket?.send(frame);
+    });
   }
 
   private agentAway(): void {
@@ -420,7 +452,14 @@ export class ClientSession {
 
   private onHandshake(frame: HandshakeFrame): void {
     if (this.channel.kind !== 'handshaking') throw new ProtocolError('handshake frame outside a handshake');
-    const outcome = this.channel.client.receive(frame);
+    const client = this.channel.client;
+    this.step(async () => {
+      const outcome = await client.receive(frame);
+      if (this.channel.kind === 'handshaking' && this.channel.client === client) this.handshakeStep(outcome);
+    });
+  }
+
+  private handshakeStep(outcome: HandshakeOutcome): void {
     if (outcome.kind === 'send') {
       this.socket?.send(outcome.frame);
       return;
@@ -646,6 +685,7 @@ export class ClientSession {
     if (this.channel.kind === 'open' && this.position !== null) this.resyncing = true;
     this.channel = { kind: 'closed' };
     this.pairing = undefined;
+    this.inbox = undefined;
     const socket = this.socket;
     this.socket = undefined;
     socket?.close(code, reason);

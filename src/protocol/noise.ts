@@ -71,6 +71,50 @@ export class NoiseCipher {
   }
 }
 
+/** An ephemeral X25519 key: its public half, and Diffie-Hellman with a peer's public key (undefined: done elsewhere, see readMessage). */
+export interface EphemeralKey {
+  publicKey: Uint8Array;
+  agree?(peerPublic: Uint8Array): Uint8Array;
+}
+
+/** An ephemeral key in pure JavaScript (@noble/curves); `secretKey` for tests only. */
+export function nobleEphemeral(secretKey: Uint8Array = x25519.utils.randomSecretKey()): Required<EphemeralKey> {
+  return {
+    publicKey: x25519.getPublicKey(secretKey),
+    agree: (peer) => {
+      try {
+        return x25519.getSharedSecret(secretKey, peer);
+      } catch {
+        throw new IntegrityError('handshake carries an invalid public key');
+      }
+    },
+  };
+}
+
+let ephemeralKeys: () => Required<EphemeralKey> = () => nobleEphemeral();
+
+/** Replaces how fresh ephemeral keys are made (a native implementation; the same keys); undefined restores the default. */
+export function setEphemeralKeys(factory: (() => Required<EphemeralKey>) | undefined): void {
+  ephemeralKeys = factory ?? (() => nobleEphemeral());
+}
+
+/** A fresh ephemeral key, from the implementation in use. */
+export function newEphemeralKey(): Required<EphemeralKey> {
+  return ephemeralKeys();
+}
+
+/** The peer's ephemeral public key at the start of a handshake message (to agree with it elsewhere first). */
+export function peerEphemeral(message: Uint8Array): Uint8Array {
+  if (message.length < DH_LEN + TAG_LEN) throw new IntegrityError('handshake message too short');
+  return message.slice(0, DH_LEN);
+}
+
+/** A Diffie-Hellman result, refused if all zero: the peer sent a low-order point (RFC 7748 §6.1). */
+function checkedShared(shared: Uint8Array): Uint8Array {
+  if (shared.length !== DH_LEN || shared.every((b) => b === 0)) throw new IntegrityError('handshake carries an invalid public key');
+  return shared;
+}
+
 /** The two keys a finished handshake yields: the initiator's sending key, and the responder's. */
 export interface NoiseKeys {
   initiator: Uint8Array;
@@ -82,27 +126,27 @@ export class NoiseHandshake {
   private h: Uint8Array;
   private ck: Uint8Array;
   private cipher: NoiseCipher | undefined;
-  private readonly e: { secretKey: Uint8Array; publicKey: Uint8Array };
+  private readonly e: EphemeralKey;
   private re: Uint8Array | undefined;
   private step = 0;
 
   /**
    * `psk`: 32 bytes both sides share; `prologue`: data both sides must agree on (bound into the handshake,
-   * not sent); `ephemeral`: the ephemeral secret key (tests only; normally fresh and random).
+   * not sent); `ephemeral`: this side's ephemeral key (normally fresh, from newEphemeralKey; a secret key
+   * given as bytes is for test vectors).
    */
   constructor(
     readonly role: 'initiator' | 'responder',
     private readonly psk: Uint8Array,
     prologue: Uint8Array,
-    ephemeral?: Uint8Array,
+    ephemeral: EphemeralKey | Uint8Array = newEphemeralKey(),
   ) {
     if (psk.length !== 32) throw new RangeError('a Noise PSK is 32 bytes');
     const name = utf8(NOISE_PROTOCOL);
     this.h = name.length <= HASH_LEN ? concat(name, new Uint8Array(HASH_LEN - name.length)) : sha256(name);
     this.ck = this.h;
     this.mixHash(prologue);
-    const secretKey = ephemeral ?? x25519.utils.randomSecretKey();
-    this.e = { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+    this.e = ephemeral instanceof Uint8Array ? nobleEphemeral(ephemeral) : ephemeral;
   }
 
   /** The handshake hash: a digest of everything exchanged, the same on both sides once it is done. */
@@ -125,16 +169,19 @@ export class NoiseHandshake {
     return concat(this.e.publicKey, this.encryptAndHash(payload));
   }
 
-  /** Reads the next message from the other side and returns its payload; IntegrityError if it does not authenticate. */
-  readMessage(message: Uint8Array): Uint8Array {
-    if (message.length < DH_LEN + TAG_LEN) throw new IntegrityError('handshake message too short');
-    const re = message.subarray(0, DH_LEN);
+  /**
+   * Reads the next message from the other side and returns its payload; IntegrityError if it does not
+   * authenticate. `shared`: the Diffie-Hellman of this side's ephemeral key with the peer's (peerEphemeral),
+   * when computed elsewhere (an asynchronous implementation).
+   */
+  readMessage(message: Uint8Array, shared?: Uint8Array): Uint8Array {
+    const re = peerEphemeral(message);
     if (this.role === 'responder' && this.step === 0) {
       this.mixPsk();
       this.receiveEphemeral(re);
     } else if (this.role === 'initiator' && this.step === 1) {
       this.receiveEphemeral(re);
-      this.mixKey(this.dh(re));
+      this.mixKey(shared === undefined ? this.dh(re) : checkedShared(shared));
     } else {
       throw new Error('no message to read at this point of the handshake');
     }
@@ -150,11 +197,8 @@ export class NoiseHandshake {
   }
 
   private dh(publicKey: Uint8Array): Uint8Array {
-    try {
-      return x25519.getSharedSecret(this.e.secretKey, publicKey);
-    } catch {
-      throw new IntegrityError('handshake carries an invalid public key');
-    }
+    if (!this.e.agree) throw new Error('this ephemeral key agrees elsewhere: pass the shared secret');
+    return checkedShared(this.e.agree(publicKey));
   }
 
   private sendEphemeral(): void {

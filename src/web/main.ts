@@ -26,6 +26,7 @@ import { deviceName } from './device-name.js';
 import { MAX_FONT, MIN_FONT, findRemembered, loadFontSize, rememberAgent, saveFontSize } from './storage.js';
 import { installTouch } from './touch.js';
 import { DevicesPanel } from './devices-panel.js';
+import { webCryptoAgreement } from './webcrypto-x25519.js';
 
 /** After sending, the longest wait for the program to have read it before more goes, and the quiet after its answer (ms). */
 const READ_WAIT_MS = 1000;
@@ -138,6 +139,7 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
     }
   };
 
+  const keyAgreement = webCryptoAgreement();
   const open = (pin: string | undefined): ClientSession => {
     const opened: ClientSession = new ClientSession({
       relayUrl: opening.relayUrl,
@@ -145,6 +147,7 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
       credential,
       pin,
       ...(credential.kind === 'link' ? { pair: { name: deviceName() } } : {}),
+      ...(keyAgreement ? { keyAgreement } : {}),
       connect: browserConnect,
       // Flow control as xterm.js recommends: output counts as processed once the terminal has parsed it.
       manualAck: true,

@@ -294,11 +294,11 @@ export async function openRawChannel(socket: RawSocket, agentId: string, credent
   const session = options.session ?? randomId();
   const client = new ChannelClient(agentId, credential, options.pin, () => ({ session, history: 'screen' }));
   let from = socket.messages.items.length;
-  socket.ws.send(client.start());
+  socket.ws.send(await client.start());
   for (;;) {
     const message = await socket.messages.next((m) => m.binary?.[0] === FrameType.Handshake, 10_000, 'a handshake frame', from);
     from = socket.messages.items.indexOf(message) + 1;
-    const outcome = client.receive(decodeFrame(message.binary!) as HandshakeFrame);
+    const outcome = await client.receive(decodeFrame(message.binary!) as HandshakeFrame);
     if (outcome.kind === 'send') socket.ws.send(outcome.frame);
     else if (outcome.kind === 'open') return { keys: outcome.keys, welcome: outcome.welcome, session };
     else throw new RefusedError(outcome.refused);

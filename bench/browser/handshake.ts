@@ -1,0 +1,56 @@
+// Runs in the browser for M8: times the client's side of the channel handshake (protocol/channel.ts) as
+// the web page runs it (its key agreement: WebCrypto on a secure page, pure JavaScript otherwise): with
+// a link, and pairing with a link that needs a PIN. The agent's side runs in the same page (untimed),
+// only to produce the answers the client reads.
+
+import { ChannelHost, type ChannelContext } from '../../src/agent/channel-host.js';
+import { ChannelClient, defaultKeyAgreement, type KeyAgreement } from '../../src/client/channel-client.js';
+import { FrameType, decodeFrame, newSecret, randomBytes, randomId, toBase64Url, type HandshakeFrame, type ToClientFrame } from '../../src/protocol/index.js';
+import { webCryptoAgreement } from '../../src/web/webcrypto-x25519.js';
+
+/** Times `runs` handshakes of the client; returns each one's milliseconds on the client's side. */
+async function time(runs: number, pin: string | undefined, agreement: KeyAgreement): Promise<number[]> {
+  const agentId = randomId();
+  const secret = newSecret();
+  const out: Uint8Array[] = [];
+  const context: ChannelContext = {
+    agentId: () => agentId,
+    linkSecret: () => secret,
+    linkUsable: () => true,
+    devices: () => [],
+    pin,
+    welcome: () => ({ stream: randomId(), key: toBase64Url(randomBytes(32)), end: 0 }),
+  };
+  const host = new ChannelHost(
+    { send: (data) => (out.push(data), 0) },
+    context,
+    { opened: () => undefined, refused: () => undefined, pair: async () => undefined, revoke: async () => false, bad: () => undefined },
+    { burst: 1e9, perMinute: 1e9 },
+  );
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    host.joined(i + 1, undefined);
+    const client = new ChannelClient(agentId, { kind: 'link', secret, readOnly: false }, pin, () => ({ session: randomId(), history: 'screen' }), agreement);
+    let t = performance.now();
+    let frame = await client.start();
+    let spent = performance.now() - t;
+    for (;;) {
+      host.handshake(i + 1, decodeFrame(frame) as HandshakeFrame);
+      const answer = decodeFrame((decodeFrame(out.shift()!) as ToClientFrame).inner) as HandshakeFrame;
+      if (answer.type !== FrameType.Handshake) throw new Error('expected a handshake frame');
+      t = performance.now();
+      const outcome = await client.receive(answer);
+      spent += performance.now() - t;
+      if (outcome.kind === 'open') break;
+      if (outcome.kind !== 'send') throw new Error(`handshake refused: ${JSON.stringify(outcome)}`);
+      frame = outcome.frame;
+    }
+    times.push(spent);
+  }
+  return times;
+}
+
+Object.assign(globalThis, {
+  handshakeTimes: (runs: number, pin?: string, pureJs = false) => time(runs, pin, pureJs ? defaultKeyAgreement : (webCryptoAgreement() ?? defaultKeyAgreement)),
+  webCryptoUsed: () => webCryptoAgreement() !== undefined,
+});
