@@ -35,7 +35,7 @@ import { PtyProcess, resolveCommand, type PtyExit } from './pty-process.js';
 import { RegistrationFailed, register } from './registration.js';
 import { RelayLink } from './relay-link.js';
 import { ScreenMirror } from './screen-mirror.js';
-import { TerminalHost } from './terminal-host.js';
+import { TerminalHost, type TerminalHostOptions } from './terminal-host.js';
 
 /** Settings of an agent. */
 export interface AgentOptions {
@@ -87,6 +87,8 @@ export interface AgentOptions {
   onEvent?: (event: AgentEvent) => void;
   /** Reconnect delays (tests shorten them). */
   backoff?: { baseMs?: number; capMs?: number };
+  /** Replays and snapshots each client session and each credential gets (default SYNC_BUDGET; tests shorten it). */
+  syncBudget?: TerminalHostOptions['syncBudget'];
 }
 
 /** What an agent reports. */
@@ -252,7 +254,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         pty?.pauseOutput(paused);
       },
     },
-    { bufferSize: options.bufferSize, screen, onClients: reportClients, onBadInput: rejectInput },
+    { bufferSize: options.bufferSize, screen, onClients: reportClients, onBadInput: rejectInput, syncBudget: options.syncBudget },
   );
   const credentials = new AgentCredentials(identity, identityFile, options.linkTtlMs);
   const channels = new ChannelHost(

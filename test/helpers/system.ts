@@ -10,7 +10,7 @@ import { ClientSession, type PairedCredential, type SessionState } from '../../s
 import { wsConnect } from '../../src/net/ws-connect.js';
 import type { Connect } from '../../src/client/transport.js';
 import { ChannelClient } from '../../src/client/channel-client.js';
-import { FrameType, decodeFrame, parseAccessLink, randomId, type HandshakeFrame, type Refused, type AttentionEvent, type Credential, type DeviceInfo, type ExitStatus, type HistoryMode, type SnapshotKind, type WelcomePayload } from '../../src/protocol/index.js';
+import { FrameType, decodeFrame, parseAccessLink, randomId, type HandshakeFrame, type Refused, type AttentionEvent, type Credential, type DeviceInfo, type ExitStatus, type HistoryMode, type Resume, type SnapshotKind, type WelcomePayload } from '../../src/protocol/index.js';
 import { createRelay, type Relay, type RelayLogEvent, type RelayOptions } from '../../src/relay/relay.js';
 import { EventLog } from './wait.js';
 
@@ -290,9 +290,14 @@ export interface RawChannel {
  * Runs the channel handshake over a raw socket the relay admitted (after `connected`), as a client would;
  * resolves with its keys, or rejects with the agent's refusal.
  */
-export async function openRawChannel(socket: RawSocket, agentId: string, credential: Credential, options: { session?: string; pin?: string } = {}): Promise<RawChannel> {
+export async function openRawChannel(
+  socket: RawSocket,
+  agentId: string,
+  credential: Credential,
+  options: { session?: string; pin?: string; history?: HistoryMode; resume?: Resume } = {},
+): Promise<RawChannel> {
   const session = options.session ?? randomId();
-  const client = new ChannelClient(agentId, credential, options.pin, () => ({ session, history: 'screen' }));
+  const client = new ChannelClient(agentId, credential, options.pin, () => ({ session, history: options.history ?? 'screen', ...(options.resume ? { resume: options.resume } : {}) }));
   let from = socket.messages.items.length;
   socket.ws.send(await client.start());
   for (;;) {
