@@ -1,7 +1,7 @@
 // The client side of a session, shared by the web terminal and `ccremote attach`: it connects to the
 // relay with the token of the credential it holds (an access link, or a paired device's key), runs the
 // channel handshake with the agent on every connection (channel-client.ts), keeps its place in the agent's
-// output stream across reconnects, and delivers input exactly once (queued while offline, numbered,
+// output stream across reconnects (stream-follower.ts), and delivers input exactly once (queued while offline, numbered,
 // resent until the agent acknowledges it). Live output opens with the stream key the agent gave this
 // connection; snapshots, acknowledgements and channel messages with this connection's key; input is sealed
 // with it. Anything that does not open, comes out of order or is older than what the session has is
@@ -23,19 +23,14 @@ import {
   deviceToken,
   encodeChannelMessage,
   encodeMessage,
-  fromBase64Url,
   open,
-  openAttention,
-  openExitStatus,
   openFrame,
-  openSnapshot,
   parseAgentChannel,
   parseRelayToClient,
   randomId,
   retryAfterFromReason,
   sealChannel,
   socketUrl,
-  streamSubkey,
   toBase64Url,
   randomBytes,
   utf8,
@@ -57,6 +52,7 @@ import {
 } from '../protocol/index.js';
 import { ChannelClient, defaultKeyAgreement, type HandshakeOutcome, type KeyAgreement } from './channel-client.js';
 import { InputQueue } from './input-queue.js';
+import { StreamFollower } from './stream-follower.js';
 import type { Connect, Transport } from './transport.js';
 
 /** Where the session stands, as shown to the person using it. */
@@ -153,13 +149,7 @@ const ACK_DELAY_MS = 50;
 type Channel =
   | { kind: 'closed' }
   | { kind: 'handshaking'; client: ChannelClient }
-  | {
-      kind: 'open';
-      keys: { send: Uint8Array; receive: Uint8Array };
-      access: 'full' | 'view';
-      /** Stream keys, newest first: output sealed before a `stream_key` still opens with the previous one. */
-      streamKeys: Uint8Array[];
-    };
+  | { kind: 'open'; keys: { send: Uint8Array; receive: Uint8Array }; access: 'full' | 'view' };
 
 /** One person's view of one agent; survives any number of reconnects until `close()`. */
 export class ClientSession {
@@ -171,8 +161,8 @@ export class ClientSession {
   /** Input not yet acknowledged by the agent. */
   private readonly input: InputQueue;
   private channel: Channel = { kind: 'closed' };
-  private stream: string | undefined;
-  private position: number | null = null;
+  /** Where the session stands in the agent's output stream. */
+  private readonly stream: StreamFollower;
   private size: { cols: number; rows: number } | undefined;
   private socket: Transport | undefined;
   private generation = 0;
@@ -187,12 +177,6 @@ export class ClientSession {
   private processed = -1;
   private ackSent = -1;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Set when a reconnection happened and the next output tells how it was caught up. */
-  private resyncing = false;
-  /** The agent came back as a new process: what came before is not continued. */
-  private streamChanged = false;
-  /** The command's exit, kept until all output up to its end has been delivered. */
-  private pendingExit: ExitStatus | undefined;
   /** A pairing sent on this connection, and the key it offered. */
   private pairing: { id: string; secret: string } | undefined;
   /** The credential the current connection was admitted with (pairing replaces the session's on the way). */
@@ -204,6 +188,7 @@ export class ClientSession {
     this.events = options.events ?? {};
     this.credential = options.credential;
     this.input = new InputQueue(options.maxQueuedInputBytes ?? 1 << 20);
+    this.stream = new StreamFollower(options.history ?? 'screen', this.events);
     this.backoff = new Backoff({ baseMs: 500, capMs: 10_000, ...options.backoff });
   }
 
@@ -214,7 +199,7 @@ export class ClientSession {
 
   /** The stream position of the next output byte this session needs, or null before the first. */
   get offset(): number | null {
-    return this.position;
+    return this.stream.offset;
   }
 
   /** Opens the first connection. */
@@ -354,7 +339,7 @@ export class ClientSession {
         token,
         ...(credential.kind === 'device' ? { device: credential.id } : {}),
         session: this.sessionId,
-        resume: this.resumePoint(),
+        resume: this.stream.resumePoint(),
         history: this.options.history ?? 'screen',
       }),
     );
@@ -368,10 +353,6 @@ export class ClientSession {
       this.tick();
       this.pingTimer = setInterval(() => this.tick(), interval);
     }, Math.random() * interval);
-  }
-
-  private resumePoint(): { stream: string; offset: number } | undefined {
-    return this.stream !== undefined && this.position !== null ? { stream: this.stream, offset: this.position } : undefined;
   }
 
   private tick(): void {
@@ -419,7 +400,7 @@ export class ClientSession {
         this.agentAway();
         return;
       case 'status':
-        this.exitStatus(message.box);
+        this.broadcast('An exit status', () => this.stream.exitStatus(message.box));
         return;
       case 'error':
         this.events.error?.(message.code, message.message);
@@ -428,14 +409,17 @@ export class ClientSession {
         if (message.t !== undefined) this.events.latency?.(Date.now() - message.t);
         return;
       case 'attention':
-        this.attention(message.box);
+        this.broadcast('An attention event', () => this.events.attention?.(this.stream.attention(message.box)));
         return;
     }
   }
 
   /** Starts the channel handshake with the agent on this connection. */
   private handshake(): void {
-    const open = (): OpenPayload => ({ session: this.sessionId, ...(this.resumePoint() ? { resume: this.resumePoint() } : {}), history: this.options.history ?? 'screen' });
+    const open = (): OpenPayload => {
+      const resume = this.stream.resumePoint();
+      return { session: this.sessionId, ...(resume ? { resume } : {}), history: this.options.history ?? 'screen' };
+    };
     const client = new ChannelClient(this.options.agentId, this.credential, this.options.pin, open, this.options.keyAgreement ?? defaultKeyAgreement);
     this.channel = { kind: 'handshaking', client };
     this.step(async () => {
@@ -445,8 +429,7 @@ export class ClientSession {
   }
 
   private agentAway(): void {
-    if (this.channel.kind === 'open' && this.position !== null) this.resyncing = true;
-    this.channel = { kind: 'closed' };
+    this.closeChannel();
     this.setState({ kind: 'agent_offline', name: this.agentName });
   }
 
@@ -479,17 +462,12 @@ export class ClientSession {
   }
 
   private opened(welcome: WelcomePayload, keys: { send: Uint8Array; receive: Uint8Array }): void {
-    if (this.position !== null && this.stream !== undefined) this.resyncing = true;
-    if (welcome.stream !== this.stream) {
-      // A new stream (the agent restarted): positions in the old one mean nothing any more.
-      if (this.stream !== undefined) this.streamChanged = true;
-      this.stream = welcome.stream;
-      this.position = null;
+    if (this.stream.attach(welcome.stream, welcome.key)) {
+      // A new stream (the agent restarted): progress in the old one means nothing any more.
       this.processed = -1;
       this.ackSent = -1;
-      this.pendingExit = undefined;
     }
-    this.channel = { kind: 'open', keys, access: welcome.access, streamKeys: [fromBase64Url(welcome.key)] };
+    this.channel = { kind: 'open', keys, access: welcome.access };
     this.agentName = welcome.name ?? this.agentName;
     this.events.opened?.(welcome);
     this.setState({ kind: 'online', name: this.agentName });
@@ -515,7 +493,7 @@ export class ClientSession {
         return;
       }
       case 'stream_key':
-        this.channel.streamKeys = [fromBase64Url(message.key), this.channel.streamKeys[0]!];
+        this.stream.rekey(message.key);
         return;
       case 'devices':
         this.events.devices?.(message.devices);
@@ -534,48 +512,18 @@ export class ClientSession {
     this.socket?.send(sealChannel(this.channel.keys.send, encodeChannelMessage(message)));
   }
 
-  /** The stream key a broadcast box opens with (the newest), for attention events and exit statuses. */
-  private subkey(use: 'attention' | 'status'): Uint8Array | undefined {
-    return this.channel.kind === 'open' ? streamSubkey(this.channel.streamKeys[0]!, use) : undefined;
-  }
-
   /**
-   * An attention event from the agent. One that does not open (sealed for another stream, altered) or
-   * holds no valid event is only reported: unlike terminal data, nothing depends on it.
+   * A sealed broadcast from the agent (an attention event, the exit status). One that does not open (sealed
+   * for another stream, altered) or holds nothing valid is only reported: unlike terminal data, nothing
+   * depends on it.
    */
-  private attention(box: string): void {
-    let event: AttentionEvent;
+  private broadcast(what: string, handle: () => void): void {
     try {
-      const key = this.subkey('attention');
-      if (!key) throw new ProtocolError('attention event before the channel opened');
-      event = openAttention(key, box);
+      handle();
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.events.error?.(ErrorCode.BadMessage, `An attention event from the agent was refused: ${error.message}`);
-      return;
+      this.events.error?.(ErrorCode.BadMessage, `${what} from the agent was refused: ${error.message}`);
     }
-    this.events.attention?.(event);
-  }
-
-  /** The command's exit; reported once every byte of output up to its end has arrived. */
-  private exitStatus(box: string): void {
-    try {
-      const key = this.subkey('status');
-      if (!key) throw new ProtocolError('exit status before the channel opened');
-      this.pendingExit = openExitStatus(key, box);
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.events.error?.(ErrorCode.BadMessage, `An exit status from the agent was refused: ${error.message}`);
-      return;
-    }
-    this.settleExit();
-  }
-
-  private settleExit(): void {
-    const exit = this.pendingExit;
-    if (!exit || (this.position ?? 0) < exit.end) return;
-    this.pendingExit = undefined;
-    this.events.exit?.(exit);
   }
 
   private onBinary(bytes: Uint8Array): void {
@@ -584,65 +532,15 @@ export class ClientSession {
     if (frame.type === FrameType.Handshake) return this.onHandshake(frame);
     if (this.channel.kind !== 'open') throw new ProtocolError('terminal data before the channel opened');
     if (frame.type === FrameType.Channel) return this.onChannel(frame);
-    const { keys, streamKeys } = this.channel;
     if (frame.type === FrameType.InputAck) {
-      openFrame(keys.receive, frame);
+      openFrame(this.channel.keys.receive, frame);
       this.input.acknowledged(frame.seq);
       return;
     }
-    const snapshot = frame.type === FrameType.Snapshot ? openSnapshot(keys.receive, frame) : undefined;
-    const data = snapshot ? snapshot.data : openOutput(streamKeys, frame);
-    if (snapshot && this.position !== null && frame.offset < this.position) {
-      throw new IntegrityError(`snapshot at ${frame.offset} is older than what was already received (at ${this.position})`);
-    }
-    if (frame.type === FrameType.Output && this.position !== null) {
-      // Output the session already has is never sent again, and a jump is only possible where output
-      // may be lost (bytes history); either means frames were dropped, replayed or reordered on the way.
-      const end = frame.offset + data.length;
-      if (end <= this.position && (data.length > 0 || frame.offset < this.position)) {
-        throw new IntegrityError(`output ${frame.offset}..${end} repeats what was already received (at ${this.position})`);
-      }
-      if (frame.offset > this.position && (this.options.history ?? 'screen') === 'screen') {
-        throw new IntegrityError(`output jumps from ${this.position} to ${frame.offset}`);
-      }
-    }
-    if (this.resyncing) {
-      this.resyncing = false;
-      // A screen the agent could not restore is output lost, whatever follows.
-      const how =
-        snapshot?.kind === 'unavailable'
-          ? 'gap'
-          : snapshot || this.streamChanged
-            ? 'restored'
-            : this.position !== null && frame.offset > this.position
-              ? 'gap'
-              : 'resumed';
-      this.streamChanged = false;
-      this.events.resync?.(how);
-    }
-    if (snapshot) {
-      this.position = frame.offset;
-      // A snapshot starts the screen over: progress counts from its position.
-      this.processed = Math.min(this.processed, frame.offset - 1);
-      this.events.snapshot?.(data, frame.offset, snapshot.kind);
-      if (!this.options.manualAck) this.acknowledge(frame.offset);
-      this.settleExit();
-      return;
-    }
-    const end = frame.offset + data.length;
-    if (this.position === null) {
-      this.position = frame.offset;
-    } else if (frame.offset > this.position) {
-      this.events.gap?.(frame.offset - this.position);
-      this.position = frame.offset;
-    }
-    // Bytes already written are skipped; an empty frame only establishes the position.
-    if (end <= this.position) return this.settleExit();
-    const fresh = data.subarray(this.position - frame.offset);
-    this.position = end;
-    if (fresh.length > 0) this.events.output?.(fresh, end);
-    if (!this.options.manualAck) this.acknowledge(end);
-    this.settleExit();
+    const received = this.stream.receive(frame, this.channel.keys.receive);
+    // A snapshot starts the screen over: progress counts from its position.
+    if (received?.kind === 'snapshot') this.processed = Math.min(this.processed, received.at - 1);
+    if (received && !this.options.manualAck) this.acknowledge(received.at);
   }
 
   private enqueue(record: InputRecord): boolean {
@@ -682,13 +580,17 @@ export class ClientSession {
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     this.admitted = false;
-    if (this.channel.kind === 'open' && this.position !== null) this.resyncing = true;
-    this.channel = { kind: 'closed' };
+    this.closeChannel();
     this.pairing = undefined;
     this.inbox = undefined;
     const socket = this.socket;
     this.socket = undefined;
     socket?.close(code, reason);
+  }
+
+  private closeChannel(): void {
+    this.channel = { kind: 'closed' };
+    this.stream.detach();
   }
 
   private sendText(text: string): void {
@@ -699,18 +601,6 @@ export class ClientSession {
     this.current = state;
     this.events.state?.(state);
   }
-}
-
-/** Opens an OUTPUT frame with the newest stream key, or the one before it (output sealed before a new key). */
-function openOutput(keys: readonly Uint8Array[], frame: Parameters<typeof openFrame>[1]): Uint8Array {
-  for (let i = 0; i < keys.length - 1; i++) {
-    try {
-      return openFrame(keys[i]!, frame);
-    } catch (error) {
-      if (!(error instanceof IntegrityError)) throw error;
-    }
-  }
-  return openFrame(keys[keys.length - 1]!, frame);
 }
 
 /** A short human explanation of a close code, if it has one. */
