@@ -191,4 +191,34 @@ describe('before authentication', () => {
     expect(answers.slice(10).map((a) => a.code)).toEqual(Array(4).fill(CloseCode.RateLimited));
     await unharmed(5);
   });
+  it('failures from many addresses lock nobody out by agent id, and unknown ids are answered exactly like wrong tokens', async () => {
+    const { relay, agentId, secret, unharmed } = await door();
+    /** One handshake from `address`; how the relay answered (code 0: admitted). */
+    const attempt = async (address: string, id: string, token: string): Promise<{ code: number; reason: string }> => {
+      const socket = rawSocket(socketUrl(relay.url, `/ws/client/${id}`), { origin: relay.url, headers: { 'x-forwarded-for': address } });
+      await socket.opened;
+      socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token, session: randomId() }));
+      const answer = await Promise.race([
+        socket.closed,
+        socket.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected').then(() => ({ code: 0, reason: 'connected' })),
+      ]);
+      socket.ws.terminate();
+      return answer;
+    };
+    const wrongToken = (): string => accessToken(randomId() + randomId().slice(0, 21), agentId);
+    // Sixty failures against the real id from six addresses: twice the old per-agent budget of thirty.
+    const answers: Array<{ code: number; reason: string }> = [];
+    for (let a = 1; a <= 6; a++) for (let n = 0; n < 10; n++) answers.push(await attempt(`203.0.113.${a}`, agentId, wrongToken()));
+    // And as many against ids that do not exist, from six other addresses.
+    const unknown: Array<{ code: number; reason: string }> = [];
+    for (let a = 1; a <= 6; a++) for (let n = 0; n < 10; n++) unknown.push(await attempt(`203.0.113.${100 + a}`, randomId(), wrongToken()));
+    expect(new Set(answers.map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify({ code: CloseCode.Unauthorized, reason: 'invalid link' })]));
+    expect(unknown).toEqual(answers);
+    // The owner, from an address of its own, gets in at once.
+    expect(await attempt('198.51.100.200', agentId, accessToken(secret, agentId))).toEqual({ code: 0, reason: 'connected' });
+    // Each attacking address is held back by its own budget only, whichever id it tried.
+    expect((await attempt('203.0.113.1', agentId, accessToken(secret, agentId))).code).toBe(CloseCode.RateLimited);
+    expect(await attempt('203.0.113.101', randomId(), wrongToken())).toEqual(await attempt('203.0.113.2', agentId, wrongToken()));
+    await unharmed(6);
+  });
 });

@@ -40,17 +40,25 @@ export function sameDigest(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Whether `key` is the agent's key. */
-export function keyMatches(record: AgentRecord, key: string): boolean {
-  return sameDigest(hashKey(key), record.keyHash);
+/**
+ * Stands in for an agent the relay does not know (or a verifier not set yet), so that checking
+ * credentials against it costs the same work as against a real one: an unknown agent id and a wrong
+ * key or token are told apart neither by the answer nor by its timing.
+ */
+const NOBODY = { keyHash: hashKey('nobody'), verifier: tokenVerifier(toBase64Url(new Uint8Array(32))) };
+
+/** Whether `key` is the key of `record` (false for no record, after the same work). */
+export function keyMatches(record: AgentRecord | undefined, key: string): boolean {
+  const matches = sameDigest(hashKey(key), record?.keyHash ?? NOBODY.keyHash);
+  return record !== undefined && matches;
 }
 
-/** What `token` opens: the agent's terminal (`full`), a read-only view (`view`), or nothing. */
-export function tokenAccess(record: AgentRecord, token: string): 'full' | 'view' | undefined {
+/** What `token` opens: the agent's terminal (`full`), a read-only view (`view`), or nothing (always, for no record). */
+export function tokenAccess(record: AgentRecord | undefined, token: string): 'full' | 'view' | undefined {
   const verifier = tokenVerifier(token);
   // Both comparisons always run, in constant time, so timing tells nothing about which one matched.
-  const full = record.accessVerifier !== undefined && sameDigest(verifier, record.accessVerifier);
-  const view = record.viewVerifier !== undefined && sameDigest(verifier, record.viewVerifier);
+  const full = sameDigest(verifier, record?.accessVerifier ?? NOBODY.verifier) && record?.accessVerifier !== undefined;
+  const view = sameDigest(verifier, record?.viewVerifier ?? NOBODY.verifier) && record?.viewVerifier !== undefined;
   return full ? 'full' : view ? 'view' : undefined;
 }
 

@@ -139,10 +139,10 @@ export class WsGateway {
       }
     });
     conn.step(async () => {
-      if (this.refusedAsBlocked(conn, 'agent_refused', address, undefined)) return;
+      if (this.refusedAsBlocked(conn, 'agent_refused', address)) return;
       const record = isId(agentId) ? await store.get(agentId) : undefined;
-      if (!record || key === undefined || !keyMatches(record, key)) {
-        guard.failed(address, undefined);
+      if (!keyMatches(record, key ?? '') || !record) {
+        guard.failed(address);
         log('agent_refused', { address });
         return conn.refuse(CloseCode.Unauthorized, 'unknown agent or wrong key');
       }
@@ -192,11 +192,12 @@ export class WsGateway {
       if (hello.type !== 'hello') throw new ProtocolError('expected hello');
       if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} not supported`, CloseCode.UnsupportedVersion);
       conn.step(async () => {
+        if (this.refusedAsBlocked(conn, 'client_refused', address)) return;
         const record = isId(agentId) ? await store.get(agentId) : undefined;
-        if (this.refusedAsBlocked(conn, 'client_refused', address, record ? agentId : undefined)) return;
-        const access = record ? tokenAccess(record, hello.token) : undefined;
+        // The same work and the same answer whether the id is unknown or the token wrong.
+        const access = tokenAccess(record, hello.token);
         if (!record || !access) {
-          guard.failed(address, record ? agentId : undefined);
+          guard.failed(address);
           log('client_refused', { address, reason: record ? 'bad token' : 'unknown agent' });
           return conn.refuse(CloseCode.Unauthorized, 'invalid link');
         }
@@ -216,9 +217,9 @@ export class WsGateway {
     };
   }
 
-  /** Refuses `conn` (4430, with the wait) if `address`, or anyone on `agentId`, failed too often lately. */
-  private refusedAsBlocked(conn: Connection, event: string, address: string, agentId: string | undefined): boolean {
-    const blocked = this.options.guard.blockedFor(address, agentId);
+  /** Refuses `conn` (4430, with the wait) if `address` failed to authenticate too often lately. */
+  private refusedAsBlocked(conn: Connection, event: string, address: string): boolean {
+    const blocked = this.options.guard.blockedFor(address);
     if (blocked === 0) return false;
     this.options.log(event, { address, reason: 'rate limited' });
     conn.refuse(CloseCode.RateLimited, rateLimitReason(blocked));

@@ -139,8 +139,8 @@ function showPresence(row: HTMLElement | undefined, presence: Presence | undefin
     row.dataset.presence = 'unknown';
     state.textContent = 'Unknown';
   } else if ('error' in presence) {
-    row.dataset.presence = presence.error === 'unauthorized' ? 'refused' : 'unknown';
-    state.textContent = presence.error === 'unauthorized' ? 'Link replaced' : 'Try later';
+    row.dataset.presence = 'refused';
+    state.textContent = 'Link replaced';
   } else {
     row.dataset.presence = presence.online ? 'online' : 'offline';
     state.textContent = presence.online ? 'Online' : 'Offline';
