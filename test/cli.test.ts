@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, runCli, killAll } from './helpers/cli.js';
 import { EventLog } from './helpers/wait.js';
-import { cleanup, shellEnv, tempDir, TestClient } from './helpers/system.js';
+import { cleanup, rawSocket, shellEnv, tempDir, TestClient } from './helpers/system.js';
+import { randomId, socketUrl } from '../src/protocol/index.js';
 
 afterEach(async () => {
   killAll();
@@ -59,6 +60,25 @@ describe('ccremote relay and agent', () => {
     client.type('\r');
     expect((await agent.exited).code).toBe(5);
     expect(agent.events.items).toContainEqual(expect.objectContaining({ event: 'exit', exitCode: 5, restarting: false }));
+  });
+});
+
+describe('ccremote relay limits', () => {
+  it('--max-connections-per-address and --max-connections cap WebSocket connections (429 and 503)', async () => {
+    /** Three WebSocket upgrades to a relay started with `args`: the status each got (101 when admitted). */
+    const threeUpgrades = async (args: string[]): Promise<number[]> => {
+      const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json', ...args]);
+      const url = (await relay.events.next((e) => e.event === 'listening')).url as string;
+      const upgrade = (): Promise<number> =>
+        new Promise((resolve) => {
+          const socket = rawSocket(socketUrl(url, `/ws/client/${randomId()}`), { origin: url });
+          socket.ws.once('open', () => resolve(101));
+          socket.ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        });
+      return [await upgrade(), await upgrade(), await upgrade()];
+    };
+    expect(await threeUpgrades(['--max-connections-per-address', '2'])).toEqual([101, 101, 429]);
+    expect(await threeUpgrades(['--max-connections', '2'])).toEqual([101, 101, 503]);
   });
 });
 
@@ -162,7 +182,7 @@ describe('help and usage', () => {
     }
     const relayHelp = runCli(['relay', '--help']);
     await relayHelp.exited;
-    for (const option of ['--port', '--host', '--public-url', '--data-dir', '--memory', '--tls-cert', '--json', '--allow-origin']) {
+    for (const option of ['--port', '--host', '--public-url', '--data-dir', '--memory', '--tls-cert', '--json', '--allow-origin', '--max-connections', '--max-connections-per-address']) {
       expect(relayHelp.stdout().toString()).toContain(option);
     }
     const agentHelp = runCli(['agent', '--help']);
@@ -176,6 +196,8 @@ describe('help and usage', () => {
     const cases: Array<[string[], RegExp]> = [
       [['agent'], /--relay URL is required/],
       [['relay', '--port', 'eighty'], /not a port/],
+      [['relay', '--max-connections', 'many'], /--max-connections must be a whole number/],
+      [['relay', '--max-connections-per-address', '0'], /--max-connections-per-address must be a whole number of at least 1/],
       [['relay', '--bogus'], /Unknown option/],
       [['attach'], /expected URL/],
       [['frobnicate'], /unknown command/],

@@ -87,6 +87,16 @@ export const commands = {
         value: 'BYTES',
         help: 'Output a program may get ahead of the slowest watching client, e.g. 512K (default 512 KiB).',
       },
+      'max-connections': {
+        type: 'string',
+        value: 'N',
+        help: 'WebSocket connections open at once, in all; more are refused with HTTP 503 (default 10000).',
+      },
+      'max-connections-per-address': {
+        type: 'string',
+        value: 'N',
+        help: 'WebSocket connections open at once from one address (IPv6: one /64); more get HTTP 429 (default 64).',
+      },
       ...shared,
     },
   },
@@ -196,6 +206,14 @@ export function parseBytes(text: string, what = 'size'): number {
   const bytes = Math.round(Number(match[1]) * scale);
   if (bytes < 64 * 1024 || bytes > 1024 ** 3) throw new UsageError(`${what} must be between 64K and 1G: ${text}`);
   return bytes;
+}
+
+/** Parses a whole number of at least 1 (a count such as a connection cap). */
+export function parseCount(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const count = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(count) || count < 1) throw new UsageError(`${what} must be a whole number of at least 1: ${text}`);
+  return count;
 }
 
 /** Parses a TCP port. */

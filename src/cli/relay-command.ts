@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createRelay, type RelayOptions } from '../relay/relay.js';
-import { UsageError, parseBytes, parsePort, type Parsed } from './options.js';
+import { UsageError, parseBytes, parseCount, parsePort, type Parsed } from './options.js';
 import type { Printer } from './printer.js';
 import { onStopSignal } from './signals.js';
 
@@ -29,6 +29,10 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
     registrationToken: (v['registration-token'] as string | undefined) ?? process.env.CCREMOTE_REGISTRATION_TOKEN,
     trustProxy: v['trust-proxy'] === true,
     hub: v['flow-window'] !== undefined ? { flowWindow: parseBytes(v['flow-window'] as string, 'flow window') } : undefined,
+    connectionLimits: {
+      total: parseCount(v['max-connections'] as string | undefined, '--max-connections'),
+      perAddress: parseCount(v['max-connections-per-address'] as string | undefined, '--max-connections-per-address'),
+    },
     log: (entry) => printer.relayLog(entry),
   };
   const relay = await createRelay(options);

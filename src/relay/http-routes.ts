@@ -2,6 +2,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_NAME_LENGTH, PROTOCOL_VERSION, agentIdOfPath, optional, parsePresenceRequest, str, validateShape, ProtocolError } from '../protocol/index.js';
+import { addressKey } from './address.js';
 import { sameDigest, hashKey, type AgentStore } from './agent-store.js';
 import type { RateLimiter } from './rate-limit.js';
 import { answerPresence, type PresenceContext } from './presence-route.js';
@@ -81,7 +82,8 @@ export function baseUrl(req: IncomingMessage, ctx: Pick<HttpContext, 'publicUrl'
 async function register(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use POST' }, { allow: 'POST' });
   const address = clientAddress(req, ctx.trustProxy);
-  if (!ctx.registrations.take(address)) return rateLimited(res, ctx.registrations.retryAfterMs(address), () => 'too many registrations from this address');
+  const counted = addressKey(address);
+  if (!ctx.registrations.take(counted)) return rateLimited(res, ctx.registrations.retryAfterMs(counted), () => 'too many registrations from this address');
   if (ctx.registrationTokenHash !== undefined) {
     const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (presented === undefined || !sameDigest(hashKey(presented), ctx.registrationTokenHash)) {

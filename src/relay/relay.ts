@@ -7,12 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { hashKey, MemoryAgentStore, type AgentStore } from './agent-store.js';
 import { FileAgentStore } from './file-agent-store.js';
 import { handleHttp, type HttpContext } from './http-routes.js';
-import { Hub, type HubOptions, type HubStats } from './hub.js';
+import { ConnectionCap, type ConnectionLimits } from './connection-cap.js';
+import { DEFAULT_REPLY_HIGH_WATER, Hub, type HubOptions, type HubStats } from './hub.js';
 import { OriginPolicy, normaliseOrigin } from './origin.js';
 import { RateLimiter } from './rate-limit.js';
 import { AuthGuard, type AuthLimits } from './auth-guard.js';
 import { StaticFiles, defaultWebRoot } from './static-files.js';
 import { WsGateway } from './ws-gateway.js';
+import type { RateLimitOptions } from './rate-limit.js';
 import { CloseCode, trimSlash } from '../protocol/index.js';
 import { VERSION } from '../version.js';
 
@@ -48,8 +50,16 @@ export interface RelayOptions {
   registrationLimit?: { burst: number; perMinute: number };
   /** Limits on connection attempts and failed authentications (see AuthLimits for the defaults). */
   authLimits?: Partial<AuthLimits>;
+  /** WebSocket connections open at once, in all and per address (default 10,000 and 64; IPv6 counted per /64). */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /** Control messages and WebSocket pings one socket may send (default 2,000 at once, then 2,000 a second). */
+  controlRate?: RateLimitOptions;
   hub?: HubOptions;
+  /** Time a WebSocket has from its upgrade to an accepted `hello` before it is cut (default 10 s). */
   handshakeTimeoutMs?: number;
+  /** Time an HTTP request has to send its headers (default 10 s), and to arrive whole (default 15 s). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
   pingIntervalMs?: number;
   /** Receives structured log events (default: none). */
   log?: (event: RelayLogEvent) => void;
@@ -64,6 +74,8 @@ export interface Relay {
   /** The base URL printed in links: `publicUrl`, or the listening URL. */
   readonly publicUrl: string | undefined;
   stats(): HubStats;
+  /** WebSocket connections open now, and the bytes waiting to be written to them. */
+  sockets(): { open: number; waiting: number };
 }
 
 /** Builds a relay. Nothing listens until `listen()`. */
@@ -71,7 +83,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const log = (event: string, fields: Record<string, unknown> = {}): void => options.log?.({ event, ...fields });
   const store = options.store ?? (options.dataDir ? await FileAgentStore.open(options.dataDir) : new MemoryAgentStore());
   const files = await StaticFiles.load(options.webRoot ?? defaultWebRoot());
-  const hub = new Hub(options.hub);
+  const replyHighWater = options.hub?.replyHighWater ?? DEFAULT_REPLY_HIGH_WATER;
+  const hub = new Hub({ ...options.hub, replyHighWater });
   const publicUrl = options.publicUrl === undefined ? undefined : trimSlash(options.publicUrl);
   const allowed = [...(options.allowedOrigins ?? []), ...(publicUrl ? [publicUrl] : [])].map(normaliseOrigin);
   const secure = options.tls !== undefined;
@@ -98,9 +111,12 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     store,
     origins: new OriginPolicy(allowed),
     guard,
+    connections: new ConnectionCap(options.connectionLimits),
     secure,
     trustProxy,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
+    controlRate: options.controlRate,
+    replyHighWater,
     pingIntervalMs: options.pingIntervalMs,
     log,
   });
@@ -108,19 +124,28 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const onRequest = (req: Parameters<typeof handleHttp>[0], res: Parameters<typeof handleHttp>[1]): void => {
     void handleHttp(req, res, context);
   };
-  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createHttpServer(onRequest);
+  // A request has headersTimeout to send its headers and requestTimeout to arrive whole, checked every
+  // second (Node checks every 30 s by default, so a slow client would get up to 30 s more).
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const timeouts = {
+    headersTimeout,
+    requestTimeout: Math.max(headersTimeout, options.requestTimeoutMs ?? 15_000),
+    connectionsCheckingInterval: Math.min(1000, headersTimeout),
+  };
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, ...timeouts }, onRequest)
+    : createHttpServer(timeouts, onRequest);
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   server.on('clientError', (_error, socket) => socket.destroy());
   // Flow control looks for clients that stopped acknowledging a few times a second.
   const flowTimer = setInterval(() => hub.tick(), 250);
   flowTimer.unref();
-  server.headersTimeout = 15_000;
-  server.requestTimeout = 30_000;
 
   let listening = false;
   return {
     publicUrl,
     stats: () => hub.stats(),
+    sockets: () => gateway.sockets(),
     async listen() {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
