@@ -65,7 +65,10 @@ export interface AgentOptions {
   pin?: string;
   /** Token for relays that restrict registration. */
   registrationToken?: string;
-  /** Base URL for the printed link, overriding the one the relay reports (the local mode's LAN address). */
+  /**
+   * Base URL of the printed links (the local mode's LAN address); default: `relayUrl`. Links are never
+   * built from what the relay says, so a relay cannot send the QR code's reader elsewhere.
+   */
   linkBase?: string;
   /**
    * When the command is Claude Code, register hooks for its Notification and Stop events (through
@@ -272,7 +275,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   }
 
   function accessUrl(readOnly = false): string {
-    const base = options.linkBase ?? identity.linkBase ?? relayUrl;
+    const base = options.linkBase ?? relayUrl;
     const agentId = identity.agentId!;
     const secret = readOnly ? viewSecret(identity.secret, agentId) : identity.secret;
     return formatAccessLink({ relayUrl: base, agentId, secret, readOnly, pin: options.pin !== undefined });
@@ -301,7 +304,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         const registration = await register(relayUrl, name, options.registrationToken, registrationAbort.signal);
         identity.agentId = registration.agentId;
         identity.agentKey = registration.agentKey;
-        identity.linkBase = registration.clientUrl?.replace(/\/a\/[^/]+\/?$/, '');
         announced = false;
         await identityFile.save(identity);
         await prepareSecrets();

@@ -14,8 +14,6 @@ export interface Identity {
   cwd: string;
   agentId: string | undefined;
   agentKey: string | undefined;
-  /** Base URL of the relay's pages as the relay reported it at registration (its public URL). */
-  linkBase: string | undefined;
   secret: string;
 }
 
@@ -43,13 +41,14 @@ export class IdentityFile {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
     }
-    const registered = typeof stored.agentId === 'string' && isId(stored.agentId) && typeof stored.agentKey === 'string';
+    // A key of another form (one saved by an older version from a relay's bad answer) would break every
+    // connection: the agent registers again instead.
+    const registered = typeof stored.agentId === 'string' && isId(stored.agentId) && typeof stored.agentKey === 'string' && isSecret(stored.agentKey);
     return {
       relayUrl,
       cwd,
       agentId: registered ? stored.agentId : undefined,
       agentKey: registered ? stored.agentKey : undefined,
-      linkBase: registered && typeof stored.linkBase === 'string' && /^https?:\/\//.test(stored.linkBase) ? stored.linkBase : undefined,
       secret: typeof stored.secret === 'string' && isSecret(stored.secret) ? stored.secret : newSecret(),
     };
   }

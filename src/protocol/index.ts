@@ -13,5 +13,7 @@ export * from './backoff.js';
 export * from './link.js';
 export * from './pin.js';
 export * from './presence.js';
+export * from './printable.js';
+export * from './registration.js';
 export * from './schema.js';
 export * from './seal.js';

@@ -1,7 +1,7 @@
 // The relay's plain HTTP surface: agent registration, health, and the web client's files.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_NAME_LENGTH, PROTOCOL_VERSION, agentIdOfPath, optional, parsePresenceRequest, str, validateShape, ProtocolError } from '../protocol/index.js';
+import { PROTOCOL_VERSION, agentIdOfPath, parsePresenceRequest, parseRegistrationRequest, ProtocolError } from '../protocol/index.js';
 import { addressKey } from './address.js';
 import { sameDigest, hashKey, type AgentStore } from './agent-store.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -27,7 +27,6 @@ export interface HttpContext extends PresenceContext {
 
 const MAX_BODY = 4096;
 const MAX_PRESENCE_BODY = 8192;
-const registerBody = { name: optional(str({ max: MAX_NAME_LENGTH })) };
 
 /** Headers on every response. */
 const COMMON_HEADERS = {
@@ -91,7 +90,7 @@ async function register(req: IncomingMessage, res: ServerResponse, ctx: HttpCont
     }
   }
   // An empty body registers without a name.
-  const fields = await readJson(req, res, MAX_BODY, (value) => validateShape(registerBody, value, 'body'), {});
+  const fields = await readJson(req, res, MAX_BODY, parseRegistrationRequest, {});
   if (fields === undefined) return;
   const { id, key } = await ctx.store.register(fields.name);
   ctx.log('agent_registered', { agent: id, address });
