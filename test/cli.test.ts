@@ -53,6 +53,17 @@ describe('ccremote relay and agent', () => {
     expect(relay.events.items.at(-1)).toEqual({ event: 'closed' });
   });
 
+  it("the command does not see the agent's secrets in its environment (CCREMOTE_PIN, CCREMOTE_REGISTRATION_TOKEN)", async () => {
+    const env = { CCREMOTE_PIN: 'secret-pin-4242', CCREMOTE_REGISTRATION_TOKEN: 'secret-token-4242', KEPT_VARIABLE: 'kept' };
+    const command = 'echo "pin=${CCREMOTE_PIN-unset} token=${CCREMOTE_REGISTRATION_TOKEN-unset} other=$KEPT_VARIABLE"; env; echo "env-$((1+1))-done"; read x';
+    const { link } = await relayAndAgent(['--', '/bin/sh', '-c', command], env);
+    const client = new TestClient(link);
+    await client.waitForOutput('env-2-done');
+    expect(client.text).toContain('pin=unset token=unset other=kept');
+    expect(client.text).not.toContain('secret-pin-4242');
+    expect(client.text).not.toContain('secret-token-4242');
+  });
+
   it('the agent exits with the command exit code', async () => {
     const { agent, link } = await relayAndAgent(['--', '/bin/sh', '-c', 'read x; exit 5']);
     const client = new TestClient(link);
@@ -274,7 +285,7 @@ describe('ccremote (local mode)', () => {
     const again = await second.events.next((e) => e.event === 'ready', 15_000, 'local agent ready again');
     expect(again.url).toBe(ready.url);
     // Only the in-process agent may register with the embedded relay.
-    const stranger = await fetch(`http://127.0.0.1:${port}/api/agents`, { method: 'POST' });
+    const stranger = await fetch(`http://127.0.0.1:${port}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     expect(stranger.status).toBe(401);
   });
 });

@@ -90,7 +90,7 @@ describe('before authentication', () => {
       expect(await agentSocket(authorization).closed, String(authorization).slice(0, 20)).toMatchObject({ code: CloseCode.Unauthorized });
     }
     // A freshly registered agent with a valid key but a malformed hello.
-    const registered = (await (await fetch(`${relay.url}/api/agents`, { method: 'POST' })).json()) as { agent_id: string; agent_key: string };
+    const registered = (await (await fetch(`${relay.url}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' } })).json()) as { agent_id: string; agent_key: string };
     for (const [fields, reason] of [
       [{ access: undefined }, /access: missing/],
       [{ access: 'short' }, /access: length/],

@@ -136,7 +136,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const relayUrl = trimSlash(options.relayUrl);
   if (!isRelayUrl(relayUrl)) throw new AgentStartError(`relay URL must start with http:// or https://: ${options.relayUrl}`);
   const cwd = resolve(options.cwd ?? process.cwd());
-  const env = options.env ?? process.env;
+  const env = withoutAgentSecrets(options.env ?? process.env);
   const command = options.command ?? 'claude';
   const executable = resolveCommand(command, cwd, env.PATH);
   if (!executable) {
@@ -403,6 +403,16 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       await done;
     },
   };
+}
+
+/** Environment variables that carry the agent's own secrets: the command it runs never sees them. */
+const AGENT_SECRETS = ['CCREMOTE_PIN', 'CCREMOTE_REGISTRATION_TOKEN'];
+
+/** `env` without AGENT_SECRETS. */
+function withoutAgentSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const clean = { ...env };
+  for (const name of AGENT_SECRETS) delete clean[name];
+  return clean;
 }
 
 /** Whether the command is Claude Code: `claude` (or `claude.exe`), named so or reached through a link of another name. */

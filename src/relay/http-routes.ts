@@ -80,6 +80,9 @@ export function baseUrl(req: IncomingMessage, ctx: Pick<HttpContext, 'publicUrl'
 
 async function register(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use POST' }, { allow: 'POST' });
+  // JSON only, as presence: a page elsewhere cannot send that without the browser asking first (CORS), so
+  // it can neither register agents from a visitor's address nor spend that address's budget.
+  if (!isJson(req)) return unsupportedMediaType(res);
   const address = clientAddress(req, ctx.trustProxy);
   const counted = addressKey(address);
   if (!ctx.registrations.take(counted)) return rateLimited(res, ctx.registrations.retryAfterMs(counted), () => 'too many registrations from this address');
@@ -102,9 +105,7 @@ async function presence(req: IncomingMessage, res: ServerResponse, ctx: HttpCont
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use POST' }, { allow: 'POST' });
   // JSON only: a page elsewhere cannot send that without the browser asking first (CORS), so it cannot
   // spend this address's budget of failed attempts with made-up tokens.
-  if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
-    return sendJson(res, 415, { error: 'unsupported_media_type', message: 'send application/json' });
-  }
+  if (!isJson(req)) return unsupportedMediaType(res);
   const address = clientAddress(req, ctx.trustProxy);
   const request = await readJson(req, res, MAX_PRESENCE_BODY, parsePresenceRequest);
   if (request === undefined) return;
@@ -175,6 +176,15 @@ async function readJson<T>(req: IncomingMessage, res: ServerResponse, limit: num
     sendJson(res, 400, { error: 'bad_request', message: error instanceof ProtocolError ? error.message : 'malformed JSON' });
     return undefined;
   }
+}
+
+/** Whether the request says its body is JSON (which browsers send cross-site only after a CORS preflight). */
+function isJson(req: IncomingMessage): boolean {
+  return /^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '');
+}
+
+function unsupportedMediaType(res: ServerResponse): void {
+  sendJson(res, 415, { error: 'unsupported_media_type', message: 'send application/json' });
 }
 
 /** 429 with Retry-After in whole seconds; `message` is given those seconds. */
