@@ -3,9 +3,10 @@
 // One identity per relay and working directory, so agents in two projects get two links.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/write-atomic.js';
 import { isId, isSecret, newSecret } from '../protocol/index.js';
 
 /** What the agent remembers. */
@@ -56,8 +57,6 @@ export class IdentityFile {
   /** Writes the identity atomically, readable by the owner only. */
   async save(identity: Identity): Promise<void> {
     await mkdir(join(this.path, '..'), { recursive: true, mode: 0o700 });
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(identity, null, 2), { mode: 0o600 });
-    await rename(temporary, this.path);
+    await writeFileAtomic(this.path, JSON.stringify(identity, null, 2));
   }
 }

@@ -25,6 +25,8 @@ export interface AgentStore {
   get(id: string): Promise<AgentRecord | undefined>;
   /** Records the verifiers browsers' tokens are checked against; true if they changed (the agent rotated its secret). */
   setAccessVerifiers(id: string, access: string, view: string): Promise<boolean>;
+  /** Forgets agents registered before `registeredBefore` (ms) that never connected; returns their ids. */
+  expireUnconnected(registeredBefore: number): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -68,14 +70,14 @@ export function newAgentRecord(name: string | undefined): { record: AgentRecord;
   return { key, record: { id: randomId(), keyHash: hashKey(key), name, accessVerifier: undefined, createdAt: Date.now() } };
 }
 
-/** Records in this process's memory; lost when the relay stops. */
+/** Records in this process's memory; lost when the relay stops. Subclasses persist each change. */
 export class MemoryAgentStore implements AgentStore {
   protected readonly records = new Map<string, AgentRecord>();
 
   async register(name: string | undefined): Promise<{ id: string; key: string }> {
     const { record, key } = newAgentRecord(name);
     this.records.set(record.id, record);
-    await this.changed();
+    await this.saved(record);
     return { id: record.id, key };
   }
 
@@ -89,12 +91,22 @@ export class MemoryAgentStore implements AgentStore {
     const rotated = record.accessVerifier !== undefined;
     record.accessVerifier = access;
     record.viewVerifier = view;
-    await this.changed();
+    await this.saved(record);
     return rotated;
+  }
+
+  async expireUnconnected(registeredBefore: number): Promise<string[]> {
+    const expired = [...this.records.values()].filter((r) => r.accessVerifier === undefined && r.createdAt < registeredBefore).map((r) => r.id);
+    for (const id of expired) this.records.delete(id);
+    await Promise.all(expired.map((id) => this.deleted(id)));
+    return expired;
   }
 
   async close(): Promise<void> {}
 
-  /** Called after every change; subclasses persist here. */
-  protected async changed(): Promise<void> {}
+  /** Called after `record` was added or changed; subclasses persist it here. */
+  protected async saved(_record: AgentRecord): Promise<void> {}
+
+  /** Called after the record of `id` was removed; subclasses forget it here. */
+  protected async deleted(_id: string): Promise<void> {}
 }

@@ -24,6 +24,9 @@ export interface RelayLogEvent {
   [field: string]: unknown;
 }
 
+/** How long an agent may stay registered without ever connecting (24 h). */
+export const DEFAULT_UNCONNECTED_AGENT_TTL_MS = 24 * 3_600_000;
+
 /** Settings of a relay. */
 export interface RelayOptions {
   /** TCP port; 0 picks a free one (default 8080). */
@@ -46,6 +49,8 @@ export interface RelayOptions {
   trustProxy?: boolean;
   /** Directory of the built web client (default: the one shipped with ccremote). */
   webRoot?: string;
+  /** Agents registered but never connected are forgotten after this long, in ms (default 24 h). */
+  unconnectedAgentTtlMs?: number;
   /** Registrations allowed per address: burst and per minute (default 10 and 30). */
   registrationLimit?: { burst: number; perMinute: number };
   /** Limits on connection attempts and failed authentications (see AuthLimits for the defaults). */
@@ -140,6 +145,21 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   // Flow control looks for clients that stopped acknowledging a few times a second.
   const flowTimer = setInterval(() => hub.tick(), 250);
   flowTimer.unref();
+  // Registrations that never led to a connection (abandoned, or made by someone filling the store) expire.
+  const ttl = options.unconnectedAgentTtlMs ?? DEFAULT_UNCONNECTED_AGENT_TTL_MS;
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweep = (): void => {
+    sweeping = sweeping.then(async () => {
+      try {
+        const expired = await store.expireUnconnected(Date.now() - ttl);
+        if (expired.length > 0) log('agents_expired', { count: expired.length, reason: 'registered but never connected' });
+      } catch (error) {
+        log('store_error', { message: (error as Error).message });
+      }
+    });
+  };
+  const expiryTimer = setInterval(sweep, Math.min(Math.max(ttl / 4, 100), 3_600_000));
+  expiryTimer.unref();
 
   let listening = false;
   return {
@@ -165,6 +185,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     },
     async close() {
       clearInterval(flowTimer);
+      clearInterval(expiryTimer);
+      await sweeping;
       await gateway.close(CloseCode.GoingAway, 'relay shutting down');
       if (listening) {
         await new Promise<void>((resolve) => {
