@@ -24,7 +24,7 @@ const LARGEST_REPLY = 128;
 
 /** A relay trusting X-Forwarded-For from this machine (so tests speak from many addresses), with a working session. */
 async function honestSession(options: RelayOptions = {}) {
-  const relay = await startRelay({ trustProxy: true, ...options });
+  const relay = await startRelay({ trustProxy: ['127.0.0.1'], ...options });
   const agent = await startAgent(relay.url);
   const { agentId, secret } = parseAccessLink(agent.url);
   const browser = new TestClient(agent.url);

@@ -193,7 +193,7 @@ describe('help and usage', () => {
     }
     const relayHelp = runCli(['relay', '--help']);
     await relayHelp.exited;
-    for (const option of ['--port', '--host', '--public-url', '--data-dir', '--memory', '--tls-cert', '--json', '--allow-origin', '--max-connections', '--max-connections-per-address']) {
+    for (const option of ['--port', '--host', '--public-url', '--data-dir', '--memory', '--tls-cert', '--json', '--allow-origin', '--max-connections', '--max-connections-per-address', '--trust-proxy']) {
       expect(relayHelp.stdout().toString()).toContain(option);
     }
     const agentHelp = runCli(['agent', '--help']);
@@ -208,6 +208,9 @@ describe('help and usage', () => {
       [['agent'], /--relay URL is required/],
       [['relay', '--port', 'eighty'], /not a port/],
       [['relay', '--max-connections', 'many'], /--max-connections must be a whole number/],
+      [['relay', '--trust-proxy', 'everyone'], /--trust-proxy: not an IP address or prefix: everyone/],
+      [['relay', '--trust-proxy', '10.0.0.0/33'], /--trust-proxy: not an IP address or prefix/],
+      [['relay', '--trust-proxy'], /argument missing/],
       [['relay', '--max-connections-per-address', '0'], /--max-connections-per-address must be a whole number of at least 1/],
       [['relay', '--bogus'], /Unknown option/],
       [['attach'], /expected URL/],

@@ -93,7 +93,7 @@ describe('presence', () => {
   });
 
   it('wrong tokens from many addresses lock nobody out; an unknown agent and a wrong token get the same answer', async () => {
-    const relay = await startRelay({ trustProxy: true, authLimits: { failuresPerAddress: { burst: 3, perMinute: 1 } } });
+    const relay = await startRelay({ trustProxy: ['127.0.0.1'], authLimits: { failuresPerAddress: { burst: 3, perMinute: 1 } } });
     const target = await startAgent(relay.url, { name: 'target' });
     const other = await startAgent(relay.url, { name: 'other' });
     const good = viewToken(target.url);

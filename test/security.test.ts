@@ -264,7 +264,7 @@ describe('a PIN on top of the link', () => {
   });
 
   it('guessing is rate-limited per address; guesses from many addresses lock the owner out of nothing', async () => {
-    const relay = await startRelay({ trustProxy: true });
+    const relay = await startRelay({ trustProxy: ['127.0.0.1'] });
     const target = await startAgent(relay.url, { pin: PIN });
     const other = await startAgent(relay.url);
     const { agentId, secret } = parseAccessLink(target.url);

@@ -81,7 +81,12 @@ export const commands = {
         value: 'TOKEN',
         help: 'Only agents presenting this token may register (or set CCREMOTE_REGISTRATION_TOKEN).',
       },
-      'trust-proxy': { type: 'boolean', help: 'Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy.' },
+      'trust-proxy': {
+        type: 'string',
+        multiple: true,
+        value: 'ADDR',
+        help: 'Believe X-Forwarded-For and X-Forwarded-Proto from this reverse proxy (an address or prefix, e.g. 127.0.0.1; repeatable).',
+      },
       'flow-window': {
         type: 'string',
         value: 'BYTES',

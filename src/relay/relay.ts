@@ -10,6 +10,7 @@ import { handleHttp, type HttpContext } from './http-routes.js';
 import { ConnectionCap, type ConnectionLimits } from './connection-cap.js';
 import { DEFAULT_REPLY_HIGH_WATER, Hub, type HubOptions, type HubStats } from './hub.js';
 import { OriginPolicy, normaliseOrigin } from './origin.js';
+import { ProxyTrust } from './proxy-trust.js';
 import { RateLimiter } from './rate-limit.js';
 import { AuthGuard, type AuthLimits } from './auth-guard.js';
 import { StaticFiles, defaultWebRoot } from './static-files.js';
@@ -45,8 +46,11 @@ export interface RelayOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** If set, `POST /api/agents` requires `Authorization: Bearer <token>`. */
   registrationToken?: string;
-  /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy. */
-  trustProxy?: boolean;
+  /**
+   * Reverse proxies (addresses, or prefixes such as `10.0.0.0/8`) whose X-Forwarded-For and
+   * X-Forwarded-Proto are believed; from anyone else they are ignored (default: none).
+   */
+  trustProxy?: readonly string[];
   /** Directory of the built web client (default: the one shipped with ccremote). */
   webRoot?: string;
   /** Agents registered but never connected are forgotten after this long, in ms (default 24 h). */
@@ -93,7 +97,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const publicUrl = options.publicUrl === undefined ? undefined : trimSlash(options.publicUrl);
   const allowed = [...(options.allowedOrigins ?? []), ...(publicUrl ? [publicUrl] : [])].map(normaliseOrigin);
   const secure = options.tls !== undefined;
-  const trustProxy = options.trustProxy ?? false;
+  const proxies = new ProxyTrust(options.trustProxy ?? []);
   const guard = new AuthGuard(options.authLimits);
 
   const context: HttpContext = {
@@ -103,7 +107,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     registrationTokenHash: options.registrationToken !== undefined ? hashKey(options.registrationToken) : undefined,
     publicUrl,
     secure,
-    trustProxy,
+    proxies,
     stats: () => hub.stats(),
     guard,
     presence: (agentId) => hub.presence(agentId),
@@ -118,7 +122,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     guard,
     connections: new ConnectionCap(options.connectionLimits),
     secure,
-    trustProxy,
+    proxies,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     controlRate: options.controlRate,
     replyHighWater,

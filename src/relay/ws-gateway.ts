@@ -11,9 +11,10 @@ import { keyMatches, tokenAccess, type AgentStore } from './agent-store.js';
 import type { AuthGuard } from './auth-guard.js';
 import type { ConnectionCap } from './connection-cap.js';
 import { Connection } from './connection.js';
-import { clientAddress } from './http-routes.js';
+import { validHost } from './host-header.js';
 import type { ClientHandle, Hub } from './hub.js';
 import type { OriginPolicy } from './origin.js';
+import type { ProxyTrust } from './proxy-trust.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import { SocketPeer } from '../net/socket-peer.js';
 
@@ -25,7 +26,8 @@ export interface GatewayOptions {
   guard: AuthGuard;
   connections: ConnectionCap;
   secure: boolean;
-  trustProxy: boolean;
+  /** The reverse proxies whose X-Forwarded-* headers are believed. */
+  proxies: ProxyTrust;
   /** Time allowed between the upgrade and an accepted `hello` (default 10 s). */
   handshakeTimeoutMs?: number;
   /** Control messages and pings one socket may send (default 2,000 at once, then 2,000 a second). */
@@ -67,8 +69,10 @@ export class WsGateway {
     const url = new URL(req.url ?? '/', 'http://relay.invalid');
     const route = /^\/ws\/(agent|client)\/([^/]+)$/.exec(url.pathname);
     if (!route) return refuseUpgrade(socket, 404, 'Not Found');
+    if (validHost(req.headers.host) === undefined) return refuseUpgrade(socket, 400, 'Bad Request', 'missing or invalid Host header');
     const [, kind, agentId] = route as unknown as [string, 'agent' | 'client', string];
-    const address = clientAddress(req, this.options.trustProxy);
+    const client = this.options.proxies.client(req);
+    const address = client.address;
     const admitted = this.options.connections.admit(address);
     if ('refused' in admitted) {
       const full = admitted.refused === 'relay_full';
@@ -87,7 +91,7 @@ export class WsGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.track(ws);
       if (kind === 'agent') this.acceptAgent(ws, req, address, agentId, agentKey(req), url.searchParams.has('key'));
-      else this.acceptClient(ws, req, address, agentId);
+      else this.acceptClient(ws, req, address, agentId, client.forwardedSecure);
     });
   }
 
@@ -180,11 +184,10 @@ export class WsGateway {
     });
   }
 
-  private acceptClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string): void {
-    const { hub, store, log, origins, secure, trustProxy, guard } = this.options;
+  private acceptClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean): void {
+    const { hub, store, log, origins, secure, guard } = this.options;
     const conn = this.connection(ws, address);
-    const forwardedSecure = trustProxy && req.headers['x-forwarded-proto'] === 'https';
-    const origin = origins.check(req.headers.origin, req.headers.host, secure || forwardedSecure);
+    const origin = origins.check(req.headers.origin, validHost(req.headers.host), secure || forwardedSecure);
     if (!origin.ok) {
       log('client_refused', { address, reason: origin.reason });
       return conn.refuse(CloseCode.ForbiddenOrigin, origin.reason);
