@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -277,6 +278,11 @@ describe('ccremote (local mode)', () => {
     const ready = await first.events.next((e) => e.event === 'ready', 15_000, 'local agent ready');
     const port = new URL(listening.url as string).port;
     expect(ready.url).toMatch(new RegExp(`^http://[0-9.]+:${port}/a/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`));
+    // It says where it listens: every interface, IPv6 included (Node binds to :: when it can).
+    expect(listening.host).toBe('::');
+    const families = new Set(Object.values(networkInterfaces()).flat().map((i) => i?.family));
+    expect(listening.addresses).toEqual(expect.arrayContaining([expect.objectContaining({ address: '127.0.0.1', family: 'IPv4' })]));
+    if (families.has('IPv6')) expect(listening.addresses).toEqual(expect.arrayContaining([expect.objectContaining({ address: '::1', family: 'IPv6' })]));
     const client = new TestClient(ready.url as string);
     client.type('echo local-$((7*7))\r');
     await client.waitForOutput('local-49');
@@ -290,6 +296,24 @@ describe('ccremote (local mode)', () => {
     // Only the in-process agent may register with the embedded relay.
     const stranger = await fetch(`http://127.0.0.1:${port}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     expect(stranger.status).toBe(401);
+  });
+});
+
+describe('ccremote (local mode) says where it listens', () => {
+  /** Starts the local mode in text mode with `args` and resolves with what it says about listening. */
+  const said = async (args: string[]): Promise<string> => {
+    const home = tempDir();
+    const run = runCli(['--port', '0', '--no-qr', '--config-dir', join(home, 'config'), '--cwd', home, ...args, '--', '/bin/sh'], shellEnv(home));
+    const line = new EventLog<string>();
+    run.child.stderr.on('data', () => line.push(run.stderr()));
+    return line.until(() => /listening on [^\n]*\n/.exec(run.stderr())?.[0], 15_000, () => `a line about listening (have ${JSON.stringify(run.stderr())})`);
+  };
+
+  it('every interface, IPv4 and IPv6, by default; the one address given with --host', async () => {
+    const everywhere = await said([]);
+    expect(everywhere).toMatch(/listening on every interface, IPv4 and IPv6: .*127\.0\.0\.1 \(\w+\)/);
+    if (Object.values(networkInterfaces()).flat().some((i) => i?.family === 'IPv6')) expect(everywhere).toContain('::1 (');
+    expect(await said(['--host', '127.0.0.1'])).toMatch(/listening on 127\.0\.0\.1 \(\w+\) only/);
   });
 });
 

@@ -76,8 +76,8 @@ export interface RelayOptions {
 
 /** A relay built by createRelay. */
 export interface Relay {
-  /** Starts listening; resolves with the URL it can be reached at from this machine. */
-  listen(): Promise<{ url: string; port: number }>;
+  /** Starts listening; resolves with the URL it can be reached at from this machine, its port, and the address it is bound to (`::` or `0.0.0.0`: every interface). */
+  listen(): Promise<{ url: string; port: number; address: string }>;
   /** Closes every connection (code 1001) and stops listening. */
   close(): Promise<void>;
   /** The base URL printed in links: `publicUrl`, or the listening URL. */
@@ -181,11 +181,11 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       listening = true;
       // After start-up, server errors (out of file descriptors, say) are logged, never fatal.
       server.on('error', (error) => log('server_error', { message: error.message }));
-      const { port } = server.address() as AddressInfo;
+      const { port, address } = server.address() as AddressInfo;
       const host = options.host && !['0.0.0.0', '::', ''].includes(options.host) ? options.host : '127.0.0.1';
       const url = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
       log('listening', { url });
-      return { url, port };
+      return { url, port, address };
     },
     async close() {
       clearInterval(flowTimer);
