@@ -6,12 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, runCli, killAll } from './helpers/cli.js';
 import { EventLog } from './helpers/wait.js';
-import { cleanup, shellEnv, tempDir, TestClient } from './helpers/system.js';
+import { cleanup, rawSocket, shellEnv, tempDir, TestClient } from './helpers/system.js';
+import { randomId, socketUrl } from '../src/protocol/index.js';
 
 afterEach(async () => {
   killAll();
@@ -52,6 +54,17 @@ describe('ccremote relay and agent', () => {
     expect(relay.events.items.at(-1)).toEqual({ event: 'closed' });
   });
 
+  it("the command does not see the agent's secrets in its environment (CCREMOTE_PIN, CCREMOTE_REGISTRATION_TOKEN)", async () => {
+    const env = { CCREMOTE_PIN: 'secret-pin-4242', CCREMOTE_REGISTRATION_TOKEN: 'secret-token-4242', KEPT_VARIABLE: 'kept' };
+    const command = 'echo "pin=${CCREMOTE_PIN-unset} token=${CCREMOTE_REGISTRATION_TOKEN-unset} other=$KEPT_VARIABLE"; env; echo "env-$((1+1))-done"; read x';
+    const { link } = await relayAndAgent(['--', '/bin/sh', '-c', command], env);
+    const client = new TestClient(link);
+    await client.waitForOutput('env-2-done');
+    expect(client.text).toContain('pin=unset token=unset other=kept');
+    expect(client.text).not.toContain('secret-pin-4242');
+    expect(client.text).not.toContain('secret-token-4242');
+  });
+
   it('the agent exits with the command exit code', async () => {
     const { agent, link } = await relayAndAgent(['--', '/bin/sh', '-c', 'read x; exit 5']);
     const client = new TestClient(link);
@@ -59,6 +72,25 @@ describe('ccremote relay and agent', () => {
     client.type('\r');
     expect((await agent.exited).code).toBe(5);
     expect(agent.events.items).toContainEqual(expect.objectContaining({ event: 'exit', exitCode: 5, restarting: false }));
+  });
+});
+
+describe('ccremote relay limits', () => {
+  it('--max-connections-per-address and --max-connections cap WebSocket connections (429 and 503)', async () => {
+    /** Three WebSocket upgrades to a relay started with `args`: the status each got (101 when admitted). */
+    const threeUpgrades = async (args: string[]): Promise<number[]> => {
+      const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json', ...args]);
+      const url = (await relay.events.next((e) => e.event === 'listening')).url as string;
+      const upgrade = (): Promise<number> =>
+        new Promise((resolve) => {
+          const socket = rawSocket(socketUrl(url, `/ws/client/${randomId()}`), { origin: url });
+          socket.ws.once('open', () => resolve(101));
+          socket.ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        });
+      return [await upgrade(), await upgrade(), await upgrade()];
+    };
+    expect(await threeUpgrades(['--max-connections-per-address', '2'])).toEqual([101, 101, 429]);
+    expect(await threeUpgrades(['--max-connections', '2'])).toEqual([101, 101, 503]);
   });
 });
 
@@ -162,7 +194,7 @@ describe('help and usage', () => {
     }
     const relayHelp = runCli(['relay', '--help']);
     await relayHelp.exited;
-    for (const option of ['--port', '--host', '--public-url', '--data-dir', '--memory', '--tls-cert', '--json', '--allow-origin']) {
+    for (const option of ['--port', '--host', '--public-url', '--data-dir', '--memory', '--tls-cert', '--json', '--allow-origin', '--max-connections', '--max-connections-per-address', '--trust-proxy']) {
       expect(relayHelp.stdout().toString()).toContain(option);
     }
     const agentHelp = runCli(['agent', '--help']);
@@ -176,6 +208,11 @@ describe('help and usage', () => {
     const cases: Array<[string[], RegExp]> = [
       [['agent'], /--relay URL is required/],
       [['relay', '--port', 'eighty'], /not a port/],
+      [['relay', '--max-connections', 'many'], /--max-connections must be a whole number/],
+      [['relay', '--trust-proxy', 'everyone'], /--trust-proxy: not an IP address or prefix: everyone/],
+      [['relay', '--trust-proxy', '10.0.0.0/33'], /--trust-proxy: not an IP address or prefix/],
+      [['relay', '--trust-proxy'], /argument missing/],
+      [['relay', '--max-connections-per-address', '0'], /--max-connections-per-address must be a whole number of at least 1/],
       [['relay', '--bogus'], /Unknown option/],
       [['attach'], /expected URL/],
       [['frobnicate'], /unknown command/],
@@ -241,6 +278,11 @@ describe('ccremote (local mode)', () => {
     const ready = await first.events.next((e) => e.event === 'ready', 15_000, 'local agent ready');
     const port = new URL(listening.url as string).port;
     expect(ready.url).toMatch(new RegExp(`^http://[0-9.]+:${port}/a/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`));
+    // It says where it listens: every interface, IPv6 included (Node binds to :: when it can).
+    expect(listening.host).toBe('::');
+    const families = new Set(Object.values(networkInterfaces()).flat().map((i) => i?.family));
+    expect(listening.addresses).toEqual(expect.arrayContaining([expect.objectContaining({ address: '127.0.0.1', family: 'IPv4' })]));
+    if (families.has('IPv6')) expect(listening.addresses).toEqual(expect.arrayContaining([expect.objectContaining({ address: '::1', family: 'IPv6' })]));
     const client = new TestClient(ready.url as string);
     client.type('echo local-$((7*7))\r');
     await client.waitForOutput('local-49');
@@ -252,8 +294,26 @@ describe('ccremote (local mode)', () => {
     const again = await second.events.next((e) => e.event === 'ready', 15_000, 'local agent ready again');
     expect(again.url).toBe(ready.url);
     // Only the in-process agent may register with the embedded relay.
-    const stranger = await fetch(`http://127.0.0.1:${port}/api/agents`, { method: 'POST' });
+    const stranger = await fetch(`http://127.0.0.1:${port}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     expect(stranger.status).toBe(401);
+  });
+});
+
+describe('ccremote (local mode) says where it listens', () => {
+  /** Starts the local mode in text mode with `args` and resolves with what it says about listening. */
+  const said = async (args: string[]): Promise<string> => {
+    const home = tempDir();
+    const run = runCli(['--port', '0', '--no-qr', '--config-dir', join(home, 'config'), '--cwd', home, ...args, '--', '/bin/sh'], shellEnv(home));
+    const line = new EventLog<string>();
+    run.child.stderr.on('data', () => line.push(run.stderr()));
+    return line.until(() => /listening on [^\n]*\n/.exec(run.stderr())?.[0], 15_000, () => `a line about listening (have ${JSON.stringify(run.stderr())})`);
+  };
+
+  it('every interface, IPv4 and IPv6, by default; the one address given with --host', async () => {
+    const everywhere = await said([]);
+    expect(everywhere).toMatch(/listening on every interface, IPv4 and IPv6: .*127\.0\.0\.1 \(\w+\)/);
+    if (Object.values(networkInterfaces()).flat().some((i) => i?.family === 'IPv6')) expect(everywhere).toContain('::1 (');
+    expect(await said(['--host', '127.0.0.1'])).toMatch(/listening on 127\.0\.0\.1 \(\w+\) only/);
   });
 });
 

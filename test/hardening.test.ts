@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, CloseCode, MAX_MESSAGE_BYTES, accessToken, encodeMessage, parseAccessLink, randomId, socketUrl } from '../src/protocol/index.js';
-import { cleanup, rawSocket, startAgent, startRelay, TestClient, type RawSocket } from './helpers/system.js';
+import { rawTcp } from './helpers/raw-tcp.js';
+import { cleanup, rawSocket, startAgent, startRelay, TestClient, type RawSocket, type TestRelay } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -28,7 +29,7 @@ function childProcesses(): number[] {
 
 /** A relay (trusting X-Forwarded-For, so tests can speak from many addresses) with one working session. */
 async function door() {
-  const relay = await startRelay({ trustProxy: true, handshakeTimeoutMs: 3000 });
+  const relay = await startRelay({ trustProxy: ['127.0.0.1'], handshakeTimeoutMs: 3000 });
   const agent = await startAgent(relay.url);
   const { agentId, secret } = parseAccessLink(agent.url);
   const bystander = new TestClient(agent.url);
@@ -90,7 +91,7 @@ describe('before authentication', () => {
       expect(await agentSocket(authorization).closed, String(authorization).slice(0, 20)).toMatchObject({ code: CloseCode.Unauthorized });
     }
     // A freshly registered agent with a valid key but a malformed hello.
-    const registered = (await (await fetch(`${relay.url}/api/agents`, { method: 'POST' })).json()) as { agent_id: string; agent_key: string };
+    const registered = (await (await fetch(`${relay.url}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' } })).json()) as { agent_id: string; agent_key: string };
     for (const [fields, reason] of [
       [{ access: undefined }, /access: missing/],
       [{ access: 'short' }, /access: length/],
@@ -190,5 +191,116 @@ describe('before authentication', () => {
     expect(answers.slice(0, 10)).toEqual(Array(10).fill(wrong));
     expect(answers.slice(10).map((a) => a.code)).toEqual(Array(4).fill(CloseCode.RateLimited));
     await unharmed(5);
+  });
+  it('failures from many addresses lock nobody out by agent id, and unknown ids are answered exactly like wrong tokens', async () => {
+    const { relay, agentId, secret, unharmed } = await door();
+    /** One handshake from `address`; how the relay answered (code 0: admitted). */
+    const attempt = async (address: string, id: string, token: string): Promise<{ code: number; reason: string }> => {
+      const socket = rawSocket(socketUrl(relay.url, `/ws/client/${id}`), { origin: relay.url, headers: { 'x-forwarded-for': address } });
+      await socket.opened;
+      socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token, session: randomId() }));
+      const answer = await Promise.race([
+        socket.closed,
+        socket.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected').then(() => ({ code: 0, reason: 'connected' })),
+      ]);
+      socket.ws.terminate();
+      return answer;
+    };
+    const wrongToken = (): string => accessToken(randomId() + randomId().slice(0, 21), agentId);
+    // Sixty failures against the real id from six addresses: twice the old per-agent budget of thirty.
+    const answers: Array<{ code: number; reason: string }> = [];
+    for (let a = 1; a <= 6; a++) for (let n = 0; n < 10; n++) answers.push(await attempt(`203.0.113.${a}`, agentId, wrongToken()));
+    // And as many against ids that do not exist, from six other addresses.
+    const unknown: Array<{ code: number; reason: string }> = [];
+    for (let a = 1; a <= 6; a++) for (let n = 0; n < 10; n++) unknown.push(await attempt(`203.0.113.${100 + a}`, randomId(), wrongToken()));
+    expect(new Set(answers.map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify({ code: CloseCode.Unauthorized, reason: 'invalid link' })]));
+    expect(unknown).toEqual(answers);
+    // The owner, from an address of its own, gets in at once.
+    expect(await attempt('198.51.100.200', agentId, accessToken(secret, agentId))).toEqual({ code: 0, reason: 'connected' });
+    // Each attacking address is held back by its own budget only, whichever id it tried.
+    expect((await attempt('203.0.113.1', agentId, accessToken(secret, agentId))).code).toBe(CloseCode.RateLimited);
+    expect(await attempt('203.0.113.101', randomId(), wrongToken())).toEqual(await attempt('203.0.113.2', agentId, wrongToken()));
+    await unharmed(6);
+  });
+});
+
+describe('what a request says about itself', () => {
+  /** One browser handshake with a wrong token; resolves with the address the relay logged for it. */
+  const refusedFrom = async (relay: TestRelay, agentId: string, headers: Record<string, string>): Promise<{ code: number; address: unknown }> => {
+    const from = relay.logs.items.length;
+    const socket = rawSocket(socketUrl(relay.url, `/ws/client/${agentId}`), { origin: relay.url, headers });
+    await socket.opened;
+    socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: 'A'.repeat(43), session: randomId() }));
+    const { code } = await socket.closed;
+    const logged = await relay.logs.next((e) => e.event === 'client_refused', 5000, 'the refusal in the log', from);
+    return { code, address: logged.address };
+  };
+
+  it('X-Forwarded-For and X-Forwarded-Proto are believed only from the proxies given', async () => {
+    // Trusting another address: the headers are the client's own words, and ignored.
+    const elsewhere = await startRelay({ trustProxy: ['10.255.255.1', '192.0.2.0/24'] });
+    const agent = await startAgent(elsewhere.url);
+    const { agentId } = parseAccessLink(agent.url);
+    const answers = [];
+    for (let i = 1; i <= 11; i++) answers.push(await refusedFrom(elsewhere, agentId, { 'x-forwarded-for': `198.51.100.${i}` }));
+    expect(answers.slice(0, 10)).toEqual(Array(10).fill({ code: CloseCode.Unauthorized, address: '127.0.0.1' }));
+    // One address's budget of ten failures is spent, whatever the headers say.
+    const limited = rawSocket(socketUrl(elsewhere.url, `/ws/client/${agentId}`), { origin: elsewhere.url, headers: { 'x-forwarded-for': '198.51.100.200' } });
+    await limited.opened;
+    limited.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: 'A'.repeat(43), session: randomId() }));
+    expect((await limited.closed).code).toBe(CloseCode.RateLimited);
+    // A page that claims HTTPS through X-Forwarded-Proto is not the relay's own origin.
+    const claimsTls = rawSocket(socketUrl(elsewhere.url, `/ws/client/${agentId}`), {
+      origin: elsewhere.url.replace('http:', 'https:'),
+      headers: { 'x-forwarded-proto': 'https' },
+    });
+    expect(await claimsTls.closed).toMatchObject({ code: CloseCode.ForbiddenOrigin });
+    const register = (relayUrl: string, headers: Record<string, string>) =>
+      fetch(`${relayUrl}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' }).then((r) => r.json() as Promise<{ client_url: string }>);
+    expect((await register(elsewhere.url, { 'x-forwarded-proto': 'https' })).client_url).toMatch(/^http:\/\//);
+
+    // Trusting this machine (by prefix): the last address that is not a trusted proxy is the client's.
+    const behind = await startRelay({ trustProxy: ['127.0.0.0/8'] });
+    const agentBehind = await startAgent(behind.url);
+    const idBehind = parseAccessLink(agentBehind.url).agentId;
+    expect((await refusedFrom(behind, idBehind, { 'x-forwarded-for': '203.0.113.7' })).address).toBe('203.0.113.7');
+    // What the client wrote further left proves nothing; proxies of ours on the way are skipped.
+    expect((await refusedFrom(behind, idBehind, { 'x-forwarded-for': '6.6.6.6, 203.0.113.8, 127.0.0.5' })).address).toBe('203.0.113.8');
+    expect((await refusedFrom(behind, idBehind, { 'x-forwarded-for': '[2001:db8::9]:4433' })).address).toBe('2001:db8::9');
+    const viaTls = rawSocket(socketUrl(behind.url, `/ws/client/${idBehind}`), { origin: behind.url.replace('http:', 'https:'), headers: { 'x-forwarded-proto': 'https' } });
+    await viaTls.opened;
+    viaTls.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: 'A'.repeat(43), session: randomId() }));
+    expect((await viaTls.closed).code).toBe(CloseCode.Unauthorized); // past the origin check: only the token is wrong
+    expect((await register(behind.url, { 'x-forwarded-proto': 'https' })).client_url).toMatch(/^https:\/\//);
+  });
+
+  it('the Host header is checked before it is used: anything but a host and port is refused with 400', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const { agentId } = parseAccessLink(agent.url);
+    /** A raw request with this Host header: the status line it got. */
+    const withHost = async (host: string, path = '/api/agents', extra = ''): Promise<string> => {
+      const method = path === '/api/agents' ? 'POST' : 'GET';
+      const body = method === 'POST' ? '{}' : '';
+      const raw = await rawTcp(
+        relay.url,
+        `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n${extra}\r\n${body}`,
+      );
+      const text = await raw.received.until((chunks) => {
+        const all = Buffer.concat(chunks).toString();
+        return all.includes('\r\n\r\n') && all;
+      }, 5000, 'an answer');
+      return text;
+    };
+    for (const host of ['evil.example/a/x?', '"><img src=x>', 'evil.example:99999', '[not:an:address]', 'a..b', 'evil.example:80:80', `${'a'.repeat(64)}.example`]) {
+      expect((await withHost(host)).split('\r\n')[0], host).toBe('HTTP/1.1 400 Bad Request');
+      const upgrade = `Upgrade: websocket\r\nConnection: Upgrade\r\nOrigin: http://${host}\r\nSec-WebSocket-Key: ${Buffer.alloc(16, 2).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n`;
+      expect((await withHost(host, `/ws/client/${agentId}`, upgrade)).split('\r\n')[0], host).toMatch(/^HTTP\/1\.1 400 /);
+    }
+    for (const host of ['relay.example:8080', 'RELAY.example', '[2001:db8::1]:443', '192.0.2.1']) {
+      const answer = await withHost(host);
+      expect(answer.split('\r\n')[0], host).toBe('HTTP/1.1 201 Created');
+      expect(answer, host).toContain(`"client_url":"http://${host.toLowerCase()}/a/`);
+    }
   });
 });

@@ -143,6 +143,37 @@ describeBrowser('phone', () => {
     await expectKeydump(page, () => button('Send').tap(), `1b 5b 32 30 30 7e ${hex('a[20[201~1~b')} 1b 5b 32 30 31 7e 0d`, 'an escape attempt');
   });
 
+  it('every paste (a paste event, the browser\'s clipboard paste, a keyboard\'s clipboard) arrives as one bracketed paste that text cannot end early', async () => {
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: process.execPath, args: [KEYDUMP, '--paste'] });
+    await open(agent.url);
+    await waitForScreen(page, 'keydump ready');
+    // Text from a hostile page: it closes the paste itself, then runs a command with a line break.
+    const evil = 'look\x1b[201~echo pwned\n\u009b201~tail';
+    const pasted = `1b 5b 32 30 30 7e ${hex('look[201~echo pwned\r201~tail')} 1b 5b 32 30 31 7e`;
+    // A paste event on the terminal's text area, as a context-menu paste or middle click makes it.
+    const pasteEvent = (text: string) =>
+      page.evaluate((t) => {
+        const data = new DataTransfer();
+        data.setData('text/plain', t);
+        document.querySelector('.xterm-helper-textarea')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+      }, text);
+    await expectKeydump(page, () => pasteEvent(evil), pasted, 'a paste event');
+    // The browser's own paste from the clipboard (Ctrl+Shift+V and Shift+Insert here; Ctrl+V is a key for the
+    // program on Linux and Windows, ^V, as in other terminals).
+    await page.evaluate((t) => navigator.clipboard.writeText(t), evil);
+    await page.locator('.xterm-helper-textarea').focus();
+    await expectKeydump(page, () => page.keyboard.press('Control+Shift+V'), pasted, 'Ctrl+Shift+V');
+    await expectKeydump(page, () => page.keyboard.press('Shift+Insert'), pasted, 'Shift+Insert');
+    // A phone keyboard that inserts its clipboard as typed text.
+    const cdp = await browser.context.newCDPSession(page);
+    await expectKeydump(page, async () => void (await cdp.send('Input.insertText', { text: evil })), pasted, "a keyboard's clipboard");
+    // Typing stays typing: single keys and words go as they are.
+    await expectKeydump(page, () => page.keyboard.type('ok'), '6f 6b', 'typed');
+    await expectKeydump(page, async () => void (await cdp.send('Input.insertText', { text: 'word' })), hex('word'), 'a word from the keyboard');
+  });
+
   it('without bracketed paste the composer sends plain text and Enter', async () => {
     const relay = await startRelay();
     const agent = await startAgent(relay.url, { command: process.execPath, args: [KEYDUMP] });

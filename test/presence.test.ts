@@ -92,15 +92,31 @@ describe('presence', () => {
     expect(blocked.body.error).toBe('rate_limited');
   });
 
-  it('an agent whose budget of failures is spent is answered rate_limited, without hiding the others', async () => {
-    const relay = await startRelay({ authLimits: { failuresPerAgent: { burst: 2, perMinute: 0.5 } } });
+  it('wrong tokens from many addresses lock nobody out; an unknown agent and a wrong token get the same answer', async () => {
+    const relay = await startRelay({ trustProxy: ['127.0.0.1'], authLimits: { failuresPerAddress: { burst: 3, perMinute: 1 } } });
     const target = await startAgent(relay.url, { name: 'target' });
     const other = await startAgent(relay.url, { name: 'other' });
     const good = viewToken(target.url);
-    for (let i = 0; i < 2; i++) await ask(relay.url, { agents: [{ id: good.id, token: 'B'.repeat(43) }] });
-    expect((await ask(relay.url, { agents: [good, viewToken(other.url)] })).body).toEqual({
+    const from = (address: string) => ({ headers: { 'content-type': 'application/json', 'x-forwarded-for': address } });
+    // Thirty failures against the target from fifteen addresses (the old per-agent budget was thirty), and
+    // fifteen on unknown ids: each address spends only its own budget of three.
+    const wrong = { id: good.id, token: 'B'.repeat(43) };
+    for (let a = 1; a <= 15; a++) {
+      const address = from(`203.0.113.${a}`);
+      const answer = await ask(relay.url, { agents: [wrong] }, address);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual({ agents: [{ id: good.id, error: 'unauthorized' }] });
+      const unknownId = randomId();
+      const unknown = await ask(relay.url, { agents: [{ ...wrong, id: unknownId }] }, address);
+      expect(unknown.status).toBe(200);
+      expect(unknown.body).toEqual({ agents: [{ id: unknownId, error: 'unauthorized' }] });
+      expect((await ask(relay.url, { agents: [wrong] }, address)).body).toEqual(answer.body);
+      expect((await ask(relay.url, { agents: [good] }, address)).status).toBe(429);
+    }
+    // … while the owner, from its own address, still learns where its agents are.
+    expect((await ask(relay.url, { agents: [good, viewToken(other.url)] }, from('198.51.100.7'))).body).toEqual({
       agents: [
-        { id: good.id, error: 'rate_limited' },
+        { id: good.id, online: true, name: 'target' },
         { id: viewToken(other.url).id, online: true, name: 'other' },
       ],
     });

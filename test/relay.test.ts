@@ -124,7 +124,7 @@ describe('bad input from an agent', () => {
     const other = await startAgent(relay.url);
     const otherClient = new TestClient(other.url);
     await otherClient.waitForState('online');
-    const registration = (await (await fetch(`${relay.url}/api/agents`, { method: 'POST', body: '{}' })).json()) as { agent_id: string; agent_key: string };
+    const registration = (await (await fetch(`${relay.url}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { agent_id: string; agent_key: string };
     const connect = async (): Promise<RawSocket> => {
       const socket = rawSocket(socketUrl(relay.url, `/ws/agent/${registration.agent_id}`), { headers: { authorization: `Bearer ${registration.agent_key}` } });
       await socket.opened;
@@ -179,7 +179,7 @@ describe('bad input from an agent', () => {
 describe('keep-alive', () => {
   it('answers heartbeats and pings, and drops sockets that stop answering its pings', async () => {
     const relay = await startRelay({ pingIntervalMs: 100 });
-    const registration = (await (await fetch(`${relay.url}/api/agents`, { method: 'POST' })).json()) as { agent_id: string; agent_key: string };
+    const registration = (await (await fetch(`${relay.url}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' } })).json()) as { agent_id: string; agent_key: string };
     const secret = newSecret();
     const agent = rawSocket(socketUrl(relay.url, `/ws/agent/${registration.agent_id}`), { headers: { authorization: `Bearer ${registration.agent_key}` } });
     await agent.opened;
@@ -212,13 +212,19 @@ describe('HTTP', () => {
     expect(body.agent_id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(body.agent_key).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(body.client_url).toBe(`${url}/a/${body.agent_id}`);
+    const json = { 'content-type': 'application/json' };
     const cases: Array<[RequestInit, number, RegExp]> = [
-      [{ method: 'POST', body: '{"name":' }, 400, /malformed JSON/],
-      [{ method: 'POST', body: JSON.stringify({ name: 'x'.repeat(65) }) }, 400, /name/],
-      [{ method: 'POST', body: JSON.stringify({ name: 5 }) }, 400, /name/],
-      [{ method: 'POST', body: '[]' }, 400, /object/],
-      [{ method: 'POST', body: 'x'.repeat(5000) }, 413, /larger/],
+      [{ method: 'POST', headers: json, body: '{"name":' }, 400, /malformed JSON/],
+      [{ method: 'POST', headers: json, body: JSON.stringify({ name: 'x'.repeat(65) }) }, 400, /name/],
+      [{ method: 'POST', headers: json, body: JSON.stringify({ name: 5 }) }, 400, /name/],
+      [{ method: 'POST', headers: json, body: '[]' }, 400, /object/],
+      [{ method: 'POST', headers: json, body: 'x'.repeat(5000) }, 413, /larger/],
       [{ method: 'GET' }, 405, /POST/],
+      // Only JSON: what a page elsewhere can post without asking (a form, text/plain, no type at all) is refused.
+      [{ method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"name":"cross-site"}' }, 415, /application\/json/],
+      [{ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=x' }, 415, /application\/json/],
+      [{ method: 'POST', body: '{}' }, 415, /application\/json/],
+      [{ method: 'POST' }, 415, /application\/json/],
     ];
     for (const [init, status, message] of cases) {
       const response = await fetch(`${url}/api/agents`, init);
@@ -230,17 +236,18 @@ describe('HTTP', () => {
   it('rate-limits registrations per address', async () => {
     const { url } = await startRelay({ registrationLimit: { burst: 3, perMinute: 1 } });
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await fetch(`${url}/api/agents`, { method: 'POST' })).status);
+    for (let i = 0; i < 5; i++) statuses.push((await fetch(`${url}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' } })).status);
     expect(statuses).toEqual([201, 201, 201, 429, 429]);
-    const limited = await fetch(`${url}/api/agents`, { method: 'POST' });
+    const limited = await fetch(`${url}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it('requires the registration token when one is set', async () => {
     const { url } = await startRelay({ registrationToken: 'owner-only' });
-    expect((await fetch(`${url}/api/agents`, { method: 'POST' })).status).toBe(401);
-    expect((await fetch(`${url}/api/agents`, { method: 'POST', headers: { authorization: 'Bearer nope' } })).status).toBe(401);
-    expect((await fetch(`${url}/api/agents`, { method: 'POST', headers: { authorization: 'Bearer owner-only' } })).status).toBe(201);
+    const json = { 'content-type': 'application/json' };
+    expect((await fetch(`${url}/api/agents`, { method: 'POST', headers: json })).status).toBe(401);
+    expect((await fetch(`${url}/api/agents`, { method: 'POST', headers: { ...json, authorization: 'Bearer nope' } })).status).toBe(401);
+    expect((await fetch(`${url}/api/agents`, { method: 'POST', headers: { ...json, authorization: 'Bearer owner-only' } })).status).toBe(201);
     await expect(startAgent(url, { registrationToken: 'wrong' })).rejects.toThrow(/HTTP 401.*registration token/);
     await startAgent(url, { registrationToken: 'owner-only' });
   });

@@ -303,10 +303,12 @@ describe('coming and going', () => {
     await Promise.all(clients.map((c) => c.waitForOutput('back-10')));
   });
 
-  it('prints links with the relay\'s public URL', async () => {
+  it('prints links with the relay URL it was given (or linkBase), whatever public URL the relay reports', async () => {
     const { url } = await startRelay({ publicUrl: 'https://relay.example.com/ccr' });
     const agent = await startAgent(url);
-    expect(agent.url).toMatch(/^https:\/\/relay\.example\.com\/ccr\/a\/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$/);
+    expect(agent.url).toMatch(new RegExp(`^${url}/a/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`));
+    const behindProxy = await startAgent(url, { linkBase: 'https://relay.example.com/ccr' });
+    expect(behindProxy.url).toMatch(/^https:\/\/relay\.example\.com\/ccr\/a\/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$/);
   });
 
   it('a restarted command starts at the size the browser set', async () => {

@@ -10,6 +10,7 @@ const relay = await createRelay({
   host: '127.0.0.1',
   registrationLimit: unlimited,
   authLimits: { connections: unlimited },
+  connectionLimits: { total: 1e6, perAddress: 1e6 },
   ...options,
 });
 const { url } = await relay.listen();

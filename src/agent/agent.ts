@@ -70,7 +70,10 @@ export interface AgentOptions {
   linkTtlMs?: number;
   /** Token for relays that restrict registration. */
   registrationToken?: string;
-  /** Base URL for the printed link, overriding the one the relay reports (the local mode's LAN address). */
+  /**
+   * Base URL of the printed links (the local mode's LAN address); default: `relayUrl`. Links are never
+   * built from what the relay says, so a relay cannot send the QR code's reader elsewhere.
+   */
   linkBase?: string;
   /**
    * When the command is Claude Code, register hooks for its Notification and Stop events (through
@@ -150,7 +153,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const relayUrl = trimSlash(options.relayUrl);
   if (!isRelayUrl(relayUrl)) throw new AgentStartError(`relay URL must start with http:// or https://: ${options.relayUrl}`);
   const cwd = resolve(options.cwd ?? process.cwd());
-  const env = options.env ?? process.env;
+  const env = withoutAgentSecrets(options.env ?? process.env);
   const command = options.command ?? 'claude';
   const executable = resolveCommand(command, cwd, env.PATH);
   if (!executable) {
@@ -374,7 +377,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   }
 
   function accessUrl(readOnly = false): string {
-    const base = options.linkBase ?? identity.linkBase ?? relayUrl;
+    const base = options.linkBase ?? relayUrl;
     const agentId = identity.agentId!;
     const secret = readOnly ? viewSecret(identity.secret, agentId) : identity.secret;
     return formatAccessLink({ relayUrl: base, agentId, secret, readOnly, pin: options.pin !== undefined });
@@ -388,7 +391,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         const registration = await register(relayUrl, name, options.registrationToken, registrationAbort.signal);
         identity.agentId = registration.agentId;
         identity.agentKey = registration.agentKey;
-        identity.linkBase = registration.clientUrl?.replace(/\/a\/[^/]+\/?$/, '');
         announced = false;
         await identityFile.save(identity);
         emit({ event: 'registered', agentId: registration.agentId });
@@ -488,6 +490,16 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       await done;
     },
   };
+}
+
+/** Environment variables that carry the agent's own secrets: the command it runs never sees them. */
+const AGENT_SECRETS = ['CCREMOTE_PIN', 'CCREMOTE_REGISTRATION_TOKEN'];
+
+/** `env` without AGENT_SECRETS. */
+function withoutAgentSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const clean = { ...env };
+  for (const name of AGENT_SECRETS) delete clean[name];
+  return clean;
 }
 
 /** Whether the command is Claude Code: `claude` (or `claude.exe`), named so or reached through a link of another name. */

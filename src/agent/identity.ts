@@ -4,9 +4,10 @@
 // and working directory, so agents in two projects get two links.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/write-atomic.js';
 import { MAX_DEVICES, MAX_NAME_LENGTH, isId, isSecret, newSecret } from '../protocol/index.js';
 
 /** A device paired with this agent: it connects with a key of its own instead of the link. */
@@ -30,8 +31,6 @@ export interface Identity {
   cwd: string;
   agentId: string | undefined;
   agentKey: string | undefined;
-  /** Base URL of the relay's pages as the relay reported it at registration (its public URL). */
-  linkBase: string | undefined;
   secret: string;
   /** When the current link was made (ms since the epoch), and whether a device has paired with it since. */
   linkCreatedAt: number;
@@ -51,7 +50,6 @@ export class IdentityFile {
   readonly path: string;
   /** Saves run one after another: each writes the identity as it is when its turn comes. */
   private saving: Promise<void> = Promise.resolve();
-  private saves = 0;
 
   constructor(configDir: string, relayUrl: string, cwd: string) {
     const digest = createHash('sha256').update(`${relayUrl}\n${cwd}`).digest('hex').slice(0, 16);
@@ -93,13 +91,14 @@ export class IdentityFile {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
     }
-    const registered = typeof stored.agentId === 'string' && isId(stored.agentId) && typeof stored.agentKey === 'string';
+    // A key of another form (one saved by an older version from a relay's bad answer) would break every
+    // connection: the agent registers again instead.
+    const registered = typeof stored.agentId === 'string' && isId(stored.agentId) && typeof stored.agentKey === 'string' && isSecret(stored.agentKey);
     return {
       relayUrl,
       cwd,
       agentId: registered ? stored.agentId : undefined,
       agentKey: registered ? stored.agentKey : undefined,
-      linkBase: registered && typeof stored.linkBase === 'string' && /^https?:\/\//.test(stored.linkBase) ? stored.linkBase : undefined,
       secret: typeof stored.secret === 'string' && isSecret(stored.secret) ? stored.secret : newSecret(),
       linkCreatedAt: typeof stored.linkCreatedAt === 'number' ? stored.linkCreatedAt : Date.now(),
       linkUsed: stored.linkUsed === true,
@@ -107,13 +106,11 @@ export class IdentityFile {
     };
   }
 
-  /** Writes the identity atomically, readable by the owner only; saves never overlap. */
+  /** Writes the identity atomically, readable by the owner only; saves never overlap (the last one wins). */
   save(identity: Identity): Promise<void> {
     const write = async (): Promise<void> => {
       await mkdir(join(this.path, '..'), { recursive: true, mode: 0o700 });
-      const temporary = `${this.path}.${process.pid}.${++this.saves}.tmp`;
-      await writeFile(temporary, JSON.stringify(identity, null, 2), { mode: 0o600 });
-      await rename(temporary, this.path);
+      await writeFileAtomic(this.path, JSON.stringify(identity, null, 2));
     };
     const done = this.saving.then(write, write);
     this.saving = done.catch(() => undefined);

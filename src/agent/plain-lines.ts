@@ -2,9 +2,7 @@
 // sequences and control characters (C0 and C1) are dropped, and a line keeps what follows its last
 // carriage return.
 
-/** CSI (also as the C1 character), OSC, DCS/SOS/PM/APC strings, and two-character escapes. */
-const ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|[ -/]*[0-~])|\x9b[0-?]*[ -/]*[@-~]/g;
-const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+import { printable, stripEscapes } from '../protocol/index.js';
 
 /**
  * The last `max` lines of `bytes` that end with something other than blanks, as plain text. With `cut`,
@@ -14,9 +12,10 @@ const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 export function plainLines(bytes: Uint8Array, max: number, cut = false): string[] {
   let text = new TextDecoder().decode(bytes);
   if (cut) text = text.slice(text.indexOf('\n') + 1);
-  const lines = text.replace(ESCAPES, '').split('\n').map((line) => {
+  // Escape sequences go first, over the whole text: a string sequence (OSC) may span lines.
+  const lines = stripEscapes(text).split('\n').map((line) => {
     const parts = line.replace(/\r+$/, '').split('\r');
-    return parts[parts.length - 1]!.replace(CONTROLS, '').trimEnd();
+    return printable(parts[parts.length - 1]!).trimEnd();
   });
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines.slice(-max);

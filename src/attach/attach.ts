@@ -3,7 +3,7 @@
 // session's output bytes exactly as the PTY produced them, for pipes and scripts.
 
 import { ClientSession, type SessionState } from '../client/session.js';
-import { parseAccessLink } from '../protocol/index.js';
+import { parseAccessLink, printable } from '../protocol/index.js';
 import { wsConnect } from '../net/ws-connect.js';
 import { useNativeCrypto } from '../net/native-crypto.js';
 
@@ -27,8 +27,10 @@ export async function attach(options: AttachOptions): Promise<number> {
   useNativeCrypto();
   const link = parseAccessLink(options.link);
   const interactive = options.input.isTTY === true && options.output.isTTY === true;
+  // Notices carry the relay's words (names, close reasons, status and error messages): printed as data.
   const notice = (text: string): void => {
-    options.errors.write(interactive ? `\r\n[ccremote] ${text}\r\n` : `[ccremote] ${text}\n`);
+    const line = printable(text);
+    options.errors.write(interactive ? `\r\n[ccremote] ${line}\r\n` : `[ccremote] ${line}\n`);
   };
   return new Promise<number>((resolveExit) => {
     let exitCode: number | undefined;

@@ -6,7 +6,7 @@ import { defaultConfigDir } from '../agent/identity.js';
 import { randomId } from '../protocol/index.js';
 import { createRelay } from '../relay/relay.js';
 import { agentOptionsFrom, runAgent } from './agent-command.js';
-import { lanAddress } from './lan-address.js';
+import { describeListening, lanAddress, listeningAddresses } from './lan-address.js';
 import { parsePort, type Parsed } from './options.js';
 import type { Printer } from './printer.js';
 
@@ -25,12 +25,14 @@ export async function localCommand(parsed: Parsed, printer: Printer): Promise<nu
     // The agent reports its own connection; from the embedded relay only browsers are news.
     log: (entry) => !entry.event.startsWith('agent_') && printer.relayLog(entry),
   });
-  const { url, port } = await relay.listen();
+  const { url, port, address } = await relay.listen();
   const host = v.host as string | undefined;
   const everywhere = host === undefined || ['0.0.0.0', '::', ''].includes(host);
   const lan = everywhere ? lanAddress() : host;
   const linkBase = (v['public-url'] as string | undefined) ?? `http://${lan?.includes(':') ? `[${lan}]` : (lan ?? '127.0.0.1')}:${port}`;
-  printer.event({ event: 'listening', url, publicUrl: linkBase });
+  // It serves plain HTTP to whoever can reach these addresses: people should know which they are.
+  printer.event({ event: 'listening', url, publicUrl: linkBase, host: address, addresses: listeningAddresses(address) });
+  printer.notice(describeListening(address));
   if (!lan) printer.notice('no local network address found; the link works on this computer only');
   try {
     return await runAgent(

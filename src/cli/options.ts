@@ -86,11 +86,26 @@ export const commands = {
         value: 'TOKEN',
         help: 'Only agents presenting this token may register (or set CCREMOTE_REGISTRATION_TOKEN).',
       },
-      'trust-proxy': { type: 'boolean', help: 'Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy.' },
+      'trust-proxy': {
+        type: 'string',
+        multiple: true,
+        value: 'ADDR',
+        help: 'Believe X-Forwarded-For and X-Forwarded-Proto from this reverse proxy (an address or prefix, e.g. 127.0.0.1; repeatable).',
+      },
       'flow-window': {
         type: 'string',
         value: 'BYTES',
         help: 'Output a program may get ahead of the slowest watching client, e.g. 512K (default 512 KiB).',
+      },
+      'max-connections': {
+        type: 'string',
+        value: 'N',
+        help: 'WebSocket connections open at once, in all; more are refused with HTTP 503 (default 10000).',
+      },
+      'max-connections-per-address': {
+        type: 'string',
+        value: 'N',
+        help: 'WebSocket connections open at once from one address (IPv6: one /64); more get HTTP 429 (default 64).',
       },
       ...shared,
     },
@@ -225,6 +240,14 @@ export function parseDuration(text: string, what = 'duration'): number {
   const ms = Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd'];
   if (ms < 1000) throw new UsageError(`${what} must be at least a second: ${text}`);
   return ms;
+}
+
+/** Parses a whole number of at least 1 (a count such as a connection cap). */
+export function parseCount(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const count = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(count) || count < 1) throw new UsageError(`${what} must be a whole number of at least 1: ${text}`);
+  return count;
 }
 
 /** Parses a TCP port. */

@@ -1,10 +1,12 @@
 // What the CLI prints: one JSON object per line on stdout with --json, readable text otherwise. Notices
-// in text mode go to stderr so that stdout holds only what a person or a script asked for.
+// in text mode go to stderr so that stdout holds only what a person or a script asked for. Notices and
+// errors carry words from elsewhere (a relay's reasons and messages, addresses from its log): they are
+// printed as data, without escape sequences or control characters, line by line.
 
 import QRCode from 'qrcode';
 import type { AgentEvent } from '../agent/agent.js';
 import type { RelayLogEvent } from '../relay/relay.js';
-import { parseAccessLink } from '../protocol/index.js';
+import { parseAccessLink, printable } from '../protocol/index.js';
 
 /** Writes the CLI's output. */
 export class Printer {
@@ -16,7 +18,7 @@ export class Printer {
 
   /** A machine-readable event (JSON mode only). */
   event(event: Record<string, unknown>): void {
-    if (this.json) this.out.write(`${JSON.stringify(event)}\n`);
+    if (this.json) this.out.write(`${jsonLine(event)}\n`);
   }
 
   /** A line for people (text mode only), on stdout. */
@@ -26,18 +28,18 @@ export class Printer {
 
   /** A notice for people (text mode only), on stderr. */
   notice(text: string): void {
-    if (!this.json) this.err.write(`${timestamp()} ${text}\n`);
+    if (!this.json) this.err.write(`${timestamp()} ${printableLines(text)}\n`);
   }
 
   /** A line that continues the notice before it (text mode only), on stderr. */
   note(text: string): void {
-    if (!this.json) this.err.write(`${' '.repeat(timestamp().length + 1)}${text}\n`);
+    if (!this.json) this.err.write(`${' '.repeat(timestamp().length + 1)}${printableLines(text)}\n`);
   }
 
   /** An error: JSON event or a line on stderr. */
   error(message: string): void {
     if (this.json) this.event({ event: 'error', message });
-    else this.err.write(`ccremote: ${message}\n`);
+    else this.err.write(`ccremote: ${printableLines(message)}\n`);
   }
 
   /** The relay's log: every event as JSON, or the notable ones as text. */
@@ -48,7 +50,7 @@ export class Printer {
     const { event, ...fields } = entry;
     const detail = Object.entries(fields)
       .filter(([key]) => key !== 'stack')
-      .map(([key, value]) => `${key}=${String(value)}`)
+      .map(([key, value]) => `${key}=${printable(String(value))}`)
       .join(' ');
     this.notice(`relay: ${event.replace(/_/g, ' ')}${detail ? ` (${detail})` : ''}`);
   }
@@ -89,10 +91,10 @@ export class Printer {
         return this.notice('connected to the relay');
       case 'relay_disconnected':
         return this.notice(
-          `relay connection lost: ${event.reason}${event.retryInMs !== undefined ? `; retrying in ${(event.retryInMs / 1000).toFixed(1)} s` : ''}`,
+          `relay connection lost: ${printable(event.reason)}${event.retryInMs !== undefined ? `; retrying in ${(event.retryInMs / 1000).toFixed(1)} s` : ''}`,
         );
       case 'input_rejected':
-        return this.notice(`refused input from browser ${event.client}: ${event.reason}`);
+        return this.notice(`refused input from browser ${event.client}: ${printable(event.reason)}`);
       case 'clients':
         return this.notice(`${event.count} browser${event.count === 1 ? '' : 's'} attached`);
       case 'exit': {
@@ -106,15 +108,28 @@ export class Printer {
         return;
       }
       case 'warning':
-        return this.notice(`warning: ${event.message}`);
+        return this.notice(`warning: ${printable(event.message)}`);
       case 'error':
-        return this.error(event.message);
+        return this.error(printable(event.message));
     }
   }
 }
 
 function from(address: string | undefined): string {
   return address ? ` from ${address}` : '';
+}
+
+/** Each line of `text` made printable (printable), the line breaks kept. */
+function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
+}
+
+/**
+ * `value` as one line of JSON. JSON escapes C0 controls but not DEL, C1 controls or the Unicode controls
+ * that reorder text; those are escaped too, so a JSON line is safe to show on a terminal and means the same.
+ */
+function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function timestamp(): string {

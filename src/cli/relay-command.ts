@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ProxyTrust } from '../relay/proxy-trust.js';
 import { createRelay, type RelayOptions } from '../relay/relay.js';
-import { UsageError, parseBytes, parsePort, type Parsed } from './options.js';
+import { UsageError, parseBytes, parseCount, parsePort, type Parsed } from './options.js';
 import type { Printer } from './printer.js';
 import { onStopSignal } from './signals.js';
 
@@ -19,6 +20,12 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
   const cert = v['tls-cert'] as string | undefined;
   const key = v['tls-key'] as string | undefined;
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  const trustProxy = (v['trust-proxy'] as string[] | undefined) ?? [];
+  try {
+    new ProxyTrust(trustProxy);
+  } catch (error) {
+    throw new UsageError(`--trust-proxy: ${(error as Error).message}`);
+  }
   const options: RelayOptions = {
     port: parsePort(v.port as string | undefined, 8080),
     host: v.host as string | undefined,
@@ -27,8 +34,12 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
     dataDir: v.memory === true ? undefined : ((v['data-dir'] as string | undefined) ?? defaultDataDir()),
     tls: cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : undefined,
     registrationToken: (v['registration-token'] as string | undefined) ?? process.env.CCREMOTE_REGISTRATION_TOKEN,
-    trustProxy: v['trust-proxy'] === true,
+    trustProxy,
     hub: v['flow-window'] !== undefined ? { flowWindow: parseBytes(v['flow-window'] as string, 'flow window') } : undefined,
+    connectionLimits: {
+      total: parseCount(v['max-connections'] as string | undefined, '--max-connections'),
+      perAddress: parseCount(v['max-connections-per-address'] as string | undefined, '--max-connections-per-address'),
+    },
     log: (entry) => printer.relayLog(entry),
   };
   const relay = await createRelay(options);

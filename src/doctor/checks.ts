@@ -10,7 +10,7 @@ import { defaultConfigDir } from '../agent/identity.js';
 import { resolveCommand } from '../agent/pty-process.js';
 import { ScreenMirror } from '../agent/screen-mirror.js';
 import { fetchFailure } from '../net/fetch-error.js';
-import { PROTOCOL_VERSION, isRelayUrl, trimSlash } from '../protocol/index.js';
+import { PROTOCOL_VERSION, isRelayUrl, printable, trimSlash } from '../protocol/index.js';
 import { VERSION } from '../version.js';
 
 /** The oldest Node.js ccremote runs on (package.json's `engines`). */
@@ -160,9 +160,10 @@ async function checkRelay(relayUrl: string, timeoutMs: number): Promise<CheckRes
   if (!response.ok || health.status !== 'ok') {
     return bad('relay', `${base}/health answered HTTP ${response.status}, not a ccremote relay's health`, 'check the URL: it should be the relay\'s base URL');
   }
-  const version = typeof health.version === 'string' ? health.version : 'unknown';
+  // The relay's words are printed as data.
+  const version = typeof health.version === 'string' ? printable(health.version).slice(0, 40) : 'unknown';
   if (health.protocol !== PROTOCOL_VERSION) {
-    const theirs = health.protocol === undefined ? 'protocol 1' : `protocol ${String(health.protocol)}`;
+    const theirs = health.protocol === undefined ? 'protocol 1' : `protocol ${printable(String(health.protocol)).slice(0, 40)}`;
     return bad('relay', `${base} runs ccremote ${version}, ${theirs}; this is ${VERSION}, protocol ${PROTOCOL_VERSION}`, 'update the relay or this computer so that both speak the same protocol');
   }
   return ok('relay', `relay ${base} answers (ccremote ${version})`);

@@ -5,6 +5,8 @@
 export interface Peer {
   /** Queues a text (string) or binary frame; returns the bytes now waiting to be written to this peer. */
   send(data: string | Uint8Array): number;
+  /** The bytes waiting to be written to this peer now. */
+  readonly waiting: number;
   /** Closes the connection with a close code from CloseCode and a short reason. */
   close(code: number, reason: string): void;
   /** Calls `callback` once, as soon as the bytes waiting for this peer drop to `bytes` or fewer. */

@@ -31,6 +31,10 @@ export class SocketPeer implements Peer {
     return this.ws.bufferedAmount;
   }
 
+  get waiting(): number {
+    return this.ws.bufferedAmount;
+  }
+
   close(code: number, reason: string): void {
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, closeReason(reason));
   }

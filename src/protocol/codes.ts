@@ -6,6 +6,8 @@ export const CloseCode = {
   Normal: 1000,
   /** The relay is shutting down; reconnect later. */
   GoingAway: 1001,
+  /** Too many messages (control messages, WebSocket pings) in too short a time; reconnect later. */
+  PolicyViolation: 1008,
   /** A message exceeded `MAX_MESSAGE_BYTES` (sent by the WebSocket layer). */
   TooBig: 1009,
   /** A frame could not be decoded or failed validation (malformed JSON, unknown type, bad field, binary where text is expected). */

@@ -18,5 +18,7 @@ export * from './exit-status.js';
 export * from './sealed-json.js';
 export * from './pin.js';
 export * from './presence.js';
+export * from './printable.js';
+export * from './registration.js';
 export * from './schema.js';
 export * from './seal.js';

@@ -16,10 +16,10 @@ const token = str({ min: 43, max: 43, pattern: /^[A-Za-z0-9_-]+$/ });
 const requestShape = { agents: array((v, path) => validateShape({ id, token, device: optional(id) }, v, path), { max: MAX_PRESENCE_AGENTS }) };
 export type PresenceRequest = Infer<typeof requestShape>;
 
-/** One agent's answer: its state, or why there is none (a wrong token or unknown agent; too many failures lately). */
-export type Presence = { id: string; online: boolean; name?: string } | { id: string; error: 'unauthorized' | 'rate_limited' };
+/** One agent's answer: its state, or that there is none for this caller (a wrong token and an unknown agent alike). */
+export type Presence = { id: string; online: boolean; name?: string } | { id: string; error: 'unauthorized' };
 
-const presenceShape = { id, online: optional(bool), name: optional(str({ max: MAX_NAME_LENGTH })), error: optional(oneOf(['unauthorized', 'rate_limited'] as const)) };
+const presenceShape = { id, online: optional(bool), name: optional(str({ max: MAX_NAME_LENGTH })), error: optional(oneOf(['unauthorized'] as const)) };
 const answerShape = { agents: array((v, path) => validateShape(presenceShape, v, path), { max: MAX_PRESENCE_AGENTS }) };
 
 /** Validates a request body (parsed JSON); throws ProtocolError naming the bad field. */

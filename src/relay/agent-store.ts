@@ -50,6 +50,8 @@ export interface AgentStore {
   get(id: string): Promise<AgentRecord | undefined>;
   /** Records the credentials browsers' tokens are checked against, and says whose browsers lost theirs. */
   setCredentials(id: string, credentials: AgentCredentialSet): Promise<CredentialChange>;
+  /** Forgets agents registered before `registeredBefore` (ms) that never connected; returns their ids. */
+  expireUnconnected(registeredBefore: number): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -65,25 +67,34 @@ export function sameDigest(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Whether `key` is the agent's key. */
-export function keyMatches(record: AgentRecord, key: string): boolean {
-  return sameDigest(hashKey(key), record.keyHash);
+/**
+ * Stands in for an agent the relay does not know (or a verifier not set yet, or a device not paired), so
+ * that checking credentials against it costs the same work as against a real one: an unknown agent id and
+ * a wrong key or token are told apart neither by the answer nor by its timing.
+ */
+const NOBODY = { keyHash: hashKey('nobody'), verifier: tokenVerifier(toBase64Url(new Uint8Array(32))) };
+
+/** Whether `key` is the key of `record` (false for no record, after the same work). */
+export function keyMatches(record: AgentRecord | undefined, key: string): boolean {
+  const matches = sameDigest(hashKey(key), record?.keyHash ?? NOBODY.keyHash);
+  return record !== undefined && matches;
 }
 
 /**
- * What `token` opens: the agent's terminal (`full`), a read-only view (`view`), or nothing. With `device`,
- * the token is that paired device's; otherwise a link's.
+ * What `token` opens: the agent's terminal (`full`), a read-only view (`view`), or nothing (always, for no
+ * record). With `device`, the token is that paired device's; otherwise a link's.
  */
-export function tokenAccess(record: AgentRecord, token: string, device?: string): 'full' | 'view' | undefined {
+export function tokenAccess(record: AgentRecord | undefined, token: string, device?: string): 'full' | 'view' | undefined {
   const verifier = tokenVerifier(token);
   if (device !== undefined) {
-    const paired = record.devices?.find((d) => d.id === device);
-    if (!paired || !sameDigest(verifier, paired.verifier)) return undefined;
+    const paired = record?.devices?.find((d) => d.id === device);
+    const matches = sameDigest(verifier, paired?.verifier ?? NOBODY.verifier);
+    if (!paired || !matches) return undefined;
     return paired.read_only ? 'view' : 'full';
   }
   // Both comparisons always run, in constant time, so timing tells nothing about which one matched.
-  const full = record.accessVerifier !== undefined && sameDigest(verifier, record.accessVerifier);
-  const view = record.viewVerifier !== undefined && sameDigest(verifier, record.viewVerifier);
+  const full = sameDigest(verifier, record?.accessVerifier ?? NOBODY.verifier) && record?.accessVerifier !== undefined;
+  const view = sameDigest(verifier, record?.viewVerifier ?? NOBODY.verifier) && record?.viewVerifier !== undefined;
   return full ? 'full' : view ? 'view' : undefined;
 }
 
@@ -108,14 +119,14 @@ export function newAgentRecord(name: string | undefined): { record: AgentRecord;
   return { key, record: { id: randomId(), keyHash: hashKey(key), name, accessVerifier: undefined, createdAt: Date.now() } };
 }
 
-/** Records in this process's memory; lost when the relay stops. */
+/** Records in this process's memory; lost when the relay stops. Subclasses persist each change. */
 export class MemoryAgentStore implements AgentStore {
   protected readonly records = new Map<string, AgentRecord>();
 
   async register(name: string | undefined): Promise<{ id: string; key: string }> {
     const { record, key } = newAgentRecord(name);
     this.records.set(record.id, record);
-    await this.changed();
+    await this.saved(record);
     return { id: record.id, key };
   }
 
@@ -127,12 +138,22 @@ export class MemoryAgentStore implements AgentStore {
     const record = this.records.get(id);
     if (!record) return { linkReplaced: false, removedDevices: [] };
     const { changed, ...change } = applyCredentials(record, credentials);
-    if (changed) await this.changed();
+    if (changed) await this.saved(record);
     return change;
+  }
+
+  async expireUnconnected(registeredBefore: number): Promise<string[]> {
+    const expired = [...this.records.values()].filter((r) => r.accessVerifier === undefined && r.createdAt < registeredBefore).map((r) => r.id);
+    for (const id of expired) this.records.delete(id);
+    await Promise.all(expired.map((id) => this.deleted(id)));
+    return expired;
   }
 
   async close(): Promise<void> {}
 
-  /** Called after every change; subclasses persist here. */
-  protected async changed(): Promise<void> {}
+  /** Called after `record` was added or changed; subclasses persist it here. */
+  protected async saved(_record: AgentRecord): Promise<void> {}
+
+  /** Called after the record of `id` was removed; subclasses forget it here. */
+  protected async deleted(_id: string): Promise<void> {}
 }

@@ -1,10 +1,13 @@
 // The relay's plain HTTP surface: agent registration, health, and the web client's files.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_NAME_LENGTH, PROTOCOL_VERSION, agentIdOfPath, optional, parsePresenceRequest, str, validateShape, ProtocolError } from '../protocol/index.js';
+import { PROTOCOL_VERSION, agentIdOfPath, parsePresenceRequest, parseRegistrationRequest, ProtocolError } from '../protocol/index.js';
+import { addressKey } from './address.js';
 import { sameDigest, hashKey, type AgentStore } from './agent-store.js';
 import type { RateLimiter } from './rate-limit.js';
+import { validHost } from './host-header.js';
 import { answerPresence, type PresenceContext } from './presence-route.js';
+import type { ProxyTrust } from './proxy-trust.js';
 import type { StaticFiles } from './static-files.js';
 
 /** What the routes need from the relay. */
@@ -17,7 +20,8 @@ export interface HttpContext extends PresenceContext {
   /** Base URL for links, or undefined to use the request's own scheme and Host. */
   publicUrl: string | undefined;
   secure: boolean;
-  trustProxy: boolean;
+  /** The reverse proxies whose X-Forwarded-* headers are believed. */
+  proxies: ProxyTrust;
   stats(): { agentsOnline: number; clients: number };
   startedAt: number;
   version: string;
@@ -26,7 +30,6 @@ export interface HttpContext extends PresenceContext {
 
 const MAX_BODY = 4096;
 const MAX_PRESENCE_BODY = 8192;
-const registerBody = { name: optional(str({ max: MAX_NAME_LENGTH })) };
 
 /** Headers on every response. */
 const COMMON_HEADERS = {
@@ -49,6 +52,8 @@ const PAGE_HEADERS = {
 /** Handles one HTTP request. Never throws: failures become JSON errors. */
 export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
   try {
+    // The Host header is the client's word: checked before anything can use it.
+    if (validHost(req.headers.host) === undefined) return sendJson(res, 400, { error: 'bad_request', message: 'missing or invalid Host header' });
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/api/agents') return await register(req, res, ctx);
     if (path === '/api/presence') return await presence(req, res, ctx);
@@ -61,27 +66,21 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
   }
 }
 
-/** The address a request came from (the proxy's view of it when `trustProxy`). */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? '').split(',').pop()?.trim();
-    if (last) return last;
-  }
-  return req.socket.remoteAddress ?? 'unknown';
-}
-
-/** The base URL browsers use for this relay, as seen in this request. */
-export function baseUrl(req: IncomingMessage, ctx: Pick<HttpContext, 'publicUrl' | 'secure' | 'trustProxy'>): string {
+/** The base URL browsers use for this relay, as seen in this request (whose Host header handleHttp checked). */
+function baseUrl(req: IncomingMessage, ctx: Pick<HttpContext, 'publicUrl' | 'secure' | 'proxies'>): string {
   if (ctx.publicUrl) return ctx.publicUrl;
-  const proto = ctx.trustProxy && req.headers['x-forwarded-proto'] === 'https' ? 'https' : ctx.secure ? 'https' : 'http';
-  return `${proto}://${req.headers.host ?? 'localhost'}`;
+  const secure = ctx.secure || ctx.proxies.client(req).forwardedSecure;
+  return `${secure ? 'https' : 'http'}://${validHost(req.headers.host)}`;
 }
 
 async function register(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use POST' }, { allow: 'POST' });
-  const address = clientAddress(req, ctx.trustProxy);
-  if (!ctx.registrations.take(address)) return rateLimited(res, ctx.registrations.retryAfterMs(address), () => 'too many registrations from this address');
+  // JSON only, as presence: a page elsewhere cannot send that without the browser asking first (CORS), so
+  // it can neither register agents from a visitor's address nor spend that address's budget.
+  if (!isJson(req)) return unsupportedMediaType(res);
+  const { address } = ctx.proxies.client(req);
+  const counted = addressKey(address);
+  if (!ctx.registrations.take(counted)) return rateLimited(res, ctx.registrations.retryAfterMs(counted), () => 'too many registrations from this address');
   if (ctx.registrationTokenHash !== undefined) {
     const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (presented === undefined || !sameDigest(hashKey(presented), ctx.registrationTokenHash)) {
@@ -89,7 +88,7 @@ async function register(req: IncomingMessage, res: ServerResponse, ctx: HttpCont
     }
   }
   // An empty body registers without a name.
-  const fields = await readJson(req, res, MAX_BODY, (value) => validateShape(registerBody, value, 'body'), {});
+  const fields = await readJson(req, res, MAX_BODY, parseRegistrationRequest, {});
   if (fields === undefined) return;
   const { id, key } = await ctx.store.register(fields.name);
   ctx.log('agent_registered', { agent: id, address });
@@ -101,10 +100,8 @@ async function presence(req: IncomingMessage, res: ServerResponse, ctx: HttpCont
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use POST' }, { allow: 'POST' });
   // JSON only: a page elsewhere cannot send that without the browser asking first (CORS), so it cannot
   // spend this address's budget of failed attempts with made-up tokens.
-  if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
-    return sendJson(res, 415, { error: 'unsupported_media_type', message: 'send application/json' });
-  }
-  const address = clientAddress(req, ctx.trustProxy);
+  if (!isJson(req)) return unsupportedMediaType(res);
+  const { address } = ctx.proxies.client(req);
   const request = await readJson(req, res, MAX_PRESENCE_BODY, parsePresenceRequest);
   if (request === undefined) return;
   const answer = await answerPresence(ctx, address, request);
@@ -174,6 +171,15 @@ async function readJson<T>(req: IncomingMessage, res: ServerResponse, limit: num
     sendJson(res, 400, { error: 'bad_request', message: error instanceof ProtocolError ? error.message : 'malformed JSON' });
     return undefined;
   }
+}
+
+/** Whether the request says its body is JSON (which browsers send cross-site only after a CORS preflight). */
+function isJson(req: IncomingMessage): boolean {
+  return /^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '');
+}
+
+function unsupportedMediaType(res: ServerResponse): void {
+  sendJson(res, 415, { error: 'unsupported_media_type', message: 'send application/json' });
 }
 
 /** 429 with Retry-After in whole seconds; `message` is given those seconds. */

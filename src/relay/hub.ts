@@ -23,6 +23,9 @@ import {
 } from '../protocol/index.js';
 import type { Peer } from '../net/peer.js';
 
+/** Bytes waiting for a peer above which answers to its own messages are dropped (64 KiB); see HubOptions. */
+export const DEFAULT_REPLY_HIGH_WATER = 64 * 1024;
+
 /** Settings of a Hub. */
 export interface HubOptions {
   /** Bytes waiting for one client above which it stops getting live output (default 2 MiB). */
@@ -35,6 +38,12 @@ export interface HubOptions {
   flowWindow?: number;
   /** Flow control: a client that acknowledged nothing for this long while output waits for it stops pacing the agent (default 2 s). */
   stallMs?: number;
+  /**
+   * Bytes waiting for a peer above which answers to its own messages (pong, heartbeat_ack, refusals of
+   * its input) are dropped, so that a peer that sends without reading cannot make the relay queue
+   * answers without bound (default 64 KiB).
+   */
+  replyHighWater?: number;
   /** Clock, in ms (tests may pass their own). */
   now?: () => number;
 }
@@ -109,6 +118,7 @@ export class Hub {
   private readonly maxClients: number;
   private readonly window: number;
   private readonly stallMs: number;
+  private readonly replyHighWater: number;
   private readonly now: () => number;
   private nextClient = 1;
   private clientCount = 0;
@@ -119,6 +129,7 @@ export class Hub {
     this.maxClients = options.maxClientsPerAgent ?? 32;
     this.window = options.flowWindow ?? 512 * 1024;
     this.stallMs = options.stallMs ?? 2000;
+    this.replyHighWater = options.replyHighWater ?? DEFAULT_REPLY_HIGH_WATER;
     this.now = options.now ?? Date.now;
   }
 
@@ -167,7 +178,7 @@ export class Hub {
     if (!agent || agent.peer !== peer) return;
     switch (message.type) {
       case 'heartbeat':
-        toAgent(agent, { type: 'heartbeat_ack' });
+        this.reply(peer, { type: 'heartbeat_ack' });
         return;
       case 'status':
       case 'attention': // sealed for the clients; passed on unread
@@ -279,7 +290,7 @@ export class Hub {
   clientMessage(handle: ClientHandle, message: ClientToRelay): void {
     const client = this.client(handle);
     if (!client) return;
-    if (message.type === 'ping') toClient(client, { type: 'pong', t: message.t });
+    if (message.type === 'ping') this.reply(client.peer, { type: 'pong', t: message.t });
     if (message.type === 'ack' && client.position !== null) {
       // Nobody can have processed more than it was sent.
       client.acked = Math.min(message.offset, client.position);
@@ -294,12 +305,12 @@ export class Hub {
     if (!client) return;
     const frame = decodeFrameOf(bytes, [FrameType.Input, FrameType.Handshake, FrameType.Channel], 'client');
     if (client.readOnly && frame.type === FrameType.Input) {
-      toClient(client, { type: 'error', code: ErrorCode.ReadOnly, message: 'This is a read-only link: input is not accepted.' });
+      this.reply(client.peer, { type: 'error', code: ErrorCode.ReadOnly, message: 'This is a read-only link: input is not accepted.' });
       return;
     }
     const agent = this.agents.get(client.agentId)!;
     if (!agent.peer) {
-      toClient(client, { type: 'error', code: ErrorCode.AgentOffline, message: 'Agent is offline' });
+      this.reply(client.peer, { type: 'error', code: ErrorCode.AgentOffline, message: 'Agent is offline' });
       return;
     }
     agent.peer.send(encodeFromClient(client.number, bytes));
@@ -398,6 +409,16 @@ export class Hub {
       client.lagging = false;
       this.requestSync(agent, client);
     });
+  }
+
+  /**
+   * An answer to something `peer` sent. Dropped while more than `replyHighWater` waits for the peer: the
+   * peer is not reading, and each of its messages would otherwise queue one more answer. (Pongs and
+   * acknowledgements are only signs of life, and refusals of input are repeated by the next input.)
+   */
+  private reply(peer: Peer, message: RelayToClient | RelayToAgent): void {
+    if (peer.waiting > this.replyHighWater) return;
+    peer.send(encodeMessage(message));
   }
 
   private requestSync(agent: Agent, client: Client): void {

@@ -1,7 +1,8 @@
 // `POST /api/presence`: whether agents are online, for the start page's list of paired agents. The
 // caller proves, per agent, that it holds a link, by the same access token a browser presents on
-// connecting; agents it cannot prove are answered `unauthorized` and count as failed authentications
-// (auth-guard.ts), so the endpoint is no way to probe agent ids or guess tokens. The relay learns
+// connecting; agents it cannot prove are answered `unauthorized` (unknown or not, alike) and count as
+// failed authentications of the caller's address (auth-guard.ts), so the endpoint is no way to probe
+// agent ids or guess tokens. The relay learns
 // nothing it would not learn from the browser connecting.
 
 import { isId, type Presence, type PresenceRequest } from '../protocol/index.js';
@@ -17,8 +18,8 @@ export interface PresenceContext {
 }
 
 /**
- * Answers for each agent, in order; an agent that anyone failed to authenticate for too often lately
- * is answered `rate_limited`. Returns `blockedMs` instead if `address` itself failed too often.
+ * Answers for each agent, in order: its presence, or `unauthorized` for an unknown agent and a wrong
+ * token alike. Returns `blockedMs` instead if `address` failed too often lately.
  */
 export async function answerPresence(
   ctx: PresenceContext,
@@ -27,15 +28,11 @@ export async function answerPresence(
 ): Promise<{ agents: Presence[] } | { blockedMs: number }> {
   const out: Presence[] = [];
   for (const { id, token, device } of request.agents) {
-    const addressBlocked = ctx.guard.blockedFor(address, undefined);
-    if (addressBlocked > 0) return { blockedMs: addressBlocked };
+    const blocked = ctx.guard.blockedFor(address);
+    if (blocked > 0) return { blockedMs: blocked };
     const record = isId(id) ? await ctx.store.get(id) : undefined;
-    if (record && ctx.guard.blockedFor(address, id) > 0) {
-      out.push({ id, error: 'rate_limited' });
-      continue;
-    }
-    if (!record || !tokenAccess(record, token, device)) {
-      ctx.guard.failed(address, record ? id : undefined);
+    if (!tokenAccess(record, token, device) || !record) {
+      ctx.guard.failed(address);
       out.push({ id, error: 'unauthorized' });
       continue;
     }

@@ -1,58 +1,82 @@
-// Token buckets keyed by a string (a client address, usually): each key may spend `burst` at once and
-// regains `perMinute` per minute. Idle keys are forgotten so the table stays small.
+// Token buckets: a bucket may spend `burst` at once and regains `perMinute` per minute. A RateLimiter
+// keeps one bucket per key (a client address, usually) and forgets idle keys so its table stays small;
+// a lone TokenBucket limits one thing, such as the messages of one socket.
 
-/** Settings of a RateLimiter. */
+/** Settings of a token bucket. */
 export interface RateLimitOptions {
   burst: number;
   perMinute: number;
 }
 
-interface Bucket {
-  tokens: number;
-  updated: number;
-}
-
-/** Per-key token buckets. */
-export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+/** One token bucket. */
+export class TokenBucket {
+  private tokens: number;
+  private updated: number;
   private readonly refillPerMs: number;
 
   constructor(
     private readonly options: RateLimitOptions,
     private readonly now: () => number = Date.now,
   ) {
+    this.tokens = options.burst;
+    this.updated = now();
     this.refillPerMs = options.perMinute / 60_000;
   }
 
+  /** Takes one token; false when none is left. */
+  take(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Milliseconds until a token is there again (0 if one is there now); takes nothing. */
+  retryAfterMs(): number {
+    this.refill();
+    return this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) / this.refillPerMs);
+  }
+
+  /** Whether the bucket is full again (nothing to remember). */
+  isFull(): boolean {
+    this.refill();
+    return this.tokens >= this.options.burst;
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(this.options.burst, this.tokens + (now - this.updated) * this.refillPerMs);
+    this.updated = now;
+  }
+}
+
+/** Token buckets per key. */
+export class RateLimiter {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly options: RateLimitOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
   /** Takes one token for `key`; false when none is left. */
   take(key: string): boolean {
-    const now = this.now();
-    const bucket = this.buckets.get(key) ?? { tokens: this.options.burst, updated: now };
-    bucket.tokens = this.tokensAt(bucket, now);
-    bucket.updated = now;
-    if (this.buckets.size > 10_000) this.prune(now);
-    this.buckets.set(key, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= 10_000) this.prune();
+      bucket = new TokenBucket(this.options, this.now);
+      this.buckets.set(key, bucket);
+    }
+    return bucket.take();
   }
 
   /** Milliseconds until `key` has a token again (0 if it has one now); takes nothing. */
   retryAfterMs(key: string): number {
-    const bucket = this.buckets.get(key);
-    if (!bucket) return 0;
-    const tokens = this.tokensAt(bucket, this.now());
-    if (tokens >= 1) return 0;
-    return Math.ceil((1 - tokens) / this.refillPerMs);
+    return this.buckets.get(key)?.retryAfterMs() ?? 0;
   }
 
-  /** The tokens `bucket` holds at `now`, refilled since it was last updated. */
-  private tokensAt(bucket: Bucket, now: number): number {
-    return Math.min(this.options.burst, bucket.tokens + (now - bucket.updated) * this.refillPerMs);
-  }
-
-  private prune(now: number): void {
-    const fullAfter = this.options.burst / this.refillPerMs;
-    for (const [key, bucket] of this.buckets) if (now - bucket.updated > fullAfter) this.buckets.delete(key);
+  /** Forgets keys whose buckets are full again: they are as good as new. */
+  private prune(): void {
+    for (const [key, bucket] of this.buckets) if (bucket.isFull()) this.buckets.delete(key);
   }
 }

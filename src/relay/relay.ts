@@ -7,12 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { hashKey, MemoryAgentStore, type AgentStore } from './agent-store.js';
 import { FileAgentStore } from './file-agent-store.js';
 import { handleHttp, type HttpContext } from './http-routes.js';
-import { Hub, type HubOptions, type HubStats } from './hub.js';
+import { ConnectionCap, type ConnectionLimits } from './connection-cap.js';
+import { DEFAULT_REPLY_HIGH_WATER, Hub, type HubOptions, type HubStats } from './hub.js';
 import { OriginPolicy, normaliseOrigin } from './origin.js';
+import { ProxyTrust } from './proxy-trust.js';
 import { RateLimiter } from './rate-limit.js';
 import { AuthGuard, type AuthLimits } from './auth-guard.js';
 import { StaticFiles, defaultWebRoot } from './static-files.js';
 import { WsGateway } from './ws-gateway.js';
+import type { RateLimitOptions } from './rate-limit.js';
 import { CloseCode, trimSlash } from '../protocol/index.js';
 import { VERSION } from '../version.js';
 
@@ -21,6 +24,9 @@ export interface RelayLogEvent {
   event: string;
   [field: string]: unknown;
 }
+
+/** How long an agent may stay registered without ever connecting (24 h). */
+export const DEFAULT_UNCONNECTED_AGENT_TTL_MS = 24 * 3_600_000;
 
 /** Settings of a relay. */
 export interface RelayOptions {
@@ -40,16 +46,29 @@ export interface RelayOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** If set, `POST /api/agents` requires `Authorization: Bearer <token>`. */
   registrationToken?: string;
-  /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy. */
-  trustProxy?: boolean;
+  /**
+   * Reverse proxies (addresses, or prefixes such as `10.0.0.0/8`) whose X-Forwarded-For and
+   * X-Forwarded-Proto are believed; from anyone else they are ignored (default: none).
+   */
+  trustProxy?: readonly string[];
   /** Directory of the built web client (default: the one shipped with ccremote). */
   webRoot?: string;
+  /** Agents registered but never connected are forgotten after this long, in ms (default 24 h). */
+  unconnectedAgentTtlMs?: number;
   /** Registrations allowed per address: burst and per minute (default 10 and 30). */
   registrationLimit?: { burst: number; perMinute: number };
   /** Limits on connection attempts and failed authentications (see AuthLimits for the defaults). */
   authLimits?: Partial<AuthLimits>;
+  /** WebSocket connections open at once, in all and per address (default 10,000 and 64; IPv6 counted per /64). */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /** Control messages and WebSocket pings one socket may send (default 2,000 at once, then 2,000 a second). */
+  controlRate?: RateLimitOptions;
   hub?: HubOptions;
+  /** Time a WebSocket has from its upgrade to an accepted `hello` before it is cut (default 10 s). */
   handshakeTimeoutMs?: number;
+  /** Time an HTTP request has to send its headers (default 10 s), and to arrive whole (default 15 s). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
   pingIntervalMs?: number;
   /** Receives structured log events (default: none). */
   log?: (event: RelayLogEvent) => void;
@@ -57,13 +76,15 @@ export interface RelayOptions {
 
 /** A relay built by createRelay. */
 export interface Relay {
-  /** Starts listening; resolves with the URL it can be reached at from this machine. */
-  listen(): Promise<{ url: string; port: number }>;
+  /** Starts listening; resolves with the URL it can be reached at from this machine, its port, and the address it is bound to (`::` or `0.0.0.0`: every interface). */
+  listen(): Promise<{ url: string; port: number; address: string }>;
   /** Closes every connection (code 1001) and stops listening. */
   close(): Promise<void>;
   /** The base URL printed in links: `publicUrl`, or the listening URL. */
   readonly publicUrl: string | undefined;
   stats(): HubStats;
+  /** WebSocket connections open now, and the bytes waiting to be written to them. */
+  sockets(): { open: number; waiting: number };
 }
 
 /** Builds a relay. Nothing listens until `listen()`. */
@@ -71,11 +92,12 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const log = (event: string, fields: Record<string, unknown> = {}): void => options.log?.({ event, ...fields });
   const store = options.store ?? (options.dataDir ? await FileAgentStore.open(options.dataDir) : new MemoryAgentStore());
   const files = await StaticFiles.load(options.webRoot ?? defaultWebRoot());
-  const hub = new Hub(options.hub);
+  const replyHighWater = options.hub?.replyHighWater ?? DEFAULT_REPLY_HIGH_WATER;
+  const hub = new Hub({ ...options.hub, replyHighWater });
   const publicUrl = options.publicUrl === undefined ? undefined : trimSlash(options.publicUrl);
   const allowed = [...(options.allowedOrigins ?? []), ...(publicUrl ? [publicUrl] : [])].map(normaliseOrigin);
   const secure = options.tls !== undefined;
-  const trustProxy = options.trustProxy ?? false;
+  const proxies = new ProxyTrust(options.trustProxy ?? []);
   const guard = new AuthGuard(options.authLimits);
 
   const context: HttpContext = {
@@ -85,7 +107,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     registrationTokenHash: options.registrationToken !== undefined ? hashKey(options.registrationToken) : undefined,
     publicUrl,
     secure,
-    trustProxy,
+    proxies,
     stats: () => hub.stats(),
     guard,
     presence: (agentId) => hub.presence(agentId),
@@ -98,9 +120,12 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     store,
     origins: new OriginPolicy(allowed),
     guard,
+    connections: new ConnectionCap(options.connectionLimits),
     secure,
-    trustProxy,
+    proxies,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
+    controlRate: options.controlRate,
+    replyHighWater,
     pingIntervalMs: options.pingIntervalMs,
     log,
   });
@@ -108,19 +133,43 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const onRequest = (req: Parameters<typeof handleHttp>[0], res: Parameters<typeof handleHttp>[1]): void => {
     void handleHttp(req, res, context);
   };
-  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createHttpServer(onRequest);
+  // A request has headersTimeout to send its headers and requestTimeout to arrive whole, checked every
+  // second (Node checks every 30 s by default, so a slow client would get up to 30 s more).
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const timeouts = {
+    headersTimeout,
+    requestTimeout: Math.max(headersTimeout, options.requestTimeoutMs ?? 15_000),
+    connectionsCheckingInterval: Math.min(1000, headersTimeout),
+  };
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, ...timeouts }, onRequest)
+    : createHttpServer(timeouts, onRequest);
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   server.on('clientError', (_error, socket) => socket.destroy());
   // Flow control looks for clients that stopped acknowledging a few times a second.
   const flowTimer = setInterval(() => hub.tick(), 250);
   flowTimer.unref();
-  server.headersTimeout = 15_000;
-  server.requestTimeout = 30_000;
+  // Registrations that never led to a connection (abandoned, or made by someone filling the store) expire.
+  const ttl = options.unconnectedAgentTtlMs ?? DEFAULT_UNCONNECTED_AGENT_TTL_MS;
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweep = (): void => {
+    sweeping = sweeping.then(async () => {
+      try {
+        const expired = await store.expireUnconnected(Date.now() - ttl);
+        if (expired.length > 0) log('agents_expired', { count: expired.length, reason: 'registered but never connected' });
+      } catch (error) {
+        log('store_error', { message: (error as Error).message });
+      }
+    });
+  };
+  const expiryTimer = setInterval(sweep, Math.min(Math.max(ttl / 4, 100), 3_600_000));
+  expiryTimer.unref();
 
   let listening = false;
   return {
     publicUrl,
     stats: () => hub.stats(),
+    sockets: () => gateway.sockets(),
     async listen() {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -132,14 +181,16 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       listening = true;
       // After start-up, server errors (out of file descriptors, say) are logged, never fatal.
       server.on('error', (error) => log('server_error', { message: error.message }));
-      const { port } = server.address() as AddressInfo;
+      const { port, address } = server.address() as AddressInfo;
       const host = options.host && !['0.0.0.0', '::', ''].includes(options.host) ? options.host : '127.0.0.1';
       const url = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
       log('listening', { url });
-      return { url, port };
+      return { url, port, address };
     },
     async close() {
       clearInterval(flowTimer);
+      clearInterval(expiryTimer);
+      await sweeping;
       await gateway.close(CloseCode.GoingAway, 'relay shutting down');
       if (listening) {
         await new Promise<void>((resolve) => {

@@ -1,27 +1,21 @@
-// Accepts WebSocket upgrades, authenticates agents (key) and clients (token in `hello`), decodes and
-// validates every frame with the protocol module, and hands the results to the hub. A frame that fails
-// validation closes only its own socket, with the close code the protocol assigns.
+// Accepts WebSocket upgrades within the relay's connection caps, authenticates agents (key) and clients
+// (token in `hello`), decodes and validates every frame with the protocol module, and hands the results
+// to the hub. A frame that fails validation closes only its own socket, with the close code the protocol
+// assigns.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import {
-  CloseCode,
-  MAX_MESSAGE_BYTES,
-  PROTOCOL_VERSION,
-  ProtocolError,
-  checkControlSize,
-  closeReason,
-  isId,
-  rateLimitReason,
-  parseAgentToRelay,
-  parseClientToRelay,
-} from '../protocol/index.js';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CloseCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ProtocolError, closeReason, isId, rateLimitReason, parseAgentToRelay, parseClientToRelay } from '../protocol/index.js';
 import { keyMatches, tokenAccess, type AgentCredentialSet, type AgentStore } from './agent-store.js';
 import type { AuthGuard } from './auth-guard.js';
-import { clientAddress } from './http-routes.js';
+import type { ConnectionCap } from './connection-cap.js';
+import { Connection } from './connection.js';
+import { validHost } from './host-header.js';
 import type { ClientHandle, Hub } from './hub.js';
 import type { OriginPolicy } from './origin.js';
+import type { ProxyTrust } from './proxy-trust.js';
+import type { RateLimitOptions } from './rate-limit.js';
 import { SocketPeer } from '../net/socket-peer.js';
 
 /** What the gateway needs from the relay. */
@@ -30,24 +24,31 @@ export interface GatewayOptions {
   store: AgentStore;
   origins: OriginPolicy;
   guard: AuthGuard;
+  connections: ConnectionCap;
   secure: boolean;
-  trustProxy: boolean;
+  /** The reverse proxies whose X-Forwarded-* headers are believed. */
+  proxies: ProxyTrust;
   /** Time allowed between the upgrade and an accepted `hello` (default 10 s). */
   handshakeTimeoutMs?: number;
+  /** Control messages and pings one socket may send (default 2,000 at once, then 2,000 a second). */
+  controlRate?: RateLimitOptions;
+  /** Bytes waiting for a socket above which its pings go unanswered (the hub's replyHighWater). */
+  replyHighWater: number;
   /** Interval of WebSocket pings; a socket that missed the previous one is dropped (default 30 s). */
   pingIntervalMs?: number;
   log(event: string, fields?: Record<string, unknown>): void;
 }
 
-/** Messages that may wait while a connection is being authenticated. */
-const MAX_EARLY_MESSAGES = 64;
+/** Control messages and pings one socket may send by default: 2,000 at once, then 2,000 a second. */
+export const DEFAULT_CONTROL_RATE: RateLimitOptions = { burst: 2000, perMinute: 120_000 };
 
 /** The ping sweep's slices (see the constructor). */
 const PING_SLICES = 10;
 
 /** Accepts and serves the relay's WebSocket endpoints. */
 export class WsGateway {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  // Pings are answered by Connection, within its limits, not by the library whatever the backlog.
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false, autoPong: false });
   /** Per socket: whether it answered since its last ping, and which slice of the ping sweep it is in. */
   private readonly alive = new WeakMap<WebSocket, boolean>();
   private readonly slice = new WeakMap<WebSocket, number>();
@@ -62,32 +63,43 @@ export class WsGateway {
     this.pinger.unref();
   }
 
-  /** Routes an HTTP upgrade to the agent or client endpoint, or refuses it. */
+  /** Routes an HTTP upgrade to the agent or client endpoint, or refuses it (before any WebSocket is opened). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://relay.invalid');
     const route = /^\/ws\/(agent|client)\/([^/]+)$/.exec(url.pathname);
-    if (!route) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
+    if (!route) return refuseUpgrade(socket, 404, 'Not Found');
+    if (validHost(req.headers.host) === undefined) return refuseUpgrade(socket, 400, 'Bad Request', 'missing or invalid Host header');
     const [, kind, agentId] = route as unknown as [string, 'agent' | 'client', string];
-    const address = clientAddress(req, this.options.trustProxy);
+    const client = this.options.proxies.client(req);
+    const address = client.address;
+    const admitted = this.options.connections.admit(address);
+    if ('refused' in admitted) {
+      const full = admitted.refused === 'relay_full';
+      this.options.log('connection_refused', { address, reason: full ? 'too many connections' : 'too many connections from this address' });
+      return full
+        ? refuseUpgrade(socket, 503, 'Service Unavailable', 'too many connections; try again later', 10)
+        : refuseUpgrade(socket, 429, 'Too Many Requests', 'too many connections from this address', 10);
+    }
+    // The connection counts until its socket closes, however it ends.
+    socket.once('close', admitted.release);
     const wait = this.options.guard.connectionAttempt(address);
     if (wait > 0) {
       this.options.log('connection_refused', { address, reason: 'rate limited' });
-      const body = 'too many connection attempts from this address\n';
-      socket.end(
-        `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${Math.ceil(wait / 1000)}\r\nContent-Type: text/plain\r\n` +
-          `Connection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-      );
-      return;
+      return refuseUpgrade(socket, 429, 'Too Many Requests', 'too many connection attempts from this address', Math.ceil(wait / 1000));
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.track(ws);
       if (kind === 'agent') this.acceptAgent(ws, req, address, agentId, agentKey(req), url.searchParams.has('key'));
-      else this.acceptClient(ws, req, address, agentId);
+      else this.acceptClient(ws, req, address, agentId, client.forwardedSecure);
     });
+  }
+
+  /** WebSocket connections open now, and the bytes waiting to be written to them. */
+  sockets(): { open: number; waiting: number } {
+    let waiting = 0;
+    for (const ws of this.wss.clients) waiting += ws.bufferedAmount;
+    return { open: this.options.connections.open, waiting };
   }
 
   /** Closes every socket with `code`, waiting up to `graceMs` for peers to answer, then cuts the rest. */
@@ -128,7 +140,7 @@ export class WsGateway {
     const { hub, store, log, guard } = this.options;
     const peer = new SocketPeer(ws);
     let online = false;
-    const conn = new Connection(ws, this.options.handshakeTimeoutMs ?? 10_000, log);
+    const conn = this.connection(ws, address);
     if (req.headers.origin !== undefined) return conn.refuse(CloseCode.ForbiddenOrigin, 'agents do not connect from web pages');
     // Keys in URLs end up in proxy and access logs; the original design's `?key=` is refused.
     if (keyInUrl) return conn.refuse(CloseCode.Unauthorized, 'send the agent key in the Authorization header, never in the URL');
@@ -139,10 +151,10 @@ export class WsGateway {
       }
     });
     conn.step(async () => {
-      if (this.refusedAsBlocked(conn, 'agent_refused', address, undefined)) return;
+      if (this.refusedAsBlocked(conn, 'agent_refused', address)) return;
       const record = isId(agentId) ? await store.get(agentId) : undefined;
-      if (!record || key === undefined || !keyMatches(record, key)) {
-        guard.failed(address, undefined);
+      if (!keyMatches(record, key ?? '') || !record) {
+        guard.failed(address);
         log('agent_refused', { address });
         return conn.refuse(CloseCode.Unauthorized, 'unknown agent or wrong key');
       }
@@ -169,11 +181,10 @@ export class WsGateway {
     });
   }
 
-  private acceptClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string): void {
-    const { hub, store, log, origins, secure, trustProxy, guard } = this.options;
-    const conn = new Connection(ws, this.options.handshakeTimeoutMs ?? 10_000, log);
-    const forwardedSecure = trustProxy && req.headers['x-forwarded-proto'] === 'https';
-    const origin = origins.check(req.headers.origin, req.headers.host, secure || forwardedSecure);
+  private acceptClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean): void {
+    const { hub, store, log, origins, secure, guard } = this.options;
+    const conn = this.connection(ws, address);
+    const origin = origins.check(req.headers.origin, validHost(req.headers.host), secure || forwardedSecure);
     if (!origin.ok) {
       log('client_refused', { address, reason: origin.reason });
       return conn.refuse(CloseCode.ForbiddenOrigin, origin.reason);
@@ -189,11 +200,12 @@ export class WsGateway {
       if (hello.type !== 'hello') throw new ProtocolError('expected hello');
       if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} not supported`, CloseCode.UnsupportedVersion);
       conn.step(async () => {
+        if (this.refusedAsBlocked(conn, 'client_refused', address)) return;
         const record = isId(agentId) ? await store.get(agentId) : undefined;
-        if (this.refusedAsBlocked(conn, 'client_refused', address, record ? agentId : undefined)) return;
-        const access = record ? tokenAccess(record, hello.token, hello.device) : undefined;
+        // The same work and the same answer whether the id is unknown or the token wrong.
+        const access = tokenAccess(record, hello.token, hello.device);
         if (!record || !access) {
-          guard.failed(address, record ? agentId : undefined);
+          guard.failed(address);
           log('client_refused', { address, reason: record ? 'bad token' : 'unknown agent' });
           return conn.refuse(CloseCode.Unauthorized, 'invalid link');
         }
@@ -221,9 +233,14 @@ export class WsGateway {
     this.options.log('agent_credentials_replaced', { agent: agentId, link: change.linkReplaced, devices: change.removedDevices.length });
   }
 
-  /** Refuses `conn` (4430, with the wait) if `address`, or anyone on `agentId`, failed too often lately. */
-  private refusedAsBlocked(conn: Connection, event: string, address: string, agentId: string | undefined): boolean {
-    const blocked = this.options.guard.blockedFor(address, agentId);
+  private connection(ws: WebSocket, address: string): Connection {
+    const { handshakeTimeoutMs, controlRate, replyHighWater, log } = this.options;
+    return new Connection(ws, { handshakeTimeoutMs: handshakeTimeoutMs ?? 10_000, controlRate: controlRate ?? DEFAULT_CONTROL_RATE, replyHighWater, address, log });
+  }
+
+  /** Refuses `conn` (4430, with the wait) if `address` failed to authenticate too often lately. */
+  private refusedAsBlocked(conn: Connection, event: string, address: string): boolean {
+    const blocked = this.options.guard.blockedFor(address);
     if (blocked === 0) return false;
     this.options.log(event, { address, reason: 'rate limited' });
     conn.refuse(CloseCode.RateLimited, rateLimitReason(blocked));
@@ -231,92 +248,14 @@ export class WsGateway {
   }
 }
 
-/**
- * One socket's message loop: messages are handled in order; while an asynchronous step (a store
- * lookup) runs, later messages wait in a short queue. Any error closes this socket and nothing else.
- */
-class Connection {
-  onText: (raw: string) => void = () => {
-    throw new ProtocolError('not ready for messages');
-  };
-  onBinary: (bytes: Buffer) => void = () => {
-    throw new ProtocolError('expected hello as a text message');
-  };
-  private busy = false;
-  private closed = false;
-  private readonly early: Array<[RawData, boolean]> = [];
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(
-    private readonly ws: WebSocket,
-    handshakeTimeoutMs: number,
-    private readonly log: GatewayOptions['log'],
-  ) {
-    this.timer = setTimeout(() => this.refuse(CloseCode.HandshakeTimeout, 'no hello in time'), handshakeTimeoutMs);
-    ws.on('message', (data, isBinary) => this.receive(data, isBinary));
-    ws.on('close', () => {
-      this.closed = true;
-      clearTimeout(this.timer);
-    });
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  handshakeDone(): void {
-    clearTimeout(this.timer);
-  }
-
-  refuse(code: number, reason: string): void {
-    clearTimeout(this.timer);
-    this.closed = true;
-    if (this.ws.readyState === this.ws.OPEN) this.ws.close(code, closeReason(reason));
-  }
-
-  /** Runs an asynchronous step, holding later messages until it is done. */
-  step(run: () => Promise<void>): void {
-    this.busy = true;
-    run()
-      .catch((error: unknown) => this.fail(error))
-      .finally(() => {
-        this.busy = false;
-        while (!this.busy && !this.closed && this.early.length > 0) {
-          const [data, isBinary] = this.early.shift()!;
-          this.handle(data, isBinary);
-        }
-      });
-  }
-
-  private receive(data: RawData, isBinary: boolean): void {
-    if (this.closed) return;
-    if (this.busy) {
-      if (this.early.length >= MAX_EARLY_MESSAGES) return this.refuse(CloseCode.BadMessage, 'too many messages before the handshake finished');
-      this.early.push([data, isBinary]);
-      return;
-    }
-    this.handle(data, isBinary);
-  }
-
-  private handle(data: RawData, isBinary: boolean): void {
-    try {
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-      if (isBinary) {
-        this.onBinary(bytes);
-      } else {
-        checkControlSize(bytes.length);
-        this.onText(bytes.toString('utf8'));
-      }
-    } catch (error) {
-      this.fail(error);
-    }
-  }
-
-  private fail(error: unknown): void {
-    if (error instanceof ProtocolError) return this.refuse(error.code, error.message);
-    this.log('internal_error', { message: (error as Error).message, stack: (error as Error).stack });
-    this.refuse(1011, 'internal error');
-  }
+/** Refuses an upgrade with an HTTP status, then closes the socket once the answer is written. */
+function refuseUpgrade(socket: Duplex, status: number, statusText: string, body = '', retryAfterS?: number): void {
+  const text = body ? `${body}\n` : '';
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText}\r\n${retryAfterS !== undefined ? `Retry-After: ${retryAfterS}\r\n` : ''}` +
+      `Content-Type: text/plain\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+    () => socket.destroy(),
+  );
 }
 
 /** The agent key from `Authorization: Bearer KEY` (a key in the URL is refused by acceptAgent). */

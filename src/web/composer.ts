@@ -19,11 +19,12 @@ export interface ComposerHost {
 
 /**
  * The bytes a paste of `text` sends: newlines as Enter (\r), wrapped in paste brackets if asked for.
- * Inside brackets no Escape is passed at all, so the text cannot end the paste early and act as keys.
+ * Inside brackets no Escape (nor a C1 control, such as the one-character CSI) is passed at all, so the
+ * text cannot end the paste early and act as keys. Every paste on the page comes through here (paste.ts).
  */
 export function pasteBytes(text: string, bracketed: boolean): string {
   const body = text.replace(/\r?\n/g, '\r');
-  return bracketed ? `\x1b[200~${body.replace(/\x1b/g, '')}\x1b[201~` : body;
+  return bracketed ? `\x1b[200~${body.replace(/[\x1b\x80-\x9f]/g, '')}\x1b[201~` : body;
 }
 
 export class Composer {

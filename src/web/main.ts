@@ -16,7 +16,7 @@ import { agentIdOfPath, parseAccessLink, type Credential } from '../protocol/ind
 import { Attention } from './attention.js';
 import { browserConnect } from './browser-connect.js';
 import { keepFocus } from './dom.js';
-import { Composer, pasteBytes } from './composer.js';
+import { Composer } from './composer.js';
 import { KeyBar } from './key-bar.js';
 import { askPin } from './pin-form.js';
 import { appBase, installApp } from './pwa.js';
@@ -24,6 +24,7 @@ import { showStartPage } from './start-page.js';
 import { StatusBar } from './status-bar.js';
 import { deviceName } from './device-name.js';
 import { MAX_FONT, MIN_FONT, findRemembered, loadFontSize, rememberAgent, saveFontSize } from './storage.js';
+import { installPaste, paste, type PasteHost } from './paste.js';
 import { installTouch } from './touch.js';
 import { DevicesPanel } from './devices-panel.js';
 import { webCryptoAgreement } from './webcrypto-x25519.js';
@@ -216,13 +217,11 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
   term.onData((data) => send(keyBar.typed(data)));
   // Some sequences (legacy mouse reports) are binary strings: one char per byte.
   term.onBinary((data) => session?.sendData(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
-  new Composer({
-    send,
-    read,
-    bracketedPaste: () => term.modes.bracketedPasteMode,
-    focusTerminal: () => term.focus(),
-  });
-  const { setFont } = installTools(term, send, bar, () => refit());
+  const bracketedPaste = (): boolean => term.modes.bracketedPasteMode;
+  new Composer({ send, read, bracketedPaste, focusTerminal: () => term.focus() });
+  const pasting: PasteHost = { send, bracketedPaste };
+  installPaste(container, pasting);
+  const { setFont } = installTools(term, pasting, bar, () => refit());
   installTouch(container, term, { send, setFontSize: setFont });
 
   /** Fits the terminal to its box, keeping the cursor's line in view if the view was following it. */
@@ -253,7 +252,7 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
 }
 
 /** The menu: font size (remembered), clipboard paste and copy, and the floating Copy for a selection. */
-function installTools(term: Terminal, send: (data: string) => boolean, bar: StatusBar, refit: () => void): { setFont(size: number): void } {
+function installTools(term: Terminal, pasting: PasteHost, bar: StatusBar, refit: () => void): { setFont(size: number): void } {
   const tools = document.getElementById('tools')!;
   const toggle = document.getElementById('menu-toggle')!;
   const sizeLabel = document.getElementById('font-size')!;
@@ -292,8 +291,7 @@ function installTools(term: Terminal, send: (data: string) => boolean, bar: Stat
 
   document.getElementById('paste')!.addEventListener('click', async () => {
     try {
-      const text = await navigator.clipboard.readText();
-      if (text) send(pasteBytes(text, term.modes.bracketedPasteMode));
+      paste(pasting, await navigator.clipboard.readText());
     } catch {
       bar.alert('The browser did not allow reading the clipboard; use the composer (✎) and paste there.');
     }

@@ -144,8 +144,8 @@ function showPresence(row: HTMLElement | undefined, presence: Presence | undefin
     row.dataset.presence = 'unknown';
     state.textContent = 'Unknown';
   } else if ('error' in presence) {
-    row.dataset.presence = presence.error === 'unauthorized' ? 'refused' : 'unknown';
-    state.textContent = presence.error === 'unauthorized' ? 'Not paired any more' : 'Try later';
+    row.dataset.presence = 'refused';
+    state.textContent = 'Not paired any more';
   } else {
     row.dataset.presence = presence.online ? 'online' : 'offline';
     state.textContent = presence.online ? 'Online' : 'Offline';

@@ -71,3 +71,29 @@ export class EventLog<E> {
     );
   }
 }
+
+/** Resolves when `check` holds, checking every 10 ms, for state that announces no event (counts inside a process). */
+export function waitFor<T>(check: () => T | undefined | false, timeoutMs: number, what: Awaited): Promise<T> {
+  return until(
+    (notify) => {
+      const timer = setInterval(notify, 10);
+      return () => clearInterval(timer);
+    },
+    check,
+    timeoutMs,
+    what,
+  );
+}
+
+/** `promise`'s value, or a rejection naming `what` if it takes longer than `timeoutMs`. */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
