@@ -57,15 +57,14 @@ describe('printable', () => {
 });
 
 describe('attach prints the relay’s words as data', () => {
-  it('names, status and error messages and close reasons lose their escape sequences', async () => {
+  it('error messages and close reasons lose their escape sequences', async () => {
+    // (Names and exit statuses reach attach from the agent, sealed end to end; the relay's own words are these.)
     const agentId = randomId();
     const relayUrl = await fakeRelay(
       (_req, res) => answer(res, 404, {}),
       (socket) => {
         socket.once('message', () => {
-          const stream = randomId();
-          socket.send(JSON.stringify({ type: 'connected', client_id: '1', agent_id: agentId, agent_online: true, name: 'n\x1b]52;c;aGk=\x07ame', stream, read_only: false }));
-          socket.send(JSON.stringify({ type: 'status', message: HOSTILE }));
+          socket.send(JSON.stringify({ type: 'connected', client_id: '1', agent_id: agentId, agent_online: false, name: 'n\x1b]52;c;aGk=\x07ame', read_only: false }));
           socket.send(JSON.stringify({ type: 'error', code: 'process_error', message: HOSTILE }));
           socket.close(CloseCode.Unauthorized, '\x1b[31mred\x1b]52;c;aGk=\x07');
         });
@@ -74,7 +73,7 @@ describe('attach prints the relay’s words as data', () => {
     const attach = runCli(['attach', `${relayUrl}/a/${agentId}#${newSecret()}`]);
     expect((await attach.exited).code).toBe(2);
     const said = attach.stderr();
-    expect(said).toContain('connected to name');
+    expect(said).toContain('agent offline');
     expect(said).toContain('clean 12:00:00 fake lineevil');
     expect(said).not.toMatch(CONTROL);
     // Each notice is one line: the relay cannot add lines of its own.

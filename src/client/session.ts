@@ -624,6 +624,8 @@ export function describeClose(code: number): string | undefined {
       return 'The connection went quiet.';
     case CloseCode.TooBig:
       return 'A message was too large.';
+    case CloseCode.PolicyViolation:
+      return 'The relay cut the connection: too many messages.';
     default:
       return undefined;
   }
