@@ -1,13 +1,36 @@
 // No replay, no rewind: a hostile relay that records what passes through it gets nothing out of playing
 // it back. Input recorded before an agent restart does not run again after it; a snapshot or output
 // recorded on an earlier connection, or from a process that ended, is refused; an exit status from
-// another run is refused, and `attach` exits with the real one. (Every connection has keys of its own:
-// protocol/channel.ts.)
+// another run is refused, and `attach` exits with the real one. What it recorded stays unreadable when the
+// link, the agent's identity file and a device's key leak later (forward secrecy). (Every connection has
+// keys of its own: protocol/channel.ts.)
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameType, decodeFrame, encodeFromClient, type FromClientFrame } from '../src/protocol/index.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import {
+  FrameType,
+  IntegrityError,
+  NoiseHandshake,
+  nobleEphemeral,
+  peerEphemeral,
+  channelPrologue,
+  channelPsk,
+  decodeCredentialRef,
+  decodeFrame,
+  decodeOpen,
+  encodeFromClient,
+  fromBase64Url,
+  openFrame,
+  streamSubkey,
+  utf8,
+  viewSecret,
+  type FromClientFrame,
+  type OutputFrame,
+} from '../src/protocol/index.js';
+import { IdentityFile } from '../src/agent/identity.js';
 import { killAll, runCli } from './helpers/cli.js';
 import { relayBehindHostile, type Tapped } from './helpers/hostile-relay.js';
 import { cleanup, startAgent, TestClient } from './helpers/system.js';
@@ -112,5 +135,77 @@ describe('a relay that records and plays back', () => {
     expect(code).toBe(3);
     expect(attach.stderr()).toMatch(/exit status from the agent was refused/);
     expect(attach.stdout().toString()).toContain('failing');
+  });
+
+  it('what it recorded stays unreadable when the link, the identity file and a device key leak later (forward secrecy)', async () => {
+    const { hostile, through } = await relayBehindHostile();
+    const agent = await startAgent(hostile.url);
+    const phone = new TestClient(through(agent.url), { pair: 'phone' });
+    const paired = await phone.pairings.next(() => true, 10_000, 'the pairing');
+    phone.type('echo private-$((6*7))\r');
+    await phone.waitForOutput(/private-42\r?\n/);
+    phone.close();
+    const device = new TestClient(through(agent.url), { credential: { kind: 'device', id: paired.id, secret: paired.secret, readOnly: false } });
+    device.type('echo also-private-$((6*8))\r');
+    await device.waitForOutput(/also-private-48\r?\n/);
+    device.close();
+
+    // Later, everything leaks: the identity file (the link's secret, every device's handshake key) and the
+    // device's own key (from the phone's storage).
+    const identity = await new IdentityFile(agent.configDir, hostile.url, agent.cwd).load(hostile.url, agent.cwd);
+    const agentId = identity.agentId!;
+    const view = viewSecret(identity.secret, agentId);
+    const psks = [
+      channelPsk({ kind: 'link', secret: identity.secret, readOnly: false }, agentId),
+      channelPsk({ kind: 'link', secret: view, readOnly: true }, agentId),
+      ...identity.devices.map((d) => fromBase64Url(d.psk)),
+      channelPsk({ kind: 'device', id: paired.id, secret: paired.secret, readOnly: false }, agentId),
+    ];
+    const handshakes = (way: 'up' | 'down', step: number): Tapped[] => hostile.messages('client', way).filter((m) => m.binary && m.data[0] === FrameType.Handshake && m.data[1] === step);
+    const [opens, welcomes] = [handshakes('up', 3), handshakes('down', 4)];
+    expect(opens.length).toBe(2);
+
+    // The stolen keys are the right ones: each connection's OPEN reads with one of them …
+    const connections = opens.map((open) => {
+      const body = open.data.subarray(2);
+      const { ref, length } = decodeCredentialRef(body);
+      const prologue = channelPrologue(agentId, ref);
+      const psk = psks.find((key) => {
+        try {
+          decodeOpen(new NoiseHandshake('responder', key, prologue).readMessage(body.subarray(length)));
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      expect(psk, 'a stolen key reads the OPEN').toBeDefined();
+      return { psk: psk!, prologue, open: body.subarray(length), welcome: welcomes.find((w) => w.connection === open.connection)!.data.subarray(2) };
+    });
+    // … but the agent's answer, with the stream key, was sealed after the ephemeral exchange. The attacker
+    // replays the client's side exactly (its ephemeral public key and the OPEN it sent, byte for byte); it
+    // lacks only the ephemeral secret, gone with the connection, and so the answer does not open.
+    for (const { psk, prologue, open, welcome } of connections) {
+      const clientE = peerEphemeral(open);
+      const payload = new NoiseHandshake('responder', psk, prologue).readMessage(open);
+      const attacker = new NoiseHandshake('initiator', psk, prologue, { publicKey: clientE });
+      expect(Buffer.from(attacker.writeMessage(payload)).equals(Buffer.from(open))).toBe(true);
+      const guessed = nobleEphemeral().agree(peerEphemeral(welcome));
+      expect(() => attacker.readMessage(welcome, guessed)).toThrow(IntegrityError);
+    }
+    // No output frame recorded opens with anything derived from what leaked (nor with the keys of earlier versions).
+    const output = hostile.messages('client', 'down').filter((m) => m.binary && m.data[0] === FrameType.Output);
+    expect(output.length).toBeGreaterThan(0);
+    const stream = (JSON.parse(hostile.messages('agent', 'up').find((m) => !m.binary && m.data.includes('"hello"'))!.data.toString()) as { stream: string }).stream;
+    const material = [fromBase64Url(identity.secret), fromBase64Url(view), fromBase64Url(paired.secret), ...psks];
+    const candidates = material.flatMap((key) => [
+      key,
+      streamSubkey(key, 'attention'),
+      hkdf(sha256, key, utf8('ccremote/v1'), utf8(`output:${agentId}:${stream}`), 32),
+    ]);
+    for (const message of output) {
+      const frame = decodeFrame(message.data) as OutputFrame;
+      for (const key of candidates) expect(() => openFrame(key, frame)).toThrow(IntegrityError);
+    }
+    expect(hostile.seen.items.some((m) => m.data.includes('private-42') || m.data.includes('also-private-48'))).toBe(false);
   });
 });
