@@ -3,7 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IntegrityError, NoiseCipher, NoiseHandshake, randomBytes } from '../src/protocol/index.js';
+import { IntegrityError, NoiseCipher, NoiseHandshake, nobleEphemeral, randomBytes } from '../src/protocol/index.js';
+import { nativeEphemeral } from '../src/net/native-crypto.js';
 
 interface Vector {
   protocol_name: string;
@@ -69,5 +70,22 @@ describe('Noise NNpsk0', () => {
     const b = new NoiseHandshake('responder', psk, prologue);
     b.readMessage(a.writeMessage(new Uint8Array(0)));
     expect(() => a.readMessage(lowOrder)).toThrow(IntegrityError);
+  });
+
+  it("the agent's native X25519 and the browser's pure-JavaScript one agree, and handshake with each other both ways", () => {
+    const native = nativeEphemeral();
+    const noble = nobleEphemeral();
+    expect(toHex(native.agree(noble.publicKey))).toBe(toHex(noble.agree(native.publicKey)));
+    const psk = randomBytes(32);
+    const prologue = randomBytes(8);
+    for (const [mine, theirs] of [[native, nobleEphemeral()], [noble, nativeEphemeral()]] as const) {
+      const client = new NoiseHandshake('initiator', psk, prologue, mine);
+      const agent = new NoiseHandshake('responder', psk, prologue, theirs);
+      expect(toHex(agent.readMessage(client.writeMessage(Uint8Array.of(7))))).toBe('07');
+      expect(toHex(client.readMessage(agent.writeMessage(Uint8Array.of(8))))).toBe('08');
+      expect(client.split()).toEqual(agent.split());
+    }
+    // A low-order point is refused natively too.
+    expect(() => native.agree(new Uint8Array(32))).toThrow(IntegrityError);
   });
 });

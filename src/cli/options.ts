@@ -38,10 +38,10 @@ const agentOptions = {
   cwd: { type: 'string', value: 'DIR', help: 'Working directory of the command (default: the current one).' },
   'config-dir': { type: 'string', value: 'DIR', help: 'Where the agent keeps its identity (default: ~/.config/ccremote).' },
   restart: { type: 'boolean', help: 'Start the command again when it exits.' },
-  rotate: { type: 'boolean', help: 'Replace the link secret: every link given out before (full and read-only) stops working.' },
+  rotate: { type: 'boolean', help: 'Replace the link secret: every link given out before (full and read-only) stops working; paired devices keep working.' },
   pin: {
     type: 'boolean',
-    help: 'Require a PIN (6+ characters) besides the link. Asked for at the terminal, or set CCREMOTE_PIN. Never stored or sent.',
+    help: 'Require a PIN (6+ characters) to pair with the link. Asked for at the terminal, or set CCREMOTE_PIN. Never stored or sent.',
   },
   'buffer-size': { type: 'string', value: 'BYTES', help: 'Output kept for reconnecting browsers, e.g. 4M (default 4 MiB).' },
   'link-ttl': {
