@@ -24,10 +24,11 @@ import {
   type RelayToAgent,
 } from '../protocol/index.js';
 import { AttentionChannel } from './attention-channel.js';
-import { ChannelHost, type OpenChannel } from './channel-host.js';
-import { ControlSocket, controlPath, type ControlAnswer, type ControlRequest } from './control-socket.js';
+import { ChannelHost } from './channel-host.js';
+import { ControlSocket, controlPath } from './control-socket.js';
+import { Devices } from './devices.js';
 import { AgentCredentials } from './credentials.js';
-import { IdentityFile, defaultConfigDir, replaceLink, type Identity, type PairedDevice } from './identity.js';
+import { IdentityFile, defaultConfigDir, replaceLink, type Identity } from './identity.js';
 import { LockFile } from './lock-file.js';
 import { useNativeCrypto } from '../net/native-crypto.js';
 import { plainLines } from './plain-lines.js';
@@ -198,7 +199,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   // `ccremote devices` on this computer lists and revokes devices through a local socket.
   let control: ControlSocket | undefined;
   try {
-    control = await ControlSocket.open(controlPath(identityFile.path), { handle: (request) => controlRequest(request) });
+    control = await ControlSocket.open(controlPath(identityFile.path), { handle: (request) => devices.control(request) });
   } catch (error) {
     emit({ event: 'warning', message: `"ccremote devices" cannot reach this agent while it runs: ${(error as Error).message}` });
   }
@@ -260,7 +261,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     { bufferSize: options.bufferSize, screen, onClients: reportClients, onBadInput: rejectInput, syncBudget: options.syncBudget },
   );
   const credentials = new AgentCredentials(identity, identityFile, options.linkTtlMs);
-  const channels = new ChannelHost(
+  const channels: ChannelHost = new ChannelHost(
     link,
     {
       agentId: () => identity.agentId!,
@@ -271,13 +272,27 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       welcome: () => ({ ...host.welcome(), name }),
     },
     {
-      opened: channelOpened,
+      opened: (client, channel) => {
+        host.opened(client, channel);
+        devices.connected(channel);
+      },
       refused: (_client, refused, address) => emit({ event: 'refused', reason: refused.reason, message: refused.message, address }),
-      pair: pairDevice,
-      revoke: async (id) => (await revokeDevice(id)) !== undefined,
+      pair: (device, client) => devices.pair(device, client),
+      revoke: async (id) => (await devices.revoke(id)) !== undefined,
       bad: rejectInput,
     },
   );
+
+  const devices: Devices = new Devices({
+    credentials,
+    channels,
+    agentId: () => identity.agentId,
+    toRelay: (message) => link.sendMessage(message),
+    clientLeft: (message) => host.message(message),
+    rekey: () => host.rekey(),
+    links: () => ({ url: accessUrl(), viewUrl: accessUrl(true) }),
+    emit,
+  });
 
   /** A control message from the relay: clients come and go (their channels with them), syncs, flow. */
   function relayMessage(message: RelayToAgent): void {
@@ -297,53 +312,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       return rejectInput(frame.client, error.message);
     }
     host.frame(frame);
-  }
-
-  function channelOpened(client: number, channel: OpenChannel): void {
-    host.opened(client, channel);
-    const device = channel.device ? { id: channel.device.id, name: channel.device.name } : undefined;
-    emit({ event: 'connected', access: channel.access, device, address: channel.address });
-    if (channel.device) void credentials.seen(channel.device.id, channel.address).catch(reportSaveError);
-  }
-
-  async function pairDevice(device: PairedDevice, client: number): Promise<void> {
-    await credentials.pair(device);
-    link.sendMessage({ type: 'credentials', ...credentials.forRelay(identity.agentId!) });
-    emit({ event: 'paired', id: device.id, name: device.name, access: device.access, address: channels.get(client)?.address });
-  }
-
-  /**
-   * Revokes a paired device: it is forgotten, the link is replaced (a copy of the old one pairs no more),
-   * the relay cuts whoever used either, and output from now on is sealed with a key only the devices
-   * still paired (and clients of the new link) get.
-   */
-  async function revokeDevice(id: string): Promise<PairedDevice | undefined> {
-    const device = await credentials.revoke(id);
-    if (!device) return undefined;
-    link.sendMessage({ type: 'credentials', ...credentials.forRelay(identity.agentId!) });
-    for (const [client, channel] of [...channels.open()]) {
-      // Paired devices stay (one that paired on this very connection too); the revoked one and the link's go.
-      if (channel.device && channel.device.id !== id) continue;
-      channels.left(client);
-      host.message({ type: 'client_left', client });
-    }
-    const key = host.rekey();
-    for (const [client] of channels.open()) channels.send(client, { type: 'stream_key', key });
-    emit({ event: 'revoked', id: device.id, name: device.name });
-    emit({ event: 'link_replaced', url: accessUrl(), viewUrl: accessUrl(true) });
-    return device;
-  }
-
-  /** A request from `ccremote devices` on this computer. */
-  async function controlRequest(request: ControlRequest): Promise<ControlAnswer> {
-    if (request.type === 'devices') return { ok: true, devices: credentials.devices.map(({ psk: _psk, verifier: _verifier, ...shown }) => shown) };
-    if (!identity.agentId) return { ok: false, message: 'the agent is not registered with its relay yet' };
-    const revoked = await revokeDevice(request.id);
-    return revoked ? { ok: true, url: accessUrl(), viewUrl: accessUrl(true) } : { ok: false, message: `no paired device ${request.id}` };
-  }
-
-  function reportSaveError(error: unknown): void {
-    emit({ event: 'warning', message: `cannot save the agent's identity file: ${(error as Error).message}` });
   }
 
   // Browsers hear about rejected input (at most once a second: a hostile relay could send a flood).

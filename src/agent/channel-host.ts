@@ -45,7 +45,7 @@ import {
   type WelcomePayload,
 } from '../protocol/index.js';
 import type { PairedDevice } from './identity.js';
-import { RateLimiter, type RateLimitOptions } from '../relay/rate-limit.js';
+import { RateLimiter, type RateLimitOptions } from '../net/rate-limit.js';
 
 /** What may be done through a channel. */
 export type Access = 'full' | 'view';

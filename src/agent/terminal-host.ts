@@ -33,7 +33,7 @@ import {
   type RelayToAgent,
   type Resume,
 } from '../protocol/index.js';
-import { RateLimiter, type RateLimitOptions } from '../relay/rate-limit.js';
+import { RateLimiter, type RateLimitOptions } from '../net/rate-limit.js';
 import type { OpenChannel } from './channel-host.js';
 import { OutputLog } from './output-log.js';
 import { Pace, type PaceOptions } from './pace.js';

@@ -5,7 +5,7 @@
 // spent, its attempts are refused before their credentials are even looked at.
 
 import { addressKey } from './address.js';
-import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { RateLimiter, type RateLimitOptions } from '../net/rate-limit.js';
 
 /** Budgets of an AuthGuard; each is a burst and a refill per minute. */
 export interface AuthLimits {

@@ -7,7 +7,7 @@
 
 import type { RawData, WebSocket } from 'ws';
 import { CloseCode, ProtocolError, checkControlSize, closeReason } from '../protocol/index.js';
-import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
+import { TokenBucket, type RateLimitOptions } from '../net/rate-limit.js';
 
 /** Messages that may wait while a connection is being authenticated. */
 const MAX_EARLY_MESSAGES = 64;

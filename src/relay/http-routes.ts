@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROTOCOL_VERSION, agentIdOfPath, parsePresenceRequest, parseRegistrationRequest, ProtocolError } from '../protocol/index.js';
 import { addressKey } from './address.js';
 import { sameDigest, hashKey, type AgentStore } from './agent-store.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from '../net/rate-limit.js';
 import { validHost } from './host-header.js';
 import { answerPresence, type PresenceContext } from './presence-route.js';
 import type { ProxyTrust } from './proxy-trust.js';

@@ -11,11 +11,11 @@ import { ConnectionCap, type ConnectionLimits } from './connection-cap.js';
 import { DEFAULT_REPLY_HIGH_WATER, Hub, type HubOptions, type HubStats } from './hub.js';
 import { OriginPolicy, normaliseOrigin } from './origin.js';
 import { ProxyTrust } from './proxy-trust.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter } from '../net/rate-limit.js';
 import { AuthGuard, type AuthLimits } from './auth-guard.js';
 import { StaticFiles, defaultWebRoot } from './static-files.js';
 import { WsGateway } from './ws-gateway.js';
-import type { RateLimitOptions } from './rate-limit.js';
+import type { RateLimitOptions } from '../net/rate-limit.js';
 import { CloseCode, trimSlash } from '../protocol/index.js';
 import { VERSION } from '../version.js';
 

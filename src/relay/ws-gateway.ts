@@ -15,7 +15,7 @@ import { validHost } from './host-header.js';
 import type { ClientHandle, Hub } from './hub.js';
 import type { OriginPolicy } from './origin.js';
 import type { ProxyTrust } from './proxy-trust.js';
-import type { RateLimitOptions } from './rate-limit.js';
+import type { RateLimitOptions } from '../net/rate-limit.js';
 import { SocketPeer } from '../net/socket-peer.js';
 
 /** What the gateway needs from the relay. */
