@@ -12,6 +12,7 @@ import {
   decodePinReply,
   decodeRefused,
   decodeWelcome,
+  concatBytes,
   encodeCredentialRef,
   newEphemeralKey,
   peerEphemeral,
@@ -119,10 +120,6 @@ export class ChannelClient {
     const noise = new NoiseHandshake('initiator', psk, channelPrologue(this.agentId, ref, pin), { publicKey: ephemeral.publicKey });
     const message = noise.writeMessage(encodeOpen(this.openPayload()));
     this.step = { kind: 'noise', noise, ephemeral };
-    const credential = encodeCredentialRef(ref);
-    const body = new Uint8Array(credential.length + message.length);
-    body.set(credential);
-    body.set(message, credential.length);
-    return encodeHandshake(HandshakeStep.Open, body);
+    return encodeHandshake(HandshakeStep.Open, concatBytes(encodeCredentialRef(ref), message));
   }
 }

@@ -41,18 +41,16 @@ import {
   type ClientChannelMessage,
   type Credential,
   type DeviceInfo,
-  type ExitStatus,
   type HandshakeFrame,
   type HistoryMode,
   type InputRecord,
   type OpenPayload,
   type Refused,
-  type SnapshotKind,
   type WelcomePayload,
 } from '../protocol/index.js';
 import { ChannelClient, defaultKeyAgreement, type HandshakeOutcome, type KeyAgreement } from './channel-client.js';
 import { InputQueue } from './input-queue.js';
-import { StreamFollower } from './stream-follower.js';
+import { StreamFollower, type StreamEvents } from './stream-follower.js';
 import type { Connect, Transport } from './transport.js';
 
 /** Where the session stands, as shown to the person using it. */
@@ -73,27 +71,9 @@ export interface PairedCredential {
   access: 'full' | 'view';
 }
 
-/** Callbacks a session reports to; all optional. */
-export interface SessionEvents {
-  /** Terminal bytes, in stream order, each byte exactly once; `end` is the stream position after them. */
-  output?(data: Uint8Array, end: number): void;
-  /**
-   * Replace the screen with `data` (reset the terminal first); the stream continues at `offset`. With
-   * `unavailable` the agent could not restore the screen: `data` is empty, and what follows is only the
-   * output it still holds (say so to the person).
-   */
-  snapshot?(data: Uint8Array, offset: number, kind: SnapshotKind): void;
-  /** In `bytes` history mode: `missing` bytes of output were no longer buffered and are skipped. */
-  gap?(missing: number): void;
-  /**
-   * After a reconnection (of this client or of the agent), how the session caught up: `resumed` (every
-   * byte missed was replayed), `restored` (the screen was replaced by a snapshot: some output was not
-   * replayed), or `gap` (bytes history: output was lost).
-   */
-  resync?(how: 'resumed' | 'restored' | 'gap'): void;
+/** Callbacks a session reports to; all optional (the output stream's are StreamEvents). */
+export interface SessionEvents extends StreamEvents {
   state?(state: SessionState): void;
-  /** The command ended (sealed by the agent), reported once all its output up to `end` has been delivered. */
-  exit?(status: ExitStatus): void;
   error?(code: string, message: string): void;
   /** Round-trip time to the relay, in ms, measured by ping/pong. */
   latency?(ms: number): void;

@@ -23,12 +23,25 @@ import {
   type SnapshotKind,
 } from '../protocol/index.js';
 
-/** What the follower reports (a subset of the session's events). */
+/** What the follower reports (the session passes them on). */
 export interface StreamEvents {
+  /** Terminal bytes, in stream order, each byte exactly once; `end` is the stream position after them. */
   output?(data: Uint8Array, end: number): void;
+  /**
+   * Replace the screen with `data` (reset the terminal first); the stream continues at `offset`. With
+   * `unavailable` the agent could not restore the screen: `data` is empty, and what follows is only the
+   * output it still holds (say so to the person).
+   */
   snapshot?(data: Uint8Array, offset: number, kind: SnapshotKind): void;
+  /** In `bytes` history mode: `missing` bytes of output were no longer buffered and are skipped. */
   gap?(missing: number): void;
+  /**
+   * After a reconnection (of this client or of the agent), how the session caught up: `resumed` (every
+   * byte missed was replayed), `restored` (the screen was replaced by a snapshot: some output was not
+   * replayed), or `gap` (bytes history: output was lost).
+   */
   resync?(how: 'resumed' | 'restored' | 'gap'): void;
+  /** The command ended (sealed by the agent), reported once all its output up to `end` has been delivered. */
   exit?(status: ExitStatus): void;
 }
 

@@ -25,7 +25,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { viewSecret } from './access.js';
 import { ProtocolError } from './codes.js';
 import { CPACE_SHARE_BYTES, lvCat } from './cpace.js';
-import { ID_LENGTH, fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
+import { ID_LENGTH, concatBytes, fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
 import { MAX_NAME_LENGTH, MAX_POSITION, MAX_TEXT_LENGTH } from './limits.js';
 import { array, bool, int, nullable, object, oneOf, optional, str, validateShape, type Infer, type Shape } from './schema.js';
 
@@ -54,10 +54,7 @@ export function channelPsk(credential: Credential, agentId: string): Uint8Array 
 
 /** The pre-shared key after a PIN exchange: the link's and the exchange's keys together. */
 export function pinnedPsk(linkPsk: Uint8Array, isk: Uint8Array, agentId: string): Uint8Array {
-  const input = new Uint8Array(linkPsk.length + isk.length);
-  input.set(linkPsk);
-  input.set(isk, linkPsk.length);
-  return hkdf(sha256, input, SALT, utf8(`channel-psk-pin:${agentId}`), 32);
+  return hkdf(sha256, concatBytes(linkPsk, isk), SALT, utf8(`channel-psk-pin:${agentId}`), 32);
 }
 
 /** The token a device presents to the relay (the relay keeps only its verifier, tokenVerifier()). */
@@ -91,11 +88,7 @@ const SID_BYTES = 16;
 /** The bytes naming a credential in OPEN (and in the Noise prologue, so a relay cannot swap them). */
 export function encodeCredentialRef(ref: CredentialRef): Uint8Array {
   if (ref.kind === 'link') return Uint8Array.of(ref.readOnly ? CredentialByte.ReadOnlyLink : CredentialByte.Link);
-  const id = fromBase64Url(ref.id);
-  const out = new Uint8Array(1 + id.length);
-  out[0] = CredentialByte.Device;
-  out.set(id, 1);
-  return out;
+  return concatBytes(Uint8Array.of(CredentialByte.Device), fromBase64Url(ref.id));
 }
 
 /** The credential named at the start of `bytes`, and how many bytes it took. */
@@ -124,10 +117,7 @@ export function channelPrologue(agentId: string, ref: CredentialRef, pin?: { sid
 /** A PIN_SHARE body: the exchange's session id and the client's share. */
 export function encodePinShare(sid: Uint8Array, share: Uint8Array): Uint8Array {
   if (sid.length !== SID_BYTES || share.length !== CPACE_SHARE_BYTES) throw new RangeError('PIN share of the wrong size');
-  const out = new Uint8Array(SID_BYTES + CPACE_SHARE_BYTES);
-  out.set(sid);
-  out.set(share, SID_BYTES);
-  return out;
+  return concatBytes(sid, share);
 }
 
 export function decodePinShare(body: Uint8Array): { sid: Uint8Array; share: Uint8Array } {
@@ -181,14 +171,17 @@ export const RefusedReason = ['unknown_credential', 'pin_required', 'too_many_at
 const refusedShape = { reason: oneOf(RefusedReason), message: str({ max: MAX_TEXT_LENGTH }) } satisfies Shape;
 export type Refused = Infer<typeof refusedShape>;
 
-function json<S extends Shape>(shape: S, bytes: Uint8Array, label: string): Infer<S> {
-  let value: unknown;
+/** The JSON value in `bytes` (ProtocolError if there is none). */
+function jsonValue(bytes: Uint8Array, label: string): unknown {
   try {
-    value = JSON.parse(fromUtf8(bytes));
+    return JSON.parse(fromUtf8(bytes));
   } catch {
     throw new ProtocolError(`${label}: not JSON`);
   }
-  return validateShape(shape, value, label);
+}
+
+function json<S extends Shape>(shape: S, bytes: Uint8Array, label: string): Infer<S> {
+  return validateShape(shape, jsonValue(bytes, label), label);
 }
 
 export const encodeOpen = (payload: OpenPayload): Uint8Array => utf8(JSON.stringify(payload));
@@ -239,12 +232,7 @@ export type ClientChannelMessage = ChannelMessageOf<typeof clientChannel>;
 export type AgentChannelMessage = ChannelMessageOf<typeof agentChannel>;
 
 function parseChannel<T extends Table>(table: T, label: string, bytes: Uint8Array): ChannelMessageOf<T> {
-  let value: unknown;
-  try {
-    value = JSON.parse(fromUtf8(bytes));
-  } catch {
-    throw new ProtocolError(`${label}: not JSON`);
-  }
+  const value = jsonValue(bytes, label);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`${label}: expected an object`);
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string' || !Object.hasOwn(table, type)) throw new ProtocolError(`${label}: unknown message`);

@@ -7,7 +7,7 @@
 
 import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { randomBytes, utf8 } from './encoding.js';
+import { concatBytes, randomBytes, utf8 } from './encoding.js';
 import { IntegrityError } from './seal.js';
 
 /** Domain-separation identifier of the group. */
@@ -28,22 +28,12 @@ export function prependLen(data: Uint8Array): Uint8Array {
     length.push(n < 128 ? n : (n & 0x7f) | 0x80);
     n >>= 7;
   } while (n > 0);
-  const out = new Uint8Array(length.length + data.length);
-  out.set(length);
-  out.set(data, length.length);
-  return out;
+  return concatBytes(Uint8Array.from(length), data);
 }
 
 /** Length-value concatenation. */
 export function lvCat(...parts: Uint8Array[]): Uint8Array {
-  const encoded = parts.map(prependLen);
-  const out = new Uint8Array(encoded.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of encoded) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(...parts.map(prependLen));
 }
 
 /** The string the generator is hashed from: DSI, PRS, zero padding filling the first hash block, CI, sid. */
@@ -106,7 +96,7 @@ export class CPace {
     const k = scalarMultVfy(this.y, theirShare);
     if (k.every((b) => b === 0)) throw new IntegrityError('PIN exchange: the other side sent an invalid share');
     const [ya, ada, yb, adb] = this.role === 'initiator' ? [this.share, this.ad, theirShare, theirAd] : [theirShare, theirAd, this.share, this.ad];
-    return sha512(concat(lvCat(DSI_ISK, this.inputs.sid, k), lvCat(ya, ada), lvCat(yb, adb)));
+    return sha512(concatBytes(lvCat(DSI_ISK, this.inputs.sid, k), lvCat(ya, ada), lvCat(yb, adb)));
   }
 }
 
@@ -122,12 +112,3 @@ export function scalarMultVfy(y: bigint, encoded: Uint8Array): Uint8Array {
   return point.multiply(y).toBytes();
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}

@@ -14,7 +14,7 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { IntegrityError } from './seal.js';
-import { utf8 } from './encoding.js';
+import { concatBytes, utf8 } from './encoding.js';
 
 /** The protocol name, hashed into every handshake. */
 export const NOISE_PROTOCOL = 'Noise_NNpsk0_25519_ChaChaPoly_SHA256';
@@ -24,23 +24,13 @@ const TAG_LEN = 16;
 /** Largest Noise message (the specification's limit). */
 export const MAX_NOISE_MESSAGE = 65535;
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /** The Noise HKDF: HMAC-SHA256 chained, `count` outputs of 32 bytes. */
 function hkdf(chainingKey: Uint8Array, input: Uint8Array, count: 2 | 3): Uint8Array[] {
   const temp = hmac(sha256, chainingKey, input);
   const out: Uint8Array[] = [];
   let previous = new Uint8Array(0);
   for (let i = 1; i <= count; i++) {
-    previous = hmac(sha256, temp, concat(previous, Uint8Array.of(i)));
+    previous = hmac(sha256, temp, concatBytes(previous, Uint8Array.of(i)));
     out.push(previous);
   }
   return out;
@@ -143,7 +133,7 @@ export class NoiseHandshake {
   ) {
     if (psk.length !== 32) throw new RangeError('a Noise PSK is 32 bytes');
     const name = utf8(NOISE_PROTOCOL);
-    this.h = name.length <= HASH_LEN ? concat(name, new Uint8Array(HASH_LEN - name.length)) : sha256(name);
+    this.h = name.length <= HASH_LEN ? concatBytes(name, new Uint8Array(HASH_LEN - name.length)) : sha256(name);
     this.ck = this.h;
     this.mixHash(prologue);
     this.e = ephemeral instanceof Uint8Array ? nobleEphemeral(ephemeral) : ephemeral;
@@ -166,7 +156,7 @@ export class NoiseHandshake {
       throw new Error('no message to write at this point of the handshake');
     }
     this.step++;
-    return concat(this.e.publicKey, this.encryptAndHash(payload));
+    return concatBytes(this.e.publicKey, this.encryptAndHash(payload));
   }
 
   /**
@@ -213,7 +203,7 @@ export class NoiseHandshake {
   }
 
   private mixHash(data: Uint8Array): void {
-    this.h = sha256(concat(this.h, data));
+    this.h = sha256(concatBytes(this.h, data));
   }
 
   private mixKey(input: Uint8Array): void {
