@@ -3,20 +3,21 @@
 // revokes one, which cuts that one off and replaces the link while the others keep working; the same from
 // `ccremote devices` on the computer; a link that paired nothing can expire.
 
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameType, IntegrityError, decodeFrame, fromBase64Url, openFrame, parseAccessLink, type Credential, type OutputFrame } from '../src/protocol/index.js';
+import { FrameType, IntegrityError, decodeFrame, fromBase64Url, openFrame, parseAccessLink, type OutputFrame } from '../src/protocol/index.js';
 import { relayBehindHostile } from './helpers/hostile-relay.js';
 import { killAll, runCli } from './helpers/cli.js';
-import { cleanup, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { asCredential, cleanup, pairDevice, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 import type { PairedCredential } from '../src/client/session.js';
+import { IdentityFile } from '../src/agent/identity.js';
+import { controlPath } from '../src/agent/control-socket.js';
 
 afterEach(async () => {
   killAll();
   await cleanup();
 });
-
-const asCredential = (paired: PairedCredential): Credential => ({ kind: 'device', id: paired.id, secret: paired.secret, readOnly: paired.access === 'view' });
 
 describe('pairing', () => {
   it('the first use of a link pairs the device; then it connects with its own key, also after the link is replaced', async () => {
@@ -63,12 +64,7 @@ describe('revoking a device', () => {
   it('cuts that device off and replaces the link; the other devices keep working, under a new output key', async () => {
     const relay = await startRelay();
     const agent = await startAgent(relay.url);
-    const pair = async (name: string): Promise<PairedCredential> => {
-      const client = new TestClient(agent.url, { pair: name });
-      const paired = await client.pairings.next(() => true, 10_000, `${name} paired`);
-      client.close();
-      return paired;
-    };
+    const pair = (name: string): Promise<PairedCredential> => pairDevice(agent.url, name);
     const [mine, lost] = [await pair('my phone'), await pair('lost tablet')];
     const phone = new TestClient(agent.url, { credential: asCredential(mine) });
     const tablet = new TestClient(agent.url, { credential: asCredential(lost) });
@@ -103,12 +99,7 @@ describe('a revoked device and a hostile relay', () => {
     const { hostile, through } = await relayBehindHostile();
     const agent = await startAgent(hostile.url);
     const link = through(agent.url);
-    const pair = async (name: string): Promise<PairedCredential> => {
-      const client = new TestClient(link, { pair: name });
-      const paired = await client.pairings.next(() => true, 10_000, `${name} paired`);
-      client.close();
-      return paired;
-    };
+    const pair = (name: string): Promise<PairedCredential> => pairDevice(link, name);
     const [mine, lost] = [await pair('mine'), await pair('lost')];
     const phone = new TestClient(link, { credential: asCredential(mine) });
     const tablet = new TestClient(link, { credential: asCredential(lost) });
@@ -134,12 +125,7 @@ describe('ccremote devices', () => {
     const config = join(home, 'config');
     const agent = runCli(['agent', '--relay', relayUrl, '--json', '--config-dir', config, '--cwd', home, '--', '/bin/sh'], shellEnv(home));
     const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
-    const pair = async (name: string): Promise<PairedCredential> => {
-      const client = new TestClient(link, { pair: name });
-      const paired = await client.pairings.next(() => true, 10_000, `${name} paired`);
-      client.close();
-      return paired;
-    };
+    const pair = (name: string): Promise<PairedCredential> => pairDevice(link, name);
     const [kept, revoked] = [await pair('kept'), await pair('revoked')];
     const keptClient = new TestClient(link, { credential: asCredential(kept) });
     await keptClient.waitForState('online');
@@ -175,6 +161,42 @@ describe('ccremote devices', () => {
   });
 });
 
+describe('names and the owner’s terminal', () => {
+  it('a name with control characters is refused at pairing; one saved by an older version is printed as text', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const evil = 'ph\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2K\x1b[1Aone';
+    const pairing = new TestClient(agent.url, { pair: evil });
+    expect(await agent.events.next((e) => e.event === 'input_rejected')).toMatchObject({ reason: expect.stringMatching(/name/) });
+    pairing.close();
+    expect(agent.events.items.some((e) => e.event === 'paired')).toBe(false);
+    await agent.close();
+
+    const file = new IdentityFile(agent.configDir, relay.url, agent.cwd);
+    const identity = await file.load(relay.url, agent.cwd);
+    identity.devices.push({ id: 'D'.repeat(22), name: evil, access: 'view', psk: 'E'.repeat(43), verifier: 'F'.repeat(43), pairedAt: 0, lastSeen: 1, lastAddress: '\x1b[31m203.0.113.9' });
+    await file.save(identity);
+    const listing = runCli(['devices', '--config-dir', agent.configDir, '--cwd', agent.cwd]);
+    expect((await listing.exited).code).toBe(0);
+    const text = listing.stdout().toString();
+    expect(text).toContain('one');
+    expect(text).toContain('203.0.113.9');
+    expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  });
+
+  it('a revocation never goes around a running agent it cannot reach (it would be written over)', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const paired = await new TestClient(agent.url, { pair: 'phone' }).pairings.next(() => true);
+    rmSync(controlPath(new IdentityFile(agent.configDir, relay.url, agent.cwd).path), { force: true });
+    const revoke = runCli(['devices', 'revoke', paired.id, '--config-dir', agent.configDir, '--cwd', agent.cwd]);
+    expect((await revoke.exited).code).toBe(1);
+    expect(revoke.stderr()).toMatch(/cannot be reached.*another ccremote agent \(pid \d+\)/s);
+    const still = new TestClient(agent.url.replace(/#.*/, `#${parseAccessLink(agent.url).secret}`), { credential: asCredential(paired) });
+    expect((await still.welcomes.next(() => true)).device).toMatchObject({ id: paired.id });
+  });
+});
+
 describe('links that paired nothing', () => {
   it('expire after --link-ttl; a link that paired a device does not', async () => {
     const relay = await startRelay();
@@ -188,5 +210,7 @@ describe('links that paired nothing', () => {
     await used.close();
     const again = await startAgent(relay.url, { configDir: used.configDir, cwd: used.cwd, linkTtlMs: 1 });
     await new TestClient(again.url, { pair: 'second' }).pairings.next(() => true, 10_000, 'pairing with a used link');
+    // Each link counts for itself: the read-only one paired nothing, and expired.
+    expect(await new TestClient(again.agent.viewUrl!).waitForState('failed')).toMatchObject({ refused: 'link_expired' });
   });
 });

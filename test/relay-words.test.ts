@@ -134,7 +134,7 @@ describe('the agent prints the relay’s words as data and checks its answers', 
     const configDir = tempDir();
     const cwd = tempDir();
     const file = new IdentityFile(configDir, relay.url, cwd);
-    await file.save({ relayUrl: relay.url, cwd, agentId: randomId(), agentKey: `${newSecret().slice(0, 41)}\r\n`, secret: newSecret(), linkCreatedAt: Date.now(), linkUsed: false, devices: [] });
+    await file.save({ relayUrl: relay.url, cwd, agentId: randomId(), agentKey: `${newSecret().slice(0, 41)}\r\n`, secret: newSecret(), linkCreatedAt: Date.now(), linkUsed: { full: false, view: false }, devices: [] });
     const agent = await startAgent(relay.url, { configDir, cwd });
     expect(agent.events.items.some((e) => e.event === 'registered')).toBe(true);
     expect((await file.load(relay.url, cwd)).agentKey).toMatch(/^[A-Za-z0-9_-]{43}$/);

@@ -38,7 +38,7 @@ async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {
         linkUsable: () => true,
         devices: () => [],
         pin: undefined,
-        welcome: () => ({ stream: agent.stream, key: P.toBase64Url(streamKey), end: agent.end }),
+        welcome: () => ({ stream: agent.stream, key: P.toBase64Url(streamKey), end: agent.end, run: 1 }),
       },
       {
         opened: (client, channel) => {

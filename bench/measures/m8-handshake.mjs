@@ -60,8 +60,9 @@ async function agentSide(runs) {
   const out = [];
   const host = new ChannelHost(
     { send: (data) => out.push(data) },
-    { agentId: () => agentId, linkSecret: () => secret, linkUsable: () => true, devices: () => [], pin: undefined, welcome: () => ({ stream: P.randomId(), key: P.toBase64Url(P.randomBytes(32)), end: 0 }) },
+    { agentId: () => agentId, linkSecret: () => secret, linkUsable: () => true, devices: () => [], pin: undefined, welcome: () => ({ stream: P.randomId(), key: P.toBase64Url(P.randomBytes(32)), end: 0, run: 1 }) },
     { opened: () => undefined, refused: () => undefined, pair: async () => undefined, revoke: async () => false, bad: () => undefined },
+    { open: { perSession: { burst: 1e9, perMinute: 1e9 }, perCredential: { burst: 1e9, perMinute: 1e9 } } },
   );
   const times = [];
   for (let i = 0; i < runs; i++) {

@@ -266,10 +266,14 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     {
       agentId: () => identity.agentId!,
       linkSecret: () => credentials.linkSecret,
-      linkUsable: () => credentials.linkUsable(),
+      linkUsable: (access) => credentials.linkUsable(access),
       devices: () => credentials.devices,
       pin: options.pin,
-      welcome: () => ({ ...host.welcome(), name }),
+      // Every channel opened gets a stream key of its own time: one that leaks later opens no output before it.
+      welcome: () => {
+        newStreamKey();
+        return { ...host.welcome(), name };
+      },
     },
     {
       opened: (client, channel) => {
@@ -288,17 +292,41 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     channels,
     agentId: () => identity.agentId,
     toRelay: (message) => link.sendMessage(message),
-    clientLeft: (message) => host.message(message),
-    rekey: () => host.rekey(),
+    clientLeft: (client) => forgetClient(client),
+    rekey: newStreamKey,
     links: () => ({ url: accessUrl(), viewUrl: accessUrl(true) }),
     emit,
   });
 
   /** A control message from the relay: clients come and go (their channels with them), syncs, flow. */
   function relayMessage(message: RelayToAgent): void {
-    if (message.type === 'client_joined') channels.joined(message.client, message.address);
-    if (message.type === 'client_left') channels.left(message.client);
-    host.message(message);
+    switch (message.type) {
+      case 'client_joined':
+        // A number announced again starts over: whatever it had (an open channel, its keys) is gone everywhere.
+        forgetClient(message.client);
+        channels.joined(message.client, message.address);
+        return;
+      case 'client_left':
+        return forgetClient(message.client);
+      case 'sync':
+        // Only for a client the relay announced (and the agent took: their number is bounded).
+        if (channels.knows(message.client)) host.message(message);
+        return;
+      default:
+        host.message(message);
+    }
+  }
+
+  /** A client is gone: its handshake or channel, and everything the terminal kept for it. */
+  function forgetClient(client: number): void {
+    channels.left(client);
+    host.message({ type: 'client_left', client });
+  }
+
+  /** A new stream key from now on, handed to every open channel. */
+  function newStreamKey(): void {
+    const { key, from } = host.rekey();
+    for (const [client] of channels.open()) channels.send(client, { type: 'stream_key', key, from });
   }
 
   /** A frame from a client: input for the terminal, or its channel's handshake and messages. */
@@ -413,6 +441,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     });
     emit({ event: 'exit', exitCode: exit.exitCode, signal: exit.signal, restarting, ranMs, ...(said ? { lastLines: said } : {}) });
     if (restarting) {
+      host.nextRun();
       setTimeout(() => !closing && spawn(), 1000).unref();
       return;
     }

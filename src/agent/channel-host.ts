@@ -63,6 +63,8 @@ export interface OpenChannel {
   /** What the client said in OPEN: where it stands and how it wants missing output filled. */
   open: OpenPayload;
   address: string | undefined;
+  /** Channel messages numbered in each direction: the last sent, and the last taken (a replay is not above it). */
+  seq: { sent: number; received: number };
 }
 
 /** Where a channel host sends frames: the relay link. */
@@ -75,8 +77,8 @@ export interface ChannelContext {
   agentId(): string;
   /** The access link's secret. */
   linkSecret(): string;
-  /** Whether the link may still be used (it expires unused after --link-ttl). */
-  linkUsable(): boolean;
+  /** Whether the full (or read-only) link may still be used (each expires unused after --link-ttl). */
+  linkUsable(access: Access): boolean;
   devices(): readonly PairedDevice[];
   /** The PIN, if the agent has one: links then work only after a PIN exchange. */
   pin: string | undefined;
@@ -100,6 +102,17 @@ export interface ChannelEvents {
 /** PIN exchanges an agent takes part in (each is one guess): 10 at once, then one every 3 minutes. */
 export const PIN_ATTEMPTS: RateLimitOptions = { burst: 10, perMinute: 1 / 3 };
 
+/**
+ * Channels opened per client session (30 at once, then 10 a second) and per credential (a device, or a link:
+ * 60 at once, then 20 a second). Each costs a key agreement, a new stream key for everyone, and a line on
+ * the agent's terminal; a relay replaying recorded OPENs gets no more. An honest client reconnecting as fast
+ * as its backoff allows stays below.
+ */
+export const OPEN_BUDGET = { perSession: { burst: 30, perMinute: 600 }, perCredential: { burst: 60, perMinute: 1200 } } satisfies Record<string, RateLimitOptions>;
+
+/** Clients the agent keeps track of at once (the relay admits 32 per agent); more announcements are ignored. */
+export const MAX_CLIENTS = 64;
+
 /** A client the relay announced, and how far its handshake got. */
 type Handshaking =
   /** Announced, or refused (a new handshake may start over: a PIN typed again). */
@@ -110,14 +123,18 @@ type Handshaking =
 export class ChannelHost {
   private readonly clients = new Map<number, Handshaking>();
   private readonly pinAttempts: RateLimiter;
+  private readonly sessionOpens: RateLimiter;
+  private readonly credentialOpens: RateLimiter;
 
   constructor(
     private readonly uplink: ChannelUplink,
     private readonly context: ChannelContext,
     private readonly events: ChannelEvents,
-    pinAttempts: RateLimitOptions = PIN_ATTEMPTS,
+    budgets: { pin?: RateLimitOptions; open?: typeof OPEN_BUDGET } = {},
   ) {
-    this.pinAttempts = new RateLimiter(pinAttempts);
+    this.pinAttempts = new RateLimiter(budgets.pin ?? PIN_ATTEMPTS);
+    this.sessionOpens = new RateLimiter((budgets.open ?? OPEN_BUDGET).perSession);
+    this.credentialOpens = new RateLimiter((budgets.open ?? OPEN_BUDGET).perCredential);
   }
 
   /** The open channel of a client, if its handshake succeeded. */
@@ -131,8 +148,17 @@ export class ChannelHost {
     for (const [client, state] of this.clients) if (state.kind === 'open') yield [client, state.channel];
   }
 
-  /** The relay announced a client; its handshake comes next. */
+  /** Whether the relay announced this client (and it was taken). */
+  knows(client: number): boolean {
+    return this.clients.has(client);
+  }
+
+  /** The relay announced a client; its handshake comes next. Beyond MAX_CLIENTS it is ignored (reported). */
   joined(client: number, address: string | undefined): void {
+    if (!this.clients.has(client) && this.clients.size >= MAX_CLIENTS) {
+      this.events.bad(client, `more than ${MAX_CLIENTS} clients announced at once`);
+      return;
+    }
     this.clients.set(client, { kind: 'joined', address });
   }
 
@@ -160,7 +186,10 @@ export class ChannelHost {
     if (!channel) return;
     let message: ClientChannelMessage;
     try {
-      message = parseClientChannel(open(channel.keys.receive, frame.header, frame.box, 'channel message'));
+      const bytes = open(channel.keys.receive, frame.header, frame.box, 'channel message');
+      if (frame.seq <= channel.seq.received) throw new ProtocolError(`channel message ${frame.seq} came again (a replay)`);
+      channel.seq.received = frame.seq;
+      message = parseClientChannel(bytes);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.events.bad(client, error.message);
@@ -175,7 +204,7 @@ export class ChannelHost {
   /** Sends a channel message to a client whose channel is open. */
   send(client: number, message: AgentChannelMessage): void {
     const channel = this.get(client);
-    if (channel) this.uplink.send(encodeToClient(client, sealChannel(channel.keys.send, encodeChannelMessage(message))));
+    if (channel) this.uplink.send(encodeToClient(client, sealChannel(channel.keys.send, ++channel.seq.sent, encodeChannelMessage(message))));
   }
 
   private pinShare(client: number, state: Handshaking, body: Uint8Array): void {
@@ -207,7 +236,7 @@ export class ChannelHost {
     let access: Access;
     let device: PairedDevice | undefined;
     if (ref.kind === 'link') {
-      if (!this.context.linkUsable()) return this.refuse(client, state.address, 'link_expired', 'This link expired unused; the agent prints a new one with --rotate.');
+      if (!this.context.linkUsable(ref.readOnly ? 'view' : 'full')) return this.refuse(client, state.address, 'link_expired', 'This link expired unused; the agent prints a new one with --rotate.');
       if (this.context.pin !== undefined && state.kind !== 'pin') return this.refuse(client, state.address, 'pin_required', 'This link needs the PIN.');
       const full = this.context.linkSecret();
       const secret = ref.readOnly ? viewSecret(full, agentId) : full;
@@ -229,6 +258,11 @@ export class ChannelHost {
       const wrongPin = state.kind === 'pin' && error instanceof IntegrityError;
       return this.refuse(client, state.address, 'unknown_credential', wrongPin ? 'Wrong PIN.' : `The handshake failed: ${error.message}.`);
     }
+    const credential = ref.kind === 'device' ? `device:${ref.id}` : `link:${access}`;
+    const waitMs = Math.max(this.sessionOpens.retryAfterMs(payload.session), this.credentialOpens.retryAfterMs(credential));
+    if (waitMs > 0) return this.refuse(client, state.address, 'busy', `Too many connections with this credential; retry in ${Math.max(1, Math.ceil(waitMs / 1000))} s`);
+    this.sessionOpens.take(payload.session);
+    this.credentialOpens.take(credential);
     const welcome: WelcomePayload = {
       ...this.context.welcome(),
       access,
@@ -245,6 +279,7 @@ export class ChannelHost {
       keys: { receive: keys.initiator, send: keys.responder },
       open: payload,
       address: state.address,
+      seq: { sent: 0, received: 0 },
     };
     this.clients.set(client, { kind: 'open', channel });
     this.toClient(client, encodeHandshake(HandshakeStep.Welcome, message));
@@ -254,8 +289,10 @@ export class ChannelHost {
   private async serve(client: number, channel: OpenChannel, message: ClientChannelMessage): Promise<void> {
     switch (message.type) {
       case 'pair': {
-        if (channel.credential.kind !== 'link') return this.send(client, { type: 'refused', message: 'Only a link pairs a device.' });
-        if (this.context.devices().length >= MAX_DEVICES && !this.context.devices().some((d) => d.id === message.id)) {
+        // A connection that came with a link pairs one device, once; it is that device from then on.
+        if (channel.credential.kind !== 'link') return this.send(client, { type: 'refused', message: 'Only a connection with a link pairs a device, once.' });
+        if (this.context.devices().some((d) => d.id === message.id)) return this.send(client, { type: 'refused', message: 'A device with this id is paired already.' });
+        if (this.context.devices().length >= MAX_DEVICES) {
           return this.send(client, { type: 'refused', message: `At most ${MAX_DEVICES} devices can be paired; revoke one first.` });
         }
         const agentId = this.context.agentId();
@@ -270,8 +307,15 @@ export class ChannelHost {
           lastSeen: Date.now(),
           lastAddress: channel.address,
         };
-        await this.events.pair(device, client);
-        channel.device = device; // this connection is that device from now on
+        const link = channel.credential;
+        channel.credential = { kind: 'device', id: device.id }; // at once: a second pair on this connection is refused
+        try {
+          await this.events.pair(device, client);
+        } catch (error) {
+          channel.credential = link;
+          throw error;
+        }
+        channel.device = device;
         return this.send(client, { type: 'paired', id: device.id, name: device.name, access: device.access });
       }
       case 'devices':

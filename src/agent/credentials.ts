@@ -8,8 +8,14 @@ import { replaceLink, type Identity, type IdentityFile, type PairedDevice } from
 
 type RelayCredentials = Omit<Extract<AgentToRelay, { type: 'credentials' }>, 'type'>;
 
+/** A device's "last seen" is written to the file at most this often, in ms (the running agent shows the latest). */
+const SEEN_WRITE_MS = 60_000;
+
 /** The credentials of one agent identity. */
 export class AgentCredentials {
+  /** When each device's "last seen" was last written. */
+  private readonly written = new Map<string, number>();
+
   constructor(
     private readonly identity: Identity,
     private readonly file: IdentityFile,
@@ -25,9 +31,9 @@ export class AgentCredentials {
     return this.identity.devices;
   }
 
-  /** Whether the link may still be used: it has paired a device, or is younger than the TTL. */
-  linkUsable(now = Date.now()): boolean {
-    return this.linkTtlMs === undefined || this.identity.linkUsed || now - this.identity.linkCreatedAt < this.linkTtlMs;
+  /** Whether the full (or read-only) link may still be used: it has paired a device, or is younger than the TTL. */
+  linkUsable(access: 'full' | 'view', now = Date.now()): boolean {
+    return this.linkTtlMs === undefined || this.identity.linkUsed[access] || now - this.identity.linkCreatedAt < this.linkTtlMs;
   }
 
   /** What the relay checks browsers' tokens against. */
@@ -40,29 +46,56 @@ export class AgentCredentials {
     };
   }
 
-  /** Adds (or replaces, by id) a paired device; the link counts as used from now on. */
+  /** Adds a paired device; the link it paired with counts as used from now on. Nothing changes if it cannot be saved. */
   async pair(device: PairedDevice): Promise<void> {
-    this.identity.devices = [...this.identity.devices.filter((d) => d.id !== device.id), device];
-    this.identity.linkUsed = true;
-    await this.file.save(this.identity);
+    await this.change((identity) => {
+      identity.devices = [...identity.devices.filter((d) => d.id !== device.id), device];
+      identity.linkUsed = { ...identity.linkUsed, [device.access]: true };
+    });
   }
 
-  /** Removes a paired device and replaces the link; the device removed, or undefined if there was none. */
+  /**
+   * Removes a paired device and replaces the link; the device removed, or undefined if there was none.
+   * Nothing changes if it cannot be saved (the error says why).
+   */
   async revoke(id: string): Promise<PairedDevice | undefined> {
     const device = this.identity.devices.find((d) => d.id === id);
     if (!device) return undefined;
-    this.identity.devices = this.identity.devices.filter((d) => d.id !== id);
-    replaceLink(this.identity);
-    await this.file.save(this.identity);
+    await this.change((identity) => {
+      identity.devices = identity.devices.filter((d) => d.id !== id);
+      replaceLink(identity);
+    });
     return device;
   }
 
-  /** A device connected: when, and from where as the relay reported it. */
-  async seen(id: string, address: string | undefined): Promise<void> {
+  /**
+   * Changes the identity with `edit` and saves it; if it cannot be saved, the change is undone (and the
+   * error says why). Saves write the identity as it is when they run, so none writes over a newer one.
+   */
+  private async change(edit: (identity: Identity) => void): Promise<void> {
+    const { devices, secret, linkCreatedAt, linkUsed } = this.identity;
+    edit(this.identity);
+    try {
+      await this.file.save(this.identity);
+    } catch (error) {
+      Object.assign(this.identity, { devices, secret, linkCreatedAt, linkUsed });
+      throw error;
+    }
+  }
+
+
+  /**
+   * A device connected: when, and from where as the relay reported it. Kept at once; written to the file
+   * at most once a minute per device (a relay replaying connections gets no write per replay).
+   */
+  async seen(id: string, address: string | undefined, now = Date.now()): Promise<void> {
     const device = this.identity.devices.find((d) => d.id === id);
     if (!device) return;
-    device.lastSeen = Date.now();
+    device.lastSeen = now;
     device.lastAddress = address;
+    const written = this.written.get(id);
+    if (written !== undefined && now - written < SEEN_WRITE_MS) return;
+    this.written.set(id, now);
     await this.file.save(this.identity);
   }
 }

@@ -3,7 +3,7 @@
 // the link, has the relay cut whoever used either, and seals output from then on with a key only the
 // devices still paired (and clients of the new link) get.
 
-import type { AgentToRelay, RelayToAgent } from '../protocol/index.js';
+import type { AgentToRelay } from '../protocol/index.js';
 import type { AgentEvent } from './agent.js';
 import type { ChannelHost, OpenChannel } from './channel-host.js';
 import type { ControlAnswer, ControlRequest } from './control-socket.js';
@@ -18,9 +18,10 @@ export interface DevicesContext {
   agentId(): string | undefined;
   /** Tells the relay (credentials). */
   toRelay(message: AgentToRelay): void;
-  /** Tells the terminal host a client left (a revoked one), and gets a new stream key from it. */
-  clientLeft(message: Extract<RelayToAgent, { type: 'client_left' }>): void;
-  rekey(): string;
+  /** Forgets a client everywhere (a revoked one). */
+  clientLeft(client: number): void;
+  /** Output from now on is sealed with a new stream key, handed to every open channel. */
+  rekey(): void;
   /** The current links. */
   links(): { url: string; viewUrl: string };
   emit(event: AgentEvent): void;
@@ -51,13 +52,11 @@ export class Devices {
     if (!device) return undefined;
     this.sendCredentials();
     for (const [client, channel] of [...channels.open()]) {
-      // Paired devices stay (one that paired on this very connection too); the revoked one and the link's go.
-      if (channel.device && channel.device.id !== id) continue;
-      channels.left(client);
-      this.context.clientLeft({ type: 'client_left', client });
+      // Other paired devices stay (one that paired on its connection too); the revoked one and the link's go.
+      if (channel.credential.kind === 'device' && channel.credential.id !== id) continue;
+      this.context.clientLeft(client);
     }
-    const key = this.context.rekey();
-    for (const [client] of channels.open()) channels.send(client, { type: 'stream_key', key });
+    this.context.rekey();
     this.context.emit({ event: 'revoked', id: device.id, name: device.name });
     this.context.emit({ event: 'link_replaced', ...this.context.links() });
     return device;

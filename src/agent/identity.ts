@@ -32,9 +32,9 @@ export interface Identity {
   agentId: string | undefined;
   agentKey: string | undefined;
   secret: string;
-  /** When the current link was made (ms since the epoch), and whether a device has paired with it since. */
+  /** When the current links were made (ms since the epoch), and whether a device has paired with each since. */
   linkCreatedAt: number;
-  linkUsed: boolean;
+  linkUsed: { full: boolean; view: boolean };
   devices: PairedDevice[];
 }
 
@@ -101,7 +101,7 @@ export class IdentityFile {
       agentKey: registered ? stored.agentKey : undefined,
       secret: typeof stored.secret === 'string' && isSecret(stored.secret) ? stored.secret : newSecret(),
       linkCreatedAt: typeof stored.linkCreatedAt === 'number' ? stored.linkCreatedAt : Date.now(),
-      linkUsed: stored.linkUsed === true,
+      linkUsed: usedLinks(stored.linkUsed),
       devices: Array.isArray(stored.devices) ? stored.devices.filter(isPairedDevice).slice(0, MAX_DEVICES) : [],
     };
   }
@@ -142,5 +142,12 @@ function isPairedDevice(value: unknown): value is PairedDevice {
 export function replaceLink(identity: Identity): void {
   identity.secret = newSecret();
   identity.linkCreatedAt = Date.now();
-  identity.linkUsed = false;
+  identity.linkUsed = { full: false, view: false };
+}
+
+/** Which links have paired a device, as stored (a single flag by earlier versions: both). */
+function usedLinks(value: unknown): { full: boolean; view: boolean } {
+  if (value === true) return { full: true, view: true };
+  const v = value as { full?: unknown; view?: unknown } | null;
+  return { full: v?.full === true, view: v?.view === true };
 }

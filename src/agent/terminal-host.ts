@@ -132,6 +132,8 @@ export class TerminalHost {
   readonly stream = randomId();
   /** Live output is sealed with it; random, never stored, given only to open channels (and replaced by `rekey`). */
   private streamKey = randomBytes(32);
+  /** Which run of the command the stream is in: 1, then one more each time it is started again. */
+  private run = 1;
   private readonly log: OutputLog;
   private sizes = new SizePolicy();
   /** Relay's client number → the client's open channel. */
@@ -207,19 +209,27 @@ export class TerminalHost {
     return this.clients.size;
   }
 
-  /** What a new channel is told about the output stream: its id, its key and where it ends now. */
-  welcome(): { stream: string; key: string; end: number } {
-    return { stream: this.stream, key: toBase64Url(this.streamKey), end: this.log.end };
+  /** What a new channel is told about the output stream: its id, its key, where it ends now, and the run. */
+  welcome(): { stream: string; key: string; end: number; run: number } {
+    return { stream: this.stream, key: toBase64Url(this.streamKey), end: this.log.end, run: this.run };
   }
 
   /**
-   * A new stream key, from now on (after a device was revoked: a hostile relay could still hand it the
-   * output). Returns the key to give every open channel; output sealed before still opens with the old one.
+   * A new stream key, for output from `from` on: with every channel opened (so that a credential that leaks
+   * later gets no key to output recorded before), and after a device was revoked (a hostile relay could
+   * still hand it the output). Returns the key to give every open channel; the old one opens only output
+   * that ends by `from`.
    */
-  rekey(): string {
-    this.pump(); // what was read so far goes out under the old key
+  rekey(): { key: string; from: number } {
+    this.pump(); // what was read so far goes out under the old key, as far as the uplink takes it
     this.streamKey = randomBytes(32);
-    return toBase64Url(this.streamKey);
+    // Nothing sealed under the old key (live output, sync answers) goes past what has been read.
+    return { key: toBase64Url(this.streamKey), from: this.log.end };
+  }
+
+  /** The command starts again (--restart): its exit will name the next run. */
+  nextRun(): void {
+    this.run++;
   }
 
   /** An attention event, sealed for every client of the stream. */
@@ -228,8 +238,8 @@ export class TerminalHost {
   }
 
   /** The command's exit, sealed for every client of the stream, with the position after its last output. */
-  sealExit(status: Omit<ExitStatus, 'end'>): string {
-    return sealExitStatus(streamSubkey(this.streamKey, 'status'), { ...status, end: this.log.end });
+  sealExit(status: Omit<ExitStatus, 'end' | 'run'>): string {
+    return sealExitStatus(streamSubkey(this.streamKey, 'status'), { ...status, end: this.log.end, run: this.run });
   }
 
   /** A client's channel opened (channel-host.ts): it is served from now on. */
@@ -412,7 +422,8 @@ export class TerminalHost {
     this.sessionSyncs.take(channel.session);
     this.credentialSyncs.take(credential);
     this.waitingSync.delete(client);
-    this.sync(client, request.sync, request.resume, request.history);
+    // How missing output is filled is what the client said in its (authenticated) OPEN, not what the relay says.
+    this.sync(client, request.sync, request.resume, channel.open.history);
   }
 
   /** Brings one client up to the end of the stream: replay from its position, or a snapshot of the screen. */

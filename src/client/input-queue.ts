@@ -1,7 +1,9 @@
 // A client session's input, exactly once: each record gets the next sequence number and is kept until the
 // agent acknowledges that number (it applies each one once, whatever is sent again), so everything not yet
 // acknowledged can be sent again on every new connection. Records are sealed when sent, with the key of the
-// connection they go out on: a frame recorded on one connection opens on no other.
+// connection they go out on: a frame recorded on one connection opens on no other. When the agent comes back
+// as a new process, what was sent to the old one but not acknowledged is dropped, not sent again: the old
+// process may have run it, and the new one has no record of that (at most once, rather than twice).
 
 import { encodeInputRecord, sealInput, type InputRecord } from '../protocol/index.js';
 
@@ -9,7 +11,7 @@ import { encodeInputRecord, sealInput, type InputRecord } from '../protocol/inde
 const FRAME_OVERHEAD = 5 + 40;
 
 export class InputQueue {
-  private readonly items: Array<{ seq: number; record: Uint8Array }> = [];
+  private readonly items: Array<{ seq: number; record: Uint8Array; sent: boolean }> = [];
   private bytes = 0;
   private nextSeq = 1;
   /** Callers of `delivered()`, each waiting for the agent to acknowledge input `seq`. */
@@ -23,7 +25,7 @@ export class InputQueue {
     const encoded = encodeInputRecord(record);
     if (this.bytes + encoded.length + FRAME_OVERHEAD > this.maxBytes) return undefined;
     const seq = this.nextSeq++;
-    this.items.push({ seq, record: encoded });
+    this.items.push({ seq, record: encoded, sent: false });
     this.bytes += encoded.length + FRAME_OVERHEAD;
     return seq;
   }
@@ -31,12 +33,33 @@ export class InputQueue {
   /** The frame of input `seq`, sealed with `key`; undefined if it is no longer kept. */
   frame(seq: number, key: Uint8Array): Uint8Array | undefined {
     const item = this.items.find((i) => i.seq === seq);
-    return item && sealInput(key, item.seq, item.record);
+    if (!item) return undefined;
+    item.sent = true;
+    return sealInput(key, item.seq, item.record);
   }
 
   /** Every input not yet acknowledged, oldest first, sealed with `key`. */
   *pending(key: Uint8Array): Iterable<Uint8Array> {
-    for (const item of this.items) yield sealInput(key, item.seq, item.record);
+    for (const item of this.items) {
+      item.sent = true;
+      yield sealInput(key, item.seq, item.record);
+    }
+  }
+
+  /** Forgets input that was sent but not acknowledged (its receiver is gone); returns how many records. */
+  dropSent(): number {
+    const kept = this.items.filter((i) => !i.sent);
+    const dropped = this.items.length - kept.length;
+    for (const item of this.items) if (item.sent) this.bytes -= item.record.length + FRAME_OVERHEAD;
+    this.items.splice(0, this.items.length, ...kept);
+    if (dropped > 0 && this.waiters.length > 0) {
+      // Those waiting for dropped input are let go: it will not be acknowledged.
+      const last = kept.at(0)?.seq ?? this.nextSeq;
+      const waiting = this.waiters;
+      this.waiters = waiting.filter((w) => w.seq >= last);
+      for (const waiter of waiting) if (waiter.seq < last) waiter.resolve();
+    }
+    return dropped;
   }
 
   /** The agent has applied everything up to `seq`. */

@@ -129,7 +129,20 @@ const ACK_DELAY_MS = 50;
 type Channel =
   | { kind: 'closed' }
   | { kind: 'handshaking'; client: ChannelClient }
-  | { kind: 'open'; keys: { send: Uint8Array; receive: Uint8Array }; access: 'full' | 'view' };
+  | {
+      kind: 'open';
+      keys: { send: Uint8Array; receive: Uint8Array };
+      access: 'full' | 'view';
+      /** Channel messages numbered in each direction: the last sent, and the last taken (a replay is not above it). */
+      seq: { sent: number; received: number };
+    };
+
+/**
+ * PIN exchanges a session runs without one ending in an authenticated WELCOME before it asks for the PIN
+ * again. A relay that plays the agent learns from each exchange whether one PIN guess was right, so it must
+ * not be able to make the session run them without end.
+ */
+const MAX_UNCONFIRMED_PIN_EXCHANGES = 3;
 
 /** One person's view of one agent; survives any number of reconnects until `close()`. */
 export class ClientSession {
@@ -161,6 +174,8 @@ export class ClientSession {
   private pairing: { id: string; secret: string } | undefined;
   /** The credential the current connection was admitted with (pairing replaces the session's on the way). */
   private admittedWith: Credential | undefined;
+  /** PIN exchanges started since the last authenticated WELCOME. */
+  private pinExchanges = 0;
   /** While a handshake step computes (its key agreement may be asynchronous), what arrives waits here, in order. */
   private inbox: Array<{ text: string } | { binary: Uint8Array }> | undefined;
 
@@ -400,7 +415,18 @@ export class ClientSession {
       const resume = this.stream.resumePoint();
       return { session: this.sessionId, ...(resume ? { resume } : {}), history: this.options.history ?? 'screen' };
     };
-    const client = new ChannelClient(this.options.agentId, this.credential, this.options.pin, open, this.options.keyAgreement ?? defaultKeyAgreement);
+    const pin = this.credential.kind === 'link' ? this.options.pin : undefined;
+    if (pin !== undefined && this.pinExchanges++ >= MAX_UNCONFIRMED_PIN_EXCHANGES) {
+      this.dropSocket(CloseCode.Normal, 'PIN needed again');
+      this.setState({
+        kind: 'failed',
+        code: CloseCode.Unauthorized,
+        reason: `The PIN exchange did not complete ${MAX_UNCONFIRMED_PIN_EXCHANGES} times in a row; type the PIN again.`,
+        refused: 'pin_required',
+      });
+      return;
+    }
+    const client = new ChannelClient(this.options.agentId, this.credential, pin, open, this.options.keyAgreement ?? defaultKeyAgreement);
     this.channel = { kind: 'handshaking', client };
     this.step(async () => {
       const frame = await client.start();
@@ -442,12 +468,21 @@ export class ClientSession {
   }
 
   private opened(welcome: WelcomePayload, keys: { send: Uint8Array; receive: Uint8Array }): void {
-    if (this.stream.attach(welcome.stream, welcome.key)) {
-      // A new stream (the agent restarted): progress in the old one means nothing any more.
+    this.pinExchanges = 0;
+    if (this.stream.attach(welcome.stream, welcome.key, welcome.run)) {
+      // A new stream (the agent restarted): progress in the old one means nothing any more, and input the
+      // old process was sent but did not acknowledge may have run there: it is not sent again.
       this.processed = -1;
       this.ackSent = -1;
+      const dropped = this.input.dropSent();
+      if (dropped > 0) {
+        this.events.error?.(
+          'input_dropped',
+          `The agent restarted before confirming the last ${dropped === 1 ? 'input' : `${dropped} inputs`}; to be sure nothing runs twice, ${dropped === 1 ? 'it was' : 'they were'} not sent again.`,
+        );
+      }
     }
-    this.channel = { kind: 'open', keys, access: welcome.access };
+    this.channel = { kind: 'open', keys, access: welcome.access, seq: { sent: 0, received: 0 } };
     this.agentName = welcome.name ?? this.agentName;
     this.events.opened?.(welcome);
     this.setState({ kind: 'online', name: this.agentName });
@@ -455,14 +490,17 @@ export class ClientSession {
     if (welcome.access === 'full') for (const frame of this.input.pending(keys.send)) this.socket?.send(frame);
     if (welcome.access === 'full' && this.size) this.enqueue({ kind: 'resize', cols: this.size.cols, rows: this.size.rows });
     if (this.options.pair && welcome.can_pair && this.credential.kind === 'link') {
-      this.pairing = { id: randomId(), secret: toBase64Url(randomBytes(32)) };
+      this.pairing = { id: deviceId(), secret: toBase64Url(randomBytes(32)) };
       this.toChannel({ type: 'pair', id: this.pairing.id, secret: this.pairing.secret, name: this.options.pair.name });
     }
   }
 
   private onChannel(frame: ChannelFrame): void {
     if (this.channel.kind !== 'open') throw new ProtocolError('channel message before the channel opened');
-    const message: AgentChannelMessage = parseAgentChannel(open(this.channel.keys.receive, frame.header, frame.box, 'channel message'));
+    const bytes = open(this.channel.keys.receive, frame.header, frame.box, 'channel message');
+    if (frame.seq <= this.channel.seq.received) throw new IntegrityError(`channel message ${frame.seq} came again (a replay)`);
+    this.channel.seq.received = frame.seq;
+    const message: AgentChannelMessage = parseAgentChannel(bytes);
     switch (message.type) {
       case 'paired': {
         const pairing = this.pairing;
@@ -473,7 +511,7 @@ export class ClientSession {
         return;
       }
       case 'stream_key':
-        this.stream.rekey(message.key);
+        this.stream.rekey(message.key, message.from);
         return;
       case 'devices':
         this.events.devices?.(message.devices);
@@ -489,7 +527,7 @@ export class ClientSession {
 
   private toChannel(message: ClientChannelMessage): void {
     if (this.channel.kind !== 'open') return;
-    this.socket?.send(sealChannel(this.channel.keys.send, encodeChannelMessage(message)));
+    this.socket?.send(sealChannel(this.channel.keys.send, ++this.channel.seq.sent, encodeChannelMessage(message)));
   }
 
   /**
@@ -580,6 +618,14 @@ export class ClientSession {
   private setState(state: SessionState): void {
     this.current = state;
     this.events.state?.(state);
+  }
+}
+
+/** A new device id: random, and not starting with "-", so that it can be typed after `ccremote devices revoke`. */
+function deviceId(): string {
+  for (;;) {
+    const id = randomId();
+    if (!id.startsWith('-')) return id;
   }
 }
 

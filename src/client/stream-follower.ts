@@ -1,8 +1,9 @@
 // A client's place in the agent's output stream, across connections: which stream it follows, the position
 // of the next byte it needs, and the stream keys its open channel was given. It accepts output and
 // snapshots only where they continue what it has (IntegrityError otherwise: a replay, a jump, an older
-// screen), opens the stream's sealed broadcasts (attention events, the exit status), and reports the exit
-// once every byte up to its end has arrived.
+// screen, output before the screen), opens the stream's sealed broadcasts (attention events, the exit
+// status) with the newest key, and reports the exit of the current run once every byte up to its end has
+// arrived. A key the agent replaced opens only output that ends by the position it was replaced at.
 
 import {
   FrameType,
@@ -51,8 +52,13 @@ export type Received = { kind: 'output'; at: number } | { kind: 'snapshot'; at: 
 export class StreamFollower {
   private stream: string | undefined;
   private position: number | null = null;
-  /** The open channel's stream keys, newest first (output sealed before a `stream_key` opens with the one before); none while closed. */
-  private keys: Uint8Array[] | undefined;
+  /**
+   * The open channel's stream keys, newest first; each older one opens only output ending by `until` (where
+   * the next one took over). None while the channel is closed.
+   */
+  private keys: Array<{ key: Uint8Array; until: number }> | undefined;
+  /** The run of the command the stream is in (its exit status must name it). */
+  private run = 1;
   /** Set when the channel was lost, until the next frame tells how the session caught up. */
   private resyncing = false;
   /** The agent came back with a new stream: what came before is not continued. */
@@ -75,10 +81,11 @@ export class StreamFollower {
     return this.stream !== undefined && this.position !== null ? { stream: this.stream, offset: this.position } : undefined;
   }
 
-  /** A channel opened on this stream with this key. Returns true for a new stream: positions in the old one mean nothing. */
-  attach(stream: string, key: string): boolean {
+  /** A channel opened on this stream with this key, in this run. Returns true for a new stream: positions in the old one mean nothing. */
+  attach(stream: string, key: string, run: number): boolean {
     if (this.position !== null && this.stream !== undefined) this.resyncing = true;
-    this.keys = [fromBase64Url(key)];
+    this.keys = [{ key: fromBase64Url(key), until: Number.MAX_SAFE_INTEGER }];
+    this.run = run;
     if (stream === this.stream) return false;
     if (this.stream !== undefined) this.streamChanged = true;
     this.stream = stream;
@@ -87,9 +94,12 @@ export class StreamFollower {
     return true;
   }
 
-  /** Output from now on is sealed with `key`. */
-  rekey(key: string): void {
-    if (this.keys) this.keys = [fromBase64Url(key), this.keys[0]!];
+  /** Output from `from` on is sealed with `key`; the keys before it open only output that ends by `from`. */
+  rekey(key: string, from: number): void {
+    if (!this.keys) return;
+    const older = this.keys.map((k, i) => (i === 0 ? { key: k.key, until: from } : k));
+    this.keys = [{ key: fromBase64Url(key), until: Number.MAX_SAFE_INTEGER }, ...older].slice(0, MAX_KEYS);
+    this.forgetSpentKeys();
   }
 
   /** The channel closed: what comes next (on another one) tells how the session caught up. */
@@ -107,6 +117,10 @@ export class StreamFollower {
     if (!keys) throw new ProtocolError('terminal data before the channel opened');
     const snapshot = frame.type === FrameType.Snapshot ? openSnapshot(connectionKey, frame) : undefined;
     const data = frame.type === FrameType.Snapshot ? snapshot!.data : openOutput(keys, frame);
+    if (frame.type === FrameType.Output && this.position === null && this.history === 'screen') {
+      // A screen client starts from a snapshot (or from where it resumed): output alone would draw a partial screen.
+      throw new IntegrityError(`output at ${frame.offset} before the screen it continues`);
+    }
     this.check(frame, data.length, snapshot !== undefined);
     if (this.resyncing) {
       this.resyncing = false;
@@ -142,6 +156,7 @@ export class StreamFollower {
     }
     const fresh = data.subarray(this.position - frame.offset);
     this.position = end;
+    this.forgetSpentKeys();
     this.events.output?.(fresh, end);
     this.settleExit();
     return { kind: 'output', at: end };
@@ -152,9 +167,17 @@ export class StreamFollower {
     return openAttention(this.subkey('attention'), box);
   }
 
-  /** The command's exit (ProtocolError, or IntegrityError, if it cannot be opened); reported once its output is all here. */
+  /**
+   * The command's exit (ProtocolError, or IntegrityError, if it cannot be opened or is of another run);
+   * reported once its output is all here.
+   */
   exitStatus(box: string): void {
-    this.pendingExit = openExitStatus(this.subkey('status'), box);
+    const status = openExitStatus(this.subkey('status'), box);
+    // An earlier run's exit is a replay. (A later one: this session missed an exit, which the relay withheld.)
+    if (status.run < this.run) throw new IntegrityError(`exit status of run ${status.run}, while run ${this.run} is going on`);
+    // With --restart the command goes on: its next exit names the next run.
+    this.run = status.restarting ? status.run + 1 : status.run;
+    this.pendingExit = status;
     this.settleExit();
   }
 
@@ -177,7 +200,14 @@ export class StreamFollower {
   /** The key of a broadcast box (attention events, exit statuses), from the newest stream key. */
   private subkey(use: 'attention' | 'status'): Uint8Array {
     if (!this.keys) throw new ProtocolError(`${use === 'status' ? 'exit status' : 'attention event'} before the channel opened`);
-    return streamSubkey(this.keys[0]!, use);
+    return streamSubkey(this.keys[0]!.key, use);
+  }
+
+  /** Drops older keys whose output is all behind the position (nothing they open can be taken any more). */
+  private forgetSpentKeys(): void {
+    const position = this.position;
+    if (!this.keys || position === null) return;
+    this.keys = this.keys.filter((k, i) => i === 0 || k.until > position);
   }
 
   private settleExit(): void {
@@ -188,14 +218,22 @@ export class StreamFollower {
   }
 }
 
-/** Opens an OUTPUT frame with the newest stream key, or the one before it (output sealed before a new key). */
-function openOutput(keys: readonly Uint8Array[], frame: OutputFrame): Uint8Array {
-  for (let i = 0; i < keys.length - 1; i++) {
+/** Stream keys kept at once (replaced faster than output arrives only when many channels open at once). */
+const MAX_KEYS = 16;
+
+/**
+ * Opens an OUTPUT frame with the newest stream key, or an older one if the frame ends by where that one was
+ * replaced (output sealed before a new key, still on its way).
+ */
+function openOutput(keys: ReadonlyArray<{ key: Uint8Array; until: number }>, frame: OutputFrame): Uint8Array {
+  const end = frame.offset + frame.length;
+  const usable = keys.filter((k, i) => i === 0 || end <= k.until);
+  for (let i = 0; i < usable.length - 1; i++) {
     try {
-      return openFrame(keys[i]!, frame);
+      return openFrame(usable[i]!.key, frame);
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;
     }
   }
-  return openFrame(keys[keys.length - 1]!, frame);
+  return openFrame(usable[usable.length - 1]!.key, frame);
 }

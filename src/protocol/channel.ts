@@ -133,7 +133,8 @@ export function decodePinReply(body: Uint8Array): Uint8Array {
 const id = str({ min: ID_LENGTH, max: ID_LENGTH, pattern: /^[A-Za-z0-9_-]+$/ });
 const key32 = str({ min: 43, max: 43, pattern: /^[A-Za-z0-9_-]+$/ });
 const position = int(0, MAX_POSITION);
-const deviceName = str({ min: 1, max: MAX_NAME_LENGTH });
+/** A device's name: printable text (no control characters: it is shown on the owner's terminal). */
+const deviceName = str({ min: 1, max: MAX_NAME_LENGTH, pattern: /^[^\p{Cc}\p{Cf}\u2028\u2029]+$/u });
 const access = oneOf(['full', 'view'] as const);
 /** Most devices an agent keeps paired. */
 export const MAX_DEVICES = 64;
@@ -155,6 +156,8 @@ const welcomeShape = {
   stream: id,
   key: key32,
   end: position,
+  /** Which run of the command the stream is in (1, then one more at each restart): exit statuses name it. */
+  run: int(1, MAX_POSITION),
   /** The agent's display name. */
   name: optional(str({ max: MAX_NAME_LENGTH })),
   /** What this connection may do. */
@@ -218,8 +221,11 @@ export const clientChannel = {
 export const agentChannel = {
   /** The device is paired: from now on it connects with its own key. */
   paired: { id, name: deviceName, access },
-  /** Output from now on is sealed with this key (the previous one opens only what came before). */
-  stream_key: { key: key32 },
+  /**
+   * Output from stream position `from` on is sealed with this key; the keys before it open only output that
+   * ends by `from`. (A new key comes with every channel opened and every device revoked.)
+   */
+  stream_key: { key: key32, from: position },
   devices: { devices: array(object(deviceShape), { max: MAX_DEVICES }) },
   revoked: { id },
   /** A request was refused. */

@@ -1,7 +1,7 @@
 // The command's exit, sealed end to end (sealed-json.ts) with a key derived from the stream key, so that a
 // relay can neither forge an exit (making `attach` exit 0 for a command that failed) nor hide where the
 // output ends: `end` is the stream position after its last byte, and a client reports the exit only once it
-// has all output up to there.
+// has all output up to there. `run` says which run of the command (with --restart) ended.
 
 import { utf8 } from './encoding.js';
 import { MAX_POSITION, MAX_TEXT_LENGTH } from './limits.js';
@@ -17,6 +17,8 @@ const exitShape = {
   signal: optional(int(1, 64)),
   /** The stream position after the command's last output. */
   end: int(0, MAX_POSITION),
+  /** Which run of the command ended (WELCOME's `run`): an exit of another run is refused. */
+  run: int(1, MAX_POSITION),
   /** The agent starts the command again. */
   restarting: bool,
 };

@@ -8,7 +8,7 @@
 //   SNAPSHOT     0x03 | offset u64 | box(kind u8 | bytes)  agent → one client: replaces the screen; the stream continues at `offset`
 //   INPUT_ACK    0x04 | seq u32    | box()         agent → one client: every input up to `seq` has been applied
 //   HANDSHAKE    0x05 | step u8    | body          client ↔ agent: the channel handshake (channel.ts); not a box
-//   CHANNEL      0x06 |              box(message)  client ↔ agent: a channel message (channel.ts)
+//   CHANNEL      0x06 | seq u32    | box(message)  client ↔ agent: a channel message (channel.ts), numbered per direction and connection
 //   TO_CLIENT    0x10 | client u32 | frame         agent → relay: deliver the inner frame (OUTPUT, SNAPSHOT, INPUT_ACK, HANDSHAKE, CHANNEL) to one client
 //   FROM_CLIENT  0x11 | client u32 | frame         relay → agent: an INPUT, HANDSHAKE or CHANNEL frame from that client
 //
@@ -69,9 +69,13 @@ export interface HandshakeFrame {
   step: number;
   body: Uint8Array;
 }
-/** A channel message sealed with one direction's connection key. */
+/**
+ * A channel message sealed with one direction's connection key, numbered 1, 2, 3… in that direction on that
+ * connection: a receiver refuses any number not above the last it took (a replay).
+ */
 export interface ChannelFrame extends Sealed {
   type: typeof FrameType.Channel;
+  seq: number;
 }
 /** Agent → relay: deliver `inner` (an encoded OUTPUT, SNAPSHOT, INPUT_ACK, HANDSHAKE or CHANNEL frame) to one client. */
 export interface ToClientFrame {
@@ -186,9 +190,10 @@ export function encodeHandshake(step: number, body: Uint8Array): Uint8Array<Arra
   out.set(body, 2);
   return out;
 }
-/** Seals a channel message into a CHANNEL frame with one direction's connection key. */
-export function sealChannel(key: Uint8Array, message: Uint8Array): Uint8Array<ArrayBuffer> {
-  return sealed(FrameType.Channel, 1, () => undefined, key, message);
+/** Seals a channel message, number `seq` in its direction, into a CHANNEL frame with that direction's connection key. */
+export function sealChannel(key: Uint8Array, seq: number, message: Uint8Array): Uint8Array<ArrayBuffer> {
+  checkU32(seq, 'seq');
+  return sealed(FrameType.Channel, SEQ_HEADER, (dv) => dv.setUint32(1, seq), key, message);
 }
 /** Seals an INPUT_ACK frame for input up to `seq`. */
 export function sealInputAck(key: Uint8Array, seq: number): Uint8Array<ArrayBuffer> {
@@ -249,8 +254,8 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       if (bytes.length > 2 + MAX_HANDSHAKE_BODY) throw new ProtocolError('handshake frame too large');
       return { type, step: bytes[1]!, body: bytes.subarray(2) };
     case FrameType.Channel:
-      if (bytes.length < 1 + SEAL_OVERHEAD) throw new ProtocolError('truncated channel frame');
-      return { type, header: bytes.subarray(0, 1), box: bytes.subarray(1) };
+      if (bytes.length < SEQ_HEADER + SEAL_OVERHEAD) throw new ProtocolError('truncated channel frame');
+      return { type, seq: dv.getUint32(1), header: bytes.subarray(0, SEQ_HEADER), box: bytes.subarray(SEQ_HEADER) };
     case FrameType.ToClient:
     case FrameType.FromClient: {
       if (bytes.length < CLIENT_HEADER + 1) throw new ProtocolError('truncated envelope');

@@ -1,7 +1,8 @@
 // One WebSocket's message loop at the relay: messages are handled in order; while an asynchronous step
 // (a store lookup) runs, later messages wait in a short queue. Control messages and WebSocket pings are
 // rate-limited per socket, and pings are answered only while little waits to be written to the socket.
-// Any error closes this socket and nothing else. A socket that does not say hello in time is cut at
+// Any error closes this socket and nothing else. After the handshake, a step (a credentials write) pauses
+// the socket instead: what it sends meanwhile waits in the socket, not in the relay's memory. A socket that does not say hello in time is cut at
 // once; one that is refused gets its close code and a moment to answer it, then is cut too, so that no
 // peer keeps a socket open by ignoring the close handshake.
 
@@ -38,6 +39,7 @@ export class Connection {
   };
   private busy = false;
   private closed = false;
+  private authenticated = false;
   private readonly early: Array<[RawData, boolean]> = [];
   private readonly handshakeTimer: NodeJS.Timeout;
   private cutTimer: NodeJS.Timeout | undefined;
@@ -64,6 +66,7 @@ export class Connection {
 
   handshakeDone(): void {
     clearTimeout(this.handshakeTimer);
+    this.authenticated = true;
   }
 
   /** Closes the socket with `code`, and cuts it if it has not answered within `graceMs` (at once for 0). */
@@ -81,6 +84,9 @@ export class Connection {
   /** Runs an asynchronous step, holding later messages until it is done. */
   step(run: () => Promise<void>): void {
     this.busy = true;
+    // An authenticated peer may be streaming (an agent's output): it waits in its socket meanwhile.
+    const paused = this.authenticated;
+    if (paused) this.ws.pause();
     run()
       .catch((error: unknown) => this.fail(error))
       .finally(() => {
@@ -89,6 +95,7 @@ export class Connection {
           const [data, isBinary] = this.early.shift()!;
           this.handle(data, isBinary);
         }
+        if (paused && !this.busy && !this.closed) this.ws.resume();
       });
   }
 
@@ -103,7 +110,9 @@ export class Connection {
     if (this.closed) return;
     if (!isBinary && !this.rate.take()) return this.tooFast();
     if (this.busy) {
-      if (this.early.length >= MAX_EARLY_MESSAGES) return this.refuse(CloseCode.BadMessage, 'too many messages before the handshake finished');
+      // Before the handshake the queue is short; after it, the socket is paused and only what was already
+      // on its way arrives.
+      if (!this.authenticated && this.early.length >= MAX_EARLY_MESSAGES) return this.refuse(CloseCode.BadMessage, 'too many messages before the handshake finished');
       this.early.push([data, isBinary]);
       return;
     }

@@ -164,8 +164,9 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
           if (kind === 'unavailable') bar.screenUnavailable();
         },
         state: (state) => {
-          if (state.kind === 'failed' && state.refused === 'unknown_credential' && pin !== undefined) {
-            // The agent refused the PIN exchange: most likely a mistyped PIN. Ask again.
+          if (state.kind === 'failed' && (state.refused === 'unknown_credential' || state.refused === 'pin_required') && pin !== undefined) {
+            // The agent refused the PIN exchange (most likely a mistyped PIN), or exchanges kept failing to
+            // complete (each would let a relay test one guess): ask again.
             opened.close();
             bar.locked();
             void askPin(state.reason).then(begin);

@@ -118,6 +118,17 @@ export async function startAgent(relayUrl: string, options: Partial<AgentOptions
   return { agent, events, configDir, cwd: home, url: ready.url, close };
 }
 
+/** A paired device's credential, as a client connecting with it gives it. */
+export const asCredential = (paired: PairedCredential): Credential => ({ kind: 'device', id: paired.id, secret: paired.secret, readOnly: paired.access === 'view' });
+
+/** Pairs a device named `name` through `link` and disconnects it; its credential connects it again. */
+export async function pairDevice(link: string, name: string): Promise<PairedCredential> {
+  const client = new TestClient(link, { pair: name });
+  const paired = await client.pairings.next(() => true, 10_000, `${name} paired`);
+  client.close();
+  return paired;
+}
+
 /** A client speaking the real protocol, recording everything it receives. */
 export class TestClient {
   readonly session: ClientSession;
