@@ -73,6 +73,7 @@ async function agentSide(runs) {
     host.handshake(i + 1, open);
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
     await client.receive(P.decodeFrame(P.decodeFrame(out.shift()).inner));
+    host.left(i + 1); // the agent tracks a bounded number of clients
   }
   return times;
 }
