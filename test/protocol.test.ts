@@ -5,6 +5,10 @@ import { describe, expect, it } from 'vitest';
 import {
   PROTOCOL_VERSION,
   Backoff,
+  RetrySchedule,
+  closeAction,
+  continuation,
+  rateLimitReason,
   CloseCode,
   FrameType,
   MAX_CONTROL_BYTES,
@@ -509,5 +513,36 @@ describe('helpers', () => {
     expect([1, 2, 3, 4, 5].map(() => high.next())).toEqual([100, 200, 400, 800, 1000]);
     high.reset();
     expect(high.next()).toBe(100);
+  });
+
+  it('one table says what a close means for agents and for clients', () => {
+    // A refused key makes an agent register again; a client refused with its link or device stops.
+    expect(closeAction('agent', CloseCode.Unauthorized)).toBe('register');
+    expect(closeAction('client', CloseCode.Unauthorized)).toBe('fatal');
+    for (const role of ['agent', 'client'] as const) {
+      for (const code of [CloseCode.UnsupportedVersion, CloseCode.ForbiddenOrigin, CloseCode.Replaced]) expect(closeAction(role, code)).toBe('fatal');
+      for (const code of [CloseCode.GoingAway, CloseCode.RateLimited, CloseCode.TooMany, CloseCode.Idle, 1006]) expect(closeAction(role, code)).toBe('retry');
+    }
+    expect(closeAction('client', CloseCode.BadMessage)).toBe('fatal');
+    expect(closeAction('agent', CloseCode.BadMessage)).toBe('retry');
+  });
+
+  it('one rule says whether output continues, repeats or leaves a gap', () => {
+    expect(continuation(100, 100, 10)).toBe('continues');
+    expect(continuation(100, 95, 10)).toBe('continues'); // overlaps: the new part is taken
+    expect(continuation(100, 100, 0)).toBe('continues'); // an empty frame confirms the position
+    expect(continuation(100, 90, 10)).toBe('repeats');
+    expect(continuation(100, 90, 0)).toBe('repeats');
+    expect(continuation(100, 101, 5)).toBe('gap');
+  });
+
+  it('a rate-limited close waits as long as the relay said, at least', () => {
+    const retry = new RetrySchedule({ baseMs: 100, capMs: 1000, random: () => 0 });
+    expect(retry.delayAfter(CloseCode.RateLimited, rateLimitReason(7_000))).toBe(7_000);
+    expect(retry.delayAfter(CloseCode.GoingAway, 'restarting')).toBe(100);
+    expect(retry.delayAfter(CloseCode.RateLimited, 'no wait given')).toBe(200);
+    expect(retry.attempts).toBe(3);
+    retry.succeeded();
+    expect(retry.attempts).toBe(0);
   });
 });

@@ -4,8 +4,10 @@
 
 import { WebSocket } from 'ws';
 import {
-  Backoff,
   CloseCode,
+  Liveness,
+  RetrySchedule,
+  closeAction,
   FrameType,
   MAX_MESSAGE_BYTES,
   ProtocolError,
@@ -56,14 +58,12 @@ export class RelayLink {
   private peer: SocketPeer | undefined;
   private online = false;
   private stopped = false;
-  private lastHeard = 0;
-  private heartbeat: NodeJS.Timeout | undefined;
-  private retry: NodeJS.Timeout | undefined;
-  private readonly backoff: Backoff;
+  private liveness: Liveness | undefined;
+  private readonly retry: RetrySchedule;
 
   constructor(private readonly options: RelayLinkOptions) {
     // Capped at 5 s: once the relay is back, the clients that paced the agent wait for it (pace.ts).
-    this.backoff = new Backoff({ baseMs: 500, capMs: 5000, ...options.backoff });
+    this.retry = new RetrySchedule({ baseMs: 500, capMs: 5000, ...options.backoff });
   }
 
   /** Whether the relay has accepted this agent on the current connection. */
@@ -93,8 +93,8 @@ export class RelayLink {
   /** Closes the link for good, waiting briefly for queued frames (such as an exit status) to go out. */
   async close(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retry);
-    clearInterval(this.heartbeat);
+    this.retry.cancel();
+    this.liveness?.stop();
     const ws = this.ws;
     if (!ws || ws.readyState === ws.CLOSED) return;
     await new Promise<void>((resolve) => {
@@ -128,18 +128,18 @@ export class RelayLink {
     this.peer = new SocketPeer(ws);
     let failure: string | undefined;
     ws.on('open', () => {
-      this.lastHeard = Date.now();
       ws.send(encodeMessage(this.options.hello()));
       const every = this.options.heartbeatMs ?? 20_000;
-      // A random first beat keeps agents that reconnected together from beating together.
-      this.heartbeat = setTimeout(() => {
-        if (this.ws !== ws) return;
-        this.beat(ws, every);
-        this.heartbeat = setInterval(() => this.beat(ws, every), every);
-      }, Math.random() * every);
+      this.liveness?.stop();
+      this.liveness = new Liveness({
+        everyMs: every,
+        deadAfterMs: this.options.deadAfterMs ?? every * 3,
+        probe: () => this.online && ws.send(encodeMessage({ type: 'heartbeat' })),
+        dead: () => ws.terminate(),
+      });
     });
     ws.on('message', (data, isBinary) => {
-      this.lastHeard = Date.now();
+      if (this.ws === ws) this.liveness?.heard();
       try {
         this.receive(data as Buffer, isBinary);
       } catch (error) {
@@ -157,7 +157,8 @@ export class RelayLink {
     });
     ws.on('close', (code, reasonBytes) => {
       if (this.ws !== ws) return;
-      clearInterval(this.heartbeat);
+      this.liveness?.stop();
+      this.liveness = undefined;
       this.online = false;
       this.ws = undefined;
       this.peer = undefined;
@@ -174,34 +175,27 @@ export class RelayLink {
     const message = parseRelayToAgent(data.toString('utf8'));
     if (message.type === 'connected') {
       this.online = true;
-      this.backoff.reset();
+      this.retry.succeeded();
       this.options.onOnline();
       return;
     }
     if (message.type !== 'heartbeat_ack') this.options.onMessage(message);
   }
 
-  private beat(ws: WebSocket, every: number): void {
-    if (Date.now() - this.lastHeard > (this.options.deadAfterMs ?? every * 3)) {
-      ws.terminate();
-      return;
-    }
-    if (this.online) ws.send(encodeMessage({ type: 'heartbeat' }));
-  }
-
   private closed(code: number, reason: string): void {
-    if (code === CloseCode.Replaced || code === CloseCode.UnsupportedVersion || code === CloseCode.ForbiddenOrigin) {
+    const action = closeAction('agent', code);
+    if (action === 'fatal') {
       this.options.onDown({ code, reason, retryInMs: undefined });
       this.options.onFatal(code, reason);
       return;
     }
-    const retryInMs = this.backoff.next();
+    const retryInMs = this.retry.delayAfter(code, reason);
     this.options.onDown({ code, reason, retryInMs });
-    if (code === CloseCode.Unauthorized) {
+    if (action === 'register') {
       // The relay does not know this agent (it lost its records) or its key: register again, then reconnect.
       // The first re-registration reconnects at once; if the new key is refused too, the backoff applies.
       this.options.onUnauthorized().then(
-        () => this.schedule(this.backoff.attempts <= 1 ? 0 : retryInMs),
+        () => this.schedule(this.retry.attempts <= 1 ? 0 : retryInMs),
         () => this.schedule(retryInMs),
       );
       return;
@@ -210,9 +204,7 @@ export class RelayLink {
   }
 
   private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    clearTimeout(this.retry);
-    this.retry = setTimeout(() => this.connect(), delayMs);
+    if (!this.stopped) this.retry.schedule(delayMs, () => this.connect());
   }
 }
 

@@ -8,9 +8,7 @@
 // refused and the connection replaced. Independent of the socket implementation: it is handed a `Connect`.
 
 import {
-  Backoff,
   CloseCode,
-  FATAL_CLOSE_CODES,
   ErrorCode,
   FrameType,
   IntegrityError,
@@ -28,7 +26,9 @@ import {
   parseAgentChannel,
   parseRelayToClient,
   randomId,
-  retryAfterFromReason,
+  Liveness,
+  RetrySchedule,
+  closeAction,
   sealChannel,
   socketUrl,
   toBase64Url,
@@ -150,7 +150,7 @@ export class ClientSession {
   readonly sessionId = randomId();
   private readonly events: SessionEvents;
   private credential: Credential;
-  private readonly backoff: Backoff;
+  private readonly retry: RetrySchedule;
   /** Input not yet acknowledged by the agent. */
   private readonly input: InputQueue;
   private channel: Channel = { kind: 'closed' };
@@ -161,9 +161,8 @@ export class ClientSession {
   private generation = 0;
   private admitted = false;
   private agentName: string | undefined;
-  private lastHeard = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  /** Keep-alive of the current connection. */
+  private liveness: Liveness | undefined;
   private current: SessionState = { kind: 'connecting' };
   private stopped = false;
   /** Flow control: how far output has been processed, and how far that was told to the relay. */
@@ -184,7 +183,7 @@ export class ClientSession {
     this.credential = options.credential;
     this.input = new InputQueue(options.maxQueuedInputBytes ?? 1 << 20);
     this.stream = new StreamFollower(options.history ?? 'screen', this.events);
-    this.backoff = new Backoff({ baseMs: 500, capMs: 10_000, ...options.backoff });
+    this.retry = new RetrySchedule({ baseMs: 500, capMs: 10_000, ...options.backoff });
   }
 
   /** The current state. */
@@ -258,7 +257,7 @@ export class ClientSession {
   /** Skips the wait before the next reconnect attempt (for example when the page becomes visible). */
   reconnectNow(): void {
     if (this.current.kind !== 'waiting') return;
-    clearTimeout(this.retryTimer);
+    this.retry.cancel();
     this.open();
   }
 
@@ -266,7 +265,7 @@ export class ClientSession {
   close(): void {
     if (this.stopped) return;
     this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.retry.cancel();
     this.input.release();
     this.dropSocket(CloseCode.Normal, 'client closed');
     this.setState({ kind: 'closed' });
@@ -322,7 +321,6 @@ export class ClientSession {
   }
 
   private onOpen(): void {
-    this.lastHeard = Date.now();
     const { agentId } = this.options;
     const credential = this.credential;
     this.admittedWith = credential;
@@ -338,24 +336,13 @@ export class ClientSession {
         history: this.options.history ?? 'screen',
       }),
     );
-    const interval = this.options.pingIntervalMs ?? 15_000;
-    clearInterval(this.pingTimer);
-    // The first ping comes at a random point of the interval, so that clients that connected together
-    // (after a relay restart, say) do not all ping together forever after.
-    const generation = this.generation;
-    this.pingTimer = setTimeout(() => {
-      if (generation !== this.generation) return;
-      this.tick();
-      this.pingTimer = setInterval(() => this.tick(), interval);
-    }, Math.random() * interval);
-  }
-
-  private tick(): void {
-    if (Date.now() - this.lastHeard > (this.options.idleTimeoutMs ?? 45_000)) {
-      this.onClose(CloseCode.Idle, 'no answer from the relay');
-      return;
-    }
-    this.sendText(encodeMessage({ type: 'ping', t: Date.now() }));
+    this.liveness?.stop();
+    this.liveness = new Liveness({
+      everyMs: this.options.pingIntervalMs ?? 15_000,
+      deadAfterMs: this.options.idleTimeoutMs ?? 45_000,
+      probe: () => this.sendText(encodeMessage({ type: 'ping', t: Date.now() })),
+      dead: () => this.onClose(CloseCode.Idle, 'no answer from the relay'),
+    });
   }
 
   /** A malformed message from the relay ends this connection; the session reconnects. */
@@ -374,13 +361,13 @@ export class ClientSession {
   }
 
   private onText(raw: string): void {
-    this.lastHeard = Date.now();
+    this.liveness?.heard();
     const message = parseRelayToClient(raw);
     switch (message.type) {
       case 'connected':
         this.admitted = true;
         this.ackSent = -1; // the relay knows nothing of this connection's progress yet
-        this.backoff.reset();
+        this.retry.succeeded();
         this.sendText(encodeMessage({ type: 'ping', t: Date.now() }));
         this.agentName = message.name;
         if (message.agent_online) this.handshake();
@@ -545,7 +532,7 @@ export class ClientSession {
   }
 
   private onBinary(bytes: Uint8Array): void {
-    this.lastHeard = Date.now();
+    this.liveness?.heard();
     const frame = decodeFrameOf(bytes, [FrameType.Output, FrameType.Snapshot, FrameType.InputAck, FrameType.Handshake, FrameType.Channel], 'relay');
     if (frame.type === FrameType.Handshake) return this.onHandshake(frame);
     if (this.channel.kind !== 'open') throw new ProtocolError('terminal data before the channel opened');
@@ -581,20 +568,20 @@ export class ClientSession {
     // A connection admitted with the link, on which this device paired, is cut when the link is replaced:
     // the device's own key gets it back in.
     const pairedSince = code === CloseCode.Unauthorized && this.admittedWith !== undefined && this.admittedWith !== this.credential;
-    if (serverSaid && FATAL_CLOSE_CODES.has(code) && !pairedSince) {
+    if (serverSaid && closeAction('client', code) === 'fatal' && !pairedSince) {
       this.setState({ kind: 'failed', code, reason: explained });
       return;
     }
     // The relay (or the agent) says how long to wait after too many failed attempts.
-    const retryInMs = Math.max(this.backoff.next(), code === CloseCode.RateLimited ? (retryAfterFromReason(reason) ?? 0) : 0);
+    const retryInMs = this.retry.delayAfter(code, reason);
     this.setState({ kind: 'waiting', retryInMs, code, reason: code === CloseCode.RateLimited && !serverSaid ? reason : explained });
-    this.retryTimer = setTimeout(() => this.open(), retryInMs);
+    this.retry.schedule(retryInMs, () => this.open());
   }
 
   private dropSocket(code: number, reason: string): void {
     this.generation++;
-    clearInterval(this.pingTimer);
-    this.pingTimer = undefined;
+    this.liveness?.stop();
+    this.liveness = undefined;
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     this.admitted = false;

@@ -8,6 +8,7 @@
 import {
   FrameType,
   IntegrityError,
+  continuation,
   ProtocolError,
   fromBase64Url,
   openAttention,
@@ -130,7 +131,7 @@ export class StreamFollower {
           ? 'gap'
           : snapshot || this.streamChanged
             ? 'restored'
-            : this.position !== null && frame.offset > this.position
+            : this.position !== null && continuation(this.position, frame.offset, data.length) === 'gap'
               ? 'gap'
               : 'resumed';
       this.streamChanged = false;
@@ -145,7 +146,7 @@ export class StreamFollower {
     const end = frame.offset + data.length;
     if (this.position === null) {
       this.position = frame.offset;
-    } else if (frame.offset > this.position) {
+    } else if (continuation(this.position, frame.offset, data.length) === 'gap') {
       this.events.gap?.(frame.offset - this.position);
       this.position = frame.offset;
     }
@@ -190,11 +191,9 @@ export class StreamFollower {
     }
     // Output the session already has is never sent again, and a jump is only possible where output may be
     // lost (bytes history); either means frames were dropped, replayed or reordered on the way.
-    const end = frame.offset + length;
-    if (end <= this.position && (length > 0 || frame.offset < this.position)) {
-      throw new IntegrityError(`output ${frame.offset}..${end} repeats what was already received (at ${this.position})`);
-    }
-    if (frame.offset > this.position && this.history === 'screen') throw new IntegrityError(`output jumps from ${this.position} to ${frame.offset}`);
+    const next = continuation(this.position, frame.offset, length);
+    if (next === 'repeats') throw new IntegrityError(`output ${frame.offset}..${frame.offset + length} repeats what was already received (at ${this.position})`);
+    if (next === 'gap' && this.history === 'screen') throw new IntegrityError(`output jumps from ${this.position} to ${frame.offset}`);
   }
 
   /** The key of a broadcast box (attention events, exit statuses), from the newest stream key. */

@@ -32,15 +32,6 @@ export const CloseCode = {
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
-/** Close codes after which a client or agent must not simply reconnect with the same credentials. */
-export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
-  CloseCode.BadMessage,
-  CloseCode.UnsupportedVersion,
-  CloseCode.Unauthorized,
-  CloseCode.ForbiddenOrigin,
-  CloseCode.Replaced,
-]);
-
 /** Stable codes carried by `error` messages. */
 export const ErrorCode = {
   /** Input arrived while the agent is not connected; the client keeps it and sends it again when the agent is back. */

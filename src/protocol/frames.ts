@@ -143,6 +143,17 @@ function sealed(type: number, headerSize: number, writeHeader: (dv: DataView) =>
   return out;
 }
 
+/**
+ * How output at `offset` (`length` bytes) relates to a reader that needs stream position `position` next:
+ * it `continues` what the reader has (it starts at or before the position; an empty frame at the position
+ * only confirms it), `repeats` what the reader has (it ends by the position), or leaves a `gap` (it starts
+ * after the position). The one rule relay and clients follow.
+ */
+export function continuation(position: number, offset: number, length: number): 'continues' | 'repeats' | 'gap' {
+  if (offset > position) return 'gap';
+  return offset + length <= position && (length > 0 || offset < position) ? 'repeats' : 'continues';
+}
+
 /** Seals output bytes at stream position `offset` into an OUTPUT frame. */
 export function sealOutput(key: Uint8Array, offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
   checkPosition(offset, 'offset');

@@ -10,6 +10,7 @@ export * from './input-record.js';
 export * from './limits.js';
 export * from './messages.js';
 export * from './backoff.js';
+export * from './reconnect.js';
 export * from './link.js';
 export * from './noise.js';
 export * from './cpace.js';

@@ -8,6 +8,7 @@ import {
   CloseCode,
   ErrorCode,
   FrameType,
+  continuation,
   encodeFromClient,
   encodeMessage,
   decodeFrame,
@@ -344,13 +345,13 @@ export class Hub {
   /** Live output: forwarded only to a client whose position it continues; a gap means the client must be synced. */
   private deliverLive(agent: Agent, client: Client, frame: OutputFrame, bytes: Uint8Array): void {
     if (client.lagging || client.syncAnswered !== client.syncRequested || client.awaitingAnswer) return;
-    const end = frame.offset + frame.length;
-    if (client.position === null || client.stream !== agent.stream || frame.offset > client.position) {
+    const next = client.position === null || client.stream !== agent.stream ? 'gap' : continuation(client.position, frame.offset, frame.length);
+    if (next === 'gap') {
       this.requestSync(agent, client);
       return;
     }
-    if (end <= client.position) return;
-    client.position = end;
+    if (next === 'repeats' || frame.length === 0) return; // the client has it (a sync answer brought it)
+    client.position = frame.offset + frame.length;
     this.send(agent, client, bytes);
   }
 
