@@ -15,6 +15,7 @@ import {
   decodeFrame,
   formatAccessLink,
   pinProblem,
+  printable,
   trimSlash,
   isRelayUrl,
   viewSecret,
@@ -36,7 +37,8 @@ import { PtyProcess, resolveCommand, type PtyExit } from './pty-process.js';
 import { RegistrationFailed, register } from './registration.js';
 import { RelayLink } from './relay-link.js';
 import { ScreenMirror } from './screen-mirror.js';
-import { TerminalHost, type TerminalHostOptions } from './terminal-host.js';
+import { ClientTable, type ClientTableOptions } from './client-table.js';
+import { TerminalStream } from './terminal-stream.js';
 
 /** Settings of an agent. */
 export interface AgentOptions {
@@ -92,7 +94,7 @@ export interface AgentOptions {
   /** Reconnect delays (tests shorten them). */
   backoff?: { baseMs?: number; capMs?: number };
   /** Replays and snapshots each client session and each credential gets (default SYNC_BUDGET; tests shorten it). */
-  syncBudget?: TerminalHostOptions['syncBudget'];
+  syncBudget?: ClientTableOptions['syncBudget'];
 }
 
 /** What an agent reports. */
@@ -218,6 +220,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     hello: () => ({ type: 'hello', v: PROTOCOL_VERSION, name, stream: host.stream, end: host.end, ...credentials.forRelay(identity.agentId!) }),
     onOnline: () => {
       channels.reset();
+      clients.clear();
       host.online();
       emit({ event: 'relay_connected' });
       if (!announced) {
@@ -248,7 +251,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     { progress: () => host.screenProgress(), failed: mirrorFailed },
     options.mirrorWorker,
   );
-  const host = new TerminalHost(
+  const clients = new ClientTable(link, (client, record) => host.input(client, record), {
+    onClients: (count) => emit({ event: 'clients', count }),
+    onBadInput: rejectInput,
+    syncBudget: options.syncBudget,
+  });
+  const host = new TerminalStream(
     link,
     {
       write: (data) => pty?.write(data),
@@ -258,7 +266,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         pty?.pauseOutput(paused);
       },
     },
-    { bufferSize: options.bufferSize, screen, onClients: reportClients, onBadInput: rejectInput, syncBudget: options.syncBudget },
+    clients,
+    {
+      bufferSize: options.bufferSize,
+      screen,
+      onSnapshotFailed: (message) => emit({ event: 'warning', message: `a screen snapshot failed (${message}); the client got the output held instead` }),
+    },
   );
   const credentials = new AgentCredentials(identity, identityFile, options.linkTtlMs);
   const channels: ChannelHost = new ChannelHost(
@@ -277,6 +290,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     },
     {
       opened: (client, channel) => {
+        clients.opened(client, channel);
         host.opened(client, channel);
         devices.connected(channel);
       },
@@ -310,17 +324,24 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         return forgetClient(message.client);
       case 'sync':
         // Only for a client the relay announced (and the agent took: their number is bounded).
-        if (channels.knows(message.client)) host.message(message);
+        if (channels.knows(message.client)) host.sync(message.client, message.sync, message.resume);
         return;
-      default:
-        host.message(message);
+      case 'flow':
+        return host.flow(message.limit);
+      case 'error':
+        // Something the agent sent was refused: the person hears of it (in the relay's words, as data).
+        return emit({ event: 'warning', message: `the relay refused something this agent sent (${printable(message.code)}): ${printable(message.message)}` });
+      case 'connected':
+      case 'heartbeat_ack':
+        return;
     }
   }
 
   /** A client is gone: its handshake or channel, and everything the terminal kept for it. */
   function forgetClient(client: number): void {
     channels.left(client);
-    host.message({ type: 'client_left', client });
+    clients.left(client);
+    host.forget(client);
   }
 
   /** A new stream key from now on, handed to every open channel. */
@@ -339,7 +360,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       if (!(error instanceof ProtocolError)) throw error;
       return rejectInput(frame.client, error.message);
     }
-    host.frame(frame);
+    clients.frame(frame);
   }
 
   // Browsers hear about rejected input (at most once a second: a hostile relay could send a flood).
@@ -363,13 +384,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   function sendAttention(event: AttentionEvent): void {
     if (closing || !link.isOnline) return;
     link.sendMessage({ type: 'attention', box: host.sealAttention(event) });
-  }
-
-  let clientCount = 0;
-  function reportClients(count: number): void {
-    if (count === clientCount) return;
-    clientCount = count;
-    emit({ event: 'clients', count });
   }
 
   function accessUrl(readOnly = false): string {
@@ -454,6 +468,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     registrationAbort.abort();
     await pty?.stop();
     host.dispose();
+    clients.dispose();
     await Promise.all([link.close(), screen.close(), attention?.close(), control?.close()]);
     lock.release();
     finish(code);

@@ -1,26 +1,20 @@
-// The agent's session core, independent of the relay connection and of the PTY: it records output by
-// stream position, streams it to the relay with back-pressure, answers the relay's `sync` requests for
-// each client (replay from a position, or reset and replay when the position is gone), applies each
-// client's input exactly once, and decides the terminal size. It serves clients whose channel is open
-// (channel-host.ts): live output is sealed with the stream's key, which only they were given; what goes to
-// one client (snapshots, input acknowledgements) with that connection's key, and input is applied only if
-// it opens with the sender's connection key and the channel may type.
+// One terminal's output stream at the agent, independent of the relay connection and of the PTY: it records
+// the program's output by stream position, streams it to the relay with back-pressure, keeps the screen
+// mirror fed, paces the program by what clients processed (pace.ts), answers the relay's `sync` requests
+// for each client that watches it (replay from a position, or a snapshot when the position is gone), and
+// decides the terminal's size. Live output is sealed with the stream's key, which only open channels get;
+// what goes to one client (snapshots) with that connection's key. Clients, their keys and their input's
+// bookkeeping are the client table's (client-table.ts).
 
 import {
-  FrameType,
   MAX_MESSAGE_BYTES,
   MAX_OUTPUT_CHUNK,
-  ProtocolError,
-  decodeFrameOf,
-  decodeInputRecord,
   encodeMessage,
   encodeToClient,
-  openFrame,
   randomBytes,
   randomId,
   sealAttention,
   sealExitStatus,
-  sealInputAck,
   sealOutput,
   sealSnapshot,
   streamSubkey,
@@ -28,26 +22,16 @@ import {
   utf8,
   type AttentionEvent,
   type ExitStatus,
-  type FromClientFrame,
   type HistoryMode,
-  type RelayToAgent,
+  type InputRecord,
   type Resume,
 } from '../protocol/index.js';
-import { RateLimiter, type RateLimitOptions } from '../net/rate-limit.js';
 import type { OpenChannel } from './channel-host.js';
+import type { ClientTable } from './client-table.js';
 import { OutputLog } from './output-log.js';
 import { Pace, type PaceOptions } from './pace.js';
 import { SizePolicy, type Size } from './size-policy.js';
-
-/** Where the host sends frames: the relay link. */
-export interface Uplink {
-  /** Whether frames can be sent now. */
-  readonly isOnline: boolean;
-  /** Sends a frame (binary) or control message (text); returns the bytes waiting to be written. */
-  send(data: string | Uint8Array): number;
-  /** Calls back once the bytes waiting drop to `bytes`. */
-  onceBelow(bytes: number, callback: () => void): void;
-}
+import type { Uplink } from './uplink.js';
 
 /** What the host does to the terminal. */
 export interface TerminalControl {
@@ -69,8 +53,8 @@ export interface ScreenSource {
   readonly failure: string | undefined;
 }
 
-/** Settings of a TerminalHost. */
-export interface TerminalHostOptions {
+/** Settings of a TerminalStream. */
+export interface TerminalStreamOptions {
   /**
    * The screen mirror for snapshots. Without one (or while it fails), a client that lost its place gets a
    * cleared screen and the bytes still held, and is told that the screen could not be restored.
@@ -84,22 +68,9 @@ export interface TerminalHostOptions {
   lowWater?: number;
   /** How long the pace holds for clients after losing the relay (pace.ts; tests shorten it). */
   pace?: PaceOptions;
-  /** Reports clients joining and leaving. */
-  onClients?(count: number): void;
-  /** Reports a client's input that could not be opened or decoded (it is skipped). */
-  onBadInput?(client: number, message: string): void;
-  /** Sync answers (replays, snapshots) each client session, and each credential, gets (tests shorten them). */
-  syncBudget?: { perSession: RateLimitOptions; perCredential: RateLimitOptions };
+  /** A snapshot could not be made or sent (the client gets the bytes held instead). */
+  onSnapshotFailed?(message: string): void;
 }
-
-/**
- * Sync answers per client session and per credential (a device, or a link): a viewer reconnecting in a loop
- * or asking for snapshot after snapshot gets them no faster than this (the rest wait their turn).
- */
-export const SYNC_BUDGET = { perSession: { burst: 10, perMinute: 30 }, perCredential: { burst: 20, perMinute: 60 } };
-
-/** Sessions whose last applied input is remembered, beyond which the oldest is forgotten. */
-const MAX_SESSIONS = 1024;
 
 /**
  * A PTY read this large filled the terminal's buffer (Linux hands out at most 4095 bytes per read), so
@@ -109,9 +80,6 @@ const MAX_SESSIONS = 1024;
 const FULL_READ = 4095;
 /** Longest a full read is held, in ms. */
 const HOLD_MS = 2;
-
-/** Input acknowledgements are sent at most this often per client, in ms. */
-const ACK_DELAY_MS = 20;
 
 /** A screen client further behind than this gets a snapshot instead of a replay: it is faster to draw. */
 const REPLAY_LIMIT = 1 << 20;
@@ -123,11 +91,10 @@ const MAX_SNAPSHOT_BYTES = MAX_MESSAGE_BYTES - 1024;
 interface SyncRequest {
   sync: number;
   resume: Resume | undefined;
-  history: HistoryMode;
 }
 
-/** One agent's terminal session as the relay and its clients see it. */
-export class TerminalHost {
+/** One terminal's output stream, as the relay and the clients that watch it see it. */
+export class TerminalStream {
   /** Identifies this output stream; a new agent process starts a new stream. */
   readonly stream = randomId();
   /** Live output is sealed with it; random, never stored, given only to open channels (and replaced by `rekey`). */
@@ -136,18 +103,9 @@ export class TerminalHost {
   private run = 1;
   private readonly log: OutputLog;
   private sizes = new SizePolicy();
-  /** Relay's client number → the client's open channel. */
-  private readonly clients = new Map<number, OpenChannel>();
   /** Syncs asked for clients whose channel is not open yet, or that wait for their budget. */
   private readonly waitingSync = new Map<number, SyncRequest>();
   private readonly syncTimers = new Map<number, ReturnType<typeof setTimeout>>();
-  private readonly sessionSyncs: RateLimiter;
-  private readonly credentialSyncs: RateLimiter;
-  /** Session id → highest input sequence number applied. Insertion order is age order. */
-  private readonly applied = new Map<string, number>();
-  private readonly pendingAcks = new Set<number>();
-  private ackScheduled = false;
-  private ackTimer: ReturnType<typeof setTimeout> | undefined;
   /** Next stream position to send to the relay as live output. */
   private sent = 0;
   /** The uplink has too much waiting: live output waits until it drains. */
@@ -166,10 +124,10 @@ export class TerminalHost {
   constructor(
     private readonly uplink: Uplink,
     private readonly terminal: TerminalControl,
-    private readonly options: TerminalHostOptions = {},
+    /** The clients with an open channel (their keys, their input's bookkeeping, their sync budgets). */
+    private readonly clients: ClientTable,
+    private readonly options: TerminalStreamOptions = {},
   ) {
-    this.sessionSyncs = new RateLimiter(options.syncBudget?.perSession ?? SYNC_BUDGET.perSession);
-    this.credentialSyncs = new RateLimiter(options.syncBudget?.perCredential ?? SYNC_BUDGET.perCredential);
     this.log = new OutputLog(options.bufferSize ?? 4 << 20);
     this.screen = options.screen;
     this.pace = new Pace(
@@ -184,13 +142,10 @@ export class TerminalHost {
   /** Stops the timers this host started. */
   dispose(): void {
     clearTimeout(this.holdTimer);
-    clearTimeout(this.ackTimer);
     for (const timer of this.syncTimers.values()) clearTimeout(timer);
     this.syncTimers.clear();
     this.pace.dispose();
     this.holdTimer = undefined;
-    this.ackTimer = undefined;
-    this.ackScheduled = false;
   }
 
   /** Stream position after the last output byte. */
@@ -202,11 +157,6 @@ export class TerminalHost {
   tail(max: number): { bytes: Uint8Array; cut: boolean } {
     const from = Math.max(this.log.start, this.log.end - max);
     return { bytes: this.log.read(from, this.log.end - from), cut: from > 0 };
-  }
-
-  /** Number of clients attached (with an open channel). */
-  get clientCount(): number {
-    return this.clients.size;
   }
 
   /** What a new channel is told about the output stream: its id, its key, where it ends now, and the run. */
@@ -242,11 +192,9 @@ export class TerminalHost {
     return sealExitStatus(streamSubkey(this.streamKey, 'status'), { ...status, end: this.log.end, run: this.run });
   }
 
-  /** A client's channel opened (channel-host.ts): it is served from now on. */
+  /** A client's channel opened (channel-host.ts; the client table has it): a sync asked for it meanwhile is answered. */
   opened(client: number, channel: OpenChannel): void {
-    this.clients.set(client, channel);
     this.pace.clientBack(channel.session);
-    this.notifyClients();
     if (this.waitingSync.has(client)) this.trySync(client);
   }
 
@@ -293,19 +241,17 @@ export class TerminalHost {
     // The flow limit stays until the relay sends one (it does on every new connection).
     this.pace.relayBack();
     // The relay announces its clients again right after accepting the agent; each opens a new channel.
-    this.clients.clear();
     this.latestSync.clear();
     this.waitingSync.clear();
     for (const timer of this.syncTimers.values()) clearTimeout(timer);
     this.syncTimers.clear();
     this.sizes = new SizePolicy();
-    this.notifyClients();
     this.settleFlush();
   }
 
   /** The uplink went down: the clients attached now are likely back once it is (pace.ts holds the pace for them). */
   offline(): void {
-    this.pace.relayLost([...this.clients.values()].map((c) => c.session));
+    this.pace.relayLost([...this.clients.channels()].map((c) => c.session));
   }
 
   /** The screen mirror made progress: reading may resume. */
@@ -313,62 +259,35 @@ export class TerminalHost {
     this.pace.update();
   }
 
-  /** A control message from the relay. */
-  message(message: RelayToAgent): void {
-    switch (message.type) {
-      case 'flow':
-        this.pace.relayLimitIs(message.limit);
-        return;
-      case 'client_left':
-        this.clients.delete(message.client);
-        this.latestSync.delete(message.client);
-        this.waitingSync.delete(message.client);
-        clearTimeout(this.syncTimers.get(message.client));
-        this.syncTimers.delete(message.client);
-        this.pendingAcks.delete(message.client);
-        this.applySize(this.sizes.remove(message.client));
-        this.notifyClients();
-        return;
-      case 'sync':
-        // Only the latest request counts; it is answered once the channel is open and the budget allows.
-        this.latestSync.set(message.client, message.sync);
-        this.waitingSync.set(message.client, { sync: message.sync, resume: message.resume, history: message.history });
-        this.trySync(message.client);
-        return;
-      default:
-        return;
-    }
+  /** Flow control from the relay: read no output beyond `limit` for now (null: no limit). */
+  flow(limit: number | null): void {
+    this.pace.relayLimitIs(limit);
   }
 
-  /** An input frame from a client, via the relay. */
-  frame(frame: FromClientFrame): void {
-    const client = this.clients.get(frame.client);
-    if (client === undefined) return;
-    const input = decodeFrameOf(frame.inner, [FrameType.Input], 'relay');
-    const { session, keys } = client;
-    if (client.access !== 'full') {
-      this.options.onBadInput?.(frame.client, 'input from a read-only device or link');
-      return;
+  /** The relay asks to bring a client up to date; only its latest request counts, answered once its channel is open and its budget allows. */
+  sync(client: number, sync: number, resume: Resume | undefined): void {
+    this.latestSync.set(client, sync);
+    this.waitingSync.set(client, { sync, resume });
+    this.trySync(client);
+  }
+
+  /** A client left (or stopped watching): what was kept for it goes, and its size no longer counts. */
+  forget(client: number): void {
+    this.latestSync.delete(client);
+    this.waitingSync.delete(client);
+    clearTimeout(this.syncTimers.get(client));
+    this.syncTimers.delete(client);
+    this.applySize(this.sizes.remove(client));
+  }
+
+  /** A client's input record (opened and applied once by the client table): keystrokes for the program, or its size. */
+  input(client: number, record: InputRecord): void {
+    if (record.kind === 'data') {
+      this.terminal.write(record.data);
+      this.applySize(this.sizes.activity(client));
+    } else {
+      this.applySize(this.sizes.report(client, { cols: record.cols, rows: record.rows }));
     }
-    const last = this.applied.get(session) ?? 0;
-    if (input.seq > last) {
-      try {
-        // Opened before it counts as applied: a forged frame must not use up a sequence number.
-        const payload = openFrame(keys.receive, input);
-        this.remember(session, input.seq);
-        const record = decodeInputRecord(payload);
-        if (record.kind === 'data') {
-          this.terminal.write(record.data);
-          this.applySize(this.sizes.activity(frame.client));
-        } else {
-          this.applySize(this.sizes.report(frame.client, { cols: record.cols, rows: record.rows }));
-        }
-      } catch (error) {
-        if (!(error instanceof ProtocolError)) throw error;
-        this.options.onBadInput?.(frame.client, error.message);
-      }
-    }
-    this.scheduleAck(frame.client);
   }
 
   /** Sends live output from `sent` until caught up or the uplink backs up. */
@@ -407,8 +326,7 @@ export class TerminalHost {
     const channel = this.clients.get(client);
     const request = this.waitingSync.get(client);
     if (!channel || !request || this.syncTimers.has(client)) return;
-    const credential = channel.credential.kind === 'device' ? `device:${channel.credential.id}` : `link:${channel.access}`;
-    const wait = Math.max(this.sessionSyncs.retryAfterMs(channel.session), this.credentialSyncs.retryAfterMs(credential));
+    const wait = this.clients.takeSync(channel);
     if (wait > 0) {
       this.syncTimers.set(
         client,
@@ -419,16 +337,14 @@ export class TerminalHost {
       );
       return;
     }
-    this.sessionSyncs.take(channel.session);
-    this.credentialSyncs.take(credential);
     this.waitingSync.delete(client);
     // How missing output is filled is what the client said in its (authenticated) OPEN, not what the relay says.
-    this.sync(client, request.sync, request.resume, channel.open.history);
+    this.answerSync(client, request.sync, request.resume, channel.open.history);
   }
 
   /** Brings one client up to the end of the stream: replay from its position, or a snapshot of the screen. */
-  private sync(client: number, sync: number, resume: Resume | undefined, history: HistoryMode): void {
-    if (!this.clients.has(client)) return;
+  private answerSync(client: number, sync: number, resume: Resume | undefined, history: HistoryMode): void {
+    if (!this.clients.get(client)) return;
     const end = this.log.end;
     const held = resume !== undefined && resume.stream === this.stream && resume.offset >= this.log.start && resume.offset <= end;
     if (held && (history === 'bytes' || end - resume.offset <= REPLAY_LIMIT)) {
@@ -443,15 +359,21 @@ export class TerminalHost {
       this.answer(client, sync, this.heldOnly(client), this.log.start);
       return;
     }
-    void this.screen.snapshot(MAX_SNAPSHOT_BYTES).then((snapshot) => {
+    const answer = (snapshot: { offset: number; data: string } | undefined): void => {
       // Answer only the latest request of a client still here; anything newer supersedes this one.
-      if (this.latestSync.get(client) !== sync || !this.clients.has(client)) return;
+      const channel = this.clients.get(client);
+      if (this.latestSync.get(client) !== sync || !channel) return;
       const data = snapshot ? utf8(snapshot.data) : undefined;
       if (snapshot && data && snapshot.offset >= this.log.start && snapshot.offset <= this.log.end && data.length <= MAX_SNAPSHOT_BYTES) {
-        this.answer(client, sync, sealSnapshot(this.clients.get(client)!.keys.send, snapshot.offset, data), snapshot.offset);
+        this.answer(client, sync, sealSnapshot(channel.keys.send, snapshot.offset, data), snapshot.offset);
       } else {
         this.answer(client, sync, this.heldOnly(client), this.log.start);
       }
+    };
+    this.screen.snapshot(MAX_SNAPSHOT_BYTES).then(answer, (error: unknown) => {
+      // A mirror that fails mid-snapshot: the client gets what is held, and the person hears why.
+      this.options.onSnapshotFailed?.((error as Error).message);
+      answer(undefined);
     });
   }
 
@@ -466,7 +388,6 @@ export class TerminalHost {
 
   /** Sends one sync answer in one go: sync_begin, an optional snapshot, output from `from` to the end, the input ack. */
   private answer(client: number, sync: number, snapshot: Uint8Array | undefined, from: number): void {
-    const { session, keys, access } = this.clients.get(client)!;
     const end = this.log.end;
     const key = this.streamKey;
     this.uplink.send(encodeMessage({ type: 'sync_begin', client, sync }));
@@ -477,44 +398,17 @@ export class TerminalHost {
       this.toClient(client, sealOutput(key, at, chunk));
       at += chunk.length;
     }
-    const seq = this.applied.get(session);
-    if (seq !== undefined && access === 'full') this.toClient(client, sealInputAck(keys.send, seq));
+    const ack = this.clients.inputAck(client);
+    if (ack) this.toClient(client, ack);
   }
 
   private toClient(client: number, inner: Uint8Array): void {
     this.uplink.send(encodeToClient(client, inner));
   }
 
-  private scheduleAck(client: number): void {
-    this.pendingAcks.add(client);
-    if (this.ackScheduled) return;
-    this.ackScheduled = true;
-    // Acknowledgements only let clients forget input they keep for resending, so nothing waits for
-    // them: they are batched, one per client every ACK_DELAY_MS however fast someone types.
-    this.ackTimer = setTimeout(() => {
-      this.ackScheduled = false;
-      for (const c of this.pendingAcks) {
-        const client = this.clients.get(c);
-        const seq = client === undefined ? undefined : this.applied.get(client.session);
-        if (seq !== undefined && client?.access === 'full') this.toClient(c, sealInputAck(client.keys.send, seq));
-      }
-      this.pendingAcks.clear();
-    }, ACK_DELAY_MS);
-  }
-
-  private remember(session: string, seq: number): void {
-    this.applied.delete(session);
-    this.applied.set(session, seq);
-    if (this.applied.size > MAX_SESSIONS) this.applied.delete(this.applied.keys().next().value!);
-  }
-
   private applySize(size: Size | undefined): void {
     if (!size) return;
     this.terminal.resize(size);
     this.screen?.resize(size.cols, size.rows);
-  }
-
-  private notifyClients(): void {
-    this.options.onClients?.(this.clients.size);
   }
 }
