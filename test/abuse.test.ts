@@ -56,7 +56,7 @@ async function freshAgent(relayUrl: string, hello: boolean): Promise<RawTcp> {
   };
   const raw = await rawWebSocket(relayUrl, `/ws/agent/${registered.agent_id}`, { Authorization: `Bearer ${registered.agent_key}` });
   if (hello) {
-    const message = { type: 'hello', v: PROTOCOL_VERSION, stream: randomId(), end: 0, access: 'A'.repeat(43), view: 'B'.repeat(43), devices: [] };
+    const message = { type: 'hello', v: PROTOCOL_VERSION, terminals: [], access: 'A'.repeat(43), view: 'B'.repeat(43), devices: [] };
     await raw.write(clientFrame(Opcode.Text, JSON.stringify(message)));
     await raw.received.until((chunks) => Buffer.concat(chunks).includes('"type":"connected"'), 5000, 'connected');
   }

@@ -74,6 +74,8 @@ describe('a command that fails at once', () => {
     expect((await json.exited).code).toBe(7);
     expect(json.events.items).toContainEqual({
       event: 'exit',
+      terminal: 1,
+      name: expect.stringMatching(/ · sh$/),
       exitCode: 7,
       restarting: false,
       ranMs: expect.any(Number),

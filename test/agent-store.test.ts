@@ -23,7 +23,7 @@ async function connectAs(relayUrl: string, id: string, key: string): Promise<num
   await socket.opened;
   const secret = newSecret();
   const verifier = (s: string): string => tokenVerifier(accessToken(s, id));
-  socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, stream: randomId(), end: 0, access: verifier(secret), view: verifier(viewSecret(secret, id)), devices: [] }));
+  socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, terminals: [], access: verifier(secret), view: verifier(viewSecret(secret, id)), devices: [] }));
   const answer = await Promise.race([socket.closed.then((c) => c.code), socket.messages.next((m) => m.text?.includes('"connected"') === true).then(() => 0)]);
   socket.ws.terminate();
   return answer;

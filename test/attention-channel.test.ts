@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AttentionChannel, hookScriptPath, shellQuote } from '../src/agent/attention-channel.js';
-import type { AttentionEvent } from '../src/protocol/index.js';
+import type { HookEvent } from '../src/agent/attention-channel.js';
 import { EventLog } from './helpers/wait.js';
 
 const channels: AttentionChannel[] = [];
@@ -15,8 +15,8 @@ afterEach(async () => {
   await Promise.all(channels.splice(0).map((c) => c.close()));
 });
 
-async function openChannel(options: Parameters<typeof AttentionChannel.open>[1] = {}): Promise<{ channel: AttentionChannel; events: EventLog<AttentionEvent> }> {
-  const events = new EventLog<AttentionEvent>();
+async function openChannel(options: Parameters<typeof AttentionChannel.open>[1] = {}): Promise<{ channel: AttentionChannel; events: EventLog<HookEvent> }> {
+  const events = new EventLog<HookEvent>();
   const channel = await AttentionChannel.open(events.push, options);
   channels.push(channel);
   return { channel, events };

@@ -1,11 +1,12 @@
 // Attention events end to end: the real Claude Code CLI (against the fake Messages API) runs its Stop
-// hook, the agent seals the event, the relay passes the box on unread, and clients (full and read-only)
-// open it. Also: how the agent registers the hooks, and how a client treats boxes that do not open.
+// hook, the agent sends the event, naming its session, sealed in each client's channel (full and
+// read-only), and the relay learns nothing of it. Also: how the agent registers the hooks, and that a
+// relay cannot make one up.
 
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, fromBase64Url, randomBytes, sealAttention, streamSubkey } from '../src/protocol/index.js';
+import { ErrorCode, randomBytes, sealChannel, utf8 } from '../src/protocol/index.js';
 import { hookScriptPath } from '../src/agent/attention-channel.js';
 import { startClaudeAgent } from './helpers/fake-anthropic.js';
 import { relayBehindHostile, type Tapped } from './helpers/hostile-relay.js';
@@ -29,21 +30,17 @@ describe('attention events', () => {
     await client.waitForOutput('ping-from-phone', 30_000);
     client.type('\r');
     await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('ping-from-phone'), 30_000, 'the prompt at the API');
-    expect(await client.attentions.next((e) => e.kind === 'stop', 60_000, 'the stop event')).toEqual({ kind: 'stop' });
-    expect(await viewer.attentions.next((e) => e.kind === 'stop', 10_000, 'the stop event, read-only')).toEqual({ kind: 'stop' });
+    const terminal = client.session.watching!;
+    expect(await client.attentions.next((e) => e.kind === 'stop', 60_000, 'the stop event')).toEqual({ terminal, kind: 'stop' });
+    expect(await viewer.attentions.next((e) => e.kind === 'stop', 10_000, 'the stop event, read-only')).toEqual({ terminal, kind: 'stop' });
+    // The session list says it waits (until somebody types into it).
+    await client.sessionLists.next((list) => list.some((s) => s.terminal === terminal && s.waiting), 10_000, 'the session marked waiting');
     await client.waitForOutput('PONG-FROM-FAKE-API'); // (words on screen are apart: cursor moves, not spaces)
     expect(client.errors.items).toEqual([]);
 
-    // What the relay saw: the agent's `attention` messages carry a box and nothing else, passed on unchanged.
-    const sent = texts(hostile.messages('agent', 'up')).filter((m) => m.type === 'attention');
-    expect(sent.length).toBeGreaterThan(0);
-    for (const message of sent) {
-      expect(Object.keys(message).sort()).toEqual(['box', 'type']);
-      expect(Buffer.from(fromBase64Url(message.box as string)).includes('"kind"')).toBe(false);
-    }
-    const delivered = texts(hostile.messages('client', 'down')).filter((m) => m.type === 'attention');
-    expect(delivered).toEqual(expect.arrayContaining(sent));
-    for (const plaintext of ['{"kind":"stop"}', '"kind"']) {
+    // What the relay saw: no control message about it, and nothing of it in any frame.
+    expect(texts(hostile.seen.items).filter((m) => m.type === 'attention')).toEqual([]);
+    for (const plaintext of ['"kind":"stop"', '"kind"', '"waiting":true']) {
       expect(hostile.seen.items.filter((m) => m.data.includes(plaintext))).toEqual([]);
     }
   });
@@ -86,30 +83,24 @@ describe('attention events', () => {
     expect(await argsOf({ args: ['--settings={}'] })).toEqual([['--settings={}']]);
   });
 
-  it('a client opens boxes sealed for its stream; others are reported and dropped without losing the connection', async () => {
+  it('a relay cannot make one up: no control message carries them, and a channel frame it forges does not open', async () => {
     const { hostile, through } = await relayBehindHostile();
     const agent = await startAgent(hostile.url);
     const client = new TestClient(through(agent.url));
     await client.waitForState('online');
-    // The stream key the agent gave this client (the relay never sees it): with it the test seals a box
-    // as the agent would, to show that only such a box is taken.
-    const streamKey = fromBase64Url(client.welcomes.items[0]!.key);
-    const inject = (box: string): void => hostile.inject('client', 1, JSON.stringify({ type: 'attention', box }));
-
-    inject(sealAttention(randomBytes(32), { kind: 'stop' })); // another key
-    inject(sealAttention(streamSubkey(randomBytes(32), 'attention'), { kind: 'stop' })); // another stream's
-    inject('AAAAAAAAAAAA'); // not a box at all
-    await client.errors.until((errors) => errors.length >= 3, 10_000, 'three refusals');
-    expect(client.errors.items.map((e) => e.code)).toEqual([ErrorCode.BadMessage, ErrorCode.BadMessage, ErrorCode.BadMessage]);
+    const forged = JSON.stringify({ type: 'attention', terminal: 1, kind: 'notification', message: 'Approve?' });
+    // As a control message it is not one the relay may send: the connection is replaced.
+    hostile.inject('client', 1, forged);
+    expect((await client.errors.next((e) => e.code === ErrorCode.BadMessage, 10_000, 'the refusal')).message).toMatch(/unknown type/);
+    await client.waitForState('online', 10_000, client.states.items.length);
+    // As a channel frame sealed with any key but the connection's, it does not open.
+    const connection = hostile.connections('client');
+    hostile.inject('client', connection, sealChannel(randomBytes(32), 1_000, utf8(forged)));
+    expect((await client.errors.next((e) => e.code === ErrorCode.Integrity, 10_000, 'the integrity error')).message).toMatch(/channel message/);
     expect(client.attentions.items).toEqual([]);
-
-    const event = { kind: 'notification' as const, message: 'Claude needs your permission to use Bash' };
-    inject(sealAttention(streamSubkey(streamKey, 'attention'), event));
-    expect(await client.attentions.next(() => true, 10_000, 'the genuine event')).toEqual(event);
-    // Still the first connection, and it still works.
-    expect(client.states.items.filter((s) => s.kind !== 'online' && s.kind !== 'connecting')).toEqual([]);
+    // It comes back and works.
+    await client.waitForState('online', 10_000, client.states.items.length);
     client.type('echo still-$((40 + 2))\r');
     await client.waitForOutput('still-42');
-    expect(hostile.messages('client', 'up').every((m) => m.connection === 1)).toBe(true);
   });
 });

@@ -104,7 +104,8 @@ describe('a revoked device and a hostile relay', () => {
     const phone = new TestClient(link, { credential: asCredential(mine) });
     const tablet = new TestClient(link, { credential: asCredential(lost) });
     await Promise.all([phone.waitForState('online'), tablet.waitForState('online')]);
-    const tabletKey = fromBase64Url(tablet.welcomes.items.at(-1)!.key);
+    await tablet.streamKeys.next(() => true, 10_000, "the tablet's stream key");
+    const tabletKey = fromBase64Url(tablet.streamKeys.items.at(-1)!.key);
     phone.session.revokeDevice(lost.id);
     await tablet.waitForState('failed');
     const mark = hostile.seen.items.length;

@@ -100,7 +100,7 @@ describe('before authentication', () => {
     ] as const) {
       const socket = agentSocket(`Bearer ${registered.agent_key}`, registered.agent_id);
       await socket.opened;
-      const hello: Record<string, unknown> = { type: 'hello', v: PROTOCOL_VERSION, stream: randomId(), end: 0, access: 'A'.repeat(43), view: 'B'.repeat(43) };
+      const hello: Record<string, unknown> = { type: 'hello', v: PROTOCOL_VERSION, terminals: [], access: 'A'.repeat(43), view: 'B'.repeat(43) };
       socket.ws.send(JSON.stringify({ ...hello, ...fields }));
       expect(await socket.closed).toMatchObject({ code: CloseCode.BadMessage, reason: expect.stringMatching(reason) });
     }

@@ -68,67 +68,118 @@ class FakePeer implements Peer {
 
 const agentId = randomId();
 const stream = randomId();
-const agentHello = (s = stream) => ({ type: 'hello' as const, v: PROTOCOL_VERSION, stream: s, end: 0, access: 'x'.repeat(43), view: 'z'.repeat(43), devices: [] });
-const clientHello = (options: { resume?: { stream: string; offset: number }; history?: 'screen' | 'bytes' } = {}) => ({
+const agentHello = (s = stream, more: Array<{ terminal: number; stream: string }> = []) => ({
   type: 'hello' as const,
   v: PROTOCOL_VERSION,
-  token: 'y'.repeat(43),
-  session: randomId(),
-  ...options,
+  terminals: [{ terminal: 1, stream: s }, ...more],
+  access: 'x'.repeat(43),
+  view: 'z'.repeat(43),
+  devices: [],
 });
+const clientHello = (session = randomId()) => ({ type: 'hello' as const, v: PROTOCOL_VERSION, token: 'y'.repeat(43), session });
+/** Output of terminal 1 (or another) at `offset`. */
+const out = (offset: number, text: string, terminal = 1): Uint8Array => sealOutput(KEY, terminal, offset, utf8(text));
+const empty = (offset = 0, terminal = 1): Uint8Array => sealOutput(KEY, terminal, offset, new Uint8Array(0));
 
 function setup(options = {}) {
   const hub = new Hub(options);
   const agent = new FakePeer();
   hub.connectAgent(agentId, agent, agentHello(), 'laptop');
+  /** The agent says the client watches `terminal` (it asked, through its channel), resuming from `resume`. */
+  const watch = (client: ClientHandle, terminal: number | null = 1, resume?: { stream: string; offset: number }, peer = agent): void =>
+    hub.agentMessage(agentId, peer, { type: 'watch', client: client.number, terminal, ...(resume ? { resume } : {}) });
+  /** A client admitted and watching terminal 1 (read-only with `readOnly`). */
+  const join = (peer: FakePeer, options: { resume?: { stream: string; offset: number }; session?: string; readOnly?: boolean; terminal?: number } = {}): ClientHandle => {
+    const client = hub.connectClient(agentId, peer, clientHello(options.session), undefined, options.readOnly === true)!;
+    watch(client, options.terminal ?? 1, options.resume);
+    return client;
+  };
   /** Answers the latest sync requested for `client` with `frames` (client-bound frames). */
   const answer = (client: ClientHandle, frames: Uint8Array[], peer = agent): void => {
     const sync = peer.messages().filter((m) => m.type === 'sync' && m.client === client.number).at(-1)!.sync as number;
     hub.agentMessage(agentId, peer, { type: 'sync_begin', client: client.number, sync });
     for (const frame of frames) hub.agentFrame(agentId, peer, encodeToClient(client.number, frame));
   };
-  const live = (offset: number, text: string, peer = agent): Uint8Array => {
-    const frame = sealOutput(KEY, offset, utf8(text));
+  const live = (offset: number, text: string, peer = agent, terminal = 1): Uint8Array => {
+    const frame = out(offset, text, terminal);
     hub.agentFrame(agentId, peer, frame);
     return frame;
   };
-  return { hub, agent, answer, live };
+  return { hub, agent, answer, live, join, watch };
 }
 
 describe('Hub', () => {
-  it('admits a client, announces it to the agent and asks the agent to sync it', () => {
-    const { hub, agent } = setup();
+  it('admits a client and announces it; once the agent says what it watches, asks the agent to sync it', () => {
+    const { hub, agent, watch } = setup();
     agent.take();
     const peer = new FakePeer();
-    const client = hub.connectClient(agentId, peer, clientHello({ resume: { stream, offset: 5 } }))!;
-    expect(peer.messages()[0]).toMatchObject({ type: 'connected', agent_id: agentId, agent_online: true, name: 'laptop', stream });
+    const client = hub.connectClient(agentId, peer, clientHello())!;
+    expect(peer.messages()[0]).toEqual({ type: 'connected', client_id: String(client.number), agent_id: agentId, agent_online: true, name: 'laptop', read_only: false });
+    expect(agent.messages()).toEqual([{ type: 'client_joined', client: client.number, session: expect.any(String), read_only: false }]);
+    agent.take();
+    watch(client, 1, { stream, offset: 5 });
     expect(agent.messages()).toEqual([
-      // It resumes from 5, so it paces the agent from there at once (said first: see connectClient).
-      { type: 'flow', limit: 5 + 512 * 1024 },
-      { type: 'client_joined', client: client.number, session: expect.any(String), read_only: false },
-      { type: 'sync', client: client.number, sync: 1, resume: { stream, offset: 5 }, history: 'screen' },
+      // It resumes from 5, so it paces terminal 1 from there at once (said before the sync).
+      { type: 'flow', terminal: 1, limit: 5 + 512 * 1024 },
+      { type: 'sync', client: client.number, terminal: 1, sync: 2, resume: { stream, offset: 5 } },
     ]);
   });
 
   it('fans live output out to every synced client without copying it', () => {
-    const { hub, answer, live } = setup();
+    const { answer, live, join } = setup();
     const peers = [new FakePeer(), new FakePeer(), new FakePeer()];
-    const clients = peers.map((p) => hub.connectClient(agentId, p, clientHello())!);
-    for (const c of clients) answer(c, [sealOutput(KEY, 0, new Uint8Array(0))]);
+    const clients = peers.map((p) => join(p));
+    for (const c of clients) answer(c, [empty()]);
     for (const p of peers) p.take();
     const frame = live(0, 'hello');
     for (const p of peers) expect(p.sent).toEqual([frame]);
     for (const p of peers) expect(p.sent[0]).toBe(frame);
   });
 
+  it('routes each terminal to its watchers only, with flow control of its own; a switch is a new sync', () => {
+    const { hub, agent, answer, live, join, watch } = setup({ flowWindow: 1000 });
+    hub.agentMessage(agentId, agent, { type: 'terminal_opened', terminal: 2, stream: 'T'.repeat(22) });
+    const [one, two] = [new FakePeer(), new FakePeer()];
+    const a = join(one);
+    const b = join(two, { terminal: 2 });
+    answer(a, [empty()]);
+    answer(b, [empty(0, 2)]);
+    one.take();
+    two.take();
+    live(0, 'for one');
+    live(0, 'for two', agent, 2);
+    expect(one.outputs()).toEqual(['for one']);
+    expect(two.outputs()).toEqual(['for two']);
+    agent.take();
+    hub.clientMessage(b, { type: 'ack', terminal: 2, offset: 7 });
+    hub.clientMessage(b, { type: 'ack', terminal: 1, offset: 7 }); // not what it watches: ignored
+    expect(agent.messages()).toEqual([{ type: 'flow', terminal: 2, limit: 1007 }]);
+    // b switches to terminal 1: terminal 2 holds its pace for a while (it may come back); terminal 1 syncs it.
+    agent.take();
+    watch(b, 1);
+    expect(agent.messages()).toEqual([{ type: 'sync', client: b.number, terminal: 1, sync: expect.any(Number) }]);
+    // A late answer for terminal 2 is not delivered any more.
+    two.take();
+    hub.agentFrame(agentId, agent, encodeToClient(b.number, out(7, 'late', 2)));
+    live(7, 'live two', agent, 2);
+    expect(two.sent).toEqual([]);
+    answer(b, [sealSnapshot(KEY, 1, 7, utf8('screen of one'))]);
+    live(7, ' more one');
+    expect(two.outputs()).toEqual([' more one']);
+    // Terminal 2 closes: nobody watches it any more.
+    hub.agentMessage(agentId, agent, { type: 'terminal_closed', terminal: 2 });
+    live(14, 'after close', agent, 2);
+    expect(two.outputs()).toEqual([' more one']);
+  });
+
   it('holds live output from a client until its sync answer, then continues from there', () => {
-    const { hub, agent, answer, live } = setup();
+    const { agent, answer, live, join } = setup();
     const peer = new FakePeer();
-    const client = hub.connectClient(agentId, peer, clientHello())!;
+    const client = join(peer);
     peer.take();
     live(0, 'early');
     expect(peer.sent).toEqual([]);
-    answer(client, [sealSnapshot(KEY, 0, new Uint8Array(0)), sealOutput(KEY, 0, utf8('early'))]);
+    answer(client, [sealSnapshot(KEY, 1, 0, new Uint8Array(0)), out(0, 'early')]);
     live(5, 'late');
     expect(peer.sent.map((f) => decodeFrame(f as Uint8Array).type)).toEqual([FrameType.Snapshot, FrameType.Output, FrameType.Output]);
     expect(peer.outputs()).toEqual(['early', 'late']);
@@ -136,23 +187,23 @@ describe('Hub', () => {
   });
 
   it('asks for one sync when a client misses part of the stream', () => {
-    const { hub, agent, answer, live } = setup();
+    const { agent, answer, live, join } = setup();
     const peer = new FakePeer();
-    const client = hub.connectClient(agentId, peer, clientHello())!;
-    answer(client, [sealOutput(KEY, 0, utf8('abc'))]);
+    const client = join(peer);
+    answer(client, [out(0, 'abc')]);
     agent.take();
     live(10, 'gap');
     live(13, 'more');
-    expect(agent.messages()).toEqual([{ type: 'sync', client: client.number, sync: 2, resume: { stream, offset: 3 }, history: 'screen' }]);
+    expect(agent.messages()).toEqual([{ type: 'sync', client: client.number, terminal: 1, sync: 3, resume: { stream, offset: 3 } }]);
   });
 
   it('stops feeding a client whose socket backs up and syncs it once it drains', () => {
-    const { hub, agent, answer, live } = setup({ clientHighWater: 100, clientLowWater: 10 });
+    const { agent, answer, live, join } = setup({ clientHighWater: 100, clientLowWater: 10 });
     const slow = new FakePeer();
     const fast = new FakePeer();
-    const slowClient = hub.connectClient(agentId, slow, clientHello())!;
-    const fastClient = hub.connectClient(agentId, fast, clientHello())!;
-    for (const c of [slowClient, fastClient]) answer(c, [sealOutput(KEY, 0, new Uint8Array(0))]);
+    const slowClient = join(slow);
+    const fastClient = join(fast);
+    for (const c of [slowClient, fastClient]) answer(c, [empty()]);
     slow.take();
     fast.take();
     agent.take();
@@ -164,94 +215,97 @@ describe('Hub', () => {
     expect(fast.sent).toHaveLength(3);
     expect(agent.messages()).toEqual([]);
     slow.drain();
-    expect(agent.messages()).toEqual([{ type: 'sync', client: slowClient.number, sync: 2, resume: { stream, offset: 4 }, history: 'screen' }]);
+    expect(agent.messages()).toEqual([{ type: 'sync', client: slowClient.number, terminal: 1, sync: 3, resume: { stream, offset: 4 } }]);
   });
 
   it('drops what is left of an older sync answer once a newer sync was requested', () => {
-    const { hub, agent, answer } = setup({ clientHighWater: 100, clientLowWater: 10 });
+    const { hub, agent, answer, join } = setup({ clientHighWater: 100, clientLowWater: 10 });
     const peer = new FakePeer();
-    const client = hub.connectClient(agentId, peer, clientHello({ history: 'bytes' }))!;
+    const client = join(peer);
+    const first = agent.messages().filter((m) => m.type === 'sync').at(-1)!.sync as number;
     // The first answer begins; the client backs up after its first frame and misses the second.
-    hub.agentMessage(agentId, agent, { type: 'sync_begin', client: client.number, sync: 1 });
+    hub.agentMessage(agentId, agent, { type: 'sync_begin', client: client.number, sync: first });
     peer.waiting = 1000;
-    hub.agentFrame(agentId, agent, encodeToClient(client.number, sealOutput(KEY, 0, utf8('AAAA'))));
-    hub.agentFrame(agentId, agent, encodeToClient(client.number, sealOutput(KEY, 4, utf8('BBBB'))));
-    peer.drain(); // a new sync (number 2) is requested from offset 4
-    hub.agentFrame(agentId, agent, encodeToClient(client.number, sealOutput(KEY, 8, utf8('CCCC')))); // rest of answer 1: dropped
-    answer(client, [sealOutput(KEY, 4, utf8('BBBB')), sealOutput(KEY, 8, utf8('CCCC'))]);
-    expect(agent.messages().filter((m) => m.type === 'sync').map((m) => m.sync)).toEqual([1, 2]);
+    hub.agentFrame(agentId, agent, encodeToClient(client.number, out(0, 'AAAA')));
+    hub.agentFrame(agentId, agent, encodeToClient(client.number, out(4, 'BBBB')));
+    peer.drain(); // a new sync is requested from offset 4
+    hub.agentFrame(agentId, agent, encodeToClient(client.number, out(8, 'CCCC'))); // rest of the first answer: dropped
+    answer(client, [out(4, 'BBBB'), out(8, 'CCCC')]);
+    expect(agent.messages().filter((m) => m.type === 'sync').map((m) => m.sync)).toEqual([first, first + 1]);
     expect(peer.outputs()).toEqual(['AAAA', 'BBBB', 'CCCC']);
   });
 
-  it('after the agent restarts with a new stream, a bytes client follows the new stream from its start', () => {
-    const { hub, agent, answer, live } = setup();
+  it('after the agent restarts with a new stream, a client follows the new stream once it watches again', () => {
+    const { hub, agent, answer, live, join, watch } = setup();
     const peer = new FakePeer();
-    const client = hub.connectClient(agentId, peer, clientHello({ history: 'bytes' }))!;
-    answer(client, [sealOutput(KEY, 0, utf8('old stream, long enough'))]);
+    const client = join(peer);
+    answer(client, [out(0, 'old stream, long enough')]);
     hub.disconnectAgent(agentId, agent);
     const again = new FakePeer();
     const newStream = randomId();
     hub.connectAgent(agentId, again, agentHello(newStream));
-    expect(again.messages().filter((m) => m.type === 'sync').at(-1)).toMatchObject({ type: 'sync', resume: { stream, offset: 23 } });
-    answer(client, [sealOutput(KEY, 0, utf8('new'))], again);
+    // Nothing is synced before the client's new channel says what it watches.
+    expect(again.messages().filter((m) => m.type === 'sync')).toEqual([]);
+    watch(client, 1, { stream, offset: 23 }, again);
+    expect(again.messages().filter((m) => m.type === 'sync').at(-1)).toEqual({ type: 'sync', client: client.number, terminal: 1, sync: expect.any(Number) });
+    answer(client, [out(0, 'new')], again);
     live(3, ' stream', again);
     live(10, ' goes on', again);
     expect(peer.outputs()).toEqual(['old stream, long enough', 'new', ' stream', ' goes on']);
   });
 
-  it('an agent cut off between sync_begin and its answer is asked to resume from what the client has', () => {
-    const { hub, agent, answer } = setup({ clientHighWater: 100, clientLowWater: 10 });
+  it('an agent cut off between sync_begin and its answer is asked to resume from what the client says it has', () => {
+    const { hub, agent, answer, join, watch } = setup({ clientHighWater: 100, clientLowWater: 10 });
     const peer = new FakePeer();
-    const client = hub.connectClient(agentId, peer, clientHello({ history: 'bytes' }))!;
-    answer(client, [sealOutput(KEY, 0, utf8('0123456789'))]);
-    // The client backs up and drains: sync 2 is requested; the agent begins answering and is cut off.
+    const client = join(peer);
+    answer(client, [out(0, '0123456789')]);
+    // The client backs up and drains: a sync is requested; the agent begins answering and is cut off.
     peer.waiting = 1000;
-    const frame = sealOutput(KEY, 10, utf8('abc'));
-    hub.agentFrame(agentId, agent, frame);
+    hub.agentFrame(agentId, agent, out(10, 'abc'));
     peer.drain();
-    hub.agentMessage(agentId, agent, { type: 'sync_begin', client: client.number, sync: 2 });
+    const pending = agent.messages().filter((m) => m.type === 'sync').at(-1)!.sync as number;
+    hub.agentMessage(agentId, agent, { type: 'sync_begin', client: client.number, sync: pending });
     hub.disconnectAgent(agentId, agent);
     const again = new FakePeer();
     hub.connectAgent(agentId, again, agentHello());
-    expect(again.messages().filter((m) => m.type === 'sync').at(-1)).toEqual({ type: 'sync', client: client.number, sync: 3, resume: { stream, offset: 13 }, history: 'bytes' });
-    answer(client, [sealOutput(KEY, 13, utf8('def'))], again);
+    watch(client, 1, { stream, offset: 13 }, again);
+    expect(again.messages().filter((m) => m.type === 'sync').at(-1)).toEqual({ type: 'sync', client: client.number, terminal: 1, sync: expect.any(Number), resume: { stream, offset: 13 } });
+    answer(client, [out(13, 'def')], again);
     expect(peer.outputs()).toEqual(['0123456789', 'abc', 'def']);
   });
 
-  it('tells clients when the agent goes offline and comes back, and re-syncs them', () => {
-    const { hub, agent, answer } = setup();
+  it('tells clients when the agent goes offline and comes back, and announces them again', () => {
+    const { hub, agent, answer, join } = setup();
     const peer = new FakePeer();
-    const client = hub.connectClient(agentId, peer, clientHello())!;
-    answer(client, [sealOutput(KEY, 0, utf8('abc'))]);
+    const client = join(peer);
+    answer(client, [out(0, 'abc')]);
     peer.take();
     hub.disconnectAgent(agentId, agent);
     expect(peer.messages()).toEqual([{ type: 'agent_offline', agent_id: agentId }]);
-    const input = sealInput(KEY, 1, encodeInputRecord({ kind: 'data', data: utf8('x') }));
+    const input = sealInput(KEY, 1, encodeInputRecord({ kind: 'data', terminal: 1, data: utf8('x') }));
     hub.clientFrame(client, input);
     expect(peer.messages()[1]).toEqual({ type: 'error', code: 'agent_offline', message: 'Agent is offline' });
     const again = new FakePeer();
-    const newStream = randomId();
-    hub.connectAgent(agentId, again, agentHello(newStream));
-    expect(peer.messages()[2]).toMatchObject({ type: 'agent_online', agent_id: agentId, stream: newStream });
+    hub.connectAgent(agentId, again, agentHello(randomId()));
+    expect(peer.messages()[2]).toEqual({ type: 'agent_online', agent_id: agentId });
     expect(again.messages()).toEqual([
       { type: 'connected', agent_id: agentId },
       // The client acknowledged nothing: nobody paces, and the new connection hears so before the clients.
-      { type: 'flow', limit: null },
+      { type: 'flow', terminal: 1, limit: null },
       { type: 'client_joined', client: client.number, session: expect.any(String), read_only: false },
-      { type: 'sync', client: client.number, sync: 2, resume: { stream, offset: 3 }, history: 'screen' },
     ]);
   });
 
   it('routes input to the agent with the client number, and acks back to that client only', () => {
-    const { hub, agent } = setup();
+    const { hub, agent, join } = setup();
     const a = new FakePeer();
     const b = new FakePeer();
-    const ca = hub.connectClient(agentId, a, clientHello())!;
-    hub.connectClient(agentId, b, clientHello());
+    const ca = join(a);
+    join(b);
     agent.take();
     a.take();
     b.take();
-    const input = sealInput(KEY, 1, encodeInputRecord({ kind: 'data', data: utf8('ls\r') }));
+    const input = sealInput(KEY, 1, encodeInputRecord({ kind: 'data', terminal: 1, data: utf8('ls\r') }));
     hub.clientFrame(ca, input);
     expect(decodeFrame(agent.frames()[0]!)).toEqual({ type: FrameType.FromClient, client: ca.number, inner: input });
     const ack = sealInputAck(KEY, 1);
@@ -260,59 +314,43 @@ describe('Hub', () => {
     expect(b.sent).toEqual([]);
   });
 
-  it('passes an attention message on unchanged to every client of the agent (read-only and not yet synced too), and to no one else', () => {
-    const { hub, agent, answer } = setup();
-    const peers = [new FakePeer(), new FakePeer(), new FakePeer()];
-    const [synced] = peers.map((p, i) => hub.connectClient(agentId, p, clientHello(), undefined, i === 1)!) as [ClientHandle];
-    answer(synced, [sealOutput(KEY, 0, new Uint8Array(0))]);
-    const otherAgentId = randomId();
-    hub.connectAgent(otherAgentId, new FakePeer(), agentHello(randomId()));
-    const stranger = new FakePeer();
-    hub.connectClient(otherAgentId, stranger, clientHello());
-    for (const p of [...peers, stranger]) p.take();
-    agent.take();
-    const box = 'sealed-box_' + 'A'.repeat(100);
-    hub.agentMessage(agentId, agent, { type: 'attention', box });
-    for (const p of peers) expect(p.sent).toEqual([JSON.stringify({ type: 'attention', box })]);
-    expect(stranger.sent).toEqual([]);
-    expect(agent.sent).toEqual([]);
-  });
-
   it('closes an older connection of the same agent as replaced, and ignores what it still sends', () => {
-    const { hub, agent, answer } = setup();
+    const { hub, agent, answer, join, watch } = setup();
     const peer = new FakePeer();
-    const client = hub.connectClient(agentId, peer, clientHello())!;
+    const client = join(peer);
     const newer = new FakePeer();
     hub.connectAgent(agentId, newer, agentHello());
     expect(agent.closed?.code).toBe(CloseCode.Replaced);
-    answer(client, [sealOutput(KEY, 0, utf8('from the new one'))], newer);
-    hub.agentFrame(agentId, agent, sealOutput(KEY, 16, utf8('from the old one')));
-    hub.agentMessage(agentId, agent, { type: 'status', box: 'old' });
+    watch(client, 1, undefined, newer);
+    answer(client, [out(0, 'from the new one')], newer);
+    hub.agentFrame(agentId, agent, out(16, 'from the old one'));
+    hub.agentMessage(agentId, agent, { type: 'error', message: 'old' });
+    hub.agentMessage(agentId, agent, { type: 'watch', client: client.number, terminal: null });
     hub.disconnectAgent(agentId, agent); // the old socket's close must not take the new one offline
     expect(hub.presence(agentId).online).toBe(true);
     expect(peer.outputs()).toEqual(['from the new one']);
-    expect(peer.messages().filter((m) => m.type === 'status' || m.type === 'agent_offline')).toEqual([]);
+    expect(peer.messages().filter((m) => m.type === 'error' || m.type === 'agent_offline')).toEqual([]);
   });
 
   it('flow control: the agent may read up to the slowest acknowledging client plus the window', () => {
     let now = 0;
-    const { hub, agent, answer, live } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
+    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
     const peers = [new FakePeer(), new FakePeer()];
-    const [a, b] = peers.map((p) => hub.connectClient(agentId, p, clientHello())!) as [ClientHandle, ClientHandle];
-    for (const c of [a, b]) answer(c, [sealOutput(KEY, 0, new Uint8Array(0))]);
+    const [a, b] = peers.map((p) => join(p)) as [ClientHandle, ClientHandle];
+    for (const c of [a, b]) answer(c, [empty()]);
     live(0, 'x'.repeat(3000));
     const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     expect(flows()).toEqual([null]); // nobody acknowledged anything yet: no limit, said once on connecting
-    hub.clientMessage(a, { type: 'ack', offset: 3000 });
+    hub.clientMessage(a, { type: 'ack', terminal: 1, offset: 3000 });
     expect(flows()).toEqual([null, 4000]);
-    hub.clientMessage(b, { type: 'ack', offset: 500 });
+    hub.clientMessage(b, { type: 'ack', terminal: 1, offset: 500 });
     expect(flows()).toEqual([null, 4000, 1500]); // the slower client paces
-    hub.clientMessage(b, { type: 'ack', offset: 550 });
+    hub.clientMessage(b, { type: 'ack', terminal: 1, offset: 550 });
     expect(flows()).toEqual([null, 4000, 1500]); // moves below an eighth of the window cost no message
-    hub.clientMessage(b, { type: 'ack', offset: 9999 }); // more than it was sent: counts as all of it
+    hub.clientMessage(b, { type: 'ack', terminal: 1, offset: 9999 }); // more than it was sent: counts as all of it
     expect(flows()).toEqual([null, 4000, 1500, 4000]);
     live(3000, 'y'.repeat(500));
-    hub.clientMessage(a, { type: 'ack', offset: 3500 });
+    hub.clientMessage(a, { type: 'ack', terminal: 1, offset: 3500 });
     // b has 500 bytes it has not acknowledged; after stallMs it stops pacing and a alone decides.
     now = 2500;
     hub.tick();
@@ -326,15 +364,14 @@ describe('Hub', () => {
 
   it('flow control: a client that reconnects paces from where it resumes; a new agent connection hears the limit at once', () => {
     let now = 0;
-    const { hub, agent, answer } = setup({ flowWindow: 1000, now: () => now });
+    const { hub, agent, answer, join } = setup({ flowWindow: 1000, now: () => now });
     const session = randomId();
-    const first = hub.connectClient(agentId, new FakePeer(), { ...clientHello(), session })!;
-    answer(first, [sealOutput(KEY, 0, utf8('x'.repeat(300)))]);
-    hub.clientMessage(first, { type: 'ack', offset: 300 });
+    const first = join(new FakePeer(), { session });
+    answer(first, [out(0, 'x'.repeat(300))]);
+    hub.clientMessage(first, { type: 'ack', terminal: 1, offset: 300 });
     hub.disconnectClient(first);
     now = 100;
-    const again = hub.connectClient(agentId, new FakePeer(), { ...clientHello({ resume: { stream, offset: 300 } }), session })!;
-    void again;
+    join(new FakePeer(), { session, resume: { stream, offset: 300 } });
     const flows = (peer: FakePeer): unknown[] => peer.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     expect(flows(agent)).toEqual([null, 1300]);
     hub.disconnectAgent(agentId, agent);
@@ -349,12 +386,12 @@ describe('Hub', () => {
   });
 
   it('flow control: a client brought back by a snapshot paces from the snapshot, not from where it was', () => {
-    const { hub, agent, answer } = setup({ flowWindow: 1000 });
-    const client = hub.connectClient(agentId, new FakePeer(), clientHello({ resume: { stream, offset: 5 } }))!;
+    const { hub, agent, answer, join } = setup({ flowWindow: 1000 });
+    const client = join(new FakePeer(), { resume: { stream, offset: 5 } });
     const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     expect(flows()).toEqual([null, 1005]);
     // Its place is long gone from the agent's buffer: the answer is a snapshot at 50,000.
-    answer(client, [sealSnapshot(KEY, 50_000, utf8('the screen'))]);
+    answer(client, [sealSnapshot(KEY, 1, 50_000, utf8('the screen'))]);
     hub.tick();
     expect(flows()).toEqual([null, 1005, 51_000]);
   });
@@ -370,9 +407,8 @@ describe('Hub', () => {
   });
 
   it('forgets agents with no connection and no clients', () => {
-    const { hub, agent } = setup();
-    const peer = new FakePeer();
-    const client = hub.connectClient(agentId, peer, clientHello())!;
+    const { hub, agent, join } = setup();
+    const client = join(new FakePeer());
     hub.disconnectAgent(agentId, agent);
     hub.disconnectClient(client);
     expect(hub.stats()).toEqual({ agentsOnline: 0, clients: 0 });

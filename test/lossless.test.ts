@@ -10,7 +10,7 @@ import serialize from '@xterm/addon-serialize';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, runCli } from './helpers/cli.js';
 import { CutProxy } from './helpers/cut-proxy.js';
-import { RAW_READY, cleanup, rawCommand, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { RAW_READY, cleanup, openRawChannel, rawCommand, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 import { PROTOCOL_VERSION, accessToken, encodeMessage, parseAccessLink, randomId, socketUrl } from '../src/protocol/index.js';
 
 const proxies: CutProxy[] = [];
@@ -178,8 +178,11 @@ describe('bounded memory', () => {
       const { agentId, secret } = parseAccessLink(link);
       const stalled = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
       await stalled.opened;
-      stalled.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session: randomId(), history: 'bytes' }));
+      const session = randomId();
+      stalled.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
       await stalled.messages.next((m) => m.text?.includes('"connected"') === true);
+      // It watches the program's session, then reads nothing more.
+      await openRawChannel(stalled, agentId, { kind: 'link', secret, readOnly: false }, { session, history: 'bytes', watch: { terminal: 1 } });
       (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     }
     const reader = new TestClient(link, { history: 'bytes' });

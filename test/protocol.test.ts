@@ -14,12 +14,15 @@ import {
   MAX_CONTROL_BYTES,
   MAX_INPUT_CHUNK,
   ProtocolError,
-  MAX_ATTENTION_BOX,
   MAX_ATTENTION_MESSAGE,
+  MAX_PATH_LENGTH,
+  encodeChannelMessage,
+  parseAgentChannel,
+  parseClientChannel,
+  type AgentChannelMessage,
+  type ClientChannelMessage,
   accessToken,
   agentToRelay,
-  openAttention,
-  sealAttention,
   checkControlSize,
   clientToRelay,
   closeReason,
@@ -60,7 +63,6 @@ import {
   channelPsk,
   deviceToken,
   pinPrs,
-  streamSubkey,
   relayToAgent,
   relayToClient,
   toBase64Url,
@@ -75,42 +77,41 @@ import { nativeAead, nativeAeadAvailable } from '../src/net/native-aead.js';
 const id = randomId();
 const id2 = randomId();
 const key = toBase64Url(randomBytes(32));
-const attentionBox = sealAttention(randomBytes(32), { kind: 'notification', message: 'Claude needs your permission to use Bash' });
 
 /** One valid sample of every message, per direction; the tests check the lists cover every type. */
 const samples = {
   agentToRelay: [
-    { type: 'hello', v: PROTOCOL_VERSION, name: 'laptop', stream: id, end: 12345, access: key, view: key, devices: [{ id: id2, verifier: key, read_only: true }] },
+    { type: 'hello', v: PROTOCOL_VERSION, name: 'laptop', terminals: [{ terminal: 1, stream: id }], access: key, view: key, devices: [{ id: id2, verifier: key, read_only: true }] },
     { type: 'credentials', access: key, view: key, devices: [] },
     { type: 'heartbeat' },
-    { type: 'status', box: attentionBox },
     { type: 'error', message: 'boom' },
     { type: 'sync_begin', client: 7, sync: 3 },
-    { type: 'attention', box: attentionBox },
+    { type: 'terminal_opened', terminal: 2, stream: id2 },
+    { type: 'terminal_closed', terminal: 2 },
+    { type: 'watch', client: 7, terminal: 1, resume: { stream: id, offset: 12345 } },
+    { type: 'watch', client: 7, terminal: null },
   ] satisfies AgentToRelay[],
   relayToAgent: [
     { type: 'connected', agent_id: id },
     { type: 'heartbeat_ack' },
     { type: 'client_joined', client: 7, session: id2, read_only: true, device: id, address: '203.0.113.7' },
     { type: 'client_left', client: 7 },
-    { type: 'sync', client: 7, sync: 3, resume: { stream: id, offset: 2 ** 40 }, history: 'screen' },
-    { type: 'flow', limit: 2 ** 33 },
-    { type: 'flow', limit: null },
+    { type: 'sync', client: 7, terminal: 1, sync: 3, resume: { stream: id, offset: 2 ** 40 } },
+    { type: 'flow', terminal: 1, limit: 2 ** 33 },
+    { type: 'flow', terminal: 0xffffffff, limit: null },
     { type: 'error', code: 'bad_message', message: 'nope' },
   ] satisfies RelayToAgent[],
   clientToRelay: [
-    { type: 'hello', v: PROTOCOL_VERSION, token: key, device: id, session: id2, resume: { stream: id, offset: 99 }, history: 'bytes' },
+    { type: 'hello', v: PROTOCOL_VERSION, token: key, device: id, session: id2 },
     { type: 'ping', t: 1700000000000 },
-    { type: 'ack', offset: 65536 },
+    { type: 'ack', terminal: 3, offset: 65536 },
   ] satisfies ClientToRelay[],
   relayToClient: [
-    { type: 'connected', client_id: '7', agent_id: id, agent_online: true, name: '项目@host', stream: id, read_only: false },
-    { type: 'agent_online', agent_id: id, stream: id },
+    { type: 'connected', client_id: '7', agent_id: id, agent_online: true, name: '项目@host', read_only: false },
+    { type: 'agent_online', agent_id: id },
     { type: 'agent_offline', agent_id: id },
-    { type: 'status', box: attentionBox },
     { type: 'error', code: 'agent_offline', message: 'Agent is offline' },
     { type: 'pong', t: 5 },
-    { type: 'attention', box: attentionBox },
   ] satisfies RelayToClient[],
 };
 
@@ -165,14 +166,14 @@ describe('control messages', () => {
     expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, token: 'x'.repeat(5000) })), CloseCode.BadMessage, /token/);
     expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, token: `${key.slice(0, 42)}!` })), CloseCode.BadMessage, /format/);
     expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, v: 1.5 })), CloseCode.BadMessage, /integer/);
-    expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, resume: { stream: id, offset: -1 } })), CloseCode.BadMessage, /offset/);
-    expectRefused(() => parseClientToRelay(JSON.stringify({ ...hello, history: 'all' })), CloseCode.BadMessage, /history/);
-    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'status', message: 'exited with code 0' })), CloseCode.BadMessage, /box: missing/);
+    expectRefused(() => parseClientToRelay(JSON.stringify({ type: 'ack', terminal: 1, offset: -1 })), CloseCode.BadMessage, /offset/);
+    expectRefused(() => parseClientToRelay(JSON.stringify({ type: 'ack', offset: 5 })), CloseCode.BadMessage, /terminal: missing/);
+    expectRefused(() => parseClientToRelay(JSON.stringify({ type: 'ack', terminal: 0, offset: 5 })), CloseCode.BadMessage, /terminal/);
+    // What the relay learns of a session is its number and its stream id: a name or a folder has no field to go in.
+    expect(parseAgentToRelay(JSON.stringify({ type: 'terminal_opened', terminal: 1, stream: id, name: 'secret-project', cwd: '/home/me/secret' }))).toEqual({ type: 'terminal_opened', terminal: 1, stream: id });
+    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'watch', client: 1, terminal: 'one' })), CloseCode.BadMessage, /terminal/);
+    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, terminals: Array.from({ length: 257 }, (_, i) => ({ terminal: i + 1, stream: id })), access: key, view: key, devices: [] })), CloseCode.BadMessage, /terminals/);
     expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'credentials', access: key, view: key, devices: [{ id, verifier: key }] })), CloseCode.BadMessage, /read_only/);
-    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'attention' })), CloseCode.BadMessage, /box: missing/);
-    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'attention', box: '' })), CloseCode.BadMessage, /box/);
-    expectRefused(() => parseAgentToRelay(JSON.stringify({ type: 'attention', box: 'not base64url!' })), CloseCode.BadMessage, /box: has an invalid format/);
-    expectRefused(() => parseRelayToClient(JSON.stringify({ type: 'attention', box: 'A'.repeat(MAX_ATTENTION_BOX + 1) })), CloseCode.BadMessage, /box/);
   });
 
   it('refuses control messages larger than the limit before parsing them', () => {
@@ -188,31 +189,31 @@ describe('binary frames', () => {
   const data = new Uint8Array([0xe4, 0xb8, 0xad, 0x0a]);
   const K = randomBytes(32);
   const open = (frame: Uint8Array): Uint8Array => openFrame(K, decodeFrame(frame) as Parameters<typeof openFrame>[1]);
-  const encodeOutput = (offset: number, bytes: Uint8Array): Uint8Array => sealOutput(K, offset, bytes);
+  const encodeOutput = (offset: number, bytes: Uint8Array): Uint8Array => sealOutput(K, 1, offset, bytes);
   const encodeInput = (seq: number, record: Uint8Array): Uint8Array => sealInput(K, seq, record);
 
-  it('round-trip with offsets up to 2^53 - 1; the relay sees headers and lengths only', () => {
-    for (const offset of [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER]) {
-      const output = sealOutput(K, offset, data);
-      expect(output.length).toBe(9 + SEAL_OVERHEAD + data.length);
-      expect(decodeFrame(output)).toMatchObject({ type: FrameType.Output, offset, length: data.length });
+  it('round-trip with terminals up to 2^32 - 1 and offsets up to 2^53 - 1; the relay sees headers and lengths only', () => {
+    for (const [terminal, offset] of [[1, 0], [2, 1], [7, 2 ** 32 - 1], [0xffffffff, 2 ** 32], [3, 2 ** 40 + 5], [1, Number.MAX_SAFE_INTEGER]] as const) {
+      const output = sealOutput(K, terminal, offset, data);
+      expect(output.length).toBe(13 + SEAL_OVERHEAD + data.length);
+      expect(decodeFrame(output)).toMatchObject({ type: FrameType.Output, terminal, offset, length: data.length });
       expect(open(output)).toEqual(data);
       // A snapshot's box starts with what it holds: the screen's bytes, or that there are none.
-      const snapshot = sealSnapshot(K, offset, data);
-      expect(snapshot.length).toBe(9 + SEAL_OVERHEAD + 1 + data.length);
-      expect(decodeFrame(snapshot)).toMatchObject({ type: FrameType.Snapshot, offset, length: 1 + data.length });
+      const snapshot = sealSnapshot(K, terminal, offset, data);
+      expect(snapshot.length).toBe(13 + SEAL_OVERHEAD + 1 + data.length);
+      expect(decodeFrame(snapshot)).toMatchObject({ type: FrameType.Snapshot, terminal, offset, length: 1 + data.length });
       expect(openSnapshot(K, decodeFrame(snapshot) as SnapshotFrame)).toEqual({ kind: 'screen', data });
-      const none = sealSnapshot(K, offset, new Uint8Array(0), 'unavailable');
+      const none = sealSnapshot(K, terminal, offset, new Uint8Array(0), 'unavailable');
       expect(openSnapshot(K, decodeFrame(none) as SnapshotFrame)).toEqual({ kind: 'unavailable', data: new Uint8Array(0) });
       // The bytes do not appear in the frames.
       for (const frame of [output, snapshot]) expect(Buffer.from(frame).includes(Buffer.from(data))).toBe(false);
     }
-    expect(() => sealSnapshot(K, 0, data, 'unavailable')).toThrow(RangeError);
+    expect(() => sealSnapshot(K, 1, 0, data, 'unavailable')).toThrow(RangeError);
     expect(decodeFrame(sealInputAck(K, 0xffffffff))).toMatchObject({ type: FrameType.InputAck, seq: 0xffffffff });
     expect(open(sealInputAck(K, 7))).toEqual(new Uint8Array(0));
-    const input = encodeInput(9, encodeInputRecord({ kind: 'data', data }));
+    const input = encodeInput(9, encodeInputRecord({ kind: 'data', terminal: 4, data }));
     expect(decodeFrame(input)).toMatchObject({ type: FrameType.Input, seq: 9 });
-    expect(decodeInputRecord(open(input))).toEqual({ kind: 'data', data });
+    expect(decodeInputRecord(open(input))).toEqual({ kind: 'data', terminal: 4, data });
     expect(decodeFrame(encodeFromClient(3, input))).toEqual({ type: FrameType.FromClient, client: 3, inner: input });
     const out = encodeOutput(7, data);
     expect(decodeFrame(encodeToClient(0xfffffffe, out))).toEqual({ type: FrameType.ToClient, client: 0xfffffffe, inner: out });
@@ -235,20 +236,23 @@ describe('binary frames', () => {
       expect(() => open(flipped)).toThrow(ProtocolError);
     }
     const moved = Uint8Array.from(frame);
-    moved[8] = 101; // the same box claimed for offset 101
+    moved[12] = 101; // the same box claimed for offset 101
     expect(() => open(moved)).toThrow(IntegrityError);
+    const elsewhere = Uint8Array.from(frame);
+    elsewhere[4] = 2; // the same box claimed for another terminal
+    expect(() => open(elsewhere)).toThrow(IntegrityError);
     const asSnapshot = Uint8Array.from(frame);
     asSnapshot[0] = FrameType.Snapshot;
     expect(() => open(asSnapshot)).toThrow(IntegrityError);
     // A snapshot sealed by the right key but holding no valid snapshot (an unknown kind, nothing at all,
     // bytes in an unavailable one) is refused too.
     for (const plaintext of [[9, 0x41], [], [1, 0x41]]) {
-      const bad = sealOutput(K, 7, Uint8Array.from(plaintext));
+      const bad = sealOutput(K, 1, 7, Uint8Array.from(plaintext));
       bad[0] = FrameType.Snapshot;
-      const header = bad.subarray(0, 9);
+      const header = bad.subarray(0, 13);
       const resealed = new Uint8Array(bad.length);
       resealed.set(header);
-      sealInto(K, header, Uint8Array.from(plaintext), resealed, 9);
+      sealInto(K, header, Uint8Array.from(plaintext), resealed, 13);
       expect(() => openSnapshot(K, decodeFrame(resealed) as SnapshotFrame)).toThrow(ProtocolError);
     }
     expect(() => openFrame(randomBytes(32), decodeFrame(frame) as Parameters<typeof openFrame>[1])).toThrow(IntegrityError);
@@ -259,7 +263,7 @@ describe('binary frames', () => {
   it('refuses empty, truncated, unknown and misnested frames', () => {
     expectRefused(() => decodeFrame(new Uint8Array(0)), CloseCode.BadMessage, /empty/);
     expectRefused(() => decodeFrame(new Uint8Array([FrameType.Output, 0, 0])), CloseCode.BadMessage, /truncated/);
-    expectRefused(() => decodeFrame(encodeOutput(1, data).subarray(0, 9 + SEAL_OVERHEAD - 1)), CloseCode.BadMessage, /truncated/);
+    expectRefused(() => decodeFrame(encodeOutput(1, data).subarray(0, 13 + SEAL_OVERHEAD - 1)), CloseCode.BadMessage, /truncated/);
     expectRefused(() => decodeFrame(new Uint8Array([FrameType.Input, 0, 0, 0, 1])), CloseCode.BadMessage, /truncated/);
     expectRefused(() => decodeFrame(new Uint8Array([FrameType.InputAck, 0, 0, 0, 1, 9])), CloseCode.BadMessage, /45 bytes/);
     expectRefused(() => decodeFrame(new Uint8Array([0x7f, 1, 2])), CloseCode.BadMessage, /unknown frame type/);
@@ -271,9 +275,9 @@ describe('binary frames', () => {
     const nested = new Uint8Array(500_000);
     for (let i = 0; i < nested.length; i += 5) nested[i] = FrameType.ToClient;
     expectRefused(() => decodeFrame(nested), CloseCode.BadMessage, /cannot carry/);
-    const tooFar = new Uint8Array(9 + SEAL_OVERHEAD);
+    const tooFar = new Uint8Array(13 + SEAL_OVERHEAD);
     tooFar[0] = FrameType.Output;
-    tooFar.fill(0xff, 1, 9);
+    tooFar.fill(0xff, 5, 13);
     expectRefused(() => decodeFrame(tooFar), CloseCode.BadMessage, /out of range/);
   });
 
@@ -282,14 +286,19 @@ describe('binary frames', () => {
   });
 
   it('input records round-trip and bad ones are refused', () => {
-    expect(decodeInputRecord(encodeInputRecord({ kind: 'data', data }))).toEqual({ kind: 'data', data });
-    expect(decodeInputRecord(encodeInputRecord({ kind: 'resize', cols: 132, rows: 43 }))).toEqual({ kind: 'resize', cols: 132, rows: 43 });
-    expectRefused(() => decodeInputRecord(new Uint8Array([1, 0, 0, 0, 24])), CloseCode.BadMessage, /terminal size/);
-    expectRefused(() => decodeInputRecord(new Uint8Array([1, 0, 80])), CloseCode.BadMessage, /5 bytes/);
-    expectRefused(() => decodeInputRecord(new Uint8Array([9])), CloseCode.BadMessage, /unknown input record/);
-    expectRefused(() => decodeInputRecord(new Uint8Array(0)), CloseCode.BadMessage, /empty/);
-    expectRefused(() => decodeInputRecord(new Uint8Array(MAX_INPUT_CHUNK + 2)), CloseCode.BadMessage, /too large/);
-    expect(() => encodeInputRecord({ kind: 'resize', cols: 0, rows: 10 })).toThrow(RangeError);
+    expect(decodeInputRecord(encodeInputRecord({ kind: 'data', terminal: 1, data }))).toEqual({ kind: 'data', terminal: 1, data });
+    expect(decodeInputRecord(encodeInputRecord({ kind: 'resize', terminal: 0xffffffff, cols: 132, rows: 43 }))).toEqual({ kind: 'resize', terminal: 0xffffffff, cols: 132, rows: 43 });
+    expectRefused(() => decodeInputRecord(new Uint8Array([1, 0, 0, 0, 1, 0, 0, 0, 24])), CloseCode.BadMessage, /terminal size/);
+    expectRefused(() => decodeInputRecord(new Uint8Array([1, 0, 0, 0, 1, 0, 80])), CloseCode.BadMessage, /9 bytes/);
+    expectRefused(() => decodeInputRecord(new Uint8Array([9, 0, 0, 0, 1])), CloseCode.BadMessage, /unknown input record/);
+    expectRefused(() => decodeInputRecord(new Uint8Array([0, 0, 0, 0, 0, 65])), CloseCode.BadMessage, /terminal 0/);
+    expectRefused(() => decodeInputRecord(new Uint8Array(0)), CloseCode.BadMessage, /truncated/);
+    expectRefused(() => decodeInputRecord(new Uint8Array([0, 0, 0, 1])), CloseCode.BadMessage, /truncated/);
+    const huge = new Uint8Array(MAX_INPUT_CHUNK + 6);
+    huge[4] = 1;
+    expectRefused(() => decodeInputRecord(huge), CloseCode.BadMessage, /too large/);
+    expect(() => encodeInputRecord({ kind: 'resize', terminal: 1, cols: 0, rows: 10 })).toThrow(RangeError);
+    expect(() => encodeInputRecord({ kind: 'data', terminal: 0, data })).toThrow(RangeError);
     expect(() => encodeOutput(-1, data)).toThrow(RangeError);
   });
 });
@@ -311,7 +320,6 @@ describe('end-to-end keys', () => {
       channelPsk({ kind: 'link', secret: view, readOnly: false }, id),
       channelPsk({ kind: 'device', id: device, secret: deviceSecret, readOnly: false }, id),
       channelPsk({ kind: 'device', id: randomId(), secret: deviceSecret, readOnly: false }, id),
-      streamSubkey(randomBytes(32), 'attention'),
     ].map((k) => toBase64Url(k));
     expect(new Set(keys).size).toBe(keys.length);
     // The tokens the relay sees are unrelated to every key.
@@ -321,61 +329,64 @@ describe('end-to-end keys', () => {
   });
 });
 
-describe('attention events', () => {
-  const K = streamSubkey(randomBytes(32), 'attention');
-  /** A box sealed like sealAttention's, around any plaintext. */
-  const boxOf = (k: Uint8Array, plaintext: string): string => {
-    const bytes = Buffer.from(plaintext);
-    const box = new Uint8Array(bytes.length + SEAL_OVERHEAD);
-    sealInto(k, Buffer.from('ccremote/v3 attention'), bytes, box, 0);
-    return toBase64Url(box);
-  };
+describe('channel messages about sessions', () => {
+  const session = {
+    terminal: 3,
+    name: 'project',
+    cwd: '/home/me/project',
+    kind: 'claude',
+    command: 'claude --resume abc',
+    state: 'running',
+    waiting: true,
+    waiting_for: 'Claude needs your permission to use Bash',
+    started_at: 1_700_000_000_000,
+    last_activity: 1_700_000_000_500,
+  } as const;
 
-  it('round-trip sealed; the box shows nothing of the event', () => {
-    for (const event of [
-      { kind: 'stop' as const },
-      { kind: 'notification' as const, message: 'Claude needs your permission to use Bash' },
-      { kind: 'notification' as const, message: '许可 ✓ "quoted" \\ \u{1F600}'.repeat(40).slice(0, MAX_ATTENTION_MESSAGE) },
-    ]) {
-      const box = sealAttention(K, event);
-      expect(box).toMatch(/^[A-Za-z0-9_-]+$/);
-      expect(box.length).toBeLessThanOrEqual(MAX_ATTENTION_BOX);
-      expect(openAttention(K, box)).toEqual(event);
-      expect(Buffer.from(fromBase64Url(box)).toString('latin1')).not.toMatch(/stop|notification|permission/);
+  it('round-trip: sessions, streams, exits and attention events', () => {
+    const messages = [
+      { type: 'sessions', sessions: [session, { ...session, terminal: 4, state: 'exited', exit_code: 2, waiting: false, waiting_for: undefined, worktree: 'fix/login' }], max: 16 },
+      { type: 'stream', terminal: 3, stream: id, key, end: 2 ** 40, run: 2 },
+      { type: 'stream_key', terminal: 3, key, from: 99 },
+      { type: 'exit', terminal: 3, message: 'claude exited with code 0', exit_code: 0, end: 5, run: 1, restarting: false },
+      { type: 'attention', terminal: 3, kind: 'notification', message: '许可 ✓ "quoted" \\ \u{1F600}'.repeat(40).slice(0, MAX_ATTENTION_MESSAGE) },
+      { type: 'started', request: 7, terminal: 5 },
+      { type: 'conversations', request: 8, cwd: '/p', conversations: [{ id: 'dd704ee1-3381-40fa-8ea3-44c3023b3785', time: 5, prompt: 'fix the tests' }] },
+      { type: 'folders', request: 9, path: '/home/me', parent: null, entries: [{ name: 'project', path: '/home/me/project', git: true }] },
+      { type: 'refused', request: 7, message: 'no' },
+      { type: 'warning', terminal: 3, message: 'the screen mirror does not work' },
+    ] as const;
+    for (const message of messages) {
+      const clean = JSON.parse(JSON.stringify(message)) as Record<string, unknown>;
+      expect(parseAgentChannel(encodeChannelMessage(message as unknown as AgentChannelMessage))).toEqual(clean);
     }
-    // A fresh nonce every time: the same event never gives the same box.
-    expect(sealAttention(K, { kind: 'stop' })).not.toBe(sealAttention(K, { kind: 'stop' }));
+    for (const message of [
+      { type: 'watch', terminal: 3, resume: { stream: id, offset: 7 } },
+      { type: 'watch', terminal: null },
+      { type: 'start', request: 1, kind: 'claude', cwd: '/home/me/project', conversation: 'dd704ee1-3381-40fa-8ea3-44c3023b3785' },
+      { type: 'start', request: 2, kind: 'command', command: ['bash', '-l'], worktree: 'feature/x' },
+      { type: 'end', terminal: 3 },
+      { type: 'dismiss', terminal: 3 },
+      { type: 'conversations', request: 3, cwd: '/p' },
+      { type: 'folders', request: 4 },
+    ] as const) {
+      expect(parseClientChannel(encodeChannelMessage(message as unknown as ClientChannelMessage))).toEqual(message);
+    }
   });
 
-  it('keys differ per stream key and use, and from the stream key itself', () => {
-    const streamKey = randomBytes(32);
-    const keys = [streamSubkey(streamKey, 'attention'), streamSubkey(streamKey, 'status'), streamSubkey(randomBytes(32), 'attention'), streamKey];
-    expect(new Set(keys.map((k) => toBase64Url(k))).size).toBe(keys.length);
-  });
-
-  it('refuses a wrong key, an altered or truncated box, and anything that is not an event', () => {
-    const box = sealAttention(K, { kind: 'stop' });
-    expect(() => openAttention(streamSubkey(randomBytes(32), 'attention'), box)).toThrow(IntegrityError);
-    const bytes = fromBase64Url(box);
-    for (const at of [0, 24, bytes.length - 1]) {
-      const altered = Uint8Array.from(bytes);
-      altered[at]! ^= 1;
-      expect(() => openAttention(K, toBase64Url(altered))).toThrow(IntegrityError);
-    }
-    expect(() => openAttention(K, toBase64Url(bytes.subarray(0, 30)))).toThrow(IntegrityError);
-    // Sealed under the same key with other associated data (an output frame's, say): does not open here.
-    const other = new Uint8Array(4 + SEAL_OVERHEAD);
-    sealInto(K, new Uint8Array([1]), Buffer.from('{"k'), other, 0);
-    expect(() => openAttention(K, toBase64Url(other))).toThrow(IntegrityError);
-    expectRefused(() => openAttention(K, 'not base64url!'), CloseCode.BadMessage, /base64url/);
-    expectRefused(() => openAttention(K, 'A'.repeat(MAX_ATTENTION_BOX + 4)), CloseCode.BadMessage, /longer than/);
-    expectRefused(() => openAttention(K, boxOf(K, '{"kind":')), CloseCode.BadMessage, /not JSON/);
-    expectRefused(() => openAttention(K, boxOf(K, '"stop"')), CloseCode.BadMessage, /object/);
-    expectRefused(() => openAttention(K, boxOf(K, '{"kind":"bell"}')), CloseCode.BadMessage, /kind/);
-    expectRefused(() => openAttention(K, boxOf(K, '{"message":"hi"}')), CloseCode.BadMessage, /kind: missing/);
-    expectRefused(() => openAttention(K, boxOf(K, '{"kind":"stop","message":7}')), CloseCode.BadMessage, /message/);
-    expectRefused(() => openAttention(K, boxOf(K, JSON.stringify({ kind: 'notification', message: 'x'.repeat(MAX_ATTENTION_MESSAGE + 1) }))), CloseCode.BadMessage, /message/);
-    expect(() => sealAttention(K, { kind: 'notification', message: 'x'.repeat(MAX_ATTENTION_MESSAGE + 1) })).toThrow(RangeError);
+  it('refuses what a person would be shown with control characters, and what does not fit', () => {
+    const bad = (message: unknown): Uint8Array => Buffer.from(JSON.stringify(message));
+    expect(() => parseAgentChannel(bad({ type: 'sessions', sessions: [{ ...session, name: 'x\u001b]52;c;AAAA\u0007' }], max: 16 }))).toThrow(ProtocolError);
+    expect(() => parseAgentChannel(bad({ type: 'sessions', sessions: [{ ...session, cwd: '/tmp/\u001b[2J' }], max: 16 }))).toThrow(ProtocolError);
+    expect(() => parseAgentChannel(bad({ type: 'sessions', sessions: [{ ...session, state: 'zombie' }], max: 16 }))).toThrow(ProtocolError);
+    expect(() => parseAgentChannel(bad({ type: 'attention', terminal: 1, kind: 'bell' }))).toThrow(ProtocolError);
+    expect(() => parseAgentChannel(bad({ type: 'attention', terminal: 1, kind: 'stop', message: 'x'.repeat(MAX_ATTENTION_MESSAGE + 1) }))).toThrow(ProtocolError);
+    expect(() => parseAgentChannel(bad({ type: 'exit', terminal: 0, message: 'x', end: 0, run: 1, restarting: false }))).toThrow(ProtocolError);
+    expect(() => parseClientChannel(bad({ type: 'start', request: 1, kind: 'root' }))).toThrow(ProtocolError);
+    expect(() => parseClientChannel(bad({ type: 'start', request: 1, kind: 'claude', conversation: '../../etc/passwd' }))).toThrow(ProtocolError);
+    expect(() => parseClientChannel(bad({ type: 'start', request: 1, kind: 'claude', worktree: 'a branch; rm -rf' }))).toThrow(ProtocolError);
+    expect(() => parseClientChannel(bad({ type: 'start', request: 1, kind: 'claude', cwd: 'x'.repeat(MAX_PATH_LENGTH + 1) }))).toThrow(ProtocolError);
+    expect(() => parseClientChannel(bad({ type: 'watch', terminal: -1 }))).toThrow(ProtocolError);
   });
 });
 

@@ -29,13 +29,10 @@ import {
   pinChannelId,
   pinPrs,
   pinnedPsk,
-  sealAttention,
   sealChannel,
-  sealExitStatus,
   sealInput,
   sealOutput,
   socketUrl,
-  streamSubkey,
   utf8,
   IntegrityError,
   PROTOCOL_VERSION,
@@ -50,7 +47,7 @@ import {
 import { OPEN_BUDGET } from '../src/agent/channel-host.js';
 import type { PairedCredential } from '../src/client/session.js';
 import { relayBehindHostile, type HostileRelay, type Tapped } from './helpers/hostile-relay.js';
-import { asCredential, cleanup, openRawChannel, pairDevice, rawSocket, startAgent, TestClient, type RawChannel, type RawSocket, type TestAgent } from './helpers/system.js';
+import { asCredential, channelMessages, cleanup, openRawChannel, pairDevice, rawSocket, startAgent, TestClient, type RawChannel, type RawSocket, type TestAgent } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -81,18 +78,10 @@ async function rawClient(hostile: HostileRelay, agentId: string, credential: Cre
   raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token, ...(credential.kind === 'device' ? { device: credential.id } : {}), session }));
   await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected', 10_000, 'connected');
   const connection = hostile.connections('client');
-  const channel = await openRawChannel(raw, agentId, credential, { session });
+  // It watches the first session from the start (and so gets its stream key).
+  const channel = await openRawChannel(raw, agentId, credential, { session, watch: { terminal: 1 } });
+  await raw.messages.until(() => channelMessages(raw, channel).some((m) => m.type === 'stream'), 10_000, 'the stream key');
   return { raw, channel, connection };
-}
-
-/** The channel messages a raw client received (opened with its connection's key). */
-function channelMessages(raw: RawSocket, channel: RawChannel): AgentChannelMessage[] {
-  return raw.messages.items
-    .filter((m) => m.binary?.[0] === FrameType.Channel)
-    .map((m) => {
-      const frame = decodeFrame(m.binary!) as ChannelFrame;
-      return parseAgentChannel(open(channel.keys.receive, frame.header, frame.box, 'channel message'));
-    });
 }
 
 /** The stream keys the agent sent to one client number since `mark`, opened with that connection's key. */
@@ -131,7 +120,7 @@ describe('a relay re-announcing a client', () => {
     phone.session.revokeDevice(lost.id);
     await agent.events.next((e) => e.event === 'revoked');
     // Input sealed with the revoked tablet's key, on its old number: not run.
-    const record = encodeInputRecord({ kind: 'data', data: utf8('echo typed-after-revoke-$((40+2))\r') });
+    const record = encodeInputRecord({ kind: 'data', terminal: 1, data: utf8('echo typed-after-revoke-$((40+2))\r') });
     hostile.inject('agent', hostile.connections('agent'), encodeFromClient(tabletClient, sealInput(tablet.channel.keys.send, 1000, record)));
     await barrier(phone, 'after-forged-input');
     expect(phone.text).not.toContain('typed-after-revoke-42');
@@ -146,21 +135,23 @@ describe('a revoked device helped by the relay', () => {
     await phone.waitForState('online');
     const phoneConnection = hostile.connections('client');
     const tablet = await rawClient(hostile, agent.agent.agentId!, asCredential(lost));
-    // The key the tablet holds last: from its WELCOME, or a stream_key since.
-    const keys = [fromBase64Url(tablet.channel.welcome.key), ...channelMessages(tablet.raw, tablet.channel).filter((m) => m.type === 'stream_key').map((m) => fromBase64Url((m as { key: string }).key))];
+    // The key the tablet holds last: from the stream it was given, or a stream_key since.
+    const keys = channelMessages(tablet.raw, tablet.channel)
+      .filter((m) => m.type === 'stream' || m.type === 'stream_key')
+      .map((m) => fromBase64Url((m as { key: string }).key));
     const tabletKey = keys.at(-1)!;
     phone.session.revokeDevice(lost.id);
     await tablet.raw.closed;
     await barrier(phone, 'rekeyed');
     const errors = phone.errors.items.length;
-    hostile.inject('client', phoneConnection, sealOutput(tabletKey, phone.session.offset!, utf8('\r\nFORGED-BY-REVOKED-DEVICE\r\n')));
+    hostile.inject('client', phoneConnection, sealOutput(tabletKey, 1, phone.session.offset!, utf8('\r\nFORGED-BY-REVOKED-DEVICE\r\n')));
     expect(await phone.errors.next((e) => e.code === 'integrity', 10_000, 'the forged output refused', errors)).toBeDefined();
     await phone.waitForState('online', 15_000, phone.states.items.length);
     await barrier(phone, 'still-here');
     expect(phone.text).not.toContain('FORGED-BY-REVOKED-DEVICE');
   });
 
-  it('cannot bring back its key by replaying a stream_key, so it forges no exit status or attention event', async () => {
+  it('cannot bring back its key by replaying a stream_key, nor forge an exit status or attention event with it', async () => {
     const { hostile, agent, link, pair, clientOf } = await scene();
     const [mine, a, b] = [await pair('mine'), await pair('a'), await pair('b')];
     const phone = new TestClient(link, { credential: asCredential(mine) });
@@ -187,13 +178,18 @@ describe('a revoked device helped by the relay', () => {
     hostile.inject('client', phoneConnection, phoneFrames[0]!.data.subarray(5));
     expect(await phone.errors.next((e) => e.code === 'integrity', 10_000, 'the replayed channel message refused', errors)).toMatchObject({ message: expect.stringMatching(/came again/) });
     await phone.waitForState('online', 15_000, phone.states.items.length);
-    // B forges an exit status and an attention event with K1: neither opens.
-    errors = phone.errors.items.length;
+    // B forges an exit status and an attention event with K1, as channel messages (the only way they travel): neither opens.
     const at = phone.session.offset!;
-    const connection = hostile.connections('client');
-    hostile.inject('client', connection, encodeMessage({ type: 'status', box: sealExitStatus(streamSubkey(k1, 'status'), { message: 'FORGED exit', exit_code: 0, end: at, run: 1, restarting: false }) }));
-    hostile.inject('client', connection, encodeMessage({ type: 'attention', box: sealAttention(streamSubkey(k1, 'attention'), { kind: 'notification', message: 'FORGED attention' }) }));
-    await phone.errors.until((items) => items.slice(errors).filter((e) => /exit status|attention event/.test(e.message)).length >= 2, 10_000, 'both refused');
+    const forgeries = [
+      { type: 'exit', terminal: 1, message: 'FORGED exit', exit_code: 0, end: at, run: 1, restarting: false },
+      { type: 'attention', terminal: 1, kind: 'notification', message: 'FORGED attention' },
+    ] as const;
+    for (const forged of forgeries) {
+      errors = phone.errors.items.length;
+      hostile.inject('client', hostile.connections('client'), sealChannel(k1, 1_000_000, encodeChannelMessage(forged)));
+      expect(await phone.errors.next((e) => e.code === 'integrity', 10_000, `the forged ${forged.type} refused`, errors)).toMatchObject({ message: expect.stringMatching(/channel message/) });
+      await phone.waitForState('online', 15_000, phone.states.items.length);
+    }
     expect(phone.exits.items).toEqual([]);
     expect(phone.attentions.items).toEqual([]);
   });
@@ -292,11 +288,14 @@ describe('a relay replaying what it recorded', () => {
     });
     const client = new TestClient(through(agent.url));
     await client.waitForOutput('second-run', 15_000);
-    const status = hostile.messages('agent', 'up').find((m) => json(m)?.type === 'status')!;
+    // The first run's exit went to the client as a channel message; the relay sends that frame again.
+    const first = client.exits.items.find((e) => e.run === 1);
+    expect(first).toMatchObject({ exit_code: 7, restarting: true });
+    const channelFrames = hostile.messages('client', 'down').filter((m) => m.binary && m.data[0] === FrameType.Channel && m.connection === hostile.connections('client'));
     const exits = client.exits.items.length;
     const errors = client.errors.items.length;
-    hostile.inject('client', hostile.connections('client'), status.data.toString());
-    expect(await client.errors.next((e) => /exit status/.test(e.message), 10_000, 'the replayed exit refused', errors)).toMatchObject({ message: expect.stringMatching(/run 1, while run 2/) });
+    for (const frame of channelFrames) hostile.inject('client', hostile.connections('client'), frame.data);
+    expect(await client.errors.next((e) => e.code === 'integrity', 10_000, 'the replayed exit refused', errors)).toMatchObject({ message: expect.stringMatching(/came again/) });
     expect(client.exits.items.length).toBe(exits);
   });
 
@@ -310,7 +309,7 @@ describe('a relay replaying what it recorded', () => {
     const recorded = hostile.messages('agent', 'up').filter((m) => m.binary && m.data[0] === FrameType.Output);
     expect(recorded.length).toBeGreaterThan(0);
     const thief = new TestClient(link, { credential: asCredential(paired) });
-    const key = fromBase64Url((await thief.welcomes.next(() => true)).key);
+    const key = fromBase64Url((await thief.streamKeys.next(() => true)).key);
     for (const m of recorded) expect(() => openFrame(key, decodeFrame(m.data) as OutputFrame)).toThrow(IntegrityError);
     void agent;
   });
@@ -352,7 +351,7 @@ describe('a relay holding a link that needs a PIN', () => {
         tried.push(false);
       }
       // Another exchange: the relay says the agent came online again.
-      hostile.inject('client', hostile.connections('client'), encodeMessage({ type: 'agent_online', agent_id: agentId, stream: 'S'.repeat(22) }));
+      hostile.inject('client', hostile.connections('client'), encodeMessage({ type: 'agent_online', agent_id: agentId }));
     }
     expect(await failed).toMatchObject({ refused: 'pin_required', reason: expect.stringMatching(/type the PIN again/) });
     expect(guesses).toBe(3);
@@ -374,15 +373,15 @@ describe('a relay inventing clients and choices', () => {
     expect(rejected()).toBe(200 - 63);
   });
 
-  it('cannot choose how a client catches up: the agent follows what the client said in its OPEN', async () => {
+  it('cannot choose how a client catches up: the agent follows what the client said when it started watching', async () => {
     const { hostile, agent, link } = await scene();
     const first = new TestClient(link);
     first.type(`head -c 300000 /dev/zero | tr '\\0' x; echo; echo filled-$((1+1))\r`);
     await first.waitForOutput('filled-2', 20_000);
-    // The relay tells the agent this new screen client wants raw bytes from the start.
+    // The relay asks the agent for raw bytes from the start for this new screen client (no resume in its sync).
     hostile.tamper = (m) => {
-      const hello = m.side === 'client' && m.way === 'up' ? json(m) : undefined;
-      return hello?.type === 'hello' ? [{ data: Buffer.from(JSON.stringify({ ...hello, history: 'bytes' })), binary: false }] : undefined;
+      const sync = m.side === 'agent' && m.way === 'down' ? json(m) : undefined;
+      return sync?.type === 'sync' ? [{ data: Buffer.from(JSON.stringify({ ...sync, resume: { stream: sync.resume ? (sync.resume as { stream: string }).stream : 'S'.repeat(22), offset: 0 } })), binary: false }] : undefined;
     };
     const second = new TestClient(link);
     await second.waitForOutput('filled-2', 20_000);

@@ -22,15 +22,14 @@ import {
 } from '../src/protocol/index.js';
 
 const anyKey = new Uint8Array(32);
-const encodeOutput = (offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> => sealOutput(anyKey, offset, data);
+const encodeOutput = (offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> => sealOutput(anyKey, 1, offset, data);
 const encodeInput = (seq: number, record: Uint8Array, key: Uint8Array = anyKey): Uint8Array<ArrayBuffer> => sealInput(key, seq, record);
 /** An agent hello with the verifiers of `secret`. */
 const agentHello = (secret: string, agentId: string): string =>
   encodeMessage({
     type: 'hello',
     v: PROTOCOL_VERSION,
-    stream: randomId(),
-    end: 0,
+    terminals: [],
     access: tokenVerifier(accessToken(secret, agentId)),
     view: tokenVerifier(accessToken(viewSecret(secret, agentId), agentId)),
     devices: [],
@@ -102,7 +101,7 @@ describe('bad input from a client closes only that client', () => {
     const { agentId, relay, stillServing } = await withSession();
     const socket = rawSocket(socketUrl(relay.url, `/ws/client/${agentId}`), { origin: relay.url });
     await socket.opened;
-    socket.ws.send(encodeInput(1, encodeInputRecord({ kind: 'data', data: utf8('id\r') })));
+    socket.ws.send(encodeInput(1, encodeInputRecord({ kind: 'data', terminal: 1, data: utf8('id\r') })));
     expect((await socket.closed).code).toBe(CloseCode.BadMessage);
     await stillServing(2);
   });
@@ -110,7 +109,7 @@ describe('bad input from a client closes only that client', () => {
   it('a malformed input record is skipped by the agent without harming the session', async () => {
     const { admitted, stillServing } = await withSession();
     const socket = await admitted();
-    socket.ws.send(encodeInput(1, Uint8Array.from([0x01, 0, 0]), socket.inputKey));
+    socket.ws.send(encodeInput(1, Uint8Array.from([0x01, 0, 0, 0, 1, 0]), socket.inputKey));
     socket.ws.send(encodeInput(2, Uint8Array.from([0x42]), socket.inputKey));
     const ack = await socket.messages.next((m) => m.binary !== undefined && m.binary[0] === FrameType.InputAck && m.binary.readUInt32BE(1) === 2);
     expect(ack.binary).toBeDefined();
@@ -134,7 +133,7 @@ describe('bad input from an agent', () => {
     const garbage: Array<[(s: RawSocket) => void, number]> = [
       [(s) => s.ws.send('not json'), CloseCode.BadMessage],
       [(s) => s.ws.send(encodeOutput(0, utf8('x'))), CloseCode.BadMessage], // output before hello
-      [(s) => (s.ws.send(hello), s.ws.send(encodeInput(1, encodeInputRecord({ kind: 'data', data: utf8('x') })))), CloseCode.BadMessage],
+      [(s) => (s.ws.send(hello), s.ws.send(encodeInput(1, encodeInputRecord({ kind: 'data', terminal: 1, data: utf8('x') })))), CloseCode.BadMessage],
       [(s) => (s.ws.send(hello), s.ws.send('{"type":"status"}')), CloseCode.BadMessage],
       [(s) => (s.ws.send(hello), s.ws.send(Buffer.from([0x10, 0, 0, 0, 1, 0x02, 0, 0, 0, 1, 0]))), CloseCode.BadMessage],
     ];

@@ -47,7 +47,7 @@ async function behindHostileRelay() {
   return { relay, hostile, agent };
 }
 
-const isOutput = (m: Tapped): boolean => m.side === 'client' && m.way === 'down' && m.binary && m.data[0] === FrameType.Output && m.data.length > 49;
+const isOutput = (m: Tapped): boolean => m.side === 'client' && m.way === 'down' && m.binary && m.data[0] === FrameType.Output && m.data.length > 53; // not an empty one (header 13, seal 40)
 
 describe('end-to-end encryption', () => {
   it('neither a typed nor a printed marker crosses the relay in plaintext', async () => {
@@ -102,6 +102,9 @@ describe('end-to-end encryption', () => {
     await client.waitForState('online');
     client.type('echo first-$((1+1))\r');
     await client.waitForOutput('first-2');
+    // Once the screen is there, what follows is live output.
+    client.type('echo second-$((1+2))\r');
+    await client.waitForOutput('second-3');
     const old = hostile.seen.items.filter(isOutput).at(-1)!;
     hostile.inject('client', old.connection, old.data);
     expect((await client.errors.next((e) => e.code === 'integrity')).message).toMatch(/repeats what was already received/);
@@ -137,6 +140,9 @@ describe('end-to-end encryption', () => {
     await Promise.all([clientA.waitForState('online'), clientB.waitForState('online')]);
     clientB.type('echo from-b-$((2+2))\r');
     await clientB.waitForOutput('from-b-4');
+    // Once the screen is there, what follows is live output.
+    clientB.type('echo more-b-$((3+3))\r');
+    await clientB.waitForOutput('more-b-6');
     const connectionB = hostile.seen.items.find((m) => m.side === 'client' && m.way === 'down' && m.data.includes(parseAccessLink(b.link).agentId))!.connection;
     const connectionA = connectionB === 1 ? 2 : 1;
     const fromB = hostile.seen.items.filter((m) => isOutput(m) && m.connection === connectionB).at(-1)!;
@@ -200,8 +206,8 @@ describe('read-only links', () => {
     expect(channel.welcome.access).toBe('view');
     const key = channel.keys.send;
     const frames = [
-      sealInput(key, 1, encodeInputRecord({ kind: 'data', data: utf8('touch typed-by-viewer\r') })),
-      sealInput(key, 2, encodeInputRecord({ kind: 'resize', cols: 50, rows: 20 })),
+      sealInput(key, 1, encodeInputRecord({ kind: 'data', terminal: 1, data: utf8('touch typed-by-viewer\r') })),
+      sealInput(key, 2, encodeInputRecord({ kind: 'resize', terminal: 1, cols: 50, rows: 20 })),
     ];
     // The relay itself refuses them …
     raw.ws.send(frames[0]!);

@@ -234,7 +234,7 @@ describe('who gets in', () => {
     // … and accepted in the Authorization header.
     const viaHeader = rawSocket(socketUrl(url, `/ws/agent/${agentId}`), { headers: { authorization: `Bearer ${identity.agentKey}` } });
     await viaHeader.opened;
-    viaHeader.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, stream: randomId(), end: 0, access: toBase64Url(randomBytes(32)), view: toBase64Url(randomBytes(32)), devices: [] }));
+    viaHeader.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, terminals: [], access: toBase64Url(randomBytes(32)), view: toBase64Url(randomBytes(32)), devices: [] }));
     await viaHeader.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
     // It took over: the original agent connection was closed as replaced and does not fight back.
     await agent.events.next((e) => e.event === 'relay_disconnected' && e.code === CloseCode.Replaced);

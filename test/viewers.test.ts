@@ -17,22 +17,23 @@ import {
   type HistoryMode,
   type Resume,
 } from '../src/protocol/index.js';
-import { cleanup, openRawChannel, rawCommand, rawSocket, startAgent, startRelay, TestClient, type RawChannel, type RawSocket } from './helpers/system.js';
+import { cleanup, openRawChannel, rawCommand, rawSocket, rawStream, startAgent, startRelay, TestClient, type RawChannel, type RawSocket } from './helpers/system.js';
 
 afterEach(cleanup);
 
 /** A raw read-only client: admitted by the relay, its channel open with the agent. */
-async function viewer(link: string, options: { session?: string; history: HistoryMode; resume?: Resume }): Promise<{ raw: RawSocket; channel: RawChannel }> {
+async function viewer(link: string, options: { session?: string; history: HistoryMode; resume?: Resume }): Promise<{ raw: RawSocket; channel: RawChannel; end: number }> {
   const { relayUrl, agentId, secret, readOnly } = parseAccessLink(link);
   expect(readOnly).toBe(true);
   const raw = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
   await raw.opened;
   const session = options.session ?? randomId();
-  raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session, history: options.history, resume: options.resume }));
+  raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
   await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected', 10_000, 'connected');
   const credential: Credential = { kind: 'link', secret, readOnly: true };
-  const channel = await openRawChannel(raw, agentId, credential, { session, history: options.history, resume: options.resume });
-  return { raw, channel };
+  const channel = await openRawChannel(raw, agentId, credential, { session, history: options.history, watch: { terminal: 1, ...(options.resume ? { resume: options.resume } : {}) } });
+  const { end } = await rawStream(raw, channel);
+  return { raw, channel, end };
 }
 
 /** Stream bytes (OUTPUT payloads) a raw socket has received, and whether a snapshot came. */
@@ -66,7 +67,7 @@ describe('a read-only viewer', () => {
     let acked = 0;
     const slowAcks = setInterval(() => {
       const next = Math.min(received(raw).end, acked + 1000);
-      if (next > acked) raw.ws.send(encodeMessage({ type: 'ack', offset: (acked = next) }));
+      if (next > acked) raw.ws.send(encodeMessage({ type: 'ack', terminal: 1, offset: (acked = next) }));
     }, 300);
     try {
       const client = new TestClient(agent.url);
@@ -105,13 +106,13 @@ describe('replays and snapshots', () => {
   async function reconnectLoop(
     setup: Awaited<ReturnType<typeof fullAgent>>,
     count: number,
-    connect: () => Promise<{ raw: RawSocket; channel: RawChannel }>,
+    connect: () => Promise<{ raw: RawSocket; channel: RawChannel; end: number }>,
   ): Promise<{ elapsedMs: number; answers: Array<{ bytes: number; snapshots: number }> }> {
     const answers: Array<{ bytes: number; snapshots: number }> = [];
     const started = performance.now();
     for (let i = 0; i < count; i++) {
-      const { raw, channel } = await connect();
-      await raw.messages.until(() => received(raw).end >= channel.welcome.end, 10_000, () => `answer ${i + 1} (${JSON.stringify(received(raw))}, end ${channel.welcome.end})`);
+      const { raw, end } = await connect();
+      await raw.messages.until(() => received(raw).end >= end, 10_000, () => `answer ${i + 1} (${JSON.stringify(received(raw))}, end ${end})`);
       answers.push(received(raw));
       raw.ws.terminate();
       if (i % 3 === 0) {

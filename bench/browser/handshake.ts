@@ -19,12 +19,12 @@ async function time(runs: number, pin: string | undefined, agreement: KeyAgreeme
     linkUsable: () => true,
     devices: () => [],
     pin,
-    welcome: () => ({ stream: randomId(), key: toBase64Url(randomBytes(32)), end: 0, run: 1 }),
+    welcome: () => ({ instance: randomId(), name: 'bench' }),
   };
   const host = new ChannelHost(
     { send: (data) => (out.push(data), 0) },
     context,
-    { opened: () => undefined, refused: () => undefined, pair: async () => undefined, revoke: async () => false, bad: () => undefined },
+    { opened: () => undefined, refused: () => undefined, pair: async () => undefined, revoke: async () => false, bad: () => undefined, request: async () => undefined },
     // Unlimited budgets: the measure opens channel after channel with one link.
     { pin: { burst: 1e9, perMinute: 1e9 }, open: { perSession: { burst: 1e9, perMinute: 1e9 }, perCredential: { burst: 1e9, perMinute: 1e9 } } },
   );

@@ -28,7 +28,13 @@ async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {
     });
     const answer = (client, sync) => {
       ws.send(P.encodeMessage({ type: 'sync_begin', client, sync }));
-      ws.send(P.encodeToClient(client, P.sealOutput(streamKey, agent.end, new Uint8Array(0))));
+      ws.send(P.encodeToClient(client, P.sealOutput(streamKey, 1, agent.end, new Uint8Array(0))));
+    };
+    // One session, terminal 1: listed to every channel, and watched on request.
+    const session = { terminal: 1, name: 'bench', cwd: '/', kind: 'command', command: 'bench', state: 'running', waiting: false, started_at: Date.now(), last_activity: Date.now() };
+    const watch = (client, resume) => {
+      channels.send(client, { type: 'stream', terminal: 1, stream: agent.stream, key: P.toBase64Url(streamKey), end: agent.end, run: 1 });
+      ws.send(P.encodeMessage({ type: 'watch', client, terminal: 1, ...(resume ? { resume } : {}) }));
     };
     const channels = new ChannelHost(
       { send: (data) => ws.send(data) },
@@ -38,14 +44,19 @@ async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {
         linkUsable: () => true,
         devices: () => [],
         pin: undefined,
-        welcome: () => ({ stream: agent.stream, key: P.toBase64Url(streamKey), end: agent.end, run: 1 }),
+        welcome: () => ({ instance: agent.stream, name: 'bench' }),
       },
       {
         opened: (client, channel) => {
           agent.clients.set(client, channel);
+          channels.send(client, { type: 'sessions', sessions: [session], max: 1 });
+          if (channel.open.watch) watch(client, channel.open.watch.resume);
           const sync = agent.waiting.get(client);
           agent.waiting.delete(client);
           if (sync !== undefined) answer(client, sync);
+        },
+        request: async (client, _channel, message) => {
+          if (message.type === 'watch' && message.terminal === 1) watch(client, message.resume);
         },
         refused: () => undefined,
         pair: async () => undefined,
@@ -53,9 +64,9 @@ async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {
         bad: () => undefined,
       },
     );
-    ws.send(P.encodeMessage({ type: 'hello', v: P.PROTOCOL_VERSION, stream: agent.stream, end: 0, access: P.tokenVerifier(P.accessToken(secret, id)), view: P.tokenVerifier(P.accessToken(view, id)), devices: [] }));
+    ws.send(P.encodeMessage({ type: 'hello', v: P.PROTOCOL_VERSION, terminals: [{ terminal: 1, stream: agent.stream }], access: P.tokenVerifier(P.accessToken(secret, id)), view: P.tokenVerifier(P.accessToken(view, id)), devices: [] }));
     const output = (bytes) => {
-      ws.send(P.sealOutput(streamKey, agent.end, bytes));
+      ws.send(P.sealOutput(streamKey, 1, agent.end, bytes));
       agent.end += bytes.length;
     };
     ws.on('message', (data, isBinary) => {

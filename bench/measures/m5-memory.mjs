@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { WebSocket } from 'ws';
+import { ChannelClient } from '../../dist/client/channel-client.js';
 import { protocol } from '../../dist/index.js';
 import { openClient } from '../lib/client.mjs';
 import { peakRssOf, rssOf, startChild } from '../lib/procs.mjs';
@@ -32,13 +33,29 @@ async function idleSessions(count) {
   }
 }
 
-/** A client that says hello and then stops reading its socket. */
+/** A client that opens its channel, watches the session, and then stops reading its socket. */
 async function stalledClient(link) {
   const parsed = protocol.parseAccessLink(link);
   const ws = new WebSocket(protocol.socketUrl(parsed.relayUrl, `/ws/client/${parsed.agentId}`), { origin: parsed.relayUrl, perMessageDeflate: false });
   await new Promise((resolve) => ws.once('open', resolve));
-  ws.send(protocol.encodeMessage({ type: 'hello', v: protocol.PROTOCOL_VERSION, token: protocol.accessToken(parsed.secret, parsed.agentId), session: protocol.randomId(), history: 'bytes' }));
-  await new Promise((resolve) => ws.once('message', resolve));
+  const session = protocol.randomId();
+  const handshakes = [];
+  let wake;
+  ws.on('message', (data, isBinary) => {
+    if (isBinary && data[0] === protocol.FrameType.Handshake) handshakes.push(protocol.decodeFrame(data));
+    wake?.();
+  });
+  const next = () => new Promise((resolve) => (wake = resolve));
+  ws.send(protocol.encodeMessage({ type: 'hello', v: protocol.PROTOCOL_VERSION, token: protocol.accessToken(parsed.secret, parsed.agentId), session }));
+  const channel = new ChannelClient(parsed.agentId, { kind: 'link', secret: parsed.secret, readOnly: false }, undefined, () => ({ session, history: 'bytes', watch: { terminal: 1 } }));
+  ws.send(await channel.start());
+  for (;;) {
+    while (handshakes.length === 0) await next();
+    const outcome = await channel.receive(handshakes.shift());
+    if (outcome.kind === 'open') break;
+    if (outcome.kind !== 'send') throw new Error(`the stalled client's handshake failed: ${JSON.stringify(outcome)}`);
+    ws.send(outcome.frame);
+  }
   ws._socket.pause();
   return ws;
 }

@@ -60,8 +60,8 @@ async function agentSide(runs) {
   const out = [];
   const host = new ChannelHost(
     { send: (data) => out.push(data) },
-    { agentId: () => agentId, linkSecret: () => secret, linkUsable: () => true, devices: () => [], pin: undefined, welcome: () => ({ stream: P.randomId(), key: P.toBase64Url(P.randomBytes(32)), end: 0, run: 1 }) },
-    { opened: () => undefined, refused: () => undefined, pair: async () => undefined, revoke: async () => false, bad: () => undefined },
+    { agentId: () => agentId, linkSecret: () => secret, linkUsable: () => true, devices: () => [], pin: undefined, welcome: () => ({ instance: P.randomId(), name: 'bench' }) },
+    { opened: () => undefined, refused: () => undefined, pair: async () => undefined, revoke: async () => false, bad: () => undefined, request: async () => undefined },
     { open: { perSession: { burst: 1e9, perMinute: 1e9 }, perCredential: { burst: 1e9, perMinute: 1e9 } } },
   );
   const times = [];

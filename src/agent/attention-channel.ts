@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_ATTENTION_MESSAGE, randomId, type AttentionEvent } from '../protocol/index.js';
 
+/** What a hook reports: an attention event, before the agent names its session. */
+export type HookEvent = Omit<AttentionEvent, 'terminal'>;
+
 /** Longest line a hook may send, in bytes; a longer one is dropped. */
 const MAX_LINE_BYTES = 16 * 1024;
 /** A connection that has not sent its line within this long is dropped, in ms. */
@@ -51,7 +54,7 @@ export class AttentionChannel {
     readonly path: string,
     /** The private directory holding the socket (none on Windows). */
     readonly dir: string | undefined,
-    private readonly onAttention: (event: AttentionEvent) => void,
+    private readonly onAttention: (event: HookEvent) => void,
     private readonly options: AttentionChannelOptions,
   ) {
     server.maxConnections = MAX_CONNECTIONS;
@@ -60,7 +63,7 @@ export class AttentionChannel {
   }
 
   /** Creates the private directory and starts listening; `onAttention` receives every valid event. */
-  static async open(onAttention: (event: AttentionEvent) => void, options: AttentionChannelOptions = {}): Promise<AttentionChannel> {
+  static async open(onAttention: (event: HookEvent) => void, options: AttentionChannelOptions = {}): Promise<AttentionChannel> {
     const windows = process.platform === 'win32';
     const dir = windows ? undefined : await mkdtemp(join(tmpdir(), 'ccremote-'));
     try {
@@ -144,7 +147,7 @@ export class AttentionChannel {
 }
 
 /** The event a hook's line describes, or undefined if it is not one. */
-export function parseHookLine(line: string): AttentionEvent | undefined {
+export function parseHookLine(line: string): HookEvent | undefined {
   let value: unknown;
   try {
     value = JSON.parse(line);

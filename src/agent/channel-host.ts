@@ -82,7 +82,7 @@ export interface ChannelContext {
   devices(): readonly PairedDevice[];
   /** The PIN, if the agent has one: links then work only after a PIN exchange. */
   pin: string | undefined;
-  /** What a new channel is told: the output stream, its key and end, and the agent's name. */
+  /** What a new channel is told besides what it may do: the agent's name. */
   welcome(): Omit<WelcomePayload, 'access' | 'device' | 'can_pair'>;
 }
 
@@ -97,14 +97,19 @@ export interface ChannelEvents {
   revoke(id: string, client: number): Promise<boolean>;
   /** A channel message that could not be opened or made no sense (reported, then ignored). */
   bad(client: number, message: string): void;
+  /** A request about the agent's sessions (watch, start, end, dismiss, conversations, folders). */
+  request(client: number, channel: OpenChannel, message: SessionRequest): Promise<void>;
 }
+
+/** The channel messages that concern sessions rather than the channel and devices. */
+export type SessionRequest = Exclude<ClientChannelMessage, { type: 'pair' | 'devices' | 'revoke' }>;
 
 /** PIN exchanges an agent takes part in (each is one guess): 10 at once, then one every 3 minutes. */
 export const PIN_ATTEMPTS: RateLimitOptions = { burst: 10, perMinute: 1 / 3 };
 
 /**
  * Channels opened per client session (30 at once, then 10 a second) and per credential (a device, or a link:
- * 60 at once, then 20 a second). Each costs a key agreement, a new stream key for everyone, and a line on
+ * 60 at once, then 20 a second). Each costs a key agreement, a new stream key for the terminal it watches, and a line on
  * the agent's terminal; a relay replaying recorded OPENs gets no more. An honest client reconnecting as fast
  * as its backoff allows stays below.
  */
@@ -327,6 +332,8 @@ export class ChannelHost {
         if (!revoked) return this.send(client, { type: 'refused', message: 'No such device.' });
         return this.send(client, { type: 'revoked', id: message.id });
       }
+      default:
+        return this.events.request(client, channel, message);
     }
   }
 

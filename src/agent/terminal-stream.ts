@@ -13,14 +13,10 @@ import {
   encodeToClient,
   randomBytes,
   randomId,
-  sealAttention,
-  sealExitStatus,
   sealOutput,
   sealSnapshot,
-  streamSubkey,
   toBase64Url,
   utf8,
-  type AttentionEvent,
   type ExitStatus,
   type HistoryMode,
   type InputRecord,
@@ -122,8 +118,10 @@ export class TerminalStream {
   private readonly lowWater: number;
 
   constructor(
+    /** The terminal's number: the relay routes its output by it. */
+    readonly terminal: number,
     private readonly uplink: Uplink,
-    private readonly terminal: TerminalControl,
+    private readonly pty: TerminalControl,
     /** The clients with an open channel (their keys, their input's bookkeeping, their sync budgets). */
     private readonly clients: ClientTable,
     private readonly options: TerminalStreamOptions = {},
@@ -132,7 +130,7 @@ export class TerminalStream {
     this.screen = options.screen;
     this.pace = new Pace(
       () => ({ end: this.log.end, mirrorBacklog: this.screen?.backlog ?? 0 }),
-      (paused) => this.terminal.pauseOutput(paused),
+      (paused) => this.pty.pauseOutput(paused),
       options.pace,
     );
     this.highWater = options.highWater ?? 1 << 20;
@@ -159,16 +157,16 @@ export class TerminalStream {
     return { bytes: this.log.read(from, this.log.end - from), cut: from > 0 };
   }
 
-  /** What a new channel is told about the output stream: its id, its key, where it ends now, and the run. */
-  welcome(): { stream: string; key: string; end: number; run: number } {
-    return { stream: this.stream, key: toBase64Url(this.streamKey), end: this.log.end, run: this.run };
+  /** What a client that starts watching is told: the stream's id, its key, where it ends now, and the run. */
+  watchInfo(): { terminal: number; stream: string; key: string; end: number; run: number } {
+    return { terminal: this.terminal, stream: this.stream, key: toBase64Url(this.streamKey), end: this.log.end, run: this.run };
   }
 
   /**
-   * A new stream key, for output from `from` on: with every channel opened (so that a credential that leaks
-   * later gets no key to output recorded before), and after a device was revoked (a hostile relay could
-   * still hand it the output). Returns the key to give every open channel; the old one opens only output
-   * that ends by `from`.
+   * A new stream key, for output from `from` on: whenever a client starts watching (so that a credential
+   * that leaks later gets no key to output recorded before), and after a device was revoked (a hostile relay
+   * could still hand it the output). Returns the key to give every client watching; the old one opens only
+   * output that ends by `from`.
    */
   rekey(): { key: string; from: number } {
     this.pump(); // what was read so far goes out under the old key, as far as the uplink takes it
@@ -182,14 +180,9 @@ export class TerminalStream {
     this.run++;
   }
 
-  /** An attention event, sealed for every client of the stream. */
-  sealAttention(event: AttentionEvent): string {
-    return sealAttention(streamSubkey(this.streamKey, 'attention'), event);
-  }
-
-  /** The command's exit, sealed for every client of the stream, with the position after its last output. */
-  sealExit(status: Omit<ExitStatus, 'end' | 'run'>): string {
-    return sealExitStatus(streamSubkey(this.streamKey, 'status'), { ...status, end: this.log.end, run: this.run });
+  /** The program's exit, with the position after its last output and its run. */
+  exitStatus(status: Omit<ExitStatus, 'terminal' | 'end' | 'run'>): ExitStatus {
+    return { ...status, terminal: this.terminal, end: this.log.end, run: this.run };
   }
 
   /** A client's channel opened (channel-host.ts; the client table has it): a sync asked for it meanwhile is answered. */
@@ -249,9 +242,9 @@ export class TerminalStream {
     this.settleFlush();
   }
 
-  /** The uplink went down: the clients attached now are likely back once it is (pace.ts holds the pace for them). */
-  offline(): void {
-    this.pace.relayLost([...this.clients.channels()].map((c) => c.session));
+  /** The uplink went down: the client sessions watching now are likely back once it is (pace.ts holds the pace for them). */
+  offline(watchers: string[]): void {
+    this.pace.relayLost(watchers);
   }
 
   /** The screen mirror made progress: reading may resume. */
@@ -283,7 +276,7 @@ export class TerminalStream {
   /** A client's input record (opened and applied once by the client table): keystrokes for the program, or its size. */
   input(client: number, record: InputRecord): void {
     if (record.kind === 'data') {
-      this.terminal.write(record.data);
+      this.pty.write(record.data);
       this.applySize(this.sizes.activity(client));
     } else {
       this.applySize(this.sizes.report(client, { cols: record.cols, rows: record.rows }));
@@ -297,7 +290,7 @@ export class TerminalStream {
     while (this.sent < this.log.end && !this.uplinkFull && this.uplink.isOnline) {
       if (this.sent < this.log.start) this.sent = this.log.start; // clients that miss this part are synced
       const chunk = this.log.read(this.sent, MAX_OUTPUT_CHUNK);
-      const waiting = this.uplink.send(sealOutput(this.streamKey, this.sent, chunk));
+      const waiting = this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk));
       this.sent += chunk.length;
       if (waiting > this.highWater) {
         this.uplinkFull = true;
@@ -365,7 +358,7 @@ export class TerminalStream {
       if (this.latestSync.get(client) !== sync || !channel) return;
       const data = snapshot ? utf8(snapshot.data) : undefined;
       if (snapshot && data && snapshot.offset >= this.log.start && snapshot.offset <= this.log.end && data.length <= MAX_SNAPSHOT_BYTES) {
-        this.answer(client, sync, sealSnapshot(channel.keys.send, snapshot.offset, data), snapshot.offset);
+        this.answer(client, sync, sealSnapshot(channel.keys.send, this.terminal, snapshot.offset, data), snapshot.offset);
       } else {
         this.answer(client, sync, this.heldOnly(client), this.log.start);
       }
@@ -383,7 +376,7 @@ export class TerminalStream {
    */
   private heldOnly(client: number): Uint8Array {
     const start = this.log.start;
-    return sealSnapshot(this.clients.get(client)!.keys.send, start, new Uint8Array(0), start === 0 ? 'screen' : 'unavailable');
+    return sealSnapshot(this.clients.get(client)!.keys.send, this.terminal, start, new Uint8Array(0), start === 0 ? 'screen' : 'unavailable');
   }
 
   /** Sends one sync answer in one go: sync_begin, an optional snapshot, output from `from` to the end, the input ack. */
@@ -392,10 +385,10 @@ export class TerminalStream {
     const key = this.streamKey;
     this.uplink.send(encodeMessage({ type: 'sync_begin', client, sync }));
     if (snapshot) this.toClient(client, snapshot);
-    if (from === end) this.toClient(client, sealOutput(key, end, new Uint8Array(0)));
+    if (from === end) this.toClient(client, sealOutput(key, this.terminal, end, new Uint8Array(0)));
     for (let at = from; at < end; ) {
       const chunk = this.log.read(at, MAX_OUTPUT_CHUNK);
-      this.toClient(client, sealOutput(key, at, chunk));
+      this.toClient(client, sealOutput(key, this.terminal, at, chunk));
       at += chunk.length;
     }
     const ack = this.clients.inputAck(client);
@@ -408,7 +401,7 @@ export class TerminalStream {
 
   private applySize(size: Size | undefined): void {
     if (!size) return;
-    this.terminal.resize(size);
+    this.pty.resize(size);
     this.screen?.resize(size.cols, size.rows);
   }
 }

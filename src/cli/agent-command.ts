@@ -2,7 +2,7 @@
 // prints its events until it stops.
 
 import { createAgent, type AgentOptions } from '../agent/agent.js';
-import { UsageError, parseBytes, parseDuration, type Parsed } from './options.js';
+import { UsageError, parseBytes, parseCount, parseDuration, type Parsed } from './options.js';
 import { readPin } from './pin-prompt.js';
 import type { Printer } from './printer.js';
 import { onStopSignal } from './signals.js';
@@ -18,6 +18,9 @@ export async function agentOptionsFrom(parsed: Parsed): Promise<Omit<AgentOption
     name: v.name as string | undefined,
     configDir: v['config-dir'] as string | undefined,
     restart: v.restart === true,
+    stay: v.stay === true,
+    roots: v.root as string[] | undefined,
+    maxSessions: parseCount(v['max-sessions'] as string | undefined, '--max-sessions'),
     rotate: v.rotate === true,
     attentionHooks: v['no-attention-hooks'] !== true,
     bufferSize: v['buffer-size'] !== undefined ? parseBytes(v['buffer-size'] as string, 'buffer size') : undefined,

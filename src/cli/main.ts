@@ -12,6 +12,7 @@ import { localCommand } from './local-command.js';
 import { UsageError, commands, help, overview, parse, type CommandName } from './options.js';
 import { Printer } from './printer.js';
 import { relayCommand } from './relay-command.js';
+import { sessionsCommand } from './sessions-command.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -60,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
         return await doctorCommand(parsed, printer);
       case 'devices':
         return await devicesCommand(parsed, printer);
+      case 'sessions':
+        return await sessionsCommand(parsed, printer);
       default:
         return await localCommand(parsed, printer);
     }

@@ -38,6 +38,14 @@ const agentOptions = {
   cwd: { type: 'string', value: 'DIR', help: 'Working directory of the command (default: the current one).' },
   'config-dir': { type: 'string', value: 'DIR', help: 'Where the agent keeps its identity (default: ~/.config/ccremote).' },
   restart: { type: 'boolean', help: 'Start the command again when it exits.' },
+  stay: { type: 'boolean', help: 'Keep running when no session runs (a phone can start new ones); without it the agent ends with its last session.' },
+  root: {
+    type: 'string',
+    multiple: true,
+    value: 'DIR',
+    help: 'A folder under which sessions may be started from a phone (repeatable; default: your home folder).',
+  },
+  'max-sessions': { type: 'string', value: 'N', help: 'Sessions at once, running or ended and not dismissed (default 16); a start beyond is refused.' },
   rotate: { type: 'boolean', help: 'Replace the link secret: every link given out before (full and read-only) stops working; paired devices keep working.' },
   pin: {
     type: 'boolean',
@@ -150,13 +158,29 @@ export const commands = {
     },
   },
   attach: {
-    usage: 'ccremote attach URL',
+    usage: 'ccremote attach URL [--session ID | --new [--cwd DIR] [-- CMD ARGS...]]',
     summary:
-      'Join a session from this terminal. Interactive when run in a terminal (detach with Ctrl-]); with stdout ' +
-      'redirected it writes the session output bytes exactly as produced, and forwards piped stdin as input.',
+      'Join a session from this terminal: the most recently active one, a given one, or a new one. Interactive when ' +
+      'run in a terminal (detach with Ctrl-], switch sessions with Ctrl-^); with stdout redirected it writes the ' +
+      'session output bytes exactly as produced, and forwards piped stdin as input.',
     options: {
+      session: { type: 'string', short: 's', value: 'ID', help: 'Join this session (its number, as `ccremote sessions` lists it).' },
+      new: { type: 'boolean', help: 'Start a new session and join it: Claude Code, or the command after "--".' },
+      cwd: { type: 'string', value: 'DIR', help: 'With --new: the folder to start it in, on the agent\'s computer (a relative one is taken from here; default: the agent\'s own).' },
       pin: { type: 'boolean', help: 'Ask for the PIN even if the link does not say it needs one (or set CCREMOTE_PIN).' },
       help: shared.help,
+    },
+    positionals: ['URL'],
+    takesCommand: true,
+  },
+  sessions: {
+    usage: 'ccremote sessions URL [--json]',
+    summary:
+      'List the sessions of the agent behind a link: number, name, folder, command, running or ended, and whether it waits ' +
+      'for you. With --json, one object per line.',
+    options: {
+      pin: { type: 'boolean', help: 'Ask for the PIN even if the link does not say it needs one (or set CCREMOTE_PIN).' },
+      ...shared,
     },
     positionals: ['URL'],
   },
@@ -215,7 +239,8 @@ export function overview(): string {
     `  ccremote [options] [-- CMD ARGS...]        relay and agent in one process, for your local network\n` +
     `  ccremote relay [options]                   a relay on a public server\n` +
     `  ccremote agent --relay URL [-- CMD ...]    an agent that serves this computer through a relay\n` +
-    `  ccremote attach URL                        join a session from another terminal\n` +
+    `  ccremote attach URL [--session ID | --new] join a session from another terminal\n` +
+    `  ccremote sessions URL                      list the sessions of the agent behind a link\n` +
     `  ccremote devices [revoke ID]               list the devices paired with this folder's agent, or revoke one\n` +
     `  ccremote doctor [--relay URL]              check what ccremote needs on this computer\n` +
     `  ccremote --version                         print the version\n\n` +

@@ -97,10 +97,12 @@ export class Printer {
         return this.notice(`refused input from browser ${event.client}: ${printable(event.reason)}`);
       case 'clients':
         return this.notice(`${event.count} browser${event.count === 1 ? '' : 's'} attached`);
+      case 'session_started':
+        return this.notice(`session ${event.terminal} started${event.address ? ` from ${printable(event.address)}` : ''}: ${printable(event.command)} in ${printable(event.cwd)}`);
       case 'exit': {
         const how = event.signal ? `was killed by signal ${event.signal}` : `exited with code ${event.exitCode}`;
         const when = event.lastLines ? ` after ${(event.ranMs / 1000).toFixed(1)} s` : '';
-        this.notice(`command ${how}${when}${event.restarting ? '; restarting' : ''}`);
+        this.notice(`session ${event.terminal} (${printable(event.name)}): command ${how}${when}${event.restarting ? '; restarting' : ''}`);
         if (!event.lastLines) return;
         if (event.lastLines.length === 0) return this.note('It printed nothing.');
         this.note('Its last lines of output:');

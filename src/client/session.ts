@@ -1,11 +1,13 @@
-// The client side of a session, shared by the web terminal and `ccremote attach`: it connects to the
-// relay with the token of the credential it holds (an access link, or a paired device's key), runs the
-// channel handshake with the agent on every connection (channel-client.ts), keeps its place in the agent's
-// output stream across reconnects (stream-follower.ts), and delivers input exactly once (queued while offline, numbered,
-// resent until the agent acknowledges it). Live output opens with the stream key the agent gave this
-// connection; snapshots, acknowledgements and channel messages with this connection's key; input is sealed
-// with it. Anything that does not open, comes out of order or is older than what the session has is
-// refused and the connection replaced. Independent of the socket implementation: it is handed a `Connect`.
+// The client side of a connection to an agent, shared by the web terminal and `ccremote attach`: it connects
+// to the relay with the token of the credential it holds (an access link, or a paired device's key), runs
+// the channel handshake with the agent on every connection (channel-client.ts), hears of the agent's
+// sessions and watches one of them at a time (switching needs no new connection), keeps its place in that
+// session's output stream across reconnects (stream-follower.ts), and delivers input exactly once (queued
+// while offline, numbered, resent until the agent acknowledges it). Live output opens with the stream key
+// the agent gave it for the session it watches; snapshots, acknowledgements and channel messages with this
+// connection's key; input is sealed with it. Anything that does not open, comes out of order or is older
+// than what it has is refused and the connection replaced. Independent of the socket implementation: it is
+// handed a `Connect`.
 
 import {
   CloseCode,
@@ -39,6 +41,7 @@ import {
   type BackoffOptions,
   type ChannelFrame,
   type ClientChannelMessage,
+  type ConversationInfo,
   type Credential,
   type DeviceInfo,
   type HandshakeFrame,
@@ -46,6 +49,8 @@ import {
   type InputRecord,
   type OpenPayload,
   type Refused,
+  type SessionInfo,
+  type SessionKind,
   type WelcomePayload,
 } from '../protocol/index.js';
 import { ChannelClient, defaultKeyAgreement, type HandshakeOutcome, type KeyAgreement } from './channel-client.js';
@@ -77,17 +82,26 @@ export interface SessionEvents extends StreamEvents {
   error?(code: string, message: string): void;
   /** Round-trip time to the relay, in ms, measured by ping/pong. */
   latency?(ms: number): void;
-  /** The program wants the person: it waits for them (`notification`, `message` says why) or finished its turn (`stop`). */
+  /** A session's program wants the person: it waits for them (`notification`, `message` says why) or finished its turn (`stop`). */
   attention?(event: AttentionEvent): void;
   /** The device is paired: from now on the session connects with this credential (store it, forget the link). */
   paired?(credential: PairedCredential): void;
   /** The channel opened: what this connection may do, and the device it authenticated as. */
   opened?(welcome: WelcomePayload): void;
+  /** The agent's sessions (after the channel opens, and whenever they change); `max`: how many it allows at once. */
+  sessions?(sessions: SessionInfo[], max: number): void;
+  /** The session watched now (null: none); its output follows (after a snapshot, for a screen). */
+  watching?(terminal: number | null): void;
+  /** The key the watched session's output opens with now (the agent gave it sealed; for diagnostics and tests). */
+  streamKey?(terminal: number, key: string): void;
   /** The paired devices, as asked for with `listDevices()`. */
   devices?(devices: DeviceInfo[]): void;
   /** A device was revoked, as asked for with `revokeDevice()`. */
   revoked?(id: string): void;
 }
+
+/** Which session to watch once the agent lists them: a given one, the most recently active one, or none until `watch()`. */
+export type WatchChoice = number | 'latest' | 'none';
 
 /** Settings of a ClientSession. */
 export interface ClientSessionOptions {
@@ -103,6 +117,12 @@ export interface ClientSessionOptions {
   keyAgreement?: KeyAgreement;
   connect: Connect;
   events?: SessionEvents;
+  /**
+   * What to watch when the agent first lists its sessions (default `latest`). A given session that is not
+   * there falls back to the latest, with an error event. While nothing is watched and a list arrives, `latest`
+   * (and a given session) picks again.
+   */
+  watch?: WatchChoice;
   /** How missing output is filled after a gap: `screen` (default) or `bytes`. */
   history?: HistoryMode;
   /** Input bytes kept while the agent is unreachable; more is refused (default 1 MiB). */
@@ -118,6 +138,25 @@ export interface ClientSessionOptions {
    * `output` callback returns.
    */
   manualAck?: boolean;
+}
+
+/** What `startSession` asks for. */
+export interface StartOptions {
+  kind: SessionKind;
+  cwd?: string;
+  /** Claude Code: resume this conversation. */
+  conversation?: string;
+  /** A command given in full (kind `command`). */
+  command?: string[];
+  /** Start in a new git worktree on this new branch. */
+  worktree?: string;
+}
+
+/** A folder listing from the agent. */
+export interface FolderListing {
+  path: string | null;
+  parent: string | null;
+  entries: Array<{ name: string; path: string; git: boolean }>;
 }
 
 /** Acknowledge at least every this many bytes processed, */
@@ -137,6 +176,30 @@ type Channel =
       seq: { sent: number; received: number };
     };
 
+/** One connection to the relay, from the moment it is opened until it is dropped; everything about it lives and dies here. */
+interface Connection {
+  readonly socket: Transport;
+  readonly liveness: Liveness;
+  /** The credential it was admitted with (pairing replaces the session's on the way). */
+  readonly admittedWith: Credential;
+  /** The relay said `connected`. */
+  admitted: boolean;
+  channel: Channel;
+  /** A pairing sent on it, and the key it offered. */
+  pairing: { id: string; secret: string } | undefined;
+  /** While a handshake step computes (its key agreement may be asynchronous), what arrives waits here, in order. */
+  inbox: Array<{ text: string } | { binary: Uint8Array }> | undefined;
+  /** Flow control: how far output was acknowledged to the relay on this connection. */
+  ackSent: number;
+  ackTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** A request waiting for the agent's answer. */
+interface Pending {
+  resolve(message: AgentChannelMessage): void;
+  reject(error: Error): void;
+}
+
 /**
  * PIN exchanges a session runs without one ending in an authenticated WELCOME before it asks for the PIN
  * again. A relay that plays the agent learns from each exchange whether one PIN guess was right, so it must
@@ -153,34 +216,31 @@ export class ClientSession {
   private readonly retry: RetrySchedule;
   /** Input not yet acknowledged by the agent. */
   private readonly input: InputQueue;
-  private channel: Channel = { kind: 'closed' };
-  /** Where the session stands in the agent's output stream. */
+  /** Where the session stands in the output stream of the session it watches. */
   private readonly stream: StreamFollower;
+  /** The connection now, if there is one. */
+  private connection: Connection | undefined;
   private size: { cols: number; rows: number } | undefined;
-  private socket: Transport | undefined;
-  private generation = 0;
-  private admitted = false;
   private agentName: string | undefined;
-  /** Keep-alive of the current connection. */
-  private liveness: Liveness | undefined;
+  /** The agent process this session last talked to (a new one has no record of input sent before). */
+  private agentInstance: string | undefined;
   private current: SessionState = { kind: 'connecting' };
-  private stopped = false;
-  /** Flow control: how far output has been processed, and how far that was told to the relay. */
+  /** Flow control: how far output has been processed. */
   private processed = -1;
-  private ackSent = -1;
-  private ackTimer: ReturnType<typeof setTimeout> | undefined;
-  /** A pairing sent on this connection, and the key it offered. */
-  private pairing: { id: string; secret: string } | undefined;
-  /** The credential the current connection was admitted with (pairing replaces the session's on the way). */
-  private admittedWith: Credential | undefined;
   /** PIN exchanges started since the last authenticated WELCOME. */
   private pinExchanges = 0;
-  /** While a handshake step computes (its key agreement may be asynchronous), what arrives waits here, in order. */
-  private inbox: Array<{ text: string } | { binary: Uint8Array }> | undefined;
+  /** What to watch when nothing is watched and the agent lists its sessions. */
+  private choice: WatchChoice;
+  private list: SessionInfo[] = [];
+  private nextRequest = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Input typed before any session was watched (the agent had not listed them yet). */
+  private early: { chunks: Uint8Array[]; bytes: number } = { chunks: [], bytes: 0 };
 
   constructor(private readonly options: ClientSessionOptions) {
     this.events = options.events ?? {};
     this.credential = options.credential;
+    this.choice = options.watch ?? 'latest';
     this.input = new InputQueue(options.maxQueuedInputBytes ?? 1 << 20);
     this.stream = new StreamFollower(options.history ?? 'screen', this.events);
     this.retry = new RetrySchedule({ baseMs: 500, capMs: 10_000, ...options.backoff });
@@ -196,44 +256,106 @@ export class ClientSession {
     return this.stream.offset;
   }
 
+  /** The agent's sessions, as last listed. */
+  get sessions(): readonly SessionInfo[] {
+    return this.list;
+  }
+
+  /** The session watched (null: none). */
+  get watching(): number | null {
+    return this.stream.following;
+  }
+
   /** Opens the first connection. */
   start(): void {
     this.open();
   }
 
-  /** Whether this session can type: its credential is not read-only (and the agent agreed, once the channel is open). */
-  get canType(): boolean {
-    return this.channel.kind === 'open' ? this.channel.access === 'full' : !this.credential.readOnly;
+  private get channel(): Channel {
+    return this.connection?.channel ?? { kind: 'closed' };
   }
 
-  /** Sends keystrokes or text (a string is sent as UTF-8). Returns false if the offline queue is full or the session is read-only. */
+  /** Whether this session can type: its credential is not read-only (and the agent agreed, once the channel is open). */
+  get canType(): boolean {
+    const channel = this.channel;
+    return channel.kind === 'open' ? channel.access === 'full' : !this.credential.readOnly;
+  }
+
+  /** Sends keystrokes or text (a string is sent as UTF-8) to the session watched. Returns false if it cannot be sent. */
   sendData(data: string | Uint8Array): boolean {
     if (!this.canType) {
       this.events.error?.(ErrorCode.ReadOnly, 'This is a read-only link: typing is not possible.');
       return false;
     }
+    const terminal = this.stream.following;
     const bytes = typeof data === 'string' ? utf8(data) : data;
+    if (terminal === null) {
+      // Typed before the agent listed its sessions: it goes to the one chosen then.
+      if (this.choice === 'none' || this.early.bytes + bytes.length > (this.options.maxQueuedInputBytes ?? 1 << 20)) {
+        this.events.error?.('no_session', 'No session is open to type into.');
+        return false;
+      }
+      this.early.chunks.push(bytes.slice());
+      this.early.bytes += bytes.length;
+      return true;
+    }
     for (let at = 0; at < bytes.length; at += MAX_INPUT_CHUNK) {
-      if (!this.enqueue({ kind: 'data', data: bytes.subarray(at, at + MAX_INPUT_CHUNK) })) return false;
+      if (!this.enqueue({ kind: 'data', terminal, data: bytes.subarray(at, at + MAX_INPUT_CHUNK) })) return false;
     }
     return true;
   }
 
-  /** Reports this client's terminal size; the agent decides which client's size the PTY takes. */
+  /** Reports this client's terminal size; the agent decides which client's size the session's PTY takes. */
   resize(cols: number, rows: number): void {
     if (!this.canType) return; // a read-only viewer does not size the terminal
     if (this.size && this.size.cols === cols && this.size.rows === rows) return;
     this.size = { cols, rows };
-    if (this.channel.kind === 'open') this.enqueue({ kind: 'resize', cols, rows });
+    this.sendSize();
+  }
+
+  /** Watches another session (null: none), without a new connection; its output replaces what is shown. */
+  watch(terminal: number | null): void {
+    this.choice = terminal ?? 'none';
+    if (terminal === this.stream.following) return;
+    this.follow(terminal);
+    this.toChannel({ type: 'watch', terminal });
+  }
+
+  /** Starts a session on the agent (a full link only); resolves with its terminal number, rejects with the agent's reason. */
+  async startSession(start: StartOptions): Promise<number> {
+    const answer = await this.ask((request) => ({ type: 'start', request, ...start }), 'started');
+    return answer.terminal;
+  }
+
+  /** Ends a session's program (a full link only); its last screen stays until dismissed. */
+  endSession(terminal: number): void {
+    this.toChannel({ type: 'end', terminal });
+  }
+
+  /** Forgets an ended session (a full link only). */
+  dismissSession(terminal: number): void {
+    this.toChannel({ type: 'dismiss', terminal });
+  }
+
+  /** A folder's earlier Claude Code conversations, newest first. */
+  async listConversations(cwd: string): Promise<ConversationInfo[]> {
+    return (await this.ask((request) => ({ type: 'conversations', request, cwd }), 'conversations')).conversations;
+  }
+
+  /** A folder's subfolders (without one: the allowed roots and the recent folders). */
+  async listFolders(path?: string): Promise<FolderListing> {
+    const { path: at, parent, entries } = await this.ask((request) => ({ type: 'folders', request, ...(path !== undefined ? { path } : {}) }), 'folders');
+    return { path: at, parent, entries };
   }
 
   /** Flow control: output up to stream position `offset` has been processed. */
   acknowledge(offset: number): void {
     if (offset <= this.processed) return;
     this.processed = offset;
-    if (!this.admitted) return;
-    if (this.processed - Math.max(this.ackSent, 0) >= ACK_EVERY) this.sendAck();
-    else this.ackTimer ??= setTimeout(() => this.sendAck(), ACK_DELAY_MS);
+    const connection = this.connection;
+    if (!connection?.admitted) return;
+    if (this.processed - Math.max(connection.ackSent, 0) >= ACK_EVERY) this.sendAck();
+    else connection.ackTimer ??= setTimeout(() => this.sendAck(), ACK_DELAY_MS);
   }
 
   /** Asks the agent for its paired devices (answered by the `devices` event; full access only). */
@@ -251,7 +373,7 @@ export class ClientSession {
    * input). Programs read what arrives together as one: this separates a paste from the Enter after it.
    */
   delivered(): Promise<void> {
-    return !this.stopped ? this.input.delivered() : Promise.resolve();
+    return this.current.kind !== 'closed' ? this.input.delivered() : Promise.resolve();
   }
 
   /** Skips the wait before the next reconnect attempt (for example when the page becomes visible). */
@@ -263,40 +385,90 @@ export class ClientSession {
 
   /** Closes the connection for good. */
   close(): void {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.current.kind === 'closed') return;
     this.retry.cancel();
     this.input.release();
-    this.dropSocket(CloseCode.Normal, 'client closed');
+    this.dropConnection(CloseCode.Normal, 'client closed');
     this.setState({ kind: 'closed' });
   }
 
+  private get stopped(): boolean {
+    return this.current.kind === 'closed';
+  }
+
+  /** Sends a request with a fresh number; resolves with the answer of type `kind`, rejects with a refusal or when the channel closes first. */
+  private ask<K extends AgentChannelMessage['type']>(make: (request: number) => ClientChannelMessage, kind: K): Promise<Extract<AgentChannelMessage, { type: K }>> {
+    if (this.channel.kind !== 'open') return Promise.reject(new Error('The agent is not connected.'));
+    const request = this.nextRequest++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(request, {
+        resolve: (message) => (message.type === kind ? resolve(message as Extract<AgentChannelMessage, { type: K }>) : reject(new Error(`unexpected answer ${message.type}`))),
+        reject,
+      });
+      this.toChannel(make(request));
+    });
+  }
+
+  /** Follows `terminal` from now on (null: nothing); what was shown of another is gone. */
+  private follow(terminal: number | null): void {
+    if (terminal === this.stream.following) return;
+    this.stream.follow(terminal);
+    this.processed = -1;
+    if (this.connection) this.connection.ackSent = -1;
+    this.events.watching?.(terminal);
+    if (terminal === null || this.early.chunks.length === 0) return;
+    const early = this.early.chunks;
+    this.early = { chunks: [], bytes: 0 };
+    for (const bytes of early) this.sendData(bytes);
+  }
+
   private sendAck(): void {
-    clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-    if (!this.admitted || this.processed <= this.ackSent) return;
-    this.ackSent = this.processed;
-    this.sendText(encodeMessage({ type: 'ack', offset: this.processed }));
+    const connection = this.connection;
+    if (!connection) return;
+    clearTimeout(connection.ackTimer);
+    connection.ackTimer = undefined;
+    const terminal = this.stream.following;
+    if (!connection.admitted || terminal === null || this.processed <= connection.ackSent) return;
+    connection.ackSent = this.processed;
+    this.sendText(encodeMessage({ type: 'ack', terminal, offset: this.processed }));
   }
 
   private open(): void {
-    this.generation++;
-    const generation = this.generation;
-    this.admitted = false;
+    this.dropConnection(CloseCode.Normal, 'reconnecting');
     this.setState({ kind: 'connecting' });
-    const live = (): boolean => generation === this.generation && !this.stopped;
-    this.socket = this.options.connect(socketUrl(this.options.relayUrl, `/ws/client/${this.options.agentId}`), {
-      open: () => live() && this.onOpen(),
+    const credential = this.credential;
+    let connection: Connection | undefined;
+    const live = (): boolean => connection !== undefined && this.connection === connection && !this.stopped;
+    const socket = this.options.connect(socketUrl(this.options.relayUrl, `/ws/client/${this.options.agentId}`), {
+      open: () => live() && this.onOpen(connection!),
       text: (data) => live() && this.deliver({ text: data }),
       binary: (data) => live() && this.deliver({ binary: data }),
       close: (code, reason) => live() && this.onClose(code, reason),
     });
+    connection = {
+      socket,
+      liveness: new Liveness({
+        everyMs: this.options.pingIntervalMs ?? 15_000,
+        deadAfterMs: this.options.idleTimeoutMs ?? 45_000,
+        probe: () => live() && this.sendText(encodeMessage({ type: 'ping', t: Date.now() })),
+        dead: () => live() && this.onClose(CloseCode.Idle, 'no answer from the relay'),
+      }),
+      admittedWith: credential,
+      admitted: false,
+      channel: { kind: 'closed' },
+      pairing: undefined,
+      inbox: undefined,
+      ackSent: -1,
+      ackTimer: undefined,
+    };
+    this.connection = connection;
   }
 
   /** A message from the relay: handled now, or after the handshake step under way. */
   private deliver(message: { text: string } | { binary: Uint8Array }): void {
-    if (this.inbox) {
-      this.inbox.push(message);
+    const connection = this.connection!;
+    if (connection.inbox) {
+      connection.inbox.push(message);
       return;
     }
     this.guard(() => ('text' in message ? this.onText(message.text) : this.onBinary(message.binary)));
@@ -304,26 +476,25 @@ export class ClientSession {
 
   /** Runs a handshake step that may wait (a key agreement); what arrives meanwhile is handled after it, in order. */
   private step(work: () => Promise<void>): void {
-    const generation = this.generation;
-    this.inbox ??= [];
+    const connection = this.connection!;
+    connection.inbox ??= [];
     void work()
       .catch((error: unknown) => {
-        if (generation === this.generation) this.guard(() => {
+        if (this.connection === connection) this.guard(() => {
           throw error;
         });
       })
       .finally(() => {
-        if (generation !== this.generation) return;
-        const waiting = this.inbox ?? [];
-        this.inbox = undefined;
-        for (const message of waiting) this.deliver(message);
+        if (this.connection !== connection) return;
+        const waiting = connection.inbox ?? [];
+        connection.inbox = undefined;
+        for (const message of waiting) if (this.connection === connection) this.deliver(message);
       });
   }
 
-  private onOpen(): void {
+  private onOpen(connection: Connection): void {
     const { agentId } = this.options;
-    const credential = this.credential;
-    this.admittedWith = credential;
+    const credential = connection.admittedWith;
     const token = credential.kind === 'link' ? accessToken(credential.secret, agentId) : deviceToken(credential.secret, agentId, credential.id);
     this.sendText(
       encodeMessage({
@@ -332,17 +503,8 @@ export class ClientSession {
         token,
         ...(credential.kind === 'device' ? { device: credential.id } : {}),
         session: this.sessionId,
-        resume: this.stream.resumePoint(),
-        history: this.options.history ?? 'screen',
       }),
     );
-    this.liveness?.stop();
-    this.liveness = new Liveness({
-      everyMs: this.options.pingIntervalMs ?? 15_000,
-      deadAfterMs: this.options.idleTimeoutMs ?? 45_000,
-      probe: () => this.sendText(encodeMessage({ type: 'ping', t: Date.now() })),
-      dead: () => this.onClose(CloseCode.Idle, 'no answer from the relay'),
-    });
   }
 
   /** A malformed message from the relay ends this connection; the session reconnects. */
@@ -361,12 +523,11 @@ export class ClientSession {
   }
 
   private onText(raw: string): void {
-    this.liveness?.heard();
+    this.connection!.liveness.heard();
     const message = parseRelayToClient(raw);
     switch (message.type) {
       case 'connected':
-        this.admitted = true;
-        this.ackSent = -1; // the relay knows nothing of this connection's progress yet
+        this.connection!.admitted = true;
         this.retry.succeeded();
         this.sendText(encodeMessage({ type: 'ping', t: Date.now() }));
         this.agentName = message.name;
@@ -381,17 +542,11 @@ export class ClientSession {
       case 'agent_offline':
         this.agentAway();
         return;
-      case 'status':
-        this.broadcast('An exit status', () => this.stream.exitStatus(message.box));
-        return;
       case 'error':
         this.events.error?.(message.code, message.message);
         return;
       case 'pong':
         if (message.t !== undefined) this.events.latency?.(Date.now() - message.t);
-        return;
-      case 'attention':
-        this.broadcast('An attention event', () => this.events.attention?.(this.stream.attention(message.box)));
         return;
     }
   }
@@ -399,12 +554,12 @@ export class ClientSession {
   /** Starts the channel handshake with the agent on this connection. */
   private handshake(): void {
     const open = (): OpenPayload => {
-      const resume = this.stream.resumePoint();
-      return { session: this.sessionId, ...(resume ? { resume } : {}), history: this.options.history ?? 'screen' };
+      const watch = this.stream.resumePoint();
+      return { session: this.sessionId, history: this.options.history ?? 'screen', ...(watch ? { watch: { terminal: watch.terminal, ...(watch.resume ? { resume: watch.resume } : {}) } } : {}) };
     };
     const pin = this.credential.kind === 'link' ? this.options.pin : undefined;
     if (pin !== undefined && this.pinExchanges++ >= MAX_UNCONFIRMED_PIN_EXCHANGES) {
-      this.dropSocket(CloseCode.Normal, 'PIN needed again');
+      this.dropConnection(CloseCode.Normal, 'PIN needed again');
       this.setState({
         kind: 'failed',
         code: CloseCode.Unauthorized,
@@ -414,10 +569,11 @@ export class ClientSession {
       return;
     }
     const client = new ChannelClient(this.options.agentId, this.credential, pin, open, this.options.keyAgreement ?? defaultKeyAgreement);
-    this.channel = { kind: 'handshaking', client };
+    const connection = this.connection!;
+    connection.channel = { kind: 'handshaking', client };
     this.step(async () => {
       const frame = await client.start();
-      if (this.channel.kind === 'handshaking' && this.channel.client === client) this.socket?.send(frame);
+      if (connection.channel.kind === 'handshaking' && connection.channel.client === client) connection.socket.send(frame);
     });
   }
 
@@ -427,27 +583,29 @@ export class ClientSession {
   }
 
   private onHandshake(frame: HandshakeFrame): void {
-    if (this.channel.kind !== 'handshaking') throw new ProtocolError('handshake frame outside a handshake');
-    const client = this.channel.client;
+    const connection = this.connection!;
+    if (connection.channel.kind !== 'handshaking') throw new ProtocolError('handshake frame outside a handshake');
+    const client = connection.channel.client;
     this.step(async () => {
       const outcome = await client.receive(frame);
-      if (this.channel.kind === 'handshaking' && this.channel.client === client) this.handshakeStep(outcome);
+      if (connection.channel.kind === 'handshaking' && connection.channel.client === client) this.handshakeStep(outcome);
     });
   }
 
   private handshakeStep(outcome: HandshakeOutcome): void {
+    const connection = this.connection!;
     if (outcome.kind === 'send') {
-      this.socket?.send(outcome.frame);
+      connection.socket.send(outcome.frame);
       return;
     }
     if (outcome.kind === 'refused') {
-      this.channel = { kind: 'closed' };
+      connection.channel = { kind: 'closed' };
       const { reason, message } = outcome.refused;
       if (reason === 'too_many_attempts' || reason === 'busy') {
         this.onClose(CloseCode.RateLimited, message, false);
         return;
       }
-      this.dropSocket(CloseCode.Normal, 'refused by the agent');
+      this.dropConnection(CloseCode.Normal, 'refused by the agent');
       this.setState({ kind: 'failed', code: CloseCode.Unauthorized, reason: message, refused: reason });
       return;
     }
@@ -455,12 +613,10 @@ export class ClientSession {
   }
 
   private opened(welcome: WelcomePayload, keys: { send: Uint8Array; receive: Uint8Array }): void {
+    const connection = this.connection!;
     this.pinExchanges = 0;
-    if (this.stream.attach(welcome.stream, welcome.key, welcome.run)) {
-      // A new stream (the agent restarted): progress in the old one means nothing any more, and input the
-      // old process was sent but did not acknowledge may have run there: it is not sent again.
-      this.processed = -1;
-      this.ackSent = -1;
+    if (this.agentInstance !== undefined && welcome.instance !== this.agentInstance) {
+      // A new agent process: input the old one was sent but did not acknowledge may have run there: it is not sent again.
       const dropped = this.input.dropSent();
       if (dropped > 0) {
         this.events.error?.(
@@ -469,83 +625,143 @@ export class ClientSession {
         );
       }
     }
-    this.channel = { kind: 'open', keys, access: welcome.access, seq: { sent: 0, received: 0 } };
+    this.agentInstance = welcome.instance;
+    connection.channel = { kind: 'open', keys, access: welcome.access, seq: { sent: 0, received: 0 } };
     this.agentName = welcome.name ?? this.agentName;
     this.events.opened?.(welcome);
-    this.setState({ kind: 'online', name: this.agentName });
+    // Online once the agent has listed its sessions (it does right after WELCOME), and one is chosen to watch.
     // Everything not yet acknowledged goes again, sealed for this connection; the agent applies each sequence number once.
-    if (welcome.access === 'full') for (const frame of this.input.pending(keys.send)) this.socket?.send(frame);
-    if (welcome.access === 'full' && this.size) this.enqueue({ kind: 'resize', cols: this.size.cols, rows: this.size.rows });
+    if (welcome.access === 'full') for (const frame of this.input.pending(keys.send)) connection.socket.send(frame);
     if (this.options.pair && welcome.can_pair && this.credential.kind === 'link') {
-      this.pairing = { id: deviceId(), secret: toBase64Url(randomBytes(32)) };
-      this.toChannel({ type: 'pair', id: this.pairing.id, secret: this.pairing.secret, name: this.options.pair.name });
+      connection.pairing = { id: deviceId(), secret: toBase64Url(randomBytes(32)) };
+      this.toChannel({ type: 'pair', id: connection.pairing.id, secret: connection.pairing.secret, name: this.options.pair.name });
     }
   }
 
   private onChannel(frame: ChannelFrame): void {
-    if (this.channel.kind !== 'open') throw new ProtocolError('channel message before the channel opened');
-    const bytes = open(this.channel.keys.receive, frame.header, frame.box, 'channel message');
-    if (frame.seq <= this.channel.seq.received) throw new IntegrityError(`channel message ${frame.seq} came again (a replay)`);
-    this.channel.seq.received = frame.seq;
+    const connection = this.connection!;
+    const channel = connection.channel;
+    if (channel.kind !== 'open') throw new ProtocolError('channel message before the channel opened');
+    const bytes = open(channel.keys.receive, frame.header, frame.box, 'channel message');
+    if (frame.seq <= channel.seq.received) throw new IntegrityError(`channel message ${frame.seq} came again (a replay)`);
+    channel.seq.received = frame.seq;
     const message: AgentChannelMessage = parseAgentChannel(bytes);
     switch (message.type) {
       case 'paired': {
-        const pairing = this.pairing;
+        const pairing = connection.pairing;
         if (!pairing || pairing.id !== message.id) return;
-        this.pairing = undefined;
+        connection.pairing = undefined;
         this.credential = { kind: 'device', id: pairing.id, secret: pairing.secret, readOnly: message.access === 'view' };
         this.events.paired?.({ id: pairing.id, secret: pairing.secret, name: message.name, access: message.access });
         return;
       }
-      case 'stream_key':
-        this.stream.rekey(message.key, message.from);
+      case 'sessions':
+        return this.sessionsListed(message.sessions, message.max);
+      case 'stream':
+        // The agent took the watch: the session's output follows, sealed with this key.
+        if (message.terminal !== this.stream.following) return; // an answer to a watch given up since
+        if (this.stream.attach(message.terminal, message.stream, message.key, message.run)) this.processed = -1;
+        this.events.streamKey?.(message.terminal, message.key);
+        if (this.size && this.canType) this.enqueue({ kind: 'resize', terminal: message.terminal, cols: this.size.cols, rows: this.size.rows });
         return;
+      case 'stream_key':
+        this.stream.rekey(message.terminal, message.key, message.from);
+        if (message.terminal === this.stream.following) this.events.streamKey?.(message.terminal, message.key);
+        return;
+      case 'exit': {
+        const { type: _exit, ...status } = message;
+        this.stream.exitStatus(status);
+        return;
+      }
+      case 'attention': {
+        const { type: _attention, ...event } = message;
+        this.events.attention?.(event);
+        return;
+      }
+      case 'started':
+      case 'conversations':
+      case 'folders': {
+        const pending = this.pending.get(message.request);
+        this.pending.delete(message.request);
+        pending?.resolve(message);
+        return;
+      }
       case 'devices':
         this.events.devices?.(message.devices);
         return;
       case 'revoked':
         this.events.revoked?.(message.id);
         return;
-      case 'refused':
+      case 'warning':
+        this.events.error?.('agent_warning', message.message);
+        return;
+      case 'refused': {
+        const pending = message.request === undefined ? undefined : this.pending.get(message.request);
+        if (pending) {
+          this.pending.delete(message.request!);
+          pending.reject(new Error(message.message));
+          return;
+        }
         this.events.error?.('refused', message.message);
         return;
+      }
+    }
+  }
+
+  /** The agent listed its sessions: what is watched may be gone; with nothing watched, one is chosen. */
+  private sessionsListed(sessions: SessionInfo[], max: number): void {
+    this.list = sessions;
+    this.events.sessions?.(sessions, max);
+    this.choose(sessions);
+    if (this.current.kind !== 'online') this.setState({ kind: 'online', name: this.agentName });
+  }
+
+  /** What is watched may be gone; with nothing watched, one is chosen. */
+  private choose(sessions: SessionInfo[]): void {
+    const watched = this.stream.following;
+    if (watched !== null && !sessions.some((s) => s.terminal === watched)) this.follow(null);
+    if (this.stream.following !== null || sessions.length === 0) return;
+    const choice = this.choice;
+    if (choice === 'none') return;
+    let terminal = typeof choice === 'number' && sessions.some((s) => s.terminal === choice) ? choice : undefined;
+    if (typeof choice === 'number' && terminal === undefined) {
+      this.events.error?.('no_session', `There is no session ${choice}; showing the most recent one.`);
+      this.choice = 'latest';
+    }
+    terminal ??= latestSession(sessions);
+    if (terminal !== undefined) {
+      this.follow(terminal);
+      this.toChannel({ type: 'watch', terminal });
     }
   }
 
   private toChannel(message: ClientChannelMessage): void {
-    if (this.channel.kind !== 'open') return;
-    this.socket?.send(sealChannel(this.channel.keys.send, ++this.channel.seq.sent, encodeChannelMessage(message)));
-  }
-
-  /**
-   * A sealed broadcast from the agent (an attention event, the exit status). One that does not open (sealed
-   * for another stream, altered) or holds nothing valid is only reported: unlike terminal data, nothing
-   * depends on it.
-   */
-  private broadcast(what: string, handle: () => void): void {
-    try {
-      handle();
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.events.error?.(ErrorCode.BadMessage, `${what} from the agent was refused: ${error.message}`);
-    }
+    const channel = this.channel;
+    if (channel.kind !== 'open') return;
+    this.connection!.socket.send(sealChannel(channel.keys.send, ++channel.seq.sent, encodeChannelMessage(message)));
   }
 
   private onBinary(bytes: Uint8Array): void {
-    this.liveness?.heard();
+    this.connection!.liveness.heard();
     const frame = decodeFrameOf(bytes, [FrameType.Output, FrameType.Snapshot, FrameType.InputAck, FrameType.Handshake, FrameType.Channel], 'relay');
     if (frame.type === FrameType.Handshake) return this.onHandshake(frame);
-    if (this.channel.kind !== 'open') throw new ProtocolError('terminal data before the channel opened');
+    const channel = this.channel;
+    if (channel.kind !== 'open') throw new ProtocolError('terminal data before the channel opened');
     if (frame.type === FrameType.Channel) return this.onChannel(frame);
     if (frame.type === FrameType.InputAck) {
-      openFrame(this.channel.keys.receive, frame);
+      openFrame(channel.keys.receive, frame);
       this.input.acknowledged(frame.seq);
       return;
     }
-    const received = this.stream.receive(frame, this.channel.keys.receive);
+    const received = this.stream.receive(frame, channel.keys.receive);
     // A snapshot starts the screen over: progress counts from its position.
     if (received?.kind === 'snapshot') this.processed = Math.min(this.processed, received.at - 1);
     if (received && !this.options.manualAck) this.acknowledge(received.at);
+  }
+
+  private sendSize(): void {
+    const terminal = this.stream.following;
+    if (this.size && terminal !== null && this.channel.kind === 'open') this.enqueue({ kind: 'resize', terminal, cols: this.size.cols, rows: this.size.rows });
   }
 
   private enqueue(record: InputRecord): boolean {
@@ -554,12 +770,14 @@ export class ClientSession {
       this.events.error?.('input_queue_full', 'The agent is not acknowledging input; further keystrokes are dropped until it does.');
       return false;
     }
-    if (this.channel.kind === 'open') this.socket?.send(this.input.frame(seq, this.channel.keys.send)!);
+    const channel = this.channel;
+    if (channel.kind === 'open') this.connection!.socket.send(this.input.frame(seq, channel.keys.send)!);
     return true;
   }
 
   private onClose(code: number, reason: string, serverSaid = true): void {
-    this.dropSocket(code === CloseCode.BadMessage ? CloseCode.BadMessage : CloseCode.Normal, 'reconnecting');
+    const admittedWith = this.connection?.admittedWith;
+    this.dropConnection(code === CloseCode.BadMessage ? CloseCode.BadMessage : CloseCode.Normal, 'reconnecting');
     if (this.stopped) return;
     const explained =
       code === CloseCode.Unauthorized && this.credential.kind === 'device'
@@ -567,7 +785,7 @@ export class ClientSession {
         : (describeClose(code) ?? (reason || 'Connection lost.'));
     // A connection admitted with the link, on which this device paired, is cut when the link is replaced:
     // the device's own key gets it back in.
-    const pairedSince = code === CloseCode.Unauthorized && this.admittedWith !== undefined && this.admittedWith !== this.credential;
+    const pairedSince = code === CloseCode.Unauthorized && admittedWith !== undefined && admittedWith !== this.credential;
     if (serverSaid && closeAction('client', code) === 'fatal' && !pairedSince) {
       this.setState({ kind: 'failed', code, reason: explained });
       return;
@@ -578,34 +796,48 @@ export class ClientSession {
     this.retry.schedule(retryInMs, () => this.open());
   }
 
-  private dropSocket(code: number, reason: string): void {
-    this.generation++;
-    this.liveness?.stop();
-    this.liveness = undefined;
-    clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-    this.admitted = false;
-    this.closeChannel();
-    this.pairing = undefined;
-    this.inbox = undefined;
-    const socket = this.socket;
-    this.socket = undefined;
-    socket?.close(code, reason);
+  /** Ends the current connection, and everything that was about it. */
+  private dropConnection(code: number, reason: string): void {
+    const connection = this.connection;
+    if (!connection) return;
+    this.connection = undefined;
+    connection.liveness.stop();
+    clearTimeout(connection.ackTimer);
+    this.closeChannelOf(connection);
+    connection.socket.close(code, reason);
   }
 
   private closeChannel(): void {
-    this.channel = { kind: 'closed' };
+    if (this.connection) this.closeChannelOf(this.connection);
+  }
+
+  private closeChannelOf(connection: Connection): void {
+    connection.channel = { kind: 'closed' };
+    connection.pairing = undefined;
+    connection.inbox = undefined;
     this.stream.detach();
+    // Requests on this channel get no answer now.
+    for (const pending of this.pending.values()) pending.reject(new Error('The connection to the agent was lost; try again.'));
+    this.pending.clear();
   }
 
   private sendText(text: string): void {
-    this.socket?.send(text);
+    this.connection?.socket.send(text);
   }
 
   private setState(state: SessionState): void {
     this.current = state;
     this.events.state?.(state);
   }
+}
+
+/** The session most recently active among those still running (or among all, if none runs). */
+export function latestSession(sessions: readonly SessionInfo[]): number | undefined {
+  const running = sessions.filter((s) => s.state === 'running');
+  const pool = running.length > 0 ? running : sessions;
+  let best: SessionInfo | undefined;
+  for (const s of pool) if (!best || s.last_activity > best.last_activity) best = s;
+  return best?.terminal;
 }
 
 /** A new device id: random, and not starting with "-", so that it can be typed after `ccremote devices revoke`. */

@@ -1,9 +1,9 @@
-// A client's place in the agent's output stream, across connections: which stream it follows, the position
-// of the next byte it needs, and the stream keys its open channel was given. It accepts output and
-// snapshots only where they continue what it has (IntegrityError otherwise: a replay, a jump, an older
-// screen, output before the screen), opens the stream's sealed broadcasts (attention events, the exit
-// status) with the newest key, and reports the exit of the current run once every byte up to its end has
-// arrived. A key the agent replaced opens only output that ends by the position it was replaced at.
+// A client's place in the output stream of the terminal it watches, across connections: which terminal and
+// stream it follows, the position of the next byte it needs, and the stream keys the agent gave it. It
+// accepts output and snapshots only of that terminal and only where they continue what it has
+// (IntegrityError otherwise: another terminal's, a replay, a jump, an older screen, output before the
+// screen), and reports the exit of the current run once every byte up to its end has arrived. A key the
+// agent replaced opens only output that ends by the position it was replaced at.
 
 import {
   FrameType,
@@ -11,12 +11,8 @@ import {
   continuation,
   ProtocolError,
   fromBase64Url,
-  openAttention,
-  openExitStatus,
   openFrame,
   openSnapshot,
-  streamSubkey,
-  type AttentionEvent,
   type ExitStatus,
   type HistoryMode,
   type OutputFrame,
@@ -51,6 +47,8 @@ export interface StreamEvents {
 export type Received = { kind: 'output'; at: number } | { kind: 'snapshot'; at: number };
 
 export class StreamFollower {
+  /** The terminal followed (null: none). */
+  private terminal: number | null = null;
   private stream: string | undefined;
   private position: number | null = null;
   /**
@@ -77,13 +75,37 @@ export class StreamFollower {
     return this.position;
   }
 
-  /** Where to resume: the stream and position, once there are both. */
-  resumePoint(): Resume | undefined {
-    return this.stream !== undefined && this.position !== null ? { stream: this.stream, offset: this.position } : undefined;
+  /** The terminal followed, if any. */
+  get following(): number | null {
+    return this.terminal;
   }
 
-  /** A channel opened on this stream with this key, in this run. Returns true for a new stream: positions in the old one mean nothing. */
-  attach(stream: string, key: string, run: number): boolean {
+  /** Where to resume: the terminal, its stream and the position, once there are all. */
+  resumePoint(): { terminal: number; resume: Resume | undefined } | undefined {
+    if (this.terminal === null) return undefined;
+    return { terminal: this.terminal, resume: this.stream !== undefined && this.position !== null ? { stream: this.stream, offset: this.position } : undefined };
+  }
+
+  /** Follows another terminal (null: none): nothing of the one before continues. */
+  follow(terminal: number | null): void {
+    if (terminal === this.terminal) return;
+    this.terminal = terminal;
+    this.stream = undefined;
+    this.position = null;
+    this.keys = undefined;
+    this.resyncing = false;
+    this.streamChanged = false;
+    this.pendingExit = undefined;
+    this.run = 1;
+  }
+
+  /**
+   * The agent took this client's watch of `terminal`: its output comes from `stream`, sealed with `key`, in
+   * run `run`. Returns true for a new stream (of the same terminal: the agent restarted; positions in the old
+   * one mean nothing).
+   */
+  attach(terminal: number, stream: string, key: string, run: number): boolean {
+    if (terminal !== this.terminal) throw new IntegrityError(`the stream of terminal ${terminal}, while following ${this.terminal ?? 'none'}`);
     if (this.position !== null && this.stream !== undefined) this.resyncing = true;
     this.keys = [{ key: fromBase64Url(key), until: Number.MAX_SAFE_INTEGER }];
     this.run = run;
@@ -95,9 +117,9 @@ export class StreamFollower {
     return true;
   }
 
-  /** Output from `from` on is sealed with `key`; the keys before it open only output that ends by `from`. */
-  rekey(key: string, from: number): void {
-    if (!this.keys) return;
+  /** Output of `terminal` from `from` on is sealed with `key`; the keys before it open only output that ends by `from`. */
+  rekey(terminal: number, key: string, from: number): void {
+    if (!this.keys || terminal !== this.terminal) return;
     const older = this.keys.map((k, i) => (i === 0 ? { key: k.key, until: from } : k));
     this.keys = [{ key: fromBase64Url(key), until: Number.MAX_SAFE_INTEGER }, ...older].slice(0, MAX_KEYS);
     this.forgetSpentKeys();
@@ -115,7 +137,8 @@ export class StreamFollower {
    */
   receive(frame: OutputFrame | SnapshotFrame, connectionKey: Uint8Array): Received | undefined {
     const keys = this.keys;
-    if (!keys) throw new ProtocolError('terminal data before the channel opened');
+    if (!keys) throw new ProtocolError('terminal data before its stream key');
+    if (frame.terminal !== this.terminal) throw new IntegrityError(`output of terminal ${frame.terminal}, while following ${this.terminal ?? 'none'}`);
     const snapshot = frame.type === FrameType.Snapshot ? openSnapshot(connectionKey, frame) : undefined;
     const data = frame.type === FrameType.Snapshot ? snapshot!.data : openOutput(keys, frame);
     if (frame.type === FrameType.Output && this.position === null && this.history === 'screen') {
@@ -163,17 +186,12 @@ export class StreamFollower {
     return { kind: 'output', at: end };
   }
 
-  /** Opens an attention event (ProtocolError, or IntegrityError, if it cannot be). */
-  attention(box: string): AttentionEvent {
-    return openAttention(this.subkey('attention'), box);
-  }
-
   /**
-   * The command's exit (ProtocolError, or IntegrityError, if it cannot be opened or is of another run);
-   * reported once its output is all here.
+   * The followed terminal's exit (the agent sealed it for this connection): IntegrityError if it is of an
+   * earlier run; reported once its output is all here.
    */
-  exitStatus(box: string): void {
-    const status = openExitStatus(this.subkey('status'), box);
+  exitStatus(status: ExitStatus): void {
+    if (status.terminal !== this.terminal || !this.keys) return;
     // An earlier run's exit is a replay. (A later one: this session missed an exit, which the relay withheld.)
     if (status.run < this.run) throw new IntegrityError(`exit status of run ${status.run}, while run ${this.run} is going on`);
     // With --restart the command goes on: its next exit names the next run.
@@ -194,12 +212,6 @@ export class StreamFollower {
     const next = continuation(this.position, frame.offset, length);
     if (next === 'repeats') throw new IntegrityError(`output ${frame.offset}..${frame.offset + length} repeats what was already received (at ${this.position})`);
     if (next === 'gap' && this.history === 'screen') throw new IntegrityError(`output jumps from ${this.position} to ${frame.offset}`);
-  }
-
-  /** The key of a broadcast box (attention events, exit statuses), from the newest stream key. */
-  private subkey(use: 'attention' | 'status'): Uint8Array {
-    if (!this.keys) throw new ProtocolError(`${use === 'status' ? 'exit status' : 'attention event'} before the channel opened`);
-    return streamSubkey(this.keys[0]!.key, use);
   }
 
   /** Drops older keys whose output is all behind the position (nothing they open can be taken any more). */

@@ -17,8 +17,11 @@
 //   credential = 0x00 (access link) | 0x01 (read-only link) | 0x02 device-id (16)
 //
 // Once open, each direction has a key of its own: client → agent (INPUT, CHANNEL) and agent → client
-// (SNAPSHOT, INPUT_ACK, CHANNEL). Live output goes to every client at once, sealed with the stream key the
-// agent hands each client in its WELCOME (and again, replaced, in a `stream_key` message).
+// (SNAPSHOT, INPUT_ACK, CHANNEL). Everything about the agent's terminals (which there are, their names,
+// folders and commands, starting and ending them, their exits and the moments they want the person) goes in
+// CHANNEL messages. Live output of a terminal goes to every client watching it at once, sealed with that
+// terminal's stream key, which the agent hands a client when it starts watching (a `stream` message) and
+// again, replaced, in `stream_key` messages.
 
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -26,7 +29,7 @@ import { viewSecret } from './access.js';
 import { ProtocolError } from './codes.js';
 import { CPACE_SHARE_BYTES, lvCat } from './cpace.js';
 import { ID_LENGTH, concatBytes, fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
-import { MAX_NAME_LENGTH, MAX_POSITION, MAX_TEXT_LENGTH } from './limits.js';
+import { MAX_ATTENTION_MESSAGE, MAX_NAME_LENGTH, MAX_POSITION, MAX_TEXT_LENGTH } from './limits.js';
 import { array, bool, int, nullable, object, oneOf, optional, str, validateShape, type Infer, type Shape } from './schema.js';
 
 const SALT = utf8('ccremote/v3');
@@ -138,26 +141,35 @@ const deviceName = str({ min: 1, max: MAX_NAME_LENGTH, pattern: /^[^\p{Cc}\p{Cf}
 const access = oneOf(['full', 'view'] as const);
 /** Most devices an agent keeps paired. */
 export const MAX_DEVICES = 64;
+/** Most terminals an agent has at once (running or ended and not dismissed); `--max-sessions` is lower. */
+export const MAX_TERMINALS = 256;
+/** Longest path (a session's folder) carried, in characters. */
+export const MAX_PATH_LENGTH = 4096;
+
+/** A terminal's number at the agent (the relay routes by it). */
+const terminal = int(1, 0xffffffff);
+/** Printable text: no control or format characters (it is shown on terminals and pages). */
+const printableText = (max: number): ReturnType<typeof str> => str({ max, pattern: /^[^\p{Cc}\p{Cf}\u2028\u2029]*$/u });
+const path = str({ min: 1, max: MAX_PATH_LENGTH, pattern: /^[^\p{Cc}\u2028\u2029]+$/u });
+const resume = object({ stream: id, offset: position });
+/** A request's number, chosen by the client, echoed in the answer. */
+const request = int(1, 0xffffffff);
 
 /** What the client says in OPEN (sealed with the pre-shared key only: whoever holds the credential can read it). */
 const openShape = {
   /** The client session's identity, stable across reconnects: its input is applied once. */
   session: id,
-  /** Where it stands in the output stream. */
-  resume: optional(object({ stream: id, offset: position })),
   /** How missing output is filled (`screen` or `bytes`). */
   history: oneOf(['screen', 'bytes'] as const),
+  /** The terminal it watches at once (it was watching it before this connection), and where it stands in it. */
+  watch: optional(object({ terminal, resume: optional(resume) })),
 } satisfies Shape;
 export type OpenPayload = Infer<typeof openShape>;
 
 /** What the agent says in WELCOME (sealed after the ephemeral exchange: only this connection reads it). */
 const welcomeShape = {
-  /** The output stream, its key, and its end now. */
-  stream: id,
-  key: key32,
-  end: position,
-  /** Which run of the command the stream is in (1, then one more at each restart): exit statuses name it. */
-  run: int(1, MAX_POSITION),
+  /** This agent process: a new one (the agent restarted) has no record of input sent to the one before. */
+  instance: id,
   /** The agent's display name. */
   name: optional(str({ max: MAX_NAME_LENGTH })),
   /** What this connection may do. */
@@ -207,6 +219,73 @@ const deviceShape = {
 } satisfies Shape;
 export type DeviceInfo = Infer<typeof deviceShape>;
 
+/** What a session runs: Claude Code (a new conversation, or one resumed), a shell, or a command given in full. */
+const sessionKind = oneOf(['claude', 'shell', 'command'] as const);
+
+/** One of the agent's sessions (a terminal), as listed to clients. */
+const sessionShape = {
+  terminal,
+  name: printableText(MAX_NAME_LENGTH),
+  /** Its folder. */
+  cwd: path,
+  kind: sessionKind,
+  /** The command line, for people to read. */
+  command: printableText(MAX_TEXT_LENGTH),
+  state: oneOf(['running', 'exited'] as const),
+  /** How it ended, once it did. */
+  exit_code: optional(int(0, 255)),
+  signal: optional(int(1, 64)),
+  /** The program waits for the person (Claude Code asked something, or finished its turn and nobody looked yet). */
+  waiting: bool,
+  /** Why it waits, in the program's words. */
+  waiting_for: optional(printableText(MAX_ATTENTION_MESSAGE)),
+  /** When it started and when it last printed anything, in ms since the epoch. */
+  started_at: int(0, MAX_POSITION),
+  last_activity: int(0, MAX_POSITION),
+  /** The git branch of the worktree it was started in, if it was. */
+  worktree: optional(printableText(MAX_NAME_LENGTH * 4)),
+} satisfies Shape;
+export type SessionInfo = Infer<typeof sessionShape>;
+export type SessionKind = SessionInfo['kind'];
+
+/** How a session ended (sent to every open channel, after its output up to `end`). */
+const exitShape = {
+  terminal,
+  /** What people read, for example "claude exited with code 1". */
+  message: str({ max: MAX_TEXT_LENGTH }),
+  exit_code: optional(int(0, 255)),
+  signal: optional(int(1, 64)),
+  /** The stream position after the program's last output. */
+  end: position,
+  /** Which run of the program ended (a `stream` message's `run`): an exit of another run is refused. */
+  run: int(1, MAX_POSITION),
+  /** The agent starts the program again. */
+  restarting: bool,
+} satisfies Shape;
+/** How a session's program ended. */
+export type ExitStatus = Infer<typeof exitShape>;
+
+/** Why a program wants the person: it waits for them (`notification`, `message` says why) or finished its turn (`stop`). */
+const attentionShape = {
+  terminal,
+  kind: oneOf(['notification', 'stop'] as const),
+  message: optional(str({ max: MAX_ATTENTION_MESSAGE })),
+} satisfies Shape;
+export type AttentionEvent = Infer<typeof attentionShape>;
+
+/** An earlier Claude Code conversation of a folder, as Claude Code keeps it. */
+const conversationShape = {
+  id: str({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ }),
+  /** When it was last written to, in ms since the epoch. */
+  time: int(0, MAX_POSITION),
+  /** Its first prompt, shortened. */
+  prompt: printableText(MAX_TEXT_LENGTH),
+} satisfies Shape;
+export type ConversationInfo = Infer<typeof conversationShape>;
+
+/** Most conversations, folders and recent folders listed in one answer. */
+export const MAX_LISTED = 200;
+
 /** Messages a client sends in CHANNEL frames. */
 export const clientChannel = {
   /** Pair this device: its id and key, chosen by the device, and the name the person gave it. */
@@ -215,6 +294,29 @@ export const clientChannel = {
   devices: {},
   /** Revoke a paired device (full access only): it is cut off, and the link is replaced. */
   revoke: { id },
+  /** Watch this terminal (null: none), resuming from where this client stands in its stream, if it does. */
+  watch: { terminal: nullable(terminal), resume: optional(resume) },
+  /**
+   * Start a session (full access only): Claude Code (`conversation`: resume that one), a shell, or a command
+   * given in full; in `cwd` (default: the agent's folder), optionally in a new git worktree on a new branch.
+   * Answered by `started` (and a new `sessions`) or `refused`, with the same `request`.
+   */
+  start: {
+    request,
+    kind: sessionKind,
+    cwd: optional(path),
+    conversation: optional(conversationShape.id),
+    command: optional(array(str({ max: MAX_TEXT_LENGTH }), { max: 64 })),
+    worktree: optional(str({ min: 1, max: MAX_NAME_LENGTH * 4, pattern: /^[A-Za-z0-9._/-]+$/ })),
+  },
+  /** End a running session (full access only): its program is stopped; its last screen stays until dismissed. */
+  end: { terminal },
+  /** Forget an ended session (full access only). */
+  dismiss: { terminal },
+  /** List a folder's earlier Claude Code conversations (full access only). */
+  conversations: { request, cwd: path },
+  /** List a folder's subfolders (full access only): under the agent's allowed roots; none given: the roots and recent folders. */
+  folders: { request, path: optional(path) },
 } satisfies Record<string, Shape>;
 
 /** Messages the agent sends in CHANNEL frames. */
@@ -222,14 +324,37 @@ export const agentChannel = {
   /** The device is paired: from now on it connects with its own key. */
   paired: { id, name: deviceName, access },
   /**
-   * Output from stream position `from` on is sealed with this key; the keys before it open only output that
-   * ends by `from`. (A new key comes with every channel opened and every device revoked.)
+   * The client's watch was taken: output of `terminal` comes from stream `stream`, sealed with `key`; the
+   * stream ends at `end` now, and its program is in run `run` (1, then one more at each restart).
    */
-  stream_key: { key: key32, from: position },
+  stream: { terminal, stream: id, key: key32, end: position, run: int(1, MAX_POSITION) },
+  /**
+   * Output of `terminal` from stream position `from` on is sealed with this key; the keys before it open only
+   * output that ends by `from`. (A new key comes whenever a client starts watching, and when a device is revoked.)
+   */
+  stream_key: { terminal, key: key32, from: position },
+  /** Every session the agent has, whenever that changes (and once after the channel opens). */
+  sessions: { sessions: array(object(sessionShape), { max: MAX_TERMINALS }), max: int(0, MAX_TERMINALS) },
+  /** A session's program ended. */
+  exit: exitShape,
+  /** A session's program wants the person. */
+  attention: attentionShape,
+  /** A `start` succeeded: the new session's terminal. */
+  started: { request, terminal },
+  conversations: { request, cwd: path, conversations: array(object(conversationShape), { max: MAX_LISTED }) },
+  /** A folder's subfolders (`git`: it is a git work tree); without a path, the roots and the recent folders. */
+  folders: {
+    request,
+    path: nullable(path),
+    parent: nullable(path),
+    entries: array(object({ name: str({ min: 1, max: 255 }), path, git: bool }), { max: MAX_LISTED }),
+  },
   devices: { devices: array(object(deviceShape), { max: MAX_DEVICES }) },
   revoked: { id },
-  /** A request was refused. */
-  refused: { message: str({ max: MAX_TEXT_LENGTH }) },
+  /** Something at the agent does not work, and it goes on without it (a session's screen mirror, its hooks). */
+  warning: { terminal: optional(terminal), message: str({ max: MAX_TEXT_LENGTH }) },
+  /** A request was refused (`request`: the one it answers, for those that have a number). */
+  refused: { message: str({ max: MAX_TEXT_LENGTH }), request: optional(request) },
 } satisfies Record<string, Shape>;
 
 type Table = Record<string, Shape>;
@@ -248,8 +373,3 @@ function parseChannel<T extends Table>(table: T, label: string, bytes: Uint8Arra
 export const parseClientChannel = (bytes: Uint8Array): ClientChannelMessage => parseChannel(clientChannel, 'channel', bytes);
 export const parseAgentChannel = (bytes: Uint8Array): AgentChannelMessage => parseChannel(agentChannel, 'channel', bytes);
 export const encodeChannelMessage = (message: ClientChannelMessage | AgentChannelMessage): Uint8Array => utf8(JSON.stringify(message));
-
-/** Keys derived from a stream's key: output is sealed with the key itself, these with their own. */
-export function streamSubkey(streamKey: Uint8Array, use: 'attention' | 'status'): Uint8Array {
-  return hkdf(sha256, streamKey, SALT, utf8(`stream:${use}`), 32);
-}

@@ -3,17 +3,18 @@
 // ciphertext | tag 16) with the frame's header as associated data; the relay reads only headers and
 // box lengths, and passes boxes on untouched.
 //
-//   OUTPUT       0x01 | offset u64 | box(bytes)    agent → relay → clients: output at stream position `offset`
-//   INPUT        0x02 | seq u32    | box(record)   client → relay → agent: one input record, numbered per client session
-//   SNAPSHOT     0x03 | offset u64 | box(kind u8 | bytes)  agent → one client: replaces the screen; the stream continues at `offset`
+//   OUTPUT       0x01 | terminal u32 | offset u64 | box(bytes)   agent → relay → clients watching the terminal: output at stream position `offset`
+//   INPUT        0x02 | seq u32    | box(record)   client → relay → agent: one input record (for a terminal it names inside), numbered per client session
+//   SNAPSHOT     0x03 | terminal u32 | offset u64 | box(kind u8 | bytes)  agent → one client: replaces the screen; the stream continues at `offset`
 //   INPUT_ACK    0x04 | seq u32    | box()         agent → one client: every input up to `seq` has been applied
 //   HANDSHAKE    0x05 | step u8    | body          client ↔ agent: the channel handshake (channel.ts); not a box
 //   CHANNEL      0x06 | seq u32    | box(message)  client ↔ agent: a channel message (channel.ts), numbered per direction and connection
 //   TO_CLIENT    0x10 | client u32 | frame         agent → relay: deliver the inner frame (OUTPUT, SNAPSHOT, INPUT_ACK, HANDSHAKE, CHANNEL) to one client
 //   FROM_CLIENT  0x11 | client u32 | frame         relay → agent: an INPUT, HANDSHAKE or CHANNEL frame from that client
 //
-// OUTPUT is sealed with the stream key (every client of the stream opens it); INPUT and CHANNEL from a
-// client with that connection's client key; SNAPSHOT, INPUT_ACK and CHANNEL from the agent with that
+// A terminal is one program in its own PTY at the agent; the relay routes by its number and learns nothing
+// else of it. OUTPUT is sealed with the terminal's stream key (every client watching it opens it); INPUT
+// and CHANNEL from a client with that connection's client key; SNAPSHOT, INPUT_ACK and CHANNEL from the agent with that
 // connection's agent key (channel.ts).
 
 import { ProtocolError } from './codes.js';
@@ -38,9 +39,10 @@ interface Sealed {
   header: Uint8Array;
   box: Uint8Array;
 }
-/** Output bytes at stream position `offset`; `length` is the number of bytes sealed in the box. */
+/** Output bytes of terminal `terminal` at stream position `offset`; `length` is the number of bytes sealed in the box. */
 export interface OutputFrame extends Sealed {
   type: typeof FrameType.Output;
+  terminal: number;
   offset: number;
   length: number;
 }
@@ -55,6 +57,7 @@ export interface InputFrame extends Sealed {
  */
 export interface SnapshotFrame extends Sealed {
   type: typeof FrameType.Snapshot;
+  terminal: number;
   offset: number;
   length: number;
 }
@@ -101,7 +104,8 @@ const TO_CLIENT_TYPES: readonly number[] = [FrameType.Output, FrameType.Snapshot
 /** Largest handshake body: a Noise message and a credential. */
 const MAX_HANDSHAKE_BODY = 65535 + 32;
 
-const OFFSET_HEADER = 9;
+/** Type, terminal and offset: the header of OUTPUT and SNAPSHOT. */
+const OFFSET_HEADER = 13;
 const SEQ_HEADER = 5;
 const CLIENT_HEADER = 5;
 
@@ -154,10 +158,16 @@ export function continuation(position: number, offset: number, length: number): 
   return offset + length <= position && (length > 0 || offset < position) ? 'repeats' : 'continues';
 }
 
-/** Seals output bytes at stream position `offset` into an OUTPUT frame. */
-export function sealOutput(key: Uint8Array, offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
+/** Seals output bytes of a terminal at stream position `offset` into an OUTPUT frame. */
+export function sealOutput(key: Uint8Array, terminal: number, offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
+  checkU32(terminal, 'terminal');
   checkPosition(offset, 'offset');
-  return sealed(FrameType.Output, OFFSET_HEADER, (dv) => writeU64(dv, 1, offset), key, data);
+  return sealed(FrameType.Output, OFFSET_HEADER, (dv) => writeTerminalOffset(dv, terminal, offset), key, data);
+}
+
+function writeTerminalOffset(dv: DataView, terminal: number, offset: number): void {
+  dv.setUint32(1, terminal);
+  writeU64(dv, 5, offset);
 }
 /**
  * What a snapshot holds: `screen`, the bytes that redraw the screen as it stands (empty for a terminal that
@@ -167,14 +177,15 @@ export function sealOutput(key: Uint8Array, offset: number, data: Uint8Array): U
 export type SnapshotKind = 'screen' | 'unavailable';
 const SNAPSHOT_KINDS: readonly SnapshotKind[] = ['screen', 'unavailable'];
 
-/** Seals a snapshot at stream position `offset` into a SNAPSHOT frame: the screen's bytes, or that there are none. */
-export function sealSnapshot(key: Uint8Array, offset: number, data: Uint8Array, kind: SnapshotKind = 'screen'): Uint8Array<ArrayBuffer> {
+/** Seals a terminal's snapshot at stream position `offset` into a SNAPSHOT frame: the screen's bytes, or that there are none. */
+export function sealSnapshot(key: Uint8Array, terminal: number, offset: number, data: Uint8Array, kind: SnapshotKind = 'screen'): Uint8Array<ArrayBuffer> {
+  checkU32(terminal, 'terminal');
   checkPosition(offset, 'offset');
   if (kind === 'unavailable' && data.length > 0) throw new RangeError('an unavailable snapshot holds no bytes');
   const plaintext = new Uint8Array(1 + data.length);
   plaintext[0] = SNAPSHOT_KINDS.indexOf(kind);
   plaintext.set(data, 1);
-  return sealed(FrameType.Snapshot, OFFSET_HEADER, (dv) => writeU64(dv, 1, offset), key, plaintext);
+  return sealed(FrameType.Snapshot, OFFSET_HEADER, (dv) => writeTerminalOffset(dv, terminal, offset), key, plaintext);
 }
 
 /** Opens a SNAPSHOT frame: IntegrityError if it was altered or sealed with another key, ProtocolError if it holds no valid snapshot. */
@@ -252,7 +263,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case FrameType.Snapshot: {
       if (bytes.length < OFFSET_HEADER + SEAL_OVERHEAD) throw new ProtocolError('truncated frame');
       const box = bytes.subarray(OFFSET_HEADER);
-      return { type, offset: readU64(dv, 1), length: box.length - SEAL_OVERHEAD, header: bytes.subarray(0, OFFSET_HEADER), box };
+      return { type, terminal: dv.getUint32(1), offset: readU64(dv, 5), length: box.length - SEAL_OVERHEAD, header: bytes.subarray(0, OFFSET_HEADER), box };
     }
     case FrameType.Input:
       if (bytes.length < SEQ_HEADER + SEAL_OVERHEAD + 1) throw new ProtocolError('truncated input frame');

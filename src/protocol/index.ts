@@ -2,7 +2,6 @@
 // It imports neither Node nor DOM APIs, so every side uses this same module.
 
 export * from './access.js';
-export * from './attention.js';
 export * from './codes.js';
 export * from './encoding.js';
 export * from './frames.js';
@@ -15,8 +14,6 @@ export * from './link.js';
 export * from './noise.js';
 export * from './cpace.js';
 export * from './channel.js';
-export * from './exit-status.js';
-export * from './sealed-json.js';
 export * from './pin.js';
 export * from './presence.js';
 export * from './printable.js';

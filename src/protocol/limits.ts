@@ -1,7 +1,7 @@
 // Protocol-wide constants: the version spoken and the sizes every side enforces.
 
 /** Version carried in every `hello`; a peer speaking another version is closed with `UnsupportedVersion`. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Largest WebSocket message either side accepts (1 MiB); larger ones close the socket with 1009. */
 export const MAX_MESSAGE_BYTES = 1 << 20;
@@ -29,3 +29,6 @@ export const MAX_ROWS = 500;
 
 /** Largest stream offset or sequence number representable exactly (2^53 − 1). */
 export const MAX_POSITION = Number.MAX_SAFE_INTEGER;
+
+/** Longest message an attention event carries, in characters. */
+export const MAX_ATTENTION_MESSAGE = 500;

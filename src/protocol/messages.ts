@@ -2,9 +2,7 @@
 // here: they go in binary frames (frames.ts). Every text frame that arrives is parsed by `parse*` below;
 // anything malformed, oversized or of an unknown type throws a ProtocolError carrying the close code.
 
-import { MAX_ATTENTION_BOX } from './attention.js';
-import { MAX_DEVICES } from './channel.js';
-import { MAX_SEALED_JSON } from './sealed-json.js';
+import { MAX_DEVICES, MAX_TERMINALS } from './channel.js';
 import { ProtocolError } from './codes.js';
 import { ID_LENGTH } from './encoding.js';
 import {
@@ -13,7 +11,7 @@ import {
   MAX_POSITION,
   MAX_TEXT_LENGTH,
 } from './limits.js';
-import { array, bool, int, nullable, num, object, oneOf, optional, str, validateShape, type Infer, type Shape } from './schema.js';
+import { array, bool, int, nullable, num, object, optional, str, validateShape, type Infer, type Shape } from './schema.js';
 
 const id = str({ min: ID_LENGTH, max: ID_LENGTH, pattern: /^[A-Za-z0-9_-]+$/ });
 /** A 32-byte value in base64url (access tokens and verifiers). */
@@ -24,10 +22,6 @@ const syncRef = int(1, MAX_POSITION);
 const text = str({ max: MAX_TEXT_LENGTH });
 const name = str({ max: MAX_NAME_LENGTH });
 const version = int(1, 65535);
-/** A sealed attention event (attention.ts), base64url; only clients can open it. */
-const attentionBox = str({ min: 1, max: MAX_ATTENTION_BOX, pattern: /^[A-Za-z0-9_-]+$/ });
-/** A sealed exit status (exit-status.ts), base64url; only clients can open it. */
-const statusBox = str({ min: 1, max: MAX_SEALED_JSON, pattern: /^[A-Za-z0-9_-]+$/ });
 /** A paired device as the relay knows it: its id, the verifier of its token, and whether it may only watch. */
 const deviceCredential = object({ id, verifier: key32, read_only: bool });
 /** Every credential browsers may present for an agent: the links' verifiers and the paired devices'. */
@@ -35,35 +29,44 @@ const credentialsShape = { access: key32, view: key32, devices: array(deviceCred
 /** A client's network address as the relay sees it (for the agent to show). */
 const address = str({ max: 64 });
 
-/** Where a client stands in an agent's output stream: the stream's id and the offset of the next byte it needs. */
+/** An agent's terminal, as the relay knows it: a number and the id of its output stream, nothing else. */
+const terminal = int(1, 0xffffffff);
+const terminalStreamShape = { terminal, stream: id };
+const terminalStream = object(terminalStreamShape);
+
+/** Where a client stands in a terminal's output stream: the stream's id and the offset of the next byte it needs. */
 const resume = object({ stream: id, offset: position });
 export type Resume = Infer<{ stream: typeof id; offset: typeof position }>;
 
 /** How a client wants missing output filled: `screen` (a snapshot of the current screen when a replay is impossible) or `bytes` (the raw bytes still buffered, never a snapshot). */
-const historyMode = oneOf(['screen', 'bytes'] as const);
 export type HistoryMode = 'screen' | 'bytes';
 
 /** Messages an agent sends to the relay. */
 export const agentToRelay = {
   /**
-   * First message after the socket opens: protocol version, display name, current output stream, and
-   * the verifiers browsers' tokens are checked against: `access` for full links, `view` for read-only
-   * links, and one per paired device. Credentials that are no longer there (the link was replaced, a
-   * device revoked) cut every browser admitted with them.
+   * First message after the socket opens: protocol version, display name, the terminals it has (each with its
+   * output stream), and the verifiers browsers' tokens are checked against: `access` for full links, `view`
+   * for read-only links, and one per paired device. Credentials that are no longer there (the link was
+   * replaced, a device revoked) cut every browser admitted with them.
    */
-  hello: { v: version, name: optional(name), stream: id, end: position, ...credentialsShape },
+  hello: { v: version, name: optional(name), terminals: array(terminalStream, { max: MAX_TERMINALS }), ...credentialsShape },
   /** The credentials changed while connected (a device paired or was revoked, the link replaced); as in `hello`. */
   credentials: credentialsShape,
   /** Keep-alive; answered with `heartbeat_ack`. */
   heartbeat: {},
-  /** The command's exit, sealed for every browser (exit-status.ts). */
-  status: { box: statusBox },
   /** An error for every browser. */
   error: { message: text },
   /** The frames that follow for `client` answer the relay's `sync` number `sync`. */
   sync_begin: { client: clientRef, sync: syncRef },
-  /** The program wants the person (it waits for them, or finished its turn): a sealed event for every client. */
-  attention: { box: attentionBox },
+  /** A terminal was started: its output stream begins. */
+  terminal_opened: terminalStreamShape,
+  /** A terminal is gone (ended and dismissed): clients watching it watch nothing. */
+  terminal_closed: { terminal },
+  /**
+   * A client (through its channel) asked to watch `terminal` (null: none), resuming from `resume` if it has
+   * part of that terminal's stream: the relay routes that terminal's output to it, and syncs it.
+   */
+  watch: { client: clientRef, terminal: nullable(terminal), resume: optional(resume) },
 } satisfies Record<string, Shape>;
 
 /** Messages the relay sends to an agent. */
@@ -80,10 +83,10 @@ export const relayToAgent = {
   client_joined: { client: clientRef, session: id, read_only: bool, device: optional(id), address: optional(address) },
   /** A browser left. */
   client_left: { client: clientRef },
-  /** Send this browser the output it lacks: from `resume` if given and still buffered, otherwise according to `history`. Answered by `sync_begin` with the same `sync` number, then frames. */
-  sync: { client: clientRef, sync: syncRef, resume: optional(resume), history: historyMode },
-  /** Flow control: read no output beyond stream position `limit` for now (null: no limit). */
-  flow: { limit: nullable(position) },
+  /** Send this client the output of `terminal` it lacks: from `resume` if given and still buffered, otherwise as its channel asked. Answered by `sync_begin` with the same `sync` number, then frames. */
+  sync: { client: clientRef, terminal, sync: syncRef, resume: optional(resume) },
+  /** Flow control: read no output of `terminal` beyond stream position `limit` for now (null: no limit). */
+  flow: { terminal, limit: nullable(position) },
   /** Something the agent sent was refused. */
   error: { code: str({ max: 32 }), message: text },
 } satisfies Record<string, Shape>;
@@ -92,39 +95,35 @@ export const relayToAgent = {
 export const clientToRelay = {
   /**
    * First message: protocol version, access token derived from the link's secret (or, with `device`, from
-   * that paired device's key), the client's session id, and where to resume.
+   * that paired device's key), and the client's session id. What it watches, and from where, it tells the
+   * agent (sealed), and the agent tells the relay.
    */
-  hello: { v: version, token: key32, device: optional(id), session: id, resume: optional(resume), history: optional(historyMode) },
+  hello: { v: version, token: key32, device: optional(id), session: id },
   /** Keep-alive and latency probe; answered with `pong` echoing `t`. */
   ping: { t: optional(num) },
-  /** Flow control: output up to stream position `offset` has been processed (drawn, written out). */
-  ack: { offset: position },
+  /** Flow control: output of `terminal` up to stream position `offset` has been processed (drawn, written out). */
+  ack: { terminal, offset: position },
 } satisfies Record<string, Shape>;
 
 /** Messages the relay sends to a browser. */
 export const relayToClient = {
-  /** The browser is admitted; whether the agent is online, and if so its output stream id. */
+  /** The browser is admitted; whether the agent is online. */
   connected: {
     client_id: str({ max: 16 }),
     agent_id: id,
     agent_online: bool,
     name: optional(name),
-    stream: optional(id),
     /** Admitted with a read-only link: input is refused. */
     read_only: bool,
   },
-  /** The agent came online (again); `stream` changes when the agent restarted. */
-  agent_online: { agent_id: id, name: optional(name), stream: id },
+  /** The agent came online (again). */
+  agent_online: { agent_id: id, name: optional(name) },
   /** The agent went offline; input is refused until `agent_online`. */
   agent_offline: { agent_id: id },
-  /** From the agent, unchanged: the command's exit, sealed (exit-status.ts). */
-  status: { box: statusBox },
   /** An error, with a stable code from ErrorCode. */
   error: { code: str({ max: 32 }), message: text },
   /** Answer to `ping`. */
   pong: { t: optional(num) },
-  /** From the agent, unchanged: the program wants the person. The box opens with the stream's attention key. */
-  attention: { box: attentionBox },
 } satisfies Record<string, Shape>;
 
 type Table = Record<string, Shape>;

@@ -1,13 +1,16 @@
-// The relay's routing core, independent of message transport: which agents are online, which clients
-// watch each agent, and where each client stands in its agent's output stream. Output from an agent is
-// fanned out to its clients without copying; a client that falls behind (its socket backs up) or misses
-// part of the stream stops receiving live output and is brought back by asking the agent to `sync` it.
-// Callers authenticate peers and validate frames' headers before calling in; the hub never reads payloads.
+// The relay's routing core, independent of message transport: which agents are online, which clients are
+// attached to each agent, which of the agent's terminals each client watches (the agent says, when the
+// client asked it), and where each client stands in that terminal's output stream. A terminal's output is
+// fanned out to the clients watching it without copying; a client that falls behind (its socket backs up)
+// or misses part of the stream stops receiving live output and is brought back by asking the agent to
+// `sync` it. Flow control is per terminal. Callers authenticate peers and validate frames' headers before
+// calling in; the hub never reads payloads, and knows terminals only by number and stream id.
 
 import {
   CloseCode,
   ErrorCode,
   FrameType,
+  MAX_TERMINALS,
   continuation,
   encodeFromClient,
   encodeMessage,
@@ -15,7 +18,6 @@ import {
   decodeFrameOf,
   type AgentToRelay,
   type ClientToRelay,
-  type HistoryMode,
   type OutputFrame,
   type RelayToAgent,
   type RelayToClient,
@@ -61,13 +63,14 @@ export interface ClientHandle {
 interface Client extends ClientHandle {
   readonly peer: Peer;
   readonly session: string;
-  readonly history: HistoryMode;
   /** Admitted with a read-only credential: its input is dropped here (and refused by the agent anyway), and it never paces the agent. */
   readonly readOnly: boolean;
   /** The paired device whose credential admitted it (undefined: a link). */
   readonly device: string | undefined;
   /** Where it connects from, as this relay sees it (told to the agent). */
   readonly address: string | undefined;
+  /** The terminal it watches (the agent said so); null: none. */
+  terminal: number | null;
   /** The output stream `position` refers to. */
   stream: string | undefined;
   /** Stream offset of the next byte this client needs; null until its first sync. */
@@ -90,20 +93,30 @@ interface Client extends ClientHandle {
   ackedAt: number;
 }
 
+/** One of an agent's terminals: its output stream, and its flow control. */
+interface Terminal {
+  readonly number: number;
+  readonly stream: string;
+  /** The flow limit last sent to the agent (null: none; undefined: nothing sent on this connection yet). */
+  limit: number | null | undefined;
+  /**
+   * Pacing clients whose connection dropped (or that are not watching again yet), by session id: they keep
+   * pacing for `stallMs`, so that a client that reconnects at once finds everything it missed still in the
+   * agent's buffer.
+   */
+  readonly departed: Map<string, { acked: number; since: number }>;
+}
+
 interface Agent {
   readonly id: string;
   name: string | undefined;
   peer: Peer | undefined;
-  stream: string | undefined;
+  readonly terminals: Map<number, Terminal>;
   readonly clients: Map<number, Client>;
-  /** The flow limit last sent to the agent (null: none; undefined: nothing sent on this connection yet). */
-  limit: number | null | undefined;
-  /**
-   * Pacing clients whose connection dropped, by session id: they keep pacing for `stallMs`, so that a
-   * client that reconnects at once finds everything it missed still in the agent's buffer.
-   */
-  readonly departed: Map<string, { stream: string | undefined; acked: number; since: number }>;
 }
+
+/** Most terminals the relay keeps for one agent (the protocol's bound). */
+const MAX_TERMINALS_PER_AGENT = MAX_TERMINALS;
 
 /** Counts for `/health`. */
 export interface HubStats {
@@ -137,7 +150,9 @@ export class Hub {
   /** Re-evaluates flow control (clients that stopped acknowledging stop pacing); call a few times a second. */
   tick(): void {
     for (const agent of [...this.agents.values()]) {
-      if (agent.limit !== null || agent.departed.size > 0) this.updateFlow(agent);
+      for (const terminal of agent.terminals.values()) {
+        if (terminal.limit !== null || terminal.departed.size > 0) this.updateFlow(agent, terminal);
+      }
       this.forgetIfIdle(agent);
     }
   }
@@ -160,17 +175,26 @@ export class Hub {
     if (agent.peer) agent.peer.close(CloseCode.Replaced, 'another connection of this agent took over');
     agent.peer = peer;
     agent.name = hello.name ?? registeredName;
-    agent.stream = hello.stream;
-    agent.limit = undefined; // nothing sent on this connection yet
-    toAgent(agent, { type: 'connected', agent_id: agentId });
-    for (const client of agent.clients.values()) client.lagging = false;
-    // The limit goes before the clients are announced: an agent waiting for them reads on at this limit.
-    this.updateFlow(agent);
-    for (const client of agent.clients.values()) {
-      toAgent(agent, joined(client));
-      this.requestSync(agent, client);
+    // Terminals that go on (the same stream) keep their pacing clients; the others are gone.
+    const previous = agent.terminals;
+    const terminals = new Map<number, Terminal>();
+    for (const { terminal: number, stream } of hello.terminals) {
+      const before = previous.get(number);
+      terminals.set(number, { number, stream, limit: undefined, departed: before?.stream === stream ? before.departed : new Map() });
     }
-    this.broadcast(agent, { type: 'agent_online', agent_id: agentId, name: agent.name, stream: hello.stream });
+    agent.terminals.clear();
+    for (const [number, terminal] of terminals) agent.terminals.set(number, terminal);
+    toAgent(agent, { type: 'connected', agent_id: agentId });
+    for (const client of agent.clients.values()) {
+      client.lagging = false;
+      // Every client opens a new channel with the agent, which says what it watches: until then it
+      // paces (for a while) as a departed client of what it watched.
+      this.unwatch(agent, client);
+    }
+    // The limits go before the clients are announced: an agent waiting for them reads on at these limits.
+    for (const terminal of agent.terminals.values()) this.updateFlow(agent, terminal);
+    for (const client of agent.clients.values()) toAgent(agent, joined(client));
+    this.broadcast(agent, { type: 'agent_online', agent_id: agentId, name: agent.name });
   }
 
   /** A control message from an agent connection; ignored unless `peer` is the agent's current connection. */
@@ -181,10 +205,24 @@ export class Hub {
       case 'heartbeat':
         this.reply(peer, { type: 'heartbeat_ack' });
         return;
-      case 'status':
-      case 'attention': // sealed for the clients; passed on unread
-        this.broadcast(agent, message);
+      case 'terminal_opened': {
+        if (agent.terminals.size >= MAX_TERMINALS_PER_AGENT && !agent.terminals.has(message.terminal)) return;
+        const before = agent.terminals.get(message.terminal);
+        if (before?.stream === message.stream) return;
+        if (before) this.closeTerminal(agent, before);
+        agent.terminals.set(message.terminal, { number: message.terminal, stream: message.stream, limit: undefined, departed: new Map() });
         return;
+      }
+      case 'terminal_closed': {
+        const terminal = agent.terminals.get(message.terminal);
+        if (terminal) this.closeTerminal(agent, terminal);
+        return;
+      }
+      case 'watch': {
+        const client = agent.clients.get(message.client);
+        if (client) this.watch(agent, client, message.terminal, message.resume);
+        return;
+      }
       case 'error':
         this.broadcast(agent, { type: 'error', code: ErrorCode.ProcessError, message: message.message });
         return;
@@ -207,14 +245,18 @@ export class Hub {
     if (!agent || agent.peer !== peer) return;
     const frame = decodeFrameOf(bytes, [FrameType.Output, FrameType.ToClient], 'agent');
     if (frame.type === FrameType.Output) {
-      for (const client of agent.clients.values()) this.deliverLive(agent, client, frame, bytes);
+      const terminal = agent.terminals.get(frame.terminal);
+      if (!terminal) return;
+      for (const client of agent.clients.values()) if (client.terminal === terminal.number) this.deliverLive(agent, terminal, client, frame, bytes);
       return;
     }
     const client = agent.clients.get(frame.client);
     if (!client) return; // it left while the agent was answering
     const inner = decodeFrame(frame.inner);
     if (inner.type === FrameType.Output || inner.type === FrameType.Snapshot) {
-      this.deliverSync(agent, client, inner, frame.inner);
+      const terminal = agent.terminals.get(inner.terminal);
+      // An answer for a terminal the client no longer watches is dropped (a newer watch has its own sync).
+      if (terminal && client.terminal === terminal.number) this.deliverSync(agent, terminal, client, inner, frame.inner);
       return;
     }
     // Acknowledgements and the channel's own frames go straight to the client, in order.
@@ -250,21 +292,19 @@ export class Hub {
       agentId,
       peer,
       session: hello.session,
-      history: hello.history ?? 'screen',
       readOnly,
       device: from.device,
       address: from.address,
-      stream: hello.resume?.stream,
-      position: hello.resume?.offset ?? null,
+      terminal: null,
+      stream: undefined,
+      position: null,
       syncRequested: 0,
       syncAnswered: 0,
       awaitingAnswer: false,
       lagging: false,
-      // A client that resumes has at least what it resumes from: it paces from there at once.
-      acked: hello.resume?.offset ?? null,
+      acked: null,
       ackedAt: this.now(),
     };
-    agent.departed.delete(hello.session);
     agent.clients.set(client.number, client);
     this.clientCount++;
     agent.name ??= registeredName;
@@ -274,16 +314,10 @@ export class Hub {
       agent_id: agentId,
       agent_online: agent.peer !== undefined,
       name: agent.name,
-      stream: agent.stream,
       read_only: readOnly,
     });
-    if (agent.peer) {
-      // A client that resumes paces from where it resumes, at once; the limit that implies goes before the
-      // client is announced, since an agent waiting for it reads on at this limit.
-      this.updateFlow(agent);
-      toAgent(agent, joined(client));
-      this.requestSync(agent, client);
-    }
+    // What it watches, and from where, the agent says once the client's channel is open.
+    if (agent.peer) toAgent(agent, joined(client));
     return client;
   }
 
@@ -292,11 +326,13 @@ export class Hub {
     const client = this.client(handle);
     if (!client) return;
     if (message.type === 'ping') this.reply(client.peer, { type: 'pong', t: message.t });
-    if (message.type === 'ack' && client.position !== null) {
+    if (message.type === 'ack' && client.position !== null && message.terminal === client.terminal) {
       // Nobody can have processed more than it was sent.
       client.acked = Math.min(message.offset, client.position);
       client.ackedAt = this.now();
-      this.updateFlow(this.agents.get(client.agentId)!);
+      const agent = this.agents.get(client.agentId)!;
+      const terminal = agent.terminals.get(client.terminal);
+      if (terminal) this.updateFlow(agent, terminal);
     }
   }
 
@@ -335,39 +371,81 @@ export class Hub {
     agent.clients.delete(client.number);
     this.clientCount--;
     if (agent.peer) toAgent(agent, { type: 'client_left', client: client.number });
-    if (client.acked !== null && !client.lagging && !client.readOnly) {
-      agent.departed.set(client.session, { stream: client.stream, acked: client.acked, since: this.now() });
-    }
-    this.updateFlow(agent);
+    this.unwatch(agent, client);
     this.forgetIfIdle(agent);
   }
 
+  /** The agent says `client` watches `number` now (null: nothing), resuming from `resume` if that continues the terminal's stream. */
+  private watch(agent: Agent, client: Client, number: number | null, resume: Resume | undefined): void {
+    const terminal = number === null ? undefined : agent.terminals.get(number);
+    this.unwatch(agent, client);
+    if (!terminal) return;
+    const continues = resume !== undefined && resume.stream === terminal.stream;
+    client.terminal = terminal.number;
+    client.stream = continues ? resume.stream : undefined;
+    client.position = continues ? resume.offset : null;
+    client.lagging = false;
+    // A client that resumes has at least what it resumes from: it paces from there at once (taking over
+    // from its departed self, if it was one).
+    client.acked = continues ? resume.offset : null;
+    client.ackedAt = this.now();
+    terminal.departed.delete(client.session);
+    this.updateFlow(agent, terminal);
+    this.requestSync(agent, client);
+  }
+
+  /** The client stops watching what it watched: a pacing client paces as departed for a while, so it finds its place again. */
+  private unwatch(agent: Agent, client: Client): void {
+    const terminal = client.terminal === null ? undefined : agent.terminals.get(client.terminal);
+    client.terminal = null;
+    client.syncRequested++; // answers on their way are for the old watch
+    client.awaitingAnswer = false;
+    if (!terminal) return;
+    if (client.acked !== null && !client.lagging && !client.readOnly && client.stream === terminal.stream) {
+      terminal.departed.set(client.session, { acked: client.acked, since: this.now() });
+    }
+    client.acked = null;
+    this.updateFlow(agent, terminal);
+  }
+
+  /** A terminal is gone: its clients watch nothing (the agent tells them, sealed). */
+  private closeTerminal(agent: Agent, terminal: Terminal): void {
+    agent.terminals.delete(terminal.number);
+    for (const client of agent.clients.values()) {
+      if (client.terminal === terminal.number) {
+        client.terminal = null;
+        client.acked = null;
+        client.syncRequested++;
+      }
+    }
+  }
+
   /** Live output: forwarded only to a client whose position it continues; a gap means the client must be synced. */
-  private deliverLive(agent: Agent, client: Client, frame: OutputFrame, bytes: Uint8Array): void {
+  private deliverLive(agent: Agent, terminal: Terminal, client: Client, frame: OutputFrame, bytes: Uint8Array): void {
     if (client.lagging || client.syncAnswered !== client.syncRequested || client.awaitingAnswer) return;
-    const next = client.position === null || client.stream !== agent.stream ? 'gap' : continuation(client.position, frame.offset, frame.length);
+    const next = client.position === null || client.stream !== terminal.stream ? 'gap' : continuation(client.position, frame.offset, frame.length);
     if (next === 'gap') {
       this.requestSync(agent, client);
       return;
     }
     if (next === 'repeats' || frame.length === 0) return; // the client has it (a sync answer brought it)
     client.position = frame.offset + frame.length;
-    this.send(agent, client, bytes);
+    this.send(agent, terminal, client, bytes);
   }
 
   /** Part of the agent's answer to a sync: forwarded if it answers the latest request. */
-  private deliverSync(agent: Agent, client: Client, frame: OutputFrame | SnapshotFrame, bytes: Uint8Array): void {
+  private deliverSync(agent: Agent, terminal: Terminal, client: Client, frame: OutputFrame | SnapshotFrame, bytes: Uint8Array): void {
     if (client.lagging || client.syncAnswered !== client.syncRequested || client.syncAnswered === 0) return;
     if (client.awaitingAnswer) {
       client.awaitingAnswer = false;
-      client.stream = agent.stream;
+      client.stream = terminal.stream;
       // The answer starts here: what the client lacked before it (gone from the agent's buffer, or replaced
       // by a snapshot) is no output it has to process, so it does not hold the agent back.
       if (client.acked !== null && client.acked < frame.offset) client.acked = frame.offset;
     }
     client.position = frame.type === FrameType.Snapshot ? frame.offset : frame.offset + frame.length;
     if (client.acked !== null && client.acked > client.position) client.acked = null; // a new stream
-    this.send(agent, client, bytes);
+    this.send(agent, terminal, client, bytes);
   }
 
   /**
@@ -377,36 +455,36 @@ export class Hub {
    * holds the program back for long, and catches up by sync later. Read-only clients never pace: a
    * viewer cannot slow the program down. With no pacing client there is no limit.
    */
-  private updateFlow(agent: Agent): void {
+  private updateFlow(agent: Agent, terminal: Terminal): void {
     if (!agent.peer) return;
     const now = this.now();
     let slowest: number | null = null;
     for (const c of agent.clients.values()) {
-      if (c.acked === null || c.lagging || c.readOnly || c.stream !== agent.stream) continue;
+      if (c.terminal !== terminal.number || c.acked === null || c.lagging || c.readOnly || c.stream !== terminal.stream) continue;
       if (c.position !== c.acked && now - c.ackedAt > this.stallMs) continue; // stalled
       if (slowest === null || c.acked < slowest) slowest = c.acked;
     }
-    for (const [session, d] of agent.departed) {
-      if (now - d.since > this.stallMs) agent.departed.delete(session);
-      else if (d.stream === agent.stream && (slowest === null || d.acked < slowest)) slowest = d.acked;
+    for (const [session, d] of terminal.departed) {
+      if (now - d.since > this.stallMs) terminal.departed.delete(session);
+      else if (slowest === null || d.acked < slowest) slowest = d.acked;
     }
     const limit = slowest === null ? null : slowest + this.window;
     // Every new connection hears the limit, "none" included. (An agent that lost its relay keeps its old
     // pace by itself for the clients it had until they are back: a relay that has just started knows none.)
     // Limits move in steps of an eighth of the window, so acks do not each cost a message to the agent.
     const moved =
-      limit === null || agent.limit === null || agent.limit === undefined ? limit !== agent.limit : Math.abs(limit - agent.limit) >= this.window / 8;
+      limit === null || terminal.limit === null || terminal.limit === undefined ? limit !== terminal.limit : Math.abs(limit - terminal.limit) >= this.window / 8;
     if (!moved) return;
-    agent.limit = limit;
-    toAgent(agent, { type: 'flow', limit });
+    terminal.limit = limit;
+    toAgent(agent, { type: 'flow', terminal: terminal.number, limit });
   }
 
-  private send(agent: Agent, client: Client, bytes: Uint8Array): void {
+  private send(agent: Agent, terminal: Terminal, client: Client, bytes: Uint8Array): void {
     if (client.peer.send(bytes) <= this.highWater) return;
     client.lagging = true;
-    this.updateFlow(agent);
+    this.updateFlow(agent, terminal);
     client.peer.onceBelow(this.lowWater, () => {
-      if (!client.lagging || agent.clients.get(client.number) !== client) return;
+      if (!client.lagging || agent.clients.get(client.number) !== client || client.terminal !== terminal.number) return;
       client.lagging = false;
       this.requestSync(agent, client);
     });
@@ -423,12 +501,12 @@ export class Hub {
   }
 
   private requestSync(agent: Agent, client: Client): void {
-    if (!agent.peer) return;
+    if (!agent.peer || client.terminal === null) return;
     client.syncRequested++;
     client.awaitingAnswer = false;
     const resume: Resume | undefined =
       client.stream !== undefined && client.position !== null ? { stream: client.stream, offset: client.position } : undefined;
-    toAgent(agent, { type: 'sync', client: client.number, sync: client.syncRequested, resume, history: client.history });
+    toAgent(agent, { type: 'sync', client: client.number, terminal: client.terminal, sync: client.syncRequested, resume });
   }
 
   private broadcast(agent: Agent, message: RelayToClient): void {
@@ -439,7 +517,7 @@ export class Hub {
   private agent(agentId: string): Agent {
     let agent = this.agents.get(agentId);
     if (!agent) {
-      agent = { id: agentId, name: undefined, peer: undefined, stream: undefined, clients: new Map(), limit: undefined, departed: new Map() };
+      agent = { id: agentId, name: undefined, peer: undefined, terminals: new Map(), clients: new Map() };
       this.agents.set(agentId, agent);
     }
     return agent;
@@ -450,7 +528,9 @@ export class Hub {
   }
 
   private forgetIfIdle(agent: Agent): void {
-    if (!agent.peer && agent.clients.size === 0 && agent.departed.size === 0) this.agents.delete(agent.id);
+    if (agent.peer || agent.clients.size > 0) return;
+    for (const terminal of agent.terminals.values()) if (terminal.departed.size > 0) return;
+    this.agents.delete(agent.id);
   }
 
   private allocateNumber(): number {

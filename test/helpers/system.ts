@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { createAgent, type Agent, type AgentEvent, type AgentOptions } from '../../src/agent/agent.js';
-import { ClientSession, type PairedCredential, type SessionState } from '../../src/client/session.js';
+import { ClientSession, type PairedCredential, type SessionState, type WatchChoice } from '../../src/client/session.js';
 import { wsConnect } from '../../src/net/ws-connect.js';
 import type { Connect } from '../../src/client/transport.js';
 import { ChannelClient } from '../../src/client/channel-client.js';
-import { FrameType, decodeFrame, parseAccessLink, randomId, type HandshakeFrame, type Refused, type AttentionEvent, type Credential, type DeviceInfo, type ExitStatus, type HistoryMode, type Resume, type SnapshotKind, type WelcomePayload } from '../../src/protocol/index.js';
+import { FrameType, decodeFrame, open, parseAccessLink, parseAgentChannel, randomId, type AgentChannelMessage, type ChannelFrame, type HandshakeFrame, type Refused, type AttentionEvent, type Credential, type DeviceInfo, type ExitStatus, type HistoryMode, type Resume, type SessionInfo, type SnapshotKind, type WelcomePayload } from '../../src/protocol/index.js';
 import { createRelay, type Relay, type RelayLogEvent, type RelayOptions } from '../../src/relay/relay.js';
 import { EventLog } from './wait.js';
 
@@ -145,6 +145,12 @@ export class TestClient {
   readonly gaps = new EventLog<number>();
   /** Attention events from the agent (the program waits for the person). */
   readonly attentions = new EventLog<AttentionEvent>();
+  /** The agent's session lists, as they came. */
+  readonly sessionLists = new EventLog<SessionInfo[]>();
+  /** The sessions watched, in turn (null: none). */
+  readonly watchings = new EventLog<number | null>();
+  /** The stream keys the agent gave for the session watched, in turn. */
+  readonly streamKeys = new EventLog<{ terminal: number; key: string }>();
   /** Every output or snapshot event, in order (a snapshot with what it holds: the screen, or nothing). */
   readonly chunks = new EventLog<{ kind: 'output' | 'snapshot'; data: Buffer; screen?: SnapshotKind }>();
   private bytes: Buffer[] = [];
@@ -171,6 +177,7 @@ export class TestClient {
       pin?: string;
       pair?: string;
       credential?: Credential;
+      watch?: WatchChoice;
     } = {},
   ) {
     const parsed = parseAccessLink(link);
@@ -183,6 +190,7 @@ export class TestClient {
       ...(options.pair ? { pair: { name: options.pair } } : {}),
       connect: options.connect ?? wsConnect(options.origin ?? new URL(parsed.relayUrl).origin),
       history: options.history,
+      watch: options.watch,
       backoff: { baseMs: 50, capMs: 500 },
       manualAck: slow !== undefined,
       events: {
@@ -212,6 +220,9 @@ export class TestClient {
         opened: this.welcomes.push,
         paired: this.pairings.push,
         devices: this.deviceLists.push,
+        sessions: (sessions) => this.sessionLists.push(sessions),
+        watching: this.watchings.push,
+        streamKey: (terminal, key) => this.streamKeys.push({ terminal, key }),
         error: (code, message) => this.errors.push({ code, message }),
       },
     });
@@ -305,10 +316,10 @@ export async function openRawChannel(
   socket: RawSocket,
   agentId: string,
   credential: Credential,
-  options: { session?: string; pin?: string; history?: HistoryMode; resume?: Resume } = {},
+  options: { session?: string; pin?: string; history?: HistoryMode; watch?: { terminal: number; resume?: Resume } } = {},
 ): Promise<RawChannel> {
   const session = options.session ?? randomId();
-  const client = new ChannelClient(agentId, credential, options.pin, () => ({ session, history: options.history ?? 'screen', ...(options.resume ? { resume: options.resume } : {}) }));
+  const client = new ChannelClient(agentId, credential, options.pin, () => ({ session, history: options.history ?? 'screen', ...(options.watch ? { watch: options.watch } : {}) }));
   let from = socket.messages.items.length;
   socket.ws.send(await client.start());
   for (;;) {
@@ -319,6 +330,24 @@ export async function openRawChannel(
     else if (outcome.kind === 'open') return { keys: outcome.keys, welcome: outcome.welcome, session };
     else throw new RefusedError(outcome.refused);
   }
+}
+
+/** The channel messages a raw client received (opened with its connection's key). */
+export function channelMessages(raw: RawSocket, channel: RawChannel): AgentChannelMessage[] {
+  return raw.messages.items
+    .filter((m) => m.binary?.[0] === FrameType.Channel)
+    .map((m) => {
+      const frame = decodeFrame(m.binary!) as ChannelFrame;
+      return parseAgentChannel(open(channel.keys.receive, frame.header, frame.box, 'channel message'));
+    });
+}
+
+/** Waits for the `stream` message of a raw client that watches a terminal: the key and end of its output then. */
+export async function rawStream(raw: RawSocket, channel: RawChannel, terminal = 1): Promise<Extract<AgentChannelMessage, { type: 'stream' }>> {
+  const find = (): Extract<AgentChannelMessage, { type: 'stream' }> | undefined =>
+    channelMessages(raw, channel).find((m): m is Extract<AgentChannelMessage, { type: 'stream' }> => m.type === 'stream' && m.terminal === terminal);
+  await raw.messages.until(() => find() !== undefined, 10_000, `the stream of terminal ${terminal}`);
+  return find()!;
 }
 
 /** The agent refused a handshake. */

@@ -1,0 +1,271 @@
+// Several sessions on one agent: started, listed, switched between, ended and dismissed from a client;
+// what each session's input and output reach; who may start and end them; the agent's own limits and
+// folders; and the same from a terminal (`ccremote sessions`, `attach --session`, `attach --new`).
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameType, encodeChannelMessage, encodeFromClient, parseAccessLink, sealChannel, socketUrl, accessToken, encodeMessage, PROTOCOL_VERSION, randomId } from '../src/protocol/index.js';
+import { relayBehindHostile } from './helpers/hostile-relay.js';
+import { killAll, runCli } from './helpers/cli.js';
+import { channelMessages, cleanup, openRawChannel, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+
+afterEach(async () => {
+  killAll();
+  await cleanup();
+});
+
+describe('sessions from a client', () => {
+  it('starts a second and third session, switches between them, and each one’s input reaches only its own program', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const phone = new TestClient(agent.url);
+    await phone.waitForState('online');
+    expect(phone.session.watching).toBe(1);
+    const shell = await phone.session.startSession({ kind: 'shell' });
+    const other = await phone.session.startSession({ kind: 'command', command: ['/bin/sh'], cwd: agent.cwd });
+    expect([shell, other]).toEqual([2, 3]);
+    const listed = await phone.sessionLists.next((list) => list.length === 3, 10_000, 'three sessions');
+    expect(listed.map((s) => [s.terminal, s.kind, s.state])).toEqual([
+      [1, 'command', 'running'],
+      [2, 'shell', 'running'],
+      [3, 'command', 'running'],
+    ]);
+    expect(listed[2]).toMatchObject({ cwd: realpathSync(agent.cwd), command: '/bin/sh', waiting: false });
+
+    // Each session gets what is typed while it is watched, and only that.
+    for (const terminal of [2, 3, 1]) {
+      phone.session.watch(terminal);
+      await phone.watchings.next((t) => t === terminal, 10_000, `watching ${terminal}`);
+      phone.type(`echo in-session-${terminal} > marker-${terminal}.txt; echo typed-into-$((${terminal}*11))\r`);
+      await phone.waitForOutput(`typed-into-${terminal * 11}`);
+    }
+    for (const terminal of [1, 2, 3]) expect(readFileSync(join(agent.cwd, `marker-${terminal}.txt`), 'utf8')).toBe(`in-session-${terminal}\n`);
+    // A second client watching session 2 sees none of session 3's output.
+    const tablet = new TestClient(agent.url, { watch: 2 });
+    await tablet.watchings.next((t) => t === 2, 10_000, 'the tablet on session 2');
+    phone.session.watch(3);
+    await phone.watchings.next((t) => t === 3);
+    phone.type('echo only-in-three-$((3*3))\r');
+    await phone.waitForOutput('only-in-three-9');
+    tablet.type('echo tablet-in-two-$((2*2))\r');
+    await tablet.waitForOutput('tablet-in-two-4');
+    expect(tablet.text).not.toContain('only-in-three-9');
+  });
+
+  it('ends a session (its last screen stays until dismissed) and the agent ends with its last one', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const phone = new TestClient(agent.url);
+    await phone.waitForState('online');
+    const second = await phone.session.startSession({ kind: 'shell' });
+    phone.session.watch(second);
+    await phone.watchings.next((t) => t === second);
+    phone.type('echo last-words-$((5*5))\r');
+    await phone.waitForOutput('last-words-25');
+    phone.session.endSession(second);
+    const exit = await phone.exits.next((e) => e.terminal === second, 10_000, 'the ended session’s exit');
+    expect(exit.signal ?? exit.exit_code).toBeDefined();
+    const ended = await phone.sessionLists.next((list) => list.some((s) => s.terminal === second && s.state === 'exited'), 10_000, 'listed as ended');
+    expect(ended.find((s) => s.terminal === second)?.state).toBe('exited');
+    // Still readable: a new client watching it gets its last screen.
+    const reader = new TestClient(agent.url, { watch: second });
+    await reader.waitForOutput('last-words-25');
+    phone.session.dismissSession(second);
+    await phone.sessionLists.next((list) => list.every((s) => s.terminal !== second), 10_000, 'dismissed');
+    // The agent ran on while session 1 ran; when it ends, the agent ends with its code.
+    phone.session.watch(1);
+    await phone.watchings.next((t) => t === 1);
+    phone.type('exit 4\r');
+    expect(await agent.agent.done).toBe(4);
+  });
+
+  it('with --stay, the agent keeps running when no session does, and a client starts one', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { stay: true });
+    const phone = new TestClient(agent.url);
+    await phone.waitForState('online');
+    phone.type('exit 0\r');
+    await phone.sessionLists.next((list) => list.every((s) => s.state === 'exited'), 10_000, 'the first session ended');
+    const started = await phone.session.startSession({ kind: 'shell' });
+    phone.session.watch(started);
+    phone.type('echo alive-$((6*7))\r');
+    await phone.waitForOutput('alive-42');
+  });
+
+  it('--max-sessions bounds what a link holder starts; the oldest ended session makes room', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { maxSessions: 2 });
+    const phone = new TestClient(agent.url);
+    await phone.waitForState('online');
+    const second = await phone.session.startSession({ kind: 'shell' });
+    await expect(phone.session.startSession({ kind: 'shell' })).rejects.toThrow(/already runs 2 sessions.*--max-sessions/);
+    phone.session.endSession(second);
+    await phone.sessionLists.next((list) => list.some((s) => s.terminal === second && s.state === 'exited'));
+    const third = await phone.session.startSession({ kind: 'shell' });
+    const list = await phone.sessionLists.next((l) => l.some((s) => s.terminal === third));
+    expect(list.map((s) => s.terminal)).toEqual([1, third]);
+  });
+
+  it('starts only in folders under the allowed roots, whatever the path says; lists them', async () => {
+    const relay = await startRelay();
+    const root = tempDir('ccremote-root-');
+    mkdirSync(join(root, 'project', 'src'), { recursive: true });
+    mkdirSync(join(root, 'project', '.git'));
+    mkdirSync(join(root, '.hidden'));
+    const outside = tempDir('ccremote-outside-');
+    symlinkSync(outside, join(root, 'sneaky'));
+    const agent = await startAgent(relay.url, { roots: [root] });
+    const phone = new TestClient(agent.url);
+    await phone.waitForState('online');
+    for (const cwd of [outside, join(root, '..'), join(root, 'sneaky'), join(root, 'project', '..', '..'), 'relative/path', join(root, 'missing')]) {
+      await expect(phone.session.startSession({ kind: 'shell', cwd }), cwd).rejects.toThrow(/outside the folders|full path|no folder/);
+    }
+    const started = await phone.session.startSession({ kind: 'shell', cwd: join(root, 'project') });
+    const list = await phone.sessionLists.next((l) => l.some((s) => s.terminal === started));
+    expect(list.find((s) => s.terminal === started)?.cwd).toBe(realpathSync(join(root, 'project')));
+    // The browser: roots and recent folders first, then a folder's subfolders (no hidden ones, git marked).
+    const top = await phone.session.listFolders();
+    expect(top.entries.map((e) => e.path)).toEqual(expect.arrayContaining([realpathSync(root), realpathSync(join(root, 'project'))]));
+    const listing = await phone.session.listFolders(realpathSync(root));
+    expect(listing.entries.map((e) => [e.name, e.git])).toEqual([['project', true]]);
+    expect(listing.parent).toBeNull();
+    expect((await phone.session.listFolders(join(realpathSync(root), 'project'))).parent).toBe(realpathSync(root));
+    await expect(phone.session.listFolders(outside)).rejects.toThrow(/outside the folders/);
+  });
+
+  it('starts a session in a new git worktree on a new branch', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const repo = join(agent.cwd, 'repo');
+    mkdirSync(repo);
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: repo, env: { ...shellEnv(agent.cwd), GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' }, encoding: 'utf8' });
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(repo, 'README'), 'hello\n');
+    git('add', 'README');
+    git('commit', '-q', '-m', 'first');
+    const phone = new TestClient(agent.url);
+    await phone.waitForState('online');
+    const started = await phone.session.startSession({ kind: 'shell', cwd: repo, worktree: 'fix/login' });
+    const list = await phone.sessionLists.next((l) => l.some((s) => s.terminal === started));
+    const session = list.find((s) => s.terminal === started)!;
+    expect(session).toMatchObject({ worktree: 'fix/login', cwd: realpathSync(join(repo, '.ccremote', 'worktrees', 'fix-login')) });
+    expect(readFileSync(join(repo, '.ccremote', '.gitignore'), 'utf8')).toBe('*\n');
+    phone.session.watch(started);
+    phone.type('git rev-parse --abbrev-ref HEAD; git -C .. status --porcelain; echo done-$((1+1))\r');
+    const text = await phone.waitForOutput('done-2');
+    expect(text).toMatch(/fix\/login/);
+    expect(git('status', '--porcelain')).toBe(''); // the main checkout sees nothing of it
+    await expect(phone.session.startSession({ kind: 'shell', cwd: repo, worktree: 'fix/login' })).rejects.toThrow(/exists already/);
+    await expect(phone.session.startSession({ kind: 'shell', cwd: agent.cwd, worktree: 'x' })).rejects.toThrow(/not in a git repository/);
+  });
+});
+
+describe('who may start and end sessions', () => {
+  it('a read-only link lists and watches, but the agent refuses its start, end and dismiss, also when the relay forwards them', async () => {
+    const { hostile, through } = await relayBehindHostile();
+    const agent = await startAgent(hostile.url);
+    const owner = new TestClient(through(agent.url));
+    await owner.waitForState('online');
+    const viewLink = through(agent.agent.viewUrl!);
+    const viewer = new TestClient(viewLink);
+    const list = await viewer.sessionLists.next(() => true);
+    expect(list.map((s) => s.terminal)).toEqual([1]);
+    await expect(viewer.session.startSession({ kind: 'shell' })).rejects.toThrow(/read-only/);
+    viewer.session.endSession(1);
+    expect((await viewer.errors.next((e) => e.code === 'refused')).message).toMatch(/read-only link cannot end/);
+    // A raw read-only channel writing a start itself, sealed with its own key: the agent refuses it.
+    const { relayUrl, agentId, secret } = parseAccessLink(viewLink);
+    const raw = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
+    await raw.opened;
+    const session = randomId();
+    raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
+    await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
+    const channel = await openRawChannel(raw, agentId, { kind: 'link', secret, readOnly: true }, { session });
+    raw.ws.send(sealChannel(channel.keys.send, 1, encodeChannelMessage({ type: 'start', request: 9, kind: 'shell' })));
+    await raw.messages.until(() => channelMessages(raw, channel).some((m) => m.type === 'refused'), 10_000, 'the refusal');
+    expect(channelMessages(raw, channel).find((m) => m.type === 'refused')).toMatchObject({ request: 9, message: expect.stringMatching(/read-only/) });
+    owner.session.listDevices(); // a round trip: the agent handled everything before
+    await owner.deviceLists.next(() => true);
+    expect(owner.session.sessions.map((s) => s.terminal)).toEqual([1]);
+    expect(agent.events.items.filter((e) => e.event === 'session_started')).toEqual([]);
+  });
+
+  it('a start the relay recorded and plays again starts nothing more', async () => {
+    const { hostile, through } = await relayBehindHostile();
+    const agent = await startAgent(hostile.url);
+    const phone = new TestClient(through(agent.url));
+    await phone.waitForState('online');
+    const mark = hostile.seen.items.length;
+    await phone.session.startSession({ kind: 'shell' });
+    const sent = hostile.seen.items.slice(mark).filter((m) => m.side === 'agent' && m.way === 'down' && m.binary && m.data[0] === FrameType.FromClient && m.data[5] === FrameType.Channel);
+    expect(sent.length).toBeGreaterThan(0);
+    const rejected = agent.events.items.filter((e) => e.event === 'input_rejected').length;
+    for (const frame of sent) hostile.inject('agent', hostile.connections('agent'), frame.data);
+    await agent.events.until((events) => events.filter((e) => e.event === 'input_rejected').length >= rejected + sent.length, 10_000, 'every replay refused');
+    // On a later connection it does not even open.
+    hostile.cut('client', hostile.connections('client'));
+    await phone.waitForState('online', 15_000, phone.states.items.length);
+    const client = JSON.parse(hostile.messages('agent', 'down').filter((m) => !m.binary && m.data.includes('client_joined')).at(-1)!.data.toString()).client as number;
+    for (const frame of sent) hostile.inject('agent', hostile.connections('agent'), encodeFromClient(client, frame.data.subarray(5)));
+    await agent.events.until((events) => events.filter((e) => e.event === 'input_rejected').length >= rejected + 2 * sent.length, 10_000, 'refused on the new connection too');
+    expect(agent.events.items.filter((e) => e.event === 'session_started')).toHaveLength(1);
+    const list = await phone.sessionLists.next(() => true, 10_000, 'the list', phone.sessionLists.items.length - 1);
+    expect(list.map((s) => s.terminal)).toEqual([1, 2]);
+  });
+
+  it('the relay learns a session’s number and nothing else: no name, folder or command crosses it in the clear', async () => {
+    const { hostile, through } = await relayBehindHostile();
+    const agent = await startAgent(hostile.url);
+    const secretFolder = join(agent.cwd, 'secret-project-folder');
+    mkdirSync(secretFolder);
+    const phone = new TestClient(through(agent.url));
+    await phone.waitForState('online');
+    await phone.session.startSession({ kind: 'command', cwd: secretFolder, command: ['/bin/sh', '-c', 'echo secret-command-ran; exec sleep 100'] });
+    await phone.sessionLists.next((list) => list.length === 2);
+    for (const needle of ['secret-project-folder', 'secret-command-ran', '/bin/sh', '"shell"', '"command"']) {
+      expect(hostile.seen.items.filter((m) => m.data.includes(needle)), needle).toEqual([]);
+    }
+  });
+});
+
+describe('sessions from a terminal', () => {
+  it('`ccremote sessions --json` lists them; `attach --session` joins one and `attach --new` starts one', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const phone = new TestClient(agent.url);
+    await phone.waitForState('online');
+    const second = await phone.session.startSession({ kind: 'command', command: ['/bin/sh', '-c', 'echo from-second; read x; echo bye-second; exit 3'] });
+    await phone.sessionLists.next((list) => list.length === 2);
+
+    const listing = runCli(['sessions', agent.url, '--json']);
+    expect((await listing.exited).code).toBe(0);
+    const lines = listing.stdout().toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.id, l.state])).toEqual([
+      [1, 'running'],
+      [second, 'running'],
+    ]);
+    for (const line of lines) for (const field of ['id', 'name', 'cwd', 'command', 'state']) expect(line).toHaveProperty(field);
+    const text = runCli(['sessions', agent.url]);
+    expect((await text.exited).code).toBe(0);
+    expect(text.stdout().toString()).toMatch(/^\s+2\s.*running.*\/bin\/sh -c echo from-second/m);
+
+    // Joins session 2 (not the most recently active one), types into it, and exits with its code.
+    const attached = runCli(['attach', agent.url, '--session', String(second)]);
+    await new Promise<void>((resolve) => attached.child.stdout.on('data', () => attached.stdout().includes('from-second') && resolve()));
+    attached.child.stdin.write('\n');
+    expect((await attached.exited).code).toBe(3);
+    expect(attached.stdout().toString()).toContain('bye-second');
+
+    const fresh = runCli(['attach', agent.url, '--new', '--cwd', agent.cwd, '--', '/bin/sh', '-c', 'echo in-a-new-session-$((2*21)); exit 5']);
+    expect((await fresh.exited).code).toBe(5);
+    expect(fresh.stdout().toString()).toContain('in-a-new-session-42');
+    expect(agent.events.items.filter((e) => e.event === 'session_started')).toHaveLength(2);
+
+    const missing = runCli(['attach', agent.url, '--session', '99']);
+    expect((await missing.exited).code).toBe(2);
+    expect(missing.stderr()).toMatch(/no session 99/);
+    expect(existsSync(agent.cwd)).toBe(true);
+  });
+});
