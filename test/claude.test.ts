@@ -1,11 +1,13 @@
 // The program ccremote exists for: the real Claude Code CLI running inside the agent, against a local
 // fake of the Messages API, driven from a phone-sized browser.
 
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
-import { startClaudeAgent } from './helpers/fake-anthropic.js';
+import { CLAUDE, claudeEnv, startClaudeAgent } from './helpers/fake-anthropic.js';
 import { startRelay } from './helpers/system.js';
 
 describeBrowser('Claude Code through ccremote', () => {
@@ -67,6 +69,45 @@ describeBrowser('Claude Code through ccremote', () => {
     });
     await page.waitForSelector('#attention', { state: 'hidden' });
     expect(await page.title()).not.toMatch(/^● /);
+  }, 120_000);
+
+  it('a second session resumes a conversation the API answered before, chosen from the folder\'s conversations', async () => {
+    const relay = await startRelay();
+    const { api, agent, project } = await startClaudeAgent(
+      relay.url,
+      (request) => {
+        const text = JSON.stringify(request.body?.messages ?? '');
+        if (text.includes('second-prompt-after-resume')) return text.includes('first-prompt-to-resume') ? 'RESUMED-WITH-HISTORY 9' : 'RESUMED-WITHOUT-HISTORY';
+        return text.includes('first-prompt-to-resume') ? 'FIRST-ANSWER 3' : 'ok';
+      },
+      {
+        // An earlier conversation in the project, as Claude Code keeps it.
+        before: async ({ home, project: folder, api: fake }) => {
+          const { stdout } = await promisify(execFile)(CLAUDE, ['-p', 'first-prompt-to-resume'], { cwd: folder, env: claudeEnv(home, fake.url), encoding: 'utf8', timeout: 60_000 });
+          expect(stdout).toContain('FIRST-ANSWER 3');
+        },
+      },
+    );
+    const page = await browser.open(agent.url);
+    await waitForState(page, 'online');
+    await waitForScreen(page, /for shortcuts|Try "/, 30_000);
+    await page.locator('#sessions-toggle').click();
+    await page.getByRole('button', { name: 'New session', exact: true }).click();
+    await page.getByLabel('Claude Code, resume a conversation').check();
+    // The recent folders start with the agent's own: the project.
+    await page.locator('#folder-list').getByRole('button', { name: realpathSync(project), exact: true }).click();
+    const conversation = page.locator('#conversation-list label', { hasText: 'first-prompt-to-resume' });
+    await conversation.waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: screenshotPath('claude-resume-sheet') });
+    await conversation.locator('input').check();
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await expect.poll(() => page.locator('#new-session-form').isHidden(), { timeout: 15_000 }).toBe(true);
+    await waitForScreen(page, /for shortcuts|Try "|first-prompt-to-resume/, 30_000);
+    await page.keyboard.type('second-prompt-after-resume');
+    await waitForScreen(page, 'second-prompt-after-resume');
+    await page.keyboard.press('Enter');
+    await api.requests.next((r) => JSON.stringify(r.body?.messages ?? '').includes('second-prompt-after-resume'), 30_000, 'the second prompt at the API');
+    await waitForScreen(page, 'RESUMED-WITH-HISTORY 9', 30_000);
   }, 120_000);
 
   it('a permission prompt reaches the page as an alert with its message, and the "1" action answers it', async () => {

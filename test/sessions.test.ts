@@ -54,6 +54,25 @@ describe('sessions from a client', () => {
     expect(tablet.text).not.toContain('only-in-three-9');
   });
 
+  it('switching away from a session that prints all the time loses no connection: its output still on the way is not shown', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { args: ['-c', 'i=0; while true; do echo "busy line $i"; i=$((i+1)); done'] });
+    const phone = new TestClient(agent.url);
+    await phone.waitForOutput('busy line');
+    const quiet = await phone.session.startSession({ kind: 'shell' });
+    for (let round = 0; round < 6; round++) {
+      phone.session.watch(quiet);
+      await phone.watchings.next((t) => t === quiet, 10_000, 'on the quiet one', phone.watchings.items.length - 1);
+      phone.type(`echo quiet-round-${round}-$((${round}+100))\r`);
+      await phone.waitForOutput(`quiet-round-${round}-${round + 100}`);
+      expect(phone.text).not.toContain('busy line');
+      phone.session.watch(1);
+      await phone.waitForOutput('busy line');
+    }
+    expect(phone.errors.items).toEqual([]);
+    expect(phone.states.items.filter((s) => s.kind !== 'online' && s.kind !== 'connecting')).toEqual([]);
+  });
+
   it('ends a session (its last screen stays until dismissed) and the agent ends with its last one', async () => {
     const relay = await startRelay();
     const agent = await startAgent(relay.url);

@@ -31,7 +31,7 @@ export interface AgentOptions {
   cwd?: string;
   /** Keep running when no session does (clients start new ones); without it the agent ends with its last session. */
   stay?: boolean;
-  /** Folders under which clients may start sessions (default: the home folder). */
+  /** Folders under which clients may start sessions (default: the home folder); the agent's own folder is always one. */
   roots?: string[];
   /** Sessions at once (running, or ended and not dismissed); a start beyond them is refused (default 16). */
   maxSessions?: number;
@@ -151,7 +151,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   if (!Number.isInteger(maxSessions) || maxSessions < 1 || maxSessions > 256) throw new AgentStartError(`--max-sessions must be a whole number from 1 to 256: ${maxSessions}`);
   let roots: Roots;
   try {
-    roots = new Roots(options.roots && options.roots.length > 0 ? options.roots : [env.HOME ?? homedir()]);
+    // The agent's own folder is always allowed: the person started it there.
+    roots = new Roots([...(options.roots && options.roots.length > 0 ? options.roots : [env.HOME ?? homedir()]), cwd]);
   } catch (error) {
     throw new AgentStartError(`a --root folder cannot be used: ${(error as Error).message}`);
   }

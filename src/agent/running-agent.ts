@@ -21,6 +21,7 @@ import {
   type RelayToAgent,
 } from '../protocol/index.js';
 import type { AgentEvent, AgentOptions } from './agent.js';
+import { RateLimiter } from '../net/rate-limit.js';
 import { ChannelHost, type OpenChannel, type SessionRequest } from './channel-host.js';
 import { ClientTable } from './client-table.js';
 import { ControlSocket, controlPath } from './control-socket.js';
@@ -80,6 +81,8 @@ export class RunningAgent {
   private sessionsDue = false;
   /** When input was last refused in words to the browsers (at most once a second: a hostile relay could send a flood). */
   private lastRejection = 0;
+  /** Watches per client session (each one replaces a terminal's stream key). */
+  private readonly watches = new RateLimiter(WATCH_BUDGET);
 
   constructor(private readonly setup: AgentSetup) {
     this.options = setup.options;
@@ -275,8 +278,18 @@ export class RunningAgent {
     if (watch) this.watch(client, channel, watch.terminal, watch.resume);
   }
 
-  /** A client watches a terminal (null: none): it gets the stream's key, and the relay routes the terminal's output to it. */
+  /**
+   * A client watches a terminal (null: none): it gets the stream's key, and the relay routes the terminal's
+   * output to it. Each watch costs a new stream key for everyone on that terminal: a client session gets
+   * WATCH_BUDGET of them.
+   */
   private watch(client: number, channel: OpenChannel, terminal: number | null, resume: { stream: string; offset: number } | undefined): void {
+    const wait = terminal === null ? 0 : this.watches.retryAfterMs(channel.session);
+    if (wait > 0) {
+      this.channels.send(client, { type: 'refused', message: `Switching sessions too fast; try again in ${Math.max(1, Math.ceil(wait / 1000))} s.` });
+      return;
+    }
+    if (terminal !== null) this.watches.take(channel.session);
     const session = this.sessions.watch(client, channel, terminal, resume);
     if (terminal !== null && !session) {
       this.channels.send(client, { type: 'refused', message: `There is no session ${terminal} (any more).` });
@@ -285,8 +298,18 @@ export class RunningAgent {
     this.link.sendMessage({ type: 'watch', client, terminal: session ? session.terminal : null, ...(session && resume ? { resume } : {}) });
   }
 
-  /** A request about sessions, from a client's channel. */
+  /** A request about sessions, from a client's channel; one that fails is answered with why (and the person hears of it). */
   private async request(client: number, channel: OpenChannel, message: SessionRequest): Promise<void> {
+    try {
+      await this.serve(client, channel, message);
+    } catch (error) {
+      const reason = error instanceof StartRefused ? error.message : `The agent could not do that: ${(error as Error).message}`;
+      if (!(error instanceof StartRefused)) this.emit({ event: 'warning', message: `a ${message.type} request failed: ${(error as Error).message}` });
+      this.channels.send(client, { type: 'refused', message: reason.slice(0, 512), ...('request' in message ? { request: message.request } : {}) });
+    }
+  }
+
+  private async serve(client: number, channel: OpenChannel, message: SessionRequest): Promise<void> {
     const full = channel.access === 'full';
     const readOnly = (what: string): void => this.channels.send(client, { type: 'refused', message: `A read-only link cannot ${what}.`, ...('request' in message ? { request: message.request } : {}) });
     switch (message.type) {
@@ -294,16 +317,12 @@ export class RunningAgent {
         return this.watch(client, channel, message.terminal, message.resume);
       case 'start': {
         if (!full) return readOnly('start a session');
-        try {
-          const spec = await resolveStart(message, this.setup.start);
-          const session = await this.sessions.start(spec);
-          void this.setup.recent.add(spec.worktree ? this.setup.start.defaultCwd : spec.cwd);
-          this.emit({ event: 'session_started', terminal: session.terminal, name: session.info().name, cwd: spec.cwd, command: session.info().command, address: channel.address });
-          this.channels.send(client, { type: 'started', request: message.request, terminal: session.terminal });
-        } catch (error) {
-          if (!(error instanceof StartRefused)) throw error;
-          this.channels.send(client, { type: 'refused', request: message.request, message: error.message });
-        }
+        const spec = await resolveStart(message, this.setup.start);
+        const session = await this.sessions.start(spec);
+        // The folder asked for is the one to offer again (a worktree's own folder is made for this one session).
+        void this.setup.recent.add(spec.worktree && message.cwd !== undefined ? await this.setup.roots.folder(message.cwd) : spec.worktree ? this.setup.start.defaultCwd : spec.cwd);
+        this.emit({ event: 'session_started', terminal: session.terminal, name: session.info().name, cwd: spec.cwd, command: session.info().command, address: channel.address });
+        this.channels.send(client, { type: 'started', request: message.request, terminal: session.terminal });
         return;
       }
       case 'end':
@@ -320,13 +339,8 @@ export class RunningAgent {
       }
       case 'conversations': {
         if (!full) return readOnly('list conversations');
-        try {
-          const cwd = await this.setup.roots.folder(message.cwd);
-          this.channels.send(client, { type: 'conversations', request: message.request, cwd, conversations: await listConversations(cwd, this.setup.start.env) });
-        } catch (error) {
-          if (!(error instanceof StartRefused)) throw error;
-          this.channels.send(client, { type: 'refused', request: message.request, message: error.message });
-        }
+        const cwd = await this.setup.roots.folder(message.cwd);
+        this.channels.send(client, { type: 'conversations', request: message.request, cwd, conversations: await listConversations(cwd, this.setup.start.env) });
         return;
       }
       case 'folders': {
@@ -335,13 +349,8 @@ export class RunningAgent {
           const entries = [...new Set([...this.setup.recent.list(), ...this.setup.roots.paths])].slice(0, 50).map((path) => ({ name: path, path, git: false }));
           return this.channels.send(client, { type: 'folders', request: message.request, path: null, parent: null, entries });
         }
-        try {
-          const listing = await this.setup.roots.list(message.path);
-          this.channels.send(client, { type: 'folders', request: message.request, ...listing });
-        } catch (error) {
-          if (!(error instanceof StartRefused)) throw error;
-          this.channels.send(client, { type: 'refused', request: message.request, message: error.message });
-        }
+        const listing = await this.setup.roots.list(message.path);
+        this.channels.send(client, { type: 'folders', request: message.request, ...listing });
         return;
       }
     }
@@ -417,6 +426,9 @@ export class RunningAgent {
     }
   }
 }
+
+/** Watches a client session may make: 30 at once, then 2 a second (a person switching sessions makes far fewer). */
+export const WATCH_BUDGET = { burst: 30, perMinute: 120 };
 
 /** Sessions an agent has at once unless told otherwise (--max-sessions). */
 export const DEFAULT_MAX_SESSIONS = 16;

@@ -13,6 +13,7 @@ import { UsageError, commands, help, overview, parse, type CommandName } from '.
 import { Printer } from './printer.js';
 import { relayCommand } from './relay-command.js';
 import { sessionsCommand } from './sessions-command.js';
+import { serviceCommand } from './service-command.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -63,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
         return await devicesCommand(parsed, printer);
       case 'sessions':
         return await sessionsCommand(parsed, printer);
+      case 'service':
+        return await serviceCommand(parsed, printer);
       default:
         return await localCommand(parsed, printer);
     }

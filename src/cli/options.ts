@@ -43,7 +43,7 @@ const agentOptions = {
     type: 'string',
     multiple: true,
     value: 'DIR',
-    help: 'A folder under which sessions may be started from a phone (repeatable; default: your home folder).',
+    help: 'A folder under which sessions may be started from a phone (repeatable; default: your home folder). The agent\'s own folder is always allowed.',
   },
   'max-sessions': { type: 'string', value: 'N', help: 'Sessions at once, running or ended and not dismissed (default 16); a start beyond is refused.' },
   rotate: { type: 'boolean', help: 'Replace the link secret: every link given out before (full and read-only) stops working; paired devices keep working.' },
@@ -184,6 +184,27 @@ export const commands = {
     },
     positionals: ['URL'],
   },
+  service: {
+    usage: 'ccremote service install --relay URL [agent options] [-- CMD ARGS...] | status | uninstall',
+    summary:
+      'Run an agent as a service of your user (systemd on Linux, launchd on macOS): `install` writes the service file and starts ' +
+      'it, in the current folder with --stay and the agent options given, at every login and again 5 s after a failure; `status` ' +
+      'says whether it is installed and running; `uninstall` stops it and removes the file. With --json, one object per line.',
+    options: {
+      relay: { type: 'string', short: 'r', value: 'URL', help: 'The relay the agent serves through (required for install).' },
+      ...agentOptions,
+      rotate: { type: 'boolean', help: 'Refused: it would replace the links at every start (run "ccremote agent --rotate" once instead).' },
+      pin: { type: 'boolean', help: 'Refused: a service has no terminal to ask for a PIN, and a PIN is never written into a file.' },
+      'registration-token': {
+        type: 'string',
+        value: 'TOKEN',
+        help: 'Refused: a secret is never written into the service file (run "ccremote agent" here once to register).',
+      },
+      ...shared,
+    },
+    positionals: ['ACTION'],
+    takesCommand: true,
+  },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commands;
@@ -243,6 +264,7 @@ export function overview(): string {
     `  ccremote sessions URL                      list the sessions of the agent behind a link\n` +
     `  ccremote devices [revoke ID]               list the devices paired with this folder's agent, or revoke one\n` +
     `  ccremote doctor [--relay URL]              check what ccremote needs on this computer\n` +
+    `  ccremote service install --relay URL ...   run an agent at every login (uninstall, status)\n` +
     `  ccremote --version                         print the version\n\n` +
     `Run "ccremote COMMAND --help" for a command's options, "ccremote --help" for the local mode's.\n`
   );

@@ -416,6 +416,8 @@ export class ClientSession {
     this.processed = -1;
     if (this.connection) this.connection.ackSent = -1;
     this.events.watching?.(terminal);
+    // Its size first: keys typed from now on reach a program that already has it.
+    this.sendSize();
     if (terminal === null || this.early.chunks.length === 0) return;
     const early = this.early.chunks;
     this.early = { chunks: [], bytes: 0 };

@@ -136,9 +136,11 @@ export class StreamFollower {
    * for one that does not open or does not continue the stream; returns what it changed, if anything.
    */
   receive(frame: OutputFrame | SnapshotFrame, connectionKey: Uint8Array): Received | undefined {
+    // Output of a session this client no longer watches may still be on its way (the relay switches when
+    // the agent tells it to): it is not shown, and nothing else follows from it.
+    if (frame.terminal !== this.terminal) return undefined;
     const keys = this.keys;
     if (!keys) throw new ProtocolError('terminal data before its stream key');
-    if (frame.terminal !== this.terminal) throw new IntegrityError(`output of terminal ${frame.terminal}, while following ${this.terminal ?? 'none'}`);
     const snapshot = frame.type === FrameType.Snapshot ? openSnapshot(connectionKey, frame) : undefined;
     const data = frame.type === FrameType.Snapshot ? snapshot!.data : openOutput(keys, frame);
     if (frame.type === FrameType.Output && this.position === null && this.history === 'screen') {

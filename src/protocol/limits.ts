@@ -18,7 +18,7 @@ export const MAX_INPUT_CHUNK = 64 * 1024;
 /** Longest agent name, in characters. */
 export const MAX_NAME_LENGTH = 64;
 
-/** Longest human-readable message in `status` and `error`, in characters. */
+/** Longest human-readable message (an `error`, an exit's message, a refusal), in characters. */
 export const MAX_TEXT_LENGTH = 512;
 
 /** Terminal size bounds accepted in a resize. */

@@ -4,10 +4,15 @@
 // system notification through the service worker (if the person allowed notifications). All of it
 // clears once the person looks at the page again.
 
-/** One reason to look. */
+/** One reason to look: from a session (named), or the terminal's bell. */
 export interface AttentionEvent {
   kind: 'notification' | 'stop' | 'bell';
   message?: string;
+  /** The session it is about, and its name. */
+  terminal?: number;
+  session?: string;
+  /** It is the session shown now. */
+  here?: boolean;
 }
 
 const TITLE_MARK = '● ';
@@ -20,7 +25,20 @@ export class Attention {
   private audio: AudioContext | undefined;
   private readonly button = document.getElementById('alerts-toggle') as HTMLButtonElement | null;
 
-  constructor(private readonly agentName: () => string) {
+  /** The session of the notice shown now, if it is another than the one on screen (a tap on the notice shows it). */
+  private noticeFor: number | undefined;
+
+  constructor(
+    private readonly agentName: () => string,
+    /** The person wants to see a session (they tapped its notice). */
+    private readonly show: (terminal: number) => void,
+  ) {
+    document.getElementById('attention')?.addEventListener('click', () => {
+      const terminal = this.noticeFor;
+      this.noticeFor = undefined;
+      this.clear();
+      if (terminal !== undefined) this.show(terminal);
+    });
     // The person is back: they look at the page, or touch or type on it.
     document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.clear());
     window.addEventListener('focus', () => this.clear());
@@ -42,7 +60,9 @@ export class Attention {
     const text = describe(event);
     document.body.dataset.attention = event.kind;
     const notice = document.getElementById('attention')!;
-    notice.textContent = text;
+    // Another session than the one on screen: the notice names it, and a tap shows it.
+    this.noticeFor = event.terminal !== undefined && !event.here ? event.terminal : undefined;
+    notice.textContent = this.noticeFor !== undefined ? `${event.session}: ${text} (tap to show it)` : text;
     notice.hidden = false;
     this.tone();
     const hidden = document.visibilityState !== 'visible';
@@ -51,24 +71,45 @@ export class Attention {
       if (!document.title.startsWith(TITLE_MARK)) document.title = TITLE_MARK + document.title;
       void (navigator as Navigator & { setAppBadge?: (n?: number) => Promise<void> }).setAppBadge?.(1).catch(() => undefined);
     }
-    if (hidden) void this.notify(text);
+    if (hidden) void this.notify(event.session ? `${event.session}: ${text}` : text, event.terminal);
   }
 
   /** The person is looking: take the marks away. */
   clear(): void {
     const notice = document.getElementById('attention');
-    if (notice) notice.hidden = true;
-    delete document.body.dataset.attention;
+    // A notice about another session stays until it is tapped or that session is shown: the person has
+    // not seen what it is about by looking at this one.
+    if (notice && this.noticeFor === undefined) {
+      notice.hidden = true;
+      delete document.body.dataset.attention;
+    }
     if (!this.pending) return;
     this.pending = false;
     if (document.title.startsWith(TITLE_MARK)) document.title = document.title.slice(TITLE_MARK.length);
     void (navigator as Navigator & { clearAppBadge?: () => Promise<void> }).clearAppBadge?.().catch(() => undefined);
   }
 
-  private async notify(body: string): Promise<void> {
+  /** A session is on screen now: a notice about it has done its job. */
+  watched(terminal: number | null): void {
+    if (this.noticeFor === undefined || this.noticeFor !== terminal) return;
+    this.noticeFor = undefined;
+    this.clear();
+  }
+
+  /** A system notification, one per session (a newer one replaces it); a tap opens that session. */
+  private async notify(body: string, terminal: number | undefined): Promise<void> {
     if (!('Notification' in window) || Notification.permission !== 'granted' || !('serviceWorker' in navigator)) return;
     const registration = await navigator.serviceWorker.getRegistration();
-    await registration?.showNotification(this.agentName(), { body, tag: 'ccremote-attention', icon: 'icon-192.png', badge: 'icon-192.png' }).catch(() => undefined);
+    const agent = location.pathname;
+    await registration
+      ?.showNotification(this.agentName(), {
+        body,
+        tag: `ccremote-attention ${agent} ${terminal ?? 'bell'}`,
+        icon: 'icon-192.png',
+        badge: 'icon-192.png',
+        data: { url: terminal !== undefined ? `${agent}?session=${terminal}` : agent, terminal },
+      })
+      .catch(() => undefined);
   }
 
   private async askPermission(): Promise<void> {

@@ -23,10 +23,11 @@ import { appBase, installApp } from './pwa.js';
 import { showStartPage } from './start-page.js';
 import { StatusBar } from './status-bar.js';
 import { deviceName } from './device-name.js';
-import { MAX_FONT, MIN_FONT, findRemembered, loadFontSize, rememberAgent, saveFontSize } from './storage.js';
+import { MAX_FONT, MIN_FONT, findRemembered, loadFontSize, loadWatched, rememberAgent, saveFontSize, saveWatched } from './storage.js';
 import { installPaste, paste, type PasteHost } from './paste.js';
 import { installTouch } from './touch.js';
 import { DevicesPanel } from './devices-panel.js';
+import { SessionsPanel } from './sessions-panel.js';
 import { webCryptoAgreement } from './webcrypto-x25519.js';
 
 /** After sending, the longest wait for the program to have read it before more goes, and the quiet after its answer (ms). */
@@ -102,7 +103,7 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
   const container = document.getElementById('terminal')!;
   term.open(container);
   let agentName = opening.name ?? '';
-  const attention = new Attention(() => agentName || 'ccremote');
+  const attention = new Attention(() => agentName || 'ccremote', (terminal) => switchTo(terminal));
   term.onBell(() => attention.raise({ kind: 'bell' }));
 
   /**
@@ -141,6 +142,9 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
   };
 
   const keyAgreement = webCryptoAgreement();
+  // The session to show first: the one a notification was for (?session=N), or the one this device showed last.
+  const asked = Number(new URLSearchParams(location.search).get('session'));
+  const firstWatch = Number.isSafeInteger(asked) && asked > 0 ? asked : loadWatched(opening.relayUrl, opening.agentId);
   const open = (pin: string | undefined): ClientSession => {
     const opened: ClientSession = new ClientSession({
       relayUrl: opening.relayUrl,
@@ -150,6 +154,7 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
       ...(credential.kind === 'link' ? { pair: { name: deviceName() } } : {}),
       ...(keyAgreement ? { keyAgreement } : {}),
       connect: browserConnect,
+      watch: firstWatch ?? 'latest',
       // Flow control as xterm.js recommends: output counts as processed once the terminal has parsed it.
       manualAck: true,
       events: {
@@ -179,13 +184,25 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
           credential = { kind: 'device', id: device.id, secret: device.secret, readOnly: device.access === 'view' };
           remember(undefined);
         },
-        opened: (welcome) => devices.opened(welcome),
+        opened: (welcome) => {
+          devices.opened(welcome);
+          sessions.access(welcome.access === 'full');
+        },
+        sessions: (list) => sessions.show(list),
+        watching: (terminal) => {
+          // Another session: what the screen showed belongs to the one before.
+          term.reset();
+          sessions.watched(terminal);
+          attention.watched(terminal);
+          if (terminal !== null) saveWatched(opening.relayUrl, opening.agentId, terminal);
+          if (new URLSearchParams(location.search).has('session')) history.replaceState(null, '', location.pathname + location.hash);
+        },
         devices: (list) => devices.show(list),
         revoked: () => opened.listDevices(),
         resync: (how) => bar.resync(how),
-        exit: (status) => bar.status(status.message),
+        exit: (status) => bar.status(`${sessions.nameOf(status.terminal) ?? `Session ${status.terminal}`}: ${status.message}`),
         latency: (ms) => bar.setLatency(ms),
-        attention: (event) => attention.raise(event),
+        attention: (event) => attention.raise({ ...event, session: sessions.nameOf(event.terminal) ?? `Session ${event.terminal}`, here: event.terminal === opened.watching }),
         error: (code, message) => {
           if (code === 'agent_offline') return;
           console.warn(`ccremote: ${code}: ${message}`);
@@ -198,6 +215,17 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
 
   let session: ClientSession | undefined;
   const devices = new DevicesPanel(() => session);
+  /** Shows another session, on the same connection. */
+  const switchTo = (terminal: number): void => {
+    session?.watch(terminal);
+    term.focus();
+  };
+  const sessions = new SessionsPanel(() => session, switchTo);
+  // A tap on a notification while this page is open: the service worker asks it to show that session.
+  navigator.serviceWorker?.addEventListener('message', (event: MessageEvent) => {
+    const data = event.data as { type?: unknown; agent?: unknown; terminal?: unknown } | null;
+    if (data?.type === 'open-session' && data.agent === opening.agentId && typeof data.terminal === 'number') switchTo(data.terminal);
+  });
   const begin = (pin: string | undefined): void => {
     session = open(pin);
     refit();

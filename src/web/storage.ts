@@ -120,3 +120,17 @@ function fromOldEntry(value: unknown): RememberedAgent | undefined {
   const entry = { agentId: a.agentId, relayUrl: a.relayUrl, credential, pin: a.pin, name: a.name, lastOpened: a.lastOpened };
   return isRemembered(entry) ? entry : undefined;
 }
+
+/** The session this device showed last of an agent (to show it again after a reload), if any. */
+export function loadWatched(relayUrl: string, agentId: string): number | undefined {
+  const value = Number(read(watchedKey(relayUrl, agentId)));
+  return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
+
+export function saveWatched(relayUrl: string, agentId: string, terminal: number): void {
+  write(watchedKey(relayUrl, agentId), String(terminal));
+}
+
+function watchedKey(relayUrl: string, agentId: string): string {
+  return `ccremote.watched.${relayUrl} ${agentId}`;
+}

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { atCleanup, startAgent, tempDir, type TestAgent } from './system.js';
+import type { AgentOptions } from '../../src/agent/agent.js';
 import { EventLog } from './wait.js';
 
 /** The real Claude Code CLI, as installed for the tests. */
@@ -130,12 +131,18 @@ export function claudeEnv(home: string, apiUrl: string): NodeJS.ProcessEnv {
  * The real Claude Code CLI run by an agent of the relay at `relayUrl`, against a fake API answering with
  * `reply`, in a fresh project with its first-run screens skipped. Everything is closed at cleanup.
  */
-export async function startClaudeAgent(relayUrl: string, reply: (request: FakeRequest) => FakeReply): Promise<{ api: FakeAnthropic; agent: TestAgent; project: string }> {
+export async function startClaudeAgent(
+  relayUrl: string,
+  reply: (request: FakeRequest) => FakeReply,
+  options: { before?: (setup: { home: string; project: string; api: FakeAnthropic }) => Promise<void> } & Partial<AgentOptions> = {},
+): Promise<{ api: FakeAnthropic; agent: TestAgent; project: string; home: string }> {
   const api = await startFakeAnthropic(reply);
   atCleanup(() => api.close());
   const home = tempDir('ccremote-claude-home-');
   const project = tempDir('ccremote-claude-project-');
   claudeHome(home, project);
-  const agent = await startAgent(relayUrl, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url) });
-  return { api, agent, project };
+  const { before, ...agentOptions } = options;
+  await before?.({ home, project, api });
+  const agent = await startAgent(relayUrl, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url), claudeCommand: CLAUDE, ...agentOptions });
+  return { api, agent, project, home };
 }

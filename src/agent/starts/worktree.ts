@@ -40,3 +40,8 @@ export async function addWorktree(cwd: string, branch: string, env: NodeJS.Proce
   await git(top, ['worktree', 'add', '-b', branch, folder], env);
   return folder;
 }
+
+/** Takes back a worktree just made (its branch stays: it holds nothing of its own yet); StartRefused if git cannot. */
+export async function removeWorktree(folder: string, env: NodeJS.ProcessEnv): Promise<void> {
+  await git(folder, ['worktree', 'remove', '--force', folder], env);
+}

@@ -55,15 +55,23 @@ sw.addEventListener('fetch', (event) => {
   );
 });
 
-// A tap on a notification brings the app's window forward (or opens the start page).
+// A tap on a notification shows the session it is about: in the agent's open window (asked to switch), or
+// in a new one opened on that session (or the start page, for a notification without one).
 sw.addEventListener('notificationclick', (event) => {
   event.notification.close();
+  const data = event.notification.data as { url?: unknown; terminal?: unknown } | null;
+  const target = typeof data?.url === 'string' && new URL(data.url, BASE).origin === BASE.origin ? new URL(data.url, BASE) : BASE;
   event.waitUntil(
     (async () => {
       const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
-      const open = windows.find((w) => w.url.startsWith(BASE.href));
-      if (open) await open.focus();
-      else await sw.clients.openWindow(BASE.href);
+      const agent = agentIdOfPath(target.pathname);
+      const open = windows.find((w) => new URL(w.url).pathname === target.pathname) ?? windows.find((w) => w.url.startsWith(BASE.href));
+      if (open && (agent === undefined || new URL(open.url).pathname === target.pathname)) {
+        await open.focus();
+        if (agent !== undefined && typeof data?.terminal === 'number') open.postMessage({ type: 'open-session', agent, terminal: data.terminal });
+        return;
+      }
+      await sw.clients.openWindow(target.href);
     })(),
   );
 });
