@@ -6,7 +6,7 @@ const num = (v, unit, digits = 1) => (v === undefined || Number.isNaN(v) ? '—'
 /** One row per figure of the issue's table. */
 export function figures(results) {
   const rows = [];
-  const { M1, M2, M3, M5, M6, M7, M8 } = results;
+  const { M1, M2, M3, M5, M6, M7, M8, M9 } = results;
   if (M1) {
     rows.push({ id: 'M1', figure: 'keystroke round trip p50', value: ms(M1.p50), baseline: `WS echo ${ms(M1.wsEchoP50)}, PTY echo ${ms(M1.ptyEchoP50)}`, target: 'relay adds ≤ 100 µs', pass: M1.relayAddsP50 <= 0.1, detail: `relay adds ${ms(M1.relayAddsP50)}`, chart: { label: 'M1 relay adds at p50 (µs)', value: M1.relayAddsP50 * 1000, target: 100 } });
     rows.push({ id: 'M1', figure: 'keystroke round trip p99 / p99.9', value: `${ms(M1.p99)} / ${ms(M1.p999)}`, baseline: `p99: WS echo ${ms(M1.wsEchoP99)}, PTY echo ${ms(M1.ptyEchoP99)}`, target: 'p99 ≤ 2 ms', pass: M1.p99 <= 2, chart: { label: 'M1 p99 (ms)', value: M1.p99, target: 2 } });
@@ -32,6 +32,9 @@ export function figures(results) {
   }
   if (M8) {
     rows.push({ id: 'M8', figure: `channel handshake, the browser's share (CPU ${M8.throttle}× slower than this machine), median / p90`, value: `${ms(M8.linkMedian)} / ${ms(M8.linkP90)}`, baseline: `plain-HTTP page (no WebCrypto) ${ms(M8.pureJsMedian)} / ${ms(M8.pureJsP90)}; pairing with a PIN ${ms(M8.pinMedian)} / ${ms(M8.pinP90)}; the agent's share ${ms(M8.agentMedian)}`, target: '≤ 10 ms', pass: M8.linkP90 <= 10, chart: { label: 'M8 handshake in the browser (ms)', value: M8.linkMedian, target: 10 } });
+  }
+  if (M9) {
+    rows.push({ id: 'M9', figure: `agent memory with ${M9.sessions} sessions printing, per session beyond the first`, value: num(M9.perSessionMiB, 'MiB'), baseline: `one session ${num(M9.oneSessionMiB, 'MiB')}; ${M9.sessions} sessions ${num(M9.manySessionsMiB, 'MiB')}`, target: '≤ 24 MiB per session', pass: M9.perSessionMiB <= 24, chart: { label: 'M9 MiB per session', value: M9.perSessionMiB, target: 24 } });
   }
   return rows;
 }

@@ -37,6 +37,7 @@ const plan = [
   ['M6', './measures/m6-capacity.mjs', quick ? { steps: [250, 500, 1000], windowMs: 5000 } : {}, 1],
   ['M7', './measures/m7-attach.mjs', quick ? { attaches: 5 } : {}, runs],
   ['M8', './measures/m8-handshake.mjs', quick ? { runs: 30 } : {}, 1],
+  ['M9', './measures/m9-sessions.mjs', quick ? { runMs: 3000 } : {}, 1],
 ];
 
 // --from FILE re-renders the table (and with --update-docs the docs) from saved results.

@@ -342,4 +342,32 @@ describe('ccremote attach in a terminal', () => {
       terminal.kill();
     }
   });
+  it('Ctrl-^ lists the sessions, and a digit switches to one without reconnecting', async () => {
+    const pty = (await import('@lydell/node-pty')).default;
+    const { link, home } = await relayAndAgent();
+    const owner = new TestClient(link);
+    await owner.waitForState('online');
+    const second = await owner.session.startSession({ kind: 'command', command: ['/bin/sh'], cwd: home });
+    expect(second).toBe(2);
+    const terminal = pty.spawn(process.execPath, [BIN, 'attach', link, '--session', '1'], { cols: 100, rows: 30, env: { ...process.env, TERM: 'xterm-256color' } as Record<string, string> });
+    const screen = new EventLog<string>();
+    let text = '';
+    terminal.onData((data) => screen.push((text += data)));
+    try {
+      await screen.until(() => text.includes('detach: Ctrl-]'), 10_000, 'attach connected');
+      terminal.write('\x1e');
+      await screen.until(() => /2\) .*sh/.test(text), 10_000, () => `the list of sessions (have ${JSON.stringify(text.slice(-300))})`);
+      terminal.write('2');
+      await screen.until(() => text.includes('session 2:'), 10_000, 'switched to session 2');
+      terminal.write('echo in-second > switched.txt\r');
+      await expect.poll(() => { try { return readFileSync(join(home, 'switched.txt'), 'utf8'); } catch { return ''; } }, { timeout: 10_000 }).toBe('in-second\n');
+      // Any other key after Ctrl-^ stays where it is.
+      terminal.write('\x1e');
+      terminal.write('x');
+      await screen.until(() => text.includes('staying'), 10_000, 'staying');
+      expect(text).not.toContain('reconnecting');
+    } finally {
+      terminal.kill();
+    }
+  });
 });

@@ -114,6 +114,40 @@ describe('output survives cut connections', () => {
   });
 });
 
+describe('several sessions', () => {
+  it('each client gets exactly what its session’s PTY produced when the relay is killed mid-stream and started again', { timeout: 180_000 }, async () => {
+    const dataDir = tempDir();
+    const start = (port: string): ReturnType<typeof runCli> => runCli(['relay', '--port', port, '--host', '127.0.0.1', '--data-dir', dataDir, '--json']);
+    let relay = start('0');
+    const url = (await relay.events.next((e) => e.event === 'listening')).url as string;
+    const port = new URL(url).port;
+    const total = 8 << 20;
+    const [one, two] = [textFile(total), textFile(total)];
+    const agent = await startAgent(url, { command: '/bin/sh', args: rawCommand(`cat ${one.path}; exec sleep 3600`) });
+    const first = new TestClient(agent.url, { history: 'bytes', watch: 1 });
+    await first.waitForOutput(RAW_READY);
+    const second = await first.session.startSession({ kind: 'command', command: ['/bin/sh', ...rawCommand(`cat ${two.path}; exec sleep 3600`)] });
+    const other = new TestClient(agent.url, { history: 'bytes', watch: second });
+    await other.waitForOutput(RAW_READY);
+    await Promise.all([first.go(), other.go()]);
+    await first.chunks.until(() => first.rawLength > 1 << 20, 30_000, 'the streams to be under way');
+    relay.child.kill('SIGKILL');
+    await relay.exited;
+    await agent.events.next((e) => e.event === 'relay_disconnected', 10_000, 'the agent to notice');
+    relay = start(port);
+    await relay.events.next((e) => e.event === 'listening');
+    for (const [client, file] of [[first, one], [other, two]] as const) {
+      await client.chunks.until(() => client.rawLength >= total || client.gaps.items.length > 0, 120_000, 'all of its session’s output');
+      expect(client.gaps.items).toEqual([]);
+      expect(client.errors.items.filter((e) => e.code === 'integrity')).toEqual([]);
+      expect(client.rawLength).toBe(total);
+      expect(sha256(client.rawOutput)).toBe(file.sha256);
+    }
+    expect(first.session.watching).toBe(1);
+    expect(other.session.watching).toBe(second);
+  });
+});
+
 describe('a client further behind than the buffer', () => {
   it('gets a snapshot that makes its screen equal to the agent\'s', async () => {
     const relay = await startRelay();

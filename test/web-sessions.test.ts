@@ -121,6 +121,32 @@ describeBrowser('sessions on the phone', () => {
     await waitForScreen(page, 'watched-by-viewer-16');
   });
 
+  it('closing the terminal tears down its connection and every listener it added to the window and the document', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const page = await browser.open(agent.url);
+    await waitForState(page, 'online');
+    await agent.events.next((e) => e.event === 'clients' && e.count === 1, 10_000, 'the page attached');
+    const cdp = await page.context().newCDPSession(page);
+    /** The listeners on the window and the document, by event type (as DevTools lists them). */
+    const listeners = async (): Promise<Record<string, number>> => {
+      const counts: Record<string, number> = {};
+      for (const expression of ['window', 'document']) {
+        const { result } = await cdp.send('Runtime.evaluate', { expression });
+        const { listeners: found } = await cdp.send('DOMDebugger.getEventListeners', { objectId: result.objectId! });
+        for (const l of found) counts[`${expression}:${l.type}`] = (counts[`${expression}:${l.type}`] ?? 0) + 1;
+      }
+      return counts;
+    };
+    const before = await listeners();
+    for (const type of ['window:online', 'window:orientationchange', 'window:focus', 'document:visibilitychange']) expect(before[type], type).toBeGreaterThan(0);
+    await page.evaluate(() => (window as unknown as { ccremote: { close(): void } }).ccremote.close());
+    await agent.events.next((e) => e.event === 'clients' && e.count === 0, 10_000, 'the page gone from the agent');
+    const after = await listeners();
+    for (const type of ['window:online', 'window:orientationchange', 'window:focus', 'window:keydown', 'document:visibilitychange']) expect(after[type] ?? 0, type).toBeLessThan(before[type] ?? 0);
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('closed');
+  });
+
   it('an alert about another session names it, and a tap on it shows that session', { timeout: 60_000 }, async () => {
     // A stand-in for Claude Code: on Enter it runs the Notification hook the agent gave it in --settings.
     const bin = tempDir('ccremote-fake-claude-');

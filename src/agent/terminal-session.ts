@@ -180,8 +180,13 @@ export class TerminalSession {
   /** Stops its program (SIGHUP, then SIGKILL); the session stays, ended, with its last screen. */
   async end(): Promise<void> {
     if (this.state.kind === 'restarting') {
+      // Between two runs: the next one does not start, and this is the session's end.
       clearTimeout(this.state.timer);
-      this.state = { kind: 'exited', exit: { exitCode: 0, signal: 1 } };
+      this.spec.restart = false;
+      const exit = { exitCode: 0, signal: 1 };
+      this.state = { kind: 'exited', exit };
+      const status = this.stream.exitStatus({ message: `${basename(this.spec.command)} was ended before it started again`, signal: 1, restarting: false });
+      this.events.exited(this, status, exit, 0, undefined);
       this.events.changed(this);
       return;
     }

@@ -147,12 +147,14 @@ export async function attach(options: AttachOptions): Promise<number> {
       notice(`sessions, press a number to switch (any other key to stay):\r\n${lines.map(printable).join('\r\n')}`);
     };
     const onInput = (chunk: Buffer): void => {
+      if (chunk.length === 0) return;
       if (choosing) {
+        // One key picks: a digit a session; anything else stays. What follows it is typed as usual.
         const picked = choosing[chunk[0]! - 0x31];
         choosing = undefined;
-        if (picked && chunk.length === 1) session.watch(picked.terminal);
+        if (picked) session.watch(picked.terminal);
         else notice('staying');
-        return;
+        return onInput(chunk.subarray(1));
       }
       const detach = interactive ? chunk.indexOf(DETACH_KEY) : -1;
       if (detach >= 0) {
@@ -163,7 +165,8 @@ export async function attach(options: AttachOptions): Promise<number> {
       const switching = interactive ? chunk.indexOf(SWITCH_KEY) : -1;
       if (switching >= 0) {
         if (switching > 0 && session.canType) session.sendData(chunk.subarray(0, switching));
-        return offerSessions();
+        offerSessions();
+        return onInput(chunk.subarray(switching + 1));
       }
       if (session.canType) session.sendData(chunk);
     };

@@ -4,6 +4,8 @@
 // system notification through the service worker (if the person allowed notifications). All of it
 // clears once the person looks at the page again.
 
+import type { Disposables } from './disposables.js';
+
 /** One reason to look: from a session (named), or the terminal's bell. */
 export interface AttentionEvent {
   kind: 'notification' | 'stop' | 'bell';
@@ -32,21 +34,27 @@ export class Attention {
     private readonly agentName: () => string,
     /** The person wants to see a session (they tapped its notice). */
     private readonly show: (terminal: number) => void,
+    /** Where its listeners (and its sound) are registered, to go with the terminal. */
+    parts: Disposables,
   ) {
-    document.getElementById('attention')?.addEventListener('click', () => {
-      const terminal = this.noticeFor;
-      this.noticeFor = undefined;
-      this.clear();
-      if (terminal !== undefined) this.show(terminal);
-    });
+    const notice = document.getElementById('attention');
+    if (notice) {
+      parts.listen(notice, 'click', () => {
+        const terminal = this.noticeFor;
+        this.noticeFor = undefined;
+        this.clear();
+        if (terminal !== undefined) this.show(terminal);
+      });
+    }
     // The person is back: they look at the page, or touch or type on it.
-    document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.clear());
-    window.addEventListener('focus', () => this.clear());
-    window.addEventListener('keydown', () => this.clear(), { capture: true });
-    window.addEventListener('pointerdown', () => this.clear(), { capture: true });
+    parts.listen(document, 'visibilitychange', () => document.visibilityState === 'visible' && this.clear());
+    parts.listen(window, 'focus', () => this.clear());
+    parts.listen(window, 'keydown', () => this.clear(), { capture: true });
+    parts.listen(window, 'pointerdown', () => this.clear(), { capture: true });
     // Browsers allow sound only after a gesture: the first tap anywhere prepares it.
-    window.addEventListener('pointerdown', () => this.prepareSound(), { once: true, capture: true });
-    this.button?.addEventListener('click', () => void this.askPermission());
+    parts.listen(window, 'pointerdown', () => this.prepareSound(), { once: true, capture: true });
+    if (this.button) parts.listen(this.button, 'click', () => void this.askPermission());
+    parts.add(() => void this.audio?.close().catch(() => undefined));
     this.showPermission();
   }
 

@@ -28,6 +28,7 @@ import { installPaste, paste, type PasteHost } from './paste.js';
 import { installTouch } from './touch.js';
 import { DevicesPanel } from './devices-panel.js';
 import { SessionsPanel } from './sessions-panel.js';
+import { Disposables } from './disposables.js';
 import { webCryptoAgreement } from './webcrypto-x25519.js';
 
 /** After sending, the longest wait for the program to have read it before more goes, and the quiet after its answer (ms). */
@@ -80,7 +81,9 @@ function openingOfPage(agentId: string): Opening {
   return { relayUrl: link.relayUrl, agentId: link.agentId, credential: { kind: 'link', secret: link.secret, readOnly: link.readOnly === true }, pin: link.pin === true };
 }
 
-function openTerminal(opening: Opening, bar: StatusBar): void {
+/** Opens the terminal page's connection and terminal; returns what closes both and everything they started. */
+function openTerminal(opening: Opening, bar: StatusBar): Disposables {
+  const parts = new Disposables();
   const term = new Terminal({
     allowProposedApi: false,
     cursorBlink: true,
@@ -98,12 +101,13 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
       },
     },
   });
+  parts.add(term); // disposes its addons too
   const fit = new FitAddon();
   term.loadAddon(fit);
   const container = document.getElementById('terminal')!;
   term.open(container);
   let agentName = opening.name ?? '';
-  const attention = new Attention(() => agentName || 'ccremote', (terminal) => switchTo(terminal));
+  const attention = new Attention(() => agentName || 'ccremote', (terminal) => switchTo(terminal), parts);
   term.onBell(() => attention.raise({ kind: 'bell' }));
 
   /**
@@ -214,6 +218,7 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
   };
 
   let session: ClientSession | undefined;
+  parts.add(() => session?.close());
   const devices = new DevicesPanel(() => session);
   /** Shows another session, on the same connection. */
   const switchTo = (terminal: number): void => {
@@ -222,16 +227,19 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
   };
   const sessions = new SessionsPanel(() => session, switchTo);
   // A tap on a notification while this page is open: the service worker asks it to show that session.
-  navigator.serviceWorker?.addEventListener('message', (event: MessageEvent) => {
-    const data = event.data as { type?: unknown; agent?: unknown; terminal?: unknown } | null;
-    if (data?.type === 'open-session' && data.agent === opening.agentId && typeof data.terminal === 'number') switchTo(data.terminal);
-  });
+  if (navigator.serviceWorker) {
+    parts.listen<MessageEvent>(navigator.serviceWorker, 'message', (event) => {
+      const data = event.data as { type?: unknown; agent?: unknown; terminal?: unknown } | null;
+      if (data?.type === 'open-session' && data.agent === opening.agentId && typeof data.terminal === 'number') switchTo(data.terminal);
+    });
+  }
   const begin = (pin: string | undefined): void => {
+    if (parts.isDisposed) return;
     session = open(pin);
     refit();
     session.start();
     term.focus();
-    Object.assign(window, { ccremote: { session, term } }); // for debugging in the browser console
+    Object.assign(window, { ccremote: { session, term, close: () => parts.dispose() } }); // for debugging in the browser console
   };
 
   if (opening.credential.readOnly) {
@@ -261,23 +269,26 @@ function openTerminal(opening: Opening, bar: StatusBar): void {
     if (following) term.scrollToBottom();
     session?.resize(term.cols, term.rows);
   };
-  new ResizeObserver(refit).observe(container);
+  const observer = new ResizeObserver(refit);
+  observer.observe(container);
+  parts.add(() => observer.disconnect());
   // iOS resizes neither the layout nor the fixed-height body when its keyboard opens: follow the visual
   // viewport. The terminal's box changes with it, and the observer above refits.
   const viewport = window.visualViewport;
   const followViewport = (): void => {
     if (viewport) document.documentElement.style.setProperty('--app-height', `${Math.round(viewport.height)}px`);
   };
-  viewport?.addEventListener('resize', followViewport);
-  window.addEventListener('orientationchange', followViewport);
+  if (viewport) parts.listen(viewport, 'resize', followViewport);
+  parts.listen(window, 'orientationchange', followViewport);
   followViewport();
 
-  document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && session?.reconnectNow());
-  window.addEventListener('online', () => session?.reconnectNow());
+  parts.listen(document, 'visibilitychange', () => document.visibilityState === 'visible' && session?.reconnectNow());
+  parts.listen(window, 'online', () => session?.reconnectNow());
   if (opening.pin && opening.credential.kind === 'link') {
     bar.locked();
     void askPin().then(begin);
   } else begin(undefined);
+  return parts;
 }
 
 /** The menu: font size (remembered), clipboard paste and copy, and the floating Copy for a selection. */
