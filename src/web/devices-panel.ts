@@ -4,6 +4,7 @@
 
 import type { ClientSession } from '../client/session.js';
 import type { DeviceInfo, WelcomePayload } from '../protocol/index.js';
+import { listNote } from './dom.js';
 
 export class DevicesPanel {
   private readonly panel = document.getElementById('devices')!;
@@ -13,7 +14,7 @@ export class DevicesPanel {
   constructor(private readonly session: () => ClientSession | undefined) {
     this.toggle.addEventListener('click', () => {
       this.panel.hidden = false;
-      this.list.replaceChildren(note('Asking the agent…'));
+      this.list.replaceChildren(listNote('Asking the agent…', 'device-note'));
       this.session()?.listDevices();
     });
     document.getElementById('devices-close')!.addEventListener('click', () => (this.panel.hidden = true));
@@ -28,7 +29,7 @@ export class DevicesPanel {
   /** The agent's answer: the devices paired with it. */
   show(devices: DeviceInfo[]): void {
     if (devices.length === 0) {
-      this.list.replaceChildren(note('No device is paired yet.'));
+      this.list.replaceChildren(listNote('No device is paired yet.', 'device-note'));
       return;
     }
     this.list.replaceChildren(...devices.map((device) => this.row(device)));
@@ -60,11 +61,4 @@ export class DevicesPanel {
     row.append(name, detail, revoke);
     return row;
   }
-}
-
-function note(text: string): HTMLElement {
-  const item = document.createElement('li');
-  item.className = 'device-note';
-  item.textContent = text;
-  return item;
 }

@@ -6,6 +6,7 @@
 
 import type { ClientSession, FolderListing } from '../client/session.js';
 import type { ConversationInfo, SessionKind } from '../protocol/index.js';
+import { byId, listNote } from './dom.js';
 
 type Choice = 'claude' | 'resume' | 'shell';
 
@@ -66,12 +67,12 @@ export class NewSessionSheet {
   private async browse(path: string | undefined): Promise<void> {
     const session = this.session();
     if (!session) return;
-    this.folders.replaceChildren(note('Asking the agent…'));
+    this.folders.replaceChildren(listNote('Asking the agent…', 'sheet-note'));
     let listing: FolderListing;
     try {
       listing = await session.listFolders(path);
     } catch (error) {
-      this.folders.replaceChildren(note((error as Error).message));
+      this.folders.replaceChildren(listNote((error as Error).message, 'sheet-note'));
       return;
     }
     const items: HTMLElement[] = [];
@@ -80,7 +81,7 @@ export class NewSessionSheet {
       if (listing.parent !== null) items.push(this.folderItem('↑ Up', listing.parent, false, 'folder-up'));
     }
     for (const entry of listing.entries) items.push(this.folderItem(listing.path === null ? entry.path : entry.name, entry.path, entry.git));
-    if (listing.entries.length === 0) items.push(note('No folders here.'));
+    if (listing.entries.length === 0) items.push(listNote('No folders here.', 'sheet-note'));
     this.folders.replaceChildren(...items);
   }
 
@@ -107,20 +108,20 @@ export class NewSessionSheet {
     const cwd = this.cwd;
     if (!session) return;
     if (cwd === undefined) {
-      this.conversations.replaceChildren(note('Choose the folder first: its conversations are listed here.'));
+      this.conversations.replaceChildren(listNote('Choose the folder first: its conversations are listed here.', 'sheet-note'));
       return;
     }
-    this.conversations.replaceChildren(note('Asking the agent…'));
+    this.conversations.replaceChildren(listNote('Asking the agent…', 'sheet-note'));
     let list: ConversationInfo[];
     try {
       list = await session.listConversations(cwd);
     } catch (error) {
-      this.conversations.replaceChildren(note((error as Error).message));
+      this.conversations.replaceChildren(listNote((error as Error).message, 'sheet-note'));
       return;
     }
     if (cwd !== this.cwd) return; // the folder changed meanwhile
     if (list.length === 0) {
-      this.conversations.replaceChildren(note('Claude Code has no earlier conversation in this folder.'));
+      this.conversations.replaceChildren(listNote('Claude Code has no earlier conversation in this folder.', 'sheet-note'));
       return;
     }
     this.conversations.replaceChildren(
@@ -175,17 +176,4 @@ export class NewSessionSheet {
     this.error.textContent = message;
     this.error.hidden = false;
   }
-}
-
-function note(text: string): HTMLElement {
-  const item = document.createElement('li');
-  item.className = 'sheet-note';
-  item.textContent = text;
-  return item;
-}
-
-function byId(id: string): HTMLElement {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`missing #${id}`);
-  return element;
 }

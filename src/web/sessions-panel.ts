@@ -7,6 +7,7 @@
 import type { ClientSession } from '../client/session.js';
 import type { SessionInfo } from '../protocol/index.js';
 import { NewSessionSheet } from './new-session.js';
+import { byId, listNote } from './dom.js';
 
 export class SessionsPanel {
   private readonly panel = byId('sessions');
@@ -83,7 +84,7 @@ export class SessionsPanel {
     this.toggle.setAttribute('aria-label', `Sessions: ${current ? current.name : 'none open'}${waiting > 0 ? `, ${waiting} waiting for you` : ''}`);
     if (this.panel.hidden) return;
     if (this.sessions.length === 0) {
-      this.list.replaceChildren(note(this.canManage ? 'No session runs on this computer. Start one below.' : 'No session runs on this computer.'));
+      this.list.replaceChildren(listNote(this.canManage ? 'No session runs on this computer. Start one below.' : 'No session runs on this computer.', 'session-note'));
       return;
     }
     this.list.replaceChildren(...this.sessions.map((s) => this.row(s)));
@@ -158,17 +159,4 @@ function ago(time: number): string {
   if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
   if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
   return new Date(time).toLocaleDateString();
-}
-
-function note(text: string): HTMLElement {
-  const item = document.createElement('li');
-  item.className = 'session-note';
-  item.textContent = text;
-  return item;
-}
-
-function byId(id: string): HTMLElement {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`missing #${id}`);
-  return element;
 }

@@ -2,6 +2,7 @@
 // (textContent), never HTML: names and reasons come from elsewhere.
 
 import type { SessionState } from '../client/session.js';
+import { byId } from './dom.js';
 
 /** Updates the bar, the notice line under it, and the message panel from session events. */
 export class StatusBar {
@@ -169,10 +170,4 @@ function spoken(state: SessionState): string {
     case 'closed':
       return 'Closed';
   }
-}
-
-function byId(id: string): HTMLElement {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`missing #${id}`);
-  return element;
 }
