@@ -315,6 +315,27 @@ describe('a relay replaying what it recorded', () => {
   });
 });
 
+describe('a relay and the sessions a client switches between', () => {
+  it('cannot show an earlier screen of a session when the client comes back to it: the snapshot recorded then does not open', async () => {
+    const { hostile, link } = await scene();
+    const phone = new TestClient(link);
+    phone.type('echo old-screen-$((2*2))\r');
+    await phone.waitForOutput('old-screen-4');
+    const recorded = hostile.messages('client', 'down').find((m) => m.binary && m.data[0] === FrameType.Snapshot);
+    expect(recorded).toBeDefined();
+    const second = await phone.session.startSession({ kind: 'shell' });
+    phone.session.watch(second);
+    await phone.watchings.next((t) => t === second, 10_000, 'on the second session', phone.watchings.items.length - 1);
+    // Back to the first: the relay withholds the fresh screen and hands the client the one it recorded.
+    hostile.tamper = (m) => (m.side === 'client' && m.way === 'down' && m.binary && m.data[0] === FrameType.Snapshot ? [{ data: recorded!.data, binary: true }] : undefined);
+    const errors = phone.errors.items.length;
+    const chunks = phone.chunks.items.length;
+    phone.session.watch(1);
+    expect(await phone.errors.next((e) => e.code === 'integrity', 10_000, 'the old screen refused', errors)).toMatchObject({ message: expect.stringMatching(/failed authentication/) });
+    expect(phone.chunks.items.slice(chunks).filter((c) => c.kind === 'snapshot')).toEqual([]);
+  });
+});
+
 describe('a relay holding a link that needs a PIN', () => {
   it('gets at most three PIN exchanges out of a browser before it asks the person again', async () => {
     const PIN = '482913';

@@ -251,7 +251,7 @@ export class RunningAgent {
 
   /** A client is gone: its handshake or channel, what it watched, and what was kept for it. */
   private forgetClient(client: number): void {
-    this.sessions.unwatch(client);
+    this.sessions.forgetClient(client);
     this.channels.left(client);
     this.clients.left(client);
   }

@@ -33,6 +33,8 @@ export class Sessions {
   private readonly watching = new Map<number, number>();
   private readonly firstSync = new Map<number, Resume | undefined>();
   private nextTerminal = 1;
+  /** Starts under way (their program is being started). */
+  private starting = 0;
 
   constructor(
     private readonly uplink: Uplink,
@@ -73,13 +75,20 @@ export class Sessions {
    * the start is refused (StartRefused).
    */
   async start(spec: SessionSpec): Promise<TerminalSession> {
-    if (this.sessions.size >= this.max) {
+    // Starts under way count too: requests that arrive together cannot pass the limit together.
+    if (this.sessions.size + this.starting >= this.max) {
       const ended = [...this.sessions.values()].find((s) => !s.running);
       if (!ended) throw new StartRefused(`This computer already runs ${this.max} sessions (the agent's --max-sessions); end one first.`);
       await this.dismiss(ended.terminal);
     }
     const terminal = this.nextTerminal++;
-    const session = await TerminalSession.start(terminal, spec, this.settings, this.uplink, this.clients, this.events);
+    this.starting++;
+    let session: TerminalSession;
+    try {
+      session = await TerminalSession.start(terminal, spec, this.settings, this.uplink, this.clients, this.events);
+    } finally {
+      this.starting--;
+    }
     this.sessions.set(terminal, session);
     this.events.terminalOpened(session);
     this.events.changed(session);
@@ -126,6 +135,12 @@ export class Sessions {
     this.events.rekeyed(session.terminal, key, from, this.watchersOf(session.terminal).filter((c) => c !== client));
     session.stream.opened(client, channel);
     return session;
+  }
+
+  /** A client left: what any session kept for it (its size, a sync it asked for) goes too. */
+  forgetClient(client: number): void {
+    this.unwatch(client);
+    for (const session of this.sessions.values()) session.stream.forget(client);
   }
 
   /** The client watches nothing any more (it left, or watches another terminal). */

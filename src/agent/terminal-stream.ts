@@ -15,6 +15,7 @@ import {
   randomId,
   sealOutput,
   sealSnapshot,
+  snapshotKey,
   toBase64Url,
   utf8,
   type ExitStatus,
@@ -358,7 +359,7 @@ export class TerminalStream {
       if (this.latestSync.get(client) !== sync || !channel) return;
       const data = snapshot ? utf8(snapshot.data) : undefined;
       if (snapshot && data && snapshot.offset >= this.log.start && snapshot.offset <= this.log.end && data.length <= MAX_SNAPSHOT_BYTES) {
-        this.answer(client, sync, sealSnapshot(channel.keys.send, this.terminal, snapshot.offset, data), snapshot.offset);
+        this.answer(client, sync, sealSnapshot(snapshotKey(channel.keys.send, this.streamKey), this.terminal, snapshot.offset, data), snapshot.offset);
       } else {
         this.answer(client, sync, this.heldOnly(client), this.log.start);
       }
@@ -376,7 +377,7 @@ export class TerminalStream {
    */
   private heldOnly(client: number): Uint8Array {
     const start = this.log.start;
-    return sealSnapshot(this.clients.get(client)!.keys.send, this.terminal, start, new Uint8Array(0), start === 0 ? 'screen' : 'unavailable');
+    return sealSnapshot(snapshotKey(this.clients.get(client)!.keys.send, this.streamKey), this.terminal, start, new Uint8Array(0), start === 0 ? 'screen' : 'unavailable');
   }
 
   /** Sends one sync answer in one go: sync_begin, an optional snapshot, output from `from` to the end, the input ack. */

@@ -13,6 +13,7 @@ import {
   fromBase64Url,
   openFrame,
   openSnapshot,
+  snapshotKey,
   type ExitStatus,
   type HistoryMode,
   type OutputFrame,
@@ -141,7 +142,9 @@ export class StreamFollower {
     if (frame.terminal !== this.terminal) return undefined;
     const keys = this.keys;
     if (!keys) throw new ProtocolError('terminal data before its stream key');
-    const snapshot = frame.type === FrameType.Snapshot ? openSnapshot(connectionKey, frame) : undefined;
+    // A snapshot opens only with this watch's newest stream key (and this connection's): one recorded for an
+    // earlier watch of the same session, on this connection, does not.
+    const snapshot = frame.type === FrameType.Snapshot ? openSnapshot(snapshotKey(connectionKey, keys[0]!.key), frame) : undefined;
     const data = frame.type === FrameType.Snapshot ? snapshot!.data : openOutput(keys, frame);
     if (frame.type === FrameType.Output && this.position === null && this.history === 'screen') {
       // A screen client starts from a snapshot (or from where it resumed): output alone would draw a partial screen.

@@ -373,3 +373,12 @@ function parseChannel<T extends Table>(table: T, label: string, bytes: Uint8Arra
 export const parseClientChannel = (bytes: Uint8Array): ClientChannelMessage => parseChannel(clientChannel, 'channel', bytes);
 export const parseAgentChannel = (bytes: Uint8Array): AgentChannelMessage => parseChannel(agentChannel, 'channel', bytes);
 export const encodeChannelMessage = (message: ClientChannelMessage | AgentChannelMessage): Uint8Array => utf8(JSON.stringify(message));
+
+/**
+ * The key a snapshot for one client is sealed with: from that connection's agent-to-client key and the
+ * session's stream key of the moment. A new stream key comes with every watch, so a snapshot the relay
+ * recorded for an earlier watch does not open after the client switched away and back.
+ */
+export function snapshotKey(connectionKey: Uint8Array, streamKey: Uint8Array): Uint8Array {
+  return hkdf(sha256, concatBytes(connectionKey, streamKey), SALT, utf8('snapshot'), 32);
+}
