@@ -3,7 +3,7 @@
 // folders; and the same from a terminal (`ccremote sessions`, `attach --session`, `attach --new`).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameType, encodeChannelMessage, encodeFromClient, parseAccessLink, sealChannel, socketUrl, accessToken, encodeMessage, PROTOCOL_VERSION, randomId } from '../src/protocol/index.js';
@@ -178,6 +178,36 @@ describe('sessions from a client', () => {
     expect(git('status', '--porcelain')).toBe(''); // the main checkout sees nothing of it
     await expect(phone.session.startSession({ kind: 'shell', cwd: repo, worktree: 'fix/login' })).rejects.toThrow(/exists already/);
     await expect(phone.session.startSession({ kind: 'shell', cwd: agent.cwd, worktree: 'x' })).rejects.toThrow(/not in a git repository/);
+  });
+
+  it('writes nothing for a worktree above the allowed folders, nor through a link the repository holds', async () => {
+    const relay = await startRelay();
+    const home = tempDir('ccremote-home-');
+    const repo = join(home, 'repo');
+    const env = { ...shellEnv(home), GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+    const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env, encoding: 'utf8' });
+    mkdirSync(join(repo, 'inner'), { recursive: true });
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'first');
+    // The agent runs in the inner folder and allows only it: the repository's top is above.
+    const agent = await startAgent(relay.url, { cwd: join(repo, 'inner'), roots: [join(repo, 'inner')], env });
+    const phone = new TestClient(agent.url);
+    await phone.waitForState('online');
+    await expect(phone.session.startSession({ kind: 'shell', worktree: 'above' })).rejects.toThrow(/outside the folders/);
+    expect(existsSync(join(repo, '.ccremote'))).toBe(false);
+    expect(git(repo, 'branch', '--list', 'above')).toBe('');
+    // A repository whose .ccremote is a link somewhere else: nothing is written through it.
+    const other = join(home, 'other');
+    const elsewhere = tempDir('ccremote-elsewhere-');
+    mkdirSync(other);
+    git(other, 'init', '-q', '-b', 'main');
+    git(other, 'commit', '-q', '--allow-empty', '-m', 'first');
+    symlinkSync(elsewhere, join(other, '.ccremote'));
+    const agent2 = await startAgent(relay.url, { cwd: other, env });
+    const tablet = new TestClient(agent2.url);
+    await tablet.waitForState('online');
+    await expect(tablet.session.startSession({ kind: 'shell', worktree: 'linked' })).rejects.toThrow(/symbolic link/);
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 });
 

@@ -727,7 +727,10 @@ export class ClientSession {
     if (choice === 'none') return;
     let terminal = typeof choice === 'number' && sessions.some((s) => s.terminal === choice) ? choice : undefined;
     if (typeof choice === 'number' && terminal === undefined) {
-      this.events.error?.('no_session', `There is no session ${choice}; showing the most recent one.`);
+      // What was typed meanwhile was meant for the session that is gone: it goes nowhere else.
+      const dropped = this.early.bytes;
+      this.early = { chunks: [], bytes: 0 };
+      this.events.error?.('no_session', `There is no session ${choice}; showing the most recent one.${dropped > 0 ? ' What you typed for it was not sent.' : ''}`);
       this.choice = 'latest';
     }
     terminal ??= latestSession(sessions);

@@ -2,7 +2,6 @@
 // (the folder under the allowed roots, the conversation one of that folder's, the program installed).
 // Anything that cannot be done is a StartRefused with words for the person.
 
-import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ClientChannelMessage } from '../../protocol/index.js';
 import { resolveCommand } from '../pty-process.js';
@@ -10,7 +9,7 @@ import { StartRefused } from '../sessions.js';
 import type { SessionSpec } from '../terminal-session.js';
 import { listConversations } from './conversations.js';
 import type { Roots } from './folders.js';
-import { addWorktree, removeWorktree } from './worktree.js';
+import { addWorktree } from './worktree.js';
 
 export type StartRequest = Extract<ClientChannelMessage, { type: 'start' }>;
 
@@ -32,19 +31,7 @@ export async function resolveStart(request: StartRequest, context: StartContext)
     const known = await listConversations(cwd, context.env);
     if (!known.some((c) => c.id === request.conversation)) throw new StartRefused(`There is no Claude Code conversation ${request.conversation} in ${cwd}.`);
   }
-  if (request.worktree !== undefined) {
-    cwd = await addWorktree(cwd, request.worktree, context.env);
-    // The worktree lives at the top of the repository, which may be above the allowed folders.
-    if (!context.roots.holds(realpathSync(cwd))) {
-      const refusal = "The repository's top folder is outside the folders this agent allows (its --root), so a worktree cannot be made there.";
-      try {
-        await removeWorktree(cwd, context.env);
-      } catch (error) {
-        throw new StartRefused(`${refusal} The worktree made at ${cwd} could not be removed: ${(error as Error).message}`);
-      }
-      throw new StartRefused(refusal);
-    }
-  }
+  if (request.worktree !== undefined) cwd = await addWorktree(cwd, request.worktree, context.env, (folder) => context.roots.holds(folder));
   const [command, args] = commandOf(request, context);
   const executable = resolveCommand(command, cwd, context.env.PATH);
   if (!executable) {

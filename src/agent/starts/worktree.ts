@@ -3,7 +3,7 @@
 // ignore (`.ccremote/.gitignore` holds "*").
 
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,25 +23,42 @@ async function git(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise
   }
 }
 
-/** Makes the worktree for `branch` (a new branch from the current commit); returns its folder. */
-export async function addWorktree(cwd: string, branch: string, env: NodeJS.ProcessEnv): Promise<string> {
+/**
+ * Makes the worktree for `branch` (a new branch from the current commit); returns its folder. `allowed` says
+ * whether a folder may be used: the repository's top must be, before anything is written there. Nothing it
+ * writes follows a symbolic link (a repository may hold one where `.ccremote` goes).
+ */
+export async function addWorktree(cwd: string, branch: string, env: NodeJS.ProcessEnv, allowed: (folder: string) => boolean): Promise<string> {
   if (branch.startsWith('-') || branch.includes('..') || branch.endsWith('/') || branch.endsWith('.lock')) {
     throw new StartRefused(`"${branch}" is not a branch name git takes.`);
   }
   const top = await git(cwd, ['rev-parse', '--show-toplevel'], env).catch(() => {
     throw new StartRefused(`${cwd} is not in a git repository: a worktree needs one.`);
   });
+  if (!allowed(realpathSync(top))) {
+    throw new StartRefused("The repository's top folder is outside the folders this agent allows (its --root), so a worktree cannot be made there.");
+  }
   await git(top, ['check-ref-format', '--branch', branch], env);
   const base = join(top, '.ccremote');
+  const ignore = join(base, '.gitignore');
+  for (const path of [base, ignore, join(base, 'worktrees')]) {
+    if (linkAt(path)) throw new StartRefused(`${path} is a symbolic link: no worktree is made through it.`);
+  }
   const folder = join(base, 'worktrees', branch.replaceAll('/', '-'));
-  if (existsSync(folder)) throw new StartRefused(`A worktree for ${branch} exists already (${folder}).`);
+  if (existsSync(folder) || linkAt(folder)) throw new StartRefused(`A worktree for ${branch} exists already (${folder}).`);
   await mkdir(base, { recursive: true });
-  if (!existsSync(join(base, '.gitignore'))) await writeFile(join(base, '.gitignore'), '*\n');
+  await writeFile(ignore, '*\n', { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
   await git(top, ['worktree', 'add', '-b', branch, folder], env);
   return folder;
 }
 
-/** Takes back a worktree just made (its branch stays: it holds nothing of its own yet); StartRefused if git cannot. */
-export async function removeWorktree(folder: string, env: NodeJS.ProcessEnv): Promise<void> {
-  await git(folder, ['worktree', 'remove', '--force', folder], env);
+/** Whether a symbolic link is at `path` (followed by nothing here). */
+function linkAt(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
