@@ -90,6 +90,9 @@ const samples = {
     { type: 'terminal_closed', terminal: 2 },
     { type: 'watch', client: 7, terminal: 1, resume: { stream: id, offset: 12345 } },
     { type: 'watch', client: 7, terminal: null },
+    { type: 'push_register', subscription: id2, endpoint: 'https://fcm.googleapis.com/fcm/send/abc' },
+    { type: 'push_unregister', subscription: id2 },
+    { type: 'push', subscription: id2, payload: 'AAAA', ttl: 600, urgency: 'high', topic: 'session-1' },
   ] satisfies AgentToRelay[],
   relayToAgent: [
     { type: 'connected', agent_id: id },
@@ -100,6 +103,8 @@ const samples = {
     { type: 'flow', terminal: 1, limit: 2 ** 33 },
     { type: 'flow', terminal: 0xffffffff, limit: null },
     { type: 'error', code: 'bad_message', message: 'nope' },
+    { type: 'push_result', subscription: id2, status: 201 },
+    { type: 'push_result', subscription: id2, status: 0, message: 'no such subscription registered by this agent' },
   ] satisfies RelayToAgent[],
   clientToRelay: [
     { type: 'hello', v: PROTOCOL_VERSION, token: key, device: id, session: id2 },

@@ -4,7 +4,7 @@
 // The relay is told the verifiers of all of them (`hello`, `credentials`), never a secret.
 
 import { accessToken, linkViewSecret, tokenVerifier, type AgentToRelay } from '../protocol/index.js';
-import { replaceLink, type Identity, type IdentityFile, type PairedDevice } from './identity.js';
+import { replaceLink, type DevicePush, type Identity, type IdentityFile, type PairedDevice } from './identity.js';
 
 type RelayCredentials = Omit<Extract<AgentToRelay, { type: 'credentials' }>, 'type'>;
 
@@ -58,6 +58,13 @@ export class AgentCredentials {
    * Removes a paired device and replaces the link; the device removed, or undefined if there was none.
    * Nothing changes if it cannot be saved (the error says why).
    */
+  /** A device's push subscription (undefined: none). */
+  async setPush(id: string, push: DevicePush | undefined): Promise<void> {
+    await this.change((identity) => {
+      identity.devices = identity.devices.map((d) => (d.id === id ? { ...d, push } : d));
+    });
+  }
+
   async revoke(id: string): Promise<PairedDevice | undefined> {
     const device = this.identity.devices.find((d) => d.id === id);
     if (!device) return undefined;

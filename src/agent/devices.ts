@@ -51,6 +51,7 @@ export class Devices {
     const device = await credentials.revoke(id);
     if (!device) return undefined;
     this.sendCredentials();
+    if (device.push) this.context.toRelay({ type: 'push_unregister', subscription: device.push.subscription });
     for (const [client, channel] of [...channels.open()]) {
       // Other paired devices stay (one that paired on its connection too); the revoked one and the link's go.
       if (channel.credential.kind === 'device' && channel.credential.id !== id) continue;

@@ -23,6 +23,16 @@ export interface PairedDevice {
   lastSeen: number | undefined;
   /** Where it last connected from, as the relay reported it. */
   lastAddress: string | undefined;
+  /** Its Web Push subscription, if it asked for alerts: the relay knows it by `subscription` and its endpoint only. */
+  push?: DevicePush;
+}
+
+/** A paired device's push subscription. */
+export interface DevicePush {
+  subscription: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
 }
 
 /** What the agent remembers. */

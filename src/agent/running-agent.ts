@@ -16,6 +16,7 @@ import {
   randomId,
   viewSecret,
   type AgentChannelMessage,
+  type AttentionEvent,
   type ExitStatus,
   type FromClientFrame,
   type RelayToAgent,
@@ -24,6 +25,7 @@ import type { AgentEvent, AgentOptions } from './agent.js';
 import { RateLimiter } from '../net/rate-limit.js';
 import { ChannelHost, type OpenChannel, type SessionRequest } from './channel-host.js';
 import { ClientTable } from './client-table.js';
+import { encryptPush } from './push-sender.js';
 import { ControlSocket, controlPath } from './control-socket.js';
 import { AgentCredentials } from './credentials.js';
 import { Devices } from './devices.js';
@@ -153,7 +155,10 @@ export class RunningAgent {
         for (const client of watchers) this.channels.send(client, { type: 'stream_key', terminal, key, from });
       },
       exited: (session, status, exit, ranMs, lastLines) => this.sessionExited(session, status, exit, ranMs, lastLines),
-      attention: (_session, event) => this.toEveryChannel({ type: 'attention', ...event }),
+      attention: (session, event) => {
+        this.toEveryChannel({ type: 'attention', ...event });
+        this.pushAttention(session, event);
+      },
       changed: () => this.sessionsChanged(),
       warning: (session, message) => {
         const said = `${message} (session ${session.terminal}, ${session.info().name})`;
@@ -217,6 +222,10 @@ export class RunningAgent {
     this.channels.reset();
     this.clients.clear();
     this.sessions.online();
+    // The relay knows the subscriptions of this connection only: every device's, again.
+    for (const device of this.credentials.devices) {
+      if (device.push) this.link.sendMessage({ type: 'push_register', subscription: device.push.subscription, endpoint: device.push.endpoint });
+    }
     this.emit({ event: 'relay_connected' });
     if (!this.announced) {
       this.announced = true;
@@ -243,6 +252,12 @@ export class RunningAgent {
       case 'error':
         // Something the agent sent was refused: the person hears of it (in the relay's words, as data).
         return this.emit({ event: 'warning', message: `the relay refused something this agent sent (${printable(message.code)}): ${printable(message.message)}` });
+      case 'push_result':
+        // A push the relay did not send, or the push service refused: the person hears of it.
+        if (message.status === 0 || message.status >= 400) {
+          this.emit({ event: 'warning', message: `a push notification was not delivered (${message.status === 0 ? 'the relay refused it' : `push service answered ${message.status}`}${message.message ? `: ${printable(message.message)}` : ''})` });
+        }
+        return;
       case 'connected':
       case 'heartbeat_ack':
         return;
@@ -343,6 +358,24 @@ export class RunningAgent {
         this.channels.send(client, { type: 'conversations', request: message.request, cwd, conversations: await listConversations(cwd, this.setup.start.env) });
         return;
       }
+      case 'push_subscribe': {
+        const device = channel.device;
+        if (!device) return this.channels.send(client, { type: 'refused', message: 'Only a paired device can get push alerts.' });
+        const known = this.credentials.devices.find((d) => d.id === device.id)?.push;
+        const push = { subscription: known?.subscription ?? randomId(), endpoint: message.endpoint, p256dh: message.p256dh, auth: message.auth };
+        await this.credentials.setPush(device.id, push);
+        this.link.sendMessage({ type: 'push_register', subscription: push.subscription, endpoint: push.endpoint });
+        return this.channels.send(client, { type: 'push_state', subscribed: true });
+      }
+      case 'push_unsubscribe': {
+        const device = channel.device;
+        const known = device ? this.credentials.devices.find((d) => d.id === device.id)?.push : undefined;
+        if (device && known) {
+          await this.credentials.setPush(device.id, undefined);
+          this.link.sendMessage({ type: 'push_unregister', subscription: known.subscription });
+        }
+        return this.channels.send(client, { type: 'push_state', subscribed: false });
+      }
       case 'folders': {
         if (!full) return readOnly('browse folders');
         if (message.path === undefined) {
@@ -353,6 +386,25 @@ export class RunningAgent {
         this.channels.send(client, { type: 'folders', request: message.request, ...listing });
         return;
       }
+    }
+  }
+
+  /**
+   * An attention event, to every paired device that asked for push alerts: encrypted for each device, so
+   * the relay and the push service see only ciphertext. One per session (the topic): a newer one replaces it.
+   */
+  private pushAttention(session: TerminalSession, event: AttentionEvent): void {
+    const message = { agent: this.agentId, name: this.setup.name, terminal: event.terminal, session: session.info().name, kind: event.kind, ...(event.message ? { message: event.message } : {}) };
+    for (const device of this.credentials.devices) {
+      if (!device.push) continue;
+      let payload: string;
+      try {
+        payload = encryptPush({ endpoint: device.push.endpoint, keys: { p256dh: device.push.p256dh, auth: device.push.auth } }, message);
+      } catch (error) {
+        this.emit({ event: 'warning', message: `a push alert for ${device.name} could not be made: ${(error as Error).message}` });
+        continue;
+      }
+      this.link.sendMessage({ type: 'push', subscription: device.push.subscription, payload, ttl: 3600, urgency: event.kind === 'notification' ? 'high' : 'normal', topic: `session-${event.terminal}` });
     }
   }
 

@@ -100,6 +100,12 @@ export const commands = {
         value: 'ADDR',
         help: 'Believe X-Forwarded-For and X-Forwarded-Proto from this reverse proxy (an address or prefix, e.g. 127.0.0.1; repeatable).',
       },
+      'push-service': {
+        type: 'string',
+        multiple: true,
+        value: 'URL-PREFIX',
+        help: 'Also send Web Push messages to endpoints starting with this (a self-hosted push service; repeatable). The major browsers\' services are always allowed, nothing else.',
+      },
       'flow-window': {
         type: 'string',
         value: 'BYTES',

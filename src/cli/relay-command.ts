@@ -26,6 +26,10 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
   } catch (error) {
     throw new UsageError(`--trust-proxy: ${(error as Error).message}`);
   }
+  const pushServices = (v['push-service'] as string[] | undefined) ?? [];
+  for (const prefix of pushServices) {
+    if (!/^https?:\/\/[^/]+\//.test(prefix)) throw new UsageError(`--push-service takes a URL prefix with its host and a path, such as https://push.example.com/ (have ${prefix})`);
+  }
   const options: RelayOptions = {
     port: parsePort(v.port as string | undefined, 8080),
     host: v.host as string | undefined,
@@ -35,6 +39,7 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
     tls: cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : undefined,
     registrationToken: (v['registration-token'] as string | undefined) ?? process.env.CCREMOTE_REGISTRATION_TOKEN,
     trustProxy,
+    push: { services: pushServices },
     hub: v['flow-window'] !== undefined ? { flowWindow: parseBytes(v['flow-window'] as string, 'flow window') } : undefined,
     connectionLimits: {
       total: parseCount(v['max-connections'] as string | undefined, '--max-connections'),

@@ -92,6 +92,8 @@ export interface SessionEvents extends StreamEvents {
   sessions?(sessions: SessionInfo[], max: number): void;
   /** The session watched now (null: none); its output follows (after a snapshot, for a screen). */
   watching?(terminal: number | null): void;
+  /** Whether this device gets push alerts now (after `subscribePush` or `unsubscribePush`). */
+  pushState?(subscribed: boolean): void;
   /** The key the watched session's output opens with now (the agent gave it sealed; for diagnostics and tests). */
   streamKey?(terminal: number, key: string): void;
   /** The paired devices, as asked for with `listDevices()`. */
@@ -335,6 +337,16 @@ export class ClientSession {
   /** Forgets an ended session (a full link only). */
   dismissSession(terminal: number): void {
     this.toChannel({ type: 'dismiss', terminal });
+  }
+
+  /** This paired device's Web Push subscription: the agent encrypts alerts for it (answered by `pushState`). */
+  subscribePush(subscription: { endpoint: string; keys: { p256dh: string; auth: string } }): void {
+    this.toChannel({ type: 'push_subscribe', endpoint: subscription.endpoint, p256dh: subscription.keys.p256dh, auth: subscription.keys.auth });
+  }
+
+  /** No more push alerts for this device. */
+  unsubscribePush(): void {
+    this.toChannel({ type: 'push_unsubscribe' });
   }
 
   /** A folder's earlier Claude Code conversations, newest first. */
@@ -696,6 +708,9 @@ export class ClientSession {
         return;
       case 'warning':
         this.events.error?.('agent_warning', message.message);
+        return;
+      case 'push_state':
+        this.events.pushState?.(message.subscribed);
         return;
       case 'refused': {
         const pending = message.request === undefined ? undefined : this.pending.get(message.request);

@@ -317,6 +317,17 @@ export const clientChannel = {
   conversations: { request, cwd: path },
   /** List a folder's subfolders (full access only): under the agent's allowed roots; none given: the roots and recent folders. */
   folders: { request, path: optional(path) },
+  /**
+   * This paired device's Web Push subscription (its endpoint, P-256 public key and authentication secret, as
+   * the browser's PushManager gives them): the agent encrypts alerts for it and the relay delivers them.
+   */
+  push_subscribe: {
+    endpoint: str({ min: 1, max: 1024 }),
+    p256dh: str({ min: 87, max: 87, pattern: /^[A-Za-z0-9_-]+$/ }),
+    auth: str({ min: 22, max: 22, pattern: /^[A-Za-z0-9_-]+$/ }),
+  },
+  /** No more push alerts for this device. */
+  push_unsubscribe: {},
 } satisfies Record<string, Shape>;
 
 /** Messages the agent sends in CHANNEL frames. */
@@ -351,6 +362,8 @@ export const agentChannel = {
   },
   devices: { devices: array(object(deviceShape), { max: MAX_DEVICES }) },
   revoked: { id },
+  /** Whether this device gets push alerts now (the answer to `push_subscribe` and `push_unsubscribe`). */
+  push_state: { subscribed: bool },
   /** Something at the agent does not work, and it goes on without it (a session's screen mirror, its hooks). */
   warning: { terminal: optional(terminal), message: str({ max: MAX_TEXT_LENGTH }) },
   /** A request was refused (`request`: the one it answers, for those that have a number). */

@@ -11,7 +11,7 @@ import {
   MAX_POSITION,
   MAX_TEXT_LENGTH,
 } from './limits.js';
-import { array, bool, int, nullable, num, object, optional, str, validateShape, type Infer, type Shape } from './schema.js';
+import { array, bool, int, nullable, num, object, oneOf, optional, str, validateShape, type Infer, type Shape } from './schema.js';
 
 const id = str({ min: ID_LENGTH, max: ID_LENGTH, pattern: /^[A-Za-z0-9_-]+$/ });
 /** A 32-byte value in base64url (access tokens and verifiers). */
@@ -28,6 +28,10 @@ const deviceCredential = object({ id, verifier: key32, read_only: bool });
 const credentialsShape = { access: key32, view: key32, devices: array(deviceCredential, { max: MAX_DEVICES }) };
 /** A client's network address as the relay sees it (for the agent to show). */
 const address = str({ max: 64 });
+
+/** Longest push endpoint (a URL), and push payload (base64url of at most 4,096 bytes of ciphertext). */
+export const MAX_PUSH_ENDPOINT = 1024;
+export const MAX_PUSH_PAYLOAD = 5462;
 
 /** An agent's terminal, as the relay knows it: a number and the id of its output stream, nothing else. */
 const terminal = int(1, 0xffffffff);
@@ -67,6 +71,20 @@ export const agentToRelay = {
    * part of that terminal's stream: the relay routes that terminal's output to it, and syncs it.
    */
   watch: { client: clientRef, terminal: nullable(terminal), resume: optional(resume) },
+  /** A device's Web Push subscription, for the relay to send to (only its endpoint: the keys stay with the agent). */
+  push_register: { subscription: id, endpoint: str({ min: 1, max: MAX_PUSH_ENDPOINT }) },
+  push_unregister: { subscription: id },
+  /**
+   * Send this to a registered subscription: `payload` is the message the agent encrypted for that device
+   * (RFC 8291, aes128gcm), base64url; the relay adds the VAPID signature. Answered by `push_result`.
+   */
+  push: {
+    subscription: id,
+    payload: str({ min: 1, max: MAX_PUSH_PAYLOAD, pattern: /^[A-Za-z0-9_-]+$/ }),
+    ttl: int(0, 2_419_200),
+    urgency: oneOf(['very-low', 'low', 'normal', 'high'] as const),
+    topic: optional(str({ min: 1, max: 32, pattern: /^[A-Za-z0-9_-]+$/ })),
+  },
 } satisfies Record<string, Shape>;
 
 /** Messages the relay sends to an agent. */
@@ -89,6 +107,8 @@ export const relayToAgent = {
   flow: { terminal, limit: nullable(position) },
   /** Something the agent sent was refused. */
   error: { code: str({ max: 32 }), message: text },
+  /** What became of a `push_register` or `push`: the push service's HTTP status, or 0 and why the relay did not send it. */
+  push_result: { subscription: id, status: int(0, 999), message: optional(text) },
 } satisfies Record<string, Shape>;
 
 /** Messages a browser (or `ccremote attach`) sends to the relay. */

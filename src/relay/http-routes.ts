@@ -23,6 +23,8 @@ export interface HttpContext extends PresenceContext {
   /** The reverse proxies whose X-Forwarded-* headers are believed. */
   proxies: ProxyTrust;
   stats(): { agentsOnline: number; clients: number };
+  /** The relay's VAPID public key (base64url), for browsers' push subscriptions. */
+  pushKey(): string;
   startedAt: number;
   version: string;
   log(event: string, fields?: Record<string, unknown>): void;
@@ -58,6 +60,7 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
     if (path === '/api/agents') return await register(req, res, ctx);
     if (path === '/api/presence') return await presence(req, res, ctx);
     if (path === '/health') return health(req, res, ctx);
+    if (path === '/api/push/key') return sendJson(res, 200, { public_key: ctx.pushKey() });
     return serveFile(req, res, ctx, path);
   } catch (error) {
     ctx.log('http_error', { message: (error as Error).message });

@@ -9,6 +9,7 @@ import { FileAgentStore } from './file-agent-store.js';
 import { handleHttp, type HttpContext } from './http-routes.js';
 import { ConnectionCap, type ConnectionLimits } from './connection-cap.js';
 import { DEFAULT_REPLY_HIGH_WATER, Hub, type HubOptions, type HubStats } from './hub.js';
+import { PushRelay, loadVapidKeys, type VapidKeys } from './push-relay.js';
 import { OriginPolicy, normaliseOrigin } from './origin.js';
 import { ProxyTrust } from './proxy-trust.js';
 import { RateLimiter } from '../net/rate-limit.js';
@@ -72,6 +73,11 @@ export interface RelayOptions {
   pingIntervalMs?: number;
   /** Receives structured log events (default: none). */
   log?: (event: RelayLogEvent) => void;
+  /**
+   * Web Push: endpoint prefixes allowed besides the major browsers' push services (`--push-service`), the
+   * VAPID key pair (default: kept in `dataDir`, or new for each process), and the pushes each agent may send.
+   */
+  push?: { services?: string[]; keys?: VapidKeys; subject?: string; rate?: RateLimitOptions };
 }
 
 /** A relay built by createRelay. */
@@ -111,12 +117,20 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     stats: () => hub.stats(),
     guard,
     presence: (agentId) => hub.presence(agentId),
+    pushKey: () => pushRelay.publicKey,
     startedAt: Date.now(),
     version: VERSION,
     log,
   };
+  const pushRelay = new PushRelay({
+    keys: options.push?.keys ?? (await loadVapidKeys(options.dataDir)),
+    subject: options.push?.subject ?? publicUrl ?? 'https://github.com/ccremote',
+    extraServices: options.push?.services,
+    rate: options.push?.rate,
+  });
   const gateway = new WsGateway({
     hub,
+    push: pushRelay,
     store,
     origins: new OriginPolicy(allowed),
     guard,

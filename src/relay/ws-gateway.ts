@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ProtocolError, closeReason, isId, rateLimitReason, parseAgentToRelay, parseClientToRelay } from '../protocol/index.js';
+import { CloseCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ProtocolError, closeReason, encodeMessage, fromBase64Url, isId, rateLimitReason, parseAgentToRelay, parseClientToRelay, type AgentToRelay } from '../protocol/index.js';
 import { keyMatches, tokenAccess, type AgentCredentialSet, type AgentStore } from './agent-store.js';
 import type { AuthGuard } from './auth-guard.js';
 import type { ConnectionCap } from './connection-cap.js';
@@ -15,12 +15,16 @@ import { validHost } from './host-header.js';
 import type { ClientHandle, Hub } from './hub.js';
 import type { OriginPolicy } from './origin.js';
 import type { ProxyTrust } from './proxy-trust.js';
+import { PushRefused, type PushRelay } from './push-relay.js';
+import type { Peer } from '../net/peer.js';
 import type { RateLimitOptions } from '../net/rate-limit.js';
 import { SocketPeer } from '../net/socket-peer.js';
 
 /** What the gateway needs from the relay. */
 export interface GatewayOptions {
   hub: Hub;
+  /** Web Push for the agents (push-relay.ts). */
+  push: PushRelay;
   store: AgentStore;
   origins: OriginPolicy;
   guard: AuthGuard;
@@ -173,12 +177,39 @@ export class WsGateway {
             const message = parseAgentToRelay(text);
             if (message.type === 'hello') throw new ProtocolError('hello sent twice');
             if (message.type === 'credentials') return conn.step(() => this.updateCredentials(agentId, message));
+            if (message.type === 'push_register' || message.type === 'push_unregister' || message.type === 'push') return this.push(agentId, peer, message);
             hub.agentMessage(agentId, peer, message);
           };
           conn.onBinary = (bytes) => hub.agentFrame(agentId, peer, bytes);
         });
       };
     });
+  }
+
+  /** An agent's Web Push request: done (or refused) and answered with `push_result`; never throws. */
+  private push(agentId: string, peer: Peer, message: Extract<AgentToRelay, { type: 'push_register' | 'push_unregister' | 'push' }>): void {
+    const { push, log } = this.options;
+    const answer = (status: number, text?: string): void => void peer.send(encodeMessage({ type: 'push_result', subscription: message.subscription, status, ...(text ? { message: text } : {}) }));
+    try {
+      if (message.type === 'push_unregister') return push.unregister(agentId, message.subscription);
+      if (message.type === 'push_register') {
+        push.register(agentId, message.subscription, message.endpoint);
+        return answer(201);
+      }
+      const body = fromBase64Url(message.payload);
+      push
+        .send(agentId, message.subscription, body, { ttl: message.ttl, urgency: message.urgency, ...(message.topic ? { topic: message.topic } : {}) })
+        .then(
+          (status) => answer(status),
+          (error: unknown) => {
+            if (!(error instanceof PushRefused)) log('push_failed', { agent: agentId, message: (error as Error).message });
+            answer(0, (error as Error).message);
+          },
+        );
+    } catch (error) {
+      if (!(error instanceof PushRefused) && !(error instanceof ProtocolError) && !(error instanceof TypeError)) throw error;
+      answer(0, (error as Error).message);
+    }
   }
 
   private acceptClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean): void {

@@ -149,6 +149,8 @@ export class TestClient {
   readonly sessionLists = new EventLog<SessionInfo[]>();
   /** The sessions watched, in turn (null: none). */
   readonly watchings = new EventLog<number | null>();
+  /** Whether this device gets push alerts, as the agent said each time. */
+  readonly pushStates = new EventLog<boolean>();
   /** The stream keys the agent gave for the session watched, in turn. */
   readonly streamKeys = new EventLog<{ terminal: number; key: string }>();
   /** Every output or snapshot event, in order (a snapshot with what it holds: the screen, or nothing). */
@@ -223,6 +225,7 @@ export class TestClient {
         sessions: (sessions) => this.sessionLists.push(sessions),
         watching: this.watchings.push,
         streamKey: (terminal, key) => this.streamKeys.push({ terminal, key }),
+        pushState: this.pushStates.push,
         error: (code, message) => this.errors.push({ code, message }),
       },
     });
