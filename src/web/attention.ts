@@ -5,6 +5,7 @@
 // clears once the person looks at the page again.
 
 import type { Disposables } from './disposables.js';
+import type { PushAlerts } from './push-alerts.js';
 
 /** One reason to look: from a session (named), or the terminal's bell. */
 export interface AttentionEvent {
@@ -36,6 +37,8 @@ export class Attention {
     private readonly show: (terminal: number) => void,
     /** Where its listeners (and its sound) are registered, to go with the terminal. */
     parts: Disposables,
+    /** Alerts while the page is closed (Web Push), turned on with the same button. */
+    private readonly push?: PushAlerts,
   ) {
     const notice = document.getElementById('attention');
     if (notice) {
@@ -112,7 +115,8 @@ export class Attention {
     await registration
       ?.showNotification(this.agentName(), {
         body,
-        tag: `ccremote-attention ${agent} ${terminal ?? 'bell'}`,
+        // The same tag as the service worker's push notifications: one per session, whichever shows it.
+        tag: `ccremote-attention ${agent.split('/').pop() ?? ''} ${terminal ?? 'bell'}`,
         icon: 'icon-192.png',
         badge: 'icon-192.png',
         data: { url: terminal !== undefined ? `${agent}?session=${terminal}` : agent, terminal },
@@ -123,18 +127,42 @@ export class Attention {
   private async askPermission(): Promise<void> {
     if (!('Notification' in window)) return;
     if (Notification.permission === 'default') await Notification.requestPermission();
+    if (Notification.permission === 'granted' && this.push && !this.push.subscribed && this.push.unavailable() === undefined) {
+      try {
+        await this.push.subscribe();
+      } catch (error) {
+        this.explain(`Alerts while the page is closed could not be turned on: ${(error as Error).message}`);
+      }
+    }
     this.showPermission();
   }
 
-  private showPermission(): void {
+  /** The agent said whether this device gets push alerts. */
+  pushState(subscribed: boolean): void {
+    this.push?.agentSays(subscribed);
+    this.showPermission();
+  }
+
+  /** Re-checks what the button can offer (after pairing, say). */
+  showPermission(): void {
     if (!this.button) return;
     const supported = 'Notification' in window && 'serviceWorker' in navigator && window.isSecureContext;
     this.button.hidden = !supported;
     if (!supported) return;
     const permission = Notification.permission;
+    const pushOff = this.push !== undefined && !this.push.subscribed && this.push.unavailable() === undefined;
     // Once answered, only the browser's site settings can change it: the button then says which way.
-    this.button.textContent = permission === 'granted' ? 'Alerts on' : permission === 'denied' ? 'Alerts blocked' : 'Turn on alerts';
-    this.button.disabled = permission !== 'default';
+    this.button.textContent = permission === 'denied' ? 'Alerts blocked' : permission === 'granted' && !pushOff ? 'Alerts on' : 'Turn on alerts';
+    this.button.disabled = permission === 'denied' || (permission === 'granted' && !pushOff);
+    const problem = this.push?.unavailable();
+    this.button.title = problem ?? '';
+  }
+
+  private explain(text: string): void {
+    const notice = document.getElementById('notice');
+    if (!notice) return;
+    notice.textContent = text;
+    notice.hidden = false;
   }
 
   private prepareSound(): void {

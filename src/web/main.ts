@@ -29,6 +29,7 @@ import { installTouch } from './touch.js';
 import { DevicesPanel } from './devices-panel.js';
 import { SessionsPanel } from './sessions-panel.js';
 import { Disposables } from './disposables.js';
+import { PushAlerts } from './push-alerts.js';
 import { webCryptoAgreement } from './webcrypto-x25519.js';
 
 /** After sending, the longest wait for the program to have read it before more goes, and the quiet after its answer (ms). */
@@ -107,14 +108,15 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
   const container = document.getElementById('terminal')!;
   term.open(container);
   let agentName = opening.name ?? '';
-  const attention = new Attention(() => agentName || 'ccremote', (terminal) => switchTo(terminal), parts);
+  let credential = opening.credential;
+  const pushAlerts = new PushAlerts(opening.relayUrl, () => session, () => credential.kind === 'device');
+  const attention = new Attention(() => agentName || 'ccremote', (terminal) => switchTo(terminal), parts, pushAlerts);
   term.onBell(() => attention.raise({ kind: 'bell' }));
 
   /**
    * Once the agent accepted the credential, this device remembers it (its own key once paired, which
    * replaces the link), and the address bar drops the secret.
    */
-  let credential = opening.credential;
   const remember = (name: string | undefined): void => {
     agentName = name ?? agentName;
     const saved = rememberAgent({
@@ -187,7 +189,9 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
         paired: (device) => {
           credential = { kind: 'device', id: device.id, secret: device.secret, readOnly: device.access === 'view' };
           remember(undefined);
+          attention.showPermission();
         },
+        pushState: (subscribed) => attention.pushState(subscribed),
         opened: (welcome) => {
           devices.opened(welcome);
           sessions.access(welcome.access === 'full');

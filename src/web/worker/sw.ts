@@ -55,6 +55,31 @@ sw.addEventListener('fetch', (event) => {
   );
 });
 
+// An alert while the page is closed: the agent encrypted it for this device (the push service and the relay
+// saw only ciphertext; the browser decrypted it). One notification per session: a newer one replaces it.
+sw.addEventListener('push', (event) => {
+  let alert: { agent?: unknown; name?: unknown; terminal?: unknown; session?: unknown; kind?: unknown; message?: unknown } = {};
+  try {
+    alert = (event.data?.json() ?? {}) as typeof alert;
+  } catch {
+    // Not JSON: shown as a plain alert below.
+  }
+  const agent = typeof alert.agent === 'string' && /^[A-Za-z0-9_-]{22}$/.test(alert.agent) ? alert.agent : undefined;
+  const terminal = typeof alert.terminal === 'number' && Number.isSafeInteger(alert.terminal) ? alert.terminal : undefined;
+  const session = typeof alert.session === 'string' ? alert.session.slice(0, 64) : undefined;
+  const said = typeof alert.message === 'string' ? alert.message.slice(0, 500) : alert.kind === 'stop' ? 'Claude finished and is waiting for you.' : 'Claude is waiting for you.';
+  const path = agent ? `a/${agent}${terminal !== undefined ? `?session=${terminal}` : ''}` : '';
+  event.waitUntil(
+    sw.registration.showNotification(typeof alert.name === 'string' ? alert.name.slice(0, 64) : 'ccremote', {
+      body: session ? `${session}: ${said}` : said,
+      tag: `ccremote-attention ${agent ?? ''} ${terminal ?? ''}`,
+      icon: 'icon-192.png',
+      badge: 'icon-192.png',
+      data: { url: new URL(path, BASE).href, terminal },
+    }),
+  );
+});
+
 // A tap on a notification shows the session it is about: in the agent's open window (asked to switch), or
 // in a new one opened on that session (or the start page, for a notification without one).
 sw.addEventListener('notificationclick', (event) => {

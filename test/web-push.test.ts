@@ -1,0 +1,86 @@
+// Alerts while the page is closed, in Chromium at phone size: the menu's Alerts subscribes this paired
+// device (headless Chromium has no push service: PushManager.subscribe is stood in with keys the test
+// holds, at a local push service); a session waiting for the person reaches the push service as ciphertext
+// only this device's keys open; delivered into the service worker (through the DevTools protocol, as a
+// push service would), it shows a notification naming the session.
+
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
+import { decryptPush, startPushService } from './helpers/push-service.js';
+import { atCleanup, startAgent, startRelay, tempDir } from './helpers/system.js';
+
+/** A stand-in for Claude Code: each Enter runs the Notification hook the agent gave it in --settings. */
+function fakeClaude(): string {
+  const claude = join(tempDir('ccremote-fake-claude-'), 'claude');
+  writeFileSync(
+    claude,
+    `#!${process.execPath}
+const settings = JSON.parse(process.argv[process.argv.indexOf('--settings') + 1]);
+const hook = settings.hooks.Notification[0].hooks[0].command;
+console.log('waiting-for-enter');
+process.stdin.on('data', () => {
+  const child = require('node:child_process').spawn('/bin/sh', ['-c', hook], { stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin.end(JSON.stringify({ hook_event_name: 'Notification', message: 'Claude needs your permission to use Bash' }));
+});
+setInterval(() => {}, 1000);
+`,
+  );
+  chmodSync(claude, 0o755);
+  return claude;
+}
+
+describeBrowser('alerts while the page is closed', () => {
+  const browser = phoneSuite();
+
+  it('the menu subscribes this device; an alert arrives encrypted for it and shows a notification naming the session', async () => {
+    const service = await startPushService();
+    atCleanup(() => service.close());
+    const relay = await startRelay({ push: { services: [service.url] } });
+    const claude = fakeClaude();
+    const agent = await startAgent(relay.url, { command: claude });
+    const device = service.subscribe();
+    await browser.context.grantPermissions(['notifications'], { origin: relay.url });
+    const page = await browser.open(agent.url);
+    // Headless Chromium has no push service: the subscription the page gets is one the test holds the keys of.
+    await page.evaluate((subscription) => {
+      const fake = { endpoint: subscription.endpoint, toJSON: () => ({ endpoint: subscription.endpoint, keys: subscription.keys }) };
+      PushManager.prototype.subscribe = async () => fake as unknown as PushSubscription;
+      PushManager.prototype.getSubscription = async () => null;
+    }, { endpoint: device.endpoint, keys: device.keys });
+    await waitForState(page, 'online');
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await waitForScreen(page, 'waiting-for-enter');
+    // Paired on opening the link: the menu offers alerts.
+    await page.getByRole('button', { name: 'Menu' }).tap();
+    const alerts = page.locator('#alerts-toggle');
+    await expect.poll(() => alerts.textContent()).toBe('Turn on alerts');
+    await alerts.tap();
+    await expect.poll(() => alerts.textContent(), { timeout: 10_000 }).toBe('Alerts on');
+    await page.screenshot({ path: screenshotPath('push-alerts-on') });
+    // The session waits for the person: the push service gets ciphertext only this device can read.
+    await page.getByRole('button', { name: 'Menu' }).tap();
+    await page.locator('.xterm-helper-textarea').focus();
+    await page.keyboard.press('Enter');
+    const delivery = await service.deliveries.next(() => true, 15_000, 'the push');
+    expect(delivery.vapid).toMatchObject({ ok: true });
+    expect(delivery.body.includes('permission')).toBe(false);
+    const alert = JSON.parse(decryptPush(device, delivery.body)) as { session: string; message: string };
+    expect(alert).toMatchObject({ terminal: 1, kind: 'notification', message: 'Claude needs your permission to use Bash' });
+    // The push service delivers it into the service worker (what the browser does after decrypting it).
+    const cdp = await page.context().newCDPSession(page);
+    const registrations: Array<{ registrationId: string; scopeURL: string }> = [];
+    cdp.on('ServiceWorker.workerRegistrationUpdated', (event: { registrations: Array<{ registrationId: string; scopeURL: string }> }) => registrations.push(...event.registrations));
+    await cdp.send('ServiceWorker.enable');
+    await expect.poll(() => registrations.length).toBeGreaterThan(0);
+    // The page was open: it showed its own notice, not a system notification; none is there before the push.
+    await page.evaluate(async () => {
+      for (const n of await (await navigator.serviceWorker.ready).getNotifications()) n.close();
+    });
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: relay.url, registrationId: registrations[0]!.registrationId, data: JSON.stringify(alert) });
+    const shown = (): Promise<string[]> => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title}: ${n.body}`));
+    await expect.poll(async () => (await shown()).length, { timeout: 10_000 }).toBe(1);
+    expect((await shown())[0]!.endsWith(`: ${alert.session}: Claude needs your permission to use Bash`)).toBe(true);
+  });
+});
