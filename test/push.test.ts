@@ -6,9 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encryptPush } from '../src/agent/push-sender.js';
 import { PROTOCOL_VERSION, encodeMessage, randomId, socketUrl, type RelayToAgent } from '../src/protocol/index.js';
 import { decryptPush, startPushService, type TestPushService } from './helpers/push-service.js';
-import { chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { asCredential, atCleanup, cleanup, pairDevice, rawSocket, startAgent, startRelay, tempDir, TestClient, type RawSocket } from './helpers/system.js';
+import { claudeStandIn } from './helpers/fake-anthropic.js';
+import { asCredential, atCleanup, cleanup, pairDevice, rawSocket, startAgent, startRelay, TestClient, type RawSocket } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -107,31 +106,10 @@ describe('Web Push through the relay', () => {
   });
 });
 
-/** A stand-in for Claude Code: each Enter runs the Notification hook the agent gave it in --settings. */
-function fakeClaude(): string {
-  const claude = join(tempDir('ccremote-fake-claude-'), 'claude');
-  writeFileSync(
-    claude,
-    `#!${process.execPath}
-const settings = JSON.parse(process.argv[process.argv.indexOf('--settings') + 1]);
-const hook = settings.hooks.Notification[0].hooks[0].command;
-console.log('waiting-for-enter');
-process.stdin.on('data', () => {
-  const child = require('node:child_process').spawn('/bin/sh', ['-c', hook], { stdio: ['pipe', 'ignore', 'ignore'] });
-  child.stdin.end(JSON.stringify({ hook_event_name: 'Notification', message: 'Claude needs your permission to use Bash' }));
-  child.on('exit', () => console.log('hook-ran'));
-});
-setInterval(() => {}, 1000);
-`,
-  );
-  chmodSync(claude, 0o755);
-  return claude;
-}
-
 describe('push alerts from the agent', () => {
   it('reach a paired device that subscribed, encrypted for it, naming the session; a revoked device gets none', async () => {
     const { service, relayUrl } = await setup();
-    const agent = await startAgent(relayUrl, { command: fakeClaude(), claudeCommand: fakeClaude() });
+    const agent = await startAgent(relayUrl, { command: claudeStandIn(), claudeCommand: claudeStandIn() });
     const [phonePaired, tabletPaired] = [await pairDevice(agent.url, 'phone'), await pairDevice(agent.url, 'tablet')];
     const phone = new TestClient(agent.url, { credential: asCredential(phonePaired) });
     const tablet = new TestClient(agent.url, { credential: asCredential(tabletPaired) });

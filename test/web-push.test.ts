@@ -4,32 +4,11 @@
 // only this device's keys open; delivered into the service worker (through the DevTools protocol, as a
 // push service would), it shows a notification naming the session.
 
-import { chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
 import { decryptPush, startPushService } from './helpers/push-service.js';
-import { atCleanup, startAgent, startRelay, tempDir } from './helpers/system.js';
-
-/** A stand-in for Claude Code: each Enter runs the Notification hook the agent gave it in --settings. */
-function fakeClaude(): string {
-  const claude = join(tempDir('ccremote-fake-claude-'), 'claude');
-  writeFileSync(
-    claude,
-    `#!${process.execPath}
-const settings = JSON.parse(process.argv[process.argv.indexOf('--settings') + 1]);
-const hook = settings.hooks.Notification[0].hooks[0].command;
-console.log('waiting-for-enter');
-process.stdin.on('data', () => {
-  const child = require('node:child_process').spawn('/bin/sh', ['-c', hook], { stdio: ['pipe', 'ignore', 'ignore'] });
-  child.stdin.end(JSON.stringify({ hook_event_name: 'Notification', message: 'Claude needs your permission to use Bash' }));
-});
-setInterval(() => {}, 1000);
-`,
-  );
-  chmodSync(claude, 0o755);
-  return claude;
-}
+import { claudeStandIn } from './helpers/fake-anthropic.js';
+import { atCleanup, startAgent, startRelay } from './helpers/system.js';
 
 describeBrowser('alerts while the page is closed', () => {
   const browser = phoneSuite();
@@ -38,7 +17,7 @@ describeBrowser('alerts while the page is closed', () => {
     const service = await startPushService();
     atCleanup(() => service.close());
     const relay = await startRelay({ push: { services: [service.url] } });
-    const claude = fakeClaude();
+    const claude = claudeStandIn();
     const agent = await startAgent(relay.url, { command: claude });
     const device = service.subscribe();
     await browser.context.grantPermissions(['notifications'], { origin: relay.url });

@@ -5,12 +5,13 @@
 // that names it and shows it when tapped.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
-import { shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { claudeStandIn } from './helpers/fake-anthropic.js';
+import { shellEnv, startAgent, startRelay, TestClient } from './helpers/system.js';
 
 describeBrowser('sessions on the phone', () => {
   const browser = phoneSuite();
@@ -148,24 +149,7 @@ describeBrowser('sessions on the phone', () => {
   });
 
   it('an alert about another session names it, and a tap on it shows that session', { timeout: 60_000 }, async () => {
-    // A stand-in for Claude Code: on Enter it runs the Notification hook the agent gave it in --settings.
-    const bin = tempDir('ccremote-fake-claude-');
-    const claude = join(bin, 'claude');
-    writeFileSync(
-      claude,
-      `#!${process.execPath}
-const settings = JSON.parse(process.argv[process.argv.indexOf('--settings') + 1]);
-const hook = settings.hooks.Notification[0].hooks[0].command;
-console.log('waiting-for-enter');
-process.stdin.once('data', () => {
-  const child = require('node:child_process').spawn('/bin/sh', ['-c', hook], { stdio: ['pipe', 'ignore', 'ignore'] });
-  child.stdin.end(JSON.stringify({ hook_event_name: 'Notification', message: 'Claude needs your permission to use Bash' }));
-  child.on('exit', () => console.log('hook-ran'));
-});
-setInterval(() => {}, 1000);
-`,
-    );
-    chmodSync(claude, 0o755);
+    const claude = claudeStandIn();
     const relay = await startRelay();
     const agent = await startAgent(relay.url, { claudeCommand: claude });
     const page = await browser.open(agent.url);

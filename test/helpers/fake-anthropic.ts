@@ -4,7 +4,7 @@
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { atCleanup, startAgent, tempDir, type TestAgent } from './system.js';
@@ -145,4 +145,28 @@ export async function startClaudeAgent(
   await before?.({ home, project, api });
   const agent = await startAgent(relayUrl, { command: CLAUDE, args: [], cwd: project, env: claudeEnv(home, api.url), claudeCommand: CLAUDE, ...agentOptions });
   return { api, agent, project, home };
+}
+
+/**
+ * A stand-in for Claude Code, named `claude`: it prints "waiting-for-enter", and each Enter runs the
+ * Notification hook the agent gave it in --settings (with a permission message), then prints "hook-ran".
+ */
+export function claudeStandIn(): string {
+  const claude = join(tempDir('ccremote-fake-claude-'), 'claude');
+  writeFileSync(
+    claude,
+    `#!${process.execPath}
+const settings = JSON.parse(process.argv[process.argv.indexOf('--settings') + 1]);
+const hook = settings.hooks.Notification[0].hooks[0].command;
+console.log('waiting-for-enter');
+process.stdin.on('data', () => {
+  const child = require('node:child_process').spawn('/bin/sh', ['-c', hook], { stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin.end(JSON.stringify({ hook_event_name: 'Notification', message: 'Claude needs your permission to use Bash' }));
+  child.on('exit', () => console.log('hook-ran'));
+});
+setInterval(() => {}, 1000);
+`,
+  );
+  chmodSync(claude, 0o755);
+  return claude;
 }
