@@ -397,27 +397,22 @@ export class Hub {
   /** The client stops watching what it watched: a pacing client paces as departed for a while, so it finds its place again. */
   private unwatch(agent: Agent, client: Client): void {
     const terminal = client.terminal === null ? undefined : agent.terminals.get(client.terminal);
+    const acked = client.acked;
     client.terminal = null;
+    client.acked = null;
     client.syncRequested++; // answers on their way are for the old watch
     client.awaitingAnswer = false;
     if (!terminal) return;
-    if (client.acked !== null && !client.lagging && !client.readOnly && client.stream === terminal.stream) {
-      terminal.departed.set(client.session, { acked: client.acked, since: this.now() });
+    if (acked !== null && !client.lagging && !client.readOnly && client.stream === terminal.stream) {
+      terminal.departed.set(client.session, { acked, since: this.now() });
     }
-    client.acked = null;
     this.updateFlow(agent, terminal);
   }
 
   /** A terminal is gone: its clients watch nothing (the agent tells them, sealed). */
   private closeTerminal(agent: Agent, terminal: Terminal): void {
     agent.terminals.delete(terminal.number);
-    for (const client of agent.clients.values()) {
-      if (client.terminal === terminal.number) {
-        client.terminal = null;
-        client.acked = null;
-        client.syncRequested++;
-      }
-    }
+    for (const client of agent.clients.values()) if (client.terminal === terminal.number) this.unwatch(agent, client);
   }
 
   /** Live output: forwarded only to a client whose position it continues; a gap means the client must be synced. */
