@@ -328,10 +328,11 @@ describe('ccremote attach in a terminal', () => {
     const exited = new Promise<number>((resolve) => terminal.onExit(({ exitCode }) => resolve(exitCode)));
     try {
       await screen.until(() => text.includes('detach: Ctrl-]'), 10_000, 'attach connected');
-      terminal.write('stty size\r');
-      await screen.until(() => /30 100\r*\n/.test(text), 10_000, 'the size of the attaching terminal');
-      // attach hears of the resize (SIGWINCH) and of keys typed at the same time in either order, so the shell
-      // waits for the new size itself rather than asking once.
+      // The session takes the attaching terminal's size, and later its new size (attach hears of a resize by
+      // SIGWINCH and of keys typed at the same time in either order), so the shell waits for each size itself
+      // rather than asking once.
+      terminal.write('while [ "$(stty size)" != "30 100" ]; do sleep 0.05; done; echo "sized-$((30*3))"\r');
+      await screen.until(() => text.includes('sized-90'), 10_000, () => `the size of the attaching terminal (have ${JSON.stringify(text.slice(-400))})`);
       terminal.write('while [ "$(stty size)" != "40 120" ]; do sleep 0.05; done; echo "resized-$((40*3))"\r');
       terminal.resize(120, 40);
       await screen.until(() => text.includes('resized-120'), 10_000, () => `the new size after a resize (have ${JSON.stringify(text.slice(-300))})`);
