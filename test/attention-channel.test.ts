@@ -1,13 +1,14 @@
 // The attention channel and the real hook script (dist/agent/attention-hook.js, run through a shell as
-// Claude Code runs it): events arrive, garbage is dropped without harm, floods are cut, the hook never
-// fails, and closing removes everything.
+// Claude Code runs it): events arrive, a permission request waits for its answer and prints Claude Code's
+// decision (or none), garbage is dropped without harm, floods are cut, the hook never fails, and closing
+// removes everything.
 
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AttentionChannel, hookScriptPath, shellQuote } from '../src/agent/attention-channel.js';
-import type { HookEvent } from '../src/agent/attention-channel.js';
+import type { HookEvent, HookPermission } from '../src/agent/attention-channel.js';
 import { EventLog } from './helpers/wait.js';
 
 const channels: AttentionChannel[] = [];
@@ -15,12 +16,34 @@ afterEach(async () => {
   await Promise.all(channels.splice(0).map((c) => c.close()));
 });
 
-async function openChannel(options: Parameters<typeof AttentionChannel.open>[1] = {}): Promise<{ channel: AttentionChannel; events: EventLog<HookEvent> }> {
+async function openChannel(options: Parameters<typeof AttentionChannel.open>[1] = {}) {
   const events = new EventLog<HookEvent>();
-  const channel = await AttentionChannel.open(events.push, options);
+  const permissions = new EventLog<HookPermission>();
+  const toolCalls = new EventLog<string>();
+  const channel = await AttentionChannel.open({ attention: events.push, permission: permissions.push, toolDone: toolCalls.push }, options);
   channels.push(channel);
-  return { channel, events };
+  return { channel, events, permissions, toolCalls };
 }
+
+/** Runs a shell command with `input` on its stdin; resolves with its exit code and what it printed. */
+function runPrinting(command: string, input: string): { child: ReturnType<typeof spawn>; done: Promise<{ code: number | null; stdout: string }> } {
+  const child = spawn('/bin/sh', ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stdin!.end(input);
+  return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout }))) };
+}
+
+const permissionRequest = (command: string): string =>
+  JSON.stringify({
+    session_id: 'abc',
+    hook_event_name: 'PermissionRequest',
+    tool_name: 'Bash',
+    tool_input: { command, description: 'Make a file' },
+    permission_suggestions: [],
+  });
+const toolRan = (command: string): string =>
+  JSON.stringify({ session_id: 'abc', hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_input: { command, description: 'Make a file' }, tool_response: {} });
 
 /** Runs a shell command with `input` on its stdin (left open if undefined); resolves with its exit code. */
 function run(command: string, input: string | undefined): Promise<number | null> {
@@ -48,7 +71,7 @@ describe('attention channel with the hook script', () => {
     expect(existsSync(hookScriptPath()), `${hookScriptPath()} missing: run npm run build`).toBe(true);
     const { channel, events } = await openChannel();
     expect(await run(channel.hookCommand, notification('Claude needs your permission to use Bash'))).toBe(0);
-    expect(await events.next(() => true, 5000, 'a notification')).toEqual({ kind: 'notification', message: 'Claude needs your permission to use Bash' });
+    expect(await events.next(() => true, 5000, 'a notification')).toEqual({ kind: 'notification', message: 'Claude needs your permission to use Bash', type: 'permission_prompt' });
     expect(await run(channel.hookCommand, stop)).toBe(0);
     expect(await events.next((e) => e.kind === 'stop', 5000, 'a stop')).toEqual({ kind: 'stop' });
     // Long messages are cut, control characters (escape sequences) neutralised.
@@ -58,10 +81,19 @@ describe('attention channel with the hook script', () => {
     expect(events.items).toHaveLength(3);
   });
 
-  it('settingsJson registers the hook command for Notification and Stop in Claude Code hooks format', async () => {
+  it('settingsJson registers the hook command in Claude Code hooks format: tool results in the background, permissions with an hour and a minute', async () => {
     const { channel } = await openChannel();
-    const hooks = [{ type: 'command', command: channel.hookCommand }];
-    expect(JSON.parse(channel.settingsJson())).toEqual({ hooks: { Notification: [{ matcher: '', hooks }], Stop: [{ hooks }] } });
+    const hook = { type: 'command', command: channel.hookCommand };
+    const background = [{ matcher: '', hooks: [{ ...hook, async: true }] }];
+    expect(JSON.parse(channel.settingsJson())).toEqual({
+      hooks: {
+        Notification: [{ matcher: '', hooks: [hook] }],
+        Stop: [{ hooks: [hook] }],
+        PermissionRequest: [{ matcher: '', hooks: [{ ...hook, timeout: 3660 }] }],
+        PostToolUse: background,
+        PostToolUseFailure: background,
+      },
+    });
     expect(channel.hookCommand).toBe([process.execPath, hookScriptPath(), channel.path].map(shellQuote).join(' '));
   });
 
@@ -85,7 +117,7 @@ describe('attention channel with the hook script', () => {
     expect(await run(channel.hookCommand, 'not json at all')).toBe(0);
     expect(await run(channel.hookCommand, '')).toBe(0);
     expect(await run(channel.hookCommand, '[1,2,3]')).toBe(0);
-    expect(await run(channel.hookCommand, notification('x'.repeat(70 * 1024)))).toBe(0);
+    expect(await run(channel.hookCommand, notification('x'.repeat(5 * 1024 * 1024)))).toBe(0);
     expect(await run(channel.hookCommand, undefined)).toBe(0); // gives up by itself
     // A hook event the agent does not use reaches the channel and is dropped there.
     expect(await run(channel.hookCommand, JSON.stringify({ hook_event_name: 'PreToolUse', tool_name: 'Bash' }))).toBe(0);
@@ -93,6 +125,43 @@ describe('attention channel with the hook script', () => {
     expect(await run(channel.hookCommand, stop)).toBe(0);
     await events.next(() => true, 5000, 'the stop');
     expect(events.items).toEqual([{ kind: 'stop' }]);
+  });
+
+  it('a permission request waits for the answer: Allow and Deny print Claude Code\'s decision, none prints nothing', async () => {
+    const { channel, permissions, toolCalls } = await openChannel();
+    const allowed = runPrinting(channel.hookCommand, permissionRequest('touch made && echo ok'));
+    const request = await permissions.next(() => true, 5000, 'the request');
+    expect(request).toMatchObject({ tool: 'Bash', detail: 'touch made && echo ok (Make a file)', call: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) });
+    expect(request.decide('allow')).toBe(true);
+    expect(request.decide('deny')).toBe(false); // one decision only
+    const allow = await allowed.done;
+    expect(allow.code).toBe(0);
+    expect(JSON.parse(allow.stdout)).toEqual({ hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'allow' } } });
+
+    const denied = runPrinting(channel.hookCommand, permissionRequest('rm -rf build'));
+    (await permissions.next((p) => p.detail.startsWith('rm'), 5000, 'the second request')).decide('deny');
+    const deny = await denied.done;
+    expect(JSON.parse(deny.stdout)).toMatchObject({ hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'deny', message: expect.stringContaining('denied') } } });
+
+    const undecided = runPrinting(channel.hookCommand, permissionRequest('make'));
+    (await permissions.next((p) => p.detail.startsWith('make'), 5000, 'the third request')).decide(undefined);
+    expect(await undecided.done).toEqual({ code: 0, stdout: '' });
+
+    // The tool call's fingerprint comes back when it ran, the same as the request's.
+    expect(await run(channel.hookCommand, toolRan('touch made && echo ok'))).toBe(0);
+    expect(await toolCalls.next(() => true, 5000, 'the tool call')).toBe(request.call);
+  });
+
+  it('a permission hook that Claude Code stops (the person answered at the terminal) is gone, and a late answer does nothing', async () => {
+    const { channel, permissions } = await openChannel();
+    const hook = runPrinting(channel.hookCommand, permissionRequest('sleep 1'));
+    const request = await permissions.next(() => true, 5000, 'the request');
+    const gone = new EventLog<true>();
+    request.onGone(() => gone.push(true));
+    hook.child.kill('SIGTERM');
+    await gone.next(() => true, 5000, 'the request gone');
+    expect(request.decide('allow')).toBe(false);
+    expect((await hook.done).stdout).toBe('');
   });
 
   it('drops malformed lines, wrong types, oversized and half-sent lines, and keeps serving', async () => {

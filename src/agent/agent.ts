@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { MAX_NAME_LENGTH, pinProblem, trimSlash, isRelayUrl, type Refused } from '../protocol/index.js';
+import { MAX_NAME_LENGTH, pinProblem, trimSlash, isRelayUrl, type AnswerOutcome, type Refused } from '../protocol/index.js';
 import type { ClientTableOptions } from './client-table.js';
 import { IdentityFile, defaultConfigDir, replaceLink, type Identity } from './identity.js';
 import { LockFile } from './lock-file.js';
@@ -67,11 +67,13 @@ export interface AgentOptions {
    */
   linkBase?: string;
   /**
-   * When the command is Claude Code, register hooks for its Notification and Stop events (through
-   * `--settings`) so that browsers learn when it waits for the person or finished its turn (default
-   * true). Left out when the arguments already have a `--settings`.
+   * When the command is Claude Code, register hooks for its Notification, Stop and PermissionRequest events
+   * (through `--settings`) so that browsers learn when it waits for the person or finished its turn, and
+   * can answer its permission requests (default true). Left out when the arguments already have a `--settings`.
    */
   attentionHooks?: boolean;
+  /** A permission request nobody answered within this long is announced once more, in ms (default 5 minutes; 0: never). */
+  remindAfterMs?: number;
   /** Terminal size before any browser reports one (default 80×24). */
   cols?: number;
   rows?: number;
@@ -111,6 +113,7 @@ export type AgentEvent =
    */
   | { event: 'exit'; terminal: number; name: string; exitCode: number; signal: number | undefined; restarting: boolean; ranMs: number; lastLines?: string[] }
   /** Something does not work, and the agent goes on without it (the screen mirror, the attention hooks). */
+  | { event: 'permission'; terminal: number; tool: string; detail: string; state: 'waiting' | 'reminded' | AnswerOutcome; message?: string }
   | { event: 'warning'; message: string }
   /** The agent cannot go on: it stops. */
   | { event: 'error'; message: string };

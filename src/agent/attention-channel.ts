@@ -1,7 +1,9 @@
 // The local channel through which Claude Code's hooks tell the agent that it waits for the person: a
 // Unix socket in a private temporary directory (a named pipe on Windows), and the `--settings` JSON that
-// registers attention-hook.js for Claude Code's Notification and Stop events. Each connection carries
-// one JSON line from the hook; anything malformed is dropped, and events beyond a rate limit too.
+// registers attention-hook.js for Claude Code's Notification, Stop, PermissionRequest, PostToolUse and
+// PostToolUseFailure events. Each connection carries one JSON line from the hook; a permission request's
+// connection then stays open until the agent answers it (or gives it up). Anything malformed is dropped,
+// and events that alert the person beyond a rate limit too.
 
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -9,10 +11,34 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MAX_ATTENTION_MESSAGE, randomId, type AttentionEvent } from '../protocol/index.js';
+import { MAX_ATTENTION_MESSAGE, MAX_NAME_LENGTH, randomId } from '../protocol/index.js';
+import { PERMISSION_WAIT_MS } from './hook-limits.js';
 
-/** What a hook reports: an attention event, before the agent names its session. */
-export type HookEvent = Omit<AttentionEvent, 'terminal'>;
+/** What a Notification or Stop hook reports: Claude Code waits for the person (`type`: Claude Code's notification type). */
+export interface HookEvent {
+  kind: 'notification' | 'stop';
+  message?: string;
+  type?: string;
+}
+
+/** A permission request a hook holds open: the tool, what it wants, and the fingerprint of the tool call. */
+export interface HookPermission {
+  tool: string;
+  detail: string;
+  call: string;
+  /** Hands Claude Code a decision (none: its own prompt decides) and lets the hook go; false if the hook was gone. */
+  decide(decision: 'allow' | 'deny' | undefined): boolean;
+  /** Called once if the hook goes before a decision (Claude Code stopped waiting for it: the person answered at the terminal). */
+  onGone(callback: () => void): void;
+}
+
+/** What the hooks report. */
+export interface HookHandlers {
+  attention(event: HookEvent): void;
+  permission(request: HookPermission): void;
+  /** A tool call ran (or failed): a permission request for it, if one is held, was decided elsewhere. */
+  toolDone(call: string): void;
+}
 
 /** Longest line a hook may send, in bytes; a longer one is dropped. */
 const MAX_LINE_BYTES = 16 * 1024;
@@ -54,7 +80,7 @@ export class AttentionChannel {
     readonly path: string,
     /** The private directory holding the socket (none on Windows). */
     readonly dir: string | undefined,
-    private readonly onAttention: (event: HookEvent) => void,
+    private readonly handlers: HookHandlers,
     private readonly options: AttentionChannelOptions,
   ) {
     server.maxConnections = MAX_CONNECTIONS;
@@ -62,8 +88,8 @@ export class AttentionChannel {
     server.on('error', () => undefined); // after listening, nothing the server reports concerns the agent
   }
 
-  /** Creates the private directory and starts listening; `onAttention` receives every valid event. */
-  static async open(onAttention: (event: HookEvent) => void, options: AttentionChannelOptions = {}): Promise<AttentionChannel> {
+  /** Creates the private directory and starts listening; `handlers` receive every valid event. */
+  static async open(handlers: HookHandlers, options: AttentionChannelOptions = {}): Promise<AttentionChannel> {
     const windows = process.platform === 'win32';
     const dir = windows ? undefined : await mkdtemp(join(tmpdir(), 'ccremote-'));
     try {
@@ -77,7 +103,7 @@ export class AttentionChannel {
           resolve();
         });
       });
-      return new AttentionChannel(server, path, dir, onAttention, options);
+      return new AttentionChannel(server, path, dir, handlers, options);
     } catch (error) {
       if (dir) await rm(dir, { recursive: true, force: true });
       throw error;
@@ -89,10 +115,23 @@ export class AttentionChannel {
     return [process.execPath, hookScriptPath(), this.path].map(shellQuote).join(' ');
   }
 
-  /** Claude Code's `--settings` value registering the hook command for its Notification and Stop events. */
+  /**
+   * Claude Code's `--settings` value registering the hook command: for Notification and Stop; for
+   * PermissionRequest, with a time limit a minute past the hook's own; and, in the background (they need
+   * not hold Claude Code up), for PostToolUse and PostToolUseFailure.
+   */
   settingsJson(): string {
-    const hooks = [{ type: 'command', command: this.hookCommand }];
-    return JSON.stringify({ hooks: { Notification: [{ matcher: '', hooks }], Stop: [{ hooks }] } });
+    const hook = { type: 'command', command: this.hookCommand };
+    const background = [{ matcher: '', hooks: [{ ...hook, async: true }] }];
+    return JSON.stringify({
+      hooks: {
+        Notification: [{ matcher: '', hooks: [hook] }],
+        Stop: [{ hooks: [hook] }],
+        PermissionRequest: [{ matcher: '', hooks: [{ ...hook, timeout: PERMISSION_WAIT_MS / 1000 + 60 }] }],
+        PostToolUse: background,
+        PostToolUseFailure: background,
+      },
+    });
   }
 
   /** Stops listening, drops open connections and removes the directory. */
@@ -114,10 +153,9 @@ export class AttentionChannel {
     const finish = (): void => {
       socket.removeAllListeners('data');
       socket.removeAllListeners('end');
-      socket.destroy();
       const data = Buffer.concat(chunks);
       const newline = data.indexOf(0x0a);
-      this.receive((newline < 0 ? data : data.subarray(0, newline)).toString('utf8'));
+      this.receive((newline < 0 ? data : data.subarray(0, newline)).toString('utf8'), socket);
     };
     socket.on('data', (chunk: Buffer) => {
       size += chunk.length;
@@ -128,14 +166,43 @@ export class AttentionChannel {
     socket.on('end', finish);
   }
 
-  private receive(line: string): void {
-    if (this.closed || Buffer.byteLength(line) > MAX_LINE_BYTES) return;
-    const event = parseHookLine(line);
-    if (!event || !this.admit()) return;
-    this.onAttention(event);
+  /** One line from a hook; the socket stays open only for a permission request. */
+  private receive(line: string, socket: Socket): void {
+    const report = this.closed || Buffer.byteLength(line) > MAX_LINE_BYTES ? undefined : parseHookLine(line);
+    if (report?.kind !== 'permission' || socket.destroyed || !this.admit()) {
+      socket.destroy();
+      if (report?.kind === 'tool_done') this.handlers.toolDone(report.call);
+      else if (report?.kind === 'attention' && this.admit()) this.handlers.attention(report.event);
+      return;
+    }
+    // The hook waits for the answer: no time limit here but its own (and Claude Code's).
+    socket.setTimeout(0);
+    let gone: (() => void) | undefined;
+    let decided = false;
+    socket.on('close', () => {
+      if (!decided) gone?.();
+      gone = undefined;
+    });
+    const { tool, detail, call } = report;
+    this.handlers.permission({
+      tool,
+      detail,
+      call,
+      decide: (decision) => {
+        if (decided || socket.destroyed) return false;
+        decided = true;
+        if (decision) socket.end(`${JSON.stringify({ decision })}\n`);
+        else socket.end();
+        return true;
+      },
+      onGone: (callback) => {
+        gone = callback;
+        if (socket.destroyed && !decided) callback();
+      },
+    });
   }
 
-  /** Whether one more event fits in the rate limit. */
+  /** Whether one more alerting event fits in the rate limit. */
   private admit(): boolean {
     const now = (this.options.now ?? Date.now)();
     const windowMs = this.options.windowMs ?? 10_000;
@@ -146,8 +213,14 @@ export class AttentionChannel {
   }
 }
 
-/** The event a hook's line describes, or undefined if it is not one. */
-export function parseHookLine(line: string): HookEvent | undefined {
+/** What a hook's line reports. */
+export type HookReport =
+  | { kind: 'attention'; event: HookEvent }
+  | { kind: 'permission'; tool: string; detail: string; call: string }
+  | { kind: 'tool_done'; call: string };
+
+/** What a hook's line reports, or undefined if it is not one of them. */
+export function parseHookLine(line: string): HookReport | undefined {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -155,24 +228,33 @@ export function parseHookLine(line: string): HookEvent | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const { event, message } = value as Record<string, unknown>;
+  const { event, message, type, tool, detail, call } = value as Record<string, unknown>;
+  const text = (field: unknown, max: number): string | undefined => (typeof field === 'string' ? cleanMessage(field, max) : field === undefined || field === null ? '' : undefined);
+  const validCall = typeof call === 'string' && /^[A-Za-z0-9_-]{22}$/.test(call) ? call : undefined;
+  if (event === 'PermissionRequest') {
+    const name = text(tool, MAX_NAME_LENGTH);
+    const what = text(detail, MAX_ATTENTION_MESSAGE);
+    if (!name || what === undefined || !validCall) return undefined;
+    return { kind: 'permission', tool: name, detail: what, call: validCall };
+  }
+  if (event === 'PostToolUse' || event === 'PostToolUseFailure') return validCall ? { kind: 'tool_done', call: validCall } : undefined;
   const kind = event === 'Notification' ? 'notification' : event === 'Stop' ? 'stop' : undefined;
-  if (!kind) return undefined;
-  if (message !== undefined && message !== null && typeof message !== 'string') return undefined;
-  const text = typeof message === 'string' ? cleanMessage(message) : '';
-  return text ? { kind, message: text } : { kind };
+  const said = text(message, MAX_ATTENTION_MESSAGE);
+  if (!kind || said === undefined) return undefined;
+  const notificationType = typeof type === 'string' && /^[a-z_]{1,64}$/.test(type) ? type : undefined;
+  return { kind: 'attention', event: { kind, ...(said ? { message: said } : {}), ...(notificationType ? { type: notificationType } : {}) } };
 }
 
 /**
  * A message as text for a person: control characters become spaces (a terminal or a notification must
- * not interpret them), unpaired surrogates go, and it is cut to MAX_ATTENTION_MESSAGE characters.
+ * not interpret them), unpaired surrogates go, and it is cut to `max` characters.
  */
-function cleanMessage(message: string): string {
+function cleanMessage(message: string, max: number): string {
   const text = message
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
     .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '')
     .trim()
-    .slice(0, MAX_ATTENTION_MESSAGE);
+    .slice(0, max);
   // The cut may have split a surrogate pair.
   return /[\ud800-\udbff]$/.test(text) ? text.slice(0, -1) : text;
 }

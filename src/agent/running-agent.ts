@@ -6,17 +6,21 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  ANSWER_MAX_AGE_MS,
   Backoff,
   FrameType,
+  MAX_ATTENTION_MESSAGE,
   PROTOCOL_VERSION,
   ProtocolError,
   decodeFrame,
   formatAccessLink,
+  openDecision,
+  sealResult,
   printable,
   randomId,
   viewSecret,
   type AgentChannelMessage,
-  type AttentionEvent,
+  type AnswerResult,
   type ExitStatus,
   type FromClientFrame,
   type RelayToAgent,
@@ -25,7 +29,9 @@ import type { AgentEvent, AgentOptions } from './agent.js';
 import { RateLimiter } from '../net/rate-limit.js';
 import { ChannelHost, type OpenChannel, type SessionRequest } from './channel-host.js';
 import { ClientTable } from './client-table.js';
-import { encryptPush } from './push-sender.js';
+import { DeviceAlerts } from './device-alerts.js';
+import { PERMISSION_WAIT_MS } from './hook-limits.js';
+import { Permissions, type PermissionRequest } from './permissions.js';
 import { ControlSocket, controlPath } from './control-socket.js';
 import { AgentCredentials } from './credentials.js';
 import { Devices } from './devices.js';
@@ -78,6 +84,8 @@ export class RunningAgent {
   private readonly channels: ChannelHost;
   private readonly devices: Devices;
   private readonly sessions: Sessions;
+  private readonly permissions: Permissions;
+  private readonly alerts: DeviceAlerts;
   private control: ControlSocket | undefined;
   /** A `sessions` message goes to every channel at the end of this turn (changes come in bursts). */
   private sessionsDue = false;
@@ -150,21 +158,52 @@ export class RunningAgent {
     });
     this.sessions = new Sessions(this.link, this.clients, setup.settings, this.options.maxSessions ?? DEFAULT_MAX_SESSIONS, {
       terminalOpened: (session) => this.link.sendMessage({ type: 'terminal_opened', terminal: session.terminal, stream: session.stream.stream }),
-      terminalClosed: (terminal) => this.link.sendMessage({ type: 'terminal_closed', terminal }),
+      terminalClosed: (terminal) => {
+        this.alerts.sessionGone(terminal);
+        this.link.sendMessage({ type: 'terminal_closed', terminal });
+      },
       rekeyed: (terminal, key, from, watchers) => {
         for (const client of watchers) this.channels.send(client, { type: 'stream_key', terminal, key, from });
       },
       exited: (session, status, exit, ranMs, lastLines) => this.sessionExited(session, status, exit, ranMs, lastLines),
-      attention: (session, event) => {
+      attention: (session, event, type) => {
+        // Claude Code's own note that it asks for a permission says less than the request this agent holds.
+        if (type === 'permission_prompt' && this.permissions.waiting(session.terminal).length > 0) return;
         this.toEveryChannel({ type: 'attention', ...event });
-        this.pushAttention(session, event);
+        this.alerts.send(session.info().name, event);
       },
+      permission: (session, hook) => {
+        const request = this.permissions.add(session.terminal, hook);
+        this.emit({ event: 'permission', terminal: session.terminal, tool: hook.tool, detail: hook.detail, state: 'waiting' });
+        session.attentionEvent({ kind: 'permission', message: `${hook.tool}: ${hook.detail}`.slice(0, MAX_ATTENTION_MESSAGE), permission: request.ask });
+      },
+      toolDone: (session, call) => this.permissions.toolDone(session.terminal, call),
+      typedInto: (session) => this.permissions.typedInto(session.terminal),
       changed: () => this.sessionsChanged(),
       warning: (session, message) => {
         const said = `${message} (session ${session.terminal}, ${session.info().name})`;
         this.emit({ event: 'warning', message: said });
         this.toEveryChannel({ type: 'warning', terminal: session.terminal, message: said.slice(0, 512) });
       },
+    });
+    this.permissions = new Permissions(
+      {
+        settled: (request, outcome, message) => {
+          this.emit({ event: 'permission', terminal: request.terminal, tool: request.hook.tool, detail: request.hook.detail, state: outcome, message });
+          this.toEveryChannel({ type: 'permission_settled', terminal: request.terminal, id: request.id, outcome, message });
+          if (this.permissions.waiting(request.terminal).length === 0) this.sessions.get(request.terminal)?.attended();
+        },
+        remind: (request) => this.remind(request),
+      },
+      { remindAfterMs: this.options.remindAfterMs ?? DEFAULT_REMIND_AFTER_MS, waitMs: PERMISSION_WAIT_MS },
+    );
+    this.alerts = new DeviceAlerts({
+      agentId: () => identity.agentId!,
+      name: setup.name,
+      devices: () => this.credentials.devices,
+      permissions: this.permissions,
+      toRelay: (message) => this.link.sendMessage(message),
+      warn: (message) => this.emit({ event: 'warning', message }),
     });
   }
 
@@ -210,6 +249,7 @@ export class RunningAgent {
     if (this.lifecycle.kind !== 'running') return;
     this.lifecycle = { kind: 'stopping' };
     this.registration.abort();
+    this.permissions.close();
     await this.sessions.dispose();
     this.clients.dispose();
     await Promise.all([this.link.close(), this.control?.close()]);
@@ -258,6 +298,8 @@ export class RunningAgent {
           this.emit({ event: 'warning', message: `a push notification was not delivered (${message.status === 0 ? 'the relay refused it' : `push service answered ${message.status}`}${message.message ? `: ${printable(message.message)}` : ''})` });
         }
         return;
+      case 'answer':
+        return this.answerFromNotification(message);
       case 'connected':
       case 'heartbeat_ack':
         return;
@@ -289,6 +331,16 @@ export class RunningAgent {
     this.clients.opened(client, channel);
     this.devices.connected(channel);
     this.channels.send(client, this.sessionsMessage());
+    // What waits for an answer now, so that a page opened from a notification can give it.
+    for (const request of this.permissions.waiting()) {
+      const message = `${request.hook.tool}: ${request.hook.detail}`.slice(0, MAX_ATTENTION_MESSAGE);
+      this.channels.send(client, { type: 'attention', terminal: request.terminal, kind: 'permission', message, permission: request.ask });
+    }
+    if (channel.device) {
+      const device = channel.device;
+      const subscribed = this.credentials.devices.some((d) => d.id === device.id && d.push !== undefined);
+      this.channels.send(client, { type: 'push_state', subscribed, muted: this.alerts.mutedBy(device.id) });
+    }
     const watch = channel.open.watch;
     if (watch) this.watch(client, channel, watch.terminal, watch.resume);
   }
@@ -365,7 +417,7 @@ export class RunningAgent {
         const push = { subscription: known?.subscription ?? randomId(), endpoint: message.endpoint, p256dh: message.p256dh, auth: message.auth };
         await this.credentials.setPush(device.id, push);
         this.link.sendMessage({ type: 'push_register', subscription: push.subscription, endpoint: push.endpoint });
-        return this.channels.send(client, { type: 'push_state', subscribed: true });
+        return this.channels.send(client, { type: 'push_state', subscribed: true, muted: this.alerts.mutedBy(device.id) });
       }
       case 'push_unsubscribe': {
         const device = channel.device;
@@ -374,7 +426,25 @@ export class RunningAgent {
           await this.credentials.setPush(device.id, undefined);
           this.link.sendMessage({ type: 'push_unregister', subscription: known.subscription });
         }
-        return this.channels.send(client, { type: 'push_state', subscribed: false });
+        if (device) this.alerts.forgetDevice(device.id);
+        return this.channels.send(client, { type: 'push_state', subscribed: false, muted: [] });
+      }
+      case 'push_mute': {
+        const device = channel.device;
+        if (!device) return this.channels.send(client, { type: 'refused', message: 'Only a paired device can mute a session.' });
+        if (!this.sessions.get(message.terminal)) return this.channels.send(client, { type: 'refused', message: `There is no session ${message.terminal}.` });
+        this.alerts.mute(device.id, message.terminal, message.muted);
+        const subscribed = this.credentials.devices.some((d) => d.id === device.id && d.push !== undefined);
+        return this.channels.send(client, { type: 'push_state', subscribed, muted: this.alerts.mutedBy(device.id) });
+      }
+      case 'permission_answer': {
+        if (!full) return readOnly('answer a permission request');
+        const request = this.permissions.get(message.id);
+        if (!request) return this.channels.send(client, { type: 'refused', message: 'That permission request is not known here (the agent may have restarted); answer it in the terminal.' });
+        const { outcome, message: said } = this.permissions.answer(request, message.decision, this.where(channel));
+        // A settled request was told to every channel; one that was gone already only to the one asking.
+        if (outcome === 'gone') this.channels.send(client, { type: 'permission_settled', terminal: request.terminal, id: request.id, outcome, message: said });
+        return;
       }
       case 'folders': {
         if (!full) return readOnly('browse folders');
@@ -389,23 +459,48 @@ export class RunningAgent {
     }
   }
 
+  /** A permission request nobody answered for a while: announced once more, to the pages and the devices. */
+  private remind(request: PermissionRequest): void {
+    const session = this.sessions.get(request.terminal);
+    if (!session || !request.waiting) return;
+    this.emit({ event: 'permission', terminal: request.terminal, tool: request.hook.tool, detail: request.hook.detail, state: 'reminded' });
+    const event = { terminal: request.terminal, kind: 'permission' as const, message: `${request.hook.tool}: ${request.hook.detail}`.slice(0, MAX_ATTENTION_MESSAGE), permission: request.ask, reminder: true };
+    this.toEveryChannel({ type: 'attention', ...event });
+    this.alerts.send(session.info().name, event);
+  }
+
   /**
-   * An attention event, to every paired device that asked for push alerts: encrypted for each device, so
-   * the relay and the push service see only ciphertext. One per session (the topic): a newer one replaces it.
+   * A device answered a permission request from its notification, through the relay: the decision opens only
+   * with the key this agent gave that device for that request; the result goes back sealed with it.
    */
-  private pushAttention(session: TerminalSession, event: AttentionEvent): void {
-    const message = { agent: this.agentId, name: this.setup.name, terminal: event.terminal, session: session.info().name, kind: event.kind, ...(event.message ? { message: event.message } : {}) };
-    for (const device of this.credentials.devices) {
-      if (!device.push) continue;
-      let payload: string;
-      try {
-        payload = encryptPush({ endpoint: device.push.endpoint, keys: { p256dh: device.push.p256dh, auth: device.push.auth } }, message);
-      } catch (error) {
-        this.emit({ event: 'warning', message: `a push alert for ${device.name} could not be made: ${(error as Error).message}` });
-        continue;
-      }
-      this.link.sendMessage({ type: 'push', subscription: device.push.subscription, payload, ttl: 3600, urgency: event.kind === 'notification' ? 'high' : 'normal', topic: `session-${event.terminal}` });
+  private answerFromNotification(message: Extract<RelayToAgent, { type: 'answer' }>): void {
+    const found = this.permissions.answerFor(message.answer);
+    // Without the key nothing can be sealed for the device: the relay says the request is unknown.
+    if (!found) return this.link.sendMessage({ type: 'answer_result', ref: message.ref });
+    const { request, key } = found;
+    const agentId = this.agentId!;
+    const reply = (result: AnswerResult): void => this.link.sendMessage({ type: 'answer_result', ref: message.ref, sealed: sealResult(key.key, agentId, message.answer, result) });
+    let decision;
+    try {
+      decision = openDecision(key.key, agentId, message.answer, message.sealed);
+    } catch {
+      // Not sealed by the device: made up or altered on the way. Nothing is done, and the device is not told otherwise.
+      this.emit({ event: 'warning', message: 'an answer to a permission request did not open (altered or made up on the way); it was ignored' });
+      return this.link.sendMessage({ type: 'answer_result', ref: message.ref });
     }
+    const age = Date.now() - decision.sent_at;
+    if (Math.abs(age) > ANSWER_MAX_AGE_MS) {
+      return reply({ outcome: 'refused', message: `Nothing was done: this answer arrived ${Math.round(age / 1000)} s after it was given (or the phone's clock is off). Answer again.` });
+    }
+    const device = this.credentials.devices.find((d) => d.id === key.device);
+    if (!device || device.access !== 'full') return reply({ outcome: 'refused', message: 'Nothing was done: this device may no longer answer.' });
+    reply(this.permissions.answer(request, decision.decision, `${device.name}'s notification`));
+  }
+
+  /** Where an answer came from, for people: the device's name, or the kind of link. */
+  private where(channel: OpenChannel): string {
+    const device = channel.device ? this.credentials.devices.find((d) => d.id === channel.device!.id) : undefined;
+    return device ? device.name : 'a browser with the link';
   }
 
   private sessionsMessage(): AgentChannelMessage {
@@ -428,6 +523,7 @@ export class RunningAgent {
 
   private sessionExited(session: TerminalSession, status: ExitStatus, exit: PtyExit, ranMs: number, lastLines: string[] | undefined): void {
     if (this.lifecycle.kind !== 'running') return;
+    this.permissions.ended(session.terminal);
     this.toEveryChannel({ type: 'exit', ...status });
     this.emit({
       event: 'exit',
@@ -481,6 +577,9 @@ export class RunningAgent {
 
 /** Watches a client session may make: 30 at once, then 2 a second (a person switching sessions makes far fewer). */
 export const WATCH_BUDGET = { burst: 30, perMinute: 120 };
+
+/** A permission request nobody answered is announced once more after this long, unless told otherwise (--remind-after), in ms. */
+export const DEFAULT_REMIND_AFTER_MS = 5 * 60_000;
 
 /** Sessions an agent has at once unless told otherwise (--max-sessions). */
 export const DEFAULT_MAX_SESSIONS = 16;

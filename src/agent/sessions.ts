@@ -164,7 +164,7 @@ export class Sessions {
     const session = this.sessions.get(record.terminal);
     if (!session || !session.running) return;
     session.stream.input(client, record);
-    if (record.kind === 'data') session.typedInto();
+    if (record.kind === 'data') session.typedInto(record.data);
   }
 
   /** The relay asks to bring a client up to date with the terminal it watches (the agent's record decides; an older request is ignored). */

@@ -7,7 +7,7 @@
 
 import { basename } from 'node:path';
 import { MAX_ATTENTION_MESSAGE, MAX_NAME_LENGTH, MAX_TEXT_LENGTH, printable, type AttentionEvent, type ExitStatus, type SessionInfo, type SessionKind } from '../protocol/index.js';
-import { AttentionChannel } from './attention-channel.js';
+import { AttentionChannel, type HookEvent, type HookPermission } from './attention-channel.js';
 import type { ClientTable } from './client-table.js';
 import { plainLines } from './plain-lines.js';
 import { PtyProcess, type PtyExit } from './pty-process.js';
@@ -51,8 +51,14 @@ export interface SessionEvents {
    * said last, when it ended soon after starting or failed.
    */
   exited(session: TerminalSession, status: ExitStatus, exit: PtyExit, ranMs: number, lastLines: string[] | undefined): void;
-  /** The program wants the person. */
-  attention(session: TerminalSession, event: AttentionEvent): void;
+  /** The program wants the person (`type`: Claude Code's kind of notification). */
+  attention(session: TerminalSession, event: AttentionEvent, type: string | undefined): void;
+  /** Claude Code asks for a permission, and its hook waits for an answer. */
+  permission(session: TerminalSession, request: HookPermission): void;
+  /** A tool call of Claude Code's ran or failed (its fingerprint). */
+  toolDone(session: TerminalSession, call: string): void;
+  /** A client typed into it (keys, not only focus reports). */
+  typedInto(session: TerminalSession): void;
   /** What clients list about it changed (it waits, it answered, it ended). */
   changed(session: TerminalSession): void;
   /** Something of it does not work, and it goes on without it (the screen mirror, the hooks). */
@@ -126,7 +132,11 @@ export class TerminalSession {
     let hookProblem: string | undefined;
     if (spec.attentionHooks) {
       try {
-        attention = await AttentionChannel.open((event) => session?.attentionEvent(event));
+        attention = await AttentionChannel.open({
+          attention: (event) => session?.attentionEvent(event),
+          permission: (request) => (session?.running ? events.permission(session, request) : request.decide(undefined)),
+          toolDone: (call) => session && events.toolDone(session, call),
+        });
       } catch (error) {
         hookProblem = `attention hooks are off: ${(error as Error).message}`;
       }
@@ -170,8 +180,18 @@ export class TerminalSession {
     };
   }
 
-  /** A client typed into it: whatever it waited for, the person is on it. */
-  typedInto(): void {
+  /**
+   * A client typed `data` into it: whatever it waited for, the person is on it. Focus reports (which a
+   * terminal sends by itself when its window gains or loses focus) are not typing.
+   */
+  typedInto(data: Uint8Array): void {
+    if (onlyFocusReports(data)) return;
+    this.events.typedInto(this);
+    this.attended();
+  }
+
+  /** What it waited for was seen to (answered from a client, say). */
+  attended(): void {
     if (this.waitingFor === undefined) return;
     this.waitingFor = undefined;
     this.events.changed(this);
@@ -261,10 +281,12 @@ export class TerminalSession {
     return plainLines(bytes, LAST_LINES, cut);
   }
 
-  private attentionEvent(event: Omit<AttentionEvent, 'terminal'>): void {
+  /** Claude Code waits for the person (a hook said so, or a permission request does). */
+  attentionEvent(event: Omit<AttentionEvent, 'terminal'> & Pick<HookEvent, 'type'>): void {
     if (this.state.kind === 'disposed') return;
-    this.waitingFor = { message: event.message };
-    this.events.attention(this, { ...event, terminal: this.terminal });
+    const { type, ...said } = event;
+    this.waitingFor = { message: said.message };
+    this.events.attention(this, { ...said, terminal: this.terminal }, type);
     this.events.changed(this);
   }
 
@@ -273,4 +295,11 @@ export class TerminalSession {
     this.events.warning(this, `the screen mirror does not work (${reason}): ${consequence}`);
     this.stream.screenProgress(); // nothing waits for it any more
   }
+}
+
+/** Focus-in and focus-out reports (CSI I, CSI O), which xterm.js sends when the program asked for them. */
+const FOCUS_REPORT = /^(?:\x1b\[[IO])+$/;
+
+function onlyFocusReports(data: Uint8Array): boolean {
+  return data.length > 0 && data.length <= 48 && data[0] === 0x1b && FOCUS_REPORT.test(Buffer.from(data).toString('latin1'));
 }

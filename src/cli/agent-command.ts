@@ -25,6 +25,7 @@ export async function agentOptionsFrom(parsed: Parsed): Promise<Omit<AgentOption
     attentionHooks: v['no-attention-hooks'] !== true,
     bufferSize: v['buffer-size'] !== undefined ? parseBytes(v['buffer-size'] as string, 'buffer size') : undefined,
     linkTtlMs: v['link-ttl'] !== undefined ? parseDuration(v['link-ttl'] as string, 'link TTL') : undefined,
+    remindAfterMs: v['remind-after'] === undefined ? undefined : v['remind-after'] === '0' ? 0 : parseDuration(v['remind-after'] as string, 'reminder delay'),
     pin: v.pin === true ? await readPin({ env: process.env, input: process.stdin, output: process.stderr }, true) : undefined,
   };
 }

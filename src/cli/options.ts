@@ -57,6 +57,11 @@ const agentOptions = {
     value: 'DURATION',
     help: 'An access link that has paired no device stops working this long after it was made, e.g. 10m or 24h (default: never).',
   },
+  'remind-after': {
+    type: 'string',
+    value: 'DURATION',
+    help: 'A permission request nobody answered is announced once more after this long, e.g. 2m (default 5m; 0 never).',
+  },
   'no-qr': { type: 'boolean', help: 'Do not print the QR code.' },
   'no-attention-hooks': {
     type: 'boolean',

@@ -109,6 +109,12 @@ export class Printer {
         for (const line of event.lastLines) this.note(`  │ ${line}`);
         return;
       }
+      case 'permission': {
+        const what = `session ${event.terminal}: Claude Code asks to use ${printable(event.tool)} (${printable(event.detail)})`;
+        if (event.state === 'waiting') return this.notice(`${what}; it can be answered from a phone`);
+        if (event.state === 'reminded') return this.notice(`${what}, still unanswered: reminded the phones`);
+        return this.notice(`session ${event.terminal}: ${printable(event.tool)} request ${event.state === 'gone' ? 'settled' : event.state}: ${printable(event.message ?? '')}`);
+      }
       case 'warning':
         return this.notice(`warning: ${printable(event.message)}`);
       case 'error':

@@ -37,6 +37,7 @@ import {
   randomBytes,
   utf8,
   type AgentChannelMessage,
+  type AnswerOutcome,
   type AttentionEvent,
   type BackoffOptions,
   type ChannelFrame,
@@ -92,8 +93,10 @@ export interface SessionEvents extends StreamEvents {
   sessions?(sessions: SessionInfo[], max: number): void;
   /** The session watched now (null: none); its output follows (after a snapshot, for a screen). */
   watching?(terminal: number | null): void;
-  /** Whether this device gets push alerts now (after `subscribePush` or `unsubscribePush`). */
-  pushState?(subscribed: boolean): void;
+  /** Whether this device gets push alerts now, and the sessions it muted (once the channel opens, and after each change). */
+  pushState?(subscribed: boolean, muted: number[]): void;
+  /** A permission request is no longer waiting: answered (here or elsewhere), answered at the terminal, or gone with its session. */
+  permissionSettled?(settled: { terminal: number; id: string; outcome: AnswerOutcome; message: string }): void;
   /** The key the watched session's output opens with now (the agent gave it sealed; for diagnostics and tests). */
   streamKey?(terminal: number, key: string): void;
   /** The paired devices, as asked for with `listDevices()`. */
@@ -345,6 +348,16 @@ export class ClientSession {
   }
 
   /** No more push alerts for this device. */
+  /** Mutes (or unmutes) push alerts about one session for this device (answered by `pushState`). */
+  mutePush(terminal: number, muted: boolean): void {
+    this.toChannel({ type: 'push_mute', terminal, muted });
+  }
+
+  /** Allows or denies a permission request (answered by `permissionSettled`, to every client). */
+  answerPermission(id: string, decision: 'allow' | 'deny'): void {
+    this.toChannel({ type: 'permission_answer', id, decision });
+  }
+
   unsubscribePush(): void {
     this.toChannel({ type: 'push_unsubscribe' });
   }
@@ -709,8 +722,13 @@ export class ClientSession {
       case 'warning':
         this.events.error?.('agent_warning', message.message);
         return;
+      case 'permission_settled': {
+        const { type: _settled, ...settled } = message;
+        this.events.permissionSettled?.(settled);
+        return;
+      }
       case 'push_state':
-        this.events.pushState?.(message.subscribed);
+        this.events.pushState?.(message.subscribed, message.muted);
         return;
       case 'refused': {
         const pending = message.request === undefined ? undefined : this.pending.get(message.request);

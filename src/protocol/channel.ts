@@ -265,13 +265,30 @@ const exitShape = {
 /** How a session's program ended. */
 export type ExitStatus = Infer<typeof exitShape>;
 
-/** Why a program wants the person: it waits for them (`notification`, `message` says why) or finished its turn (`stop`). */
+/**
+ * Why a program wants the person: it waits for them (`notification`, `message` says why), finished its turn
+ * (`stop`), or asks for a permission (`permission`): then `permission` names the request (answered with
+ * `permission_answer`), the tool and what it wants (the command, the file), and `reminder` marks the one
+ * repeat of a request nobody answered within the agent's --remind-after.
+ */
 const attentionShape = {
   terminal,
-  kind: oneOf(['notification', 'stop'] as const),
+  kind: oneOf(['notification', 'stop', 'permission'] as const),
   message: optional(str({ max: MAX_ATTENTION_MESSAGE })),
+  permission: optional(
+    object({
+      id,
+      tool: printableText(MAX_NAME_LENGTH),
+      detail: printableText(MAX_ATTENTION_MESSAGE),
+    }),
+  ),
+  reminder: optional(bool),
 } satisfies Shape;
 export type AttentionEvent = Infer<typeof attentionShape>;
+export type PermissionAsk = NonNullable<AttentionEvent['permission']>;
+
+/** What became of a permission request: see answer.ts for the outcomes. */
+const permissionOutcome = oneOf(['allowed', 'denied', 'gone', 'refused'] as const);
 
 /** An earlier Claude Code conversation of a folder, as Claude Code keeps it. */
 const conversationShape = {
@@ -328,6 +345,10 @@ export const clientChannel = {
   },
   /** No more push alerts for this device. */
   push_unsubscribe: {},
+  /** No push alerts about this session for this device (or again, with `muted` false). */
+  push_mute: { terminal, muted: bool },
+  /** Allow or deny a permission request (full access only); answered by `permission_settled`. */
+  permission_answer: { id, decision: oneOf(['allow', 'deny'] as const) },
 } satisfies Record<string, Shape>;
 
 /** Messages the agent sends in CHANNEL frames. */
@@ -362,8 +383,13 @@ export const agentChannel = {
   },
   devices: { devices: array(object(deviceShape), { max: MAX_DEVICES }) },
   revoked: { id },
-  /** Whether this device gets push alerts now (the answer to `push_subscribe` and `push_unsubscribe`). */
-  push_state: { subscribed: bool },
+  /** Whether this device gets push alerts now, and the sessions it muted (the answer to `push_*`). */
+  push_state: { subscribed: bool, muted: array(terminal, { max: MAX_TERMINALS }) },
+  /**
+   * A permission request is no longer waiting (to every channel): answered here or elsewhere, answered at
+   * the terminal, timed out, or its session ended; `message` says which, for people.
+   */
+  permission_settled: { terminal, id, outcome: permissionOutcome, message: str({ max: MAX_TEXT_LENGTH }) },
   /** Something at the agent does not work, and it goes on without it (a session's screen mirror, its hooks). */
   warning: { terminal: optional(terminal), message: str({ max: MAX_TEXT_LENGTH }) },
   /** A request was refused (`request`: the one it answers, for those that have a number). */

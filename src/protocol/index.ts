@@ -2,6 +2,7 @@
 // It imports neither Node nor DOM APIs, so every side uses this same module.
 
 export * from './access.js';
+export * from './answer.js';
 export * from './codes.js';
 export * from './encoding.js';
 export * from './frames.js';

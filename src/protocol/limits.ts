@@ -1,7 +1,7 @@
 // Protocol-wide constants: the version spoken and the sizes every side enforces.
 
 /** Version carried in every `hello`; a peer speaking another version is closed with `UnsupportedVersion`. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Largest WebSocket message either side accepts (1 MiB); larger ones close the socket with 1009. */
 export const MAX_MESSAGE_BYTES = 1 << 20;

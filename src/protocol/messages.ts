@@ -33,6 +33,9 @@ const address = str({ max: 64 });
 export const MAX_PUSH_ENDPOINT = 1024;
 export const MAX_PUSH_PAYLOAD = 5462;
 
+/** A sealed answer or result (answer.ts), base64url. */
+const answerBox = str({ min: 1, max: 1024, pattern: /^[A-Za-z0-9_-]+$/ });
+
 /** An agent's terminal, as the relay knows it: a number and the id of its output stream, nothing else. */
 const terminal = int(1, 0xffffffff);
 const terminalStreamShape = { terminal, stream: id };
@@ -85,6 +88,11 @@ export const agentToRelay = {
     urgency: oneOf(['very-low', 'low', 'normal', 'high'] as const),
     topic: optional(str({ min: 1, max: 32, pattern: /^[A-Za-z0-9_-]+$/ })),
   },
+  /**
+   * What became of the relay's `answer` number `ref`: the agent's result, sealed for the answering device;
+   * none when the agent has no such answer (unknown to it, or not sealed by the device).
+   */
+  answer_result: { ref: clientRef, sealed: optional(answerBox) },
 } satisfies Record<string, Shape>;
 
 /** Messages the relay sends to an agent. */
@@ -109,6 +117,12 @@ export const relayToAgent = {
   error: { code: str({ max: 32 }), message: text },
   /** What became of a `push_register` or `push`: the push service's HTTP status, or 0 and why the relay did not send it. */
   push_result: { subscription: id, status: int(0, 999), message: optional(text) },
+  /**
+   * A device answered a permission request from its notification (`POST /api/answer`, answer.ts): `answer`
+   * is the opaque id the agent gave that device for it, `sealed` the decision only the agent can open.
+   * Answered by `answer_result` with the same `ref`.
+   */
+  answer: { ref: clientRef, answer: id, sealed: answerBox },
 } satisfies Record<string, Shape>;
 
 /** Messages a browser (or `ccremote attach`) sends to the relay. */

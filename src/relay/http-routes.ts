@@ -1,7 +1,7 @@
 // The relay's plain HTTP surface: agent registration, health, and the web client's files.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PROTOCOL_VERSION, agentIdOfPath, parsePresenceRequest, parseRegistrationRequest, ProtocolError } from '../protocol/index.js';
+import { PROTOCOL_VERSION, agentIdOfPath, parsePresenceRequest, parseRegistrationRequest } from '../protocol/index.js';
 import { addressKey } from './address.js';
 import { sameDigest, hashKey, type AgentStore } from './agent-store.js';
 import type { RateLimiter } from '../net/rate-limit.js';
@@ -9,6 +9,9 @@ import { validHost } from './host-header.js';
 import { answerPresence, type PresenceContext } from './presence-route.js';
 import type { ProxyTrust } from './proxy-trust.js';
 import type { StaticFiles } from './static-files.js';
+import type { AnswerRelay } from './answer-relay.js';
+import { answer } from './answer-route.js';
+import { COMMON_HEADERS, isJson, rateLimited, readJson, sendJson, unsupportedMediaType } from './http-replies.js';
 
 /** What the routes need from the relay. */
 export interface HttpContext extends PresenceContext {
@@ -25,6 +28,9 @@ export interface HttpContext extends PresenceContext {
   stats(): { agentsOnline: number; clients: number };
   /** The relay's VAPID public key (base64url), for browsers' push subscriptions. */
   pushKey(): string;
+  /** Answers to permission requests from notifications, and the budget of each address for them. */
+  answers: AnswerRelay;
+  answerAddresses: RateLimiter;
   startedAt: number;
   version: string;
   log(event: string, fields?: Record<string, unknown>): void;
@@ -32,14 +38,6 @@ export interface HttpContext extends PresenceContext {
 
 const MAX_BODY = 4096;
 const MAX_PRESENCE_BODY = 8192;
-
-/** Headers on every response. */
-const COMMON_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-};
 
 /** Headers on the web client's page: nothing but its own scripts, no framing. */
 const PAGE_HEADERS = {
@@ -61,6 +59,7 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
     if (path === '/api/presence') return await presence(req, res, ctx);
     if (path === '/health') return health(req, res, ctx);
     if (path === '/api/push/key') return sendJson(res, 200, { public_key: ctx.pushKey() });
+    if (path === '/api/answer') return await answer(req, res, ctx);
     return serveFile(req, res, ctx, path);
   } catch (error) {
     ctx.log('http_error', { message: (error as Error).message });
@@ -156,62 +155,4 @@ function serveFile(req: IncomingMessage, res: ServerResponse, ctx: HttpContext, 
   headers['content-length'] = String(body.length);
   res.writeHead(200, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-/**
- * The request's JSON body, parsed and validated by `parse`; `empty` stands for an empty body if given.
- * On failure the answer (413 too large, 400 saying what is wrong) is sent, and undefined returned.
- */
-async function readJson<T>(req: IncomingMessage, res: ServerResponse, limit: number, parse: (value: unknown) => T, empty?: unknown): Promise<T | undefined> {
-  const body = await readBody(req, limit);
-  if (body === undefined) {
-    sendJson(res, 413, { error: 'too_large', message: `body larger than ${limit} bytes` });
-    return undefined;
-  }
-  try {
-    return parse(body.length === 0 && empty !== undefined ? empty : JSON.parse(body.toString('utf8')));
-  } catch (error) {
-    sendJson(res, 400, { error: 'bad_request', message: error instanceof ProtocolError ? error.message : 'malformed JSON' });
-    return undefined;
-  }
-}
-
-/** Whether the request says its body is JSON (which browsers send cross-site only after a CORS preflight). */
-function isJson(req: IncomingMessage): boolean {
-  return /^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '');
-}
-
-function unsupportedMediaType(res: ServerResponse): void {
-  sendJson(res, 415, { error: 'unsupported_media_type', message: 'send application/json' });
-}
-
-/** 429 with Retry-After in whole seconds; `message` is given those seconds. */
-function rateLimited(res: ServerResponse, waitMs: number, message: (seconds: number) => string): void {
-  const seconds = Math.ceil(waitMs / 1000);
-  sendJson(res, 429, { error: 'rate_limited', message: message(seconds) }, { 'retry-after': String(seconds) });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...COMMON_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...extra });
-  res.end(text);
-}
-
-/** The request body, or undefined if it exceeds `limit` bytes. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        resolve(undefined);
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }

@@ -169,6 +169,13 @@ export class Hub {
     return { online: agent?.peer !== undefined, name: agent?.name };
   }
 
+  /** Sends a control message to the agent's current connection: that connection, or undefined if the agent is off line. */
+  messageAgent(agentId: string, message: RelayToAgent): Peer | undefined {
+    const peer = this.agents.get(agentId)?.peer;
+    peer?.send(encodeMessage(message));
+    return peer;
+  }
+
   /** An authenticated agent connection said hello. A previous connection of the same agent is closed. */
   connectAgent(agentId: string, peer: Peer, hello: AgentHello, registeredName?: string): void {
     const agent = this.agent(agentId);

@@ -10,6 +10,8 @@ import { handleHttp, type HttpContext } from './http-routes.js';
 import { ConnectionCap, type ConnectionLimits } from './connection-cap.js';
 import { DEFAULT_REPLY_HIGH_WATER, Hub, type HubOptions, type HubStats } from './hub.js';
 import { PushRelay, loadVapidKeys, type VapidKeys } from './push-relay.js';
+import { AnswerRelay } from './answer-relay.js';
+import { ANSWER_ADDRESS_RATE } from './answer-route.js';
 import { OriginPolicy, normaliseOrigin } from './origin.js';
 import { ProxyTrust } from './proxy-trust.js';
 import { RateLimiter } from '../net/rate-limit.js';
@@ -106,6 +108,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const proxies = new ProxyTrust(options.trustProxy ?? []);
   const guard = new AuthGuard(options.authLimits);
 
+  const answers = new AnswerRelay((agentId, message) => hub.messageAgent(agentId, message));
   const context: HttpContext = {
     store,
     files,
@@ -118,6 +121,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     guard,
     presence: (agentId) => hub.presence(agentId),
     pushKey: () => pushRelay.publicKey,
+    answers,
+    answerAddresses: new RateLimiter(ANSWER_ADDRESS_RATE),
     startedAt: Date.now(),
     version: VERSION,
     log,
@@ -131,6 +136,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const gateway = new WsGateway({
     hub,
     push: pushRelay,
+    answers,
     store,
     origins: new OriginPolicy(allowed),
     guard,
@@ -204,6 +210,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     async close() {
       clearInterval(flowTimer);
       clearInterval(expiryTimer);
+      answers.dispose();
       await sweeping;
       await gateway.close(CloseCode.GoingAway, 'relay shutting down');
       if (listening) {

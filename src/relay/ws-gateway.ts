@@ -16,6 +16,7 @@ import type { ClientHandle, Hub } from './hub.js';
 import type { OriginPolicy } from './origin.js';
 import type { ProxyTrust } from './proxy-trust.js';
 import { PushRefused, type PushRelay } from './push-relay.js';
+import type { AnswerRelay } from './answer-relay.js';
 import type { Peer } from '../net/peer.js';
 import type { RateLimitOptions } from '../net/rate-limit.js';
 import { SocketPeer } from '../net/socket-peer.js';
@@ -25,6 +26,8 @@ export interface GatewayOptions {
   hub: Hub;
   /** Web Push for the agents (push-relay.ts). */
   push: PushRelay;
+  /** Answers to permission requests from notifications, on their way to agents (answer-relay.ts). */
+  answers: AnswerRelay;
   store: AgentStore;
   origins: OriginPolicy;
   guard: AuthGuard;
@@ -149,6 +152,7 @@ export class WsGateway {
     // Keys in URLs end up in proxy and access logs; the original design's `?key=` is refused.
     if (keyInUrl) return conn.refuse(CloseCode.Unauthorized, 'send the agent key in the Authorization header, never in the URL');
     ws.on('close', () => {
+      this.options.answers.closed(peer);
       if (online) {
         hub.disconnectAgent(agentId, peer);
         log('agent_disconnected', { agent: agentId });
@@ -178,6 +182,7 @@ export class WsGateway {
             if (message.type === 'hello') throw new ProtocolError('hello sent twice');
             if (message.type === 'credentials') return conn.step(() => this.updateCredentials(agentId, message));
             if (message.type === 'push_register' || message.type === 'push_unregister' || message.type === 'push') return this.push(agentId, peer, message);
+            if (message.type === 'answer_result') return this.options.answers.result(agentId, peer, message.ref, message.sealed);
             hub.agentMessage(agentId, peer, message);
           };
           conn.onBinary = (bytes) => hub.agentFrame(agentId, peer, bytes);

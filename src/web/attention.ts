@@ -9,7 +9,7 @@ import type { PushAlerts } from './push-alerts.js';
 
 /** One reason to look: from a session (named), or the terminal's bell. */
 export interface AttentionEvent {
-  kind: 'notification' | 'stop' | 'bell';
+  kind: 'notification' | 'stop' | 'permission' | 'bell';
   message?: string;
   /** The session it is about, and its name. */
   terminal?: number;
@@ -27,6 +27,8 @@ export class Attention {
   private lastBell = 0;
   private audio: AudioContext | undefined;
   private readonly button = document.getElementById('alerts-toggle') as HTMLButtonElement | null;
+  /** Why alerts cannot reach this device while the page is closed, under the button. */
+  private readonly why = document.getElementById('alerts-why');
 
   /** The session of the notice shown now, if it is another than the one on screen (a tap on the notice shows it). */
   private noticeFor: number | undefined;
@@ -82,7 +84,8 @@ export class Attention {
       if (!document.title.startsWith(TITLE_MARK)) document.title = TITLE_MARK + document.title;
       void (navigator as Navigator & { setAppBadge?: (n?: number) => Promise<void> }).setAppBadge?.(1).catch(() => undefined);
     }
-    if (hidden) void this.notify(event.session ? `${event.session}: ${text}` : text, event.terminal);
+    // A device that gets push alerts has the service worker's notification for this (with its actions).
+    if (hidden && !this.push?.subscribed) void this.notify(event.session ? `${event.session}: ${text}` : text, event.terminal);
   }
 
   /** The person is looking: take the marks away. */
@@ -131,7 +134,9 @@ export class Attention {
       try {
         await this.push.subscribe();
       } catch (error) {
-        this.explain(`Alerts while the page is closed could not be turned on: ${(error as Error).message}`);
+        const problem = `Alerts while the page is closed could not be turned on: ${(error as Error).message}`;
+        this.explain(problem);
+        return this.showPermission(problem);
       }
     }
     this.showPermission();
@@ -143,19 +148,34 @@ export class Attention {
     this.showPermission();
   }
 
-  /** Re-checks what the button can offer (after pairing, say). */
-  showPermission(): void {
+  /**
+   * Re-checks what the button can offer (after pairing, say). Where alerts cannot reach this device while the
+   * page is closed, the note under it says why; where the browser cannot show notifications at all, the
+   * button says so rather than offering a switch that does nothing (the page's own notice and tone still work).
+   */
+  showPermission(problem?: string): void {
     if (!this.button) return;
+    this.button.hidden = false;
+    const why = problem ?? this.push?.unavailable();
+    if (this.why) {
+      this.why.textContent = why ?? '';
+      this.why.hidden = why === undefined;
+    }
     const supported = 'Notification' in window && 'serviceWorker' in navigator && window.isSecureContext;
-    this.button.hidden = !supported;
-    if (!supported) return;
+    if (!supported) {
+      this.button.textContent = 'Alerts unavailable';
+      this.button.disabled = true;
+      return;
+    }
     const permission = Notification.permission;
     const pushOff = this.push !== undefined && !this.push.subscribed && this.push.unavailable() === undefined;
     // Once answered, only the browser's site settings can change it: the button then says which way.
     this.button.textContent = permission === 'denied' ? 'Alerts blocked' : permission === 'granted' && !pushOff ? 'Alerts on' : 'Turn on alerts';
     this.button.disabled = permission === 'denied' || (permission === 'granted' && !pushOff);
-    const problem = this.push?.unavailable();
-    this.button.title = problem ?? '';
+    if (permission === 'denied' && this.why) {
+      this.why.textContent = 'Notifications are blocked for this site: allow them in the browser’s site settings to get alerts.';
+      this.why.hidden = false;
+    }
   }
 
   private explain(text: string): void {
@@ -197,5 +217,6 @@ function describe(event: AttentionEvent): string {
   if (event.message) return event.message;
   if (event.kind === 'stop') return 'Claude finished and is waiting for you.';
   if (event.kind === 'bell') return 'The terminal rang its bell.';
+  if (event.kind === 'permission') return 'Claude Code asks for a permission.';
   return 'Claude is waiting for you.';
 }

@@ -30,6 +30,7 @@ import { DevicesPanel } from './devices-panel.js';
 import { SessionsPanel } from './sessions-panel.js';
 import { Disposables } from './disposables.js';
 import { PushAlerts } from './push-alerts.js';
+import { PermissionPrompt } from './permission-prompt.js';
 import { webCryptoAgreement } from './webcrypto-x25519.js';
 
 /** After sending, the longest wait for the program to have read it before more goes, and the quiet after its answer (ms). */
@@ -111,6 +112,8 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
   let credential = opening.credential;
   const pushAlerts = new PushAlerts(opening.relayUrl, () => session, () => credential.kind === 'device');
   const attention = new Attention(() => agentName || 'ccremote', (terminal) => switchTo(terminal), parts, pushAlerts);
+  let fullAccess = false;
+  const permissions = new PermissionPrompt((id, decision) => session?.answerPermission(id, decision), () => fullAccess, parts);
   term.onBell(() => attention.raise({ kind: 'bell' }));
 
   /**
@@ -191,10 +194,15 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
           remember(undefined);
           attention.showPermission();
         },
-        pushState: (subscribed) => attention.pushState(subscribed),
+        pushState: (subscribed, muted) => {
+          attention.pushState(subscribed);
+          sessions.alerts(subscribed, muted);
+        },
+        permissionSettled: (settled) => permissions.settled(settled.id, settled.outcome, settled.message),
         opened: (welcome) => {
           devices.opened(welcome);
-          sessions.access(welcome.access === 'full');
+          fullAccess = welcome.access === 'full';
+          sessions.access(fullAccess);
         },
         sessions: (list) => sessions.show(list),
         watching: (terminal) => {
@@ -210,7 +218,11 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
         resync: (how) => bar.resync(how),
         exit: (status) => bar.status(`${sessions.nameOf(status.terminal) ?? `Session ${status.terminal}`}: ${status.message}`),
         latency: (ms) => bar.setLatency(ms),
-        attention: (event) => attention.raise({ ...event, session: sessions.nameOf(event.terminal) ?? `Session ${event.terminal}`, here: event.terminal === opened.watching }),
+        attention: (event) => {
+          const name = sessions.nameOf(event.terminal) ?? `Session ${event.terminal}`;
+          if (event.permission) permissions.ask(event.terminal, name, event.permission);
+          attention.raise({ ...event, session: name, here: event.terminal === opened.watching });
+        },
         error: (code, message) => {
           if (code === 'agent_offline') return;
           console.warn(`ccremote: ${code}: ${message}`);

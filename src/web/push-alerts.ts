@@ -18,8 +18,13 @@ export class PushAlerts {
 
   /** Why push cannot work here, if it cannot. */
   unavailable(): string | undefined {
-    if (!window.isSecureContext) return 'Alerts while this page is closed need a secure (https) page.';
-    if (!('serviceWorker' in navigator) || !('PushManager' in window)) return 'This browser cannot receive alerts while the page is closed (on an iPhone: add the app to the home screen first).';
+    if (!window.isSecureContext) {
+      return `This page is plain HTTP (${location.host}): browsers send alerts only to https pages. Open it through an https relay to get alerts while it is closed; while it is open, it still marks its title and plays a tone.`;
+    }
+    const ios = /iPad|iPhone|iPod/.test(navigator.userAgent) || (navigator.platform === 'MacIntel' && navigator.maxTouchPoints > 1);
+    const standalone = window.matchMedia('(display-mode: standalone)').matches || (navigator as Navigator & { standalone?: boolean }).standalone === true;
+    if (ios && !standalone) return 'On an iPhone or iPad, alerts while the page is closed need the app on the home screen: Share, then Add to Home Screen, and open it from there.';
+    if (!('serviceWorker' in navigator) || !('PushManager' in window)) return 'This browser cannot receive alerts while the page is closed; while it is open, it still marks its title and plays a tone.';
     if (!this.paired()) return 'Alerts while the page is closed come once this device is paired.';
     return undefined;
   }

@@ -20,6 +20,8 @@ export class SessionsPanel {
   private sessions: SessionInfo[] = [];
   private watching: number | null = null;
   private canManage = false;
+  /** Whether this device gets push alerts, and the sessions it muted. */
+  private push: { subscribed: boolean; muted: Set<number> } = { subscribed: false, muted: new Set() };
 
   constructor(
     private readonly session: () => ClientSession | undefined,
@@ -42,6 +44,12 @@ export class SessionsPanel {
   access(full: boolean): void {
     this.canManage = full;
     this.create.hidden = !full;
+    this.render();
+  }
+
+  /** Whether this device gets push alerts, and which sessions it muted: each running session offers Mute or Unmute. */
+  alerts(subscribed: boolean, muted: number[]): void {
+    this.push = { subscribed, muted: new Set(muted) };
     this.render();
   }
 
@@ -114,6 +122,20 @@ export class SessionsPanel {
       this.switchTo(info.terminal);
     });
     row.append(open);
+    if (this.push.subscribed && info.state === 'running') {
+      const muted = this.push.muted.has(info.terminal);
+      const mute = document.createElement('button');
+      mute.type = 'button';
+      mute.className = 'session-action session-mute';
+      mute.textContent = muted ? 'Unmute' : 'Mute';
+      mute.setAttribute('aria-pressed', String(muted));
+      mute.setAttribute('aria-label', `${muted ? 'Unmute' : 'Mute'} alerts from ${info.name} on this device`);
+      mute.addEventListener('click', () => {
+        mute.disabled = true;
+        this.session()?.mutePush(info.terminal, !muted);
+      });
+      row.append(mute);
+    }
     if (this.canManage) {
       const action = document.createElement('button');
       action.type = 'button';

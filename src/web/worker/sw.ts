@@ -1,8 +1,11 @@
 // The service worker: keeps the app shell (page, script, styles, icons, manifest) in a cache so that
 // the app opens at once, and opens at all while the relay or the network is down; the page then says
 // so. It never caches anything else, and never sees terminal traffic (WebSockets bypass it). A new
-// relay version ships a new worker (its shell version changes), which replaces the cache.
+// relay version ships a new worker (its shell version changes), which replaces the cache. It also shows
+// the alerts pushed while the page is closed, and answers a permission request from its notification.
 
+import { openResult, parseAnswerReply, sealDecision } from '../../protocol/answer.js';
+import { fromBase64Url } from '../../protocol/encoding.js';
 import { agentIdOfPath } from '../../protocol/link.js';
 
 const sw = globalThis as unknown as ServiceWorkerGlobalScope;
@@ -55,49 +58,153 @@ sw.addEventListener('fetch', (event) => {
   );
 });
 
-// An alert while the page is closed: the agent encrypted it for this device (the push service and the relay
-// saw only ciphertext; the browser decrypted it). One notification per session: a newer one replaces it.
-sw.addEventListener('push', (event) => {
-  let alert: { agent?: unknown; name?: unknown; terminal?: unknown; session?: unknown; kind?: unknown; message?: unknown } = {};
+/** An alert the agent pushed, as far as it checks out (anything else is left out). */
+interface PushedAlert {
+  agent: string | undefined;
+  name: string;
+  terminal: number | undefined;
+  session: string | undefined;
+  kind: string;
+  message: string | undefined;
+  permission: { id: string; tool: string; detail: string } | undefined;
+  /** This device's way to answer the permission request (a device with full access only). */
+  answer: { answer: string; key: string } | undefined;
+  reminder: boolean;
+}
+
+function readAlert(data: PushMessageData | null): PushedAlert {
+  let raw: Record<string, unknown> = {};
   try {
-    alert = (event.data?.json() ?? {}) as typeof alert;
+    const value: unknown = data?.json();
+    if (typeof value === 'object' && value !== null) raw = value as Record<string, unknown>;
   } catch {
-    // Not JSON: shown as a plain alert below.
+    // Not JSON: shown as a plain alert.
   }
-  const agent = typeof alert.agent === 'string' && /^[A-Za-z0-9_-]{22}$/.test(alert.agent) ? alert.agent : undefined;
-  const terminal = typeof alert.terminal === 'number' && Number.isSafeInteger(alert.terminal) ? alert.terminal : undefined;
-  const session = typeof alert.session === 'string' ? alert.session.slice(0, 64) : undefined;
-  const said = typeof alert.message === 'string' ? alert.message.slice(0, 500) : alert.kind === 'stop' ? 'Claude finished and is waiting for you.' : 'Claude is waiting for you.';
-  const path = agent ? `a/${agent}${terminal !== undefined ? `?session=${terminal}` : ''}` : '';
-  event.waitUntil(
-    sw.registration.showNotification(typeof alert.name === 'string' ? alert.name.slice(0, 64) : 'ccremote', {
-      body: session ? `${session}: ${said}` : said,
-      tag: `ccremote-attention ${agent ?? ''} ${terminal ?? ''}`,
-      icon: 'icon-192.png',
-      badge: 'icon-192.png',
-      data: { url: new URL(path, BASE).href, terminal },
-    }),
-  );
+  const text = (value: unknown, max: number): string | undefined => (typeof value === 'string' ? value.slice(0, max) : undefined);
+  const token = (value: unknown, length: number): string | undefined => (typeof value === 'string' && value.length === length && /^[A-Za-z0-9_-]+$/.test(value) ? value : undefined);
+  const permission = raw.permission as Record<string, unknown> | undefined;
+  const answer = raw.answer as Record<string, unknown> | undefined;
+  const ask = permission && token(permission.id, 22) ? { id: token(permission.id, 22)!, tool: text(permission.tool, 64) ?? 'a tool', detail: text(permission.detail, 500) ?? '' } : undefined;
+  const answerId = answer ? token(answer.answer, 22) : undefined;
+  const answerKey = answer ? token(answer.key, 43) : undefined;
+  return {
+    agent: token(raw.agent, 22),
+    name: text(raw.name, 64) ?? 'ccremote',
+    terminal: typeof raw.terminal === 'number' && Number.isSafeInteger(raw.terminal) ? raw.terminal : undefined,
+    session: text(raw.session, 64),
+    kind: text(raw.kind, 16) ?? 'notification',
+    message: text(raw.message, 500),
+    permission: ask,
+    answer: ask && answerId && answerKey ? { answer: answerId, key: answerKey } : undefined,
+    reminder: raw.reminder === true,
+  };
+}
+
+/** One notification per session: the page's own alerts use the same tag, so whichever comes last is the one shown. */
+function tagOf(agent: string | undefined, terminal: number | undefined): string {
+  return `ccremote-attention ${agent ?? ''} ${terminal ?? ''}`;
+}
+
+/** What a notification keeps, to act on a tap. */
+interface NotificationData {
+  url: string;
+  terminal: number | undefined;
+  agent?: string;
+  name?: string;
+  session?: string;
+  permission?: { id: string; tool: string; detail: string };
+  answer?: { answer: string; key: string };
+}
+
+// An alert while the page is closed: the agent encrypted it for this device (the push service and the relay
+// saw only ciphertext; the browser decrypted it). One notification per session: a newer one replaces it. A
+// permission request shows what it wants and, for a device that may answer, Allow and Deny.
+sw.addEventListener('push', (event) => {
+  const alert = readAlert(event.data);
+  const path = alert.agent ? `a/${alert.agent}${alert.terminal !== undefined ? `?session=${alert.terminal}` : ''}` : '';
+  const data: NotificationData = { url: new URL(path, BASE).href, terminal: alert.terminal };
+  const options: NotificationOptions & { actions?: Array<{ action: string; title: string }>; renotify?: boolean } = {
+    tag: tagOf(alert.agent, alert.terminal),
+    icon: 'icon-192.png',
+    badge: 'icon-192.png',
+    data,
+  };
+  const prefix = alert.session ? `${alert.session}: ` : '';
+  if (alert.permission) {
+    const { tool, detail } = alert.permission;
+    options.body = `${prefix}${alert.reminder ? 'Still waiting: ' : ''}Claude Code asks to use ${tool}${detail ? `\n${detail}` : ''}`;
+    // It waits for an answer: it stays until answered, and alerts again when it replaces another.
+    options.requireInteraction = true;
+    options.renotify = true;
+    if (alert.answer) {
+      options.actions = [
+        { action: 'allow', title: 'Allow' },
+        { action: 'deny', title: 'Deny' },
+      ];
+      Object.assign(data, { agent: alert.agent, name: alert.name, session: alert.session, permission: alert.permission, answer: alert.answer });
+    }
+  } else {
+    const said = alert.message ?? (alert.kind === 'stop' ? 'Claude finished and is waiting for you.' : 'Claude is waiting for you.');
+    options.body = `${prefix}${said}`;
+  }
+  event.waitUntil(sw.registration.showNotification(alert.name, options));
 });
 
-// A tap on a notification shows the session it is about: in the agent's open window (asked to switch), or
-// in a new one opened on that session (or the start page, for a notification without one).
+// A tap on Allow or Deny answers that request without opening the app: the decision is sealed with the key
+// that came with this request for this device, and the agent's sealed word on it replaces the notification.
+// A tap elsewhere shows the session it is about: in the agent's open window (asked to switch), or in a new
+// one opened on that session (or the start page, for a notification without one).
 sw.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const data = event.notification.data as { url?: unknown; terminal?: unknown } | null;
-  const target = typeof data?.url === 'string' && new URL(data.url, BASE).origin === BASE.origin ? new URL(data.url, BASE) : BASE;
-  event.waitUntil(
-    (async () => {
-      const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
-      const agent = agentIdOfPath(target.pathname);
-      const open = windows.find((w) => new URL(w.url).pathname === target.pathname) ?? windows.find((w) => w.url.startsWith(BASE.href));
-      if (open && (agent === undefined || new URL(open.url).pathname === target.pathname)) {
-        await open.focus();
-        if (agent !== undefined && typeof data?.terminal === 'number') open.postMessage({ type: 'open-session', agent, terminal: data.terminal });
-        return;
-      }
-      await sw.clients.openWindow(target.href);
-    })(),
-  );
+  const data = event.notification.data as NotificationData | null;
+  if ((event.action === 'allow' || event.action === 'deny') && data?.answer && data.agent && data.permission) {
+    event.waitUntil(answer(event.notification, data, event.action));
+    return;
+  }
+  event.waitUntil(openSession(data));
 });
 
+async function answer(notification: Notification, data: NotificationData, decision: 'allow' | 'deny'): Promise<void> {
+  const agent = data.agent!;
+  const { answer: answerId, key: keyText } = data.answer!;
+  const key = fromBase64Url(keyText);
+  let said: string;
+  try {
+    const sealed = sealDecision(key, agent, answerId, { decision, sent_at: Date.now() });
+    const response = await fetch(new URL('api/answer', BASE), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ agent_id: agent, answer: answerId, sealed }),
+    });
+    const body: unknown = await response.json().catch(() => ({}));
+    if (response.ok) {
+      said = openResult(key, agent, answerId, parseAnswerReply(body).sealed).message;
+    } else {
+      const reason = typeof (body as { message?: unknown }).message === 'string' ? (body as { message: string }).message : `the relay answered ${response.status}`;
+      said = `Nothing was done: ${reason.slice(0, 200)} Open ccremote to answer.`;
+    }
+  } catch (error) {
+    said = `Nothing was done: ${(error as Error).message.slice(0, 200)}. Open ccremote to answer.`;
+  }
+  const result: NotificationData = { url: data.url, terminal: data.terminal };
+  await sw.registration.showNotification(data.name ?? notification.title, {
+    body: `${data.session ? `${data.session}: ` : ''}${data.permission!.tool}: ${said}`,
+    tag: notification.tag,
+    icon: 'icon-192.png',
+    badge: 'icon-192.png',
+    data: result,
+  });
+}
+
+async function openSession(data: NotificationData | null): Promise<void> {
+  const target = typeof data?.url === 'string' && new URL(data.url, BASE).origin === BASE.origin ? new URL(data.url, BASE) : BASE;
+  const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const agent = agentIdOfPath(target.pathname);
+  const open = windows.find((w) => new URL(w.url).pathname === target.pathname) ?? windows.find((w) => w.url.startsWith(BASE.href));
+  if (open && (agent === undefined || new URL(open.url).pathname === target.pathname)) {
+    await open.focus();
+    if (agent !== undefined && typeof data?.terminal === 'number') open.postMessage({ type: 'open-session', agent, terminal: data.terminal });
+    return;
+  }
+  await sw.clients.openWindow(target.href);
+}

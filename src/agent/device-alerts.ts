@@ -1,0 +1,84 @@
+// Alerts to paired devices while their page is closed (Web Push): each attention event, encrypted for each
+// device that asked for alerts (push-sender.ts), so that the relay and the push service see only
+// ciphertext; one per session (the push topic and the notification's tag), so a newer one replaces it. A
+// permission request goes to a device with full access with a key of its own to answer it from the
+// notification (permissions.ts, protocol/answer.ts); a read-only device gets it without. A device can mute
+// a session: it gets nothing about that session until it unmutes it or the session goes.
+
+import type { AgentToRelay, AttentionEvent } from '../protocol/index.js';
+import type { PairedDevice } from './identity.js';
+import type { Permissions } from './permissions.js';
+import { encryptPush } from './push-sender.js';
+
+/** Seconds a push service keeps an alert for a device that is off line: a permission request waits about as long. */
+const ALERT_TTL_S = 3600;
+
+/** What device alerts need from the agent. */
+export interface DeviceAlertsContext {
+  agentId(): string;
+  name: string;
+  devices(): readonly PairedDevice[];
+  permissions: Permissions;
+  toRelay(message: Extract<AgentToRelay, { type: 'push' }>): void;
+  warn(message: string): void;
+}
+
+export class DeviceAlerts {
+  /** The sessions each device muted, by device id. */
+  private readonly muted = new Map<string, Set<number>>();
+
+  constructor(private readonly context: DeviceAlertsContext) {}
+
+  /** `device` mutes (or unmutes) the session `terminal`. */
+  mute(device: string, terminal: number, muted: boolean): void {
+    const set = this.muted.get(device) ?? new Set<number>();
+    if (muted) set.add(terminal);
+    else set.delete(terminal);
+    if (set.size > 0) this.muted.set(device, set);
+    else this.muted.delete(device);
+  }
+
+  /** The sessions `device` muted. */
+  mutedBy(device: string): number[] {
+    return [...(this.muted.get(device) ?? [])].sort((a, b) => a - b);
+  }
+
+  /** A session is gone: nobody mutes it any more (a later session may get its number). */
+  sessionGone(terminal: number): void {
+    for (const [device, set] of this.muted) {
+      set.delete(terminal);
+      if (set.size === 0) this.muted.delete(device);
+    }
+  }
+
+  /** A device forgot its subscription or was revoked: its mutes go too. */
+  forgetDevice(device: string): void {
+    this.muted.delete(device);
+  }
+
+  /** Sends `event` about the session named `session` to every device that asked for alerts and did not mute it. */
+  send(session: string, event: AttentionEvent): void {
+    const { permissions } = this.context;
+    const request = event.permission ? permissions.get(event.permission.id) : undefined;
+    for (const device of this.context.devices()) {
+      if (!device.push || this.muted.get(device.id)?.has(event.terminal)) continue;
+      const answer = request?.waiting && device.access === 'full' ? permissions.answerKey(request, device.id) : undefined;
+      const message = { agent: this.context.agentId(), name: this.context.name, session, ...event, ...(answer ? { answer } : {}) };
+      let payload: string;
+      try {
+        payload = encryptPush({ endpoint: device.push.endpoint, keys: { p256dh: device.push.p256dh, auth: device.push.auth } }, message);
+      } catch (error) {
+        this.context.warn(`a push alert for ${device.name} could not be made: ${(error as Error).message}`);
+        continue;
+      }
+      this.context.toRelay({
+        type: 'push',
+        subscription: device.push.subscription,
+        payload,
+        ttl: ALERT_TTL_S,
+        urgency: event.kind === 'stop' ? 'normal' : 'high',
+        topic: `session-${event.terminal}`,
+      });
+    }
+  }
+}
