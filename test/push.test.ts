@@ -117,8 +117,8 @@ describe('push alerts from the agent', () => {
     const [phoneDevice, tabletDevice] = [service.subscribe(), service.subscribe()];
     phone.session.subscribePush(phoneDevice);
     tablet.session.subscribePush(tabletDevice);
-    expect(await phone.pushStates.next(() => true, 10_000, 'phone subscribed')).toBe(true);
-    expect(await tablet.pushStates.next(() => true, 10_000, 'tablet subscribed')).toBe(true);
+    await phone.pushStates.next((s) => s.subscribed, 10_000, 'phone subscribed');
+    await tablet.pushStates.next((s) => s.subscribed, 10_000, 'tablet subscribed');
     const to = (device: { endpoint: string }) => service.deliveries.items.filter((d) => device.endpoint.endsWith(d.path));
     await phone.waitForOutput('waiting-for-enter');
     phone.type('\r');

@@ -73,7 +73,7 @@ export class Permissions {
     request.state = { kind: 'waiting', reminder };
     hook.onGone(() => {
       const timedOut = Date.now() - request.at >= this.options.waitMs - 1000;
-      this.settle(request, 'gone', timedOut ? 'It waited too long; answer it in the terminal.' : 'It was answered at the terminal.');
+      this.settle(request, 'gone', timedOut ? 'It waited too long; answer it in the terminal.' : 'Claude Code stopped waiting for it (it was answered at the terminal, or Claude Code ended).');
     });
     this.forgetOld();
     return request;

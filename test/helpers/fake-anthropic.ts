@@ -170,3 +170,40 @@ setInterval(() => {}, 1000);
   chmodSync(claude, 0o755);
   return claude;
 }
+
+/**
+ * A stand-in for Claude Code asking permissions, named `claude`: it prints "waiting-for-enter"; each Enter
+ * runs the PermissionRequest hook the agent gave it in --settings for a Bash command `echo step-N` (and
+ * prints "asked-N"), then prints "decided-N:allow", "decided-N:deny" or "decided-N:none" from what the hook
+ * printed once it exits. Other keys are read and ignored, as an answer at the terminal would be.
+ */
+export function permissionStandIn(): string {
+  const claude = join(tempDir('ccremote-fake-claude-'), 'claude');
+  writeFileSync(
+    claude,
+    `#!${process.execPath}
+const settings = JSON.parse(process.argv[process.argv.indexOf('--settings') + 1]);
+const hook = settings.hooks.PermissionRequest[0].hooks[0].command;
+let step = 0;
+console.log('waiting-for-enter');
+process.stdin.setRawMode?.(true);
+process.stdin.on('data', (data) => {
+  if (!data.includes(13)) return;
+  const n = ++step;
+  const child = require('node:child_process').spawn('/bin/sh', ['-c', hook], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.stdin.end(JSON.stringify({ session_id: 'stand-in', hook_event_name: 'PermissionRequest', tool_name: 'Bash', tool_input: { command: 'echo step-' + n, description: 'Say the step' }, permission_suggestions: [] }));
+  console.log('asked-' + n);
+  child.on('close', () => {
+    let behavior = 'none';
+    try { behavior = JSON.parse(out).hookSpecificOutput.decision.behavior; } catch {}
+    console.log('decided-' + n + ':' + behavior);
+  });
+});
+setInterval(() => {}, 1000);
+`,
+  );
+  chmodSync(claude, 0o755);
+  return claude;
+}

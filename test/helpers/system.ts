@@ -150,7 +150,10 @@ export class TestClient {
   /** The sessions watched, in turn (null: none). */
   readonly watchings = new EventLog<number | null>();
   /** Whether this device gets push alerts, as the agent said each time. */
-  readonly pushStates = new EventLog<boolean>();
+  /** What the agent said of this device's push alerts: whether it gets them, and the sessions it muted. */
+  readonly pushStates = new EventLog<{ subscribed: boolean; muted: number[] }>();
+  /** Permission requests settled, as the agent told this client. */
+  readonly settlements = new EventLog<{ terminal: number; id: string; outcome: string; message: string }>();
   /** The stream keys the agent gave for the session watched, in turn. */
   readonly streamKeys = new EventLog<{ terminal: number; key: string }>();
   /** Every output or snapshot event, in order (a snapshot with what it holds: the screen, or nothing). */
@@ -225,7 +228,8 @@ export class TestClient {
         sessions: (sessions) => this.sessionLists.push(sessions),
         watching: this.watchings.push,
         streamKey: (terminal, key) => this.streamKeys.push({ terminal, key }),
-        pushState: this.pushStates.push,
+        pushState: (subscribed, muted) => this.pushStates.push({ subscribed, muted }),
+        permissionSettled: this.settlements.push,
         error: (code, message) => this.errors.push({ code, message }),
       },
     });
