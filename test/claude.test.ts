@@ -110,7 +110,7 @@ describeBrowser('Claude Code through ccremote', () => {
     await waitForScreen(page, 'RESUMED-WITH-HISTORY 9', 30_000);
   }, 120_000);
 
-  it('a permission prompt reaches the page as an alert with its message, and the "1" action answers it', async () => {
+  it('a permission prompt reaches the page with what it wants; the "1" action answers it at the terminal, and the page\'s prompt goes', async () => {
     const relay = await startRelay();
     const { api, agent, project } = await startClaudeAgent(relay.url, (request) => {
       const text = JSON.stringify(request.body?.messages ?? '');
@@ -123,13 +123,18 @@ describeBrowser('Claude Code through ccremote', () => {
     await page.keyboard.type('run-the-tool please');
     await waitForScreen(page, 'run-the-tool please');
     await page.keyboard.press('Enter');
-    // Claude Code asks before running the command, and its Notification hook says so on the page.
+    // Claude Code asks before running the command, and its PermissionRequest hook says so on the page: the
+    // tool and the command, with Allow and Deny.
     await waitForScreen(page, /Do you want to proceed/, 30_000);
-    await page.waitForSelector('#attention:not([hidden])', { timeout: 30_000 });
-    expect(await page.textContent('#attention')).toMatch(/permission/i);
+    await page.waitForSelector('#permission:not([hidden])', { timeout: 30_000 });
+    expect(await page.textContent('#permission-title')).toMatch(/asks to use Bash/);
+    expect(await page.textContent('#permission-detail')).toContain('touch made-by-tool && echo tool-ran-$((5+6)) (Make a file)');
+    expect(await page.getByRole('button', { name: 'Allow', exact: true }).isVisible()).toBe(true);
     await page.screenshot({ path: screenshotPath('permission-phone') });
-    // "1" is "Yes": the command runs and Claude goes on.
+    // "1" is "Yes", typed at the terminal: the command runs and Claude goes on; the page's prompt says it
+    // was answered there.
     await page.getByRole('button', { name: 'Choose 1', exact: true }).tap();
+    await expect.poll(() => page.textContent('#permission-note'), { timeout: 10_000 }).toBe('It was answered at the terminal.');
     await api.requests.next((r) => JSON.stringify(r.body?.messages ?? '').includes('tool-ran-11'), 30_000, 'the tool result at the API');
     await waitForScreen(page, 'TOOL-DONE 11', 30_000);
     expect(existsSync(join(project, 'made-by-tool'))).toBe(true);

@@ -72,11 +72,14 @@ export class Attention {
     }
     const text = describe(event);
     document.body.dataset.attention = event.kind;
-    const notice = document.getElementById('attention')!;
-    // Another session than the one on screen: the notice names it, and a tap shows it.
-    this.noticeFor = event.terminal !== undefined && !event.here ? event.terminal : undefined;
-    notice.textContent = this.noticeFor !== undefined ? `${event.session}: ${text} (tap to show it)` : text;
-    notice.hidden = false;
+    // A permission request has a prompt of its own (permission-prompt.ts); anything else gets the notice.
+    if (event.kind !== 'permission') {
+      const notice = document.getElementById('attention')!;
+      // Another session than the one on screen: the notice names it, and a tap shows it.
+      this.noticeFor = event.terminal !== undefined && !event.here ? event.terminal : undefined;
+      notice.textContent = this.noticeFor !== undefined ? `${event.session}: ${text} (tap to show it)` : text;
+      notice.hidden = false;
+    }
     this.tone();
     const hidden = document.visibilityState !== 'visible';
     if (hidden || !document.hasFocus()) {

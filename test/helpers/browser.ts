@@ -26,11 +26,11 @@ const FLAGS = [
   '--disable-sync',
 ];
 
-/** A phone-sized browser context (390×844, touch) with a fresh profile. */
-export async function phone(): Promise<BrowserContext> {
+/** A phone-sized browser context (390×844, touch) with a fresh profile; `args`: more Chromium flags. */
+export async function phone(args: string[] = []): Promise<BrowserContext> {
   const context = await chromium.launchPersistentContext(tempDir('ccremote-chromium-'), {
     executablePath: CHROMIUM,
-    args: FLAGS,
+    args: [...FLAGS, ...args],
     viewport: { width: 390, height: 844 },
     deviceScaleFactor: 2,
     isMobile: true,
