@@ -70,7 +70,7 @@ describe('attention events', () => {
       expect(args[0]).toBe('--settings');
       expect(args.slice(2)).toEqual(['--model', 'x y']);
       const settings = JSON.parse(args[1]!) as { hooks: Record<string, Array<{ hooks: Array<{ type: string; command: string }> }>> };
-      expect(Object.keys(settings.hooks).sort()).toEqual(['Notification', 'Stop']);
+      expect(Object.keys(settings.hooks).sort()).toEqual(['Notification', 'PermissionRequest', 'PostToolUse', 'PostToolUseFailure', 'Stop']);
       const command = settings.hooks.Stop![0]!.hooks[0]!.command;
       expect(command).toContain(`'${hookScriptPath()}'`);
       const socket = command.slice(command.lastIndexOf(" '") + 2, -1);

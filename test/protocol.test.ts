@@ -4,6 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   PROTOCOL_VERSION,
+  openDecision,
+  openResult,
+  parseAnswerRequest,
+  sealDecision,
+  sealResult,
   Backoff,
   RetrySchedule,
   closeAction,
@@ -93,6 +98,8 @@ const samples = {
     { type: 'push_register', subscription: id2, endpoint: 'https://fcm.googleapis.com/fcm/send/abc' },
     { type: 'push_unregister', subscription: id2 },
     { type: 'push', subscription: id2, payload: 'AAAA', ttl: 600, urgency: 'high', topic: 'session-1' },
+    { type: 'answer_result', ref: 9, sealed: 'AAAA' },
+    { type: 'answer_result', ref: 9 },
   ] satisfies AgentToRelay[],
   relayToAgent: [
     { type: 'connected', agent_id: id },
@@ -105,6 +112,7 @@ const samples = {
     { type: 'error', code: 'bad_message', message: 'nope' },
     { type: 'push_result', subscription: id2, status: 201 },
     { type: 'push_result', subscription: id2, status: 0, message: 'no such subscription registered by this agent' },
+    { type: 'answer', ref: 9, answer: id2, sealed: 'AAAA' },
   ] satisfies RelayToAgent[],
   clientToRelay: [
     { type: 'hello', v: PROTOCOL_VERSION, token: key, device: id, session: id2 },
@@ -560,5 +568,36 @@ describe('helpers', () => {
     expect(retry.attempts).toBe(3);
     retry.succeeded();
     expect(retry.attempts).toBe(0);
+  });
+});
+
+describe('answers from a notification (answer.ts)', () => {
+  const agent = 'A'.repeat(22);
+  const answer = 'B'.repeat(22);
+  const key = new Uint8Array(32).fill(7);
+
+  it('a decision opens with its key, for its agent and answer id, in its direction only', () => {
+    const decision = { decision: 'allow' as const, sent_at: 1_800_000_000_000 };
+    const sealed = sealDecision(key, agent, answer, decision);
+    expect(openDecision(key, agent, answer, sealed)).toEqual(decision);
+    expect(() => openDecision(new Uint8Array(32), agent, answer, sealed)).toThrow(IntegrityError);
+    expect(() => openDecision(key, 'C'.repeat(22), answer, sealed)).toThrow(IntegrityError);
+    expect(() => openDecision(key, agent, 'C'.repeat(22), sealed)).toThrow(IntegrityError);
+    // A decision is no result, and the other way round: a relay cannot reflect one as the other.
+    expect(() => openResult(key, agent, answer, sealed)).toThrow(IntegrityError);
+    const result = { outcome: 'allowed' as const, message: 'Allowed from phone.' };
+    const sealedResult = sealResult(key, agent, answer, result);
+    expect(openResult(key, agent, answer, sealedResult)).toEqual(result);
+    expect(() => openDecision(key, agent, answer, sealedResult)).toThrow(IntegrityError);
+    // Sealed twice, the same decision gives two boxes (a fresh nonce each time).
+    expect(sealDecision(key, agent, answer, decision)).not.toBe(sealed);
+  });
+
+  it('refuses what is not a decision even when it opens, and malformed requests', () => {
+    const bogus = sealDecision(key, agent, answer, { decision: 'maybe', sent_at: 1 } as never);
+    expect(() => openDecision(key, agent, answer, bogus)).toThrow(/decision/);
+    expect(() => parseAnswerRequest({ agent_id: agent, answer, sealed: 'not base64url!' })).toThrow(/sealed/);
+    expect(() => parseAnswerRequest({ agent_id: 'short', answer, sealed: 'AAAA' })).toThrow(/agent_id/);
+    expect(parseAnswerRequest({ agent_id: agent, answer, sealed: 'AAAA' })).toEqual({ agent_id: agent, answer, sealed: 'AAAA' });
   });
 });
