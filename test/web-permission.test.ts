@@ -14,6 +14,7 @@ import { describeBrowser, phone, phoneSuite, screenshotPath, waitForScreen, wait
 import { startClaudeAgent, type FakeRequest } from './helpers/fake-anthropic.js';
 import { decryptPush, startPushService, type TestSubscription } from './helpers/push-service.js';
 import { atCleanup, startAgent, startRelay, TestClient } from './helpers/system.js';
+import { pushDelivery, standInPushManager } from './helpers/browser-push.js';
 
 /** The tool results a request to the Messages API carries. */
 const toolResults = (request: FakeRequest): Array<{ content?: unknown; is_error?: boolean }> =>
@@ -79,12 +80,7 @@ describeBrowser('answering Claude Code from the notification', () => {
     const device: TestSubscription = service.subscribe();
     await browser.context.grantPermissions(['notifications'], { origin: relay.url });
     const page = await browser.open(agent.url);
-    // Headless Chromium has no push service: the subscription the page gets is one the test holds the keys of.
-    await page.evaluate((subscription) => {
-      const fake = { endpoint: subscription.endpoint, toJSON: () => ({ endpoint: subscription.endpoint, keys: subscription.keys }) };
-      PushManager.prototype.subscribe = async () => fake as unknown as PushSubscription;
-      PushManager.prototype.getSubscription = async () => null;
-    }, { endpoint: device.endpoint, keys: device.keys });
+    await standInPushManager(page, device);
     await waitForState(page, 'online');
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
     await waitForScreen(page, /for shortcuts|Try "/, 30_000);
@@ -124,16 +120,12 @@ describeBrowser('answering Claude Code from the notification', () => {
     const blank = await context.newPage();
     const pagesBefore = context.pages().length;
     const worker = context.serviceWorkers()[0]!;
-    const cdp = await context.newCDPSession(blank);
-    const registrations: Array<{ registrationId: string }> = [];
-    cdp.on('ServiceWorker.workerRegistrationUpdated', (event: { registrations: Array<{ registrationId: string }> }) => registrations.push(...event.registrations));
-    await cdp.send('ServiceWorker.enable');
-    await expect.poll(() => registrations.length).toBeGreaterThan(0);
+    const push = await pushDelivery(context, blank, relay.url);
     const deliver = async (alert: Record<string, unknown>): Promise<Shown> => {
       await worker.evaluate(async () => {
         for (const n of await (globalThis as unknown as { registration: ServiceWorkerRegistration }).registration.getNotifications()) n.close();
       });
-      await cdp.send('ServiceWorker.deliverPushMessage', { origin: relay.url, registrationId: registrations[0]!.registrationId, data: JSON.stringify(alert) });
+      await push.deliver(alert);
       await expect.poll(async () => (await notifications(worker)).length, { timeout: 10_000 }).toBe(1);
       return (await notifications(worker))[0]!;
     };
@@ -180,7 +172,7 @@ describeBrowser('answering Claude Code from the notification', () => {
     await tap(worker, 'allow');
     expect((await notifications(worker))[0]!.body).toMatch(/Nothing was done: this request is no longer waiting\. It was answered at the terminal\./);
     expect(existsSync(join(project, 'made-at-terminal'))).toBe(false);
-    await cdp.detach();
+    await push.cdp.detach();
   }, 180_000);
 });
 

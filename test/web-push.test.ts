@@ -7,6 +7,7 @@
 import { expect, it } from 'vitest';
 import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
 import { decryptPush, startPushService } from './helpers/push-service.js';
+import { pushDelivery, standInPushManager } from './helpers/browser-push.js';
 import { claudeStandIn } from './helpers/fake-anthropic.js';
 import { atCleanup, startAgent, startRelay } from './helpers/system.js';
 
@@ -22,12 +23,7 @@ describeBrowser('alerts while the page is closed', () => {
     const device = service.subscribe();
     await browser.context.grantPermissions(['notifications'], { origin: relay.url });
     const page = await browser.open(agent.url);
-    // Headless Chromium has no push service: the subscription the page gets is one the test holds the keys of.
-    await page.evaluate((subscription) => {
-      const fake = { endpoint: subscription.endpoint, toJSON: () => ({ endpoint: subscription.endpoint, keys: subscription.keys }) };
-      PushManager.prototype.subscribe = async () => fake as unknown as PushSubscription;
-      PushManager.prototype.getSubscription = async () => null;
-    }, { endpoint: device.endpoint, keys: device.keys });
+    await standInPushManager(page, device);
     await waitForState(page, 'online');
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
     await waitForScreen(page, 'waiting-for-enter');
@@ -48,16 +44,12 @@ describeBrowser('alerts while the page is closed', () => {
     const alert = JSON.parse(decryptPush(device, delivery.body)) as { session: string; message: string };
     expect(alert).toMatchObject({ terminal: 1, kind: 'notification', message: 'Claude needs your permission to use Bash' });
     // The push service delivers it into the service worker (what the browser does after decrypting it).
-    const cdp = await page.context().newCDPSession(page);
-    const registrations: Array<{ registrationId: string; scopeURL: string }> = [];
-    cdp.on('ServiceWorker.workerRegistrationUpdated', (event: { registrations: Array<{ registrationId: string; scopeURL: string }> }) => registrations.push(...event.registrations));
-    await cdp.send('ServiceWorker.enable');
-    await expect.poll(() => registrations.length).toBeGreaterThan(0);
+    const { deliver } = await pushDelivery(page.context(), page, relay.url);
     // The page was open: it showed its own notice, not a system notification; none is there before the push.
     await page.evaluate(async () => {
       for (const n of await (await navigator.serviceWorker.ready).getNotifications()) n.close();
     });
-    await cdp.send('ServiceWorker.deliverPushMessage', { origin: relay.url, registrationId: registrations[0]!.registrationId, data: JSON.stringify(alert) });
+    await deliver(alert);
     const shown = (): Promise<string[]> => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title}: ${n.body}`));
     await expect.poll(async () => (await shown()).length, { timeout: 10_000 }).toBe(1);
     expect((await shown())[0]!.endsWith(`: ${alert.session}: Claude needs your permission to use Bash`)).toBe(true);

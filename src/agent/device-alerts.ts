@@ -5,8 +5,8 @@
 // notification (permissions.ts, protocol/answer.ts); a read-only device gets it without. A device can mute
 // a session: it gets nothing about that session until it unmutes it or the session goes.
 
-import type { AgentToRelay, AttentionEvent } from '../protocol/index.js';
-import type { PairedDevice } from './identity.js';
+import { randomId, type AgentChannelMessage, type AgentToRelay, type AttentionEvent } from '../protocol/index.js';
+import type { DevicePush, PairedDevice } from './identity.js';
 import type { Permissions } from './permissions.js';
 import { encryptPush } from './push-sender.js';
 
@@ -19,9 +19,14 @@ export interface DeviceAlertsContext {
   name: string;
   devices(): readonly PairedDevice[];
   permissions: Permissions;
-  toRelay(message: Extract<AgentToRelay, { type: 'push' }>): void;
+  /** Keeps a device's subscription with it (none: forgets it). */
+  setPush(device: string, push: DevicePush | undefined): Promise<void>;
+  toRelay(message: Extract<AgentToRelay, { type: 'push' | 'push_register' | 'push_unregister' }>): void;
   warn(message: string): void;
 }
+
+/** What a device is told of its alerts. */
+type PushState = Extract<AgentChannelMessage, { type: 'push_state' }>;
 
 export class DeviceAlerts {
   /** The sessions each device muted, by device id. */
@@ -29,18 +34,47 @@ export class DeviceAlerts {
 
   constructor(private readonly context: DeviceAlertsContext) {}
 
+  /** Whether `device` gets alerts, and the sessions it muted. */
+  state(device: string): PushState {
+    const subscribed = this.context.devices().some((d) => d.id === device && d.push !== undefined);
+    return { type: 'push_state', subscribed, muted: [...(this.muted.get(device) ?? [])].sort((a, b) => a - b) };
+  }
+
+  /** `device` asks for alerts at this subscription (it keeps its subscription id when it had one). */
+  async subscribe(device: string, subscription: { endpoint: string; p256dh: string; auth: string }): Promise<PushState> {
+    const known = this.context.devices().find((d) => d.id === device)?.push;
+    const push = { subscription: known?.subscription ?? randomId(), endpoint: subscription.endpoint, p256dh: subscription.p256dh, auth: subscription.auth };
+    await this.context.setPush(device, push);
+    this.context.toRelay({ type: 'push_register', subscription: push.subscription, endpoint: push.endpoint });
+    return this.state(device);
+  }
+
+  /** `device` wants no more alerts (or was revoked): the relay forgets its subscription, and its mutes go. */
+  async unsubscribe(device: string): Promise<PushState> {
+    const known = this.context.devices().find((d) => d.id === device)?.push;
+    if (known) {
+      await this.context.setPush(device, undefined);
+      this.context.toRelay({ type: 'push_unregister', subscription: known.subscription });
+    }
+    this.muted.delete(device);
+    return this.state(device);
+  }
+
+  /** The relay knows the subscriptions of its current connection only: every device's, again. */
+  registerAll(): void {
+    for (const device of this.context.devices()) {
+      if (device.push) this.context.toRelay({ type: 'push_register', subscription: device.push.subscription, endpoint: device.push.endpoint });
+    }
+  }
+
   /** `device` mutes (or unmutes) the session `terminal`. */
-  mute(device: string, terminal: number, muted: boolean): void {
+  mute(device: string, terminal: number, muted: boolean): PushState {
     const set = this.muted.get(device) ?? new Set<number>();
     if (muted) set.add(terminal);
     else set.delete(terminal);
     if (set.size > 0) this.muted.set(device, set);
     else this.muted.delete(device);
-  }
-
-  /** The sessions `device` muted. */
-  mutedBy(device: string): number[] {
-    return [...(this.muted.get(device) ?? [])].sort((a, b) => a - b);
+    return this.state(device);
   }
 
   /** A session is gone: nobody mutes it any more (a later session may get its number). */
@@ -49,11 +83,6 @@ export class DeviceAlerts {
       set.delete(terminal);
       if (set.size === 0) this.muted.delete(device);
     }
-  }
-
-  /** A device forgot its subscription or was revoked: its mutes go too. */
-  forgetDevice(device: string): void {
-    this.muted.delete(device);
   }
 
   /** Sends `event` about the session named `session` to every device that asked for alerts and did not mute it. */

@@ -6,7 +6,7 @@
 // or failing, the session ending, or the hook's time running out. Whatever comes later finds it settled
 // and is told how. A request nobody answered within `remindAfterMs` is announced once more.
 
-import { randomId, toBase64Url, randomBytes, type AnswerOutcome, type PermissionAsk } from '../protocol/index.js';
+import { MAX_ATTENTION_MESSAGE, randomId, toBase64Url, randomBytes, type AnswerOutcome, type AttentionEvent, type PermissionAsk } from '../protocol/index.js';
 import type { HookPermission } from './attention-channel.js';
 
 /** Settled requests remembered, to tell a late answer what became of its request. */
@@ -44,6 +44,12 @@ export class PermissionRequest {
 
   get waiting(): boolean {
     return this.state.kind === 'waiting';
+  }
+
+  /** The attention event that tells clients and devices of it (`reminder`: the one repeat). */
+  attention(reminder = false): AttentionEvent {
+    const message = `${this.hook.tool}: ${this.hook.detail}`.slice(0, MAX_ATTENTION_MESSAGE);
+    return { terminal: this.terminal, kind: 'permission', message, permission: this.ask, ...(reminder ? { reminder } : {}) };
   }
 }
 

@@ -6,21 +6,16 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  ANSWER_MAX_AGE_MS,
   Backoff,
   FrameType,
-  MAX_ATTENTION_MESSAGE,
   PROTOCOL_VERSION,
   ProtocolError,
   decodeFrame,
   formatAccessLink,
-  openDecision,
-  sealResult,
   printable,
   randomId,
   viewSecret,
   type AgentChannelMessage,
-  type AnswerResult,
   type ExitStatus,
   type FromClientFrame,
   type RelayToAgent,
@@ -31,6 +26,7 @@ import { ChannelHost, type OpenChannel, type SessionRequest } from './channel-ho
 import { ClientTable } from './client-table.js';
 import { DeviceAlerts } from './device-alerts.js';
 import { PERMISSION_WAIT_MS } from './hook-limits.js';
+import { answerFromNotification } from './notification-answer.js';
 import { Permissions, type PermissionRequest } from './permissions.js';
 import { ControlSocket, controlPath } from './control-socket.js';
 import { AgentCredentials } from './credentials.js';
@@ -175,7 +171,8 @@ export class RunningAgent {
       permission: (session, hook) => {
         const request = this.permissions.add(session.terminal, hook);
         this.emit({ event: 'permission', terminal: session.terminal, tool: hook.tool, detail: hook.detail, state: 'waiting' });
-        session.attentionEvent({ kind: 'permission', message: `${hook.tool}: ${hook.detail}`.slice(0, MAX_ATTENTION_MESSAGE), permission: request.ask });
+        const { terminal: _terminal, ...event } = request.attention();
+        session.attentionEvent(event);
       },
       toolDone: (session, call) => this.permissions.toolDone(session.terminal, call),
       typedInto: (session) => this.permissions.typedInto(session.terminal),
@@ -202,6 +199,7 @@ export class RunningAgent {
       name: setup.name,
       devices: () => this.credentials.devices,
       permissions: this.permissions,
+      setPush: (device, push) => this.credentials.setPush(device, push),
       toRelay: (message) => this.link.sendMessage(message),
       warn: (message) => this.emit({ event: 'warning', message }),
     });
@@ -262,10 +260,7 @@ export class RunningAgent {
     this.channels.reset();
     this.clients.clear();
     this.sessions.online();
-    // The relay knows the subscriptions of this connection only: every device's, again.
-    for (const device of this.credentials.devices) {
-      if (device.push) this.link.sendMessage({ type: 'push_register', subscription: device.push.subscription, endpoint: device.push.endpoint });
-    }
+    this.alerts.registerAll();
     this.emit({ event: 'relay_connected' });
     if (!this.announced) {
       this.announced = true;
@@ -298,8 +293,11 @@ export class RunningAgent {
           this.emit({ event: 'warning', message: `a push notification was not delivered (${message.status === 0 ? 'the relay refused it' : `push service answered ${message.status}`}${message.message ? `: ${printable(message.message)}` : ''})` });
         }
         return;
-      case 'answer':
-        return this.answerFromNotification(message);
+      case 'answer': {
+        const { sealed, warning } = answerFromNotification({ agentId: this.agentId!, permissions: this.permissions, devices: this.credentials.devices }, message);
+        if (warning) this.emit({ event: 'warning', message: warning });
+        return this.link.sendMessage({ type: 'answer_result', ref: message.ref, ...(sealed ? { sealed } : {}) });
+      }
       case 'connected':
       case 'heartbeat_ack':
         return;
@@ -332,15 +330,8 @@ export class RunningAgent {
     this.devices.connected(channel);
     this.channels.send(client, this.sessionsMessage());
     // What waits for an answer now, so that a page opened from a notification can give it.
-    for (const request of this.permissions.waiting()) {
-      const message = `${request.hook.tool}: ${request.hook.detail}`.slice(0, MAX_ATTENTION_MESSAGE);
-      this.channels.send(client, { type: 'attention', terminal: request.terminal, kind: 'permission', message, permission: request.ask });
-    }
-    if (channel.device) {
-      const device = channel.device;
-      const subscribed = this.credentials.devices.some((d) => d.id === device.id && d.push !== undefined);
-      this.channels.send(client, { type: 'push_state', subscribed, muted: this.alerts.mutedBy(device.id) });
-    }
+    for (const request of this.permissions.waiting()) this.channels.send(client, { type: 'attention', ...request.attention() });
+    if (channel.device) this.channels.send(client, this.alerts.state(channel.device.id));
     const watch = channel.open.watch;
     if (watch) this.watch(client, channel, watch.terminal, watch.resume);
   }
@@ -410,32 +401,15 @@ export class RunningAgent {
         this.channels.send(client, { type: 'conversations', request: message.request, cwd, conversations: await listConversations(cwd, this.setup.start.env) });
         return;
       }
-      case 'push_subscribe': {
-        const device = channel.device;
-        if (!device) return this.channels.send(client, { type: 'refused', message: 'Only a paired device can get push alerts.' });
-        const known = this.credentials.devices.find((d) => d.id === device.id)?.push;
-        const push = { subscription: known?.subscription ?? randomId(), endpoint: message.endpoint, p256dh: message.p256dh, auth: message.auth };
-        await this.credentials.setPush(device.id, push);
-        this.link.sendMessage({ type: 'push_register', subscription: push.subscription, endpoint: push.endpoint });
-        return this.channels.send(client, { type: 'push_state', subscribed: true, muted: this.alerts.mutedBy(device.id) });
-      }
-      case 'push_unsubscribe': {
-        const device = channel.device;
-        const known = device ? this.credentials.devices.find((d) => d.id === device.id)?.push : undefined;
-        if (device && known) {
-          await this.credentials.setPush(device.id, undefined);
-          this.link.sendMessage({ type: 'push_unregister', subscription: known.subscription });
-        }
-        if (device) this.alerts.forgetDevice(device.id);
-        return this.channels.send(client, { type: 'push_state', subscribed: false, muted: [] });
-      }
+      case 'push_subscribe':
+      case 'push_unsubscribe':
       case 'push_mute': {
         const device = channel.device;
-        if (!device) return this.channels.send(client, { type: 'refused', message: 'Only a paired device can mute a session.' });
+        if (!device) return this.channels.send(client, { type: 'refused', message: 'Only a paired device gets push alerts.' });
+        if (message.type === 'push_subscribe') return this.channels.send(client, await this.alerts.subscribe(device.id, message));
+        if (message.type === 'push_unsubscribe') return this.channels.send(client, await this.alerts.unsubscribe(device.id));
         if (!this.sessions.get(message.terminal)) return this.channels.send(client, { type: 'refused', message: `There is no session ${message.terminal}.` });
-        this.alerts.mute(device.id, message.terminal, message.muted);
-        const subscribed = this.credentials.devices.some((d) => d.id === device.id && d.push !== undefined);
-        return this.channels.send(client, { type: 'push_state', subscribed, muted: this.alerts.mutedBy(device.id) });
+        return this.channels.send(client, this.alerts.mute(device.id, message.terminal, message.muted));
       }
       case 'permission_answer': {
         if (!full) return readOnly('answer a permission request');
@@ -464,37 +438,9 @@ export class RunningAgent {
     const session = this.sessions.get(request.terminal);
     if (!session || !request.waiting) return;
     this.emit({ event: 'permission', terminal: request.terminal, tool: request.hook.tool, detail: request.hook.detail, state: 'reminded' });
-    const event = { terminal: request.terminal, kind: 'permission' as const, message: `${request.hook.tool}: ${request.hook.detail}`.slice(0, MAX_ATTENTION_MESSAGE), permission: request.ask, reminder: true };
+    const event = request.attention(true);
     this.toEveryChannel({ type: 'attention', ...event });
     this.alerts.send(session.info().name, event);
-  }
-
-  /**
-   * A device answered a permission request from its notification, through the relay: the decision opens only
-   * with the key this agent gave that device for that request; the result goes back sealed with it.
-   */
-  private answerFromNotification(message: Extract<RelayToAgent, { type: 'answer' }>): void {
-    const found = this.permissions.answerFor(message.answer);
-    // Without the key nothing can be sealed for the device: the relay says the request is unknown.
-    if (!found) return this.link.sendMessage({ type: 'answer_result', ref: message.ref });
-    const { request, key } = found;
-    const agentId = this.agentId!;
-    const reply = (result: AnswerResult): void => this.link.sendMessage({ type: 'answer_result', ref: message.ref, sealed: sealResult(key.key, agentId, message.answer, result) });
-    let decision;
-    try {
-      decision = openDecision(key.key, agentId, message.answer, message.sealed);
-    } catch {
-      // Not sealed by the device: made up or altered on the way. Nothing is done, and the device is not told otherwise.
-      this.emit({ event: 'warning', message: 'an answer to a permission request did not open (altered or made up on the way); it was ignored' });
-      return this.link.sendMessage({ type: 'answer_result', ref: message.ref });
-    }
-    const age = Date.now() - decision.sent_at;
-    if (Math.abs(age) > ANSWER_MAX_AGE_MS) {
-      return reply({ outcome: 'refused', message: `Nothing was done: this answer arrived ${Math.round(age / 1000)} s after it was given (or the phone's clock is off). Answer again.` });
-    }
-    const device = this.credentials.devices.find((d) => d.id === key.device);
-    if (!device || device.access !== 'full') return reply({ outcome: 'refused', message: 'Nothing was done: this device may no longer answer.' });
-    reply(this.permissions.answer(request, decision.decision, `${device.name}'s notification`));
   }
 
   /** Where an answer came from, for people: the device's name, or the kind of link. */
