@@ -180,3 +180,21 @@ describe('permission requests', () => {
     expect(pushes(phoneDevice).map((p) => p.permission?.detail)).toEqual(['echo step-2 (Say the step)']);
   });
 });
+
+describe('alerts that do not arrive', () => {
+  it('the device hears why its last alert did not reach it, and the agent\'s terminal too; the next that arrives clears it', async () => {
+    const { agent, phone, phoneDevice, service, pushes } = await setup();
+    service.status = 500;
+    phone.type('\r');
+    const failed = await phone.pushStates.next((s) => s.problem !== undefined, 15_000, 'the problem told to the device');
+    expect(failed).toMatchObject({ subscribed: true, problem: 'The last alert did not reach this device: the push service answered 500.' });
+    expect(agent.events.items).toContainEqual({ event: 'warning', message: 'a push alert for phone was not delivered (the push service answered 500)' });
+    const first = phone.attentions.items.find(permissionEvent)!;
+    phone.session.answerPermission(first.permission!.id, 'deny');
+    await phone.waitForOutput('decided-1:deny');
+    service.status = 201;
+    phone.type('\r');
+    await service.deliveries.until(() => pushes(phoneDevice).length >= 2, 15_000, 'the next push');
+    await phone.pushStates.until((items) => items.at(-1)?.problem === undefined, 10_000, 'the problem cleared');
+  });
+});

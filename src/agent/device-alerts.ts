@@ -5,7 +5,7 @@
 // notification (permissions.ts, protocol/answer.ts); a read-only device gets it without. A device can mute
 // a session: it gets nothing about that session until it unmutes it or the session goes.
 
-import { randomId, type AgentChannelMessage, type AgentToRelay, type AttentionEvent } from '../protocol/index.js';
+import { MAX_TEXT_LENGTH, printable, randomId, type AgentChannelMessage, type AgentToRelay, type AttentionEvent } from '../protocol/index.js';
 import type { DevicePush, PairedDevice } from './identity.js';
 import type { Permissions } from './permissions.js';
 import { encryptPush } from './push-sender.js';
@@ -23,6 +23,8 @@ export interface DeviceAlertsContext {
   setPush(device: string, push: DevicePush | undefined): Promise<void>;
   toRelay(message: Extract<AgentToRelay, { type: 'push' | 'push_register' | 'push_unregister' }>): void;
   warn(message: string): void;
+  /** What `device` is told of its alerts changed (an alert did not reach it, or did again). */
+  changed(device: string): void;
 }
 
 /** What a device is told of its alerts. */
@@ -31,13 +33,32 @@ type PushState = Extract<AgentChannelMessage, { type: 'push_state' }>;
 export class DeviceAlerts {
   /** The sessions each device muted, by device id. */
   private readonly muted = new Map<string, Set<number>>();
+  /** Why the last alert to a subscription did not reach it, by subscription id. */
+  private readonly problems = new Map<string, string>();
 
   constructor(private readonly context: DeviceAlertsContext) {}
 
   /** Whether `device` gets alerts, and the sessions it muted. */
   state(device: string): PushState {
-    const subscribed = this.context.devices().some((d) => d.id === device && d.push !== undefined);
-    return { type: 'push_state', subscribed, muted: [...(this.muted.get(device) ?? [])].sort((a, b) => a - b) };
+    const push = this.context.devices().find((d) => d.id === device)?.push;
+    const problem = push ? this.problems.get(push.subscription) : undefined;
+    return { type: 'push_state', subscribed: push !== undefined, muted: [...(this.muted.get(device) ?? [])].sort((a, b) => a - b), ...(problem ? { problem } : {}) };
+  }
+
+  /**
+   * What the relay made of a push or registration (`push_result`): a failure is told to the person and,
+   * once, to the device, so that its menu can say why alerts do not come; the next success clears it.
+   */
+  result(subscription: string, status: number, message: string | undefined): void {
+    const device = this.context.devices().find((d) => d.push?.subscription === subscription);
+    const failed = status === 0 || status >= 400;
+    const why = status === 0 ? `the relay did not send it${message ? `: ${printable(message)}` : ''}` : `the push service answered ${status}${message ? `: ${printable(message)}` : ''}`;
+    if (failed) this.context.warn(`a push alert${device ? ` for ${device.name}` : ''} was not delivered (${why})`);
+    if (!device) return;
+    const before = this.problems.get(subscription);
+    if (failed) this.problems.set(subscription, `The last alert did not reach this device: ${why}.`.slice(0, MAX_TEXT_LENGTH));
+    else this.problems.delete(subscription);
+    if (before !== this.problems.get(subscription)) this.context.changed(device.id);
   }
 
   /** `device` asks for alerts at this subscription (it keeps its subscription id when it had one). */

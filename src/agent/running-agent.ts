@@ -202,6 +202,9 @@ export class RunningAgent {
       setPush: (device, push) => this.credentials.setPush(device, push),
       toRelay: (message) => this.link.sendMessage(message),
       warn: (message) => this.emit({ event: 'warning', message }),
+      changed: (device) => {
+        for (const [client, channel] of this.channels.open()) if (channel.device?.id === device) this.channels.send(client, this.alerts.state(device));
+      },
     });
   }
 
@@ -288,11 +291,7 @@ export class RunningAgent {
         // Something the agent sent was refused: the person hears of it (in the relay's words, as data).
         return this.emit({ event: 'warning', message: `the relay refused something this agent sent (${printable(message.code)}): ${printable(message.message)}` });
       case 'push_result':
-        // A push the relay did not send, or the push service refused: the person hears of it.
-        if (message.status === 0 || message.status >= 400) {
-          this.emit({ event: 'warning', message: `a push notification was not delivered (${message.status === 0 ? 'the relay refused it' : `push service answered ${message.status}`}${message.message ? `: ${printable(message.message)}` : ''})` });
-        }
-        return;
+        return this.alerts.result(message.subscription, message.status, message.message);
       case 'answer': {
         const { sealed, warning } = answerFromNotification({ agentId: this.agentId!, permissions: this.permissions, devices: this.credentials.devices }, message);
         if (warning) this.emit({ event: 'warning', message: warning });

@@ -93,8 +93,11 @@ export interface SessionEvents extends StreamEvents {
   sessions?(sessions: SessionInfo[], max: number): void;
   /** The session watched now (null: none); its output follows (after a snapshot, for a screen). */
   watching?(terminal: number | null): void;
-  /** Whether this device gets push alerts now, and the sessions it muted (once the channel opens, and after each change). */
-  pushState?(subscribed: boolean, muted: number[]): void;
+  /**
+   * Whether this device gets push alerts now, the sessions it muted, and why its last alert did not reach
+   * it if it did not (once the channel opens, and after each change).
+   */
+  pushState?(subscribed: boolean, muted: number[], problem: string | undefined): void;
   /** A permission request is no longer waiting: answered (here or elsewhere), answered at the terminal, or gone with its session. */
   permissionSettled?(settled: { terminal: number; id: string; outcome: AnswerOutcome; message: string }): void;
   /** The key the watched session's output opens with now (the agent gave it sealed; for diagnostics and tests). */
@@ -728,7 +731,7 @@ export class ClientSession {
         return;
       }
       case 'push_state':
-        this.events.pushState?.(message.subscribed, message.muted);
+        this.events.pushState?.(message.subscribed, message.muted, message.problem);
         return;
       case 'refused': {
         const pending = message.request === undefined ? undefined : this.pending.get(message.request);

@@ -383,8 +383,11 @@ export const agentChannel = {
   },
   devices: { devices: array(object(deviceShape), { max: MAX_DEVICES }) },
   revoked: { id },
-  /** Whether this device gets push alerts now, and the sessions it muted (the answer to `push_*`). */
-  push_state: { subscribed: bool, muted: array(terminal, { max: MAX_TERMINALS }) },
+  /**
+   * Whether this device gets push alerts now, the sessions it muted, and why its last alert did not reach
+   * it, if it did not (the answer to `push_*`, and whenever that changes).
+   */
+  push_state: { subscribed: bool, muted: array(terminal, { max: MAX_TERMINALS }), problem: optional(str({ max: MAX_TEXT_LENGTH })) },
   /**
    * A permission request is no longer waiting (to every channel): answered here or elsewhere, answered at
    * the terminal, timed out, or its session ended; `message` says which, for people.

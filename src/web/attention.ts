@@ -145,10 +145,10 @@ export class Attention {
     this.showPermission();
   }
 
-  /** The agent said whether this device gets push alerts. */
-  pushState(subscribed: boolean): void {
+  /** The agent said whether this device gets push alerts, and why the last one did not reach it, if it did not. */
+  pushState(subscribed: boolean, problem?: string): void {
     this.push?.agentSays(subscribed);
-    this.showPermission();
+    this.showPermission(problem);
   }
 
   /**

@@ -194,8 +194,8 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
           remember(undefined);
           attention.showPermission();
         },
-        pushState: (subscribed, muted) => {
-          attention.pushState(subscribed);
+        pushState: (subscribed, muted, problem) => {
+          attention.pushState(subscribed, problem);
           sessions.alerts(subscribed, muted);
         },
         permissionSettled: (settled) => permissions.settled(settled.id, settled.outcome, settled.message),

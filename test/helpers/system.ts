@@ -151,7 +151,7 @@ export class TestClient {
   readonly watchings = new EventLog<number | null>();
   /** Whether this device gets push alerts, as the agent said each time. */
   /** What the agent said of this device's push alerts: whether it gets them, and the sessions it muted. */
-  readonly pushStates = new EventLog<{ subscribed: boolean; muted: number[] }>();
+  readonly pushStates = new EventLog<{ subscribed: boolean; muted: number[]; problem?: string }>();
   /** Permission requests settled, as the agent told this client. */
   readonly settlements = new EventLog<{ terminal: number; id: string; outcome: string; message: string }>();
   /** The stream keys the agent gave for the session watched, in turn. */
@@ -228,7 +228,7 @@ export class TestClient {
         sessions: (sessions) => this.sessionLists.push(sessions),
         watching: this.watchings.push,
         streamKey: (terminal, key) => this.streamKeys.push({ terminal, key }),
-        pushState: (subscribed, muted) => this.pushStates.push({ subscribed, muted }),
+        pushState: (subscribed, muted, problem) => this.pushStates.push({ subscribed, muted, ...(problem ? { problem } : {}) }),
         permissionSettled: this.settlements.push,
         error: (code, message) => this.errors.push({ code, message }),
       },
