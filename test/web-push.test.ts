@@ -2,14 +2,15 @@
 // device (headless Chromium has no push service: PushManager.subscribe is stood in with keys the test
 // holds, at a local push service); a session waiting for the person reaches the push service as ciphertext
 // only this device's keys open; delivered into the service worker (through the DevTools protocol, as a
-// push service would), it shows a notification naming the session.
+// push service would), it shows a notification naming the session. Forgetting the terminal on the start
+// page takes the subscription back.
 
 import { expect, it } from 'vitest';
 import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
 import { decryptPush, startPushService } from './helpers/push-service.js';
 import { pushDelivery, standInPushManager } from './helpers/browser-push.js';
 import { claudeStandIn } from './helpers/fake-anthropic.js';
-import { atCleanup, startAgent, startRelay } from './helpers/system.js';
+import { atCleanup, startAgent, startRelay, TestClient } from './helpers/system.js';
 
 describeBrowser('alerts while the page is closed', () => {
   const browser = phoneSuite();
@@ -53,5 +54,20 @@ describeBrowser('alerts while the page is closed', () => {
     const shown = (): Promise<string[]> => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title}: ${n.body}`));
     await expect.poll(async () => (await shown()).length, { timeout: 10_000 }).toBe(1);
     expect((await shown())[0]!.endsWith(`: ${alert.session}: Claude needs your permission to use Bash`)).toBe(true);
+
+    // Forgetting this terminal on the start page takes the subscription back from the agent.
+    const desk = new TestClient(agent.url);
+    await desk.waitForState('online');
+    const alertsOf = async (): Promise<boolean | undefined> => {
+      const from = desk.deviceLists.items.length;
+      desk.session.listDevices();
+      const list = await desk.deviceLists.next(() => true, 10_000, 'the devices', from);
+      return list.find((d) => d.name !== undefined)?.alerts;
+    };
+    expect(await alertsOf()).toBe(true);
+    const start = await browser.open(`${relay.url}/`);
+    start.on('dialog', (dialog) => void dialog.accept());
+    await start.locator('.agents .forget').tap();
+    await expect.poll(alertsOf, { timeout: 15_000 }).toBe(false);
   });
 });

@@ -357,6 +357,7 @@ function deviceInfo(device: PairedDevice, asking: OpenChannel): DeviceInfo {
     paired_at: device.pairedAt,
     last_seen: device.lastSeen ?? null,
     ...(device.lastAddress ? { last_address: device.lastAddress } : {}),
+    alerts: device.push !== undefined,
     current: asking.device?.id === device.id,
   };
 }

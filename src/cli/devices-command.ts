@@ -85,11 +85,11 @@ async function revoke(agents: Array<{ file: IdentityFile; identity: Identity }>,
 }
 
 function shown(device: Omit<PairedDevice, 'psk' | 'verifier'>): Record<string, unknown> {
-  return { id: device.id, name: device.name, access: device.access, pairedAt: device.pairedAt, lastSeen: device.lastSeen ?? null, lastAddress: device.lastAddress ?? null };
+  return { id: device.id, name: device.name, access: device.access, pairedAt: device.pairedAt, lastSeen: device.lastSeen ?? null, lastAddress: device.lastAddress ?? null, alerts: device.push !== undefined };
 }
 
 function seen(device: Omit<PairedDevice, 'psk' | 'verifier'>): string {
-  const paired = `paired ${new Date(device.pairedAt).toLocaleString()}`;
+  const paired = `paired ${new Date(device.pairedAt).toLocaleString()}${device.push ? ', gets alerts' : ''}`;
   if (device.lastSeen === undefined || device.lastSeen === null) return paired;
   return `${paired}, last seen ${new Date(device.lastSeen).toLocaleString()}${device.lastAddress ? ` from ${printable(device.lastAddress)}` : ''}`;
 }

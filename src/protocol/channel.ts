@@ -214,6 +214,8 @@ const deviceShape = {
   paired_at: int(0, MAX_POSITION),
   last_seen: nullable(int(0, MAX_POSITION)),
   last_address: optional(str({ max: 64 })),
+  /** It gets push alerts. */
+  alerts: optional(bool),
   /** The device asking. */
   current: bool,
 } satisfies Shape;

@@ -45,7 +45,7 @@ export class DevicesPanel {
     const detail = document.createElement('span');
     detail.className = 'device-detail';
     const seen = device.last_seen === null ? 'never connected' : `last seen ${new Date(device.last_seen).toLocaleString()}`;
-    detail.textContent = `${device.access === 'full' ? 'Can type' : 'View only'} · ${seen}${device.last_address ? ` from ${device.last_address}` : ''}`;
+    detail.textContent = `${device.access === 'full' ? 'Can type' : 'View only'}${device.alerts ? ' · gets alerts' : ''} · ${seen}${device.last_address ? ` from ${device.last_address}` : ''}`;
     const revoke = document.createElement('button');
     revoke.type = 'button';
     revoke.textContent = 'Revoke';

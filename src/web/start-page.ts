@@ -6,6 +6,7 @@
 
 import { MAX_PRESENCE_AGENTS, accessToken, deviceToken, parsePresenceAnswer, viewSecret, type Presence } from '../protocol/index.js';
 import { forgetAgent, rememberedAgents, type RememberedAgent } from './storage.js';
+import { stopAlerts } from './stop-alerts.js';
 
 const POLL_MS = 5000;
 
@@ -31,7 +32,13 @@ export function showStartPage(relayUrl: string): boolean {
         if (!window.confirm(`Forget "${label}" on this device? You will need its link again to reach it.`)) return;
         forgetAgent(relayUrl, agent.agentId);
         render();
-        if (here().length === 0) location.reload();
+        // Its alerts go too: the agent is told while this page still holds the credential (in memory only).
+        void stopAlerts(agent).then((stopped) => {
+          if (!stopped) {
+            note.textContent = `"${label}" could not be told to stop sending alerts to this device; turn them off in its menu, or revoke this device there.`;
+            note.hidden = false;
+          } else if (here().length === 0) location.reload();
+        });
       });
       rows.set(agent.agentId, row);
       list.append(row);
