@@ -1,7 +1,8 @@
 // A running agent, made of named parts with one lifecycle: its identity and credentials, the link to the
 // relay, the channels with clients (channel-host.ts) and what is kept per client (client-table.ts), the
 // paired devices (devices.ts), the sessions (sessions.ts) and what starting one from a phone involves
-// (starts/), and the local control socket for `ccremote devices`. It routes what the relay and the clients
+// (starts/), what reaches the person when a session wants them (attention-desk.ts), and the local control
+// socket for `ccremote devices`. It routes what the relay and the clients
 // send to the part it is for, and stops everything it started, once, when it ends.
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,10 +25,7 @@ import type { AgentEvent, AgentOptions } from './agent.js';
 import { RateLimiter } from '../net/rate-limit.js';
 import { ChannelHost, type OpenChannel, type SessionRequest } from './channel-host.js';
 import { ClientTable } from './client-table.js';
-import { DeviceAlerts } from './device-alerts.js';
-import { PERMISSION_WAIT_MS } from './hook-limits.js';
-import { answerFromNotification } from './notification-answer.js';
-import { Permissions, type PermissionRequest } from './permissions.js';
+import { AttentionDesk } from './attention-desk.js';
 import { ControlSocket, controlPath } from './control-socket.js';
 import { AgentCredentials } from './credentials.js';
 import { Devices } from './devices.js';
@@ -80,8 +78,7 @@ export class RunningAgent {
   private readonly channels: ChannelHost;
   private readonly devices: Devices;
   private readonly sessions: Sessions;
-  private readonly permissions: Permissions;
-  private readonly alerts: DeviceAlerts;
+  private readonly desk: AttentionDesk;
   private control: ControlSocket | undefined;
   /** A `sessions` message goes to every channel at the end of this turn (changes come in bursts). */
   private sessionsDue = false;
@@ -155,27 +152,17 @@ export class RunningAgent {
     this.sessions = new Sessions(this.link, this.clients, setup.settings, this.options.maxSessions ?? DEFAULT_MAX_SESSIONS, {
       terminalOpened: (session) => this.link.sendMessage({ type: 'terminal_opened', terminal: session.terminal, stream: session.stream.stream }),
       terminalClosed: (terminal) => {
-        this.alerts.sessionGone(terminal);
+        this.desk.closed(terminal);
         this.link.sendMessage({ type: 'terminal_closed', terminal });
       },
       rekeyed: (terminal, key, from, watchers) => {
         for (const client of watchers) this.channels.send(client, { type: 'stream_key', terminal, key, from });
       },
       exited: (session, status, exit, ranMs, lastLines) => this.sessionExited(session, status, exit, ranMs, lastLines),
-      attention: (session, event, type) => {
-        // Claude Code's own note that it asks for a permission says less than the request this agent holds.
-        if (type === 'permission_prompt' && this.permissions.waiting(session.terminal).length > 0) return;
-        this.toEveryChannel({ type: 'attention', ...event });
-        this.alerts.send(session.info().name, event);
-      },
-      permission: (session, hook) => {
-        const request = this.permissions.add(session.terminal, hook);
-        this.emit({ event: 'permission', terminal: session.terminal, tool: hook.tool, detail: hook.detail, state: 'waiting' });
-        const { terminal: _terminal, ...event } = request.attention();
-        session.attentionEvent(event);
-      },
-      toolDone: (session, call) => this.permissions.toolDone(session.terminal, call),
-      typedInto: (session) => this.permissions.typedInto(session.terminal),
+      attention: (session, event, type) => this.desk.attention(session, event, type),
+      permission: (session, hook) => this.desk.permission(session, hook),
+      toolDone: (session, call) => this.desk.toolDone(session.terminal, call),
+      typedInto: (session) => this.desk.typedInto(session.terminal),
       changed: () => this.sessionsChanged(),
       warning: (session, message) => {
         const said = `${message} (session ${session.terminal}, ${session.info().name})`;
@@ -183,28 +170,17 @@ export class RunningAgent {
         this.toEveryChannel({ type: 'warning', terminal: session.terminal, message: said.slice(0, 512) });
       },
     });
-    this.permissions = new Permissions(
-      {
-        settled: (request, outcome, message) => {
-          this.emit({ event: 'permission', terminal: request.terminal, tool: request.hook.tool, detail: request.hook.detail, state: outcome, message });
-          this.toEveryChannel({ type: 'permission_settled', terminal: request.terminal, id: request.id, outcome, message });
-          if (this.permissions.waiting(request.terminal).length === 0) this.sessions.get(request.terminal)?.attended();
-        },
-        remind: (request) => this.remind(request),
-      },
-      { remindAfterMs: this.options.remindAfterMs ?? DEFAULT_REMIND_AFTER_MS, waitMs: PERMISSION_WAIT_MS },
-    );
-    this.alerts = new DeviceAlerts({
+    this.desk = new AttentionDesk({
       agentId: () => identity.agentId!,
       name: setup.name,
       devices: () => this.credentials.devices,
-      permissions: this.permissions,
       setPush: (device, push) => this.credentials.setPush(device, push),
+      session: (terminal) => this.sessions.get(terminal),
+      channels: () => this.channels.open(),
+      send: (client, message) => this.channels.send(client, message),
       toRelay: (message) => this.link.sendMessage(message),
-      warn: (message) => this.emit({ event: 'warning', message }),
-      changed: (device) => {
-        for (const [client, channel] of this.channels.open()) if (channel.device?.id === device) this.channels.send(client, this.alerts.state(device));
-      },
+      emit: this.emit,
+      remindAfterMs: this.options.remindAfterMs,
     });
   }
 
@@ -250,7 +226,7 @@ export class RunningAgent {
     if (this.lifecycle.kind !== 'running') return;
     this.lifecycle = { kind: 'stopping' };
     this.registration.abort();
-    this.permissions.close();
+    this.desk.close();
     await this.sessions.dispose();
     this.clients.dispose();
     await Promise.all([this.link.close(), this.control?.close()]);
@@ -263,7 +239,7 @@ export class RunningAgent {
     this.channels.reset();
     this.clients.clear();
     this.sessions.online();
-    this.alerts.registerAll();
+    this.desk.online();
     this.emit({ event: 'relay_connected' });
     if (!this.announced) {
       this.announced = true;
@@ -291,12 +267,8 @@ export class RunningAgent {
         // Something the agent sent was refused: the person hears of it (in the relay's words, as data).
         return this.emit({ event: 'warning', message: `the relay refused something this agent sent (${printable(message.code)}): ${printable(message.message)}` });
       case 'push_result':
-        return this.alerts.result(message.subscription, message.status, message.message);
-      case 'answer': {
-        const { sealed, warning } = answerFromNotification({ agentId: this.agentId!, permissions: this.permissions, devices: this.credentials.devices }, message);
-        if (warning) this.emit({ event: 'warning', message: warning });
-        return this.link.sendMessage({ type: 'answer_result', ref: message.ref, ...(sealed ? { sealed } : {}) });
-      }
+      case 'answer':
+        return this.desk.relay(message);
       case 'connected':
       case 'heartbeat_ack':
         return;
@@ -328,9 +300,7 @@ export class RunningAgent {
     this.clients.opened(client, channel);
     this.devices.connected(channel);
     this.channels.send(client, this.sessionsMessage());
-    // What waits for an answer now, so that a page opened from a notification can give it.
-    for (const request of this.permissions.waiting()) this.channels.send(client, { type: 'attention', ...request.attention() });
-    if (channel.device) this.channels.send(client, this.alerts.state(channel.device.id));
+    this.desk.opened(client, channel);
     const watch = channel.open.watch;
     if (watch) this.watch(client, channel, watch.terminal, watch.resume);
   }
@@ -402,23 +372,9 @@ export class RunningAgent {
       }
       case 'push_subscribe':
       case 'push_unsubscribe':
-      case 'push_mute': {
-        const device = channel.device;
-        if (!device) return this.channels.send(client, { type: 'refused', message: 'Only a paired device gets push alerts.' });
-        if (message.type === 'push_subscribe') return this.channels.send(client, await this.alerts.subscribe(device.id, message));
-        if (message.type === 'push_unsubscribe') return this.channels.send(client, await this.alerts.unsubscribe(device.id));
-        if (!this.sessions.get(message.terminal)) return this.channels.send(client, { type: 'refused', message: `There is no session ${message.terminal}.` });
-        return this.channels.send(client, this.alerts.mute(device.id, message.terminal, message.muted));
-      }
-      case 'permission_answer': {
-        if (!full) return readOnly('answer a permission request');
-        const request = this.permissions.get(message.id);
-        if (!request) return this.channels.send(client, { type: 'refused', message: 'That permission request is not known here (the agent may have restarted); answer it in the terminal.' });
-        const { outcome, message: said } = this.permissions.answer(request, message.decision, this.where(channel));
-        // A settled request was told to every channel; one that was gone already only to the one asking.
-        if (outcome === 'gone') this.channels.send(client, { type: 'permission_settled', terminal: request.terminal, id: request.id, outcome, message: said });
-        return;
-      }
+      case 'push_mute':
+      case 'permission_answer':
+        return this.desk.serve(client, channel, message);
       case 'folders': {
         if (!full) return readOnly('browse folders');
         if (message.path === undefined) {
@@ -430,22 +386,6 @@ export class RunningAgent {
         return;
       }
     }
-  }
-
-  /** A permission request nobody answered for a while: announced once more, to the pages and the devices. */
-  private remind(request: PermissionRequest): void {
-    const session = this.sessions.get(request.terminal);
-    if (!session || !request.waiting) return;
-    this.emit({ event: 'permission', terminal: request.terminal, tool: request.hook.tool, detail: request.hook.detail, state: 'reminded' });
-    const event = request.attention(true);
-    this.toEveryChannel({ type: 'attention', ...event });
-    this.alerts.send(session.info().name, event);
-  }
-
-  /** Where an answer came from, for people: the device's name, or the kind of link. */
-  private where(channel: OpenChannel): string {
-    const device = channel.device ? this.credentials.devices.find((d) => d.id === channel.device!.id) : undefined;
-    return device ? device.name : 'a browser with the link';
   }
 
   private sessionsMessage(): AgentChannelMessage {
@@ -468,7 +408,7 @@ export class RunningAgent {
 
   private sessionExited(session: TerminalSession, status: ExitStatus, exit: PtyExit, ranMs: number, lastLines: string[] | undefined): void {
     if (this.lifecycle.kind !== 'running') return;
-    this.permissions.ended(session.terminal);
+    this.desk.ended(session.terminal);
     this.toEveryChannel({ type: 'exit', ...status });
     this.emit({
       event: 'exit',
@@ -522,9 +462,6 @@ export class RunningAgent {
 
 /** Watches a client session may make: 30 at once, then 2 a second (a person switching sessions makes far fewer). */
 export const WATCH_BUDGET = { burst: 30, perMinute: 120 };
-
-/** A permission request nobody answered is announced once more after this long, unless told otherwise (--remind-after), in ms. */
-export const DEFAULT_REMIND_AFTER_MS = 5 * 60_000;
 
 /** Sessions an agent has at once unless told otherwise (--max-sessions). */
 export const DEFAULT_MAX_SESSIONS = 16;
