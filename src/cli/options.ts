@@ -105,6 +105,16 @@ export const commands = {
         value: 'ADDR',
         help: 'Believe X-Forwarded-For and X-Forwarded-Proto from this reverse proxy (an address or prefix, e.g. 127.0.0.1; repeatable).',
       },
+      redis: {
+        type: 'string',
+        value: 'URL',
+        help: 'Join the group of relays sharing this Redis (redis://[:PASSWORD@]HOST:PORT): agents registered at any of them, browsers served through any (or set CCREMOTE_REDIS).',
+      },
+      'advertise-url': {
+        type: 'string',
+        value: 'URL',
+        help: 'Where the other relays of the group reach this one, e.g. http://10.0.0.5:8080 (default: the address it listens on).',
+      },
       'push-service': {
         type: 'string',
         multiple: true,

@@ -26,6 +26,10 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
   } catch (error) {
     throw new UsageError(`--trust-proxy: ${(error as Error).message}`);
   }
+  const redisUrl = (v.redis as string | undefined) ?? process.env.CCREMOTE_REDIS;
+  if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) throw new UsageError(`--redis takes a redis:// or rediss:// URL (have ${redisUrl})`);
+  const advertise = v['advertise-url'] as string | undefined;
+  if (advertise !== undefined && !/^https?:\/\/[^/]+\/?$/.test(advertise)) throw new UsageError(`--advertise-url takes http(s)://HOST:PORT (have ${advertise})`);
   const pushServices = (v['push-service'] as string[] | undefined) ?? [];
   for (const prefix of pushServices) {
     if (!/^https?:\/\/[^/]+\//.test(prefix)) throw new UsageError(`--push-service takes a URL prefix with its host and a path, such as https://push.example.com/ (have ${prefix})`);
@@ -40,6 +44,8 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
     registrationToken: (v['registration-token'] as string | undefined) ?? process.env.CCREMOTE_REGISTRATION_TOKEN,
     trustProxy,
     push: { services: pushServices },
+    redis: (v.redis as string | undefined) ?? process.env.CCREMOTE_REDIS,
+    advertiseUrl: v['advertise-url'] as string | undefined,
     hub: v['flow-window'] !== undefined ? { flowWindow: parseBytes(v['flow-window'] as string, 'flow window') } : undefined,
     connectionLimits: {
       total: parseCount(v['max-connections'] as string | undefined, '--max-connections'),

@@ -18,6 +18,10 @@ export const CloseCode = {
   HandshakeTimeout: 4002,
   /** Used by agents and clients themselves when a connection went silent and they replace it. (The relay drops silent sockets without a close frame.) */
   Idle: 4008,
+  /** The agent is served by another relay of the group now: reconnect at once (through the same address). */
+  Moved: 4012,
+  /** The relay cannot route this now (the relay group's Redis is unreachable); reconnect later. */
+  Unroutable: 4503,
   /** Wrong or missing agent key, wrong or missing access token, or an agent id the relay does not know. */
   Unauthorized: 4401,
   /** The request's Origin is not allowed to open this socket. */

@@ -42,6 +42,8 @@ export class RetrySchedule {
 
   /** The wait before the next attempt after a close: the backoff's, or longer when the relay said how long (rate limited). */
   delayAfter(code: number, reason: string): number {
+    // Moved to another relay of the group: the way there is open now (a little jitter spreads a crowd).
+    if (code === CloseCode.Moved) return Math.random() * 100;
     const wait = this.backoff.next();
     return code === CloseCode.RateLimited ? Math.max(wait, retryAfterFromReason(reason) ?? 0) : wait;
   }

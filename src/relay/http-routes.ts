@@ -10,6 +10,7 @@ import { answerPresence, type PresenceContext } from './presence-route.js';
 import type { ProxyTrust } from './proxy-trust.js';
 import type { StaticFiles } from './static-files.js';
 import type { AnswerRelay } from './answer-relay.js';
+import type { RedisState } from './redis-link.js';
 import { answer } from './answer-route.js';
 import { COMMON_HEADERS, isJson, rateLimited, readJson, sendJson, unsupportedMediaType } from './http-replies.js';
 
@@ -28,6 +29,8 @@ export interface HttpContext extends PresenceContext {
   stats(): { agentsOnline: number; clients: number };
   /** The relay's VAPID public key (base64url), for browsers' push subscriptions. */
   pushKey(): string;
+  /** The state of the relay group's Redis, for a relay that is part of one. */
+  redis(): RedisState | undefined;
   /** Answers to permission requests from notifications, and the budget of each address for them. */
   answers: AnswerRelay;
   answerAddresses: RateLimiter;
@@ -117,13 +120,18 @@ async function presence(req: IncomingMessage, res: ServerResponse, ctx: HttpCont
 function health(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use GET' });
   const stats = ctx.stats();
-  sendJson(res, 200, {
-    status: 'ok',
+  const redis = ctx.redis();
+  // A relay of a group that cannot reach its Redis serves what it holds but cannot route: a load balancer
+  // should send new connections elsewhere (503).
+  const healthy = redis === undefined || redis.kind === 'ready';
+  sendJson(res, healthy ? 200 : 503, {
+    status: healthy ? 'ok' : 'degraded',
     version: ctx.version,
     protocol: PROTOCOL_VERSION,
     uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
     agents_online: stats.agentsOnline,
     clients: stats.clients,
+    ...(redis ? { redis: redis.kind === 'down' ? { state: 'down', reason: redis.reason, since: new Date(redis.since).toISOString() } : { state: redis.kind } } : {}),
   });
 }
 

@@ -49,6 +49,8 @@ export interface HubOptions {
   replyHighWater?: number;
   /** Clock, in ms (tests may pass their own). */
   now?: () => number;
+  /** Told when the hub starts and stops holding connections of an agent (a relay group follows those agents). */
+  holding?: (agentId: string, held: boolean) => void;
 }
 
 type Hello = Extract<ClientToRelay, { type: 'hello' }>;
@@ -134,6 +136,7 @@ export class Hub {
   private readonly stallMs: number;
   private readonly replyHighWater: number;
   private readonly now: () => number;
+  private readonly holding: ((agentId: string, held: boolean) => void) | undefined;
   private nextClient = 1;
   private clientCount = 0;
 
@@ -145,6 +148,7 @@ export class Hub {
     this.stallMs = options.stallMs ?? 2000;
     this.replyHighWater = options.replyHighWater ?? DEFAULT_REPLY_HIGH_WATER;
     this.now = options.now ?? Date.now;
+    this.holding = options.holding;
   }
 
   /** Re-evaluates flow control (clients that stopped acknowledging stop pacing); call a few times a second. */
@@ -270,13 +274,25 @@ export class Hub {
     client.peer.send(frame.inner);
   }
 
-  /** The agent's connection closed. */
-  disconnectAgent(agentId: string, peer: Peer): void {
+  /** The agent's connection closed; true if it was the agent's current one. */
+  disconnectAgent(agentId: string, peer: Peer): boolean {
     const agent = this.agents.get(agentId);
-    if (!agent || agent.peer !== peer) return;
+    if (!agent || agent.peer !== peer) return false;
     agent.peer = undefined;
     this.broadcast(agent, { type: 'agent_offline', agent_id: agentId });
     this.forgetIfIdle(agent);
+    return true;
+  }
+
+  /**
+   * The agent is served by another relay of the group now: its connection here (if any) is replaced, and
+   * the browsers here are told to reconnect at once, to be forwarded there.
+   */
+  moveAway(agentId: string): void {
+    const agent = this.agents.get(agentId);
+    if (!agent) return;
+    agent.peer?.close(CloseCode.Replaced, 'the agent connected through another relay of the group');
+    for (const client of [...agent.clients.values()]) client.peer.close(CloseCode.Moved, 'the agent is served by another relay of the group now; reconnect');
   }
 
   /** Admits an authenticated client; returns null (after closing it) when the agent has too many. */
@@ -521,6 +537,7 @@ export class Hub {
     if (!agent) {
       agent = { id: agentId, name: undefined, peer: undefined, terminals: new Map(), clients: new Map() };
       this.agents.set(agentId, agent);
+      this.holding?.(agentId, true);
     }
     return agent;
   }
@@ -533,6 +550,7 @@ export class Hub {
     if (agent.peer || agent.clients.size > 0) return;
     for (const terminal of agent.terminals.values()) if (terminal.departed.size > 0) return;
     this.agents.delete(agent.id);
+    this.holding?.(agent.id, false);
   }
 
   private allocateNumber(): number {

@@ -14,7 +14,7 @@ export interface PresenceContext {
   store: AgentStore;
   guard: AuthGuard;
   /** Whether the agent is connected, and the name it goes by. */
-  presence(agentId: string): { online: boolean; name: string | undefined };
+  presence(agentId: string): { online: boolean; name: string | undefined } | Promise<{ online: boolean; name: string | undefined }>;
 }
 
 /**
@@ -36,7 +36,7 @@ export async function answerPresence(
       out.push({ id, error: 'unauthorized' });
       continue;
     }
-    const { online, name } = ctx.presence(id);
+    const { online, name } = await ctx.presence(id);
     const shown = name ?? record.name;
     out.push(shown === undefined ? { id, online } : { id, online, name: shown });
   }

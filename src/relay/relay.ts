@@ -11,6 +11,9 @@ import { ConnectionCap, type ConnectionLimits } from './connection-cap.js';
 import { DEFAULT_REPLY_HIGH_WATER, Hub, type HubOptions, type HubStats } from './hub.js';
 import { PushRelay, loadVapidKeys, type VapidKeys } from './push-relay.js';
 import { AnswerRelay } from './answer-relay.js';
+import { RedisAgentStore } from './redis-agent-store.js';
+import { RedisLink } from './redis-link.js';
+import { RelayGroup } from './relay-group.js';
 import { ANSWER_ADDRESS_RATE } from './answer-route.js';
 import { OriginPolicy, normaliseOrigin } from './origin.js';
 import { ProxyTrust } from './proxy-trust.js';
@@ -80,6 +83,13 @@ export interface RelayOptions {
    * VAPID key pair (default: kept in `dataDir`, or new for each process), and the pushes each agent may send.
    */
   push?: { services?: string[]; keys?: VapidKeys; subject?: string; rate?: RateLimitOptions };
+  /**
+   * Join the relay group sharing this Redis (`redis://…`): agents registered at any relay of the group, and
+   * browsers served through any of them (relay-group.ts). Without it, the relay stands alone.
+   */
+  redis?: string;
+  /** Where the other relays of the group reach this one (default: the address it listens on). */
+  advertiseUrl?: string;
 }
 
 /** A relay built by createRelay. */
@@ -98,10 +108,22 @@ export interface Relay {
 /** Builds a relay. Nothing listens until `listen()`. */
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const log = (event: string, fields: Record<string, unknown> = {}): void => options.log?.({ event, ...fields });
-  const store = options.store ?? (options.dataDir ? await FileAgentStore.open(options.dataDir) : new MemoryAgentStore());
+  const redis = options.redis ? new RedisLink(options.redis, log) : undefined;
+  if (redis) {
+    try {
+      await redis.whenReady(10_000);
+    } catch (error) {
+      await redis.close();
+      throw new Error(`cannot join the relay group: ${(error as Error).message} (${redactUrl(options.redis!)})`);
+    }
+  }
+  // A member of a group moves what it holds of an agent to the relay that serves it now.
+  let hub: Hub | undefined;
+  const group = redis ? new RelayGroup(redis, { moved: (agentId) => hub?.moveAway(agentId), lost: (agentId) => hub?.moveAway(agentId) }, log) : undefined;
+  const store = options.store ?? (redis ? new RedisAgentStore(redis) : options.dataDir ? await FileAgentStore.open(options.dataDir) : new MemoryAgentStore());
   const files = await StaticFiles.load(options.webRoot ?? defaultWebRoot());
   const replyHighWater = options.hub?.replyHighWater ?? DEFAULT_REPLY_HIGH_WATER;
-  const hub = new Hub({ ...options.hub, replyHighWater });
+  hub = new Hub({ ...options.hub, replyHighWater, ...(group ? { holding: (agentId, held) => (held ? group.follow(agentId) : group.unfollow(agentId)) } : {}) });
   const publicUrl = options.publicUrl === undefined ? undefined : trimSlash(options.publicUrl);
   const allowed = [...(options.allowedOrigins ?? []), ...(publicUrl ? [publicUrl] : [])].map(normaliseOrigin);
   const secure = options.tls !== undefined;
@@ -119,7 +141,12 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     proxies,
     stats: () => hub.stats(),
     guard,
-    presence: (agentId) => hub.presence(agentId),
+    presence: async (agentId) => {
+      const here = hub.presence(agentId);
+      if (here.online || !group) return here;
+      return { online: (await group.ownerOf(agentId).catch(() => undefined)) !== undefined, name: here.name };
+    },
+    redis: () => redis?.state,
     pushKey: () => pushRelay.publicKey,
     answers,
     answerAddresses: new RateLimiter(ANSWER_ADDRESS_RATE),
@@ -135,6 +162,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   });
   const gateway = new WsGateway({
     hub,
+    group,
     push: pushRelay,
     answers,
     store,
@@ -204,6 +232,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       const { port, address } = server.address() as AddressInfo;
       const host = options.host && !['0.0.0.0', '::', ''].includes(options.host) ? options.host : '127.0.0.1';
       const url = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      if (group) {
+        await group.start(options.advertiseUrl ? trimSlash(options.advertiseUrl) : url);
+        log('group_joined', { relay: group.id, url: group.url });
+      }
       log('listening', { url });
       return { url, port, address };
     },
@@ -220,6 +252,19 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         });
       }
       await store.close();
+      await group?.close();
+      await redis?.close();
     },
   };
+}
+
+/** A Redis URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'an unreadable Redis URL';
+  }
 }

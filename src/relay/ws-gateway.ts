@@ -17,6 +17,8 @@ import type { OriginPolicy } from './origin.js';
 import type { ProxyTrust } from './proxy-trust.js';
 import { PushRefused, type PushRelay } from './push-relay.js';
 import type { AnswerRelay } from './answer-relay.js';
+import { forwardBrowser } from './relay-proxy.js';
+import { RECORD_TTL_MS, type RelayGroup } from './relay-group.js';
 import type { Peer } from '../net/peer.js';
 import type { RateLimitOptions } from '../net/rate-limit.js';
 import { SocketPeer } from '../net/socket-peer.js';
@@ -43,6 +45,8 @@ export interface GatewayOptions {
   replyHighWater: number;
   /** Interval of WebSocket pings; a socket that missed the previous one is dropped (default 30 s). */
   pingIntervalMs?: number;
+  /** The relay group this relay is part of (`--redis`), if any. */
+  group?: RelayGroup;
   log(event: string, fields?: Record<string, unknown>): void;
 }
 
@@ -62,6 +66,8 @@ export class WsGateway {
   private readonly pinger: NodeJS.Timeout;
   private tick = 0;
   private nextSlice = 0;
+  /** Relays of the group that could not be reached for an agent, until their records expire. */
+  private readonly unreachable = new Map<string, { relay: string; until: number }>();
 
   constructor(private readonly options: GatewayOptions) {
     // Sockets are pinged in PING_SLICES slices, one slice per tick, so that each is pinged once per
@@ -78,7 +84,9 @@ export class WsGateway {
     if (!route) return refuseUpgrade(socket, 404, 'Not Found');
     if (validHost(req.headers.host) === undefined) return refuseUpgrade(socket, 400, 'Bad Request', 'missing or invalid Host header');
     const [, kind, agentId] = route as unknown as [string, 'agent' | 'client', string];
-    const client = this.options.proxies.client(req);
+    // A browser another relay of the group forwards: that relay checked its origin and counted it.
+    const relayed = kind === 'client' ? this.options.group?.forwarded(req.headers) : undefined;
+    const client = relayed ? { address: relayed.address, forwardedSecure: relayed.secure } : this.options.proxies.client(req);
     const address = client.address;
     const admitted = this.options.connections.admit(address);
     if ('refused' in admitted) {
@@ -90,7 +98,7 @@ export class WsGateway {
     }
     // The connection counts until its socket closes, however it ends.
     socket.once('close', admitted.release);
-    const wait = this.options.guard.connectionAttempt(address);
+    const wait = relayed ? 0 : this.options.guard.connectionAttempt(address);
     if (wait > 0) {
       this.options.log('connection_refused', { address, reason: 'rate limited' });
       return refuseUpgrade(socket, 429, 'Too Many Requests', 'too many connection attempts from this address', Math.ceil(wait / 1000));
@@ -98,7 +106,58 @@ export class WsGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.track(ws);
       if (kind === 'agent') this.acceptAgent(ws, req, address, agentId, agentKey(req), url.searchParams.has('key'));
-      else this.acceptClient(ws, req, address, agentId, client.forwardedSecure);
+      else void this.routeClient(ws, req, address, agentId, client.forwardedSecure, relayed !== undefined);
+    });
+  }
+
+  /**
+   * A browser for `agentId`: served here when this relay serves the agent, or no relay does (it waits here
+   * for the agent); forwarded to the relay of the group that serves it otherwise. A browser another relay
+   * forwarded is served here only while the agent is: otherwise it is told to reconnect (Moved).
+   */
+  private async routeClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean, relayed: boolean): Promise<void> {
+    const { group, hub, log, origins, secure } = this.options;
+    if (!group) return this.acceptClient(ws, req, address, agentId, forwardedSecure, false);
+    // Nothing the browser sends is read until it is decided who serves it.
+    const socket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    try {
+      await this.decideClient(ws, req, address, agentId, forwardedSecure, relayed);
+    } finally {
+      socket.resume();
+    }
+  }
+
+  private async decideClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean, relayed: boolean): Promise<void> {
+    const { group, hub, log, origins, secure } = this.options;
+    if (!group) return;
+    if (relayed) {
+      if (!hub.presence(agentId).online) return ws.close(CloseCode.Moved, 'the agent is not served by this relay any more; reconnect');
+      return this.acceptClient(ws, req, address, agentId, forwardedSecure, true);
+    }
+    let owner;
+    try {
+      owner = hub.presence(agentId).online ? undefined : await group.ownerOf(agentId);
+    } catch (error) {
+      log('client_refused', { address, reason: `cannot route: ${(error as Error).message}` });
+      return ws.close(CloseCode.Unroutable, 'this relay cannot reach its group’s Redis to find the agent; try again shortly');
+    }
+    const suspect = this.unreachable.get(agentId);
+    if (!owner || owner.id === group.id || (suspect && suspect.relay === owner.id && suspect.until > Date.now())) {
+      return this.acceptClient(ws, req, address, agentId, forwardedSecure, false);
+    }
+    const origin = origins.check(req.headers.origin, validHost(req.headers.host), secure || forwardedSecure);
+    if (!origin.ok) {
+      log('client_refused', { address, reason: origin.reason });
+      return ws.close(CloseCode.ForbiddenOrigin, origin.reason);
+    }
+    const target = `${owner.url.replace(/^http/, 'ws')}/ws/client/${agentId}`;
+    log('client_forwarded', { agent: agentId, address, relay: owner.id });
+    forwardBrowser(ws, target, group.forwardHeaders(address, secure || forwardedSecure), {
+      unreachable: (reason) => {
+        log('relay_unreachable', { relay: owner.id, reason });
+        this.unreachable.set(agentId, { relay: owner.id, until: Date.now() + RECORD_TTL_MS });
+      },
     });
   }
 
@@ -154,7 +213,7 @@ export class WsGateway {
     ws.on('close', () => {
       this.options.answers.closed(peer);
       if (online) {
-        hub.disconnectAgent(agentId, peer);
+        if (hub.disconnectAgent(agentId, peer)) void this.options.group?.release(agentId);
         log('agent_disconnected', { agent: agentId });
       }
     });
@@ -176,6 +235,8 @@ export class WsGateway {
           conn.handshakeDone();
           online = true;
           hub.connectAgent(agentId, peer, hello, record.name);
+          this.unreachable.delete(agentId);
+          this.options.group?.claim(agentId).catch((error: Error) => log('group_claim_failed', { agent: agentId, message: error.message }));
           log('agent_connected', { agent: agentId, address });
           conn.onText = (text) => {
             const message = parseAgentToRelay(text);
@@ -217,10 +278,11 @@ export class WsGateway {
     }
   }
 
-  private acceptClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean): void {
+  private acceptClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean, relayed: boolean): void {
     const { hub, store, log, origins, secure, guard } = this.options;
     const conn = this.connection(ws, address);
-    const origin = origins.check(req.headers.origin, validHost(req.headers.host), secure || forwardedSecure);
+    // A browser forwarded by a relay of the group: that relay checked its origin against its own address.
+    const origin = relayed ? { ok: true as const } : origins.check(req.headers.origin, validHost(req.headers.host), secure || forwardedSecure);
     if (!origin.ok) {
       log('client_refused', { address, reason: origin.reason });
       return conn.refuse(CloseCode.ForbiddenOrigin, origin.reason);

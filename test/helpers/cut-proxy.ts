@@ -15,14 +15,20 @@ export class CutProxy {
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    private targetPort: number,
   ) {}
 
   static async start(targetPort: number): Promise<CutProxy> {
     let proxy: CutProxy | undefined;
-    const server = createServer((socket) => proxy!.accept(socket, targetPort));
+    const server = createServer((socket) => proxy!.accept(socket, proxy!.targetPort));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new CutProxy(server, (server.address() as AddressInfo).port);
+    proxy = new CutProxy(server, (server.address() as AddressInfo).port, targetPort);
     return proxy;
+  }
+
+  /** New connections go to `127.0.0.1:targetPort` from now on (a load balancer sending them elsewhere). */
+  retarget(targetPort: number): void {
+    this.targetPort = targetPort;
   }
 
   /** The proxy's base URL. */

@@ -247,9 +247,29 @@ export class TestClient {
     return this.output.toString('utf8');
   }
 
-  /** Waits until the output (since the last snapshot) matches. */
+  /**
+   * Waits until the output (since the last snapshot) matches. A string is looked for in what arrived since
+   * the last look only (with an overlap), so that waiting on megabytes of output stays linear.
+   */
   waitForOutput(pattern: string | RegExp, timeoutMs = 10_000): Promise<string> {
-    const matches = (): boolean => (typeof pattern === 'string' ? this.text.includes(pattern) : pattern.test(this.text));
+    let matches: () => boolean;
+    if (typeof pattern === 'string') {
+      const needle = Buffer.from(pattern);
+      let chunks = this.bytes;
+      let looked = 0;
+      let tail = Buffer.alloc(0);
+      matches = () => {
+        if (chunks !== this.bytes) [chunks, looked, tail] = [this.bytes, 0, Buffer.alloc(0)]; // a snapshot started over
+        for (; looked < chunks.length; looked++) {
+          const window = Buffer.concat([tail, chunks[looked]!]);
+          if (window.includes(needle)) return true;
+          tail = window.subarray(Math.max(0, window.length - needle.length + 1));
+        }
+        return false;
+      };
+    } else {
+      matches = () => pattern.test(this.text);
+    }
     return this.chunks.until(() => matches() && this.text, timeoutMs, () => `output matching ${String(pattern)} (have ${JSON.stringify(this.text.slice(-300))})`);
   }
 

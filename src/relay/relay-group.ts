@@ -1,0 +1,180 @@
+// A group of relays sharing one Redis (`ccremote relay --redis URL`): any relay serves any browser. Each
+// agent is owned by the relay it is connected to, recorded in Redis with an expiry that relay keeps
+// renewing, beside each relay's own record (its id and the address other relays reach it at). A relay
+// that gets a browser for an agent another relay owns forwards the browser's connection to the owner
+// (relay-proxy.ts): terminal bytes never go through Redis. Pub/sub carries one event per agent, that it
+// came online at some relay; a relay listens only for the agents it has connections of, and moves them
+// (the agent's old connection is replaced, browsers waiting here reconnect and are forwarded). Relays
+// authenticate each other with a secret kept in the same Redis.
+
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomId } from '../protocol/index.js';
+import type { RedisLink } from './redis-link.js';
+
+/** How long an owner or relay record lives without renewal, and how often it is renewed, in ms. */
+export const RECORD_TTL_MS = 15_000;
+const RENEW_MS = 5_000;
+/** A relay's signature on a forwarded connection is good for this long, in ms (clocks of one group agree). */
+const AUTH_WINDOW_MS = 60_000;
+
+const PREFIX = 'ccremote:';
+const ownerKey = (agentId: string): string => `${PREFIX}owner:${agentId}`;
+const relayKey = (relayId: string): string => `${PREFIX}relay:${relayId}`;
+const eventsChannel = (agentId: string): string => `${PREFIX}events:${agentId}`;
+
+/** Deletes a key only while it holds the value given (a relay releases only what it still owns). */
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/** Renews a key only while it holds the value given; 0 when another relay took it. */
+const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
+/** A relay of the group, as others reach it. */
+export interface GroupMember {
+  id: string;
+  url: string;
+}
+
+/** What the group tells the relay. */
+export interface GroupEvents {
+  /** `agentId` came online at another relay: what this relay holds of it must move there. */
+  moved(agentId: string, to: string): void;
+  /** This relay no longer owns `agentId` (another took it while Redis was away). */
+  lost(agentId: string): void;
+}
+
+export class RelayGroup {
+  /** This relay, in the group. */
+  readonly id = randomId();
+  private secret: Buffer | undefined;
+  private readonly owned = new Set<string>();
+  /** Agents this relay has connections of, and how many. */
+  private readonly following = new Map<string, number>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  /** Where other relays reach this one, e.g. http://10.0.0.5:8080 (known once it listens). */
+  url = '';
+
+  constructor(
+    private readonly redis: RedisLink,
+    private readonly events: GroupEvents,
+    private readonly log: (event: string, fields?: Record<string, unknown>) => void,
+  ) {}
+
+  /** Joins, reachable at `url`: the group's secret (made by the first relay), this relay's record, and its renewal. */
+  async start(url: string): Promise<void> {
+    this.url = url;
+    const commands = this.redis.commands;
+    await commands.set(`${PREFIX}group-secret`, randomBytes(32).toString('base64url'), 'NX');
+    const secret = await commands.get(`${PREFIX}group-secret`);
+    if (!secret) throw new Error('the relay group has no secret in Redis');
+    this.secret = Buffer.from(secret, 'base64url');
+    await this.renew();
+    this.timer = setInterval(() => void this.renew(), RENEW_MS);
+    this.timer.unref();
+  }
+
+  get redisReady(): boolean {
+    return this.redis.ready;
+  }
+
+  /** This relay now serves `agentId`: recorded, and every relay following it hears so. */
+  async claim(agentId: string): Promise<void> {
+    this.owned.add(agentId);
+    await this.redis.commands.set(ownerKey(agentId), this.id, 'PX', RECORD_TTL_MS);
+    await this.redis.commands.publish(eventsChannel(agentId), JSON.stringify({ type: 'online', relay: this.id }));
+  }
+
+  /** This relay no longer serves `agentId` (its connection ended): the record goes, unless another relay took it. */
+  async release(agentId: string): Promise<void> {
+    this.owned.delete(agentId);
+    await this.redis.commands.eval(RELEASE, 1, ownerKey(agentId), this.id).catch(() => undefined);
+  }
+
+  /** The relay that serves `agentId` now, if one does. Throws while Redis is unreachable. */
+  async ownerOf(agentId: string): Promise<GroupMember | undefined> {
+    const relay = await this.redis.commands.get(ownerKey(agentId));
+    if (!relay) return undefined;
+    if (relay === this.id) return { id: this.id, url: this.url };
+    const url = await this.redis.commands.get(relayKey(relay));
+    return url ? { id: relay, url } : undefined;
+  }
+
+  /** This relay has (one more) connection of `agentId`: it hears when the agent comes online elsewhere. */
+  follow(agentId: string): void {
+    const count = this.following.get(agentId) ?? 0;
+    this.following.set(agentId, count + 1);
+    if (count > 0) return;
+    void this.redis.subscribe(eventsChannel(agentId), (text) => this.event(agentId, text));
+  }
+
+  /** One connection of `agentId` fewer. */
+  unfollow(agentId: string): void {
+    const count = (this.following.get(agentId) ?? 0) - 1;
+    if (count > 0) return void this.following.set(agentId, count);
+    this.following.delete(agentId);
+    void this.redis.unsubscribe(eventsChannel(agentId));
+  }
+
+  /** Headers that authenticate a connection this relay forwards to another (with the browser's address). */
+  forwardHeaders(clientAddress: string, secure: boolean): Record<string, string> {
+    const at = String(Date.now());
+    return { 'x-ccremote-relay': `${this.id} ${at} ${this.sign(`${this.id} ${at} ${clientAddress} ${secure}`)}`, 'x-ccremote-client': clientAddress, 'x-ccremote-secure': String(secure) };
+  }
+
+  /** The browser's address and scheme if `headers` come from a relay of the group, else undefined. */
+  forwarded(headers: Record<string, string | string[] | undefined>): { address: string; secure: boolean } | undefined {
+    const auth = headers['x-ccremote-relay'];
+    const address = headers['x-ccremote-client'];
+    const secure = headers['x-ccremote-secure'];
+    if (typeof auth !== 'string' || typeof address !== 'string' || typeof secure !== 'string' || !this.secret) return undefined;
+    const [relay, at, signature] = auth.split(' ');
+    if (!relay || !at || !signature || Math.abs(Date.now() - Number(at)) > AUTH_WINDOW_MS) return undefined;
+    const expected = Buffer.from(this.sign(`${relay} ${at} ${address} ${secure}`));
+    const given = Buffer.from(signature);
+    return expected.length === given.length && timingSafeEqual(expected, given) ? { address, secure: secure === 'true' } : undefined;
+  }
+
+  /** Leaves: stops renewing, and removes this relay's records (its agents' too). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    const commands = this.redis.commands;
+    await Promise.all([...this.owned].map((agentId) => commands.eval(RELEASE, 1, ownerKey(agentId), this.id).catch(() => undefined)));
+    await commands.del(relayKey(this.id)).catch(() => undefined);
+    this.owned.clear();
+  }
+
+  private sign(text: string): string {
+    return createHmac('sha256', this.secret!).update(text).digest('base64url');
+  }
+
+  private event(agentId: string, text: string): void {
+    let event: { type?: unknown; relay?: unknown };
+    try {
+      event = JSON.parse(text) as typeof event;
+    } catch {
+      return;
+    }
+    if (event.type !== 'online' || typeof event.relay !== 'string' || event.relay === this.id) return;
+    this.owned.delete(agentId);
+    this.events.moved(agentId, event.relay);
+  }
+
+  /** Renews this relay's record and its agents'; an agent another relay took is lost. */
+  private async renew(): Promise<void> {
+    const commands = this.redis.commands;
+    try {
+      // A Redis that restarted empty gets the group's secret back from the relays that hold it.
+      if (this.secret) await commands.set(`${PREFIX}group-secret`, this.secret.toString('base64url'), 'NX');
+      await commands.set(relayKey(this.id), this.url, 'PX', RECORD_TTL_MS);
+      for (const agentId of [...this.owned]) {
+        const kept = await commands.eval(RENEW, 1, ownerKey(agentId), this.id, String(RECORD_TTL_MS));
+        if (kept === 0 && this.owned.delete(agentId)) {
+          // Its record expired while Redis was away, or another relay has it now.
+          const owner = await commands.get(ownerKey(agentId));
+          if (owner === null) await this.claim(agentId);
+          else this.events.lost(agentId);
+        }
+      }
+    } catch (error) {
+      this.log('group_renewal_failed', { message: (error as Error).message });
+    }
+  }
+}

@@ -1,0 +1,71 @@
+// A browser's connection forwarded to the relay of the group that serves its agent: one WebSocket to that
+// relay per browser, carrying the browser's messages both ways unchanged (the owner authenticates the
+// browser and routes as for its own), so that ordering holds and back-pressure reaches end to end: when one
+// side stops reading, the other side's socket stops being read too. Whichever side closes, the other is
+// closed with the same code; a relay that goes away tells the browser to reconnect at once (Moved), and one
+// that cannot be reached is reported so that the next attempt is not sent there again.
+
+import { WebSocket, type RawData } from 'ws';
+import { CloseCode, MAX_MESSAGE_BYTES } from '../protocol/index.js';
+
+/** Bytes waiting to be written to one side above which the other side is no longer read, and below which it is again. */
+const HIGH_WATER = 1 << 20;
+const LOW_WATER = 256 * 1024;
+/** Messages from the browser held while the connection to the owner opens. */
+const MAX_EARLY = 64;
+
+/** What becomes of a forwarded connection. */
+export interface ProxyEvents {
+  /** The owner could not be reached at all (it is likely gone; its record has not expired yet). */
+  unreachable(reason: string): void;
+}
+
+/** Forwards `browser` to `target` (the owner's ws URL for this agent), with `headers` authenticating this relay. */
+export function forwardBrowser(browser: WebSocket, target: string, headers: Record<string, string>, events: ProxyEvents): void {
+  const upstream = new WebSocket(target, { headers, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, handshakeTimeout: 5000 });
+  const early: Array<[RawData, boolean]> = [];
+  let opened = false;
+
+  const pipe = (from: WebSocket, to: WebSocket) => (data: RawData, isBinary: boolean): void => {
+    if (to.readyState !== WebSocket.OPEN) return;
+    to.send(data, { binary: isBinary }, () => {
+      if (to.bufferedAmount < LOW_WATER) resume(from);
+    });
+    if (to.bufferedAmount > HIGH_WATER) pause(from);
+  };
+
+  browser.on('message', (data: RawData, isBinary: boolean) => {
+    if (opened) return;
+    if (early.length >= MAX_EARLY) return browser.close(CloseCode.PolicyViolation, 'too many messages before the relay serving this agent answered');
+    early.push([data, isBinary]);
+  });
+  upstream.on('open', () => {
+    opened = true;
+    const toUpstream = pipe(browser, upstream);
+    for (const [data, isBinary] of early.splice(0)) toUpstream(data, isBinary);
+    browser.on('message', toUpstream);
+    upstream.on('message', pipe(upstream, browser));
+  });
+  upstream.on('close', (code: number, reason: Buffer) => {
+    if (browser.readyState !== WebSocket.OPEN) return;
+    // 1005 (no code) and 1006 (cut): the relay serving the agent went away; elsewhere it is served again.
+    if (code === 1005 || code === 1006 || code === CloseCode.GoingAway) browser.close(CloseCode.Moved, 'the relay serving this agent went away; reconnect');
+    else browser.close(code, reason.toString().slice(0, 120));
+  });
+  upstream.on('error', (error: Error) => {
+    if (!opened) events.unreachable(error.message);
+  });
+  browser.on('close', () => {
+    if (upstream.readyState === WebSocket.OPEN || upstream.readyState === WebSocket.CONNECTING) upstream.terminate();
+  });
+  browser.on('error', () => upstream.terminate());
+}
+
+/** Stops reading `ws`'s socket (TCP then holds its sender back). */
+function pause(ws: WebSocket): void {
+  (ws as unknown as { _socket?: { pause(): void } })._socket?.pause();
+}
+
+function resume(ws: WebSocket): void {
+  (ws as unknown as { _socket?: { resume(): void } })._socket?.resume();
+}

@@ -1,0 +1,123 @@
+// Several relays, one service (`ccremote relay --redis`), against a private redis-server: an agent on relay
+// A serves a browser that reached relay B (forwarded relay to relay: input, output, resize, sessions,
+// presence), byte for byte; when the agent comes back through another relay, browsers follow it without
+// losing or repeating a byte; a rotation on A cuts old links held on B; Redis going away is reported, and
+// what cannot be routed is refused with a clear code.
+
+import { expect, it } from 'vitest';
+import { CloseCode, accessToken, parseAccessLink } from '../src/protocol/index.js';
+import { CutProxy } from './helpers/cut-proxy.js';
+import { describeRedis, startRedis } from './helpers/redis.js';
+import { atCleanup, startAgent, startRelay, TestClient } from './helpers/system.js';
+
+/** The same link, through another relay of the group. */
+const through = (link: string, relayUrl: string): string => link.replace(/^https?:\/\/[^/]+/, relayUrl);
+
+/** The numbers a `seq` printed, in order, from a client's text. */
+const numbersIn = (text: string): number[] => text.replace(/\r/g, '').split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+
+describeRedis('a group of relays on one Redis', () => {
+  it('a browser on relay B works with an agent on relay A: output byte for byte, input, resize, sessions, presence', { timeout: 120_000 }, async () => {
+    const redis = await startRedis();
+    const [a, b] = [await startRelay({ redis: redis.url }), await startRelay({ redis: redis.url })];
+    const agent = await startAgent(a.url);
+    const onA = new TestClient(agent.url, { history: 'bytes' });
+    const onB = new TestClient(through(agent.url, b.url), { history: 'bytes' });
+    await onA.waitForState('online');
+    await onB.waitForState('online', 10_000).catch((error: Error) => {
+      throw new Error(`${error.message}; B: ${JSON.stringify(b.logs.items.slice(-8))}; states ${JSON.stringify(onB.states.items)}`);
+    });
+    expect(b.logs.items).toContainEqual(expect.objectContaining({ event: 'client_forwarded' }));
+    // Typed on B, sized on B: the agent's shell on A gets both.
+    onB.session.resize(117, 39);
+    onB.type('stty size; seq 1 3000000; echo done-$((6*7))\r');
+    await Promise.all([onA.waitForOutput('done-42', 60_000), onB.waitForOutput('done-42', 60_000)]).catch((error: Error) => {
+      throw new Error(`${error.message.slice(0, 80)}; A has ${numbersIn(onA.text).at(-1)}, B has ${numbersIn(onB.text).at(-1)}; states B ${JSON.stringify(onB.states.items.map((s) => s.kind))}`);
+    });
+    expect(onB.text).toContain('39 117');
+    const numbers = numbersIn(onB.text);
+    expect(numbers.length).toBe(3_000_000);
+    expect(numbers.every((n, i) => n === i + 1)).toBe(true);
+    // Both relays hand their browser the same bytes from the start of the command on.
+    const from = (client: TestClient): Buffer => client.output.subarray(client.output.indexOf('stty size'));
+    expect(from(onB).equals(from(onA))).toBe(true);
+    // Sessions started from B run on A.
+    const started = await onB.session.startSession({ kind: 'command', command: ['/bin/sh'], cwd: agent.cwd });
+    expect(started).toBe(2);
+    // Presence through B, for the holder of the link.
+    const link = parseAccessLink(agent.url);
+    const presence = await fetch(`${b.url}/api/presence`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ agents: [{ id: link.agentId, token: accessToken(link.secret, link.agentId) }] }),
+    });
+    expect(((await presence.json()) as { agents: unknown[] }).agents).toEqual([expect.objectContaining({ id: link.agentId, online: true })]);
+    const health = (await (await fetch(`${b.url}/health`)).json()) as { redis: { state: string } };
+    expect(health.redis).toEqual({ state: 'ready' });
+  });
+
+  it('when the agent comes back through another relay, browsers follow it without losing or repeating a byte', async () => {
+    const redis = await startRedis();
+    const [a, b] = [await startRelay({ redis: redis.url }), await startRelay({ redis: redis.url })];
+    // A load balancer in front of both: the agent reaches A through it, later B.
+    const balancer = await CutProxy.start(a.port);
+    atCleanup(() => balancer.close());
+    const agent = await startAgent(balancer.url, { command: '/bin/sh', args: ['-c', 'read x; seq 1 600000; echo seq-done-$((2*4)); read y; echo finished-$((3*3)); exec /bin/sh'] });
+    const onB = new TestClient(through(agent.url, b.url), { history: 'bytes' });
+    await onB.waitForState('online');
+    onB.type('\r');
+    await onB.waitForOutput(/\n1000\r?\n/, 20_000);
+    // The agent's connection drops; the load balancer now sends it to B.
+    balancer.retarget(b.port);
+    balancer.cutAll();
+    await b.logs.next((e) => e.event === 'agent_connected', 20_000, 'the agent on B');
+    await onB.waitForOutput('seq-done-8', 60_000);
+    onB.type('\r');
+    await onB.waitForOutput('finished-9', 60_000);
+    const numbers = numbersIn(onB.text);
+    const wrong = numbers.findIndex((n, i) => n !== i + 1);
+    expect(wrong, `around ${JSON.stringify(numbers.slice(Math.max(0, wrong - 3), wrong + 3))}`).toBe(-1);
+    expect(numbers.length).toBe(600_000);
+    expect(numbers.every((n, i) => n === i + 1)).toBe(true);
+    expect(onB.states.items.filter((s) => s.kind === 'online').length).toBeGreaterThan(1); // it reconnected
+  });
+
+  it('a rotation on A cuts the old links held by browsers on B', async () => {
+    const redis = await startRedis();
+    const [a, b] = [await startRelay({ redis: redis.url }), await startRelay({ redis: redis.url })];
+    const agent = await startAgent(a.url);
+    const onB = new TestClient(through(agent.url, b.url));
+    await onB.waitForState('online');
+    await agent.close();
+    const rotated = await startAgent(a.url, { configDir: agent.configDir, cwd: agent.cwd, rotate: true });
+    expect(rotated.url).not.toBe(agent.url);
+    const failed = await onB.states.next((s) => s.kind === 'failed', 20_000, 'the old link refused');
+    expect(failed).toMatchObject({ kind: 'failed' });
+    const fresh = new TestClient(through(rotated.url, b.url));
+    await fresh.waitForState('online');
+  });
+
+  it('Redis unreachable: /health says so, a browser that cannot be routed is refused clearly, and it recovers', async () => {
+    const redis = await startRedis();
+    const [a, b] = [await startRelay({ redis: redis.url }), await startRelay({ redis: redis.url })];
+    const agent = await startAgent(a.url);
+    const onA = new TestClient(agent.url);
+    await onA.waitForState('online');
+    await redis.stop(true);
+    await b.logs.next((e) => e.event === 'redis_down', 15_000, 'Redis down at B');
+    const health = await fetch(`${b.url}/health`);
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as { redis: { state: string } }).redis.state).toBe('down');
+    const onB = new TestClient(through(agent.url, b.url));
+    const refused = await onB.states.next((s) => s.kind === 'waiting', 15_000, 'the refusal');
+    expect(refused).toMatchObject({ code: CloseCode.Unroutable });
+    onB.close();
+    // A keeps serving the connection it holds.
+    onA.type('echo still-$((2*21))\r');
+    await onA.waitForOutput('still-42');
+    const before = b.logs.items.length;
+    await redis.start();
+    await b.logs.next((e) => e.event === 'redis_ready', 20_000, 'Redis back at B', before);
+    expect((await fetch(`${b.url}/health`)).status).toBe(200);
+  });
+});
