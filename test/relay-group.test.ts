@@ -54,6 +54,9 @@ describeRedis('a group of relays on one Redis', () => {
     expect(((await presence.json()) as { agents: unknown[] }).agents).toEqual([expect.objectContaining({ id: link.agentId, online: true })]);
     const health = (await (await fetch(`${b.url}/health`)).json()) as { redis: { state: string } };
     expect(health.redis).toEqual({ state: 'ready' });
+    // One VAPID key pair for the group: a subscription made through one relay is reached through any.
+    const key = async (url: string): Promise<string> => ((await (await fetch(`${url}/api/push/key`)).json()) as { public_key: string }).public_key;
+    expect(await key(a.url)).toBe(await key(b.url));
   });
 
   it('when the agent comes back through another relay, browsers follow it without losing or repeating a byte', async () => {
@@ -119,5 +122,39 @@ describeRedis('a group of relays on one Redis', () => {
     await redis.start();
     await b.logs.next((e) => e.event === 'redis_ready', 20_000, 'Redis back at B', before);
     expect((await fetch(`${b.url}/health`)).status).toBe(200);
+  });
+});
+
+describeRedis('budgets a group shares', () => {
+  it('PIN guesses through several relays draw on one budget: the agent\'s', async () => {
+    const pin = 'correct-horse-42';
+    const redis = await startRedis();
+    const relays = [await startRelay({ redis: redis.url }), await startRelay({ redis: redis.url }), await startRelay({ redis: redis.url })];
+    const agent = await startAgent(relays[0]!.url, { pin });
+    // Ten exchanges in all, spread over the three relays: the tenth and after wait, whichever relay they use.
+    for (let n = 0; n < 10; n++) {
+      const guess = new TestClient(through(agent.url, relays[n % 3]!.url), { pin: `wrong-guess-${n}` });
+      expect(await guess.waitForState('failed')).toMatchObject({ refused: 'unknown_credential' });
+      guess.close();
+    }
+    const right = new TestClient(through(agent.url, relays[1]!.url), { pin });
+    expect(await right.waitForState('waiting')).toMatchObject({ code: CloseCode.RateLimited, reason: expect.stringMatching(/Too many PIN attempts/) });
+  });
+
+  it('failed authentications from one address count at every relay of the group', async () => {
+    const redis = await startRedis();
+    const authLimits = { failuresPerAddress: { burst: 4, perMinute: 4 } };
+    const relays = [await startRelay({ redis: redis.url, authLimits }), await startRelay({ redis: redis.url, authLimits }), await startRelay({ redis: redis.url, authLimits })];
+    const agent = await startAgent(relays[0]!.url);
+    // A made-up secret: each relay refuses it (4401), and counts it for this address in the group's Redis.
+    const wrong = agent.url.replace(/#.*$/, `#${'A'.repeat(43)}`);
+    for (let n = 0; n < 4; n++) {
+      const guess = new TestClient(through(wrong, relays[n % 2]!.url));
+      expect(await guess.waitForState('failed')).toMatchObject({ code: CloseCode.Unauthorized });
+      guess.close();
+    }
+    // The third relay never saw this address fail, and still refuses it before looking at its credentials.
+    const next = new TestClient(through(agent.url, relays[2]!.url));
+    expect(await next.waitForState('waiting')).toMatchObject({ code: CloseCode.RateLimited });
   });
 });

@@ -28,7 +28,7 @@ export async function answerPresence(
 ): Promise<{ agents: Presence[] } | { blockedMs: number }> {
   const out: Presence[] = [];
   for (const { id, token, device } of request.agents) {
-    const blocked = ctx.guard.blockedFor(address);
+    const blocked = await ctx.guard.blockedFor(address);
     if (blocked > 0) return { blockedMs: blocked };
     const record = isId(id) ? await ctx.store.get(id) : undefined;
     if (!tokenAccess(record, token, device) || !record) {

@@ -57,6 +57,14 @@ export async function loadVapidKeys(dataDir: string | undefined): Promise<VapidK
   return keys;
 }
 
+/** The VAPID key pair of a relay group: made by the first relay, kept in the group's Redis, the same at every relay. */
+export async function sharedVapidKeys(redis: { commands: { set(key: string, value: string, nx: 'NX'): Promise<unknown>; get(key: string): Promise<string | null> } }): Promise<VapidKeys> {
+  await redis.commands.set('ccremote:vapid', JSON.stringify(webpush.generateVAPIDKeys()), 'NX');
+  const value = JSON.parse((await redis.commands.get('ccremote:vapid')) ?? '{}') as Partial<VapidKeys>;
+  if (typeof value.publicKey !== 'string' || typeof value.privateKey !== 'string') throw new Error('the relay group\'s Redis holds no VAPID keys');
+  return { publicKey: value.publicKey, privateKey: value.privateKey };
+}
+
 export class PushRelay {
   /** Agent id → subscription id → endpoint. */
   private readonly subscriptions = new Map<string, Map<string, string>>();

@@ -9,9 +9,10 @@ import { FileAgentStore } from './file-agent-store.js';
 import { handleHttp, type HttpContext } from './http-routes.js';
 import { ConnectionCap, type ConnectionLimits } from './connection-cap.js';
 import { DEFAULT_REPLY_HIGH_WATER, Hub, type HubOptions, type HubStats } from './hub.js';
-import { PushRelay, loadVapidKeys, type VapidKeys } from './push-relay.js';
+import { PushRelay, loadVapidKeys, sharedVapidKeys, type VapidKeys } from './push-relay.js';
 import { AnswerRelay } from './answer-relay.js';
 import { RedisAgentStore } from './redis-agent-store.js';
+import { RedisFailures } from './redis-failures.js';
 import { RedisLink } from './redis-link.js';
 import { RelayGroup } from './relay-group.js';
 import { ANSWER_ADDRESS_RATE } from './answer-route.js';
@@ -128,7 +129,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const allowed = [...(options.allowedOrigins ?? []), ...(publicUrl ? [publicUrl] : [])].map(normaliseOrigin);
   const secure = options.tls !== undefined;
   const proxies = new ProxyTrust(options.trustProxy ?? []);
-  const guard = new AuthGuard(options.authLimits);
+  const guard = new AuthGuard(options.authLimits, undefined, redis ? new RedisFailures(redis) : undefined);
 
   const answers = new AnswerRelay((agentId, message) => hub.messageAgent(agentId, message));
   const context: HttpContext = {
@@ -155,7 +156,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     log,
   };
   const pushRelay = new PushRelay({
-    keys: options.push?.keys ?? (await loadVapidKeys(options.dataDir)),
+    keys: options.push?.keys ?? (redis ? await sharedVapidKeys(redis) : await loadVapidKeys(options.dataDir)),
     subject: options.push?.subject ?? publicUrl ?? 'https://github.com/ccremote',
     extraServices: options.push?.services,
     rate: options.push?.rate,

@@ -218,7 +218,7 @@ export class WsGateway {
       }
     });
     conn.step(async () => {
-      if (this.refusedAsBlocked(conn, 'agent_refused', address)) return;
+      if (await this.refusedAsBlocked(conn, 'agent_refused', address)) return;
       const record = isId(agentId) ? await store.get(agentId) : undefined;
       if (!keyMatches(record, key ?? '') || !record) {
         guard.failed(address);
@@ -298,7 +298,7 @@ export class WsGateway {
       if (hello.type !== 'hello') throw new ProtocolError('expected hello');
       if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${hello.v} not supported`, CloseCode.UnsupportedVersion);
       conn.step(async () => {
-        if (this.refusedAsBlocked(conn, 'client_refused', address)) return;
+        if (await this.refusedAsBlocked(conn, 'client_refused', address)) return;
         const record = isId(agentId) ? await store.get(agentId) : undefined;
         // The same work and the same answer whether the id is unknown or the token wrong.
         const access = tokenAccess(record, hello.token, hello.device);
@@ -337,8 +337,8 @@ export class WsGateway {
   }
 
   /** Refuses `conn` (4430, with the wait) if `address` failed to authenticate too often lately. */
-  private refusedAsBlocked(conn: Connection, event: string, address: string): boolean {
-    const blocked = this.options.guard.blockedFor(address);
+  private async refusedAsBlocked(conn: Connection, event: string, address: string): Promise<boolean> {
+    const blocked = await this.options.guard.blockedFor(address);
     if (blocked === 0) return false;
     this.options.log(event, { address, reason: 'rate limited' });
     conn.refuse(CloseCode.RateLimited, rateLimitReason(blocked));
