@@ -6,7 +6,9 @@
 
 import { expect, it } from 'vitest';
 import { CloseCode, accessToken, parseAccessLink } from '../src/protocol/index.js';
+import { Redis } from 'ioredis';
 import { CutProxy } from './helpers/cut-proxy.js';
+import { runCli } from './helpers/cli.js';
 import { describeRedis, startRedis } from './helpers/redis.js';
 import { atCleanup, startAgent, startRelay, TestClient } from './helpers/system.js';
 
@@ -74,7 +76,9 @@ describeRedis('a group of relays on one Redis', () => {
     balancer.retarget(b.port);
     balancer.cutAll();
     await b.logs.next((e) => e.event === 'agent_connected', 20_000, 'the agent on B');
-    await onB.waitForOutput('seq-done-8', 60_000);
+    await onB.waitForOutput('seq-done-8', 60_000).catch((error: Error) => {
+      throw new Error(`${error.message.slice(0, 60)}; states ${JSON.stringify(onB.states.items.map((x) => [x.kind, 'code' in x ? x.code : '']))}; B: ${JSON.stringify(b.logs.items.slice(-12).map((e) => e.event))}; agent: ${JSON.stringify(agent.events.items.slice(-6))}`);
+    });
     onB.type('\r');
     await onB.waitForOutput('finished-9', 60_000);
     const numbers = numbersIn(onB.text);
@@ -83,6 +87,40 @@ describeRedis('a group of relays on one Redis', () => {
     expect(numbers.length).toBe(600_000);
     expect(numbers.every((n, i) => n === i + 1)).toBe(true);
     expect(onB.states.items.filter((s) => s.kind === 'online').length).toBeGreaterThan(1); // it reconnected
+  });
+
+  it('relay A killed (SIGKILL) mid-stream: its agent goes on through the next relay, the browser on B resumes byte for byte, and nothing of A stays in Redis', { timeout: 90_000 }, async () => {
+    const redis = await startRedis();
+    const relayA = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json', '--redis', redis.url, '--group-ttl', '3s']);
+    const joined = await relayA.events.next((e) => e.event === 'group_joined', 15_000, 'relay A in the group');
+    const aUrl = joined.url as string;
+    const b = await startRelay({ redis: redis.url, groupTtlMs: 3000 });
+    const agent = await startAgent(aUrl, {
+      fallbackRelays: [b.url],
+      command: '/bin/sh',
+      args: ['-c', 'read x; seq 1 1500000; echo seq-done-$((2*4)); read y; echo finished-$((3*3)); exec /bin/sh'],
+    });
+    const onB = new TestClient(through(agent.url, b.url), { history: 'bytes' });
+    await onB.waitForState('online');
+    onB.type('\r');
+    await onB.waitForOutput('\n1000\r\n', 20_000);
+    relayA.child.kill('SIGKILL');
+    await b.logs.next((e) => e.event === 'agent_connected', 30_000, 'the agent on B');
+    await onB.waitForOutput('seq-done-8', 60_000).catch((error: Error) => {
+      throw new Error(`${error.message.slice(0, 60)}; states ${JSON.stringify(onB.states.items.map((x) => [x.kind, 'code' in x ? x.code : '']))}; B: ${JSON.stringify(b.logs.items.slice(-12).map((e) => e.event))}; agent: ${JSON.stringify(agent.events.items.slice(-6))}`);
+    });
+    onB.type('\r');
+    await onB.waitForOutput('finished-9', 30_000);
+    const numbers = numbersIn(onB.text);
+    const wrong = numbers.findIndex((n, i) => n !== i + 1);
+    expect(wrong, `around ${JSON.stringify(numbers.slice(Math.max(0, wrong - 3), wrong + 3))}`).toBe(-1);
+    expect(numbers.length).toBe(1_500_000);
+    // A's records expire: the group forgets it.
+    const inspect = new Redis(redis.url);
+    atCleanup(() => void inspect.disconnect());
+    await expect.poll(() => inspect.exists(`ccremote:relay:${joined.relay as string}`), { timeout: 15_000 }).toBe(0);
+    const owners = await Promise.all((await inspect.keys('ccremote:owner:*')).map((key) => inspect.get(key)));
+    expect(owners).not.toContain(joined.relay);
   });
 
   it('a rotation on A cuts the old links held by browsers on B', async () => {

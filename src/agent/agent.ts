@@ -24,6 +24,8 @@ export { EARLY_EXIT_MS } from './terminal-session.js';
 export interface AgentOptions {
   /** The relay's base URL, for example `https://relay.example.com`. */
   relayUrl: string;
+  /** Other relays of the same group (`--relay` given more than once), tried in order when one cannot be reached. */
+  fallbackRelays?: string[];
   /** The first session's command (default `claude`). */
   command?: string;
   args?: string[];
@@ -142,6 +144,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const emit = (event: AgentEvent): void => options.onEvent?.(event);
   const relayUrl = trimSlash(options.relayUrl);
   if (!isRelayUrl(relayUrl)) throw new AgentStartError(`relay URL must start with http:// or https://: ${options.relayUrl}`);
+  for (const other of options.fallbackRelays ?? []) {
+    if (!isRelayUrl(trimSlash(other))) throw new AgentStartError(`relay URL must start with http:// or https://: ${other}`);
+  }
   const cwd = resolve(options.cwd ?? process.cwd());
   const env = withoutAgentSecrets(options.env ?? process.env);
   const command = options.command ?? 'claude';

@@ -33,6 +33,11 @@ export interface LinkDown {
 /** Settings and callbacks of a RelayLink. */
 export interface RelayLinkOptions {
   relayUrl: string;
+  /**
+   * Other relays of the same group, tried in order (after `relayUrl`) when a relay cannot be reached: a
+   * connection that could not be opened moves on to the next; a connection that was lost tries its relay once more first.
+   */
+  fallbackUrls?: string[];
   /** Current credentials (they change after a re-registration). */
   credentials(): { agentId: string; agentKey: string };
   /** The hello to send on every connection. */
@@ -60,10 +65,19 @@ export class RelayLink {
   private stopped = false;
   private liveness: Liveness | undefined;
   private readonly retry: RetrySchedule;
+  /** The relays to try, and which one this connection goes to. */
+  private readonly urls: string[];
+  private current = 0;
 
   constructor(private readonly options: RelayLinkOptions) {
     // Capped at 5 s: once the relay is back, the clients that paced the agent wait for it (pace.ts).
     this.retry = new RetrySchedule({ baseMs: 500, capMs: 5000, ...options.backoff });
+    this.urls = [options.relayUrl, ...(options.fallbackUrls ?? [])];
+  }
+
+  /** The relay this link connects (or last connected) to. */
+  get relayUrl(): string {
+    return this.urls[this.current]!;
   }
 
   /** Whether the relay has accepted this agent on the current connection. */
@@ -114,7 +128,8 @@ export class RelayLink {
   private connect(): void {
     if (this.stopped) return;
     const { agentId, agentKey } = this.options.credentials();
-    const ws = new WebSocket(socketUrl(this.options.relayUrl, `/ws/agent/${agentId}`), {
+    const relayUrl = this.relayUrl;
+    const ws = new WebSocket(socketUrl(relayUrl, `/ws/agent/${agentId}`), {
       headers: { authorization: `Bearer ${agentKey}` },
       maxPayload: MAX_MESSAGE_BYTES,
       perMessageDeflate: false,
@@ -122,12 +137,14 @@ export class RelayLink {
       // Masking protects proxies that can read the traffic from payloads a web page chose. Through TLS,
       // or to a relay on this machine, no proxy reads it, so the agent skips the cost (an all-zero mask
       // is applied by neither side).
-      ...(unmasked(this.options.relayUrl) ? { generateMask: (mask: Buffer) => void mask.fill(0) } : {}),
+      ...(unmasked(relayUrl) ? { generateMask: (mask: Buffer) => void mask.fill(0) } : {}),
     });
     this.ws = ws;
     this.peer = new SocketPeer(ws);
     let failure: string | undefined;
+    let opened = false;
     ws.on('open', () => {
+      opened = true;
       ws.send(encodeMessage(this.options.hello()));
       const every = this.options.heartbeatMs ?? 20_000;
       this.liveness?.stop();
@@ -163,6 +180,8 @@ export class RelayLink {
       this.ws = undefined;
       this.peer = undefined;
       if (this.stopped) return;
+      // A relay that could not be reached: the next one of the group is tried.
+      if (!opened && this.urls.length > 1) this.current = (this.current + 1) % this.urls.length;
       this.closed(code, reasonBytes.toString() || failure || 'connection lost');
     });
   }

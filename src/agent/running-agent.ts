@@ -94,6 +94,7 @@ export class RunningAgent {
     const identity = setup.identity;
     this.link = new RelayLink({
       relayUrl: setup.relayUrl,
+      fallbackUrls: this.options.fallbackRelays,
       credentials: () => ({ agentId: identity.agentId!, agentKey: identity.agentKey! }),
       hello: () => ({ type: 'hello', v: PROTOCOL_VERSION, name: setup.name, terminals: this.sessions.terminals(), ...this.credentials.forRelay(identity.agentId!) }),
       onOnline: () => this.online(),
@@ -441,9 +442,12 @@ export class RunningAgent {
   private async ensureRegistered(): Promise<void> {
     const identity = this.setup.identity;
     const backoff = new Backoff({ baseMs: 500, capMs: 30_000, ...this.options.backoff });
+    // Any relay of the group registers an agent for all of them: one that cannot be reached gives way to the next.
+    const relays = [this.setup.relayUrl, ...(this.options.fallbackRelays ?? [])];
+    let attempt = 0;
     while (!identity.agentId) {
       try {
-        const registration = await register(this.setup.relayUrl, this.setup.name, this.options.registrationToken, this.registration.signal);
+        const registration = await register(relays[attempt++ % relays.length]!, this.setup.name, this.options.registrationToken, this.registration.signal);
         identity.agentId = registration.agentId;
         identity.agentKey = registration.agentKey;
         this.announced = false;

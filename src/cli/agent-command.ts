@@ -51,11 +51,13 @@ export async function runAgent(options: AgentOptions, printer: Printer, qr: bool
 
 /** `ccremote agent`. */
 export async function agentCommand(parsed: Parsed, printer: Printer): Promise<number> {
-  const relay = parsed.values.relay as string | undefined;
+  const relays = (parsed.values.relay as string[] | string | undefined) ?? [];
+  const [relay, ...fallbackRelays] = typeof relays === 'string' ? [relays] : relays;
   if (!relay) throw new UsageError('--relay URL is required (the relay this agent serves through)');
   const options = {
     ...(await agentOptionsFrom(parsed)),
     relayUrl: relay,
+    ...(fallbackRelays.length > 0 ? { fallbackRelays } : {}),
     registrationToken: (parsed.values['registration-token'] as string | undefined) ?? process.env.CCREMOTE_REGISTRATION_TOKEN,
   };
   return runAgent(options, printer, parsed.values['no-qr'] !== true);

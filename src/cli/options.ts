@@ -110,6 +110,11 @@ export const commands = {
         value: 'URL',
         help: 'Join the group of relays sharing this Redis (redis://[:PASSWORD@]HOST:PORT): agents registered at any of them, browsers served through any (or set CCREMOTE_REDIS).',
       },
+      'group-ttl': {
+        type: 'string',
+        value: 'DURATION',
+        help: 'How long this relay\'s records in the group\'s Redis outlive it when it dies, e.g. 15s (the default); renewed three times as often.',
+      },
       'advertise-url': {
         type: 'string',
         value: 'URL',
@@ -143,7 +148,13 @@ export const commands = {
     usage: 'ccremote agent --relay URL [options] [-- CMD ARGS...]',
     summary: 'Run `claude` (or the command after "--") in a terminal here and serve it through a relay.',
     options: {
-      relay: { type: 'string', short: 'r', value: 'URL', help: 'The relay, e.g. https://relay.example.com (required).' },
+      relay: {
+        type: 'string',
+        short: 'r',
+        multiple: true,
+        value: 'URL',
+        help: 'The relay, e.g. https://relay.example.com (required). Given again: other relays of the same group, tried in order when one cannot be reached (the first one names the links).',
+      },
       ...agentOptions,
       'registration-token': {
         type: 'string',

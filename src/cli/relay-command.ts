@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ProxyTrust } from '../relay/proxy-trust.js';
 import { createRelay, type RelayOptions } from '../relay/relay.js';
-import { UsageError, parseBytes, parseCount, parsePort, type Parsed } from './options.js';
+import { UsageError, parseBytes, parseCount, parseDuration, parsePort, type Parsed } from './options.js';
 import type { Printer } from './printer.js';
 import { onStopSignal } from './signals.js';
 
@@ -46,6 +46,7 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
     push: { services: pushServices },
     redis: (v.redis as string | undefined) ?? process.env.CCREMOTE_REDIS,
     advertiseUrl: v['advertise-url'] as string | undefined,
+    groupTtlMs: v['group-ttl'] !== undefined ? parseDuration(v['group-ttl'] as string, 'group record TTL') : undefined,
     hub: v['flow-window'] !== undefined ? { flowWindow: parseBytes(v['flow-window'] as string, 'flow window') } : undefined,
     connectionLimits: {
       total: parseCount(v['max-connections'] as string | undefined, '--max-connections'),

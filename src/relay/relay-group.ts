@@ -11,9 +11,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { randomId } from '../protocol/index.js';
 import type { RedisLink } from './redis-link.js';
 
-/** How long an owner or relay record lives without renewal, and how often it is renewed, in ms. */
-export const RECORD_TTL_MS = 15_000;
-const RENEW_MS = 5_000;
+/** How long an owner or relay record lives without renewal by default, in ms (it is renewed three times as often). */
+export const DEFAULT_RECORD_TTL_MS = 15_000;
 /** A relay's signature on a forwarded connection is good for this long, in ms (clocks of one group agree). */
 const AUTH_WINDOW_MS = 60_000;
 
@@ -56,6 +55,8 @@ export class RelayGroup {
     private readonly redis: RedisLink,
     private readonly events: GroupEvents,
     private readonly log: (event: string, fields?: Record<string, unknown>) => void,
+    /** How long this relay's records outlive it (`--group-ttl`), in ms. */
+    readonly ttlMs = DEFAULT_RECORD_TTL_MS,
   ) {}
 
   /** Joins, reachable at `url`: the group's secret (made by the first relay), this relay's record, and its renewal. */
@@ -67,7 +68,7 @@ export class RelayGroup {
     if (!secret) throw new Error('the relay group has no secret in Redis');
     this.secret = Buffer.from(secret, 'base64url');
     await this.renew();
-    this.timer = setInterval(() => void this.renew(), RENEW_MS);
+    this.timer = setInterval(() => void this.renew(), this.ttlMs / 3);
     this.timer.unref();
   }
 
@@ -78,7 +79,7 @@ export class RelayGroup {
   /** This relay now serves `agentId`: recorded, and every relay following it hears so. */
   async claim(agentId: string): Promise<void> {
     this.owned.add(agentId);
-    await this.redis.commands.set(ownerKey(agentId), this.id, 'PX', RECORD_TTL_MS);
+    await this.redis.commands.set(ownerKey(agentId), this.id, 'PX', this.ttlMs);
     await this.redis.commands.publish(eventsChannel(agentId), JSON.stringify({ type: 'online', relay: this.id }));
   }
 
@@ -102,7 +103,18 @@ export class RelayGroup {
     const count = this.following.get(agentId) ?? 0;
     this.following.set(agentId, count + 1);
     if (count > 0) return;
-    void this.redis.subscribe(eventsChannel(agentId), (text) => this.event(agentId, text));
+    void this.redis.subscribe(eventsChannel(agentId), (text) => this.event(agentId, text)).then(() => this.recheck(agentId));
+  }
+
+  /**
+   * Whether `agentId` came online at another relay before this one listened for it (or while it was
+   * admitting a browser for it): then what this relay holds of it moves there.
+   */
+  async recheck(agentId: string): Promise<void> {
+    // An agent connected here is this relay's, whatever an older record says (its relay may be dead).
+    if (this.owned.has(agentId)) return;
+    const owner = await this.ownerOf(agentId).catch(() => undefined);
+    if (owner && owner.id !== this.id && this.following.has(agentId) && !this.owned.has(agentId)) this.events.moved(agentId, owner.id);
   }
 
   /** One connection of `agentId` fewer. */
@@ -163,9 +175,9 @@ export class RelayGroup {
     try {
       // A Redis that restarted empty gets the group's secret back from the relays that hold it.
       if (this.secret) await commands.set(`${PREFIX}group-secret`, this.secret.toString('base64url'), 'NX');
-      await commands.set(relayKey(this.id), this.url, 'PX', RECORD_TTL_MS);
+      await commands.set(relayKey(this.id), this.url, 'PX', this.ttlMs);
       for (const agentId of [...this.owned]) {
-        const kept = await commands.eval(RENEW, 1, ownerKey(agentId), this.id, String(RECORD_TTL_MS));
+        const kept = await commands.eval(RENEW, 1, ownerKey(agentId), this.id, String(this.ttlMs));
         if (kept === 0 && this.owned.delete(agentId)) {
           // Its record expired while Redis was away, or another relay has it now.
           const owner = await commands.get(ownerKey(agentId));

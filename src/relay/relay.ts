@@ -91,6 +91,8 @@ export interface RelayOptions {
   redis?: string;
   /** Where the other relays of the group reach this one (default: the address it listens on). */
   advertiseUrl?: string;
+  /** How long this relay's records in Redis outlive it, in ms (default 15 s; renewed three times as often). */
+  groupTtlMs?: number;
 }
 
 /** A relay built by createRelay. */
@@ -120,7 +122,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   }
   // A member of a group moves what it holds of an agent to the relay that serves it now.
   let hub: Hub | undefined;
-  const group = redis ? new RelayGroup(redis, { moved: (agentId) => hub?.moveAway(agentId), lost: (agentId) => hub?.moveAway(agentId) }, log) : undefined;
+  const group = redis ? new RelayGroup(redis, { moved: (agentId) => hub?.moveAway(agentId), lost: (agentId) => hub?.moveAway(agentId) }, log, options.groupTtlMs) : undefined;
   const store = options.store ?? (redis ? new RedisAgentStore(redis) : options.dataDir ? await FileAgentStore.open(options.dataDir) : new MemoryAgentStore());
   const files = await StaticFiles.load(options.webRoot ?? defaultWebRoot());
   const replyHighWater = options.hub?.replyHighWater ?? DEFAULT_REPLY_HIGH_WATER;

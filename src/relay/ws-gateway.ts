@@ -18,7 +18,7 @@ import type { ProxyTrust } from './proxy-trust.js';
 import { PushRefused, type PushRelay } from './push-relay.js';
 import type { AnswerRelay } from './answer-relay.js';
 import { forwardBrowser } from './relay-proxy.js';
-import { RECORD_TTL_MS, type RelayGroup } from './relay-group.js';
+import type { RelayGroup } from './relay-group.js';
 import type { Peer } from '../net/peer.js';
 import type { RateLimitOptions } from '../net/rate-limit.js';
 import { SocketPeer } from '../net/socket-peer.js';
@@ -156,7 +156,7 @@ export class WsGateway {
     forwardBrowser(ws, target, group.forwardHeaders(address, secure || forwardedSecure), {
       unreachable: (reason) => {
         log('relay_unreachable', { relay: owner.id, reason });
-        this.unreachable.set(agentId, { relay: owner.id, until: Date.now() + RECORD_TTL_MS });
+        this.unreachable.set(agentId, { relay: owner.id, until: Date.now() + group.ttlMs });
       },
     });
   }
@@ -311,6 +311,8 @@ export class WsGateway {
         conn.handshakeDone();
         handle = hub.connectClient(agentId, new SocketPeer(ws), hello, record.name, access === 'view', { device: hello.device, address });
         if (!handle) return;
+        // Waiting here for an agent that may have come online at another relay meanwhile.
+        if (this.options.group && !hub.presence(agentId).online) void this.options.group.recheck(agentId);
         log('client_connected', { agent: agentId, client: handle.number, address });
         const admitted = handle;
         conn.onText = (text) => {
