@@ -9,6 +9,7 @@ import { CloseCode, accessToken, parseAccessLink } from '../src/protocol/index.j
 import { Redis } from 'ioredis';
 import { CutProxy } from './helpers/cut-proxy.js';
 import { runCli } from './helpers/cli.js';
+import { POSTGRES_URL, describePostgres, freshSchema } from './helpers/postgres.js';
 import { describeRedis, startRedis } from './helpers/redis.js';
 import { atCleanup, startAgent, startRelay, TestClient } from './helpers/system.js';
 
@@ -194,5 +195,34 @@ describeRedis('budgets a group shares', () => {
     // The third relay never saw this address fail, and still refuses it before looking at its credentials.
     const next = new TestClient(through(agent.url, relays[2]!.url));
     expect(await next.waitForState('waiting')).toMatchObject({ code: CloseCode.RateLimited });
+  });
+});
+
+describePostgres('the agent registry in PostgreSQL', () => {
+  it('survives a restart of every relay of the group: the agent comes back with its key, and its link works', { timeout: 60_000 }, async () => {
+    const redis = await startRedis();
+    const databaseSchema = freshSchema();
+    const options = { redis: redis.url, database: POSTGRES_URL, databaseSchema };
+    let [a, b] = [await startRelay(options), await startRelay(options)];
+    const health = (await (await fetch(`${a.url}/health`)).json()) as { database: { state: string } };
+    expect(health.database).toEqual({ state: 'ready' });
+    const agent = await startAgent(a.url);
+    const first = new TestClient(through(agent.url, b.url));
+    first.type('echo before-$((20+1))\r');
+    await first.waitForOutput('before-21');
+    first.close();
+    // Every relay stops, and Redis forgets everything; new relays start on the same addresses.
+    const ports = [a.port, b.port];
+    await Promise.all([a.close(), b.close()]);
+    const flush = new Redis(redis.url);
+    await flush.flushall();
+    flush.disconnect();
+    [a, b] = [await startRelay({ ...options, port: ports[0] }), await startRelay({ ...options, port: ports[1] })];
+    await a.logs.next((e) => e.event === 'agent_connected', 30_000, 'the agent back at A');
+    // Its record came from the database: it did not register again.
+    expect(agent.events.items.filter((e) => e.event === 'registered')).toHaveLength(1);
+    const again = new TestClient(through(agent.url, b.url));
+    again.type('echo after-$((20+2))\r');
+    await again.waitForOutput('after-22');
   });
 });

@@ -110,6 +110,11 @@ export const commands = {
         value: 'URL',
         help: 'Join the group of relays sharing this Redis (redis://[:PASSWORD@]HOST:PORT): agents registered at any of them, browsers served through any (or set CCREMOTE_REDIS).',
       },
+      database: {
+        type: 'string',
+        value: 'URL',
+        help: 'Keep the agent registry in PostgreSQL (postgres://USER@HOST:PORT/DB; its table is made on start), instead of the data directory or the group\'s Redis (or set CCREMOTE_DATABASE).',
+      },
       'group-ttl': {
         type: 'string',
         value: 'DURATION',

@@ -28,6 +28,8 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
   }
   const redisUrl = (v.redis as string | undefined) ?? process.env.CCREMOTE_REDIS;
   if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) throw new UsageError(`--redis takes a redis:// or rediss:// URL (have ${redisUrl})`);
+  const database = (v.database as string | undefined) ?? process.env.CCREMOTE_DATABASE;
+  if (database !== undefined && !/^postgres(ql)?:\/\/./.test(database)) throw new UsageError(`--database takes a postgres:// URL (have ${database})`);
   const advertise = v['advertise-url'] as string | undefined;
   if (advertise !== undefined && !/^https?:\/\/[^/]+\/?$/.test(advertise)) throw new UsageError(`--advertise-url takes http(s)://HOST:PORT (have ${advertise})`);
   const pushServices = (v['push-service'] as string[] | undefined) ?? [];
@@ -46,6 +48,7 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
     push: { services: pushServices },
     redis: (v.redis as string | undefined) ?? process.env.CCREMOTE_REDIS,
     advertiseUrl: v['advertise-url'] as string | undefined,
+    database: (v.database as string | undefined) ?? process.env.CCREMOTE_DATABASE,
     groupTtlMs: v['group-ttl'] !== undefined ? parseDuration(v['group-ttl'] as string, 'group record TTL') : undefined,
     hub: v['flow-window'] !== undefined ? { flowWindow: parseBytes(v['flow-window'] as string, 'flow window') } : undefined,
     connectionLimits: {

@@ -52,6 +52,8 @@ export interface AgentStore {
   setCredentials(id: string, credentials: AgentCredentialSet): Promise<CredentialChange>;
   /** Forgets agents registered before `registeredBefore` (ms) that never connected; returns their ids. */
   expireUnconnected(registeredBefore: number): Promise<string[]>;
+  /** For a store behind a service (a database): whether it answers now, and if not, why. */
+  check?(): Promise<{ ok: true } | { ok: false; reason: string }>;
   close(): Promise<void>;
 }
 

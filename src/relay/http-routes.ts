@@ -60,7 +60,7 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/api/agents') return await register(req, res, ctx);
     if (path === '/api/presence') return await presence(req, res, ctx);
-    if (path === '/health') return health(req, res, ctx);
+    if (path === '/health') return await health(req, res, ctx);
     if (path === '/api/push/key') return sendJson(res, 200, { public_key: ctx.pushKey() });
     if (path === '/api/answer') return await answer(req, res, ctx);
     return serveFile(req, res, ctx, path);
@@ -117,13 +117,14 @@ async function presence(req: IncomingMessage, res: ServerResponse, ctx: HttpCont
   sendJson(res, 200, answer);
 }
 
-function health(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): void {
+async function health(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use GET' });
   const stats = ctx.stats();
   const redis = ctx.redis();
-  // A relay of a group that cannot reach its Redis serves what it holds but cannot route: a load balancer
-  // should send new connections elsewhere (503).
-  const healthy = redis === undefined || redis.kind === 'ready';
+  const database = await ctx.store.check?.();
+  // A relay of a group that cannot reach its Redis, or a relay whose database does not answer, serves what
+  // it holds but cannot admit or route new connections: a load balancer should send them elsewhere (503).
+  const healthy = (redis === undefined || redis.kind === 'ready') && database?.ok !== false;
   sendJson(res, healthy ? 200 : 503, {
     status: healthy ? 'ok' : 'degraded',
     version: ctx.version,
@@ -132,6 +133,7 @@ function health(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): vo
     agents_online: stats.agentsOnline,
     clients: stats.clients,
     ...(redis ? { redis: redis.kind === 'down' ? { state: 'down', reason: redis.reason, since: new Date(redis.since).toISOString() } : { state: redis.kind } } : {}),
+    ...(database ? { database: database.ok ? { state: 'ready' } : { state: 'down', reason: database.reason } } : {}),
   });
 }
 

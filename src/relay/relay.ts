@@ -12,6 +12,7 @@ import { DEFAULT_REPLY_HIGH_WATER, Hub, type HubOptions, type HubStats } from '.
 import { PushRelay, loadVapidKeys, sharedVapidKeys, type VapidKeys } from './push-relay.js';
 import { AnswerRelay } from './answer-relay.js';
 import { RedisAgentStore } from './redis-agent-store.js';
+import { PgAgentStore } from './pg-agent-store.js';
 import { RedisFailures } from './redis-failures.js';
 import { RedisLink } from './redis-link.js';
 import { RelayGroup } from './relay-group.js';
@@ -93,6 +94,9 @@ export interface RelayOptions {
   advertiseUrl?: string;
   /** How long this relay's records in Redis outlive it, in ms (default 15 s; renewed three times as often). */
   groupTtlMs?: number;
+  /** Keep the agent registry in this PostgreSQL database (`postgres://…`; the table is made on start), and in `databaseSchema` if given. */
+  database?: string;
+  databaseSchema?: string;
 }
 
 /** A relay built by createRelay. */
@@ -123,7 +127,17 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   // A member of a group moves what it holds of an agent to the relay that serves it now.
   let hub: Hub | undefined;
   const group = redis ? new RelayGroup(redis, { moved: (agentId) => hub?.moveAway(agentId), lost: (agentId) => hub?.moveAway(agentId) }, log, options.groupTtlMs) : undefined;
-  const store = options.store ?? (redis ? new RedisAgentStore(redis) : options.dataDir ? await FileAgentStore.open(options.dataDir) : new MemoryAgentStore());
+  const openDatabase = async (url: string): Promise<AgentStore> => {
+    try {
+      return await PgAgentStore.open(url, { schema: options.databaseSchema });
+    } catch (error) {
+      await redis?.close();
+      throw new Error(`cannot open the agent registry in PostgreSQL: ${(error as Error).message} (${redactUrl(url)})`);
+    }
+  };
+  const store =
+    options.store ??
+    (options.database ? await openDatabase(options.database) : redis ? new RedisAgentStore(redis) : options.dataDir ? await FileAgentStore.open(options.dataDir) : new MemoryAgentStore());
   const files = await StaticFiles.load(options.webRoot ?? defaultWebRoot());
   const replyHighWater = options.hub?.replyHighWater ?? DEFAULT_REPLY_HIGH_WATER;
   hub = new Hub({ ...options.hub, replyHighWater, ...(group ? { holding: (agentId, held) => (held ? group.follow(agentId) : group.unfollow(agentId)) } : {}) });
@@ -261,13 +275,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   };
 }
 
-/** A Redis URL without its password, for messages. */
+/** A service's URL (Redis, PostgreSQL) without its password, for messages. */
 function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return 'an unreadable Redis URL';
+    return 'an unreadable URL';
   }
 }
