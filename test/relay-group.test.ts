@@ -124,6 +124,34 @@ describeRedis('a group of relays on one Redis', () => {
     expect(owners).not.toContain(joined.relay);
   });
 
+  it('/metrics, on an address of its own, counts connections, bytes, forwarded browsers and refusals, and says whether Redis answers', async () => {
+    const redis = await startRedis();
+    const a = await startRelay({ redis: redis.url, metrics: { host: '127.0.0.1', port: 0 } });
+    const b = await startRelay({ redis: redis.url, metrics: { host: '127.0.0.1', port: 0 } });
+    const metricsOf = async (relay: typeof a): Promise<string> => {
+      const at = relay.logs.items.find((e) => e.event === 'metrics_listening')!.url as string;
+      const response = await fetch(at);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      return response.text();
+    };
+    const agent = await startAgent(a.url);
+    const onB = new TestClient(through(agent.url, b.url));
+    onB.type('echo metered-$((6*7))\r');
+    await onB.waitForOutput('metered-42');
+    const bad = new TestClient(through(agent.url.replace(/#.*$/, `#${'A'.repeat(43)}`), b.url));
+    await bad.waitForState('failed');
+    const [atA, atB] = [await metricsOf(a), await metricsOf(b)];
+    expect(atA).toMatch(/^ccremote_agents_online 1$/m);
+    expect(atA).toMatch(/^ccremote_clients 1$/m); // the browser B forwarded (the bad one was refused at A)
+    expect(Number(/^ccremote_received_bytes_total\{from="agent"\} (\d+)$/m.exec(atA)?.[1])).toBeGreaterThan(0);
+    expect(atA).toMatch(/^ccremote_refusals_total\{kind="client"\} 1$/m);
+    expect(atB).toMatch(/^ccremote_forwarded_clients_total 2$/m);
+    expect(atB).toMatch(/^ccremote_redis_up 1$/m);
+    expect(atB).toMatch(/^# TYPE ccremote_refusals_total counter$/m);
+    // Not on the public address.
+    expect((await fetch(`${a.url}/metrics`)).status).toBe(404);
+  });
+
   it('a rotation on A cuts the old links held by browsers on B', async () => {
     const redis = await startRedis();
     const [a, b] = [await startRelay({ redis: redis.url }), await startRelay({ redis: redis.url })];

@@ -110,6 +110,11 @@ export const commands = {
         value: 'URL',
         help: 'Join the group of relays sharing this Redis (redis://[:PASSWORD@]HOST:PORT): agents registered at any of them, browsers served through any (or set CCREMOTE_REDIS).',
       },
+      metrics: {
+        type: 'string',
+        value: 'HOST:PORT',
+        help: 'Serve /metrics (Prometheus text format) on this address of its own, e.g. 127.0.0.1:9100 (default: none).',
+      },
       database: {
         type: 'string',
         value: 'URL',

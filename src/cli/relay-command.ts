@@ -31,6 +31,10 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
   const database = (v.database as string | undefined) ?? process.env.CCREMOTE_DATABASE;
   if (database !== undefined && !/^postgres(ql)?:\/\/./.test(database)) throw new UsageError(`--database takes a postgres:// URL (have ${database})`);
   const advertise = v['advertise-url'] as string | undefined;
+  const metricsArg = v.metrics as string | undefined;
+  const metricsMatch = metricsArg === undefined ? undefined : /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(metricsArg);
+  if (metricsArg !== undefined && !metricsMatch) throw new UsageError(`--metrics takes HOST:PORT, e.g. 127.0.0.1:9100 (have ${metricsArg})`);
+  const metricsAt = metricsMatch ? { host: metricsMatch[1]!.replace(/^\[|\]$/g, ''), port: parsePort(metricsMatch[2], 9100) } : undefined;
   if (advertise !== undefined && !/^https?:\/\/[^/]+\/?$/.test(advertise)) throw new UsageError(`--advertise-url takes http(s)://HOST:PORT (have ${advertise})`);
   const pushServices = (v['push-service'] as string[] | undefined) ?? [];
   for (const prefix of pushServices) {
@@ -49,6 +53,7 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
     redis: (v.redis as string | undefined) ?? process.env.CCREMOTE_REDIS,
     advertiseUrl: v['advertise-url'] as string | undefined,
     database: (v.database as string | undefined) ?? process.env.CCREMOTE_DATABASE,
+    ...(metricsAt ? { metrics: metricsAt } : {}),
     groupTtlMs: v['group-ttl'] !== undefined ? parseDuration(v['group-ttl'] as string, 'group record TTL') : undefined,
     hub: v['flow-window'] !== undefined ? { flowWindow: parseBytes(v['flow-window'] as string, 'flow window') } : undefined,
     connectionLimits: {

@@ -120,10 +120,13 @@ interface Agent {
 /** Most terminals the relay keeps for one agent (the protocol's bound). */
 const MAX_TERMINALS_PER_AGENT = MAX_TERMINALS;
 
-/** Counts for `/health`. */
+/** Counts for `/health` and `/metrics`. */
 export interface HubStats {
   agentsOnline: number;
   clients: number;
+  /** Bytes of frames received from agents and from clients since the relay started. */
+  bytesFromAgents: number;
+  bytesFromClients: number;
 }
 
 /** The routing core. One per relay process. */
@@ -139,6 +142,8 @@ export class Hub {
   private readonly holding: ((agentId: string, held: boolean) => void) | undefined;
   private nextClient = 1;
   private clientCount = 0;
+  private bytesFromAgents = 0;
+  private bytesFromClients = 0;
 
   constructor(options: HubOptions = {}) {
     this.highWater = options.clientHighWater ?? 2 << 20;
@@ -164,7 +169,7 @@ export class Hub {
   stats(): HubStats {
     let online = 0;
     for (const agent of this.agents.values()) if (agent.peer) online++;
-    return { agentsOnline: online, clients: this.clientCount };
+    return { agentsOnline: online, clients: this.clientCount, bytesFromAgents: this.bytesFromAgents, bytesFromClients: this.bytesFromClients };
   }
 
   /** Whether the agent is connected, and the name it goes by (undefined: only the registered name is known). */
@@ -254,6 +259,7 @@ export class Hub {
   agentFrame(agentId: string, peer: Peer, bytes: Uint8Array): void {
     const agent = this.agents.get(agentId);
     if (!agent || agent.peer !== peer) return;
+    this.bytesFromAgents += bytes.length;
     const frame = decodeFrameOf(bytes, [FrameType.Output, FrameType.ToClient], 'agent');
     if (frame.type === FrameType.Output) {
       const terminal = agent.terminals.get(frame.terminal);
@@ -363,6 +369,7 @@ export class Hub {
   clientFrame(handle: ClientHandle, bytes: Uint8Array): void {
     const client = this.client(handle);
     if (!client) return;
+    this.bytesFromClients += bytes.length;
     const frame = decodeFrameOf(bytes, [FrameType.Input, FrameType.Handshake, FrameType.Channel], 'client');
     if (client.readOnly && frame.type === FrameType.Input) {
       this.reply(client.peer, { type: 'error', code: ErrorCode.ReadOnly, message: 'This is a read-only link: input is not accepted.' });

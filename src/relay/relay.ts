@@ -14,6 +14,7 @@ import { AnswerRelay } from './answer-relay.js';
 import { RedisAgentStore } from './redis-agent-store.js';
 import { PgAgentStore } from './pg-agent-store.js';
 import { RedisFailures } from './redis-failures.js';
+import { RelayMetrics } from './metrics.js';
 import { RedisLink } from './redis-link.js';
 import { RelayGroup } from './relay-group.js';
 import { ANSWER_ADDRESS_RATE } from './answer-route.js';
@@ -97,6 +98,8 @@ export interface RelayOptions {
   /** Keep the agent registry in this PostgreSQL database (`postgres://…`; the table is made on start), and in `databaseSchema` if given. */
   database?: string;
   databaseSchema?: string;
+  /** Serve `/metrics` (Prometheus text format) on this address of its own, e.g. { host: '127.0.0.1', port: 9100 }. */
+  metrics?: { host: string; port: number };
 }
 
 /** A relay built by createRelay. */
@@ -114,7 +117,11 @@ export interface Relay {
 
 /** Builds a relay. Nothing listens until `listen()`. */
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
-  const log = (event: string, fields: Record<string, unknown> = {}): void => options.log?.({ event, ...fields });
+  let metrics: RelayMetrics | undefined;
+  const log = (event: string, fields: Record<string, unknown> = {}): void => {
+    metrics?.observe(event);
+    options.log?.({ event, ...fields });
+  };
   const redis = options.redis ? new RedisLink(options.redis, log) : undefined;
   if (redis) {
     try {
@@ -135,7 +142,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       throw new Error(`cannot open the agent registry in PostgreSQL: ${(error as Error).message} (${redactUrl(url)})`);
     }
   };
-  const store =
+  const store: AgentStore =
     options.store ??
     (options.database ? await openDatabase(options.database) : redis ? new RedisAgentStore(redis) : options.dataDir ? await FileAgentStore.open(options.dataDir) : new MemoryAgentStore());
   const files = await StaticFiles.load(options.webRoot ?? defaultWebRoot());
@@ -253,10 +260,21 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         await group.start(options.advertiseUrl ? trimSlash(options.advertiseUrl) : url);
         log('group_joined', { relay: group.id, url: group.url });
       }
+      if (options.metrics) {
+        metrics = new RelayMetrics({
+          stats: () => hub.stats(),
+          sockets: () => gateway.sockets(),
+          redisUp: () => (redis ? Number(redis.ready) : undefined),
+          databaseUp: async () => (store.check ? Number((await store.check()).ok) : undefined),
+        });
+        const served = await metrics.listen(options.metrics.host, options.metrics.port);
+        log('metrics_listening', served);
+      }
       log('listening', { url });
       return { url, port, address };
     },
     async close() {
+      await metrics?.close();
       clearInterval(flowTimer);
       clearInterval(expiryTimer);
       answers.dispose();
