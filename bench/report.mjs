@@ -6,7 +6,7 @@ const num = (v, unit, digits = 1) => (v === undefined || Number.isNaN(v) ? '—'
 /** One row per figure of the issue's table. */
 export function figures(results) {
   const rows = [];
-  const { M1, M2, M3, M5, M6, M7, M8, M9 } = results;
+  const { M1, M2, M3, M5, M6, M7, M8, M9, M10 } = results;
   if (M1) {
     rows.push({ id: 'M1', figure: 'keystroke round trip p50', value: ms(M1.p50), baseline: `WS echo ${ms(M1.wsEchoP50)}, PTY echo ${ms(M1.ptyEchoP50)}`, target: 'relay adds ≤ 100 µs', pass: M1.relayAddsP50 <= 0.1, detail: `relay adds ${ms(M1.relayAddsP50)}`, chart: { label: 'M1 relay adds at p50 (µs)', value: M1.relayAddsP50 * 1000, target: 100 } });
     rows.push({ id: 'M1', figure: 'keystroke round trip p99 / p99.9', value: `${ms(M1.p99)} / ${ms(M1.p999)}`, baseline: `p99: WS echo ${ms(M1.wsEchoP99)}, PTY echo ${ms(M1.ptyEchoP99)}`, target: 'p99 ≤ 2 ms', pass: M1.p99 <= 2, chart: { label: 'M1 p99 (ms)', value: M1.p99, target: 2 } });
@@ -35,6 +35,10 @@ export function figures(results) {
   }
   if (M9) {
     rows.push({ id: 'M9', figure: `agent memory with ${M9.sessions} sessions printing, per session beyond the first`, value: num(M9.perSessionMiB, 'MiB'), baseline: `one session ${num(M9.oneSessionMiB, 'MiB')}; ${M9.sessions} sessions ${num(M9.manySessionsMiB, 'MiB')}`, target: '≤ 24 MiB per session', pass: M9.perSessionMiB <= 24, chart: { label: 'M9 MiB per session', value: M9.perSessionMiB, target: 24 } });
+  }
+  if (M10) {
+    rows.push({ id: 'M10', figure: 'keystroke round trip through two relays (browser on B, agent on A), p50 / p99', value: `${ms(M10.twoRelaysP50)} / ${ms(M10.twoRelaysP99)}`, baseline: `one relay ${ms(M10.oneRelayP50)} / ${ms(M10.oneRelayP99)}`, target: 'the second hop adds ≤ what the first adds (M1)', pass: M1 ? M10.hopAddsP50 <= Math.max(M1.relayAddsP50, 0.1) : M10.hopAddsP50 <= 0.2, detail: `second hop adds ${ms(M10.hopAddsP50)}`, chart: { label: 'M10 second hop adds at p50 (µs)', value: M10.hopAddsP50 * 1000, target: 100 } });
+    rows.push({ id: 'M10', figure: `throughput to one client through two relays (${M10.mib} MiB, hash-checked)`, value: num(M10.twoRelaysMiBps, 'MiB/s', 0), baseline: `one relay ${num(M10.oneRelayMiBps, 'MiB/s', 0)}`, target: '≥ 75% of one relay', pass: M10.twoRelaysMiBps >= 0.75 * M10.oneRelayMiBps, detail: `${((M10.twoRelaysMiBps / M10.oneRelayMiBps) * 100).toFixed(0)}% of one relay`, chart: { label: 'M10 two relays, % of one', value: (M10.twoRelaysMiBps / M10.oneRelayMiBps) * 100, target: 75, higherIsBetter: true } });
   }
   return rows;
 }

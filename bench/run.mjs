@@ -38,6 +38,7 @@ const plan = [
   ['M7', './measures/m7-attach.mjs', quick ? { attaches: 5 } : {}, runs],
   ['M8', './measures/m8-handshake.mjs', quick ? { runs: 30 } : {}, 1],
   ['M9', './measures/m9-sessions.mjs', quick ? { runMs: 3000 } : {}, 1],
+  ['M10', './measures/m10-two-relays.mjs', quick ? { keys: 1000, mib: 16 } : {}, runs],
 ];
 
 // --from FILE re-renders the table (and with --update-docs the docs) from saved results.

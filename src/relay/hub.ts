@@ -120,11 +120,14 @@ interface Agent {
 /** Most terminals the relay keeps for one agent (the protocol's bound). */
 const MAX_TERMINALS_PER_AGENT = MAX_TERMINALS;
 
-/** Counts for `/health` and `/metrics`. */
+/** Counts for `/health`. */
 export interface HubStats {
   agentsOnline: number;
   clients: number;
-  /** Bytes of frames received from agents and from clients since the relay started. */
+}
+
+/** Bytes of frames received from agents and from clients since the relay started (for `/metrics`). */
+export interface HubTraffic {
   bytesFromAgents: number;
   bytesFromClients: number;
 }
@@ -169,7 +172,11 @@ export class Hub {
   stats(): HubStats {
     let online = 0;
     for (const agent of this.agents.values()) if (agent.peer) online++;
-    return { agentsOnline: online, clients: this.clientCount, bytesFromAgents: this.bytesFromAgents, bytesFromClients: this.bytesFromClients };
+    return { agentsOnline: online, clients: this.clientCount };
+  }
+
+  traffic(): HubTraffic {
+    return { bytesFromAgents: this.bytesFromAgents, bytesFromClients: this.bytesFromClients };
   }
 
   /** Whether the agent is connected, and the name it goes by (undefined: only the registered name is known). */

@@ -4,11 +4,12 @@
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HubStats } from './hub.js';
+import type { HubStats, HubTraffic } from './hub.js';
 
 /** What the metrics read from the relay. */
 export interface MetricsSource {
   stats(): HubStats;
+  traffic(): HubTraffic;
   sockets(): { open: number; waiting: number };
   /** 1 when the group's Redis (or the database) answers, 0 when not; undefined when there is none. */
   redisUp(): number | undefined;
@@ -41,6 +42,7 @@ export class RelayMetrics {
   /** The metrics, as Prometheus reads them. */
   async text(): Promise<string> {
     const stats = this.source.stats();
+    const traffic = this.source.traffic();
     const sockets = this.source.sockets();
     const lines: string[] = [];
     const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: Array<[string, number]>): void => {
@@ -52,8 +54,8 @@ export class RelayMetrics {
     metric('ccremote_websockets', 'gauge', 'WebSocket connections open on this relay.', [['', sockets.open]]);
     metric('ccremote_websocket_waiting_bytes', 'gauge', 'Bytes waiting to be written to this relay\'s WebSockets.', [['', sockets.waiting]]);
     metric('ccremote_received_bytes_total', 'counter', 'Bytes of frames received, by who sent them.', [
-      ['{from="agent"}', stats.bytesFromAgents],
-      ['{from="client"}', stats.bytesFromClients],
+      ['{from="agent"}', traffic.bytesFromAgents],
+      ['{from="client"}', traffic.bytesFromClients],
     ]);
     metric('ccremote_forwarded_clients_total', 'counter', 'Browsers forwarded to the relay of the group that serves their agent.', [['', this.forwarded]]);
     metric(

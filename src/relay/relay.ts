@@ -263,6 +263,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       if (options.metrics) {
         metrics = new RelayMetrics({
           stats: () => hub.stats(),
+          traffic: () => hub.traffic(),
           sockets: () => gateway.sockets(),
           redisUp: () => (redis ? Number(redis.ready) : undefined),
           databaseUp: async () => (store.check ? Number((await store.check()).ok) : undefined),

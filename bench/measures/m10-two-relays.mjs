@@ -1,0 +1,106 @@
+// M10: through two relays of a group (`--redis`): the browser on relay B, the agent on relay A, B forwarding
+// the browser's connection to A; beside the same figures through A alone, in the same run. Keystroke round
+// trip (closed loop, `stty raw -echo; cat`) and throughput to one client (every byte hash-checked).
+// Needs redis-server on PATH (a private instance on a free port).
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import { openClient } from '../lib/client.mjs';
+import { startAgent, startRelay, stopAll, textFile, waiter } from '../lib/setup.mjs';
+import { summary } from '../lib/stats.mjs';
+
+const MiB = 1 << 20;
+const WARMUP = 500;
+
+async function startRedis() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((resolve, reject) => {
+    let said = '';
+    child.on('error', reject);
+    child.stdout.on('data', (chunk) => {
+      said += chunk;
+      if (said.includes('Ready to accept connections')) resolve();
+    });
+  });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}
+
+/** The link, through another relay of the group. */
+const through = (link, relayUrl) => link.replace(/^https?:\/\/[^/]+/, relayUrl);
+
+async function keystrokes(link, n) {
+  let waiting;
+  const session = await openClient(link, { onOutput: (data) => data.includes(0x78) && waiting?.() });
+  const latencies = [];
+  for (let i = 0; i < n + WARMUP; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise((resolve) => {
+      waiting = resolve;
+      session.sendData('x');
+    });
+    if (i >= WARMUP) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  session.close();
+  return summary(latencies);
+}
+
+async function throughput(link, file, trigger) {
+  const w = waiter(120_000, `one client to receive ${file.bytes} bytes`);
+  const reader = { bytes: 0, first: 0n, last: 0n, hash: createHash('sha256') };
+  const session = await openClient(link, {
+    onGap: (missing) => w.fail(new Error(`the client lost ${missing} bytes`)),
+    onOutput: (data) => {
+      if (reader.bytes === 0) reader.first = process.hrtime.bigint();
+      reader.bytes += data.length;
+      reader.hash.update(data);
+      if (reader.bytes >= file.bytes) {
+        reader.last = process.hrtime.bigint();
+        w.poke();
+      }
+    },
+  });
+  session.sendData(trigger);
+  await w.until(() => reader.bytes >= file.bytes);
+  if (reader.bytes !== file.bytes || reader.hash.digest('hex') !== file.sha256) throw new Error('the client received different bytes');
+  session.close();
+  return file.bytes / MiB / (Number(reader.last - reader.first) / 1e9);
+}
+
+export async function run({ keys = 3000, mib = 64 } = {}) {
+  const redis = await startRedis();
+  try {
+    const a = await startRelay({ redis: redis.url });
+    const b = await startRelay({ redis: redis.url });
+    const echo = await startAgent(a.info.url, '/bin/sh', ['-c', 'stty raw -echo; exec cat']);
+    const one = await keystrokes(echo.info.url, keys);
+    const two = await keystrokes(through(echo.info.url, b.info.url), keys);
+    await stopAll(echo);
+    const file = textFile(mib * MiB);
+    // Each run its own agent: the file is sent once per `\r`.
+    const streamer = () => startAgent(a.info.url, '/bin/sh', ['-c', `stty raw -echo; while head -c1 >/dev/null; do cat ${file.path}; done`]);
+    const s1 = await streamer();
+    const oneMiB = await throughput(s1.info.url, file, '\r');
+    await stopAll(s1);
+    const s2 = await streamer();
+    const twoMiB = await throughput(through(s2.info.url, b.info.url), file, '\r');
+    await stopAll(s2, a, b);
+    return {
+      oneRelayP50: one.p50,
+      oneRelayP99: one.p99,
+      twoRelaysP50: two.p50,
+      twoRelaysP99: two.p99,
+      hopAddsP50: two.p50 - one.p50,
+      oneRelayMiBps: oneMiB,
+      twoRelaysMiBps: twoMiB,
+      keys,
+      mib,
+    };
+  } finally {
+    redis.stop();
+  }
+}
