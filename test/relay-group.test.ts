@@ -152,6 +152,31 @@ describeRedis('a group of relays on one Redis', () => {
     expect((await fetch(`${a.url}/metrics`)).status).toBe(404);
   });
 
+  it('Redis restarted mid-stream: a browser forwarded from B to A loses and repeats nothing, and the group takes up its records again', { timeout: 60_000 }, async () => {
+    const redis = await startRedis();
+    const [a, b] = [await startRelay({ redis: redis.url, groupTtlMs: 3000 }), await startRelay({ redis: redis.url, groupTtlMs: 3000 })];
+    const agent = await startAgent(a.url, { command: '/bin/sh', args: ['-c', 'read x; seq 1 800000; echo seq-done-$((2*4)); exec /bin/sh'] });
+    const onB = new TestClient(through(agent.url, b.url), { history: 'bytes' });
+    await onB.waitForState('online');
+    onB.type('\r');
+    await onB.waitForOutput('\n1000\r\n', 20_000);
+    await redis.stop(true);
+    await redis.start();
+    await onB.waitForOutput('seq-done-8', 60_000);
+    const numbers = numbersIn(onB.text);
+    expect(numbers.length).toBe(800_000);
+    expect(numbers.every((n, i) => n === i + 1)).toBe(true);
+    // The relays take up their records in the new Redis (A puts back the agent's, which it lost): a new
+    // browser on B is forwarded to A again.
+    await a.logs.next((e) => e.event === 'agent_record_restored', 15_000, 'the agent record put back');
+    const inspect = new Redis(redis.url);
+    atCleanup(() => void inspect.disconnect());
+    expect(await inspect.exists(`ccremote:owner:${parseAccessLink(agent.url).agentId}`)).toBe(1);
+    const later = new TestClient(through(agent.url, b.url));
+    later.type('echo again-$((40+2))\r');
+    await later.waitForOutput('again-42');
+  });
+
   it('a rotation on A cuts the old links held by browsers on B', async () => {
     const redis = await startRedis();
     const [a, b] = [await startRelay({ redis: redis.url }), await startRelay({ redis: redis.url })];

@@ -52,6 +52,11 @@ export interface AgentStore {
   setCredentials(id: string, credentials: AgentCredentialSet): Promise<CredentialChange>;
   /** Forgets agents registered before `registeredBefore` (ms) that never connected; returns their ids. */
   expireUnconnected(registeredBefore: number): Promise<string[]>;
+  /**
+   * Puts back the record of an agent connected to this relay if the store lost it (a Redis that restarted
+   * empty), so that the agent's links work again; a record that is there is left alone.
+   */
+  restore?(record: AgentRecord): Promise<void>;
   /** For a store behind a service (a database): whether it answers now, and if not, why. */
   check?(): Promise<{ ok: true } | { ok: false; reason: string }>;
   close(): Promise<void>;

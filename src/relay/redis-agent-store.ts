@@ -47,5 +47,9 @@ export class RedisAgentStore implements AgentStore {
     return expired;
   }
 
+  async restore(record: AgentRecord): Promise<void> {
+    await this.redis.commands.set(agentKey(record.id), JSON.stringify(record), 'NX');
+  }
+
   async close(): Promise<void> {}
 }

@@ -38,6 +38,8 @@ export interface GroupEvents {
   moved(agentId: string, to: string): void;
   /** This relay no longer owns `agentId` (another took it while Redis was away). */
   lost(agentId: string): void;
+  /** This relay recorded again that it serves `agentId` (Redis had lost the record: it restarted empty). */
+  reclaimed(agentId: string): void;
 }
 
 export class RelayGroup {
@@ -181,8 +183,12 @@ export class RelayGroup {
         if (kept === 0 && this.owned.delete(agentId)) {
           // Its record expired while Redis was away, or another relay has it now.
           const owner = await commands.get(ownerKey(agentId));
-          if (owner === null) await this.claim(agentId);
-          else this.events.lost(agentId);
+          if (owner === null) {
+            await this.claim(agentId);
+            this.events.reclaimed(agentId);
+          } else {
+            this.events.lost(agentId);
+          }
         }
       }
     } catch (error) {

@@ -133,7 +133,19 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   }
   // A member of a group moves what it holds of an agent to the relay that serves it now.
   let hub: Hub | undefined;
-  const group = redis ? new RelayGroup(redis, { moved: (agentId) => hub?.moveAway(agentId), lost: (agentId) => hub?.moveAway(agentId) }, log, options.groupTtlMs) : undefined;
+  let gatewayRef: WsGateway | undefined;
+  const group = redis
+    ? new RelayGroup(
+        redis,
+        {
+          moved: (agentId) => hub?.moveAway(agentId),
+          lost: (agentId) => hub?.moveAway(agentId),
+          reclaimed: (agentId) => void gatewayRef?.restoreRecord(agentId).catch((error: Error) => log('agent_record_restore_failed', { agent: agentId, message: error.message })),
+        },
+        log,
+        options.groupTtlMs,
+      )
+    : undefined;
   const openDatabase = async (url: string): Promise<AgentStore> => {
     try {
       return await PgAgentStore.open(url, { schema: options.databaseSchema });
@@ -202,6 +214,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     log,
   });
 
+  gatewayRef = gateway;
   const onRequest = (req: Parameters<typeof handleHttp>[0], res: Parameters<typeof handleHttp>[1]): void => {
     void handleHttp(req, res, context);
   };

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ProtocolError, closeReason, encodeMessage, fromBase64Url, isId, rateLimitReason, parseAgentToRelay, parseClientToRelay, type AgentToRelay } from '../protocol/index.js';
-import { keyMatches, tokenAccess, type AgentCredentialSet, type AgentStore } from './agent-store.js';
+import { keyMatches, tokenAccess, type AgentCredentialSet, type AgentRecord, type AgentStore } from './agent-store.js';
 import type { AuthGuard } from './auth-guard.js';
 import type { ConnectionCap } from './connection-cap.js';
 import { Connection } from './connection.js';
@@ -68,6 +68,8 @@ export class WsGateway {
   private nextSlice = 0;
   /** Relays of the group that could not be reached for an agent, until their records expire. */
   private readonly unreachable = new Map<string, { relay: string; until: number }>();
+  /** The records of the agents connected here, as they stand (to put back in a store that lost them). */
+  private readonly served = new Map<string, AgentRecord>();
 
   constructor(private readonly options: GatewayOptions) {
     // Sockets are pinged in PING_SLICES slices, one slice per tick, so that each is pinged once per
@@ -213,7 +215,10 @@ export class WsGateway {
     ws.on('close', () => {
       this.options.answers.closed(peer);
       if (online) {
-        if (hub.disconnectAgent(agentId, peer)) void this.options.group?.release(agentId);
+        if (hub.disconnectAgent(agentId, peer)) {
+          this.served.delete(agentId);
+          void this.options.group?.release(agentId);
+        }
         log('agent_disconnected', { agent: agentId });
       }
     });
@@ -235,6 +240,7 @@ export class WsGateway {
           conn.handshakeDone();
           online = true;
           hub.connectAgent(agentId, peer, hello, record.name);
+          this.served.set(agentId, { ...record, accessVerifier: hello.access, viewVerifier: hello.view, devices: hello.devices });
           this.unreachable.delete(agentId);
           this.options.group?.claim(agentId).catch((error: Error) => log('group_claim_failed', { agent: agentId, message: error.message }));
           log('agent_connected', { agent: agentId, address });
@@ -326,7 +332,17 @@ export class WsGateway {
   }
 
   /** Records an agent's credentials; browsers admitted with credentials it took back are cut. */
+  /** Puts back the record of an agent connected here, if the store lost it. */
+  async restoreRecord(agentId: string): Promise<void> {
+    const record = this.served.get(agentId);
+    if (!record || !this.options.store.restore) return;
+    await this.options.store.restore(record);
+    this.options.log('agent_record_restored', { agent: agentId });
+  }
+
   private async updateCredentials(agentId: string, credentials: AgentCredentialSet): Promise<void> {
+    const served = this.served.get(agentId);
+    if (served) this.served.set(agentId, { ...served, accessVerifier: credentials.access, viewVerifier: credentials.view, devices: credentials.devices });
     const change = await this.options.store.setCredentials(agentId, { access: credentials.access, view: credentials.view, devices: credentials.devices });
     if (!change.linkReplaced && change.removedDevices.length === 0) return;
     this.options.hub.revokeClients(agentId, change);
