@@ -2,12 +2,11 @@
 // Baselines in the same run: a bare WebSocket echo on loopback, and the PTY echo with no relay.
 
 import { WebSocket } from 'ws';
-import { openClient } from '../lib/client.mjs';
+import { WARMUP, keystrokeLatencies } from '../lib/keystrokes.mjs';
 import { startChild } from '../lib/procs.mjs';
 import { AGENT_CPU, startAgent, startRelay, stopAll } from '../lib/setup.mjs';
 import { summary } from '../lib/stats.mjs';
 
-const WARMUP = 500;
 
 async function wsEcho(n) {
   const server = await startChild('ws-echo.mjs', { cpu: AGENT_CPU });
@@ -41,18 +40,7 @@ async function ptyEcho(n) {
 async function throughRelay(n) {
   const relay = await startRelay();
   const agent = await startAgent(relay.info.url, '/bin/sh', ['-c', 'stty raw -echo; exec cat']);
-  let waiting;
-  const session = await openClient(agent.info.url, { onOutput: (data) => data.includes(0x78) && waiting?.() });
-  const latencies = [];
-  for (let i = 0; i < n + WARMUP; i++) {
-    const t0 = process.hrtime.bigint();
-    await new Promise((resolve) => {
-      waiting = resolve;
-      session.sendData('x');
-    });
-    if (i >= WARMUP) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  session.close();
+  const latencies = await keystrokeLatencies(agent.info.url, n);
   await stopAll(relay, agent);
   return latencies;
 }

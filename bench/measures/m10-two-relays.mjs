@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { openClient } from '../lib/client.mjs';
+import { keystrokeLatencies } from '../lib/keystrokes.mjs';
 import { startAgent, startRelay, stopAll, textFile, waiter } from '../lib/setup.mjs';
 import { summary } from '../lib/stats.mjs';
 
 const MiB = 1 << 20;
-const WARMUP = 500;
 
 async function startRedis() {
   const server = createServer();
@@ -34,19 +34,7 @@ async function startRedis() {
 const through = (link, relayUrl) => link.replace(/^https?:\/\/[^/]+/, relayUrl);
 
 async function keystrokes(link, n) {
-  let waiting;
-  const session = await openClient(link, { onOutput: (data) => data.includes(0x78) && waiting?.() });
-  const latencies = [];
-  for (let i = 0; i < n + WARMUP; i++) {
-    const t0 = process.hrtime.bigint();
-    await new Promise((resolve) => {
-      waiting = resolve;
-      session.sendData('x');
-    });
-    if (i >= WARMUP) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  session.close();
-  return summary(latencies);
+  return summary(await keystrokeLatencies(link, n));
 }
 
 async function throughput(link, file, trigger) {
