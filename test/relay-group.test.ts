@@ -62,6 +62,29 @@ describeRedis('a group of relays on one Redis', () => {
     expect(await key(a.url)).toBe(await key(b.url));
   });
 
+  for (const size of [1, 2, 3]) {
+    it(`with ${size} relay${size > 1 ? 's' : ''}: a client on each gets the same bytes, types, and sees the others' sessions`, { timeout: 60_000 }, async () => {
+      const redis = await startRedis();
+      const relays = [];
+      for (let i = 0; i < size; i++) relays.push(await startRelay({ redis: redis.url }));
+      const agent = await startAgent(relays[0]!.url);
+      const clients = relays.map((relay) => new TestClient(through(agent.url, relay.url), { history: 'bytes' }));
+      await Promise.all(clients.map((c) => c.waitForState('online')));
+      for (const [i, client] of clients.entries()) {
+        client.type(`echo typed-on-${i}-$((${i}+100))\r`);
+        await Promise.all(clients.map((c) => c.waitForOutput(`typed-on-${i}-${i + 100}`)));
+      }
+      clients.at(-1)!.type('seq 1 200000; echo all-$((7*7))\r');
+      await Promise.all(clients.map((c) => c.waitForOutput('all-49', 30_000)));
+      const tail = (c: TestClient): Buffer => c.output.subarray(c.output.indexOf('typed-on-0'));
+      for (const client of clients.slice(1)) expect(tail(client).equals(tail(clients[0]!))).toBe(true);
+      expect(numbersIn(clients[0]!.text).length).toBe(200_000);
+      // A session started through the last relay is listed at the first.
+      const started = await clients.at(-1)!.session.startSession({ kind: 'command', command: ['/bin/sh'], cwd: agent.cwd });
+      await clients[0]!.sessionLists.until((lists) => lists.at(-1)?.some((s) => s.terminal === started) === true, 10_000, 'the new session listed');
+    });
+  }
+
   it('when the agent comes back through another relay, browsers follow it without losing or repeating a byte', async () => {
     const redis = await startRedis();
     const [a, b] = [await startRelay({ redis: redis.url }), await startRelay({ redis: redis.url })];
