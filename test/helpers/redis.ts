@@ -3,8 +3,6 @@
 // except under CI where that is a failure.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { describe } from 'vitest';
 import { atCleanup } from './system.js';
 import { EventLog } from './wait.js';
@@ -24,32 +22,41 @@ export interface TestRedis {
   start(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/**
+ * Ports are taken below the kernel's ephemeral range (where port 0 lands): a relay restarted on its old
+ * port must never find a Redis there that took the port while it was free.
+ */
+const PORTS = { from: 20_000, count: 10_000 };
 
 /** Starts a private redis-server; it is stopped at cleanup. */
 export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort();
+  let port = 0;
   let child: ChildProcess | undefined;
-  const start = async (): Promise<void> => {
+  /** Starts redis-server on `port`; false if it could not take the port. */
+  const launch = async (): Promise<boolean> => {
     const output = new EventLog<string>();
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    await output.until((items) => items.join('').includes('Ready to accept connections'), 10_000, 'redis-server ready');
+    const running = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = running;
+    running.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    running.once('exit', () => output.push('\n<exited>'));
+    const said = await output.until((items) => (items.join('').includes('Ready to accept connections') || items.join('').includes('<exited>')) && items.join(''), 10_000, 'redis-server ready');
+    return said.includes('Ready to accept connections');
+  };
+  for (let attempt = 0; ; attempt++) {
+    port = PORTS.from + Math.floor(Math.random() * PORTS.count);
+    if (await launch()) break;
+    if (attempt >= 20) throw new Error('redis-server could not take a port');
+  }
+  const start = async (): Promise<void> => {
+    if (!(await launch())) throw new Error(`redis-server could not take its port ${port} again`);
   };
   const stop = async (kill = false): Promise<void> => {
     const running = child;
-    if (!running || running.exitCode !== null) return;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
     running.kill(kill ? 'SIGKILL' : 'SIGTERM');
     await exited;
   };
-  await start();
   atCleanup(() => stop(true));
   return { url: `redis://127.0.0.1:${port}`, port, stop, start };
 }
