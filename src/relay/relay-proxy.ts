@@ -61,11 +61,12 @@ export function forwardBrowser(browser: WebSocket, target: string, headers: Reco
   browser.on('error', () => upstream.terminate());
 }
 
-/** Stops reading `ws`'s socket (TCP then holds its sender back). */
-function pause(ws: WebSocket): void {
+/** Stops reading `ws`'s socket (TCP then holds its sender back); what arrives waits, in order. */
+export function pause(ws: WebSocket): void {
   (ws as unknown as { _socket?: { pause(): void } })._socket?.pause();
 }
 
-function resume(ws: WebSocket): void {
+/** Reads `ws`'s socket again. */
+export function resume(ws: WebSocket): void {
   (ws as unknown as { _socket?: { resume(): void } })._socket?.resume();
 }

@@ -17,7 +17,7 @@ import type { OriginPolicy } from './origin.js';
 import type { ProxyTrust } from './proxy-trust.js';
 import { PushRefused, type PushRelay } from './push-relay.js';
 import type { AnswerRelay } from './answer-relay.js';
-import { forwardBrowser } from './relay-proxy.js';
+import { forwardBrowser, pause, resume } from './relay-proxy.js';
 import type { RelayGroup } from './relay-group.js';
 import type { Peer } from '../net/peer.js';
 import type { RateLimitOptions } from '../net/rate-limit.js';
@@ -118,21 +118,19 @@ export class WsGateway {
    * forwarded is served here only while the agent is: otherwise it is told to reconnect (Moved).
    */
   private async routeClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean, relayed: boolean): Promise<void> {
-    const { group, hub, log, origins, secure } = this.options;
+    const group = this.options.group;
     if (!group) return this.acceptClient(ws, req, address, agentId, forwardedSecure, false);
     // Nothing the browser sends is read until it is decided who serves it.
-    const socket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-    socket.pause();
+    pause(ws);
     try {
-      await this.decideClient(ws, req, address, agentId, forwardedSecure, relayed);
+      await this.decideClient(group, ws, req, address, agentId, forwardedSecure, relayed);
     } finally {
-      socket.resume();
+      resume(ws);
     }
   }
 
-  private async decideClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean, relayed: boolean): Promise<void> {
-    const { group, hub, log, origins, secure } = this.options;
-    if (!group) return;
+  private async decideClient(group: RelayGroup, ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean, relayed: boolean): Promise<void> {
+    const { hub, log, secure } = this.options;
     if (relayed) {
       if (!hub.presence(agentId).online) return ws.close(CloseCode.Moved, 'the agent is not served by this relay any more; reconnect');
       return this.acceptClient(ws, req, address, agentId, forwardedSecure, true);
@@ -144,11 +142,10 @@ export class WsGateway {
       log('client_refused', { address, reason: `cannot route: ${(error as Error).message}` });
       return ws.close(CloseCode.Unroutable, 'this relay cannot reach its group’s Redis to find the agent; try again shortly');
     }
-    const suspect = this.unreachable.get(agentId);
-    if (!owner || owner.id === group.id || (suspect && suspect.relay === owner.id && suspect.until > Date.now())) {
+    if (!owner || owner.id === group.id || this.isUnreachable(agentId, owner.id)) {
       return this.acceptClient(ws, req, address, agentId, forwardedSecure, false);
     }
-    const origin = origins.check(req.headers.origin, validHost(req.headers.host), secure || forwardedSecure);
+    const origin = this.checkOrigin(req, forwardedSecure);
     if (!origin.ok) {
       log('client_refused', { address, reason: origin.reason });
       return ws.close(CloseCode.ForbiddenOrigin, origin.reason);
@@ -161,6 +158,18 @@ export class WsGateway {
         this.unreachable.set(agentId, { relay: owner.id, until: Date.now() + group.ttlMs });
       },
     });
+  }
+
+  /** Whether `relay` could not be reached for `agentId` lately (its records have not expired yet). */
+  private isUnreachable(agentId: string, relay: string): boolean {
+    const suspect = this.unreachable.get(agentId);
+    if (suspect && suspect.until <= Date.now()) this.unreachable.delete(agentId);
+    return suspect !== undefined && suspect.relay === relay && suspect.until > Date.now();
+  }
+
+  /** Whether a browser's Origin may open a socket to this relay, as reached in `req`. */
+  private checkOrigin(req: IncomingMessage, forwardedSecure: boolean): ReturnType<OriginPolicy['check']> {
+    return this.options.origins.check(req.headers.origin, validHost(req.headers.host), this.options.secure || forwardedSecure);
   }
 
   /** WebSocket connections open now, and the bytes waiting to be written to them. */
@@ -285,10 +294,10 @@ export class WsGateway {
   }
 
   private acceptClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean, relayed: boolean): void {
-    const { hub, store, log, origins, secure, guard } = this.options;
+    const { hub, store, log, guard } = this.options;
     const conn = this.connection(ws, address);
     // A browser forwarded by a relay of the group: that relay checked its origin against its own address.
-    const origin = relayed ? { ok: true as const } : origins.check(req.headers.origin, validHost(req.headers.host), secure || forwardedSecure);
+    const origin = relayed ? { ok: true as const } : this.checkOrigin(req, forwardedSecure);
     if (!origin.ok) {
       log('client_refused', { address, reason: origin.reason });
       return conn.refuse(CloseCode.ForbiddenOrigin, origin.reason);
