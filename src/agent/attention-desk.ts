@@ -44,7 +44,7 @@ export class AttentionDesk {
     this.permissions = new Permissions(
       {
         settled: (request, outcome, message) => {
-          context.emit({ event: 'permission', terminal: request.terminal, tool: request.hook.tool, detail: request.hook.detail, state: outcome, message });
+          this.report(request, outcome, message);
           this.toEveryChannel({ type: 'permission_settled', terminal: request.terminal, id: request.id, outcome, message });
           if (this.permissions.waiting(request.terminal).length === 0) context.session(request.terminal)?.attended();
         },
@@ -77,7 +77,7 @@ export class AttentionDesk {
   /** Claude Code asks for a permission: the request waits for an answer, and the person hears of it. */
   permission(session: TerminalSession, hook: HookPermission): void {
     const request = this.permissions.add(session.terminal, hook);
-    this.context.emit({ event: 'permission', terminal: session.terminal, tool: hook.tool, detail: hook.detail, state: 'waiting' });
+    this.report(request, 'waiting');
     const { terminal: _terminal, ...event } = request.attention();
     session.attentionEvent(event);
   }
@@ -150,10 +150,16 @@ export class AttentionDesk {
   private remind(request: PermissionRequest): void {
     const session = this.context.session(request.terminal);
     if (!session || !request.waiting) return;
-    this.context.emit({ event: 'permission', terminal: request.terminal, tool: request.hook.tool, detail: request.hook.detail, state: 'reminded' });
+    this.report(request, 'reminded');
     const event = request.attention(true);
     this.toEveryChannel({ type: 'attention', ...event });
     this.alerts.send(session.info().name, event);
+  }
+
+  /** Tells the person (the agent's terminal, --json) where a request stands. */
+  private report(request: PermissionRequest, state: Extract<AgentEvent, { event: 'permission' }>['state'], message?: string): void {
+    const { tool, detail } = request.hook;
+    this.context.emit({ event: 'permission', terminal: request.terminal, tool, detail, state, ...(message !== undefined ? { message } : {}) });
   }
 
   /** Where an answer came from, for people: the device's name, or the kind of link. */

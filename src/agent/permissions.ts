@@ -62,7 +62,9 @@ export interface PermissionEvents {
 }
 
 export class Permissions {
+  /** Every request still remembered, and those of them that wait (typing checks these on every key). */
   private readonly requests = new Map<string, PermissionRequest>();
+  private readonly open = new Map<string, PermissionRequest>();
   private readonly byAnswer = new Map<string, PermissionRequest>();
 
   constructor(
@@ -74,6 +76,7 @@ export class Permissions {
   add(terminal: number, hook: HookPermission): PermissionRequest {
     const request = new PermissionRequest(randomId(), terminal, hook);
     this.requests.set(request.id, request);
+    this.open.set(request.id, request);
     const reminder = this.options.remindAfterMs > 0 ? setTimeout(() => request.waiting && this.events.remind(request), this.options.remindAfterMs) : undefined;
     reminder?.unref();
     request.state = { kind: 'waiting', reminder };
@@ -91,7 +94,8 @@ export class Permissions {
 
   /** The requests of `terminal` (every terminal: none given) that wait now, oldest first. */
   waiting(terminal?: number): PermissionRequest[] {
-    return [...this.requests.values()].filter((r) => r.waiting && (terminal === undefined || r.terminal === terminal));
+    const open = [...this.open.values()];
+    return terminal === undefined ? open : open.filter((r) => r.terminal === terminal);
   }
 
   /** A key for `device` to answer `request` from its notification (one per device and request). */
@@ -128,40 +132,39 @@ export class Permissions {
 
   /** Someone typed into `terminal`: its requests are answered there (the hooks let go without a decision). */
   typedInto(terminal: number): void {
-    for (const request of this.waiting(terminal)) {
-      request.hook.decide(undefined);
-      this.settle(request, 'gone', 'It was answered at the terminal.');
-    }
+    if (this.open.size > 0) this.letGo(this.waiting(terminal), 'It was answered at the terminal.');
   }
 
   /** A tool call of `terminal` ran or failed: a request for it was decided elsewhere. */
   toolDone(terminal: number, call: string): void {
-    for (const request of this.waiting(terminal)) {
-      if (request.hook.call !== call) continue;
-      request.hook.decide(undefined);
-      this.settle(request, 'gone', 'It was decided at the terminal.');
-    }
+    this.letGo(
+      this.waiting(terminal).filter((r) => r.hook.call === call),
+      'It was decided at the terminal.',
+    );
   }
 
   /** `terminal`'s program ended: its requests went with it. */
   ended(terminal: number): void {
-    for (const request of this.waiting(terminal)) {
-      request.hook.decide(undefined);
-      this.settle(request, 'gone', 'Its session ended.');
-    }
+    this.letGo(this.waiting(terminal), 'Its session ended.');
   }
 
   /** Lets every hook go (the agent stops). */
   close(): void {
-    for (const request of this.waiting()) {
+    this.letGo(this.waiting(), 'The agent stopped.');
+  }
+
+  /** These requests were settled elsewhere: their hooks let go without a decision (Claude Code's prompt decides). */
+  private letGo(requests: PermissionRequest[], message: string): void {
+    for (const request of requests) {
       request.hook.decide(undefined);
-      this.settle(request, 'gone', 'The agent stopped.');
+      this.settle(request, 'gone', message);
     }
   }
 
   private settle(request: PermissionRequest, outcome: AnswerOutcome, message: string): void {
     if (request.state.kind !== 'waiting') return;
     clearTimeout(request.state.reminder);
+    this.open.delete(request.id);
     request.state = { kind: 'settled', outcome, message };
     this.events.settled(request, outcome, message);
   }
