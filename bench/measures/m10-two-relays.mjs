@@ -4,9 +4,8 @@
 // Needs redis-server on PATH (a private instance on a free port).
 
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
-import { openClient } from '../lib/client.mjs';
+import { checkAndClose, openReader } from '../lib/reader.mjs';
 import { keystrokeLatencies } from '../lib/keystrokes.mjs';
 import { startAgent, startRelay, stopAll, textFile, waiter } from '../lib/setup.mjs';
 import { summary } from '../lib/stats.mjs';
@@ -39,24 +38,10 @@ async function keystrokes(link, n) {
 
 async function throughput(link, file, trigger) {
   const w = waiter(120_000, `one client to receive ${file.bytes} bytes`);
-  const reader = { bytes: 0, first: 0n, last: 0n, hash: createHash('sha256') };
-  const session = await openClient(link, {
-    onGap: (missing) => w.fail(new Error(`the client lost ${missing} bytes`)),
-    onOutput: (data) => {
-      if (reader.bytes === 0) reader.first = process.hrtime.bigint();
-      reader.bytes += data.length;
-      reader.hash.update(data);
-      if (reader.bytes >= file.bytes) {
-        reader.last = process.hrtime.bigint();
-        w.poke();
-      }
-    },
-  });
-  session.sendData(trigger);
+  const reader = await openReader(link, file, w, 'the client');
+  reader.session.sendData(trigger);
   await w.until(() => reader.bytes >= file.bytes);
-  if (reader.bytes !== file.bytes || reader.hash.digest('hex') !== file.sha256) throw new Error('the client received different bytes');
-  session.close();
-  return file.bytes / MiB / (Number(reader.last - reader.first) / 1e9);
+  return file.bytes / MiB / checkAndClose(reader, file);
 }
 
 export async function run({ keys = 3000, mib = 64 } = {}) {

@@ -1,8 +1,7 @@
 // M3: output throughput to 1, 4 and 16 clients, every byte checked by hash; baseline: the same command's
 // output read straight from the PTY with node-pty. M4: the relay's CPU time per MiB forwarded.
 
-import { createHash } from 'node:crypto';
-import { openClient } from '../lib/client.mjs';
+import { checkAndClose, openReader } from '../lib/reader.mjs';
 import { startChild } from '../lib/procs.mjs';
 import { AGENT_CPU, CLIENT_CPU, startAgent, startRelay, stopAll, textFile, waiter } from '../lib/setup.mjs';
 
@@ -25,35 +24,13 @@ async function throughRelay(file, clients) {
   const agent = await startAgent(relay.info.url, '/bin/sh', ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${file.path}; exec sleep 3600`]);
   const w = waiter(120_000, `${clients} clients to receive ${file.bytes} bytes`);
   const readers = [];
-  for (let i = 0; i < clients; i++) {
-    const reader = { bytes: 0, first: 0n, last: 0n, hash: createHash('sha256'), lost: 0 };
-    reader.session = await openClient(agent.info.url, {
-      onGap: (missing) => {
-        reader.lost += missing;
-        w.fail(new Error(`client ${i} of ${clients} lost ${missing} bytes: it fell more than the agent's buffer behind`));
-      },
-      onOutput: (data) => {
-        if (reader.bytes === 0) reader.first = process.hrtime.bigint();
-        reader.bytes += data.length;
-        reader.hash.update(data);
-        if (reader.bytes >= file.bytes) {
-          reader.last = process.hrtime.bigint();
-          w.poke();
-        }
-      },
-    });
-    readers.push(reader);
-  }
+  for (let i = 0; i < clients; i++) readers.push(await openReader(agent.info.url, file, w, `client ${i} of ${clients}`));
   const before = await relay.request('stats');
   readers[0].session.sendData('\r');
   await w.until(() => readers.every((r) => r.bytes >= file.bytes));
   const after = await relay.request('stats');
-  for (const reader of readers) {
-    if (reader.bytes !== file.bytes || reader.hash.digest('hex') !== file.sha256) throw new Error('a client received different bytes');
-    reader.session.close();
-  }
+  const slowest = Math.max(...readers.map((r) => checkAndClose(r, file)));
   await stopAll(relay, agent);
-  const slowest = Math.max(...readers.map((r) => Number(r.last - r.first) / 1e9));
   const relayCpuMs = (after.cpuMicros - before.cpuMicros) / 1000;
   return { mibPerSecond: file.bytes / MiB / slowest, relayCpuMsPerMiB: relayCpuMs / (file.bytes / MiB), relayCpuMsPerMiBDelivered: relayCpuMs / ((file.bytes * clients) / MiB) };
 }
