@@ -12,6 +12,7 @@ import { pinning } from './lib/procs.mjs';
 import { CLIENT_CPU, removeTemp } from './lib/setup.mjs';
 import { medianOf } from './lib/stats.mjs';
 import { figures, renderChart, renderMarkdown, renderTable } from './report.mjs';
+import { renderPeerChart } from './peer-chart.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -34,12 +35,20 @@ const plan = [
   ['M2', './measures/m2-flood.mjs', quick ? { keys: 300, rounds: 3 } : {}, runs],
   ['M3', './measures/m3-throughput.mjs', quick ? { mib: 16 } : {}, runs],
   ['M5', './measures/m5-memory.mjs', quick ? { sessions: 300, mib: 64 } : {}, 1],
-  ['M6', './measures/m6-capacity.mjs', quick ? { steps: [250, 500, 1000], windowMs: 5000 } : {}, 1],
+  ['M6', './measures/m6-capacity.mjs', quick ? { steps: [100, 250, 500, 1000], windowMs: 5000 } : {}, 1],
   ['M7', './measures/m7-attach.mjs', quick ? { attaches: 5 } : {}, runs],
   ['M8', './measures/m8-handshake.mjs', quick ? { runs: 30 } : {}, 1],
-  ['M9', './measures/m9-sessions.mjs', quick ? { runMs: 3000 } : {}, 1],
+  ['M9', './measures/m9-sessions.mjs', quick ? { runMs: 3000 } : {}, runs],
   ['M10', './measures/m10-two-relays.mjs', quick ? { keys: 1000, mib: 16 } : {}, runs],
 ];
+
+// A measurement that waits for something that can no longer happen leaves Node nothing to do: say so, and fail.
+let measuring = 'the setup';
+process.on('beforeExit', () => {
+  if (measuring === undefined) return;
+  process.stderr.write(`the benchmark stopped in ${measuring}: it waited for something that cannot happen any more\n`);
+  process.exit(1);
+});
 
 // --from FILE re-renders the table (and with --update-docs the docs) from saved results.
 const saved = values.from ? JSON.parse(readFileSync(values.from, 'utf8')) : undefined;
@@ -50,6 +59,7 @@ for (const [id, module, options, times] of saved ? [] : plan) {
   const each = [];
   for (let i = 0; i < times; i++) {
     process.stderr.write(`${id} run ${i + 1}/${times}…\n`);
+    measuring = `${id} run ${i + 1}`;
     try {
       each.push(await run(options));
     } finally {
@@ -59,6 +69,7 @@ for (const [id, module, options, times] of saved ? [] : plan) {
   results[id] = times > 1 ? { ...medianOf(each), runs: each } : { ...each[0], runs: each };
 }
 
+measuring = undefined;
 const environment = saved?.environment ?? {
   date: new Date().toISOString(),
   node: process.version,
@@ -76,10 +87,12 @@ process.stdout.write(`${renderTable(output.figures)}\n\nresults: bench/results/l
 if (values['update-docs']) {
   const docs = fileURLToPath(new URL('../docs/', import.meta.url));
   writeFileSync(`${docs}benchmarks.svg`, renderChart(output.figures));
+  const peers = renderPeerChart(results);
+  if (peers) writeFileSync(`${docs}benchmarks-peers.svg`, peers);
   writeFileSync(`${docs}benchmarks.json`, `${JSON.stringify(output, null, 2)}\n`);
   const page = readFileSync(`${docs}BENCHMARKS.md`, 'utf8');
   const when = `Measured ${environment.date.slice(0, 10)} on ${environment.cpus}, ${environment.memoryGiB} GiB, Node ${environment.node}` +
     `${environment.pinned ? ', pinned' : ''}${environment.quick ? ' (quick run)' : `, medians of ${environment.runs} runs`}. Raw results: [benchmarks.json](benchmarks.json).`;
   writeFileSync(`${docs}BENCHMARKS.md`, page.replace(/<!-- results -->[\s\S]*<!-- \/results -->/, `<!-- results -->\n${when}\n\n${renderMarkdown(output.figures)}\n<!-- /results -->`));
-  process.stdout.write('updated docs/BENCHMARKS.md, docs/benchmarks.svg and docs/benchmarks.json\n');
+  process.stdout.write(`updated docs/BENCHMARKS.md, docs/benchmarks.svg${peers ? ', docs/benchmarks-peers.svg' : ''} and docs/benchmarks.json\n`);
 }

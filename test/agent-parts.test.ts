@@ -26,6 +26,26 @@ describe('OutputLog', () => {
     expect(() => log.read(log.start - 1, 1)).toThrow(RangeError);
     expect(() => log.read(log.end + 1, 1)).toThrow(RangeError);
   });
+
+  it('takes memory as output arrives, up to its capacity, and keeps every byte while it grows', () => {
+    const capacity = 200 * 1024;
+    const log = new OutputLog(capacity);
+    expect(log.allocated).toBe(64 * 1024); // a session that printed nothing yet
+    let stream = Buffer.alloc(0);
+    const sizes = [1000, 70_000, 5, 60_000, 100_000, 1, 150_000, 250_000, 3];
+    const allocated: number[] = [];
+    for (const size of sizes) {
+      const chunk = Uint8Array.from({ length: size }, (_, i) => (stream.length + i) % 251);
+      expect(log.append(chunk)).toBe(stream.length);
+      stream = Buffer.concat([stream, chunk]);
+      allocated.push(log.allocated);
+      expect(log.start).toBe(Math.max(0, stream.length - capacity));
+      for (const from of [log.start, log.start + 1, Math.floor((log.start + log.end) / 2), log.end - 1]) {
+        expect(Buffer.from(log.read(from, 300_000)).equals(stream.subarray(from))).toBe(true);
+      }
+    }
+    expect(allocated).toEqual([65536, 131072, 131072, 131072, capacity, capacity, capacity, capacity, capacity]);
+  });
 });
 
 describe('SizePolicy', () => {

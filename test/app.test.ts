@@ -136,7 +136,11 @@ describeBrowser('installable app', () => {
     await page.waitForFunction(() => location.hash === '');
     const secret = agent.url.split('#')[1]!;
     await agent.events.next((e) => e.event === 'paired', 10_000, 'the phone paired');
-    await page.waitForFunction(() => (localStorage.getItem('ccremote.agents.v2') ?? '').includes('"kind":"device"'));
+    // This agent's entry (the other one paired already, read-only, when it was opened).
+    await page.waitForFunction(
+      (agentId) => (JSON.parse(localStorage.getItem('ccremote.agents.v2') ?? '[]') as Array<{ agentId: string; credential: { kind: string } }>).some((a) => a.agentId === agentId && a.credential.kind === 'device'),
+      parseAccessLink(agent.url).agentId,
+    );
     const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
     expect(stored).not.toContain(secret);
     const deviceSecret = (JSON.parse(JSON.parse(stored)['ccremote.agents.v2']) as Array<{ agentId: string; credential: { secret: string } }>).find(

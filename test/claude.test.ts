@@ -2,7 +2,7 @@
 // fake of the Messages API, driven from a phone-sized browser.
 
 import { execFile } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -39,7 +39,25 @@ describeBrowser('Claude Code through ccremote', () => {
       return text.includes('composed-prompt') ? 'REPLY-TO-COMPOSER 7' : 'ok';
     });
     await browser.context.grantPermissions(['notifications'], { origin: relay.url });
-    const page = await browser.open(agent.url);
+    // What the page asks the browser to show, and whether the browser took it: Chromium's own list of
+    // notifications (getNotifications) can lose one that its notification centre already timed out.
+    const recordNotifications = (): void => {
+      const shown: Array<{ title: string; body: string; outcome: string }> = [];
+      (window as unknown as { shownNotifications: typeof shown }).shownNotifications = shown;
+      const show = ServiceWorkerRegistration.prototype.showNotification;
+      ServiceWorkerRegistration.prototype.showNotification = function (title: string, options?: NotificationOptions) {
+        const entry = { title, body: options?.body ?? '', outcome: 'pending' };
+        shown.push(entry);
+        return show.call(this, title, options).then(
+          () => void (entry.outcome = 'shown'),
+          (error: Error) => {
+            entry.outcome = `refused: ${error.message}`;
+            throw error;
+          },
+        );
+      };
+    };
+    const page = await browser.open(agent.url, recordNotifications);
     await waitForState(page, 'online');
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
     await waitForScreen(page, /for shortcuts|Try "/, 30_000);
@@ -59,8 +77,8 @@ describeBrowser('Claude Code through ccremote', () => {
     expect(await page.textContent('#attention')).toBe('Claude finished and is waiting for you.');
     expect(await page.title()).toMatch(/^● /);
     await expect
-      .poll(() => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title}: ${n.body}`)), { timeout: 10_000 })
-      .toEqual([expect.stringMatching(/: Claude finished and is waiting for you\.$/)]);
+      .poll(() => page.evaluate(() => (window as unknown as { shownNotifications: Array<{ body: string; outcome: string }> }).shownNotifications.map((n) => `${n.body} (${n.outcome})`)), { timeout: 10_000 })
+      .toEqual([expect.stringMatching(/Claude finished and is waiting for you\. \(shown\)$/)]);
     await page.screenshot({ path: screenshotPath('attention-phone') });
     // The person comes back: the marks go away.
     await page.evaluate(() => {
@@ -71,12 +89,13 @@ describeBrowser('Claude Code through ccremote', () => {
     expect(await page.title()).not.toMatch(/^● /);
   }, 120_000);
 
-  it('a second session resumes a conversation the API answered before, chosen from the folder\'s conversations', async () => {
+  it('a second session resumes a conversation the API answered before, chosen from the folder\'s conversations; a third starts a new one', async () => {
     const relay = await startRelay();
     const { api, agent, project } = await startClaudeAgent(
       relay.url,
       (request) => {
         const text = JSON.stringify(request.body?.messages ?? '');
+        if (text.includes('third-prompt-new-conversation')) return text.includes('first-prompt-to-resume') ? 'NEW-WITH-OLD-HISTORY' : 'NEW-CONVERSATION 5';
         if (text.includes('second-prompt-after-resume')) return text.includes('first-prompt-to-resume') ? 'RESUMED-WITH-HISTORY 9' : 'RESUMED-WITHOUT-HISTORY';
         return text.includes('first-prompt-to-resume') ? 'FIRST-ANSWER 3' : 'ok';
       },
@@ -108,6 +127,25 @@ describeBrowser('Claude Code through ccremote', () => {
     await page.keyboard.press('Enter');
     await api.requests.next((r) => JSON.stringify(r.body?.messages ?? '').includes('second-prompt-after-resume'), 30_000, 'the second prompt at the API');
     await waitForScreen(page, 'RESUMED-WITH-HISTORY 9', 30_000);
+
+    // A third: Claude Code in a new conversation, in the same folder, started from the sheet.
+    await page.locator('#sessions-toggle').click();
+    await page.getByRole('button', { name: 'New session', exact: true }).click();
+    await page.getByLabel('Claude Code, new conversation').check();
+    await page.locator('#folder-list').getByRole('button', { name: realpathSync(project), exact: true }).click();
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await expect.poll(() => page.locator('#new-session-form').isHidden(), { timeout: 15_000 }).toBe(true);
+    await waitForScreen(page, /for shortcuts|Try "/, 30_000);
+    await page.keyboard.type('third-prompt-new-conversation');
+    await waitForScreen(page, 'third-prompt-new-conversation');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, 'NEW-CONVERSATION 5', 30_000);
+    // Three sessions, each its own: the resumed one's screen is not this one's.
+    await page.locator('#sessions-toggle').click();
+    await expect.poll(() => page.locator('#session-list .session').count()).toBe(3);
+    await page.locator('#session-list .session').nth(1).locator('.session-open').click();
+    await waitForScreen(page, 'RESUMED-WITH-HISTORY 9', 30_000);
+    expect(await page.locator('.xterm-rows').innerText()).not.toContain('third-prompt-new-conversation');
   }, 120_000);
 
   it('a permission prompt reaches the page with what it wants; the "1" action answers it at the terminal, and the page\'s prompt goes', async () => {
@@ -139,4 +177,23 @@ describeBrowser('Claude Code through ccremote', () => {
     await waitForScreen(page, 'TOOL-DONE 11', 30_000);
     expect(existsSync(join(project, 'made-by-tool'))).toBe(true);
   }, 120_000);
+  it('a photo sent from the composer lands in the session folder, and Claude Code gets the prompt naming it', async () => {
+    const relay = await startRelay();
+    const { api, agent, project } = await startClaudeAgent(relay.url, () => 'SEEN-THE-PHOTO 3');
+    const page = await browser.open(agent.url);
+    await waitForState(page, 'online');
+    await waitForScreen(page, /for shortcuts|Try "/, 30_000);
+    await page.getByRole('button', { name: 'Compose text', exact: true }).tap();
+    const photo = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+    await page.locator('#composer-files').setInputFiles([{ name: 'bug on the phone.png', mimeType: 'image/png', buffer: photo }]);
+    const composer = page.getByRole('textbox', { name: 'Text to send' });
+    await expect.poll(() => composer.inputValue(), { timeout: 15_000 }).toBe('@.ccremote/uploads/bug on the phone.png ');
+    expect(readFileSync(join(project, '.ccremote', 'uploads', 'bug on the phone.png')).equals(photo)).toBe(true);
+    await composer.press('End');
+    await composer.type('what is wrong here?');
+    await page.getByRole('button', { name: 'Send', exact: true }).tap();
+    const request = await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('what is wrong here?'), 30_000, 'the prompt at the API');
+    expect(JSON.stringify(request.body?.messages)).toContain('bug on the phone.png');
+    await waitForScreen(page, 'SEEN-THE-PHOTO 3', 30_000);
+  });
 });

@@ -2,7 +2,6 @@
 // errors, and clean shutdown on signals.
 
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -11,8 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, runCli, killAll } from './helpers/cli.js';
+import { throwawayCertificate } from './helpers/certificate.js';
 import { EventLog } from './helpers/wait.js';
-import { cleanup, rawSocket, shellEnv, tempDir, TestClient } from './helpers/system.js';
+import { asCredential, cleanup, pairDevice, rawSocket, shellEnv, tempDir, TestClient } from './helpers/system.js';
 import { randomId, socketUrl } from '../src/protocol/index.js';
 
 afterEach(async () => {
@@ -94,13 +94,34 @@ describe('ccremote relay limits', () => {
   });
 });
 
+describe('ccremote agent, as people read it', () => {
+  it('says on its terminal when a device pairs and connects, and from where; --link-ttl ends a link that paired nothing', async () => {
+    const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json']);
+    const url = (await relay.events.next((e) => e.event === 'listening')).url as string;
+    const home = tempDir();
+    const agent = runCli(['agent', '--relay', url, '--no-qr', '--config-dir', join(home, 'config'), '--cwd', home, '--', '/bin/sh'], shellEnv(home));
+    await expect.poll(() => /\/a\/[A-Za-z0-9_-]+#[A-Za-z0-9_-]{43}\b/.test(agent.stdout().toString()), { timeout: 15_000 }).toBe(true);
+    const link = /(http:\/\/\S+\/a\/[A-Za-z0-9_-]+#[A-Za-z0-9_-]{43})\b/.exec(agent.stdout().toString())![1]!;
+    const paired = await pairDevice(link, 'desk phone');
+    await expect.poll(() => agent.stderr()).toMatch(/paired a new device, "desk phone" \(can type\) from 127\.0\.0\.1; it no longer needs the link/);
+    const device = new TestClient(link, { credential: asCredential(paired) });
+    await device.waitForState('online');
+    await expect.poll(() => agent.stderr()).toMatch(/device "desk phone" connected \(can type\) from 127\.0\.0\.1/);
+
+    // The same flag as people give it: a link nobody paired with stops working once its time is up.
+    const other = tempDir();
+    const short = runCli(['agent', '--relay', url, '--json', '--link-ttl', '1s', '--config-dir', join(other, 'config'), '--cwd', other, '--', '/bin/sh'], shellEnv(other));
+    const shortLink = (await short.events.next((e) => e.event === 'ready', 15_000, 'agent ready')).url as string;
+    const madeAt = Date.now();
+    await expect.poll(() => Date.now() - madeAt, { timeout: 5_000 }).toBeGreaterThan(1_200);
+    expect(await new TestClient(shortLink).waitForState('failed')).toMatchObject({ refused: 'link_expired' });
+    expect(await short.events.next((e) => e.event === 'refused')).toMatchObject({ reason: 'link_expired' });
+  });
+});
+
 describe('ccremote relay over TLS', () => {
   it('serves HTTPS and WSS with --tls-cert and --tls-key; agent and attach connect through it', async () => {
-    const dir = tempDir();
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const { cert, key } = throwawayCertificate(tempDir());
     const trust = { NODE_EXTRA_CA_CERTS: cert };
     const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json', '--tls-cert', cert, '--tls-key', key]);
     const url = (await relay.events.next((e) => e.event === 'listening')).url as string;
@@ -286,6 +307,14 @@ describe('ccremote (local mode)', () => {
     const client = new TestClient(ready.url as string);
     client.type('echo local-$((7*7))\r');
     await client.waitForOutput('local-49');
+    // Several sessions in local mode too, 16 at most unless told otherwise.
+    await client.sessionLists.next(() => true);
+    expect(client.maxSessions).toBe(16);
+    const shell = await client.session.startSession({ kind: 'shell' });
+    client.session.watch(shell);
+    await client.watchings.next((t) => t === shell);
+    client.type('echo second-local-$((6*6))\r');
+    await client.waitForOutput('second-local-36');
     client.close();
     first.child.kill('SIGINT');
     expect((await first.exited).code).toBe(0);

@@ -39,6 +39,22 @@ function textFile(bytes: number): { path: string; sha256: string } {
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
+/**
+ * An agent at `relayUrl` with two sessions, each printing a file of its own of `total` bytes once a key
+ * comes, and a bytes client watching each; both sessions are started.
+ */
+async function twoPrintingSessions(relayUrl: string, total: number) {
+  const [one, two] = [textFile(total), textFile(total)];
+  const agent = await startAgent(relayUrl, { command: '/bin/sh', args: rawCommand(`cat ${one.path}; exec sleep 3600`) });
+  const first = new TestClient(agent.url, { history: 'bytes', watch: 1 });
+  await first.waitForOutput(RAW_READY);
+  const second = await first.session.startSession({ kind: 'command', command: ['/bin/sh', ...rawCommand(`cat ${two.path}; exec sleep 3600`)] });
+  const other = new TestClient(agent.url, { history: 'bytes', watch: second });
+  await other.waitForOutput(RAW_READY);
+  await Promise.all([first.go(), other.go()]);
+  return { agent, one, two, first, other, second };
+}
+
 describe('output survives cut connections', () => {
   it('every client gets exactly what the PTY produced while connections are cut at random', { timeout: 180_000 }, async () => {
     const relay = await startRelay();
@@ -122,14 +138,7 @@ describe('several sessions', () => {
     const url = (await relay.events.next((e) => e.event === 'listening')).url as string;
     const port = new URL(url).port;
     const total = 8 << 20;
-    const [one, two] = [textFile(total), textFile(total)];
-    const agent = await startAgent(url, { command: '/bin/sh', args: rawCommand(`cat ${one.path}; exec sleep 3600`) });
-    const first = new TestClient(agent.url, { history: 'bytes', watch: 1 });
-    await first.waitForOutput(RAW_READY);
-    const second = await first.session.startSession({ kind: 'command', command: ['/bin/sh', ...rawCommand(`cat ${two.path}; exec sleep 3600`)] });
-    const other = new TestClient(agent.url, { history: 'bytes', watch: second });
-    await other.waitForOutput(RAW_READY);
-    await Promise.all([first.go(), other.go()]);
+    const { agent, one, two, first, other, second } = await twoPrintingSessions(url, total);
     await first.chunks.until(() => first.rawLength > 1 << 20, 30_000, 'the streams to be under way');
     relay.child.kill('SIGKILL');
     await relay.exited;
@@ -145,6 +154,31 @@ describe('several sessions', () => {
     }
     expect(first.session.watching).toBe(1);
     expect(other.session.watching).toBe(second);
+  });
+});
+
+describe('several sessions across an agent restart', () => {
+  it('each client has every byte its session printed before the agent stopped; then the first session\'s new run, and no more of the sessions that ended with it', { timeout: 120_000 }, async () => {
+    const relay = await startRelay();
+    const total = 2 << 20;
+    const { agent, one, two, first, other, second } = await twoPrintingSessions(relay.url, total);
+    for (const [client, file] of [[first, one], [other, two]] as const) {
+      await client.chunks.until(() => client.rawLength >= total, 60_000, 'all of its session’s output');
+      expect(client.rawLength).toBe(total);
+      expect(sha256(client.rawOutput)).toBe(file.sha256);
+    }
+    await agent.close();
+    await first.waitForState('agent_offline');
+    // The agent again, with its identity: its first session is a new run of its command; the other ended with it.
+    await startAgent(relay.url, { configDir: agent.configDir, cwd: agent.cwd, command: '/bin/sh', args: ['-c', 'echo new-run-$((3*3)); exec sleep 3600'] });
+    await first.waitForOutput('new-run-9', 20_000);
+    expect(first.session.watching).toBe(1);
+    const list = await other.sessionLists.next((sessions) => sessions.length > 0 && sessions.every((s) => s.terminal !== second), 20_000, 'the new agent’s list');
+    expect(list.map((s) => s.terminal)).toEqual([1]);
+    for (const client of [first, other]) {
+      expect(client.errors.items.filter((e) => e.code === 'integrity')).toEqual([]);
+      expect(client.gaps.items).toEqual([]);
+    }
   });
 });
 

@@ -4,14 +4,16 @@
 // losing or repeating a byte; a rotation on A cuts old links held on B; Redis going away is reported, and
 // what cannot be routed is refused with a clear code.
 
-import { expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { CloseCode, accessToken, parseAccessLink } from '../src/protocol/index.js';
 import { Redis } from 'ioredis';
 import { CutProxy } from './helpers/cut-proxy.js';
 import { runCli } from './helpers/cli.js';
 import { POSTGRES_URL, describePostgres, freshSchema } from './helpers/postgres.js';
 import { describeRedis, startRedis } from './helpers/redis.js';
-import { atCleanup, startAgent, startRelay, TestClient } from './helpers/system.js';
+import { atCleanup, cleanup, startAgent, startRelay, TestClient, type TestRelay } from './helpers/system.js';
+
+afterEach(cleanup);
 
 /** The same link, through another relay of the group. */
 const through = (link: string, relayUrl: string): string => link.replace(/^https?:\/\/[^/]+/, relayUrl);
@@ -147,6 +149,41 @@ describeRedis('a group of relays on one Redis', () => {
     expect(owners).not.toContain(joined.relay);
   });
 
+  it('a rolling restart behind a load balancer, one relay at a time: agent and browsers follow, and every browser gets every byte once', { timeout: 120_000 }, async () => {
+    const redis = await startRedis();
+    const relays: TestRelay[] = [];
+    for (let i = 0; i < 3; i++) relays.push(await startRelay({ redis: redis.url }));
+    // The balancer sends each connection to the next relay it holds for healthy, as one checking /health would.
+    const pool = new Set(relays.map((relay) => relay.port));
+    let turn = 0;
+    const balancer = await CutProxy.start(0, { router: () => [...pool][turn++ % pool.size]! });
+    atCleanup(() => balancer.close());
+    const agent = await startAgent(balancer.url, {
+      command: '/bin/sh',
+      args: ['-c', 'read x; for i in $(seq 1 150); do seq $((i*1000-999)) $((i*1000)); sleep 0.05; done; echo seq-done-$((2*4)); exec /bin/sh'],
+    });
+    const browsers = [new TestClient(agent.url, { history: 'bytes' }), new TestClient(agent.url, { history: 'bytes' })];
+    await Promise.all(browsers.map((browser) => browser.waitForState('online')));
+    browsers[0]!.type('\r');
+    await Promise.all(browsers.map((browser) => browser.waitForOutput(/\n1000\r?\n/, 20_000)));
+    for (const [i, relay] of relays.entries()) {
+      // Out of the pool, stopped (1001 to everyone on it), started again on its port, back in once healthy.
+      pool.delete(relay.port);
+      await relay.close();
+      relays[i] = await startRelay({ redis: redis.url, port: relay.port });
+      await expect.poll(async () => (await fetch(`${relays[i]!.url}/health`)).status, { timeout: 10_000 }).toBe(200);
+      pool.add(relay.port);
+    }
+    await Promise.all(browsers.map((browser) => browser.waitForOutput('seq-done-8', 60_000)));
+    for (const browser of browsers) {
+      const numbers = numbersIn(browser.text);
+      const wrong = numbers.findIndex((n, i) => n !== i + 1);
+      expect(wrong, `around ${JSON.stringify(numbers.slice(Math.max(0, wrong - 3), wrong + 3))}`).toBe(-1);
+      expect(numbers.length).toBe(150_000);
+      expect(browser.states.items.filter((state) => state.kind === 'online').length).toBeGreaterThan(1); // it was moved at least once
+    }
+  });
+
   it('/metrics, on an address of its own, counts connections, bytes, forwarded browsers and refusals, and says whether Redis answers', async () => {
     const redis = await startRedis();
     const a = await startRelay({ redis: redis.url, metrics: { host: '127.0.0.1', port: 0 } });
@@ -198,6 +235,44 @@ describeRedis('a group of relays on one Redis', () => {
     const later = new TestClient(through(agent.url, b.url));
     later.type('echo again-$((40+2))\r');
     await later.waitForOutput('again-42');
+  });
+
+  it('costs Redis in proportion: an idle agent is one renewal a period, and only the relay holding its connection follows it', async () => {
+    const redis = await startRedis();
+    const ttlMs = 1500; // renewed every 500 ms
+    const [a, b] = [await startRelay({ redis: redis.url, groupTtlMs: ttlMs }), await startRelay({ redis: redis.url, groupTtlMs: ttlMs })];
+    const agent = await startAgent(a.url);
+    const agentId = agent.agent.agentId!;
+    const inspect = new Redis(redis.url);
+    atCleanup(() => void inspect.disconnect());
+    const followers = async (): Promise<number> => Number(((await inspect.pubsub('NUMSUB', `ccremote:events:${agentId}`)) as [string, number])[1]);
+    // Only A, which holds the agent's connection, follows its events.
+    await expect.poll(followers).toBe(1);
+    // Every command Redis gets while the agent is idle, over several renewal periods.
+    const monitor = await inspect.duplicate().monitor();
+    atCleanup(() => void monitor.disconnect());
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: unknown[]) => seen.push(args.map(String)));
+    const renewals = (): string[][] => seen.filter((c) => c[0]?.toLowerCase() === 'eval' && c.includes(`ccremote:owner:${agentId}`));
+    await expect.poll(() => renewals().length, { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+    const window = [...seen];
+    // The agent costs its renewals and nothing else (the renewal script's own get and pexpire show too); the
+    // rest is each relay renewing its own record.
+    const owner = `ccremote:owner:${agentId}`;
+    const ofAgent = window.filter((c) => c.some((arg) => arg.includes(agentId)));
+    expect(ofAgent.filter((c) => !(c[0] === 'eval' && c[3] === owner) && !(['get', 'pexpire'].includes(c[0]!) && c[1] === owner))).toEqual([]);
+    const others = window.filter((c) => !c.some((arg) => arg.includes(agentId)));
+    expect(others.every((c) => c[0]!.toLowerCase() === 'set' && /^ccremote:(relay:|group-secret)/.test(c[1]!))).toBe(true);
+    // A browser of this agent reaching B is passed on to A whole: B follows nothing for it.
+    const onB = new TestClient(through(agent.url, b.url));
+    await onB.waitForState('online');
+    onB.type('echo via-b-$((3*3))\r');
+    await onB.waitForOutput('via-b-9');
+    expect(await followers()).toBe(1);
+    // Once nothing of the agent is connected anywhere, nobody follows it.
+    onB.close();
+    await agent.close();
+    await expect.poll(followers).toBe(0);
   });
 
   it('a rotation on A cuts the old links held by browsers on B', async () => {

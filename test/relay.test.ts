@@ -251,13 +251,15 @@ describe('HTTP', () => {
     await startAgent(url, { registrationToken: 'owner-only' });
   });
 
-  it('reports health with counts', async () => {
-    const { url } = await startRelay();
+  it('reports health with counts (in a group, each relay those it serves)', async () => {
+    const { url, members } = await startRelay();
     const agent = await startAgent(url);
     const client = new TestClient(agent.url);
     await client.waitForState('online');
-    const health = (await (await fetch(`${url}/health`)).json()) as Record<string, unknown>;
-    expect(health).toMatchObject({ status: 'ok', agents_online: 1, clients: 1, version: expect.any(String) });
+    const healths = await Promise.all(members.map(async (member) => (await (await fetch(`${member}/health`)).json()) as { agents_online: number; clients: number }));
+    for (const health of healths) expect(health).toMatchObject({ status: 'ok', version: expect.any(String) });
+    const sum = (key: 'agents_online' | 'clients'): number => healths.reduce((total, health) => total + health[key], 0);
+    expect([sum('agents_online'), sum('clients')]).toEqual([1, 1]);
   });
 
   it('serves the web client with a strict policy, validators and compression', async () => {

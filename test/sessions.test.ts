@@ -100,6 +100,25 @@ describe('sessions from a client', () => {
     expect(await agent.agent.done).toBe(4);
   });
 
+  it('keeps running when its first session ends while another runs; plain `attach` joins the most recently active one', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const phone = new TestClient(agent.url);
+    await phone.waitForState('online');
+    const second = await phone.session.startSession({ kind: 'command', command: ['/bin/sh', '-c', 'echo latest-$((8*8)); read x; echo typed-$x; exit 6'] });
+    await phone.sessionLists.next((list) => list.some((s) => s.terminal === second));
+    // The first session ends: the second still runs, so the agent goes on.
+    phone.type('exit 0\r');
+    await phone.sessionLists.next((list) => list.some((s) => s.terminal === 1 && s.state === 'exited'), 10_000, 'the first session ended');
+    const attached = runCli(['attach', agent.url]);
+    await new Promise<void>((resolve) => attached.child.stdout.on('data', () => attached.stdout().includes('latest-64') && resolve()));
+    attached.child.stdin.write('here\n');
+    expect((await attached.exited).code).toBe(6);
+    expect(attached.stdout().toString()).toContain('typed-here');
+    // Its last session ended: now the agent ends, with that session's code.
+    expect(await agent.agent.done).toBe(6);
+  });
+
   it('with --stay, the agent keeps running when no session does, and a client starts one', async () => {
     const relay = await startRelay();
     const agent = await startAgent(relay.url, { stay: true });
@@ -224,6 +243,8 @@ describe('who may start and end sessions', () => {
     await expect(viewer.session.startSession({ kind: 'shell' })).rejects.toThrow(/read-only/);
     viewer.session.endSession(1);
     expect((await viewer.errors.next((e) => e.code === 'refused')).message).toMatch(/read-only link cannot end/);
+    viewer.session.dismissSession(1);
+    expect((await viewer.errors.next((e) => e.code === 'refused' && /dismiss/.test(e.message))).message).toMatch(/read-only link cannot dismiss/);
     // A raw read-only channel writing a start itself, sealed with its own key: the agent refuses it.
     const { relayUrl, agentId, secret } = parseAccessLink(viewLink);
     const raw = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });

@@ -55,6 +55,28 @@ describeBrowser('alerts while the page is closed', () => {
     await expect.poll(async () => (await shown()).length, { timeout: 10_000 }).toBe(1);
     expect((await shown())[0]!.endsWith(`: ${alert.session}: Claude needs your permission to use Bash`)).toBe(true);
 
+    // The page shows another session now; a tap on the notification (its body) shows the one it is about.
+    const other = new TestClient(agent.url);
+    await other.waitForState('online');
+    const second = await other.session.startSession({ kind: 'shell' });
+    await page.locator('#sessions-toggle').tap();
+    await page.locator(`#session-list .session[data-terminal="${second}"] .session-open`).tap();
+    await expect.poll(() => page.locator('#session-name').textContent()).not.toBe(alert.session);
+    const worker = page.context().serviceWorkers()[0]!;
+    await worker.evaluate(async () => {
+      const scope = globalThis as unknown as { registration: ServiceWorkerRegistration; dispatchEvent(event: Event): boolean };
+      const [notification] = await scope.registration.getNotifications();
+      if (!notification) throw new Error('no notification to tap');
+      const event = new Event('notificationclick') as Event & { waitUntil(p: Promise<unknown>): void };
+      const work: Array<Promise<unknown>> = [];
+      Object.defineProperties(event, { notification: { value: notification }, action: { value: '' } });
+      event.waitUntil = (promise) => void work.push(promise);
+      scope.dispatchEvent(event);
+      await Promise.all(work);
+    });
+    await expect.poll(() => page.locator('#session-name').textContent(), { timeout: 10_000 }).toBe(alert.session);
+    other.close();
+
     // Forgetting this terminal on the start page takes the subscription back from the agent.
     const desk = new TestClient(agent.url);
     await desk.waitForState('online');

@@ -11,6 +11,8 @@ let resolveReady;
 const ready = new Promise((resolve) => (resolveReady = resolve));
 const agent = await createAgent({
   ...options,
+  // BENCH_NO_RECORD=1: without session recordings, to see what they cost.
+  ...(process.env.BENCH_NO_RECORD === '1' ? { recording: false } : {}),
   configDir,
   onEvent: (event) => {
     if (event.event === 'ready') resolveReady(event.url);

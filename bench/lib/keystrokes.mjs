@@ -1,22 +1,35 @@
-// A closed keystroke loop through a relay: one `x` at a time to a session running `stty raw -echo; cat`,
-// timed from send to echo; the first `warmup` are not counted. Milliseconds, in order.
+// A closed keystroke loop: one `x` at a time to a session running `stty raw -echo; cat`, timed from send to
+// echo; the first `warmup` are not counted. Milliseconds, in order. Through a relay (a link), or through any
+// terminal a `connect` function opens.
 
 import { openClient } from './client.mjs';
 
 export const WARMUP = 500;
 
-export async function keystrokeLatencies(link, n, warmup = WARMUP) {
+/**
+ * `connect(echoed)` opens a terminal whose output calls `echoed()` when an `x` comes back, and resolves
+ * with `{ send(key), close() }` once it is ready to type into.
+ */
+export async function closedLoop(connect, n, warmup = WARMUP) {
   let waiting;
-  const session = await openClient(link, { onOutput: (data) => data.includes(0x78) && waiting?.() });
+  const terminal = await connect(() => waiting?.());
   const latencies = [];
   for (let i = 0; i < n + warmup; i++) {
     const t0 = process.hrtime.bigint();
     await new Promise((resolve) => {
       waiting = resolve;
-      session.sendData('x');
+      terminal.send('x');
     });
     if (i >= warmup) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  session.close();
+  terminal.close();
   return latencies;
+}
+
+/** The closed loop through the relay of `link`. */
+export function keystrokeLatencies(link, n, warmup = WARMUP) {
+  return closedLoop(async (echoed) => {
+    const session = await openClient(link, { onOutput: (data) => data.includes(0x78) && echoed() });
+    return { send: (key) => session.sendData(key), close: () => session.close() };
+  }, n, warmup);
 }

@@ -3,7 +3,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 /** Pinning is on where taskset works, unless BENCH_PIN=0. */
@@ -64,10 +64,19 @@ export async function startChild(name, { args = [], cpu, env = {}, execArgv = []
 }
 
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+/** Garbage-collection pauses since the last stats: how many, and the longest (ms) with its kind. */
+let pauses = { count: 0, maxMs: 0, maxKind: '' };
+const GC_KINDS = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak callbacks' };
 
 /** In a child: announce readiness and answer requests with `handlers[command](params)`. */
 export function serve(handlers, readyInfo = {}) {
   loopDelay.enable();
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      pauses.count++;
+      if (entry.duration > pauses.maxMs) pauses = { ...pauses, maxMs: entry.duration, maxKind: GC_KINDS[entry.detail?.kind] ?? String(entry.detail?.kind) };
+    }
+  }).observe({ entryTypes: ['gc'] });
   process.on('message', async (message) => {
     const handler = handlers[message.command] ?? (message.command === 'stats' ? processStats : undefined);
     try {
@@ -89,8 +98,11 @@ export function processStats({ gc = false } = {}) {
   const cpu = process.cpuUsage();
   const delay = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
   loopDelay.reset();
+  const gcPauses = pauses;
+  pauses = { count: 0, maxMs: 0, maxKind: '' };
   return {
     loopDelayMs: delay,
+    gcPauses,
     memory: process.memoryUsage(), cpuMicros: cpu.user + cpu.system, userMicros: cpu.user, systemMicros: cpu.system, rss: kib('VmRSS'), peakRss: kib('VmHWM'), heapUsed: process.memoryUsage().heapUsed };
 }
 

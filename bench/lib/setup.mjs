@@ -1,7 +1,9 @@
 // Building blocks shared by the measurements: start a relay and agents as pinned child processes,
 // make test files, wait for bytes.
 
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,10 +39,37 @@ export function startRelay(options = {}) {
   return startChild('relay.mjs', { args: [JSON.stringify({ ...extra, ...options })], cpu: RELAY_CPU, execArgv: ['--expose-gc', ...profileArgs('relay')] });
 }
 
-/** With BENCH_PROFILE=DIR, children write CPU profiles there (open them in Chrome DevTools). */
+/** A private redis-server on a free port of 127.0.0.1, for a group of relays (`stop()` kills it). */
+export async function startRedis() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((resolve, reject) => {
+    let said = '';
+    child.on('error', reject);
+    child.stdout.on('data', (chunk) => {
+      said += chunk;
+      if (said.includes('Ready to accept connections')) resolve();
+    });
+  });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}
+
+/** The link `link`, through another relay of the group (at `relayUrl`). */
+export const through = (link, relayUrl) => link.replace(/^https?:\/\/[^/]+/, relayUrl);
+
+let profiled = 0;
+
+/**
+ * With BENCH_PROFILE=DIR, each child writes CPU profiles into a folder of its own there (`agent-…`,
+ * `relay-…`), one file per thread (Node names them by process and thread: an agent's screen mirrors are
+ * threads of it). Open them in Chrome DevTools.
+ */
 function profileArgs(name) {
   const dir = process.env.BENCH_PROFILE;
-  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', join(dir, `${name}-${Date.now()}-${++profiled}`)] : [];
 }
 
 /** An agent child process running `command args` against `relayUrl`. */
@@ -54,22 +83,35 @@ export function startAgent(relayUrl, command, args, extra = {}) {
   });
 }
 
-/** A file of `bytes` bytes of terminal-like text (base64 lines, some with colours); returns path and SHA-256. */
-export function textFile(bytes, { colour = false } = {}) {
-  const dir = tempDir();
-  const random = randomBytes(Math.ceil(bytes / 76) * 57 + 57).toString('base64');
+/**
+ * A file of `bytes` bytes of terminal-like text (base64 lines of `width` characters, some with colours), its
+ * lines ended in CR LF as a terminal carries them (the PTY's output processing turns a program's LF into CR
+ * LF; the benchmarks cat these files with `stty raw`, so the bytes stay exact); returns path and SHA-256.
+ */
+export function textFile(bytes, { colour = false, width = 76 } = {}) {
+  const random = randomBytes(Math.ceil((Math.ceil(bytes / width) * width * 3) / 4) + width).toString('base64');
   const lines = [];
   let size = 0;
   let i = 0;
   while (size < bytes) {
-    const body = random.slice(i * 76, i * 76 + 76);
-    const line = colour ? `\x1b[3${i % 8}m${String(i).padStart(7)}\x1b[0m ${body}\n` : `${body}\n`;
+    const body = random.slice(i * width, i * width + width);
+    const line = colour ? `\x1b[3${i % 8}m${String(i).padStart(7)}\x1b[0m ${body}\r\n` : `${body}\r\n`;
     lines.push(line);
     size += Buffer.byteLength(line);
     i++;
   }
-  const data = Buffer.from(lines.join('')).subarray(0, bytes);
-  const path = join(dir, `text-${bytes}.txt`);
+  return fileOf(Buffer.from(lines.join('')).subarray(0, bytes), `text-${width}`);
+}
+
+/** A file of the first `bytes` bytes `seq 1 N` prints on a terminal (numbers, one per line, in CR LF); returns path and SHA-256. */
+export function seqFile(bytes) {
+  let data = Buffer.alloc(0);
+  for (let n = Math.ceil(bytes / 8) + 10; data.length < bytes; n *= 2) data = Buffer.from(spawnSync('seq', ['1', String(n)], { maxBuffer: Infinity }).stdout.toString('latin1').replaceAll('\n', '\r\n'), 'latin1');
+  return fileOf(data.subarray(0, bytes), 'seq');
+}
+
+function fileOf(data, name) {
+  const path = join(tempDir(), `${name}-${data.length}.txt`);
   writeFileSync(path, data);
   return { path, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
 }

@@ -1,11 +1,13 @@
 // M1: keystroke round trip, browser → relay → agent → PTY (`stty raw -echo; cat`) → back, closed loop.
-// Baselines in the same run: a bare WebSocket echo on loopback, and the PTY echo with no relay.
+// Baselines in the same run: a bare WebSocket echo on loopback, the PTY echo with no relay, and the peer
+// ttyd (bench/lib/ttyd.mjs) serving the same command, when there is one.
 
 import { WebSocket } from 'ws';
-import { WARMUP, keystrokeLatencies } from '../lib/keystrokes.mjs';
+import { WARMUP, closedLoop, keystrokeLatencies } from '../lib/keystrokes.mjs';
 import { startChild } from '../lib/procs.mjs';
 import { AGENT_CPU, startAgent, startRelay, stopAll } from '../lib/setup.mjs';
 import { summary } from '../lib/stats.mjs';
+import { findTtyd, openTtyd, startTtyd } from '../lib/ttyd.mjs';
 
 
 async function wsEcho(n) {
@@ -45,11 +47,30 @@ async function throughRelay(n) {
   return latencies;
 }
 
+/** The same closed loop through ttyd. */
+async function throughTtyd(ttyd, n) {
+  const server = await startTtyd(ttyd, '/bin/sh', ['-c', 'stty raw -echo; echo go; exec cat']);
+  const latencies = await closedLoop(async (echoed) => {
+    let ready;
+    const started = new Promise((resolve) => (ready = resolve));
+    const client = await openTtyd(server.url, (data) => (data.includes(0x78) ? echoed() : data.includes('go') && ready()));
+    await started;
+    return client;
+  }, n);
+  await server.stop();
+  return latencies;
+}
+
 export async function run({ keys = 5000 } = {}) {
+  const ttyd = findTtyd();
   const ws = summary(await wsEcho(keys));
   const pty = summary(await ptyEcho(keys));
+  const peer = ttyd.path ? summary(await throughTtyd(ttyd, keys)) : undefined;
   const full = summary(await throughRelay(keys));
   return {
+    ttyd: ttyd.version ?? ttyd.missing,
+    ttydP50: peer?.p50,
+    ttydP99: peer?.p99,
     wsEchoP50: ws.p50,
     wsEchoP99: ws.p99,
     ptyEchoP50: pty.p50,

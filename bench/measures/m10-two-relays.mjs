@@ -3,34 +3,12 @@
 // trip (closed loop, `stty raw -echo; cat`) and throughput to one client (every byte hash-checked).
 // Needs redis-server on PATH (a private instance on a free port).
 
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { checkAndClose, openReader } from '../lib/reader.mjs';
 import { keystrokeLatencies } from '../lib/keystrokes.mjs';
-import { startAgent, startRelay, stopAll, textFile, waiter } from '../lib/setup.mjs';
+import { startAgent, startRedis, startRelay, stopAll, textFile, through, waiter } from '../lib/setup.mjs';
 import { summary } from '../lib/stats.mjs';
 
 const MiB = 1 << 20;
-
-async function startRedis() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  await new Promise((resolve, reject) => {
-    let said = '';
-    child.on('error', reject);
-    child.stdout.on('data', (chunk) => {
-      said += chunk;
-      if (said.includes('Ready to accept connections')) resolve();
-    });
-  });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
-}
-
-/** The link, through another relay of the group. */
-const through = (link, relayUrl) => link.replace(/^https?:\/\/[^/]+/, relayUrl);
 
 async function keystrokes(link, n) {
   return summary(await keystrokeLatencies(link, n));

@@ -1,40 +1,63 @@
 // M6: how many sessions one relay process carries, each typing 1 key per second and printing 1 KB
-// per second, before the keystroke round trip's p99 passes 10 ms. Agents and clients are light
-// protocol-speaking load generators in their own processes.
+// per second, before the keystroke round trip's p99 passes 10 ms; then the same through two relays of a
+// group (agents on relay A, clients on relay B, B forwarding each client to A), both relays sharing the
+// CPU the single relay had. Agents and clients are light protocol-speaking load generators in their own
+// processes.
 
 import { startChild } from '../lib/procs.mjs';
-import { LOAD_CPU, startRelay, stopAll } from '../lib/setup.mjs';
+import { LOAD_CPU, startRedis, startRelay, stopAll, through } from '../lib/setup.mjs';
 import { summary } from '../lib/stats.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function run({ steps = [250, 500, 1000, 1250, 1500, 2000, 2500, 3000], windowMs = 10_000, limitMs = 10 } = {}) {
-  const relay = await startRelay();
-  const agents = await startChild('fake-agents.mjs', { cpu: LOAD_CPU });
-  const clients = await startChild('typists.mjs', { cpu: LOAD_CPU });
+/** How many processes simulate the agents, and how many the browsers: one event loop for a thousand sessions stalls. */
+const LOAD_PROCESSES = Number(process.env.BENCH_LOAD_PROCESSES ?? 3);
+
+/** `count` children of `script`, asked together; a request with `split` spreads that array over them. */
+async function pool(script, count) {
+  const children = [];
+  for (let i = 0; i < count; i++) children.push(await startChild(script, { cpu: LOAD_CPU }));
+  return {
+    children,
+    /** Asks every child; `spread` (an array field of `args`) is dealt out among them. */
+    async request(command, args = {}, spread) {
+      const parts = children.map((_, i) => (spread ? { ...args, [spread]: args[spread].filter((__, k) => k % count === i) } : args));
+      return Promise.all(children.map((child, i) => child.request(command, parts[i])));
+    },
+  };
+}
+
+/** Adds sessions step by step until p99 passes `limitMs`: agents on `agentRelay`, clients on `clientRelay`. */
+async function capacity(agentRelay, clientRelay, relays, { steps, windowMs, limitMs }) {
+  const agents = await pool('fake-agents.mjs', LOAD_PROCESSES);
+  const clients = await pool('typists.mjs', LOAD_PROCESSES);
   const table = [];
   let carried = 0;
   try {
     let have = 0;
     for (const target of steps) {
-      const links = await agents.request('start', { relayUrl: relay.info.url, count: target - have, outputBytesPerSecond: 1024 });
-      await clients.request('open', { links, keysPerSecond: 1 });
+      const added = target - have;
+      const links = (await Promise.all(agents.children.map((child, i) => child.request('start', { relayUrl: agentRelay.info.url, count: Math.floor(added / LOAD_PROCESSES) + (i < added % LOAD_PROCESSES ? 1 : 0) })))).flat();
+      await clients.request('open', { links: links.map((link) => through(link, clientRelay.info.url)), keysPerSecond: 1 }, 'links');
       have = target;
       await sleep(2000); // let the new sessions' timers spread out
-      await Promise.all([relay, agents, clients].map((p) => p.request('stats'))); // resets the loop-delay histograms
+      await Promise.all([...relays.map((r) => r.request('stats')), agents.request('stats'), clients.request('stats')]); // resets the loop-delay histograms
       await clients.request('record');
       await sleep(windowMs); // the measurement window: keys are typed at 1/s per session meanwhile
-      const stats = summary(await clients.request('collect'));
-      if (process.env.BENCH_DEBUG) console.error(JSON.stringify(await clients.request('slowest')));
-      const [r, a, c] = await Promise.all([relay, agents, clients].map((p) => p.request('stats')));
+      const stats = summary((await clients.request('collect')).flat());
+      if (process.env.BENCH_DEBUG) console.error(JSON.stringify((await clients.request('slowest')).flat().sort((a, b) => b.ms - a.ms).slice(0, 30)));
+      const [a, c, r] = await Promise.all([agents.request('stats'), clients.request('stats'), Promise.all(relays.map((p) => p.request('stats')))]);
+      const worst = (list, field) => Math.max(...list.map((one) => one.loopDelayMs[field]));
       table.push({
         sessions: target,
         p50: stats.p50,
         p99: stats.p99,
         keys: stats.n,
-        relayRssMiB: r.rss / (1 << 20),
-        loopDelayP99Ms: { relay: r.loopDelayMs.p99, agents: a.loopDelayMs.p99, clients: c.loopDelayMs.p99 },
-        loopDelayMaxMs: { relay: r.loopDelayMs.max, agents: a.loopDelayMs.max, clients: c.loopDelayMs.max },
+        relayRssMiB: r.reduce((sum, one) => sum + one.rss, 0) / (1 << 20),
+        loopDelayP99Ms: { relay: worst(r, 'p99'), agents: worst(a, 'p99'), clients: worst(c, 'p99') },
+        loopDelayMaxMs: { relay: worst(r, 'max'), agents: worst(a, 'max'), clients: worst(c, 'max') },
+        relayGcPauseMaxMs: Math.max(...r.map((one) => one.gcPauses.maxMs)),
+        relayGcPauseKind: r.reduce((worstOne, one) => (one.gcPauses.maxMs > worstOne.gcPauses.maxMs ? one : worstOne)).gcPauses.maxKind,
       });
       if (stats.p99 > limitMs) break;
       carried = target;
@@ -42,7 +65,22 @@ export async function run({ steps = [250, 500, 1000, 1250, 1500, 2000, 2500, 300
   } finally {
     await clients.request('closeAll').catch(() => undefined);
     await agents.request('stopAll').catch(() => undefined);
-    await stopAll(relay, agents, clients);
+    await stopAll(...agents.children, ...clients.children);
   }
-  return { sessions: carried, steps: table };
+  return { sessions: carried, steps: table, loadProcesses: LOAD_PROCESSES };
+}
+
+export async function run({ steps = [100, 250, 500, 1000, 1250, 1500, 2000, 2500, 3000], windowMs = 10_000, limitMs = 10 } = {}) {
+  const options = { steps, windowMs, limitMs };
+  const relay = await startRelay();
+  const one = await capacity(relay, relay, [relay], options).finally(() => stopAll(relay));
+  const redis = await startRedis();
+  try {
+    const a = await startRelay({ redis: redis.url });
+    const b = await startRelay({ redis: redis.url });
+    const two = await capacity(a, b, [a, b], options).finally(() => stopAll(a, b));
+    return { ...one, twoRelays: two };
+  } finally {
+    redis.stop();
+  }
 }

@@ -6,8 +6,8 @@
 
 import { realpathSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
-import { basename, resolve } from 'node:path';
-import { MAX_NAME_LENGTH, pinProblem, trimSlash, isRelayUrl, type AnswerOutcome, type Refused } from '../protocol/index.js';
+import { basename, isAbsolute, normalize, resolve, sep } from 'node:path';
+import { MAX_NAME_LENGTH, MAX_TRANSFER_BYTES, pinProblem, trimSlash, isRelayUrl, type AnswerOutcome, type Refused } from '../protocol/index.js';
 import type { ClientTableOptions } from './client-table.js';
 import { IdentityFile, defaultConfigDir, replaceLink, type Identity } from './identity.js';
 import { LockFile } from './lock-file.js';
@@ -16,6 +16,8 @@ import { resolveCommand } from './pty-process.js';
 import { DEFAULT_MAX_SESSIONS, RunningAgent } from './running-agent.js';
 import { Roots } from './starts/folders.js';
 import { RecentFolders } from './starts/recent-folders.js';
+import type { RecordingSettings } from './session-recorder.js';
+import { DEFAULT_RECORD_DAYS, DEFAULT_RECORD_MAX_BYTES, recordingsDir } from '../recording/recording-store.js';
 
 export { DEFAULT_MAX_SESSIONS } from './running-agent.js';
 export { EARLY_EXIT_MS } from './terminal-session.js';
@@ -79,6 +81,15 @@ export interface AgentOptions {
   /** Terminal size before any browser reports one (default 80×24). */
   cols?: number;
   rows?: number;
+  /**
+   * Every session is recorded as an asciicast v2 file (default: on, in `<configDir>/recordings`, kept 7 days
+   * and 1 GiB in all, without what clients type); `false`: none is.
+   */
+  recording?: false | { dir?: string; days?: number; maxBytes?: number; input?: boolean };
+  /** Files sent from a client, and taken by one, at most this large (default 25 MiB). */
+  maxUpload?: number;
+  /** Where files sent from a client go: relative, inside each session's folder (default `.ccremote/uploads`); absolute, that folder. */
+  uploadDir?: string;
   /** The screen mirror's worker script (default: the one shipped beside the agent); for embedders that move it. */
   mirrorWorker?: string;
   /** Receives what happens. */
@@ -117,6 +128,8 @@ export type AgentEvent =
   /** Something does not work, and the agent goes on without it (the screen mirror, the attention hooks). */
   | { event: 'permission'; terminal: number; tool: string; detail: string; state: 'waiting' | 'reminded' | AnswerOutcome; message?: string }
   | { event: 'warning'; message: string }
+  /** A file sent from a client was put at `path`, or one under the session's folder was taken by a client. */
+  | { event: 'file_received' | 'file_sent'; terminal: number; path: string; size: number }
   /** The agent cannot go on: it stops. */
   | { event: 'error'; message: string };
 
@@ -167,6 +180,13 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const name = (options.name ?? `${basename(cwd)}@${hostname()}`).slice(0, MAX_NAME_LENGTH);
   const configDir = options.configDir ?? defaultConfigDir(env);
   const identityFile = new IdentityFile(configDir, relayUrl, cwd);
+  const recording = recordingSettings(options.recording, configDir);
+  if (options.maxUpload !== undefined && !(Number.isInteger(options.maxUpload) && options.maxUpload >= 1 && options.maxUpload <= MAX_TRANSFER_BYTES)) {
+    throw new AgentStartError(`--max-upload must be from 1 byte to 1G: ${options.maxUpload}`);
+  }
+  if (options.uploadDir !== undefined && !isAbsolute(options.uploadDir) && normalize(options.uploadDir).split(sep)[0] === '..') {
+    throw new AgentStartError(`--upload-dir must stay inside the session's folder (or be an absolute path): ${options.uploadDir}`);
+  }
   const problem = options.pin === undefined ? undefined : pinProblem(options.pin);
   if (problem) throw new AgentStartError(problem);
   const lock = new LockFile(`${identityFile.path}.lock`);
@@ -217,6 +237,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       scrollback: options.scrollback ?? 1000,
       bufferSize: options.bufferSize,
       mirrorWorker: options.mirrorWorker,
+      recording,
     },
     start: { roots, defaultCwd: cwd, env, claudeCommand: options.claudeCommand ?? 'claude', attentionHooks },
     recent,
@@ -261,4 +282,14 @@ function isClaudeCode(command: string, executable: string): boolean {
     // Keep the path as found.
   }
   return [command, executable, real].some((path) => /^claude(\.exe)?$/i.test(basename(path)));
+}
+
+/** How sessions are recorded, from the options; throws AgentStartError on settings that cannot be used. */
+function recordingSettings(options: AgentOptions['recording'], configDir: string): RecordingSettings | undefined {
+  if (options === false) return undefined;
+  const days = options?.days ?? DEFAULT_RECORD_DAYS;
+  if (!(days > 0 && days <= 36_500)) throw new AgentStartError(`--record-days must be a number of days above 0: ${days}`);
+  const maxBytes = options?.maxBytes ?? DEFAULT_RECORD_MAX_BYTES;
+  if (!(Number.isInteger(maxBytes) && maxBytes >= 4 << 20)) throw new AgentStartError(`--record-max must be at least 4M: ${maxBytes} bytes`);
+  return { dir: resolve(options?.dir ?? recordingsDir(configDir)), days, maxBytes, input: options?.input === true };
 }

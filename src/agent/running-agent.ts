@@ -36,6 +36,8 @@ import { RegistrationFailed, register } from './registration.js';
 import { RelayLink } from './relay-link.js';
 import { Sessions, StartRefused } from './sessions.js';
 import { listConversations } from './starts/conversations.js';
+import { recordingsForClients } from '../recording/recording-store.js';
+import { DEFAULT_MAX_UPLOAD, DEFAULT_UPLOAD_DIR, FileTransfers, TransferRefused } from './file-transfers.js';
 import type { Roots } from './starts/folders.js';
 import type { RecentFolders } from './starts/recent-folders.js';
 import { resolveStart, type StartContext } from './starts/start-request.js';
@@ -79,6 +81,7 @@ export class RunningAgent {
   private readonly devices: Devices;
   private readonly sessions: Sessions;
   private readonly desk: AttentionDesk;
+  private readonly transfers: FileTransfers;
   private control: ControlSocket | undefined;
   /** A `sessions` message goes to every channel at the end of this turn (changes come in bursts). */
   private sessionsDue = false;
@@ -150,6 +153,14 @@ export class RunningAgent {
       links: () => ({ url: this.accessUrl(), viewUrl: this.accessUrl(true) }),
       emit: this.emit,
     });
+    this.transfers = new FileTransfers(
+      { maxBytes: this.options.maxUpload ?? DEFAULT_MAX_UPLOAD, uploadDir: this.options.uploadDir ?? DEFAULT_UPLOAD_DIR, recordings: setup.settings.recording?.dir },
+      {
+        send: (client, message) => this.channels.send(client, message),
+        folder: (terminal) => this.sessions.get(terminal)?.spec.cwd,
+        done: ({ direction, ...what }) => this.emit({ event: direction === 'received' ? 'file_received' : 'file_sent', ...what }),
+      },
+    );
     this.sessions = new Sessions(this.link, this.clients, setup.settings, this.options.maxSessions ?? DEFAULT_MAX_SESSIONS, {
       terminalOpened: (session) => this.link.sendMessage({ type: 'terminal_opened', terminal: session.terminal, stream: session.stream.stream }),
       terminalClosed: (terminal) => {
@@ -228,6 +239,7 @@ export class RunningAgent {
     this.lifecycle = { kind: 'stopping' };
     this.registration.abort();
     this.desk.close();
+    await this.transfers.close();
     await this.sessions.dispose();
     this.clients.dispose();
     await Promise.all([this.link.close(), this.control?.close()]);
@@ -278,6 +290,7 @@ export class RunningAgent {
 
   /** A client is gone: its handshake or channel, what it watched, and what was kept for it. */
   private forgetClient(client: number): void {
+    void this.transfers.clientLeft(client);
     this.sessions.forgetClient(client);
     this.channels.left(client);
     this.clients.left(client);
@@ -331,8 +344,9 @@ export class RunningAgent {
     try {
       await this.serve(client, channel, message);
     } catch (error) {
-      const reason = error instanceof StartRefused ? error.message : `The agent could not do that: ${(error as Error).message}`;
-      if (!(error instanceof StartRefused)) this.emit({ event: 'warning', message: `a ${message.type} request failed: ${(error as Error).message}` });
+      const refused = error instanceof StartRefused || error instanceof TransferRefused;
+      const reason = refused ? error.message : `The agent could not do that: ${(error as Error).message}`;
+      if (!refused) this.emit({ event: 'warning', message: `a ${message.type} request failed: ${(error as Error).message}` });
       this.channels.send(client, { type: 'refused', message: reason.slice(0, 512), ...('request' in message ? { request: message.request } : {}) });
     }
   }
@@ -376,6 +390,21 @@ export class RunningAgent {
       case 'push_mute':
       case 'permission_answer':
         return this.desk.serve(client, channel, message);
+      case 'upload':
+      case 'upload_data':
+      case 'upload_cancel':
+      case 'download':
+      case 'download_ack':
+      case 'download_cancel':
+      case 'recording_download':
+        if (!full) return readOnly('send files or take them');
+        return this.transfers.serve({ number: client, session: channel.session }, message);
+      case 'recordings': {
+        if (!full) return readOnly('list recordings');
+        const dir = this.setup.settings.recording?.dir;
+        const recordings = dir === undefined ? [] : await recordingsForClients(dir);
+        return this.channels.send(client, { type: 'recordings', request: message.request, recordings });
+      }
       case 'folders': {
         if (!full) return readOnly('browse folders');
         if (message.path === undefined) {

@@ -1,34 +1,26 @@
 // A copy of the terminal's screen kept by a headless terminal emulator (@xterm/headless) in a worker
-// thread, fed with the same bytes as the browsers, so that a browser that lost more output than the
-// agent's buffer holds (or connects for the first time) gets the exact current screen instead of a
-// replay. The worker's backlog is reported so the agent can stop reading output while it catches up.
-// A worker that cannot start or dies is reported (`failed`), never hidden: the agent then says so, and
-// clients learn that the screen cannot be restored.
+// thread (shared by the agent's sessions: mirror-worker.ts), fed with the same bytes as the browsers, so
+// that a browser that lost more output than the agent's buffer holds (or connects for the first time)
+// gets the exact current screen instead of a replay. The worker's backlog is reported so the agent can
+// stop reading output while it catches up. A worker that cannot start or dies is reported (`failed`),
+// never hidden: the agent then says so, and clients learn that the screen cannot be restored.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { MirrorRequest, MirrorResponse, MirrorSettings, MirrorStats } from './mirror-messages.js';
+import { MirrorWorker } from './mirror-worker.js';
+import type { RecordedSession, RecordingSettings } from './session-recorder.js';
 
-/** Settings the worker starts with. */
-export interface MirrorSettings {
-  cols: number;
-  rows: number;
-  /** Lines of scrollback kept and included in snapshots. */
-  scrollback: number;
-}
+export type { MirrorSettings, MirrorStats } from './mirror-messages.js';
 
-/** Main thread → worker. */
-export type MirrorRequest =
-  | { type: 'write'; data: Uint8Array; end: number }
-  | { type: 'resize'; cols: number; rows: number }
-  | { type: 'snapshot'; id: number; maxBytes: number }
-  | { type: 'lines'; id: number; max: number };
-
-/** Worker → main thread. */
-export type MirrorResponse =
-  | { type: 'parsed'; end: number }
-  | { type: 'snapshot'; id: number; offset: number; data: string }
-  | { type: 'lines'; id: number; lines: string[] };
+/**
+ * Output is handed to the worker in batches of at least this many bytes, or what arrived within BATCH_MS:
+ * a PTY is read 4 KiB at a time, and each message to the worker (and its answer) has a cost of its own,
+ * while the worker holds output before parsing it anyway (mirror-terminal.ts). Snapshots and line requests
+ * take what waits first, so they stay exact.
+ */
+const BATCH_BYTES = 256 * 1024;
+const BATCH_MS = 10;
 
 /** The screen as of stream position `offset`, as terminal bytes that redraw it. */
 export interface Snapshot {
@@ -38,11 +30,16 @@ export interface Snapshot {
 
 /** What the mirror tells its owner. */
 export interface MirrorEvents {
-  /** The worker parsed more output. */
+  /** The worker took more output. */
   progress(): void;
-  /** The worker could not start, or stopped: no more snapshots. */
+  /** The worker could not start, or stopped: no more snapshots (and no more recording). */
   failed(reason: string): void;
+  /** Something of the terminal's in the worker does not work, and it goes on without it (its recording). */
+  warning?(message: string): void;
 }
+
+/** Now, in ms since the epoch, as precisely as this thread can tell (the times the recording keeps). */
+const now = (): number => performance.timeOrigin + performance.now();
 
 /** Where the mirror stands. */
 export type MirrorState = { kind: 'running' } | { kind: 'failed'; reason: string } | { kind: 'closed' };
@@ -55,30 +52,35 @@ export function defaultWorkerPath(): string {
 
 /** The headless terminal, seen from the agent's main thread. */
 export class ScreenMirror {
-  private readonly worker: Worker;
+  private readonly worker: MirrorWorker;
+  /** This mirror's number in the worker. */
+  private readonly terminal: number;
   private state: MirrorState = { kind: 'running' };
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
-  private scheduled = false;
-  /** Stream position after the last output given to `write`, and after the last the worker parsed. */
+  /** Posts what waits once BATCH_MS passed since the first of it arrived. */
+  private batchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Stream position after the last output given to `write`, and after the last the worker took. */
   private written = 0;
   private parsed = 0;
   private nextId = 1;
   /** Requests waiting for the worker's answer; each gets undefined if the worker fails first. */
   private readonly waiting = new Map<number, (answer: MirrorResponse | undefined) => void>();
 
-  /** `workerPath`: the worker script (default: the one shipped beside this module). */
+  /** When the output waiting came (its first part). */
+  private pendingAt = 0;
+
+  /** `workerPath`: the worker script (default: the one shipped beside this module); `recording`: record the session too (session-recorder.ts). */
   constructor(
     settings: MirrorSettings,
     private readonly events: MirrorEvents,
     workerPath: string = defaultWorkerPath(),
+    recording?: { settings: RecordingSettings; session: RecordedSession },
   ) {
-    this.worker = new Worker(workerPath, { workerData: settings });
-    this.worker.unref();
-    this.worker.on('message', (message: MirrorResponse) => this.receive(message));
-    this.worker.on('error', (error) => this.fail(error.message));
-    this.worker.on('messageerror', (error) => this.fail(`a message from the screen mirror could not be read: ${error.message}`));
-    this.worker.on('exit', (code) => this.fail(`the screen mirror's worker stopped (exit code ${code})`));
+    const client = { receive: (message: MirrorResponse) => this.receive(message), fail: (reason: string) => this.fail(reason) };
+    const opened = MirrorWorker.open(workerPath, client, { settings, ...(recording ? { recording: { ...recording, at: now() } } : {}) });
+    this.worker = opened.worker;
+    this.terminal = opened.terminal;
   }
 
   /** Why the mirror no longer works, if it does not. */
@@ -86,45 +88,61 @@ export class ScreenMirror {
     return this.state.kind === 'failed' ? this.state.reason : undefined;
   }
 
-  /** Output bytes not yet parsed by the worker (none once it stopped: nothing waits for it then). */
+  /** Output bytes the worker has not taken yet (none once it stopped: nothing waits for it then). */
   get backlog(): number {
     return this.state.kind === 'running' ? this.written - this.parsed : 0;
   }
 
-  /** Output at stream positions up to `end`; batched per event-loop turn. */
+  /** Output at stream positions up to `end`; handed to the worker in batches (BATCH_BYTES, BATCH_MS). */
   write(data: Uint8Array, end: number): void {
     if (this.state.kind !== 'running') return;
+    if (this.pendingBytes === 0) this.pendingAt = now();
     this.pending.push(data);
     this.pendingBytes += data.length;
     this.written = end;
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.post());
+    if (this.pendingBytes >= BATCH_BYTES) return this.post();
+    this.batchTimer ??= setTimeout(() => this.post(), BATCH_MS);
   }
 
   /** The terminal's new size, in stream order with the output. */
   resize(cols: number, rows: number): void {
     if (this.state.kind !== 'running') return;
     this.post();
-    this.worker.postMessage({ type: 'resize', cols, rows } satisfies MirrorRequest);
+    this.worker.post({ type: 'resize', terminal: this.terminal, cols, rows, at: now() });
+  }
+
+  /** For the recording, in stream order with the output: what a client typed (`i`), or a marker (`m`). */
+  record(code: 'i' | 'm', data: string): void {
+    if (this.state.kind !== 'running') return;
+    this.post();
+    this.worker.post({ type: 'record', terminal: this.terminal, code, data, at: now() });
   }
 
   /** The current screen, as of everything written so far; undefined if the mirror does not work. */
   async snapshot(maxBytes: number): Promise<Snapshot | undefined> {
-    const answer = await this.ask((id) => ({ type: 'snapshot', id, maxBytes }));
+    const answer = await this.ask((id) => ({ type: 'snapshot', terminal: this.terminal, id, maxBytes }));
     return answer?.type === 'snapshot' ? { offset: answer.offset, data: answer.data } : undefined;
   }
 
   /** The last `max` lines of the screen that are not blank, as plain text; undefined if the mirror does not work. */
   async lines(max: number): Promise<string[] | undefined> {
-    const answer = await this.ask((id) => ({ type: 'lines', id, max }));
+    const answer = await this.ask((id) => ({ type: 'lines', terminal: this.terminal, id, max }));
     return answer?.type === 'lines' ? answer.lines : undefined;
   }
 
+  /** What the worker parsed and skipped, as of everything written so far; undefined if the mirror does not work. */
+  async stats(): Promise<MirrorStats | undefined> {
+    const answer = await this.ask((id) => ({ type: 'stats', terminal: this.terminal, id }));
+    return answer?.type === 'stats' ? answer.stats : undefined;
+  }
+
+  /** Hands the worker what waits, then closes the terminal and its recording there. */
   async close(): Promise<void> {
+    this.post();
     if (this.state.kind === 'running') this.state = { kind: 'closed' };
+    clearTimeout(this.batchTimer);
     this.settleWaiting();
-    await this.worker.terminate();
+    await this.worker.close(this.terminal);
   }
 
   /** Sends a request after the output written so far, and resolves with its answer. */
@@ -134,7 +152,7 @@ export class ScreenMirror {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.worker.postMessage(request(id));
+      this.worker.post(request(id));
     });
   }
 
@@ -153,7 +171,8 @@ export class ScreenMirror {
   }
 
   private post(): void {
-    this.scheduled = false;
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
     if (this.pendingBytes === 0 || this.state.kind !== 'running') return;
     // One fresh buffer per batch, handed over to the worker without a second copy.
     const data = new Uint8Array(this.pendingBytes);
@@ -164,10 +183,12 @@ export class ScreenMirror {
     }
     this.pending = [];
     this.pendingBytes = 0;
-    this.worker.postMessage({ type: 'write', data, end: this.written } satisfies MirrorRequest, [data.buffer]);
+    this.worker.post({ type: 'write', terminal: this.terminal, data, end: this.written, at: this.pendingAt }, [data.buffer]);
   }
 
   private receive(message: MirrorResponse): void {
+    if (message.type === 'warning') return this.events.warning?.(message.message);
+    if (message.type === 'closed') return;
     if (message.type === 'parsed') {
       this.parsed = message.end;
       this.events.progress();

@@ -1,73 +1,65 @@
-// The headless terminal behind screen snapshots, in a worker thread so that parsing every byte of output
-// never delays the agent's main thread. It applies output and resizes in stream order and answers
-// snapshot requests with the serialized screen (scrollback, modes, alternate buffer) and the stream
-// position it reflects, and line requests with the screen's last lines as text. Messages are described
-// in screen-mirror.ts.
+// The screen mirror's worker thread: the headless terminals behind screen snapshots, one per session
+// (mirror-terminal.ts), and the sessions' recordings (session-recorder.ts), all in one thread per agent so
+// that parsing and recording output never delay the agent's main thread and a session does not cost a
+// thread of its own. Messages are described in mirror-messages.ts; each names the terminal it is for.
 
-import { parentPort, workerData } from 'node:worker_threads';
-import headless from '@xterm/headless';
-import serialize from '@xterm/addon-serialize';
-import type { MirrorRequest, MirrorResponse, MirrorSettings } from './screen-mirror.js';
+import { parentPort } from 'node:worker_threads';
+import { MirrorTerminal } from './mirror-terminal.js';
+import type { MirrorRequest, MirrorResponse } from './mirror-messages.js';
+import { SessionRecorder } from './session-recorder.js';
 
-const settings = workerData as MirrorSettings;
-const terminal = new headless.Terminal({
-  cols: settings.cols,
-  rows: settings.rows,
-  scrollback: settings.scrollback,
-  allowProposedApi: true,
-});
-const serializer = new serialize.SerializeAddon();
-terminal.loadAddon(serializer as never);
-
-/** Stream position after the last output handed to the terminal. */
-let submitted = 0;
-
+const terminals = new Map<number, MirrorTerminal>();
+const recorders = new Map<number, SessionRecorder>();
 const post = (message: MirrorResponse): void => parentPort!.postMessage(message);
 
 parentPort!.on('message', (request: MirrorRequest) => {
+  const { terminal: id } = request;
+  if (request.type === 'open') {
+    terminals.set(id, new MirrorTerminal(request.settings));
+    const recording = request.recording;
+    if (recording) {
+      const warn = (message: string): void => post({ type: 'warning', terminal: id, message });
+      try {
+        recorders.set(id, SessionRecorder.start(recording.settings, recording.session, recording.at, warn));
+      } catch (error) {
+        warn(`this session is not recorded: ${(error as Error).message}`);
+      }
+    }
+    return;
+  }
+  const terminal = terminals.get(id);
+  if (!terminal) return;
+  const recorder = recorders.get(id);
   switch (request.type) {
-    case 'write': {
-      const end = request.end;
-      submitted = end;
-      terminal.write(request.data, () => post({ type: 'parsed', end }));
+    case 'write':
+      recorder?.out(request.data, request.at);
+      terminal.write(request.data, request.end);
+      // Taken: what a terminal holds is bounded, so the agent need not wait for it to be parsed.
+      post({ type: 'parsed', terminal: id, end: request.end });
       return;
-    }
     case 'resize':
-      // Queued behind the output written before it, so the size changes at the right point in the stream.
-      terminal.write('', () => terminal.resize(request.cols, request.rows));
+      recorder?.resize(request.cols, request.rows, request.at);
+      terminal.resize(request.cols, request.rows);
       return;
-    case 'snapshot': {
-      const offset = submitted;
-      terminal.write('', () => post({ type: 'snapshot', id: request.id, offset, data: fitting(request.maxBytes) }));
+    case 'record':
+      if (request.code === 'i') recorder?.in(request.data, request.at);
+      else recorder?.marker(request.data, request.at);
       return;
-    }
+    case 'snapshot':
+      void terminal.snapshot(request.maxBytes).then(({ offset, data }) => post({ type: 'snapshot', terminal: id, id: request.id, offset, data }));
+      return;
     case 'lines':
-      terminal.write('', () => post({ type: 'lines', id: request.id, lines: lastLines(request.max) }));
+      void terminal.lines(request.max).then((lines) => post({ type: 'lines', terminal: id, id: request.id, lines }));
+      return;
+    case 'stats':
+      void terminal.stats().then((stats) => post({ type: 'stats', terminal: id, id: request.id, stats }));
+      return;
+    case 'close':
+      terminals.delete(id);
+      recorders.delete(id);
+      recorder?.close();
+      terminal.dispose();
+      post({ type: 'closed', terminal: id });
       return;
   }
 });
-
-/** The last `max` lines of the active buffer up to its last line that is not blank, as plain text (wrapped rows joined). */
-function lastLines(max: number): string[] {
-  const buffer = terminal.buffer.active;
-  const lines: string[] = [];
-  for (let i = 0; i < buffer.length; i++) {
-    const line = buffer.getLine(i);
-    if (!line) continue;
-    const text = line.translateToString(true);
-    if (line.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
-    else lines.push(text);
-  }
-  while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
-  return lines.slice(-max);
-}
-
-/** The serialized screen with as much scrollback as fits in `maxBytes` of UTF-8. */
-function fitting(maxBytes: number): string {
-  let lines = settings.scrollback;
-  for (;;) {
-    const data = serializer.serialize({ scrollback: lines });
-    if (Buffer.byteLength(data) <= maxBytes || lines === 0) return data;
-    lines = Math.floor(lines / 2);
-  }
-}

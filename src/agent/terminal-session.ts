@@ -12,6 +12,7 @@ import type { ClientTable } from './client-table.js';
 import { plainLines } from './plain-lines.js';
 import { PtyProcess, type PtyExit } from './pty-process.js';
 import { ScreenMirror } from './screen-mirror.js';
+import type { RecordingSettings } from './session-recorder.js';
 import { TerminalStream, type TerminalStreamOptions } from './terminal-stream.js';
 import type { Uplink } from './uplink.js';
 
@@ -42,6 +43,8 @@ export interface SessionSettings {
   bufferSize?: number;
   mirrorWorker?: string;
   pace?: TerminalStreamOptions['pace'];
+  /** Record every session (session-recorder.ts); undefined: none is. */
+  recording?: RecordingSettings;
 }
 
 /** What a session reports to the agent. */
@@ -87,6 +90,10 @@ export class TerminalSession {
   private waitingFor: { message: string | undefined } | undefined;
   private outputPaused = false;
   private readonly mirror: ScreenMirror;
+  /** How the session is recorded (in the mirror's worker), if it is. */
+  private readonly recording: RecordingSettings | undefined;
+  /** What clients type, for the recording (with --record-input): UTF-8 cut between writes stays whole. */
+  private readonly typed = new TextDecoder();
   private readonly commandArgs: string[];
 
   private constructor(
@@ -99,16 +106,23 @@ export class TerminalSession {
     private readonly events: SessionEvents,
   ) {
     this.commandArgs = attentionChannel ? ['--settings', attentionChannel.settingsJson(), ...spec.args] : spec.args;
+    // The mirror's worker records the session too: it gets every byte of output anyway.
+    const recorded = { name: spec.name, command: [spec.command, ...spec.args].join(' '), cols: settings.cols, rows: settings.rows, shell: spec.env.SHELL };
+    this.recording = settings.recording;
     this.mirror = new ScreenMirror(
       { cols: settings.cols, rows: settings.rows, scrollback: settings.scrollback },
-      { progress: () => this.stream.screenProgress(), failed: (reason) => this.mirrorFailed(reason) },
+      { progress: () => this.stream.screenProgress(), failed: (reason) => this.mirrorFailed(reason), warning: (message) => this.events.warning(this, message) },
       settings.mirrorWorker,
+      settings.recording ? { settings: settings.recording, session: recorded } : undefined,
     );
     this.stream = new TerminalStream(
       terminal,
       uplink,
       {
-        write: (data) => this.pty?.write(data),
+        write: (data) => {
+          if (this.recording?.input) this.mirror.record('i', this.typed.decode(data, { stream: true }));
+          this.pty?.write(data);
+        },
         resize: ({ cols, rows }) => this.pty?.resize(cols, rows),
         pauseOutput: (paused) => {
           this.outputPaused = paused;
@@ -269,6 +283,7 @@ export class TerminalSession {
     } else {
       this.state = { kind: 'exited', exit };
     }
+    this.mirror.record('m', status.message);
     this.events.exited(this, status, exit, ranMs, said);
     this.events.changed(this);
   }
@@ -286,12 +301,13 @@ export class TerminalSession {
     if (this.state.kind === 'disposed') return;
     const { type, ...said } = event;
     this.waitingFor = { message: said.message };
+    this.mirror.record('m', `waiting: ${said.message ?? type ?? 'for you'}`);
     this.events.attention(this, { ...said, terminal: this.terminal }, type);
     this.events.changed(this);
   }
 
   private mirrorFailed(reason: string): void {
-    const consequence = 'a client that reconnects after more output than the agent keeps cannot get the screen back';
+    const consequence = `a client that reconnects after more output than the agent keeps cannot get the screen back${this.recording ? ', and the session is not recorded any more' : ''}`;
     this.events.warning(this, `the screen mirror does not work (${reason}): ${consequence}`);
     this.stream.screenProgress(); // nothing waits for it any more
   }

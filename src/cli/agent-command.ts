@@ -2,7 +2,7 @@
 // prints its events until it stops.
 
 import { createAgent, type AgentOptions } from '../agent/agent.js';
-import { UsageError, parseBytes, parseCount, parseDuration, type Parsed } from './options.js';
+import { UsageError, parseBytes, parseCount, parseDuration, parsePositive, type Parsed } from './options.js';
 import { readPin } from './pin-prompt.js';
 import type { Printer } from './printer.js';
 import { onStopSignal } from './signals.js';
@@ -24,6 +24,17 @@ export async function agentOptionsFrom(parsed: Parsed): Promise<Omit<AgentOption
     rotate: v.rotate === true,
     attentionHooks: v['no-attention-hooks'] !== true,
     bufferSize: v['buffer-size'] !== undefined ? parseBytes(v['buffer-size'] as string, 'buffer size') : undefined,
+    maxUpload: v['max-upload'] !== undefined ? parseBytes(v['max-upload'] as string, '--max-upload', [1, 1024 ** 3]) : undefined,
+    uploadDir: v['upload-dir'] as string | undefined,
+    recording:
+      v['no-record'] === true
+        ? false
+        : {
+            dir: v['record-dir'] as string | undefined,
+            days: parsePositive(v['record-days'] as string | undefined, '--record-days', 36_500),
+            maxBytes: v['record-max'] !== undefined ? parseBytes(v['record-max'] as string, '--record-max', [4 << 20, 1024 ** 4]) : undefined,
+            input: v['record-input'] === true,
+          },
     linkTtlMs: v['link-ttl'] !== undefined ? parseDuration(v['link-ttl'] as string, 'link TTL') : undefined,
     remindAfterMs: v['remind-after'] === undefined ? undefined : v['remind-after'] === '0' ? 0 : parseDuration(v['remind-after'] as string, 'reminder delay'),
     pin: v.pin === true ? await readPin({ env: process.env, input: process.stdin, output: process.stderr }, true) : undefined,

@@ -11,6 +11,7 @@ import { doctorCommand } from './doctor-command.js';
 import { localCommand } from './local-command.js';
 import { UsageError, commands, help, overview, parse, type CommandName } from './options.js';
 import { Printer } from './printer.js';
+import { playCommand, recordingsCommand } from './recordings-command.js';
 import { relayCommand } from './relay-command.js';
 import { sessionsCommand } from './sessions-command.js';
 import { serviceCommand } from './service-command.js';
@@ -66,6 +67,10 @@ export async function main(argv: string[]): Promise<number> {
         return await sessionsCommand(parsed, printer);
       case 'service':
         return await serviceCommand(parsed, printer);
+      case 'recordings':
+        return await recordingsCommand(parsed, printer);
+      case 'play':
+        return await playCommand(parsed, printer);
       default:
         return await localCommand(parsed, printer);
     }

@@ -62,6 +62,17 @@ const agentOptions = {
     value: 'DURATION',
     help: 'A permission request nobody answered is announced once more after this long, e.g. 2m (default 5m; 0 never).',
   },
+  'max-upload': { type: 'string', value: 'BYTES', help: 'Files sent from a phone, or taken by one, at most this large, e.g. 100M (default 25M).' },
+  'upload-dir': {
+    type: 'string',
+    value: 'DIR',
+    help: "Where files sent from a phone go: relative, inside each session's folder (default .ccremote/uploads, git-ignored); absolute, that folder.",
+  },
+  'no-record': { type: 'boolean', help: 'Do not record sessions (by default each is recorded as an asciicast file; see `ccremote recordings`).' },
+  'record-input': { type: 'boolean', help: 'Record what clients type too (by default only what the program prints).' },
+  'record-days': { type: 'string', value: 'DAYS', help: 'Remove recordings last written longer ago than this (default 7).' },
+  'record-max': { type: 'string', value: 'BYTES', help: 'All recordings together take at most this, oldest removed first; one at most a quarter, e.g. 2G (default 1G).' },
+  'record-dir': { type: 'string', value: 'DIR', help: 'Where recordings are kept (default: recordings in the config folder).' },
   'no-qr': { type: 'boolean', help: 'Do not print the QR code.' },
   'no-attention-hooks': {
     type: 'boolean',
@@ -226,6 +237,31 @@ export const commands = {
     },
     positionals: ['URL'],
   },
+  recordings: {
+    usage: 'ccremote recordings [--json]',
+    summary:
+      'List the recorded sessions of this computer, oldest first: when each started, how long it ran, its size, its name and ' +
+      'command, and its file (play one with `ccremote play FILE`). With --json, one object per line.',
+    options: {
+      'config-dir': agentOptions['config-dir'],
+      'record-dir': agentOptions['record-dir'],
+      ...shared,
+    },
+  },
+  play: {
+    usage: 'ccremote play FILE [--speed N] [--idle-limit SECONDS]',
+    summary:
+      'Replay a recorded session (an asciicast v2 file, by path or by its name in the recordings folder) in this terminal, ' +
+      'at the pace it was recorded. Ctrl-C stops.',
+    options: {
+      speed: { type: 'string', value: 'N', help: 'Play N times as fast, e.g. 2 or 0.5 (default 1).' },
+      'idle-limit': { type: 'string', value: 'SECONDS', help: 'Shorten every pause longer than this to this (default: the file\'s own limit, else none).' },
+      'config-dir': agentOptions['config-dir'],
+      'record-dir': agentOptions['record-dir'],
+      help: shared.help,
+    },
+    positionals: ['FILE'],
+  },
   service: {
     usage: 'ccremote service install --relay URL [agent options] [-- CMD ARGS...] | status | uninstall',
     summary:
@@ -305,6 +341,8 @@ export function overview(): string {
     `  ccremote attach URL [--session ID | --new] join a session from another terminal\n` +
     `  ccremote sessions URL                      list the sessions of the agent behind a link\n` +
     `  ccremote devices [revoke ID]               list the devices paired with this folder's agent, or revoke one\n` +
+    `  ccremote recordings                        list the recorded sessions of this computer\n` +
+    `  ccremote play FILE                         replay a recorded session in this terminal\n` +
     `  ccremote doctor [--relay URL]              check what ccremote needs on this computer\n` +
     `  ccremote service install --relay URL ...   run an agent at every login (uninstall, status)\n` +
     `  ccremote --version                         print the version\n\n` +
@@ -312,14 +350,28 @@ export function overview(): string {
   );
 }
 
-/** Parses a byte size such as 4M, 512K or 1048576, between 64 KiB and 1 GiB. */
-export function parseBytes(text: string, what = 'size'): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(text.trim());
+/** Parses a byte size such as 4M, 512K or 1048576, between `min` and `max` (default 64 KiB and 1 GiB). */
+export function parseBytes(text: string, what = 'size', [min, max] = [64 * 1024, 1024 ** 3]): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
   if (!match) throw new UsageError(`not a size: ${text} (use e.g. 4M or 512K)`);
-  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
   const bytes = Math.round(Number(match[1]) * scale);
-  if (bytes < 64 * 1024 || bytes > 1024 ** 3) throw new UsageError(`${what} must be between 64K and 1G: ${text}`);
+  if (bytes < min || bytes > max) throw new UsageError(`${what} must be between ${limitText(min)} and ${limitText(max)}: ${text}`);
   return bytes;
+}
+
+/** A limit as the options take it: 64K, 4M, 1G, 1T. */
+function limitText(bytes: number): string {
+  const [unit, scale] = bytes >= 1024 ** 4 ? ['T', 1024 ** 4] : bytes >= 1024 ** 3 ? ['G', 1024 ** 3] : bytes >= 1024 ** 2 ? ['M', 1024 ** 2] : ['K', 1024];
+  return `${bytes / scale}${unit}`;
+}
+
+/** Parses a positive number (days, a speed, seconds), at most `max`. */
+export function parsePositive(text: string | undefined, what: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+(?:\.\d+)?$/.test(text.trim()) || !(value > 0) || value > max) throw new UsageError(`${what} must be a number above 0${max < Number.MAX_SAFE_INTEGER ? ` and at most ${max}` : ''}: ${text}`);
+  return value;
 }
 
 /** Parses a duration such as 90s, 10m, 24h or 7d, into ms (at least a second). */

@@ -6,7 +6,7 @@
 import QRCode from 'qrcode';
 import type { AgentEvent } from '../agent/agent.js';
 import type { RelayLogEvent } from '../relay/relay.js';
-import { parseAccessLink, printable } from '../protocol/index.js';
+import { parseAccessLink, printable, sizeText } from '../protocol/index.js';
 
 /** Writes the CLI's output. */
 export class Printer {
@@ -115,6 +115,10 @@ export class Printer {
         if (event.state === 'reminded') return this.notice(`${what}, still unanswered: reminded the phones`);
         return this.notice(`session ${event.terminal}: ${printable(event.tool)} request ${event.state === 'gone' ? 'settled' : event.state}: ${printable(event.message ?? '')}`);
       }
+      case 'file_received':
+        return this.notice(`session ${event.terminal}: received ${event.path} (${sizeText(event.size)})`);
+      case 'file_sent':
+        return this.notice(`session ${event.terminal}: a client took ${event.path} (${sizeText(event.size)})`);
       case 'warning':
         return this.notice(`warning: ${printable(event.message)}`);
       case 'error':

@@ -43,6 +43,7 @@ import {
   type ChannelFrame,
   type ClientChannelMessage,
   type ConversationInfo,
+  type RecordingInfo,
   type Credential,
   type DeviceInfo,
   type HandshakeFrame,
@@ -54,6 +55,7 @@ import {
   type SessionKind,
   type WelcomePayload,
 } from '../protocol/index.js';
+import { ClientTransfers, type Progress } from './file-transfers.js';
 import { ChannelClient, defaultKeyAgreement, type HandshakeOutcome, type KeyAgreement } from './channel-client.js';
 import { InputQueue } from './input-queue.js';
 import { StreamFollower, type StreamEvents } from './stream-follower.js';
@@ -242,6 +244,12 @@ export class ClientSession {
   private list: SessionInfo[] = [];
   private nextRequest = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Files sent to the agent and taken from it; they go on across reconnects. */
+  private readonly transfers = new ClientTransfers({
+    send: (message) => this.toChannel(message),
+    open: () => this.channel.kind === 'open',
+    nextRequest: () => this.nextRequest++,
+  });
   /** Input typed before any session was watched (the agent had not listed them yet). */
   private early: { chunks: Uint8Array[]; bytes: number } = { chunks: [], bytes: 0 };
 
@@ -370,6 +378,29 @@ export class ClientSession {
     return (await this.ask((request) => ({ type: 'conversations', request, cwd }), 'conversations')).conversations;
   }
 
+  /**
+   * Sends `bytes` as a file named `name` into the upload folder of session `terminal` (a full link only);
+   * resolves with where the agent put it, relative to the session's folder. It goes on across reconnects.
+   */
+  uploadFile(terminal: number, name: string, bytes: Uint8Array, progress?: Progress): Promise<{ path: string; size: number }> {
+    return this.transfers.upload(terminal, name, bytes, progress);
+  }
+
+  /** Takes the file at `path` in session `terminal`'s folder (a full link only); resolves with its name and bytes. */
+  downloadFile(terminal: number, path: string, progress?: Progress): Promise<{ name: string; bytes: Uint8Array }> {
+    return this.transfers.download(terminal, path, progress);
+  }
+
+  /** The agent's recordings, newest first (a full link only). */
+  async listRecordings(): Promise<RecordingInfo[]> {
+    return (await this.ask((request) => ({ type: 'recordings', request }), 'recordings')).recordings;
+  }
+
+  /** Takes one of the agent's recordings (asciicast v2), by its file name as listed (a full link only). */
+  downloadRecording(file: string, progress?: Progress): Promise<{ name: string; bytes: Uint8Array }> {
+    return this.transfers.recording(file, progress);
+  }
+
   /** A folder's subfolders (without one: the allowed roots and the recent folders). */
   async listFolders(path?: string): Promise<FolderListing> {
     const { path: at, parent, entries } = await this.ask((request) => ({ type: 'folders', request, ...(path !== undefined ? { path } : {}) }), 'folders');
@@ -414,6 +445,7 @@ export class ClientSession {
   /** Closes the connection for good. */
   close(): void {
     if (this.current.kind === 'closed') return;
+    this.transfers.close();
     this.retry.cancel();
     this.input.release();
     this.dropConnection(CloseCode.Normal, 'client closed');
@@ -666,6 +698,7 @@ export class ClientSession {
       connection.pairing = { id: deviceId(), secret: toBase64Url(randomBytes(32)) };
       this.toChannel({ type: 'pair', id: connection.pairing.id, secret: connection.pairing.secret, name: this.options.pair.name });
     }
+    this.transfers.opened();
   }
 
   private onChannel(frame: ChannelFrame): void {
@@ -676,6 +709,7 @@ export class ClientSession {
     if (frame.seq <= channel.seq.received) throw new IntegrityError(`channel message ${frame.seq} came again (a replay)`);
     channel.seq.received = frame.seq;
     const message: AgentChannelMessage = parseAgentChannel(bytes);
+    if (this.transfers.receive(message)) return;
     switch (message.type) {
       case 'paired': {
         const pairing = connection.pairing;
@@ -710,6 +744,7 @@ export class ClientSession {
       }
       case 'started':
       case 'conversations':
+      case 'recordings':
       case 'folders': {
         const pending = this.pending.get(message.request);
         this.pending.delete(message.request);
@@ -740,6 +775,7 @@ export class ClientSession {
           pending.reject(new Error(message.message));
           return;
         }
+        if (message.request !== undefined && this.transfers.refused(message.request, message.message)) return;
         this.events.error?.('refused', message.message);
         return;
       }

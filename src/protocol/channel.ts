@@ -305,6 +305,34 @@ export type ConversationInfo = Infer<typeof conversationShape>;
 /** Most conversations, folders and recent folders listed in one answer. */
 export const MAX_LISTED = 200;
 
+/** Bytes of a file in one `upload_data` or `download_data` message (base64url in it: a third more). */
+export const TRANSFER_CHUNK = 192 * 1024;
+/** Chunks of one transfer sent and not yet acknowledged, at most. */
+export const TRANSFER_WINDOW = 4;
+/** Largest file the protocol carries (an agent's --max-upload is at most this). */
+export const MAX_TRANSFER_BYTES = 1 << 30;
+/** A file's name as sent: one name, no folders (the agent makes it safe anyway), printable. */
+const fileName = str({ min: 1, max: 255, pattern: /^[^\p{Cc}\u2028\u2029]+$/u });
+const chunkData = str({ max: Math.ceil((TRANSFER_CHUNK * 4) / 3) + 4, pattern: /^[A-Za-z0-9_-]*$/ });
+const fileSize = int(0, MAX_TRANSFER_BYTES);
+
+/** A recording's file name in the agent's recordings folder, as the protocol carries it. */
+const RECORDING_FILE = { min: 6, max: 255, pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*\.cast$/ };
+const recordingFile = str(RECORDING_FILE);
+/** Whether `name` is a recording's file name the protocol can carry (an agent lists only those). */
+export const isRecordingFile = (name: string): boolean => name.length >= RECORDING_FILE.min && name.length <= RECORDING_FILE.max && RECORDING_FILE.pattern.test(name);
+/** A recorded session, as listed to clients. */
+const recordingShape = {
+  file: recordingFile,
+  name: printableText(MAX_NAME_LENGTH * 4),
+  command: printableText(MAX_TEXT_LENGTH),
+  /** When it started, in ms since the epoch, and how long it ran, in ms. */
+  started_at: int(0, MAX_POSITION),
+  duration: int(0, MAX_POSITION),
+  bytes: int(0, MAX_POSITION),
+} satisfies Shape;
+export type RecordingInfo = Infer<typeof recordingShape>;
+
 /** Messages a client sends in CHANNEL frames. */
 export const clientChannel = {
   /** Pair this device: its id and key, chosen by the device, and the name the person gave it. */
@@ -351,6 +379,28 @@ export const clientChannel = {
   push_mute: { terminal, muted: bool },
   /** Allow or deny a permission request (full access only); answered by `permission_settled`. */
   permission_answer: { id, decision: oneOf(['allow', 'deny'] as const) },
+  /**
+   * Send a file into a session's upload folder (full access only), announced with its name and size before
+   * any of it: answered by `upload_ready` (from where to send: 0, or what already arrived when the same
+   * upload, by its `id`, is announced again after a lost connection) or `refused`.
+   */
+  upload: { request, id, terminal, name: fileName, size: fileSize },
+  /** The file's bytes from `offset` (where the last ones ended), base64url; answered by `upload_ack`, then `upload_done`. */
+  upload_data: { id, offset: position, data: chunkData },
+  /** Stop an upload: what arrived of it is removed. */
+  upload_cancel: { id },
+  /**
+   * Get a file under a session's folder (full access only), by its path in that folder, from `offset` on
+   * (0, or what already arrived after a lost connection): answered by `download_ready`, then `download_data`.
+   */
+  download: { request, id, terminal, path, offset: optional(position) },
+  /** Bytes of a download received so far: the agent sends at most TRANSFER_WINDOW chunks beyond. */
+  download_ack: { id, received: position },
+  /** List the agent's recordings (full access only): answered by `recordings`. */
+  recordings: { request },
+  /** Get a recording, as a download (full access only): answered by `download_ready`, then `download_data`. */
+  recording_download: { request, id, file: recordingFile, offset: optional(position) },
+  download_cancel: { id },
 } satisfies Record<string, Shape>;
 
 /** Messages the agent sends in CHANNEL frames. */
@@ -397,6 +447,19 @@ export const agentChannel = {
   permission_settled: { terminal, id, outcome: permissionOutcome, message: str({ max: MAX_TEXT_LENGTH }) },
   /** Something at the agent does not work, and it goes on without it (a session's screen mirror, its hooks). */
   warning: { terminal: optional(terminal), message: str({ max: MAX_TEXT_LENGTH }) },
+  /** An upload may go on from `received` (what the agent has of it: 0 for a new one). */
+  upload_ready: { request, id, received: position },
+  /** Bytes of an upload the agent has written so far. */
+  upload_ack: { id, received: position },
+  /** An upload is complete: the file is at `path` (relative to the session's folder). */
+  upload_done: { id, path, size: fileSize },
+  /** A download starts (again, from `offset`): the file's name and size. */
+  download_ready: { request, id, name: fileName, size: fileSize, offset: position },
+  download_data: { id, offset: position, data: chunkData },
+  /** The agent's recordings, newest first (at most MAX_LISTED). */
+  recordings: { request, recordings: array(object(recordingShape), { max: MAX_LISTED }) },
+  /** A transfer cannot go on (the file changed, the session ended, the disk is full); what arrived of an upload is removed. */
+  transfer_failed: { id, message: str({ max: MAX_TEXT_LENGTH }) },
   /** A request was refused (`request`: the one it answers, for those that have a number). */
   refused: { message: str({ max: MAX_TEXT_LENGTH }), request: optional(request) },
 } satisfies Record<string, Shape>;

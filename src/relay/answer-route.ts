@@ -1,11 +1,13 @@
-// `POST /api/answer`: a notification's Allow or Deny on its way to the agent (answer-relay.ts). JSON
-// only (a page elsewhere cannot send that without the browser asking first), small, and limited per
-// address and per agent; the answer says plainly when the agent is off line or did not answer.
+// `POST /api/answer`: a notification's Allow or Deny on its way to the agent (answer-relay.ts), or to the
+// relay of the group that serves it (answer-pass.ts). JSON only (a page elsewhere cannot send that without
+// the browser asking first), small, and limited per address and per agent; the answer says plainly when
+// the agent is off line or did not answer.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseAnswerRequest } from '../protocol/index.js';
 import type { RateLimitOptions } from '../net/rate-limit.js';
 import { addressKey } from './address.js';
+import { passAnswer } from './answer-pass.js';
 import type { HttpContext } from './http-routes.js';
 import { isJson, rateLimited, readJson, sendJson, unsupportedMediaType } from './http-replies.js';
 
@@ -16,12 +18,16 @@ const MAX_ANSWER_BODY = 2048;
 export async function answer(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: 'use POST' }, { allow: 'POST' });
   if (!isJson(req)) return unsupportedMediaType(res);
-  const { address } = ctx.proxies.client(req);
+  // One passed on by a relay of the group was counted against its device's address there.
+  const relayed = ctx.group?.forwarded(req.headers);
+  const client = ctx.proxies.client(req);
+  const address = relayed?.address ?? client.address;
   const counted = addressKey(address);
-  if (!ctx.answerAddresses.take(counted)) return rateLimited(res, ctx.answerAddresses.retryAfterMs(counted), (s) => `too many answers from this address; try again in ${s} s`);
+  if (!relayed && !ctx.answerAddresses.take(counted)) return rateLimited(res, ctx.answerAddresses.retryAfterMs(counted), (s) => `too many answers from this address; try again in ${s} s`);
   const request = await readJson(req, res, MAX_ANSWER_BODY, parseAnswerRequest);
   if (request === undefined) return;
-  const result = await ctx.answers.forward(request.agent_id, request.answer, request.sealed);
+  let result = await ctx.answers.forward(request.agent_id, request.answer, request.sealed);
+  if (result.kind === 'offline' && ctx.group && !relayed) result = await passAnswer(ctx.group, request, address, ctx.secure || client.forwardedSecure);
   ctx.log('answer_forwarded', { agent: request.agent_id, result: result.kind });
   switch (result.kind) {
     case 'answered':

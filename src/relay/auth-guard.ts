@@ -6,6 +6,8 @@
 
 import { addressKey } from './address.js';
 import { RateLimiter, type RateLimitOptions } from '../net/rate-limit.js';
+import { GroupBudget } from './group-budget.js';
+import type { RedisLink } from './redis-link.js';
 
 /** Budgets of an AuthGuard; each is a burst and a refill per minute. */
 export interface AuthLimits {
@@ -20,34 +22,20 @@ export const DEFAULT_AUTH_LIMITS: AuthLimits = {
   failuresPerAddress: { burst: 10, perMinute: 10 },
 };
 
-/**
- * Failed authentications counted by every relay of a group (in its Redis), so that an address does not get
- * a fresh budget at each relay: its failures within a window, the window being the time the budget takes
- * to refill.
- */
-export interface SharedFailures {
-  /** Counts one failure of `key`, within a window of `windowMs`. */
-  add(key: string, windowMs: number): Promise<void>;
-  /** The failures of `key` in its current window, and the ms left in it. */
-  count(key: string): Promise<{ failures: number; remainingMs: number }>;
-}
-
 /** The relay's door policy. Addresses are counted as addressKey groups them (IPv6 per /64). */
 export class AuthGuard {
   private readonly connections: RateLimiter;
-  private readonly byAddress: RateLimiter;
-  private readonly failureBudget: RateLimitOptions;
+  private readonly failures: GroupBudget;
 
   constructor(
     limits: Partial<AuthLimits> = {},
     now?: () => number,
-    /** The group's count of failures, for a relay of a group. */
-    private readonly shared?: SharedFailures,
+    /** The group's Redis, for a relay of a group: failures are counted there, by every relay alike. */
+    redis?: RedisLink,
   ) {
     const l = { ...DEFAULT_AUTH_LIMITS, ...limits };
     this.connections = new RateLimiter(l.connections, now);
-    this.byAddress = new RateLimiter(l.failuresPerAddress, now);
-    this.failureBudget = l.failuresPerAddress;
+    this.failures = new GroupBudget('auth-failures', l.failuresPerAddress, redis, now);
   }
 
   /** Counts a connection attempt; the wait in ms if `address` made too many, else 0. */
@@ -57,19 +45,12 @@ export class AuthGuard {
   }
 
   /** The wait in ms before `address` may try to authenticate again (at any relay of the group); 0 if now. */
-  async blockedFor(address: string): Promise<number> {
-    const key = addressKey(address);
-    const here = this.byAddress.retryAfterMs(key);
-    if (here > 0 || !this.shared) return here;
-    // While the group's count cannot be read, this relay's own stands.
-    const counted = await this.shared.count(key).catch(() => ({ failures: 0, remainingMs: 0 }));
-    return counted.failures >= this.failureBudget.burst ? Math.max(1, counted.remainingMs) : 0;
+  blockedFor(address: string): Promise<number> {
+    return this.failures.waitMs(addressKey(address));
   }
 
   /** Counts a failed authentication from `address` (at every relay of the group). */
   failed(address: string): void {
-    const key = addressKey(address);
-    this.byAddress.take(key);
-    void this.shared?.add(key, (60_000 * this.failureBudget.burst) / this.failureBudget.perMinute).catch(() => undefined);
+    void this.failures.take(addressKey(address));
   }
 }

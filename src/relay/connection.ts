@@ -16,6 +16,19 @@ const MAX_EARLY_MESSAGES = 64;
 /** How long a refused socket has to answer its close frame before it is cut, in ms. */
 export const REFUSE_GRACE_MS = 1000;
 
+const cutting = new WeakSet<WebSocket>();
+
+/** Closes `ws` with `code`, and cuts it if its peer has not answered within `graceMs` (at once for 0): a peer that never answers a close holds nothing. */
+export function closeThenCut(ws: WebSocket, code: number, reason: string, graceMs = REFUSE_GRACE_MS): void {
+  if (ws.readyState === ws.OPEN) ws.close(code, closeReason(reason));
+  if (graceMs === 0) return ws.terminate();
+  if (ws.readyState === ws.CLOSED || cutting.has(ws)) return;
+  cutting.add(ws);
+  const timer = setTimeout(() => ws.terminate(), graceMs);
+  timer.unref();
+  ws.once('close', () => clearTimeout(timer));
+}
+
 /** Settings of a Connection. */
 export interface ConnectionOptions {
   /** Time allowed between the upgrade and an accepted `hello`, in ms. */
@@ -42,7 +55,6 @@ export class Connection {
   private authenticated = false;
   private readonly early: Array<[RawData, boolean]> = [];
   private readonly handshakeTimer: NodeJS.Timeout;
-  private cutTimer: NodeJS.Timeout | undefined;
   private readonly rate: TokenBucket;
 
   constructor(
@@ -56,7 +68,6 @@ export class Connection {
     ws.on('close', () => {
       this.closed = true;
       clearTimeout(this.handshakeTimer);
-      clearTimeout(this.cutTimer);
     });
   }
 
@@ -73,12 +84,7 @@ export class Connection {
   refuse(code: number, reason: string, graceMs = REFUSE_GRACE_MS): void {
     clearTimeout(this.handshakeTimer);
     this.closed = true;
-    if (this.ws.readyState === this.ws.OPEN) this.ws.close(code, closeReason(reason));
-    if (graceMs === 0) this.ws.terminate();
-    else if (this.ws.readyState !== this.ws.CLOSED && this.cutTimer === undefined) {
-      this.cutTimer = setTimeout(() => this.ws.terminate(), graceMs);
-      this.cutTimer.unref();
-    }
+    closeThenCut(this.ws, code, reason, graceMs);
   }
 
   /** Runs an asynchronous step, holding later messages until it is done. */

@@ -11,6 +11,8 @@ import type { ProxyTrust } from './proxy-trust.js';
 import type { StaticFiles } from './static-files.js';
 import type { AnswerRelay } from './answer-relay.js';
 import type { RedisState } from './redis-link.js';
+import type { RelayGroup } from './relay-group.js';
+import type { GroupBudget } from './group-budget.js';
 import { answer } from './answer-route.js';
 import { COMMON_HEADERS, isJson, rateLimited, readJson, sendJson, unsupportedMediaType } from './http-replies.js';
 
@@ -18,7 +20,8 @@ import { COMMON_HEADERS, isJson, rateLimited, readJson, sendJson, unsupportedMed
 export interface HttpContext extends PresenceContext {
   store: AgentStore;
   files: StaticFiles;
-  registrations: RateLimiter;
+  /** Registrations per address (shared by the relay group). */
+  registrations: GroupBudget;
   /** SHA-256 of the registration token, if the relay requires one. */
   registrationTokenHash: string | undefined;
   /** Base URL for links, or undefined to use the request's own scheme and Host. */
@@ -34,6 +37,8 @@ export interface HttpContext extends PresenceContext {
   /** Answers to permission requests from notifications, and the budget of each address for them. */
   answers: AnswerRelay;
   answerAddresses: RateLimiter;
+  /** The relay group this relay is part of, if any: an answer for an agent another member serves is passed there. */
+  group: RelayGroup | undefined;
   startedAt: number;
   version: string;
   log(event: string, fields?: Record<string, unknown>): void;
@@ -85,7 +90,8 @@ async function register(req: IncomingMessage, res: ServerResponse, ctx: HttpCont
   if (!isJson(req)) return unsupportedMediaType(res);
   const { address } = ctx.proxies.client(req);
   const counted = addressKey(address);
-  if (!ctx.registrations.take(counted)) return rateLimited(res, ctx.registrations.retryAfterMs(counted), () => 'too many registrations from this address');
+  const wait = await ctx.registrations.take(counted);
+  if (wait > 0) return rateLimited(res, wait, () => 'too many registrations from this address');
   if (ctx.registrationTokenHash !== undefined) {
     const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (presented === undefined || !sameDigest(hashKey(presented), ctx.registrationTokenHash)) {

@@ -6,11 +6,12 @@
 // that cannot be reached is reported so that the next attempt is not sent there again.
 
 import { WebSocket, type RawData } from 'ws';
-import { CloseCode, MAX_MESSAGE_BYTES } from '../protocol/index.js';
+import { CloseCode, MAX_MESSAGE_BYTES, rateLimitReason } from '../protocol/index.js';
+import { closeThenCut } from './connection.js';
 
 /** Bytes waiting to be written to one side above which the other side is no longer read, and below which it is again. */
-const HIGH_WATER = 1 << 20;
-const LOW_WATER = 256 * 1024;
+const HIGH_WATER = 64 * 1024;
+const LOW_WATER = 16 * 1024;
 /** Messages from the browser held while the connection to the owner opens. */
 const MAX_EARLY = 64;
 
@@ -36,7 +37,7 @@ export function forwardBrowser(browser: WebSocket, target: string, headers: Reco
 
   browser.on('message', (data: RawData, isBinary: boolean) => {
     if (opened) return;
-    if (early.length >= MAX_EARLY) return browser.close(CloseCode.PolicyViolation, 'too many messages before the relay serving this agent answered');
+    if (early.length >= MAX_EARLY) return closeThenCut(browser, CloseCode.PolicyViolation, 'too many messages before the relay serving this agent answered');
     early.push([data, isBinary]);
   });
   upstream.on('open', () => {
@@ -49,11 +50,19 @@ export function forwardBrowser(browser: WebSocket, target: string, headers: Reco
   upstream.on('close', (code: number, reason: Buffer) => {
     if (browser.readyState !== WebSocket.OPEN) return;
     // 1005 (no code) and 1006 (cut): the relay serving the agent went away; elsewhere it is served again.
-    if (code === 1005 || code === 1006 || code === CloseCode.GoingAway) browser.close(CloseCode.Moved, 'the relay serving this agent went away; reconnect');
-    else browser.close(code, reason.toString().slice(0, 120));
+    if (code === 1005 || code === 1006 || code === CloseCode.GoingAway) closeThenCut(browser, CloseCode.Moved, 'the relay serving this agent went away; reconnect');
+    else closeThenCut(browser, code, reason.toString().slice(0, 120));
+  });
+  // The owner answered, but refused the browser (its limits for the browser's address, or it is full):
+  // the browser hears that, and the owner is not taken for gone.
+  upstream.on('unexpected-response', (_req, res) => {
+    const retryAfterMs = Number(res.headers['retry-after'] ?? 10) * 1000;
+    if (res.statusCode === 429) closeThenCut(browser, CloseCode.RateLimited, rateLimitReason(retryAfterMs));
+    else closeThenCut(browser, CloseCode.Unroutable, `the relay serving this agent refused the connection (HTTP ${res.statusCode}); try again later`);
+    upstream.terminate();
   });
   upstream.on('error', (error: Error) => {
-    if (!opened) events.unreachable(error.message);
+    if (!opened && browser.readyState === WebSocket.OPEN) events.unreachable(error.message);
   });
   browser.on('close', () => {
     if (upstream.readyState === WebSocket.OPEN || upstream.readyState === WebSocket.CONNECTING) upstream.terminate();

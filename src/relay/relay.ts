@@ -13,7 +13,7 @@ import { PushRelay, loadVapidKeys, sharedVapidKeys, type VapidKeys } from './pus
 import { AnswerRelay } from './answer-relay.js';
 import { RedisAgentStore } from './redis-agent-store.js';
 import { PgAgentStore } from './pg-agent-store.js';
-import { RedisFailures } from './redis-failures.js';
+import { GroupBudget } from './group-budget.js';
 import { RelayMetrics } from './metrics.js';
 import { RedisLink } from './redis-link.js';
 import { RelayGroup } from './relay-group.js';
@@ -164,13 +164,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const allowed = [...(options.allowedOrigins ?? []), ...(publicUrl ? [publicUrl] : [])].map(normaliseOrigin);
   const secure = options.tls !== undefined;
   const proxies = new ProxyTrust(options.trustProxy ?? []);
-  const guard = new AuthGuard(options.authLimits, undefined, redis ? new RedisFailures(redis) : undefined);
+  const guard = new AuthGuard(options.authLimits, undefined, redis);
 
   const answers = new AnswerRelay((agentId, message) => hub.messageAgent(agentId, message));
   const context: HttpContext = {
     store,
     files,
-    registrations: new RateLimiter(options.registrationLimit ?? { burst: 10, perMinute: 30 }),
+    registrations: new GroupBudget('registrations', options.registrationLimit ?? { burst: 10, perMinute: 30 }, redis),
     registrationTokenHash: options.registrationToken !== undefined ? hashKey(options.registrationToken) : undefined,
     publicUrl,
     secure,
@@ -186,6 +186,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     pushKey: () => pushRelay.publicKey,
     answers,
     answerAddresses: new RateLimiter(ANSWER_ADDRESS_RATE),
+    group,
     startedAt: Date.now(),
     version: VERSION,
     log,

@@ -80,7 +80,8 @@ export class WsGateway {
 
   /** Routes an HTTP upgrade to the agent or client endpoint, or refuses it (before any WebSocket is opened). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    // Not a closure here: it would keep this function's context (the request, its URL) for the socket's life.
+    socket.on('error', destroySocket);
     const url = new URL(req.url ?? '/', 'http://relay.invalid');
     const route = /^\/ws\/(agent|client)\/([^/]+)$/.exec(url.pathname);
     if (!route) return refuseUpgrade(socket, 404, 'Not Found');
@@ -371,6 +372,11 @@ export class WsGateway {
     conn.refuse(CloseCode.RateLimited, rateLimitReason(blocked));
     return true;
   }
+}
+
+/** A socket's error listener: a socket that failed is let go. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /** Refuses an upgrade with an HTTP status, then closes the socket once the answer is written. */

@@ -117,9 +117,10 @@ export class Attention {
   private async notify(body: string, terminal: number | undefined): Promise<void> {
     if (!('Notification' in window) || Notification.permission !== 'granted' || !('serviceWorker' in navigator)) return;
     const registration = await navigator.serviceWorker.getRegistration();
+    if (!registration) return console.error('ccremote: no service worker to show the notification with');
     const agent = location.pathname;
     await registration
-      ?.showNotification(this.agentName(), {
+      .showNotification(this.agentName(), {
         body,
         // The same tag as the service worker's push notifications: one per session, whichever shows it.
         tag: `ccremote-attention ${agent.split('/').pop() ?? ''} ${terminal ?? 'bell'}`,
@@ -127,7 +128,7 @@ export class Attention {
         badge: 'icon-192.png',
         data: { url: terminal !== undefined ? `${agent}?session=${terminal}` : agent, terminal },
       })
-      .catch(() => undefined);
+      .catch((error: unknown) => console.error(`ccremote: the notification could not be shown: ${(error as Error).message}`));
   }
 
   private async askPermission(): Promise<void> {

@@ -3,7 +3,7 @@
 // program as one paste (bracketed if the program asked for bracketed paste) followed by Enter. Enter
 // while an input method is still composing only confirms the composition.
 
-import { keepFocus } from './dom.js';
+import { byId, keepFocus } from './dom.js';
 
 /** What the composer needs from the page. */
 export interface ComposerHost {
@@ -59,8 +59,20 @@ export class Composer {
     this.input.addEventListener('input', () => this.grow());
   }
 
+  /** Adds `text` to what is being written (after a space), opening the composer if it is closed. */
+  insert(text: string): void {
+    if (this.form.hidden) this.setOpen(true);
+    const before = this.input.value;
+    this.input.value = before && !/\s$/.test(before) ? `${before} ${text}` : before + text;
+    this.grow();
+    this.input.focus();
+  }
+
   setOpen(open: boolean): void {
     this.form.hidden = !open;
+    // The options under it (photos at full size, getting a file) come and go with it.
+    byId('composer-options').hidden = !open;
+    if (!open) byId('fetch-file').hidden = true;
     this.toggleButton.setAttribute('aria-expanded', String(open));
     document.body.dataset.composer = open ? 'open' : 'closed';
     if (open) this.input.focus();

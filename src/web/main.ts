@@ -16,6 +16,7 @@ import { agentIdOfPath, parseAccessLink, type Credential } from '../protocol/ind
 import { Attention } from './attention.js';
 import { browserConnect } from './browser-connect.js';
 import { keepFocus } from './dom.js';
+import { Attachments } from './attachments.js';
 import { Composer } from './composer.js';
 import { KeyBar } from './key-bar.js';
 import { askPin } from './pin-form.js';
@@ -28,6 +29,7 @@ import { installPaste, paste, type PasteHost } from './paste.js';
 import { installTouch } from './touch.js';
 import { DevicesPanel } from './devices-panel.js';
 import { SessionsPanel } from './sessions-panel.js';
+import { RecordingsSheet } from './recordings-sheet.js';
 import { Disposables } from './disposables.js';
 import { PushAlerts } from './push-alerts.js';
 import { PermissionPrompt } from './permission-prompt.js';
@@ -241,7 +243,9 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
     session?.watch(terminal);
     term.focus();
   };
-  const sessions = new SessionsPanel(() => session, switchTo);
+  const recordings = new RecordingsSheet(() => session, () => term.focus());
+  parts.add(() => recordings.dispose());
+  const sessions = new SessionsPanel(() => session, switchTo, () => void recordings.open());
   // A tap on a notification while this page is open: the service worker asks it to show that session.
   if (navigator.serviceWorker) {
     parts.listen<MessageEvent>(navigator.serviceWorker, 'message', (event) => {
@@ -271,7 +275,24 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
   // Some sequences (legacy mouse reports) are binary strings: one char per byte.
   term.onBinary((data) => session?.sendData(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
   const bracketedPaste = (): boolean => term.modes.bracketedPasteMode;
-  new Composer({ send, read, bracketedPaste, focusTerminal: () => term.focus() });
+  const composer = new Composer({ send, read, bracketedPaste, focusTerminal: () => term.focus() });
+  /** The session shown, for what is done to it from the page. */
+  const shown = (): { session: ClientSession; terminal: number } => {
+    const terminal = session?.watching ?? null;
+    if (!session || terminal === null) throw new Error('no session is shown');
+    return { session, terminal };
+  };
+  new Attachments({
+    upload: async (name, bytes, progress) => {
+      const { session: s, terminal } = shown();
+      return s.uploadFile(terminal, name, bytes, progress);
+    },
+    download: async (path, progress) => {
+      const { session: s, terminal } = shown();
+      return s.downloadFile(terminal, path, progress);
+    },
+    insert: (text) => composer.insert(text),
+  });
   const pasting: PasteHost = { send, bracketedPaste };
   installPaste(container, pasting);
   const { setFont } = installTools(term, pasting, bar, () => refit());

@@ -16,6 +16,7 @@ export class SessionsPanel {
   private readonly label = byId('session-name');
   private readonly badge = byId('sessions-waiting');
   private readonly create = byId('new-session') as HTMLButtonElement;
+  private readonly past = byId('past-sessions') as HTMLButtonElement;
   private readonly sheet: NewSessionSheet;
   private sessions: SessionInfo[] = [];
   private watching: number | null = null;
@@ -27,6 +28,8 @@ export class SessionsPanel {
     private readonly session: () => ClientSession | undefined,
     /** The person picked a session (or a new one started): show it. */
     private readonly switchTo: (terminal: number) => void,
+    /** The person asked for past sessions (recordings). */
+    openPast: () => void,
   ) {
     this.sheet = new NewSessionSheet(session, (terminal) => {
       this.close();
@@ -38,12 +41,17 @@ export class SessionsPanel {
       this.panel.hidden = true;
       this.sheet.open();
     });
+    this.past.addEventListener('click', () => {
+      this.close();
+      openPast();
+    });
   }
 
   /** What this connection may do: a full link manages sessions; a read-only one only watches. */
   access(full: boolean): void {
     this.canManage = full;
     this.create.hidden = !full;
+    this.past.hidden = !full;
     this.render();
   }
 

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
-import { cleanup, tempDir } from './system.js';
+import { cleanup, finishesWithin, tempDir } from './system.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -24,6 +24,8 @@ const FLAGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // Notifications in Chromium's own message centre, never through the machine's desktop (D-Bus).
+  '--disable-features=NativeNotifications,SystemNotifications',
 ];
 
 /** A phone-sized browser context (390×844, touch) with a fresh profile; `args`: more Chromium flags. */
@@ -62,10 +64,15 @@ export function phoneSuite(): PhoneSuite {
     await context?.close();
   });
   afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close();
+    const stuck: string[] = [];
+    for (const page of pages.splice(0)) {
+      const url = page.url();
+      if ((await finishesWithin(() => page.close(), 10_000)) === 'stuck') stuck.push(url);
+    }
     await cleanup();
     expect(problems.splice(0)).toEqual([]);
-  });
+    expect(stuck, 'pages that did not close in 10 s').toEqual([]);
+  }, 90_000);
   return {
     get context(): BrowserContext {
       if (!context) throw new Error('the browser is not started yet');

@@ -1,12 +1,18 @@
 // A TCP proxy for fault injection: it forwards connections to a target and can cut them (abruptly,
-// as a lost network would) at chosen or random moments, or refuse new ones for a while.
+// as a lost network would) at chosen or random moments, or refuse new ones for a while. Given a router, it
+// is a load balancer that picks each connection's target from its first request line.
 
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
+/** Picks a connection's target port from its request line. */
+export type Router = (method: string, path: string) => number;
+
 /** A proxy in front of `127.0.0.1:targetPort`. */
 export class CutProxy {
   private readonly pairs = new Set<[Socket, Socket]>();
+  /** Connections whose request line has not arrived yet (a browser's speculative ones may never send one). */
+  private readonly unrouted = new Set<Socket>();
   private refusing = false;
   private timer: NodeJS.Timeout | undefined;
   /** How many connections were cut so far. */
@@ -16,13 +22,18 @@ export class CutProxy {
     private readonly server: Server,
     readonly port: number,
     private targetPort: number,
+    private readonly router: Router | undefined,
   ) {}
 
-  static async start(targetPort: number): Promise<CutProxy> {
+  /** A proxy to `targetPort`, or with `router` to the port it picks for each connection, listening on `port` (0: any free one). */
+  static async start(targetPort: number, options: { router?: Router; port?: number } = {}): Promise<CutProxy> {
     let proxy: CutProxy | undefined;
-    const server = createServer((socket) => proxy!.accept(socket, proxy!.targetPort));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new CutProxy(server, (server.address() as AddressInfo).port, targetPort);
+    const server = createServer((socket) => (proxy!.router ? proxy!.routed(socket, proxy!.router) : proxy!.accept(socket, proxy!.targetPort)));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', resolve);
+    });
+    proxy = new CutProxy(server, (server.address() as AddressInfo).port, targetPort, options.router);
     return proxy;
   }
 
@@ -72,10 +83,30 @@ export class CutProxy {
   async close(): Promise<void> {
     this.stop();
     this.cutAll();
+    for (const socket of this.unrouted) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private accept(socket: Socket, targetPort: number): void {
+  /** Reads up to the end of the request line, then forwards the connection (that line included) where the router says. */
+  private routed(socket: Socket, router: Router): void {
+    socket.on('error', () => undefined);
+    this.unrouted.add(socket);
+    socket.once('close', () => this.unrouted.delete(socket));
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n');
+      if (end < 0 && head.length < 8192) return;
+      socket.off('data', onData);
+      this.unrouted.delete(socket);
+      socket.pause();
+      const [method = '', path = ''] = head.subarray(0, end < 0 ? head.length : end).toString('latin1').split(' ');
+      this.accept(socket, router(method, path), head);
+    };
+    socket.on('data', onData);
+  }
+
+  private accept(socket: Socket, targetPort: number, head?: Buffer): void {
     socket.on('error', () => undefined);
     if (this.refusing) {
       socket.destroy();
@@ -85,6 +116,7 @@ export class CutProxy {
     upstream.on('error', () => undefined);
     const pair: [Socket, Socket] = [socket, upstream];
     this.pairs.add(pair);
+    if (head) upstream.write(head);
     socket.pipe(upstream);
     upstream.pipe(socket);
     const done = (): void => {

@@ -28,18 +28,38 @@ export interface TestRedis {
  */
 const PORTS = { from: 20_000, count: 10_000 };
 
+/** Every redis-server started here and still running: whatever a test left behind, none outlives the test process. */
+const alive = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of alive) child.kill('SIGKILL');
+});
+
+/**
+ * redis-server under a watchdog: the shell prints its pid, then waits for it; a subshell kills it once the
+ * shell's standard input closes, which happens when this process ends however it ends (a test process
+ * killed by a signal runs no exit handler). The watchdog's exit is redis-server's.
+ */
+const WATCHED = 'exec 3<&0; redis-server "$@" & r=$!; echo "pid $r"; (read _ <&3; kill -9 $r 2>/dev/null) & wait $r';
+
 /** Starts a private redis-server; it is stopped at cleanup. */
 export async function startRedis(): Promise<TestRedis> {
   let port = 0;
+  /** The watchdog shell, and the redis-server under it. */
   let child: ChildProcess | undefined;
+  let serverPid = 0;
   /** Starts redis-server on `port`; false if it could not take the port. */
   const launch = async (): Promise<boolean> => {
     const output = new EventLog<string>();
-    const running = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const running = spawn('sh', ['-c', WATCHED, 'sh', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     child = running;
+    running.once('exit', () => running.stdin!.destroy());
+    running.once('exit', () => alive.delete(running));
+    alive.add(running);
     running.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     running.once('exit', () => output.push('\n<exited>'));
     const said = await output.until((items) => (items.join('').includes('Ready to accept connections') || items.join('').includes('<exited>')) && items.join(''), 10_000, 'redis-server ready');
+    serverPid = Number(/^pid (\d+)$/m.exec(said)?.[1]);
     return said.includes('Ready to accept connections');
   };
   for (let attempt = 0; ; attempt++) {
@@ -54,7 +74,7 @@ export async function startRedis(): Promise<TestRedis> {
     const running = child;
     if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    running.kill(kill ? 'SIGKILL' : 'SIGTERM');
+    process.kill(serverPid, kill ? 'SIGKILL' : 'SIGTERM');
     await exited;
   };
   atCleanup(() => stop(true));

@@ -1,4 +1,4 @@
-// Real parts for integration tests: relays on 127.0.0.1 port 0, agents running real commands in real
+// Real parts for integration tests: relays on 127.0.0.1 (on ports of the test worker's own, see ports.ts), agents running real commands in real
 // PTYs, and clients speaking the real protocol (the same ClientSession the web page uses).
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,18 +12,45 @@ import type { Connect } from '../../src/client/transport.js';
 import { ChannelClient } from '../../src/client/channel-client.js';
 import { FrameType, decodeFrame, open, parseAccessLink, parseAgentChannel, randomId, type AgentChannelMessage, type ChannelFrame, type HandshakeFrame, type Refused, type AttentionEvent, type Credential, type DeviceInfo, type ExitStatus, type HistoryMode, type Resume, type SessionInfo, type SnapshotKind, type WelcomePayload } from '../../src/protocol/index.js';
 import { createRelay, type Relay, type RelayLogEvent, type RelayOptions } from '../../src/relay/relay.js';
-import { EventLog } from './wait.js';
+import { EventLog, within } from './wait.js';
+import { CutProxy } from './cut-proxy.js';
+import { startRedis, type TestRedis } from './redis.js';
+import { listenOnOwnPort } from './ports.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
-/** Runs (in reverse order) everything the helpers started; call from afterEach. */
+/** How long one clean-up step may take before it is reported as stuck and the next one runs. */
+const CLEANUP_STEP_MS = 20_000;
+
+/**
+ * Runs (in reverse order) everything the helpers started; call from afterEach. A step that fails is
+ * passed over; one that does not finish in CLEANUP_STEP_MS is left behind, the others still run, and
+ * the clean-up then fails naming it (instead of a hook timeout that says nothing of what hung).
+ */
 export async function cleanup(): Promise<void> {
+  groupRedis.clear();
+  const stuck: string[] = [];
   while (cleanups.length > 0) {
+    const step = cleanups.pop()!;
+    if ((await finishesWithin(step, CLEANUP_STEP_MS)) === 'stuck') stuck.push(step.toString().slice(0, 200));
+  }
+  if (stuck.length > 0) throw new Error(`clean-up steps that did not finish in ${CLEANUP_STEP_MS} ms:\n${stuck.join('\n')}`);
+}
+
+/** Runs `step`; says whether it finished (failures count as finished) within `ms`. */
+export async function finishesWithin(step: () => Promise<void> | void, ms: number): Promise<'done' | 'stuck'> {
+  const run = (async () => {
     try {
-      await cleanups.pop()!();
+      await step();
     } catch {
-      // Keep cleaning.
+      // A step that fails is passed over: keep cleaning.
     }
+  })();
+  try {
+    await within(run, ms, 'a clean-up step');
+    return 'done';
+  } catch {
+    return 'stuck';
   }
 }
 
@@ -42,16 +69,37 @@ export function tempDir(prefix = 'ccremote-test-'): string {
 export interface TestRelay {
   relay: Relay;
   url: string;
+  /** Each relay's own URL: the relay's, or those of the group's members. */
+  members: string[];
   port: number;
   logs: EventLog<RelayLogEvent>;
   close(): Promise<void>;
 }
 
-/** A relay on 127.0.0.1 (port 0 unless given), in memory unless `dataDir` is given. */
-export async function startRelay(options: RelayOptions = {}): Promise<TestRelay> {
+/**
+ * How many relays `startRelay` starts: 1 (the default) is one self-contained relay; with
+ * `CCREMOTE_TEST_RELAYS=2` or `3` every test runs against a group of relays on a private Redis behind a load
+ * balancer that sends agents to the first and browsers to the others in turn, so that every browser's
+ * traffic crosses from one relay to another.
+ */
+export const RELAYS_PER_TEST = Number(process.env.CCREMOTE_TEST_RELAYS ?? 1);
+if (![1, 2, 3].includes(RELAYS_PER_TEST)) throw new Error(`CCREMOTE_TEST_RELAYS must be 1, 2 or 3, not ${process.env.CCREMOTE_TEST_RELAYS}`);
+
+/**
+ * The Redis of each data directory given in the running test: a group restarted with the same directory finds
+ * its registry again, as a single relay finds its files; a group without one starts with an empty Redis.
+ */
+const groupRedis = new Map<string, Promise<TestRedis>>();
+
+/**
+ * A relay on 127.0.0.1 (on a port of this worker's own unless given, so that it can be started again on it), in memory unless `dataDir` is given; a group of them when
+ * `RELAYS_PER_TEST` > 1, unless `alone` (a test of one relay process's own accounting: its sockets, its
+ * timeouts on raw TCP).
+ */
+export async function startRelay(options: RelayOptions = {}, { alone = false }: { alone?: boolean } = {}): Promise<TestRelay> {
+  if (RELAYS_PER_TEST > 1 && !alone && !options.redis) return startGroup(RELAYS_PER_TEST, options);
   const logs = new EventLog<RelayLogEvent>();
-  const relay = await createRelay({ port: 0, host: '127.0.0.1', ...options, log: logs.push });
-  const { url, port } = await relay.listen();
+  const { relay, url, port } = await listenOnOwnPort(options.port, (port) => startListening({ host: '127.0.0.1', ...options, port, log: logs.push }));
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -59,7 +107,66 @@ export async function startRelay(options: RelayOptions = {}): Promise<TestRelay>
     await relay.close();
   };
   cleanups.push(close);
-  return { relay, url, port, logs, close };
+  return { relay, url, port, members: [url], logs, close };
+}
+
+/** A relay listening on `options.port`, or closed again if it cannot. */
+async function startListening(options: RelayOptions): Promise<{ relay: Relay; url: string; port: number }> {
+  const relay = await createRelay(options);
+  try {
+    return { relay, ...(await relay.listen()) };
+  } catch (error) {
+    await relay.close();
+    throw error;
+  }
+}
+
+/**
+ * `size` relays sharing a Redis, behind a load balancer on `options.port` (or a free port): agents reach the
+ * first relay, everything else the others in turn. Their logs go to one log; `relay` answers for the group.
+ */
+async function startGroup(size: number, options: RelayOptions): Promise<TestRelay> {
+  let store = options.dataDir === undefined ? undefined : groupRedis.get(options.dataDir);
+  if (!store) {
+    store = startRedis();
+    if (options.dataDir !== undefined) groupRedis.set(options.dataDir, store);
+  }
+  const redis = (await store).url;
+  const logs = new EventLog<RelayLogEvent>();
+  const relays: Relay[] = [];
+  const ports: number[] = [];
+  const members: string[] = [];
+  for (let i = 0; i < size; i++) {
+    const { relay, url, port } = await listenOnOwnPort(undefined, (port) => startListening({ host: '127.0.0.1', ...options, port, redis, log: logs.push }));
+    relays.push(relay);
+    members.push(url);
+    ports.push(port);
+  }
+  let turn = 0;
+  const front = await listenOnOwnPort(options.port, (port) =>
+    CutProxy.start(ports[0]!, {
+      port,
+      router: (_method, path) => (path.startsWith('/ws/agent') ? ports[0]! : ports[1 + (turn++ % (size - 1))]!),
+    }),
+  );
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    // The relays first, those serving browsers before the agents' one: their goodbyes (1001) reach every client.
+    for (const relay of [...relays].reverse()) await relay.close();
+    await front.close();
+  };
+  cleanups.push(close);
+  const total = (each: (relay: Relay) => number): number => relays.reduce((sum, relay) => sum + each(relay), 0);
+  const group: Relay = {
+    listen: () => Promise.resolve({ url: front.url, port: front.port, address: '127.0.0.1' }),
+    close,
+    publicUrl: relays[0]!.publicUrl,
+    stats: () => ({ agentsOnline: total((r) => r.stats().agentsOnline), clients: total((r) => r.stats().clients) }),
+    sockets: () => ({ open: total((r) => r.sockets().open), waiting: total((r) => r.sockets().waiting) }),
+  };
+  return { relay: group, url: front.url, port: front.port, members, logs, close };
 }
 
 /** The environment test commands run with: a clean shell with a fixed prompt. */
@@ -147,6 +254,8 @@ export class TestClient {
   readonly attentions = new EventLog<AttentionEvent>();
   /** The agent's session lists, as they came. */
   readonly sessionLists = new EventLog<SessionInfo[]>();
+  /** How many sessions the agent allows at once, as its last list said. */
+  maxSessions: number | undefined;
   /** The sessions watched, in turn (null: none). */
   readonly watchings = new EventLog<number | null>();
   /** Whether this device gets push alerts, as the agent said each time. */
@@ -225,7 +334,10 @@ export class TestClient {
         opened: this.welcomes.push,
         paired: this.pairings.push,
         devices: this.deviceLists.push,
-        sessions: (sessions) => this.sessionLists.push(sessions),
+        sessions: (sessions, max) => {
+          this.maxSessions = max;
+          this.sessionLists.push(sessions);
+        },
         watching: this.watchings.push,
         streamKey: (terminal, key) => this.streamKeys.push({ terminal, key }),
         pushState: (subscribed, muted, problem) => this.pushStates.push({ subscribed, muted, ...(problem ? { problem } : {}) }),

@@ -202,8 +202,10 @@ async function openSession(data: NotificationData | null): Promise<void> {
   const agent = agentIdOfPath(target.pathname);
   const open = windows.find((w) => new URL(w.url).pathname === target.pathname) ?? windows.find((w) => w.url.startsWith(BASE.href));
   if (open && (agent === undefined || new URL(open.url).pathname === target.pathname)) {
-    await open.focus();
+    // The window switches first: whether it may also come to the front is the browser's call (it refuses
+    // focus outside a tap on the notification), and a refusal must not keep the session from showing.
     if (agent !== undefined && typeof data?.terminal === 'number') open.postMessage({ type: 'open-session', agent, terminal: data.terminal });
+    await open.focus().catch((error: Error) => console.warn(`ccremote: the window could not be brought to the front: ${error.message}`));
     return;
   }
   await sw.clients.openWindow(target.href);

@@ -1,0 +1,173 @@
+// One session's headless terminal inside the screen mirror's worker (screen-worker.ts): it applies output and
+// resizes in stream order, and answers with the serialized screen (scrollback, modes, alternate buffer) and
+// the stream position it reflects, or the screen's last lines as text.
+//
+// Output is not parsed as it arrives: it is held (up to HOLD_BYTES, or until HOLD_MS pass without more) and
+// parsed all at once, before anything that needs the screen. Lines that scroll out of the screen and the
+// scrollback within what is held are skipped instead of parsed (skippable-output.ts says why the screen ends
+// up the same): the bulk of a long listing or log never costs parsing.
+
+import headless from '@xterm/headless';
+import serialize from '@xterm/addon-serialize';
+import type { MirrorSettings, MirrorStats } from './mirror-messages.js';
+import { skippableSpans } from './skippable-output.js';
+import { terminalInternals, type TerminalInternals } from './terminal-internals.js';
+
+/** Output held before it is parsed: at most this many bytes, for at most HOLD_MS after the last of it. */
+const HOLD_BYTES = 1 << 20;
+const HOLD_MS = 20;
+
+export class MirrorTerminal {
+  private readonly terminal: InstanceType<typeof headless.Terminal>;
+  private readonly serializer: InstanceType<typeof serialize.SerializeAddon>;
+  private readonly internals: TerminalInternals;
+  /** Output taken but not parsed yet, and the stream position after it. */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  private heldEnd = 0;
+  private lastWriteAt = 0;
+  /** Parses what is held once HOLD_MS pass without more output. */
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Everything the terminal does, in stream order (parsing is asynchronous). */
+  private queue: Promise<void> = Promise.resolve();
+  private readonly counts: MirrorStats = { parsedBytes: 0, skippedBytes: 0 };
+
+  constructor(private readonly settings: MirrorSettings) {
+    this.terminal = new headless.Terminal({ cols: settings.cols, rows: settings.rows, scrollback: settings.scrollback, allowProposedApi: true });
+    this.serializer = new serialize.SerializeAddon();
+    this.terminal.loadAddon(this.serializer as never);
+    this.internals = terminalInternals(this.terminal);
+  }
+
+  /** Takes output up to stream position `end`; it is parsed later (see above). */
+  write(data: Uint8Array, end: number): void {
+    this.held.push(data);
+    this.heldBytes += data.length;
+    this.heldEnd = end;
+    this.lastWriteAt = performance.now();
+    if (this.heldBytes >= HOLD_BYTES) this.parseHeld();
+    else this.holdTimer ??= setTimeout(() => this.holdExpired(), HOLD_MS);
+  }
+
+  /** The new size, after the output taken so far. */
+  resize(cols: number, rows: number): void {
+    this.parseHeld();
+    this.inOrder(() => this.terminal.resize(cols, rows));
+  }
+
+  /** The screen as of the output taken so far, with as much scrollback as fits in `maxBytes` of UTF-8. */
+  snapshot(maxBytes: number): Promise<{ offset: number; data: string }> {
+    this.parseHeld();
+    const offset = this.heldEnd;
+    return this.after(() => ({ offset, data: this.fitting(maxBytes) }));
+  }
+
+  /** The last `max` lines that are not blank, as of the output taken so far. */
+  lines(max: number): Promise<string[]> {
+    this.parseHeld();
+    return this.after(() => this.lastLines(max));
+  }
+
+  /** What was parsed and skipped, as of the output taken so far. */
+  stats(): Promise<MirrorStats> {
+    this.parseHeld();
+    return this.after(() => ({ ...this.counts }));
+  }
+
+  dispose(): void {
+    clearTimeout(this.holdTimer);
+    this.held = [];
+    this.heldBytes = 0;
+    this.inOrder(() => this.terminal.dispose());
+  }
+
+  private inOrder(task: () => Promise<void> | void): void {
+    this.queue = this.queue.then(task);
+  }
+
+  private after<T>(answer: () => T): Promise<T> {
+    return new Promise((resolve) => this.inOrder(() => resolve(answer())));
+  }
+
+  /**
+   * The hold timer may fire right after a long parse, before the output that arrived meanwhile is read
+   * (timers run before messages in an event-loop turn): it looks again once messages are read.
+   */
+  private holdExpired(): void {
+    setImmediate(() => {
+      const quiet = performance.now() - this.lastWriteAt;
+      if (quiet >= HOLD_MS) this.parseHeld();
+      else if (this.heldBytes > 0) this.holdTimer = setTimeout(() => this.holdExpired(), HOLD_MS - quiet);
+    });
+  }
+
+  /** Takes the output held, to be parsed after what is queued before it. */
+  private parseHeld(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    if (this.heldBytes === 0) return;
+    const data = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
+    this.inOrder(() => this.parse(data));
+  }
+
+  /** Parses `data`, skipping what scrolls out unseen where the terminal is ready to. */
+  private async parse(data: Uint8Array): Promise<void> {
+    const keep = 2 * this.terminal.rows + this.settings.scrollback + 1;
+    let at = 0;
+    let skipped = 0;
+    for (const span of skippableSpans(data, keep)) {
+      await this.apply(data.subarray(at, span.from));
+      let from = span.from;
+      if (!this.internals.readyToSkip()) {
+        // Held output starts where it was cut, often in the middle of a line: try from the next one.
+        from = data.indexOf(0x0a, from) + 1;
+        if (from <= 0 || from >= span.to) {
+          at = span.from;
+          continue;
+        }
+        await this.apply(data.subarray(span.from, from));
+        if (!this.internals.readyToSkip()) {
+          at = from;
+          continue;
+        }
+      }
+      skipped += span.to - from;
+      at = span.to;
+    }
+    await this.apply(data.subarray(at));
+    this.counts.skippedBytes += skipped;
+    this.counts.parsedBytes += data.length - skipped;
+  }
+
+  /** Applies bytes to the terminal; resolves once they are parsed. */
+  private apply(data: Uint8Array): Promise<void> {
+    return new Promise((resolve) => this.terminal.write(data, resolve));
+  }
+
+  /** The last `max` lines of the active buffer up to its last line that is not blank, as plain text (wrapped rows joined). */
+  private lastLines(max: number): string[] {
+    const buffer = this.terminal.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buffer.length; i++) {
+      const line = buffer.getLine(i);
+      if (!line) continue;
+      const text = line.translateToString(true);
+      if (line.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+      else lines.push(text);
+    }
+    while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
+    return lines.slice(-max);
+  }
+
+  /** The serialized screen with as much scrollback as fits in `maxBytes` of UTF-8. */
+  private fitting(maxBytes: number): string {
+    let lines = this.settings.scrollback;
+    for (;;) {
+      const data = this.serializer.serialize({ scrollback: lines });
+      if (Buffer.byteLength(data) <= maxBytes || lines === 0) return data;
+      lines = Math.floor(lines / 2);
+    }
+  }
+}
