@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page, Worker } from 'playwright-core';
 import { afterAll, expect, it } from 'vitest';
-import { describeBrowser, phone, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
+import { closePhone, describeBrowser, phone, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
 import { startClaudeAgent, type FakeRequest } from './helpers/fake-anthropic.js';
 import { decryptPush, startPushService, type TestSubscription } from './helpers/push-service.js';
 import { atCleanup, startAgent, startRelay, TestClient } from './helpers/system.js';
@@ -178,7 +178,9 @@ describeBrowser('answering Claude Code from the notification', () => {
 
 describeBrowser('where alerts cannot reach a closed page', () => {
   let context: BrowserContext | undefined;
-  afterAll(async () => context?.close());
+  afterAll(async () => {
+    if (context) await closePhone(context);
+  });
 
   it('a plain-HTTP LAN address: the menu says why instead of offering a switch that does nothing', async () => {
     // lan.test is this machine, reached by a name that is not localhost: a page that is not a secure context.

@@ -91,5 +91,8 @@ describeBrowser('alerts while the page is closed', () => {
     start.on('dialog', (dialog) => void dialog.accept());
     await start.locator('.agents .forget').tap();
     await expect.poll(alertsOf, { timeout: 15_000 }).toBe(false);
+    // It was the last terminal this device knew: the start page reloads into the relay's own words.
+    await expect.poll(() => start.locator('#message-title').textContent().catch(() => null), { timeout: 10_000 }).toBe('ccremote relay');
+    expect(await start.locator('#start').isHidden()).toBe(true);
   });
 });

@@ -2,11 +2,12 @@
 // fresh profile per browser. Where Chromium is missing the tests skip, except under CI where that is
 // a failure.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
-import { cleanup, finishesWithin, tempDir } from './system.js';
+import { cleanup, finishesWithin } from './system.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -28,17 +29,105 @@ const FLAGS = [
   '--disable-features=NativeNotifications,SystemNotifications',
 ];
 
-/** A phone-sized browser context (390×844, touch) with a fresh profile; `args`: more Chromium flags. */
+/** The profile directory of each browser `phone` started and `closePhone` has not closed yet. */
+const profiles = new Map<BrowserContext, string>();
+
+/**
+ * Chromium's processes for `profile`, found by the --user-data-dir they were started with (Linux's /proc;
+ * elsewhere none are found, and a browser that will not close is only reported).
+ */
+function browserProcesses(profile: string): number[] {
+  if (!existsSync('/proc')) return [];
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(`--user-data-dir=${profile}`)) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+/** Kills what is left of the browser on `profile`, and removes the profile. */
+function killBrowser(profile: string): void {
+  for (const pid of browserProcesses(profile)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  rmSync(profile, { recursive: true, force: true });
+}
+
+// A browser left running would outlive the test process and hold the run open: whatever is left is killed.
+process.once('exit', () => {
+  for (const profile of profiles.values()) killBrowser(profile);
+});
+
+/**
+ * A phone-sized browser context (390×844, touch) with a fresh profile; `args`: more Chromium flags. The
+ * profile lives as long as the browser: `closePhone` closes both.
+ */
 export async function phone(args: string[] = []): Promise<BrowserContext> {
-  const context = await chromium.launchPersistentContext(tempDir('ccremote-chromium-'), {
-    executablePath: CHROMIUM,
-    args: [...FLAGS, ...args],
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-  });
+  const profile = mkdtempSync(join(tmpdir(), 'ccremote-chromium-'));
+  const context = await chromium
+    .launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      args: [...FLAGS, ...args],
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    })
+    .catch((error: Error) => {
+      killBrowser(profile);
+      throw error;
+    });
+  profiles.set(context, profile);
   return context;
+}
+
+/**
+ * Closes a browser `phone` started, and removes its profile. One that does not close in 20 s (Chromium can
+ * drop a close that races a navigation's commit, and Playwright then waits forever) is killed, and the
+ * returned promise rejects saying so.
+ */
+export async function closePhone(context: BrowserContext): Promise<void> {
+  const profile = profiles.get(context);
+  if (profile === undefined) return;
+  profiles.delete(context);
+  const closed = await finishesWithin(() => context.close(), 20_000);
+  killBrowser(profile);
+  if (closed === 'stuck') throw new Error('the browser did not close in 20 s; it was killed');
+}
+
+/** Each open page's DevTools target id, for closing it again when Chromium dropped a close. */
+const targets = new WeakMap<Page, string>();
+
+/**
+ * Closes `page`. Chromium can acknowledge a close that races a navigation's commit and drop it (Playwright
+ * then waits forever): a close not done in 3 s is asked again of the browser, once a second, up to ten
+ * times (one more is enough, nearly always). Resolves false if the page is still open after that.
+ */
+async function closePage(page: Page): Promise<boolean> {
+  const closing = page.close();
+  if ((await finishesWithin(() => closing, 3_000)) === 'done') return true;
+  const targetId = targets.get(page);
+  const browser = page.context().browser();
+  if (targetId === undefined || !browser) return false;
+  const session = await browser.newBrowserCDPSession();
+  try {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      await session.send('Target.closeTarget', { targetId }).catch(() => undefined);
+      if ((await finishesWithin(() => closing, 1_000)) === 'done') return true;
+    }
+    return false;
+  } finally {
+    await session.detach().catch(() => undefined);
+  }
 }
 
 /** What a describe block gets from `phoneSuite`. */
@@ -61,17 +150,17 @@ export function phoneSuite(): PhoneSuite {
     context = await phone();
   });
   afterAll(async () => {
-    await context?.close();
+    if (context) await closePhone(context);
   });
   afterEach(async () => {
     const stuck: string[] = [];
     for (const page of pages.splice(0)) {
       const url = page.url();
-      if ((await finishesWithin(() => page.close(), 10_000)) === 'stuck') stuck.push(url);
+      if (!(await closePage(page))) stuck.push(url);
     }
     await cleanup();
     expect(problems.splice(0)).toEqual([]);
-    expect(stuck, 'pages that did not close in 10 s').toEqual([]);
+    expect(stuck, 'pages that did not close, even when asked twice').toEqual([]);
   }, 90_000);
   return {
     get context(): BrowserContext {
@@ -81,6 +170,9 @@ export function phoneSuite(): PhoneSuite {
     async open(url, initScript) {
       const page = await this.context.newPage();
       pages.push(page);
+      const own = await this.context.newCDPSession(page);
+      targets.set(page, (await own.send('Target.getTargetInfo')).targetInfo.targetId);
+      await own.detach();
       watchProblems(page, problems);
       if (initScript) await page.addInitScript(initScript);
       await page.goto(url);
