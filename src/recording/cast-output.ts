@@ -12,12 +12,13 @@ for (const [b, letter] of [[0x08, 'b'], [0x09, 't'], [0x0a, 'n'], [0x0c, 'f'], [
   LETTER[b] = letter.charCodeAt(0);
 }
 for (let b = 0x80; b < 0x100; b++) ESCAPE[b] = 3;
-const HEX = Buffer.from('0123456789abcdef');
+const HEX = new TextEncoder().encode('0123456789abcdef');
 
 /** Turns output bytes into "o" event lines, carrying a UTF-8 character cut between two calls to the next. */
 export class CastOutputEncoder {
   private carry = new Uint8Array(0);
-  private scratch = Buffer.allocUnsafe(1 << 16);
+  /** Where lines are built (a Uint8Array, not a Buffer: element stores on it are faster). */
+  private scratch = new Uint8Array(1 << 16);
 
   /** The event line for `data` at `time` (with its line feed), as UTF-8; undefined if nothing can be written yet. */
   encode(time: number, data: Uint8Array): Buffer | undefined {
@@ -33,9 +34,9 @@ export class CastOutputEncoder {
   private line(time: number, bytes: Uint8Array, final: boolean): Buffer | undefined {
     const head = `[${time.toFixed(6)},"o","`;
     const need = head.length + bytes.length * 6 + 3;
-    if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(Math.max(need, this.scratch.length * 2));
+    if (this.scratch.length < need) this.scratch = new Uint8Array(Math.max(need, this.scratch.length * 2));
     const out = this.scratch;
-    let o = out.write(head, 0, 'latin1');
+    let o = writeAscii(out, 0, head);
     const start = o;
     const length = bytes.length;
     let i = 0;
@@ -75,9 +76,15 @@ export class CastOutputEncoder {
       }
     }
     if (o === start) return undefined;
-    o += out.write('"]\n', o, 'latin1');
+    o = writeAscii(out, o, '"]\n');
     return Buffer.from(out.subarray(0, o));
   }
+}
+
+/** Writes ASCII `text` into `out` at `at`; returns where it ends. */
+function writeAscii(out: Uint8Array, at: number, text: string): number {
+  for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k);
+  return at + text.length;
 }
 
 /** A UTF-8 sequence cut short by the end of the data. */
