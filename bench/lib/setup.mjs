@@ -79,7 +79,7 @@ export function startAgent(relayUrl, command, args, extra = {}) {
   return startChild('agent.mjs', {
     args: [JSON.stringify({ relayUrl, command, args, cwd: home, env, ...extra, env })],
     cpu: AGENT_CPU,
-    execArgv: ['--expose-gc', ...(process.env.EXP_AGENT_ARGS ? process.env.EXP_AGENT_ARGS.split(' ') : []), ...profileArgs('agent')],
+    execArgv: ['--expose-gc', ...profileArgs('agent')],
   });
 }
 
