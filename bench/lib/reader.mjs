@@ -5,12 +5,24 @@
 import { createHash } from 'node:crypto';
 import { openClient } from './client.mjs';
 
-/** Opens a client on `link` that reads `file.bytes` bytes, poking `w` once it has them; `who` names it in errors. */
-export async function openReader(link, file, w, who) {
-  const reader = { bytes: 0, first: 0n, last: 0n, hash: createHash('sha256') };
+/**
+ * Opens a client on `link` that reads `file.bytes` bytes, poking `w` once it has them; `who` names it in
+ * errors. `warmUp`: bytes that come first (a warm-up's output), counted in `reader.warm`, neither timed nor
+ * hashed; `warmed` is poked once they are all there.
+ */
+export async function openReader(link, file, w, who, { warmUp = 0, warmed = undefined } = {}) {
+  const reader = { warm: 0, bytes: 0, first: 0n, last: 0n, hash: createHash('sha256') };
   reader.session = await openClient(link, {
     onGap: (missing) => w.fail(new Error(`${who} lost ${missing} bytes: it fell more than the agent's buffer behind`)),
-    onOutput: (data) => {
+    onOutput: (output) => {
+      let data = output;
+      if (reader.warm < warmUp) {
+        const take = Math.min(warmUp - reader.warm, data.length);
+        reader.warm += take;
+        if (reader.warm === warmUp) warmed?.poke();
+        data = data.subarray(take);
+        if (data.length === 0) return;
+      }
       if (reader.bytes === 0) reader.first = process.hrtime.bigint();
       reader.bytes += data.length;
       reader.hash.update(data);
