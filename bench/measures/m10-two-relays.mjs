@@ -1,6 +1,7 @@
 // M10: through two relays of a group (`--redis`): the browser on relay B, the agent on relay A, B forwarding
 // the browser's connection to A; beside the same figures through A alone, in the same run. Keystroke round
-// trip (closed loop, `stty raw -echo; cat`) and throughput to one client (every byte hash-checked).
+// trip (closed loop, `stty raw -echo; cat`) and throughput to one client (every byte hash-checked, after a
+// warm-up as in M3).
 // Needs redis-server on PATH (a private instance on a free port).
 
 import { checkAndClose, openReader } from '../lib/reader.mjs';
@@ -14,10 +15,14 @@ async function keystrokes(link, n) {
   return summary(await keystrokeLatencies(link, n));
 }
 
-async function throughput(link, file, trigger) {
+/** MiB/s of `file` to one client on `link`, after the warm-up's output (see M3). */
+async function throughput(link, file, warmUp) {
   const w = waiter(120_000, `one client to receive ${file.bytes} bytes`);
-  const reader = await openReader(link, file, w, 'the client');
-  reader.session.sendData(trigger);
+  const warmed = waiter(120_000, `one client to receive the ${warmUp.bytes} bytes of the warm-up`);
+  const reader = await openReader(link, file, w, 'the client', { warmUp: warmUp.bytes, warmed });
+  reader.session.sendData('\r');
+  await warmed.until(() => reader.warm >= warmUp.bytes);
+  reader.session.sendData('\r');
   await w.until(() => reader.bytes >= file.bytes);
   return file.bytes / MiB / checkAndClose(reader, file);
 }
@@ -32,13 +37,14 @@ export async function run({ keys = 3000, mib = 64 } = {}) {
     const two = await keystrokes(through(echo.info.url, b.info.url), keys);
     await stopAll(echo);
     const file = textFile(mib * MiB);
-    // Each run its own agent: the file is sent once per `\r`.
-    const streamer = () => startAgent(a.info.url, '/bin/sh', ['-c', `stty raw -echo; while head -c1 >/dev/null; do cat ${file.path}; done`]);
+    const warmUp = textFile(16 * MiB);
+    // Each run its own agent: the warm-up once a byte arrives, then the file once another does.
+    const streamer = () => startAgent(a.info.url, '/bin/sh', ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${warmUp.path}; head -c1 >/dev/null; cat ${file.path}; exec sleep 3600`]);
     const s1 = await streamer();
-    const oneMiB = await throughput(s1.info.url, file, '\r');
+    const oneMiB = await throughput(s1.info.url, file, warmUp);
     await stopAll(s1);
     const s2 = await streamer();
-    const twoMiB = await throughput(through(s2.info.url, b.info.url), file, '\r');
+    const twoMiB = await throughput(through(s2.info.url, b.info.url), file, warmUp);
     await stopAll(s2, a, b);
     return {
       oneRelayP50: one.p50,
