@@ -4,6 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   PROTOCOL_VERSION,
+  agoText,
+  clockText,
+  sizeText,
   openDecision,
   openResult,
   parseAnswerRequest,
@@ -558,6 +561,14 @@ describe('helpers', () => {
     expect(continuation(100, 90, 10)).toBe('repeats');
     expect(continuation(100, 90, 0)).toBe('repeats');
     expect(continuation(100, 101, 5)).toBe('gap');
+  });
+
+  it('sizes, durations and ages read the same on the terminal, in the CLI and on the page', () => {
+    expect([sizeText(0), sizeText(1), sizeText(100_000), sizeText(1 << 20), sizeText(25 * (1 << 20) + (1 << 19))]).toEqual(['0 KiB', '1 KiB', '98 KiB', '1.0 MiB', '25.5 MiB']);
+    expect([clockText(0), clockText(7.9), clockText(750), clockText(3723), clockText(-1)]).toEqual(['0:00', '0:07', '12:30', '1:02:03', '0:00']);
+    const now = Date.UTC(2026, 0, 10);
+    const before = (seconds: number): string => agoText(now - seconds * 1000, now);
+    expect([before(3), before(40), before(185), before(7_300), before(5 * 86_400), before(-5)]).toEqual(['just now', '40 s ago', '3 min ago', '2 h ago', '5 d ago', 'just now']);
   });
 
   it('a rate-limited close waits as long as the relay said, at least', () => {

@@ -43,7 +43,7 @@ describeBrowser('past sessions on the phone', () => {
     await expect.poll(() => rows.count()).toBe(2);
     const texts = await rows.allInnerTexts();
     expect(texts[0]).toMatch(/\/bin\/sh/); // the session running now, newest first
-    expect(texts[1]).toMatch(/^api\n[\s\S]*4 s\nclaude · 1 KiB$/);
+    expect(texts[1]).toMatch(/^api\n[\s\S]*0:04\nclaude · 1 KiB$/);
     await page.screenshot({ path: screenshotPath('recordings-list') });
 
     // The earlier one, straight to where Claude Code waited: what was on the screen then, not what came after.

@@ -7,7 +7,7 @@ import { defaultConfigDir } from '../agent/identity.js';
 import { CastFormatError } from '../recording/asciicast.js';
 import { play } from '../recording/player.js';
 import { listRecordings, recordingsDir } from '../recording/recording-store.js';
-import { printable, sizeText } from '../protocol/index.js';
+import { clockText, printable, sizeText } from '../protocol/index.js';
 import { UsageError, parsePositive, type Parsed } from './options.js';
 import type { Printer } from './printer.js';
 import { onStopSignal } from './signals.js';
@@ -35,7 +35,7 @@ export async function recordingsCommand(parsed: Parsed, printer: Printer): Promi
       continue;
     }
     const started = r.startedAt === undefined ? '?' : new Date(r.startedAt).toISOString().slice(0, 16).replace('T', ' ');
-    printer.line(`${started}  ${clock(r.duration ?? 0).padStart(8)} ${sizeText(r.bytes).padStart(8)}  ${printable(r.name ?? '').padEnd(20)} ${printable(r.command ?? '')}  ${r.file}`);
+    printer.line(`${started}  ${clockText(r.duration ?? 0).padStart(8)} ${sizeText(r.bytes).padStart(8)}  ${printable(r.name ?? '').padEnd(20)} ${printable(r.command ?? '')}  ${r.file}`);
   }
   if (list.length === 0) printer.line(`no recordings in ${dir}`);
   return 0;
@@ -68,8 +68,3 @@ export async function playCommand(parsed: Parsed, printer: Printer): Promise<num
   }
 }
 
-function clock(seconds: number): string {
-  const s = Math.round(seconds);
-  const [h, m] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60)];
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}` : `${m}:${String(s % 60).padStart(2, '0')}`;
-}

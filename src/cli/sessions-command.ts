@@ -4,7 +4,7 @@
 import { ClientSession } from '../client/session.js';
 import { useNativeCrypto } from '../net/native-crypto.js';
 import { wsConnect } from '../net/ws-connect.js';
-import { parseAccessLink, pinProblem, printable, type SessionInfo } from '../protocol/index.js';
+import { agoText, parseAccessLink, pinProblem, printable, type SessionInfo } from '../protocol/index.js';
 import { UsageError, type Parsed } from './options.js';
 import { readPin } from './pin-prompt.js';
 import type { Printer } from './printer.js';
@@ -56,16 +56,9 @@ export async function sessionsCommand(parsed: Parsed, printer: Printer): Promise
   for (const s of listed) {
     printer.event({ id: s.terminal, ...s });
     const state = s.state === 'running' ? (s.waiting ? 'waiting for you' : 'running') : `ended (${s.signal ? `signal ${s.signal}` : `code ${s.exit_code ?? 0}`})`;
-    printer.line(`${String(s.terminal).padStart(3)}  ${printable(s.name).padEnd(24)} ${state.padEnd(16)} ${printable(s.command)}  in ${printable(s.cwd)}  (active ${ago(s.last_activity)})`);
+    printer.line(`${String(s.terminal).padStart(3)}  ${printable(s.name).padEnd(24)} ${state.padEnd(16)} ${printable(s.command)}  in ${printable(s.cwd)}  (active ${agoText(s.last_activity)})`);
   }
   if (listed.length === 0) printer.line('no sessions');
   return 0;
 }
 
-/** "5 s ago", "3 min ago", "2 h ago". */
-function ago(time: number): string {
-  const seconds = Math.max(0, Math.round((Date.now() - time) / 1000));
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  return `${Math.round(seconds / 3600)} h ago`;
-}

@@ -8,7 +8,7 @@ export * from './encoding.js';
 export * from './frames.js';
 export * from './input-record.js';
 export * from './limits.js';
-export * from './size-text.js';
+export * from './human-text.js';
 export * from './messages.js';
 export * from './backoff.js';
 export * from './reconnect.js';

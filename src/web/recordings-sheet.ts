@@ -3,7 +3,7 @@
 // (replay-player.ts). Text only (textContent): every name comes from elsewhere.
 
 import type { ClientSession } from '../client/session.js';
-import { sizeText, type RecordingInfo } from '../protocol/index.js';
+import { clockText, sizeText, type RecordingInfo } from '../protocol/index.js';
 import { castTimeline } from '../recording/cast-timeline.js';
 import { byId } from './dom.js';
 import { ReplayPlayer } from './replay-player.js';
@@ -62,7 +62,7 @@ export class RecordingsSheet {
     name.textContent = recording.name || recording.file;
     const when = document.createElement('span');
     when.className = 'session-state';
-    when.textContent = `${new Date(recording.started_at).toLocaleString()} · ${minutes(recording.duration)}`;
+    when.textContent = `${new Date(recording.started_at).toLocaleString()} · ${clockText(recording.duration / 1000)}`;
     const detail = document.createElement('span');
     detail.className = 'session-detail';
     detail.textContent = `${recording.command} · ${sizeText(recording.bytes)}`;
@@ -88,7 +88,3 @@ export class RecordingsSheet {
   }
 }
 
-function minutes(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
-}

@@ -5,6 +5,7 @@
 import { Terminal } from '@xterm/xterm';
 import type { ScreenEvent, Timeline } from '../recording/cast-timeline.js';
 import { byId } from './dom.js';
+import { clockText } from '../protocol/index.js';
 
 export class ReplayPlayer {
   private readonly section = byId('player');
@@ -179,12 +180,8 @@ export class ReplayPlayer {
     this.playButton.textContent = this.playing ? '❚❚' : '▶';
     this.playButton.setAttribute('aria-label', this.playing ? 'Pause' : 'Play');
     this.seekInput.value = String(now);
-    this.timeText.textContent = `${clock(now)} / ${clock(timeline.duration)}`;
+    this.timeText.textContent = `${clockText(now)} / ${clockText(timeline.duration)}`;
     this.section.dataset.state = this.playing ? 'playing' : this.index >= timeline.events.length ? 'ended' : 'paused';
   }
 }
 
-function clock(seconds: number): string {
-  const s = Math.floor(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}

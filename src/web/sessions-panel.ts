@@ -5,7 +5,7 @@
 // others wait for the person. Text only (textContent): every name comes from elsewhere.
 
 import type { ClientSession } from '../client/session.js';
-import type { SessionInfo } from '../protocol/index.js';
+import { agoText, type SessionInfo } from '../protocol/index.js';
 import { NewSessionSheet } from './new-session.js';
 import { byId, listNote } from './dom.js';
 
@@ -123,7 +123,7 @@ export class SessionsPanel {
     state.textContent = stateText(info);
     const detail = document.createElement('span');
     detail.className = 'session-detail';
-    detail.textContent = `${info.command} · ${shortPath(info.cwd)}${info.worktree ? ` · branch ${info.worktree}` : ''} · ${ago(info.last_activity)}`;
+    detail.textContent = `${info.command} · ${shortPath(info.cwd)}${info.worktree ? ` · branch ${info.worktree}` : ''} · ${agoText(info.last_activity)}`;
     open.append(name, state, detail);
     open.addEventListener('click', () => {
       this.close();
@@ -183,10 +183,3 @@ function shortPath(path: string): string {
   return parts.length <= 2 ? path : `…/${parts.slice(-2).join('/')}`;
 }
 
-function ago(time: number): string {
-  const seconds = Math.max(0, Math.round((Date.now() - time) / 1000));
-  if (seconds < 60) return 'just now';
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
-  return new Date(time).toLocaleDateString();
-}
