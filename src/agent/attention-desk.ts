@@ -5,7 +5,7 @@
 // The running agent hands it what the sessions, the clients and the relay say about these.
 
 import type { AgentChannelMessage, AgentToRelay, AttentionEvent, ClientChannelMessage, RelayToAgent } from '../protocol/index.js';
-import type { AgentEvent } from './agent.js';
+import type { AgentEvent } from './agent-options.js';
 import type { HookPermission } from './attention-channel.js';
 import type { OpenChannel } from './channel-host.js';
 import { DeviceAlerts } from './device-alerts.js';

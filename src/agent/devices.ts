@@ -4,7 +4,7 @@
 // devices still paired (and clients of the new link) get.
 
 import type { AgentToRelay } from '../protocol/index.js';
-import type { AgentEvent } from './agent.js';
+import type { AgentEvent } from './agent-options.js';
 import type { ChannelHost, OpenChannel } from './channel-host.js';
 import type { ControlAnswer, ControlRequest } from './control-socket.js';
 import type { AgentCredentials } from './credentials.js';

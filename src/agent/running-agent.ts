@@ -21,7 +21,7 @@ import {
   type FromClientFrame,
   type RelayToAgent,
 } from '../protocol/index.js';
-import type { AgentEvent, AgentOptions } from './agent.js';
+import type { AgentEvent, AgentOptions } from './agent-options.js';
 import { RateLimiter } from '../net/rate-limit.js';
 import { ChannelHost, type OpenChannel, type SessionRequest } from './channel-host.js';
 import { ClientTable } from './client-table.js';

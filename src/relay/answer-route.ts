@@ -8,7 +8,7 @@ import { parseAnswerRequest } from '../protocol/index.js';
 import type { RateLimitOptions } from '../net/rate-limit.js';
 import { addressKey } from './address.js';
 import { passAnswer } from './answer-pass.js';
-import type { HttpContext } from './http-routes.js';
+import type { HttpContext } from './http-context.js';
 import { isJson, rateLimited, readJson, sendJson, unsupportedMediaType } from './http-replies.js';
 
 /** Answers one address may send: 20 at once, then one every 2 s. */

@@ -3,46 +3,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROTOCOL_VERSION, agentIdOfPath, parsePresenceRequest, parseRegistrationRequest } from '../protocol/index.js';
 import { addressKey } from './address.js';
-import { sameDigest, hashKey, type AgentStore } from './agent-store.js';
-import type { RateLimiter } from '../net/rate-limit.js';
+import { sameDigest, hashKey } from './agent-store.js';
 import { validHost } from './host-header.js';
-import { answerPresence, type PresenceContext } from './presence-route.js';
-import type { ProxyTrust } from './proxy-trust.js';
-import type { StaticFiles } from './static-files.js';
-import type { AnswerRelay } from './answer-relay.js';
-import type { RedisState } from './redis-link.js';
-import type { RelayGroup } from './relay-group.js';
-import type { GroupBudget } from './group-budget.js';
+import { answerPresence } from './presence-route.js';
 import { answer } from './answer-route.js';
+import type { HttpContext } from './http-context.js';
 import { COMMON_HEADERS, isJson, rateLimited, readJson, sendJson, unsupportedMediaType } from './http-replies.js';
-
-/** What the routes need from the relay. */
-export interface HttpContext extends PresenceContext {
-  store: AgentStore;
-  files: StaticFiles;
-  /** Registrations per address (shared by the relay group). */
-  registrations: GroupBudget;
-  /** SHA-256 of the registration token, if the relay requires one. */
-  registrationTokenHash: string | undefined;
-  /** Base URL for links, or undefined to use the request's own scheme and Host. */
-  publicUrl: string | undefined;
-  secure: boolean;
-  /** The reverse proxies whose X-Forwarded-* headers are believed. */
-  proxies: ProxyTrust;
-  stats(): { agentsOnline: number; clients: number };
-  /** The relay's VAPID public key (base64url), for browsers' push subscriptions. */
-  pushKey(): string;
-  /** The state of the relay group's Redis, for a relay that is part of one. */
-  redis(): RedisState | undefined;
-  /** Answers to permission requests from notifications, and the budget of each address for them. */
-  answers: AnswerRelay;
-  answerAddresses: RateLimiter;
-  /** The relay group this relay is part of, if any: an answer for an agent another member serves is passed there. */
-  group: RelayGroup | undefined;
-  startedAt: number;
-  version: string;
-  log(event: string, fields?: Record<string, unknown>): void;
-}
 
 const MAX_BODY = 4096;
 const MAX_PRESENCE_BODY = 8192;
