@@ -6,6 +6,7 @@ import {
   PROTOCOL_VERSION,
   agoText,
   clockText,
+  percentText,
   sizeText,
   openDecision,
   openResult,
@@ -565,6 +566,7 @@ describe('helpers', () => {
 
   it('sizes, durations and ages read the same on the terminal, in the CLI and on the page', () => {
     expect([sizeText(0), sizeText(1), sizeText(100_000), sizeText(1 << 20), sizeText(25 * (1 << 20) + (1 << 19))]).toEqual(['0 KiB', '1 KiB', '98 KiB', '1.0 MiB', '25.5 MiB']);
+    expect([percentText(0, 10), percentText(999, 1000), percentText(5, 5), percentText(0, 0)]).toEqual(['0 %', '99 %', '100 %', '100 %']);
     expect([clockText(0), clockText(7.9), clockText(750), clockText(3723), clockText(-1)]).toEqual(['0:00', '0:07', '12:30', '1:02:03', '0:00']);
     const now = Date.UTC(2026, 0, 10);
     const before = (seconds: number): string => agoText(now - seconds * 1000, now);

@@ -9,7 +9,8 @@
 
 import { constants, type Stats } from 'node:fs';
 import { link, mkdir, open, realpath, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isInside } from './inside-folder.js';
 import { TRANSFER_CHUNK, TRANSFER_WINDOW, fromBase64Url, sizeText, toBase64Url, type AgentChannelMessage, type ClientChannelMessage } from '../protocol/index.js';
 
 /** The messages this module serves. */
@@ -52,7 +53,9 @@ export class TransferRefused extends Error {
 interface Upload {
   owner: string;
   terminal: number;
+  /** The name as sent (an upload announced again must match it), and the name the file gets. */
   name: string;
+  safeName: string;
   size: number;
   received: number;
   folder: string;
@@ -145,13 +148,13 @@ export class FileTransfers {
     const folder = this.events.folder(message.terminal);
     if (folder === undefined) throw new TransferRefused(`There is no session ${message.terminal} (any more).`);
     const dir = await this.uploadFolder(folder);
-    const name = safeFileName(message.name);
     const part = join(dir, `.${message.id}.part`);
     const handle = await open(part, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     const upload: Upload = {
       owner: client.session,
       terminal: message.terminal,
       name: message.name,
+      safeName: safeFileName(message.name),
       size: message.size,
       received: 0,
       folder,
@@ -164,7 +167,7 @@ export class FileTransfers {
     upload.idle.unref();
     this.uploads.set(message.id, upload);
     this.events.send(client.number, { type: 'upload_ready', request: message.request, id: message.id, received: 0 });
-    if (message.size === 0) await this.finishUpload(client.number, message.id, upload, name);
+    if (message.size === 0) await this.finishUpload(client.number, message.id, upload);
   }
 
   private uploadData(client: TransferClient, message: Extract<TransferMessage, { type: 'upload_data' }>): Promise<void> {
@@ -191,16 +194,17 @@ export class FileTransfers {
       upload.received += data.length;
       upload.idle.refresh();
       this.events.send(client.number, { type: 'upload_ack', id: message.id, received: upload.received });
-      if (upload.received === upload.size) await this.finishUpload(client.number, message.id, upload, safeFileName(upload.name));
+      if (upload.received === upload.size) await this.finishUpload(client.number, message.id, upload);
     });
     return upload.writing;
   }
 
   /** Puts a complete upload in place under a name no other file has, and says where. */
-  private async finishUpload(client: number, id: string, upload: Upload, name: string): Promise<void> {
+  private async finishUpload(client: number, id: string, upload: Upload): Promise<void> {
     this.uploads.delete(id);
     clearTimeout(upload.idle);
     await upload.handle.close();
+    const name = upload.safeName;
     const ext = extname(name);
     const stem = name.slice(0, name.length - ext.length);
     for (let n = 1; ; n++) {
@@ -244,7 +248,7 @@ export class FileTransfers {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if (inside) {
       const [realFolder, realDir] = await Promise.all([realpath(folder), realpath(dir)]);
-      if (!within(realFolder, realDir)) throw new TransferRefused(`The upload folder ${this.settings.uploadDir} leads out of the session's folder; files are not written there.`);
+      if (!isInside(realFolder, realDir)) throw new TransferRefused(`The upload folder ${this.settings.uploadDir} leads out of the session's folder; files are not written there.`);
       if (this.settings.uploadDir === DEFAULT_UPLOAD_DIR) {
         // Git ignores everything ccremote keeps in a project.
         await writeFile(join(dirname(dir), '.gitignore'), '*\n', { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
@@ -269,7 +273,7 @@ export class FileTransfers {
     try {
       const [realFolder, realFile] = await Promise.all([realpath(folder), realpath(resolve(folder, path))]);
       real = realFile;
-      if (!within(realFolder, real)) throw new TransferRefused(`${path} is not under ${where}; only files there can be taken.`);
+      if (!isInside(realFolder, real)) throw new TransferRefused(`${path} is not under ${where}; only files there can be taken.`);
       info = await stat(real);
     } catch (error) {
       if (error instanceof TransferRefused) throw error;
@@ -318,11 +322,6 @@ export class FileTransfers {
     this.downloads.delete(id);
     await download.handle.close().catch(() => undefined);
   }
-}
-
-/** Whether `path` is `folder` or under it (both real paths). */
-function within(folder: string, path: string): boolean {
-  return path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
 }
 
 /**

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MirrorRequest, MirrorResponse, MirrorSettings, MirrorStats } from './mirror-messages.js';
+import { concatBytes } from '../protocol/index.js';
 import { MirrorWorker } from './mirror-worker.js';
 import type { RecordedSession, RecordingSettings } from './session-recorder.js';
 
@@ -175,12 +176,7 @@ export class ScreenMirror {
     this.batchTimer = undefined;
     if (this.pendingBytes === 0 || this.state.kind !== 'running') return;
     // One fresh buffer per batch, handed over to the worker without a second copy.
-    const data = new Uint8Array(this.pendingBytes);
-    let at = 0;
-    for (const chunk of this.pending) {
-      data.set(chunk, at);
-      at += chunk.length;
-    }
+    const data = concatBytes(...this.pending);
     this.pending = [];
     this.pendingBytes = 0;
     this.worker.post({ type: 'write', terminal: this.terminal, data, end: this.written, at: this.pendingAt }, [data.buffer]);

@@ -3,7 +3,7 @@
 // opens again, an upload is announced again and goes on from what the agent says it has, a download is asked
 // for again from what arrived. At most TRANSFER_WINDOW chunks go unacknowledged either way.
 
-import { TRANSFER_CHUNK, TRANSFER_WINDOW, fromBase64Url, randomId, toBase64Url, type AgentChannelMessage, type ClientChannelMessage } from '../protocol/index.js';
+import { TRANSFER_CHUNK, TRANSFER_WINDOW, concatBytes, fromBase64Url, randomId, toBase64Url, type AgentChannelMessage, type ClientChannelMessage } from '../protocol/index.js';
 
 /** How far a transfer got, in bytes. */
 export type Progress = (done: number, size: number) => void;
@@ -202,13 +202,7 @@ export class ClientTransfers {
     download.progress?.(download.received, download.size!);
     if (download.received < download.size!) return;
     this.transfers.delete(id);
-    const bytes = new Uint8Array(download.received);
-    let at = 0;
-    for (const chunk of download.chunks) {
-      bytes.set(chunk, at);
-      at += chunk.length;
-    }
-    download.resolve({ name: download.name!, bytes });
+    download.resolve({ name: download.name!, bytes: concatBytes(...download.chunks) });
   }
 
   /** Ends a transfer with `error`; `tell`: the agent is told to stop it too. */

@@ -6,6 +6,11 @@ export function sizeText(bytes: number): string {
   return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
+/** How far a transfer got: "42 %" (an empty one is complete). */
+export function percentText(done: number, total: number): string {
+  return `${total === 0 ? 100 : Math.floor((100 * done) / total)} %`;
+}
+
 /** A duration as a clock: "0:07", "12:30", "1:02:03" (whole seconds, never rounded up). */
 export function clockText(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));

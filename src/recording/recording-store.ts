@@ -22,6 +22,16 @@ export function recordingName(name: string, at: number, unique: string): string 
   return `${time}-${slug}-${unique}.cast`;
 }
 
+/** The names of the recordings in `dir` (files ending in .cast); none if the folder does not exist. */
+async function castFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((name) => name.endsWith('.cast'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
 /** What the list says about one recording. */
 export interface RecordingInfo {
   /** Its path. */
@@ -45,13 +55,7 @@ const PEEK_BYTES = 64 * 1024;
 
 /** Every recording in `dir`, oldest first; none if the folder does not exist. */
 export async function listRecordings(dir: string): Promise<RecordingInfo[]> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((name) => name.endsWith('.cast')).sort();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const names = (await castFiles(dir)).sort();
   const list: RecordingInfo[] = [];
   for (const name of names) {
     const file = join(dir, name);
@@ -140,13 +144,7 @@ export interface Retention {
 
 /** Removes what `retention` says from `dir`; returns the files removed. */
 export async function pruneRecordings(dir: string, retention: Retention): Promise<string[]> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((name) => name.endsWith('.cast'));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const names = await castFiles(dir);
   const now = retention.now ?? Date.now();
   const files: Array<{ file: string; bytes: number; mtime: number }> = [];
   for (const name of names) {

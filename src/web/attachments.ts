@@ -4,7 +4,7 @@
 // the session's upload folder; the composer then holds an `@` reference to it for Claude Code, ready to go
 // with the prompt. "Get a file" takes one from the session's folder by its path and saves it on the phone.
 
-import { sizeText } from '../protocol/index.js';
+import { percentText, sizeText } from '../protocol/index.js';
 import { byId } from './dom.js';
 
 /** What the attachments need from the page. */
@@ -59,7 +59,7 @@ export class Attachments {
     try {
       this.show(`Preparing ${file.name}…`);
       const { name, bytes } = this.original.checked ? { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) } : await shrunk(file);
-      const { path } = await this.host.upload(name, bytes, (done, size) => this.show(`Sending ${name}: ${percent(done, size)}`));
+      const { path } = await this.host.upload(name, bytes, (done, size) => this.show(`Sending ${name}: ${percentText(done, size)}`));
       this.host.insert(`@${path} `);
       this.show(`${name} is on the computer: ${path}`);
     } catch (error) {
@@ -70,7 +70,7 @@ export class Attachments {
   private async take(path: string): Promise<void> {
     try {
       this.show(`Getting ${path}…`);
-      const { name, bytes } = await this.host.download(path, (done, size) => this.show(`Getting ${path}: ${percent(done, size)}`));
+      const { name, bytes } = await this.host.download(path, (done, size) => this.show(`Getting ${path}: ${percentText(done, size)}`));
       const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>]));
       const link = document.createElement('a');
       link.href = url;
@@ -119,8 +119,4 @@ export async function shrunk(file: File): Promise<{ name: string; bytes: Uint8Ar
   if (!blob) return asIs();
   const name = png || /\.jpe?g$/i.test(file.name) ? file.name : `${file.name.replace(/\.[^.]*$/, '')}.jpg`;
   return { name, bytes: new Uint8Array(await blob.arrayBuffer()) };
-}
-
-function percent(done: number, total: number): string {
-  return `${total === 0 ? 100 : Math.floor((100 * done) / total)} %`;
 }

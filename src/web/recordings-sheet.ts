@@ -3,7 +3,7 @@
 // (replay-player.ts). Text only (textContent): every name comes from elsewhere.
 
 import type { ClientSession } from '../client/session.js';
-import { clockText, sizeText, type RecordingInfo } from '../protocol/index.js';
+import { clockText, percentText, sizeText, type RecordingInfo } from '../protocol/index.js';
 import { castTimeline } from '../recording/cast-timeline.js';
 import { byId } from './dom.js';
 import { ReplayPlayer } from './replay-player.js';
@@ -77,7 +77,7 @@ export class RecordingsSheet {
     const title = recording.name || recording.file;
     try {
       this.say(`Getting ${title}…`);
-      const { bytes } = await this.session()!.downloadRecording(recording.file, (done, total) => this.say(`Getting ${title}: ${total === 0 ? 100 : Math.floor((100 * done) / total)} %`));
+      const { bytes } = await this.session()!.downloadRecording(recording.file, (done, total) => this.say(`Getting ${title}: ${percentText(done, total)}`));
       const timeline = castTimeline(new TextDecoder().decode(bytes));
       this.say('');
       this.close();

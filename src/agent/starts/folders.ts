@@ -4,9 +4,10 @@
 
 import { existsSync, realpathSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, sep } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { MAX_LISTED } from '../../protocol/index.js';
 import { StartRefused } from '../sessions.js';
+import { isInside } from '../inside-folder.js';
 
 /** The allowed roots, resolved. */
 export class Roots {
@@ -18,7 +19,7 @@ export class Roots {
 
   /** Whether a resolved path is a root or under one. */
   holds(real: string): boolean {
-    return this.paths.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep));
+    return this.paths.some((root) => isInside(root, real));
   }
 
   /** `path`, resolved, if it is an existing folder under a root; StartRefused otherwise. */
