@@ -8,12 +8,15 @@ let latencies = [];
 let recording = false;
 let slowLog = [];
 let recordStart = 0n;
+/** Output bytes the sessions received since recording began (keys' echoes and what the agents print). */
+let received = 0;
 
 async function open({ links, keysPerSecond = 0 }) {
   for (const link of links) {
     const state = { sentAt: 0n };
     const session = await openClient(link, {
       onOutput: (data) => {
+        if (recording) received += data.length;
         if (state.sentAt === 0n || !data.includes(0x4b)) return; // 'K' is the echoed key; filler is '.'
         if (recording && state.sentAt >= recordStart) {
           const ms = Number(process.hrtime.bigint() - state.sentAt) / 1e6;
@@ -40,14 +43,16 @@ async function open({ links, keysPerSecond = 0 }) {
 function record() {
   latencies = [];
   slowLog = [];
+  received = 0;
   recordStart = process.hrtime.bigint();
   recording = true;
   return true;
 }
 
+/** The keys' round trips (ms) since `record`, the output bytes received, and over how many seconds and sessions. */
 function collect() {
   recording = false;
-  return latencies;
+  return { latencies, received, seconds: Number(process.hrtime.bigint() - recordStart) / 1e9, sessions: sessions.length };
 }
 
 /** The slowest keys of the last window with when they were sent (ms since recording began). */

@@ -12,7 +12,14 @@ import { LOAD_CPU, startAgent, startRelay, stopAll, waiter } from '../lib/setup.
 
 const MiB = 1 << 20;
 
-async function idleSessions(count) {
+/**
+ * The relay's resident memory with 20 sessions (the baseline), then with `counts[i]` idle sessions more,
+ * step by step. The engine's young generation grows once, to its maximum, while the first hundreds of
+ * sessions connect: a fixed cost (about 20 MiB here) that a small count would divide among few sessions.
+ * So the figure is taken at the largest count, and the growth from step to step shows what one more
+ * session costs beyond that.
+ */
+async function idleSessions(counts) {
   const relay = await startRelay();
   const agents = await startChild('fake-agents.mjs', { cpu: LOAD_CPU });
   const clients = await startChild('typists.mjs', { cpu: LOAD_CPU });
@@ -20,12 +27,18 @@ async function idleSessions(count) {
     const warm = await agents.request('start', { relayUrl: relay.info.url, count: 20 });
     await clients.request('open', { links: warm });
     const idle = await relay.request('stats', { gc: true });
-    const links = await agents.request('start', { relayUrl: relay.info.url, count });
-    await clients.request('open', { links });
-    const loaded = await relay.request('stats', { gc: true });
-    const counts = await relay.request('counts');
-    if (counts.clients !== count + 20) throw new Error(`expected ${count + 20} clients, relay has ${counts.clients}`);
-    return { idleRelayRss: idle.rss, perSessionBytes: (loaded.rss - idle.rss) / count };
+    const steps = [];
+    let have = 0;
+    for (const count of counts) {
+      const links = await agents.request('start', { relayUrl: relay.info.url, count: count - have });
+      await clients.request('open', { links });
+      have = count;
+      const loaded = await relay.request('stats', { gc: true });
+      const open = await relay.request('counts');
+      if (open.clients !== count + 20) throw new Error(`expected ${count + 20} clients, relay has ${open.clients}`);
+      steps.push({ sessions: count, rss: loaded.rss, perSessionBytes: (loaded.rss - idle.rss) / count, heapPerSessionBytes: (loaded.heapUsed - idle.heapUsed) / count });
+    }
+    return { idleRelayRss: idle.rss, steps };
   } finally {
     await clients.request('closeAll').catch(() => undefined);
     await agents.request('stopAll').catch(() => undefined);
@@ -93,12 +106,18 @@ async function flood(mib, withStalled) {
   return result;
 }
 
-export async function run({ sessions = 1000, mib = 256 } = {}) {
+export async function run({ sessions = [1000, 5000], mib = 256 } = {}) {
   const idle = await idleSessions(sessions);
   const alone = await flood(mib, false);
   const stall = await flood(mib, true);
+  const [first, last] = [idle.steps[0], idle.steps.at(-1)];
   return {
-    perIdleSessionKiB: idle.perSessionBytes / 1024,
+    // Everything the relay grew by, divided among the sessions, at the largest count.
+    perIdleSessionKiB: last.perSessionBytes / 1024,
+    heapPerIdleSessionKiB: last.heapPerSessionBytes / 1024,
+    // What each session after the first step cost (none when only one count was measured).
+    marginalPerIdleSessionKiB: idle.steps.length > 1 ? (last.rss - first.rss) / (last.sessions - first.sessions) / 1024 : undefined,
+    idleSteps: idle.steps.map((step) => ({ sessions: step.sessions, perSessionKiB: step.perSessionBytes / 1024 })),
     idleRelayMiB: idle.idleRelayRss / MiB,
     idleAgentMiB: stall.idleAgentRss / MiB,
     floodRelayPeakMiB: alone.relayPeakRss / MiB,
@@ -108,7 +127,7 @@ export async function run({ sessions = 1000, mib = 256 } = {}) {
     // What the stalled client costs: the peak with it minus the peak of the same flood without it.
     stalledRelayExtraMiB: (stall.relayPeakRss - alone.relayPeakRss) / MiB,
     stalledAgentExtraMiB: (stall.agentPeakRss - alone.agentPeakRss) / MiB,
-    sessions,
+    sessions: last.sessions,
     mib,
   };
 }

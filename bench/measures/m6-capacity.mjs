@@ -37,14 +37,17 @@ async function capacity(agentRelay, clientRelay, relays, { steps, windowMs, limi
     let have = 0;
     for (const target of steps) {
       const added = target - have;
-      const links = (await Promise.all(agents.children.map((child, i) => child.request('start', { relayUrl: agentRelay.info.url, count: Math.floor(added / LOAD_PROCESSES) + (i < added % LOAD_PROCESSES ? 1 : 0) })))).flat();
+      const links = (await Promise.all(agents.children.map((child, i) => child.request('start', { relayUrl: agentRelay.info.url, count: Math.floor(added / LOAD_PROCESSES) + (i < added % LOAD_PROCESSES ? 1 : 0), outputBytesPerSecond: 1024 })))).flat();
       await clients.request('open', { links: links.map((link) => through(link, clientRelay.info.url)), keysPerSecond: 1 }, 'links');
       have = target;
       await sleep(2000); // let the new sessions' timers spread out
       await Promise.all([...relays.map((r) => r.request('stats')), agents.request('stats'), clients.request('stats')]); // resets the loop-delay histograms
       await clients.request('record');
       await sleep(windowMs); // the measurement window: keys are typed at 1/s per session meanwhile
-      const stats = summary((await clients.request('collect')).flat());
+      const collected = await clients.request('collect');
+      const stats = summary(collected.flatMap((one) => one.latencies));
+      // What each session printed, as its browser received it: the load the step claims, measured.
+      const outputKiBps = collected.reduce((sum, one) => sum + one.received / one.seconds, 0) / target / 1024;
       if (process.env.BENCH_DEBUG) console.error(JSON.stringify((await clients.request('slowest')).flat().sort((a, b) => b.ms - a.ms).slice(0, 30)));
       const [a, c, r] = await Promise.all([agents.request('stats'), clients.request('stats'), Promise.all(relays.map((p) => p.request('stats')))]);
       const worst = (list, field) => Math.max(...list.map((one) => one.loopDelayMs[field]));
@@ -53,6 +56,7 @@ async function capacity(agentRelay, clientRelay, relays, { steps, windowMs, limi
         p50: stats.p50,
         p99: stats.p99,
         keys: stats.n,
+        outputKiBps,
         relayRssMiB: r.reduce((sum, one) => sum + one.rss, 0) / (1 << 20),
         loopDelayP99Ms: { relay: worst(r, 'p99'), agents: worst(a, 'p99'), clients: worst(c, 'p99') },
         loopDelayMaxMs: { relay: worst(r, 'max'), agents: worst(a, 'max'), clients: worst(c, 'max') },
