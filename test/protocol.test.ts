@@ -277,6 +277,18 @@ describe('binary frames', () => {
     expect(Buffer.from(encodeOutput(100, data)).equals(Buffer.from(frame))).toBe(false);
   });
 
+  it('gives every box its own nonce, across the refills of the nonce pool', () => {
+    // Nonces come from random bytes fetched in bulk, 170 at a time: 1,000 boxes span several pools.
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const box = sealOutput(K, 1, i, data);
+      seen.add(Buffer.from(box.subarray(13, 13 + 24)).toString('hex'));
+      // Each still opens, so the nonce in the box is the one it was sealed with.
+      expect(Buffer.from(openFrame(K, decodeFrame(box) as Parameters<typeof openFrame>[1])).equals(Buffer.from(data))).toBe(true);
+    }
+    expect(seen.size).toBe(1000);
+  });
+
   it('refuses empty, truncated, unknown and misnested frames', () => {
     expectRefused(() => decodeFrame(new Uint8Array(0)), CloseCode.BadMessage, /empty/);
     expectRefused(() => decodeFrame(new Uint8Array([FrameType.Output, 0, 0])), CloseCode.BadMessage, /truncated/);

@@ -13,19 +13,26 @@ const CIPHER = 'chacha20-poly1305';
 // "expand 32-byte k"
 const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
 
-function words(bytes: Uint8Array, count: number): Uint32Array {
+// One subkey, nonce and IV at a time, reused: OpenSSL copies them when a cipher is made, and fresh
+// small arrays would each need a buffer of their own to cross into native code.
+const subkey = new Uint32Array(8);
+const subkeyBytes = new Uint8Array(subkey.buffer);
+const keyWords = new Uint32Array(8);
+const nonceWords = new Uint32Array(4);
+const iv = new Uint8Array(12);
+
+/** `count` words of `bytes` (a view when aligned, else copied into `into`). */
+function words(bytes: Uint8Array, count: number, into: Uint32Array): Uint32Array {
   if (bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, count);
-  const copy = new Uint8Array(count * 4); // not bytes.slice(): on a Buffer that is a view, not a copy
-  copy.set(bytes.subarray(0, count * 4));
-  return new Uint32Array(copy.buffer);
+  new Uint8Array(into.buffer).set(bytes.subarray(0, count * 4)); // not bytes.slice(): on a Buffer that is a view, not a copy
+  return into;
 }
 
+/** The XChaCha20 subkey and the ChaCha20 IV for `key` and the 24-byte `nonce`, in the shared arrays above. */
 function subkeyAndNonce(key: Uint8Array, nonce: Uint8Array): { subkey: Uint8Array; iv: Uint8Array } {
-  const subkey = new Uint32Array(8);
-  hchacha(SIGMA, words(key, 8), words(nonce, 4), subkey);
-  const iv = new Uint8Array(12);
+  hchacha(SIGMA, words(key, 8, keyWords), words(nonce, 4, nonceWords), subkey);
   iv.set(nonce.subarray(16, 24), 4);
-  return { subkey: new Uint8Array(subkey.buffer), iv };
+  return { subkey: subkeyBytes, iv };
 }
 
 export const nativeAead: Aead = {
