@@ -13,6 +13,7 @@ import { CLIENT_CPU, removeTemp } from './lib/setup.mjs';
 import { medianOf } from './lib/stats.mjs';
 import { figures, renderChart, renderMarkdown, renderTable } from './report.mjs';
 import { renderPeerChart } from './peer-chart.mjs';
+import { machineCosts } from './lib/machine.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -52,6 +53,8 @@ process.on('beforeExit', () => {
 
 // --from FILE re-renders the table (and with --update-docs the docs) from saved results.
 const saved = values.from ? JSON.parse(readFileSync(values.from, 'utf8')) : undefined;
+// The machine's own costs, before anything else runs (a re-render keeps the saved run's).
+const machine = saved ? {} : machineCosts();
 const results = saved?.results ?? {};
 for (const [id, module, options, times] of saved ? [] : plan) {
   if (only && !only.has(id) && !(id === 'M3' && only.has('M4'))) continue;
@@ -78,6 +81,7 @@ const environment = saved?.environment ?? {
   runs,
   quick,
   pinned: pinning,
+  ...machine,
 };
 const output = { environment, results, figures: figures(results) };
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -91,7 +95,8 @@ if (values['update-docs']) {
   if (peers) writeFileSync(`${docs}benchmarks-peers.svg`, peers);
   writeFileSync(`${docs}benchmarks.json`, `${JSON.stringify(output, null, 2)}\n`);
   const page = readFileSync(`${docs}BENCHMARKS.md`, 'utf8');
-  const when = `Measured ${environment.date.slice(0, 10)} on ${environment.cpus}, ${environment.memoryGiB} GiB, Node ${environment.node}` +
+    const costs = environment.syscallNs !== undefined ? `; a system call ${(environment.syscallNs / 1000).toFixed(1)} µs, a fresh page ${(environment.pageFaultNs / 1000).toFixed(1)} µs, an ArrayBuffer ${(environment.arrayBufferNs / 1000).toFixed(1)} µs (bench/lib/machine.mjs)` : '';
+  const when = `Measured ${environment.date.slice(0, 10)} on ${environment.cpus}, ${environment.memoryGiB} GiB, Node ${environment.node}${costs}` +
     `${environment.pinned ? ', pinned' : ''}${environment.quick ? ' (quick run)' : `, medians of ${environment.runs} runs`}. Raw results: [benchmarks.json](benchmarks.json).`;
   writeFileSync(`${docs}BENCHMARKS.md`, page.replace(/<!-- results -->[\s\S]*<!-- \/results -->/, `<!-- results -->\n${when}\n\n${renderMarkdown(output.figures)}\n<!-- /results -->`));
   process.stdout.write(`updated docs/BENCHMARKS.md, docs/benchmarks.svg${peers ? ', docs/benchmarks-peers.svg' : ''} and docs/benchmarks.json\n`);

@@ -54,7 +54,8 @@ export class Connection {
   private closed = false;
   private authenticated = false;
   private readonly early: Array<[RawData, boolean]> = [];
-  private readonly handshakeTimer: NodeJS.Timeout;
+  /** Cuts a socket that does not say hello in time; dropped once it did (a socket lives long after). */
+  private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly rate: TokenBucket;
 
   constructor(
@@ -67,7 +68,7 @@ export class Connection {
     ws.on('ping', (data) => this.ping(data));
     ws.on('close', () => {
       this.closed = true;
-      clearTimeout(this.handshakeTimer);
+      this.stopHandshakeTimer();
     });
   }
 
@@ -76,13 +77,18 @@ export class Connection {
   }
 
   handshakeDone(): void {
-    clearTimeout(this.handshakeTimer);
+    this.stopHandshakeTimer();
     this.authenticated = true;
+  }
+
+  private stopHandshakeTimer(): void {
+    clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
   }
 
   /** Closes the socket with `code`, and cuts it if it has not answered within `graceMs` (at once for 0). */
   refuse(code: number, reason: string, graceMs = REFUSE_GRACE_MS): void {
-    clearTimeout(this.handshakeTimer);
+    this.stopHandshakeTimer();
     this.closed = true;
     closeThenCut(this.ws, code, reason, graceMs);
   }
