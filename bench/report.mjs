@@ -36,7 +36,7 @@ export function figures(results) {
     const steps = (M5.idleSteps ?? []).slice(0, -1).map((step) => `at ${step.sessions}: ${num(step.perSessionKiB, 'KiB')}`);
     const marginal = M5.marginalPerIdleSessionKiB !== undefined ? [`each session beyond ${M5.idleSteps[0].sessions}: ${num(M5.marginalPerIdleSessionKiB, 'KiB')}`] : [];
     rows.push({ id: 'M5', figure: `relay memory per idle session (${M5.sessions} sessions)`, value: num(M5.perIdleSessionKiB, 'KiB'), baseline: [`idle relay ${num(M5.idleRelayMiB, 'MiB')}`, ...steps, ...marginal].join('; '), target: '≤ 32 KiB', pass: M5.perIdleSessionKiB <= 32, chart: { label: 'M5 KiB per idle session', value: M5.perIdleSessionKiB, target: 32 } });
-    rows.push({ id: 'M5', figure: `peak RSS during ${M5.mib} MiB of output with a stalled client: relay / agent`, value: `${num(M5.stalledRelayPeakMiB, 'MiB')} / ${num(M5.stalledAgentPeakMiB, 'MiB')}`, baseline: `same flood, no stalled client: ${num(M5.floodRelayPeakMiB, 'MiB')} / ${num(M5.floodAgentPeakMiB, 'MiB')}; idle ${num(M5.idleRelayMiB, 'MiB')} / ${num(M5.idleAgentMiB, 'MiB')}`, target: 'stalled client adds ≤ 8 MiB to each', pass: M5.stalledRelayExtraMiB <= 8 && M5.stalledAgentExtraMiB <= 8, detail: `adds ${num(M5.stalledRelayExtraMiB, 'MiB')} / ${num(M5.stalledAgentExtraMiB, 'MiB')}`, chart: { label: 'M5 stalled client, relay MiB added', value: Math.max(0.01, M5.stalledRelayExtraMiB), target: 8 } });
+    rows.push({ id: 'M5', figure: `peak RSS during ${M5.mib} MiB of output with a stalled client: relay / agent`, value: `${num(M5.stalledRelayPeakMiB, 'MiB')} / ${num(M5.stalledAgentPeakMiB, 'MiB')}`, baseline: `same flood, no stalled client: ${num(M5.floodRelayPeakMiB, 'MiB')} / ${num(M5.floodAgentPeakMiB, 'MiB')}; idle ${num(M5.idleRelayMiB, 'MiB')} / ${num(M5.idleAgentMiB, 'MiB')}`, target: 'stalled client adds ≤ 8 MiB to each', pass: M5.stalledRelayExtraMiB <= 8 && M5.stalledAgentExtraMiB <= 8, detail: `adds ${num(M5.stalledRelayExtraMiB, 'MiB')} / ${num(M5.stalledAgentExtraMiB, 'MiB')}`, chart: { label: 'M5 stalled client adds (MiB)', value: Math.max(0.01, M5.stalledRelayExtraMiB, M5.stalledAgentExtraMiB), target: 8 } });
   }
   if (M6) {
     const last = M6.steps.at(-1);
@@ -46,14 +46,14 @@ export function figures(results) {
     if (M6.twoRelays) {
       const two = M6.twoRelays;
       const lastTwo = two.steps.at(-1);
-      rows.push({ id: 'M6', figure: 'the same through two relays (agents on A, clients on B; both on the one relay CPU)', value: String(two.sessions), baseline: `one relay ${M6.sessions}${lastTwo ? `; at ${lastTwo.sessions}: p99 ${ms(lastTwo.p99)}` : ''}`, target: '≥ half of one relay', pass: two.sessions >= M6.sessions / 2, chart: { label: 'M6 two relays, % of one', value: (two.sessions / Math.max(1, M6.sessions)) * 100, target: 50, higherIsBetter: true } });
+      rows.push({ id: 'M6', figure: 'the same through two relays (agents on A, clients on B; both on the one relay CPU)', value: String(two.sessions), baseline: `one relay ${M6.sessions}${lastTwo ? `; at ${lastTwo.sessions}: p99 ${ms(lastTwo.p99)}` : ''}`, target: '≥ half of one relay', pass: M6.sessions > 0 && two.sessions >= M6.sessions / 2, chart: { label: 'M6 two relays, % of one', value: (two.sessions / Math.max(1, M6.sessions)) * 100, target: 50, higherIsBetter: true } });
     }
   }
   if (M7) {
     rows.push({ id: 'M7', figure: `attach to a session with a full buffer (${M7.mib} MiB printed): screen complete, median / p90`, value: `${ms(M7.completeMedian)} / ${ms(M7.completeP90)}`, baseline: `bytes received ${ms(M7.receivedMedian)}`, target: '≤ 100 ms', pass: M7.completeMedian <= 100, chart: { label: 'M7 attach (ms)', value: M7.completeMedian, target: 100 } });
   }
   if (M8) {
-    rows.push({ id: 'M8', figure: `channel handshake, the browser's share (CPU ${M8.throttle}× slower than this machine), median / p90`, value: `${ms(M8.linkMedian)} / ${ms(M8.linkP90)}`, baseline: `plain-HTTP page (no WebCrypto) ${ms(M8.pureJsMedian)} / ${ms(M8.pureJsP90)}; pairing with a PIN ${ms(M8.pinMedian)} / ${ms(M8.pinP90)}; the agent's share ${ms(M8.agentMedian)}`, target: '≤ 10 ms', pass: M8.linkP90 <= 10, chart: { label: 'M8 handshake in the browser (ms)', value: M8.linkMedian, target: 10 } });
+    rows.push({ id: 'M8', figure: `channel handshake, the browser's share (CPU ${M8.throttle}× slower than this machine), median / p90`, value: `${ms(M8.linkMedian)} / ${ms(M8.linkP90)}`, baseline: `plain-HTTP page (no WebCrypto) ${ms(M8.pureJsMedian)} / ${ms(M8.pureJsP90)}; pairing with a PIN ${ms(M8.pinMedian)} / ${ms(M8.pinP90)}; the agent's share ${ms(M8.agentMedian)}`, target: '≤ 10 ms', pass: M8.linkP90 <= 10, chart: { label: 'M8 handshake in the browser, p90 (ms)', value: M8.linkP90, target: 10 } });
   }
   if (M9) {
     rows.push({ id: 'M9', figure: `agent memory with ${M9.sessions} sessions printing, per session beyond the first`, value: num(M9.perSessionMiB, 'MiB'), baseline: `one session ${num(M9.oneSessionMiB, 'MiB')}; ${M9.sessions} sessions ${num(M9.manySessionsMiB, 'MiB')}`, target: `≤ 2 MiB per session; ${M9.sessions} sessions < 150 MiB`, pass: M9.perSessionMiB <= 2 && M9.manySessionsMiB < 150, chart: { label: 'M9 MiB per printing session', value: M9.perSessionMiB, target: 2 } });
@@ -92,7 +92,8 @@ export function renderChart(rows) {
   const plot = width - left - 60;
   const height = items.length * rowHeight + 70;
   const scaleMax = 2; // bars up to 200% of the target
-  const x = (ratio) => left + Math.min(ratio, scaleMax) / scaleMax * plot;
+  // A figure below zero (a hop that added nothing) is drawn at zero.
+  const x = (ratio) => left + Math.max(0, Math.min(ratio, scaleMax)) / scaleMax * plot;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
@@ -102,7 +103,8 @@ export function renderChart(rows) {
     const y = 40 + i * rowHeight;
     const { value, target, higherIsBetter } = r.chart;
     const ratio = value / target;
-    const good = higherIsBetter ? ratio >= 1 : ratio <= 1;
+    // The table's verdict when the row has one (it may weigh more than the charted figure), else the bar's own.
+    const good = r.pass ?? (higherIsBetter ? ratio >= 1 : ratio <= 1);
     parts.push(`<text x="${left - 8}" y="${y + 15}" text-anchor="end">${escapeXml(r.chart.label)}${higherIsBetter ? ' ↑' : ''}</text>`);
     parts.push(`<rect x="${left}" y="${y + 3}" width="${Math.max(1, x(ratio) - left)}" height="18" fill="${good ? '#3fb950' : '#f85149'}"/>`);
     parts.push(`<text x="${x(ratio) + 4}" y="${y + 16}">${escapeXml(formatNumber(value))}</text>`);
