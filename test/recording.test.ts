@@ -168,7 +168,7 @@ describe('session recordings', () => {
     client.type('yes recorded | head -c 3000000; echo; echo flood-$((1+1))\r');
     await client.waitForOutput('flood-2', 30_000);
     const warning = await agent.events.next((e) => e.event === 'warning' && e.message.includes('reached its limit'));
-    expect(warning).toMatchObject({ message: expect.stringContaining('1 MiB') });
+    expect(warning).toMatchObject({ message: expect.stringContaining('limit of 1.0 MiB') });
     await agent.close();
     const [file] = recordings(agent.configDir);
     // At most its share of the cap, and the marker saying why it ends.

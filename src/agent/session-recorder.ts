@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { eventLine, headerLine, type CastCode } from '../recording/asciicast.js';
 import { CastOutputEncoder } from '../recording/cast-output.js';
 import { pruneRecordings, recordingName } from '../recording/recording-store.js';
+import { sizeText } from '../protocol/index.js';
 
 /** How an agent records its sessions. */
 export interface RecordingSettings {
@@ -161,7 +162,7 @@ export class SessionRecorder {
     // A line that would take the file past its share of the cap is not written: the recording ends before it.
     const cap = Math.floor(this.settings.maxBytes / 4);
     if (state.written + bytes.length > cap) {
-      this.stop(`the recording ${this.file} reached its limit of ${(cap / 1048576).toFixed(0)} MiB (a quarter of --record-max); it stops here`);
+      this.stop(`the recording ${this.file} reached its limit of ${sizeText(cap)} (a quarter of --record-max); it stops here`);
       return;
     }
     try {
