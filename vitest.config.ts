@@ -32,6 +32,10 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // A condition polled for (a file pruned, a page updated) gets 10 s: on a slow or busy machine an agent
+    // takes more than the default second to start its recording or answer a page, and a poll that is met
+    // returns at once anyway.
+    expect: { poll: { timeout: 10_000 } },
     // Integration tests spawn PTYs, relays and browsers; two workers match the CI machine's cores.
     maxWorkers: 2,
     fileParallelism: true,

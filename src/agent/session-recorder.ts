@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { eventLine, headerLine, type CastCode } from '../recording/asciicast.js';
 import { CastOutputEncoder } from '../recording/cast-output.js';
 import { pruneRecordings, recordingName } from '../recording/recording-store.js';
-import { sizeText } from '../protocol/index.js';
+// Not the protocol's index: this runs in the mirror's worker, which loads only what it uses.
+import { sizeText } from '../protocol/human-text.js';
 
 /** How an agent records its sessions. */
 export interface RecordingSettings {

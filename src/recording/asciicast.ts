@@ -86,6 +86,41 @@ export function parseEvent(line: string, after = 0): CastEvent {
   return { time, code: code as CastCode, data };
 }
 
+/**
+ * A recording read line by line, as a file is read or a string is split: the header first, then events in
+ * time order; blank lines between events are skipped. A line that is not asciicast throws CastFormatError
+ * naming it ("line 3: …"), so every reader reports a bad file alike.
+ */
+export class CastLines {
+  /** The header, once the first line was read. */
+  header: CastHeader | undefined;
+  private number = 0;
+  private last = 0;
+
+  /** Reads the next line: the header (the first line), an event, or undefined for a blank line. */
+  next(line: string): { header: CastHeader } | { event: CastEvent } | undefined {
+    this.number++;
+    try {
+      if (!this.header) {
+        this.header = parseHeader(line);
+        return { header: this.header };
+      }
+      if (line.trim() === '') return undefined;
+      const event = parseEvent(line, this.last);
+      this.last = event.time;
+      return { event };
+    } catch (error) {
+      throw error instanceof CastFormatError ? new CastFormatError(`line ${this.number}: ${error.message}`) : error;
+    }
+  }
+
+  /** The header, after the last line; throws CastFormatError if there was none (an empty file). */
+  finish(): CastHeader {
+    if (!this.header) throw new CastFormatError('the file is empty');
+    return this.header;
+  }
+}
+
 /** The columns and rows of a resize event's data ("COLSxROWS"), or undefined. */
 export function parseSize(data: string): { cols: number; rows: number } | undefined {
   const match = /^(\d{1,5})x(\d{1,5})$/.exec(data);

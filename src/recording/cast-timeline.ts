@@ -2,7 +2,7 @@
 // order, the moments Claude Code waited for the person (its "waiting" markers), and its length. Used by the
 // page's player; every line is checked (asciicast.ts), and a bad one names its line.
 
-import { CastFormatError, parseEvent, parseHeader, parseSize, type CastHeader } from './asciicast.js';
+import { CastLines, parseSize, type CastHeader } from './asciicast.js';
 
 /** What the screen is given, in order: output, or a new size. */
 export type ScreenEvent = { time: number; output: string } | { time: number; size: { cols: number; rows: number } };
@@ -22,28 +22,18 @@ export const WAIT_MARKER = /^waiting\b/;
 export function castTimeline(text: string): Timeline {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
-  if (lines.length === 0) throw new CastFormatError('the file is empty');
-  let header: CastHeader;
-  try {
-    header = parseHeader(lines[0]!);
-  } catch (error) {
-    throw error instanceof CastFormatError ? new CastFormatError(`line 1: ${error.message}`) : error;
-  }
+  const reader = new CastLines();
   const events: ScreenEvent[] = [];
   const waits: number[] = [];
   let last = 0;
-  for (let i = 1; i < lines.length; i++) {
-    if (lines[i]!.trim() === '') continue;
-    let event;
-    try {
-      event = parseEvent(lines[i]!, last);
-    } catch (error) {
-      throw error instanceof CastFormatError ? new CastFormatError(`line ${i + 1}: ${error.message}`) : error;
-    }
-    last = event.time;
-    if (event.code === 'o') events.push({ time: event.time, output: event.data });
-    else if (event.code === 'r') events.push({ time: event.time, size: parseSize(event.data)! });
-    else if (event.code === 'm' && WAIT_MARKER.test(event.data)) waits.push(event.time);
+  for (const line of lines) {
+    const event = reader.next(line);
+    if (!event || !('event' in event)) continue;
+    const { time, code, data } = event.event;
+    last = time;
+    if (code === 'o') events.push({ time, output: data });
+    else if (code === 'r') events.push({ time, size: parseSize(data)! });
+    else if (code === 'm' && WAIT_MARKER.test(data)) waits.push(time);
   }
-  return { header, events, waits, duration: last };
+  return { header: reader.finish(), events, waits, duration: last };
 }

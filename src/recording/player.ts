@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CastFormatError, parseEvent, parseHeader, type CastHeader } from './asciicast.js';
+import { CastLines, type CastHeader } from './asciicast.js';
 
 export interface PlayOptions {
   /** Where the output goes. */
@@ -34,8 +34,7 @@ const ALTERNATE_SCREEN = /\x1b\[\?(?:1049|1047|47)([hl])/g;
 export async function play(file: string, options: PlayOptions): Promise<Played> {
   const speed = options.speed ?? 1;
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let header: CastHeader | undefined;
-  let number = 0;
+  const reader = new CastLines();
   let last = 0;
   let played = 0;
   let events = 0;
@@ -43,33 +42,33 @@ export async function play(file: string, options: PlayOptions): Promise<Played> 
   const started = performance.now();
   try {
     for await (const line of lines) {
-      number++;
       if (options.signal?.aborted) break;
-      try {
-        if (!header) {
-          header = parseHeader(line);
-          continue;
-        }
-        if (line.trim() === '') continue;
-        const event = parseEvent(line, last);
-        const idleLimit = options.idleLimit ?? header.idle_time_limit ?? Infinity;
-        played += Math.min(event.time - last, idleLimit);
-        last = event.time;
-        if (event.code !== 'o') continue;
-        const wait = started + (played / speed) * 1000 - performance.now();
-        if (wait > 1) await sleep(wait, undefined, { signal: options.signal });
-        options.write(event.data);
-        events++;
-        for (const match of event.data.matchAll(ALTERNATE_SCREEN)) inAlternateScreen = match[1] === 'h';
-      } catch (error) {
-        if (error instanceof CastFormatError) throw new CastFormatError(`line ${number}: ${error.message}`);
-        if ((error as Error).name === 'AbortError') break;
-        throw error;
-      }
+      const read = reader.next(line);
+      if (!read || !('event' in read)) continue;
+      const event = read.event;
+      const idleLimit = options.idleLimit ?? reader.header!.idle_time_limit ?? Infinity;
+      played += Math.min(event.time - last, idleLimit);
+      last = event.time;
+      if (event.code !== 'o') continue;
+      const wait = started + (played / speed) * 1000 - performance.now();
+      if (wait > 1 && !(await paused(wait, options.signal))) break;
+      options.write(event.data);
+      events++;
+      for (const match of event.data.matchAll(ALTERNATE_SCREEN)) inAlternateScreen = match[1] === 'h';
     }
   } finally {
     lines.close();
   }
-  if (!header) throw new CastFormatError('the file is empty');
-  return { header, events, duration: last, stopped: options.signal?.aborted === true, inAlternateScreen };
+  return { header: reader.finish(), events, duration: last, stopped: options.signal?.aborted === true, inAlternateScreen };
+}
+
+/** Waits `ms`; false if `signal` stopped the wait. */
+async function paused(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') return false;
+    throw error;
+  }
 }
