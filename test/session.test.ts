@@ -44,6 +44,9 @@ describe('a session through the relay', () => {
     const a = new TestClient(agent.url);
     const b = new TestClient(agent.url);
     await Promise.all([a.waitForState('online'), b.waitForState('online')]);
+    // Each has its first screen (the prompt) before anyone types: one still waiting for it would get the
+    // command's output inside that screen, drawn its own way, instead of as the bytes the other saw.
+    await Promise.all([a.waitForOutput('$ '), b.waitForOutput('$ ')]);
     a.type('echo from-a-$((1+1))\r');
     await Promise.all([a.waitForOutput('from-a-2'), b.waitForOutput('from-a-2')]);
     b.type('echo from-b-$((2+2))\r');
