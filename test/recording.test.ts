@@ -61,19 +61,39 @@ describe('output events', () => {
       let at = 0;
       let time = 0;
       while (at < bytes.length) {
-        const end = Math.min(bytes.length, at + 1 + Math.floor(next() * 9));
-        const chunk = new Uint8Array(bytes.subarray(at, end));
-        expected += decoder.decode(chunk, { stream: true });
-        const line = encoder.encode((time += 0.25), chunk);
+        // One to three parts per event, as the recorder collects them, each cut anywhere.
+        const parts: Uint8Array[] = [];
+        for (let count = 1 + Math.floor(next() * 3); count > 0 && at < bytes.length; count--) {
+          const end = Math.min(bytes.length, at + 1 + Math.floor(next() * 9));
+          parts.push(new Uint8Array(bytes.subarray(at, end)));
+          expected += decoder.decode(parts.at(-1), { stream: true });
+          at = end;
+        }
+        const line = encoder.encode((time += 0.25), parts);
         // The line itself is valid UTF-8 (nothing broken passed through), and JSON.
         if (line) expect(isUtf8(line)).toBe(true);
         if (line) got += parseEvent(line.toString('utf8').replace(/\n$/, '')).data;
-        at = end;
       }
       expected += decoder.decode();
       const rest = encoder.finish((time += 0.25));
       if (rest) got += parseEvent(rest.toString('utf8').replace(/\n$/, '')).data;
       expect(got, bytes.toString('hex')).toBe(expected);
+    }
+  });
+
+  it('are the bytes JSON.stringify makes of the decoded text, for long runs of plain text with quotes, backslashes and controls at every alignment', () => {
+    let seed = 5;
+    const next = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const alphabet = Array.from('abcXYZ 019~"\\\x7f\r\n\t\x1b\x00é─🙂');
+    const text = Array.from({ length: 40_000 }, () => (next() < 0.9 ? 'plain text ' : alphabet[Math.floor(next() * alphabet.length)]!)).join('');
+    const bytes = Buffer.from(text);
+    const encoder = new CastOutputEncoder();
+    for (const offset of [0, 1, 2, 3]) {
+      // Parts starting at every offset from a word boundary, so plain words are read at every alignment.
+      const line = encoder.encode(1.5, [bytes.subarray(0, offset), bytes.subarray(offset, 70_001), bytes.subarray(70_001)]);
+      const expected = Buffer.from(`[1.500000,"o",${JSON.stringify(text)}]\n`);
+      const differs = expected.findIndex((byte, at) => line![at] !== byte);
+      expect({ offset, length: line!.length, differs }).toEqual({ offset, length: expected.length, differs: -1 });
     }
   });
 });

@@ -143,10 +143,9 @@ export class SessionRecorder {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pendingBytes === 0 || this.state.kind !== 'recording') return;
-    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const line = this.output.encode(this.time(this.pendingAt), this.pending);
     this.pending = [];
     this.pendingBytes = 0;
-    const line = this.output.encode(this.time(this.pendingAt), data);
     if (line) this.write(line);
   }
 
