@@ -3,8 +3,8 @@
 // exactly as a streaming TextDecoder would (the longest valid start of a broken sequence becomes one
 // replacement character). It costs a fraction of decoding to a string, JSON.stringify and encoding back.
 // Four bytes of plain text (printable ASCII but for the quote and the backslash) are copied as one word;
-// the input is gathered, and the line built, in buffers kept from call to call (fresh memory costs a page
-// fault per 4 KiB, more than copying it).
+// the input is gathered, and the line built, in buffers kept from call to call and shared by the thread's
+// encoders (fresh memory costs a page fault per 4 KiB, more than copying it).
 
 /** Per byte: 0 copied, 1 escaped with a backslash and a letter, 2 escaped as \u00XX, 3 starts UTF-8. */
 const ESCAPE = new Uint8Array(256);
@@ -31,32 +31,31 @@ function plainWord(word: number): boolean {
   return (word & 0x80808080) === 0 && (~(word + 0x60606060) & 0x80808080) === 0 && (zeroBytes(word ^ 0x22222222) | zeroBytes(word ^ 0x5c5c5c5c)) === 0;
 }
 
+/**
+ * Where the input is gathered (the carry and the parts, one after another, aligned for reading words) and
+ * where lines are built (a Uint8Array, not a Buffer: element stores on it are faster): shared by every
+ * encoder of the thread, as one line is built at a time.
+ */
+const buffers = { input: new Uint8Array(0), inputWords: new Uint32Array(0), line: new Uint8Array(0), lineView: new DataView(new ArrayBuffer(0)) };
+
 /** Turns output bytes into "o" event lines, carrying a UTF-8 character cut between two calls to the next. */
 export class CastOutputEncoder {
   /** The start of a UTF-8 character the last call's output ended in. */
   private carry = new Uint8Array(0);
-  /** Where the input is gathered: the carry and the parts, one after another, aligned for reading words. */
-  private input = new Uint8Array(1 << 16);
-  private inputWords = new Uint32Array(this.input.buffer);
-  /** Where lines are built (a Uint8Array, not a Buffer: element stores on it are faster). */
-  private scratch = new Uint8Array(1 << 16);
-  private scratchView = new DataView(this.scratch.buffer);
 
   /**
    * The event line for the output `parts` (in order) at `time`, with its line feed, as UTF-8; undefined if
-   * nothing can be written yet. The line is a view of a buffer the next call reuses: write it before then.
+   * nothing can be written yet. The line is a view of a buffer the next call of any encoder of this thread
+   * reuses: write it before then.
    */
   encode(time: number, parts: readonly Uint8Array[]): Buffer | undefined {
     let length = this.carry.length;
     for (const part of parts) length += part.length;
-    if (this.input.length < length) {
-      this.input = new Uint8Array(Math.max(length, this.input.length * 2));
-      this.inputWords = new Uint32Array(this.input.buffer, 0, this.input.length >> 2);
-    }
-    this.input.set(this.carry, 0);
+    const input = inputOf(length);
+    input.set(this.carry, 0);
     let at = this.carry.length;
     for (const part of parts) {
-      this.input.set(part, at);
+      input.set(part, at);
       at += part.length;
     }
     return this.line(time, length, false);
@@ -65,7 +64,7 @@ export class CastOutputEncoder {
   /** The event line for a character left cut at the end (a replacement character), if there is one; a view, as `encode`'s. */
   finish(time: number): Buffer | undefined {
     if (this.carry.length === 0) return undefined;
-    this.input.set(this.carry, 0);
+    inputOf(this.carry.length).set(this.carry, 0);
     return this.line(time, this.carry.length, true);
   }
 
@@ -73,14 +72,11 @@ export class CastOutputEncoder {
   private line(time: number, length: number, final: boolean): Buffer | undefined {
     const head = `[${time.toFixed(6)},"o","`;
     const need = head.length + length * 6 + 3;
-    if (this.scratch.length < need) {
-      this.scratch = new Uint8Array(Math.max(need, this.scratch.length * 2));
-      this.scratchView = new DataView(this.scratch.buffer);
+    if (buffers.line.length < need) {
+      buffers.line = new Uint8Array(Math.max(need, buffers.line.length * 2, 1 << 16));
+      buffers.lineView = new DataView(buffers.line.buffer);
     }
-    const out = this.scratch;
-    const view = this.scratchView;
-    const bytes = this.input;
-    const words = this.inputWords;
+    const { line: out, lineView: view, input: bytes, inputWords: words } = buffers;
     let o = writeAscii(out, 0, head);
     const start = o;
     let i = 0;
@@ -132,6 +128,15 @@ export class CastOutputEncoder {
     o = writeAscii(out, o, '"]\n');
     return Buffer.from(out.buffer, out.byteOffset, o);
   }
+}
+
+/** The shared input buffer, made to hold at least `length` bytes. */
+function inputOf(length: number): Uint8Array {
+  if (buffers.input.length < length) {
+    buffers.input = new Uint8Array(Math.max(length, buffers.input.length * 2, 1 << 16));
+    buffers.inputWords = new Uint32Array(buffers.input.buffer, 0, buffers.input.length >> 2);
+  }
+  return buffers.input;
 }
 
 /** Writes ASCII `text` into `out` at `at`; returns where it ends. */
