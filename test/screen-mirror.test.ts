@@ -8,38 +8,43 @@ import serialize from '@xterm/addon-serialize';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ScreenMirror } from '../src/agent/screen-mirror.js';
-import { skippableSpans } from '../src/agent/skippable-output.js';
+import { skippableSpans, type SkippableSpan } from '../src/agent/skippable-output.js';
 import { terminalInternals } from '../src/agent/terminal-internals.js';
 
 const bytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 const lines = (count: number, make = (i: number) => `line ${i}`): string => Array.from({ length: count }, (_, i) => `${make(i)}\r\n`).join('');
 
 describe('skippableSpans', () => {
+  const spansOf = (data: Uint8Array, keep: number): SkippableSpan[] => skippableSpans(data, keep).spans;
+
   it('leaves the last lines of a run of plain lines, and skips the rest up to a line that ends in CR LF', () => {
     const data = bytes(lines(10));
-    const spans = skippableSpans(data, 3);
+    const spans = spansOf(data, 3);
     expect(spans).toEqual([{ from: 0, to: bytes(lines(7)).length }]);
-    expect(skippableSpans(data, 10)).toEqual([]);
-    expect(skippableSpans(data, 9)).toEqual([{ from: 0, to: bytes(lines(1)).length }]);
+    expect(spansOf(data, 10)).toEqual([]);
+    expect(spansOf(data, 9)).toEqual([{ from: 0, to: bytes(lines(1)).length }]);
     // A cut only after CR LF: lines ending in a bare LF are kept with the next one.
     const bare = bytes('a\r\nb\nc\r\nd\r\ne\r\n');
-    expect(skippableSpans(bare, 2)).toEqual([{ from: 0, to: 'a\r\nb\nc\r\n'.length }]);
-    expect(skippableSpans(bytes('a\nb\nc\nd\n'), 1)).toEqual([]);
+    expect(spansOf(bare, 2)).toEqual([{ from: 0, to: 'a\r\nb\nc\r\n'.length }]);
+    expect(spansOf(bytes('a\nb\nc\nd\n'), 1)).toEqual([]);
+    // What the run keeps may be skipped with output that continues it: it says where that part starts.
+    expect(skippableSpans(data, 3).openRun).toBe(bytes(lines(7)).length);
+    expect(skippableSpans(data, 10).openRun).toBe(0);
   });
 
   it('finds the same spans wherever the data starts in memory (it reads aligned words where it can)', () => {
     const text = `${lines(40)}x\x1b[1mbold\x1b[0m\r\n${lines(40, (i) => `${'w'.repeat(i)}\x7f`)}`;
-    const expected = skippableSpans(bytes(text), 5);
+    const expected = spansOf(bytes(text), 5);
     expect(expected).toHaveLength(2);
     const memory = new Uint8Array(text.length + 8);
     for (let offset = 0; offset < 4; offset++) {
       memory.set(bytes(text), offset);
-      expect(skippableSpans(memory.subarray(offset, offset + text.length), 5)).toEqual(expected);
+      expect(spansOf(memory.subarray(offset, offset + text.length), 5)).toEqual(expected);
     }
     // A control byte anywhere in an aligned word ends the run.
     for (let at = 0; at < 4; at++) {
       const line = `${'a'.repeat(at)}\x1b${'b'.repeat(7 - at)}`;
-      expect(skippableSpans(bytes(`${lines(8)}${line}\r\n${lines(8)}`), 2)).toHaveLength(2);
+      expect(spansOf(bytes(`${lines(8)}${line}\r\n${lines(8)}`), 2)).toHaveLength(2);
     }
   });
 
@@ -76,7 +81,7 @@ describe('skippableSpans', () => {
       const memory = new Uint8Array(text.length + 8);
       for (let offset = 0; offset < 4; offset++) {
         memory.set(bytes(text), offset);
-        expect(skippableSpans(memory.subarray(offset, offset + text.length), keep), JSON.stringify(text)).toEqual(expected);
+        expect(spansOf(memory.subarray(offset, offset + text.length), keep), JSON.stringify(text)).toEqual(expected);
       }
     }
   });
@@ -85,16 +90,20 @@ describe('skippableSpans', () => {
     const head = lines(6);
     const middle = 'x\x1b[31my\r\n';
     const data = bytes(head + middle + lines(6));
-    expect(skippableSpans(data, 2)).toEqual([
+    expect(spansOf(data, 2)).toEqual([
       { from: 0, to: bytes(lines(4)).length },
       { from: bytes(head + middle).length, to: bytes(head + middle + lines(4)).length },
     ]);
     // An unfinished last line is not part of a run.
-    expect(skippableSpans(bytes(`${lines(5)}partial`), 2)).toEqual([{ from: 0, to: bytes(lines(3)).length }]);
+    expect(spansOf(bytes(`${lines(5)}partial`), 2)).toEqual([{ from: 0, to: bytes(lines(3)).length }]);
+    // …but one the output after it may finish: the open run holds it. Data that ends in a line that is not plain has none.
+    expect(skippableSpans(bytes(`${lines(5)}partial`), 2).openRun).toBe(bytes(lines(3)).length);
+    expect(skippableSpans(bytes(`${lines(5)}x\x1b[1m`), 2).openRun).toBe(bytes(`${lines(5)}x\x1b[1m`).length);
+    expect(skippableSpans(bytes(`${lines(5)}x\x1b[1m\r\n`), 2).openRun).toBe(bytes(`${lines(5)}x\x1b[1m\r\n`).length);
   });
 
   it('takes UTF-8 text as plain, but not what encodes a control, overlong forms or broken sequences', () => {
-    const run = (line: string): number => skippableSpans(Buffer.from(`${lines(3)}${line}\r\n${lines(3)}`, 'latin1'), 1).length;
+    const run = (line: string): number => spansOf(Buffer.from(`${lines(3)}${line}\r\n${lines(3)}`, 'latin1'), 1).length;
     const utf8 = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
     expect(run(utf8('héllo ✓ 漢字 🙂'))).toBe(1);
     expect(run('\xc2\x9b31m')).toBe(2); // U+009B, a C1 CSI
@@ -275,6 +284,29 @@ describe('the screen mirror', () => {
     const c = open();
     c.write(bytes('third\r\n'), 7);
     expect(await c.lines(5)).toEqual(['third']);
+  });
+
+  it('carries the end of a run of plain lines into the next hold while output keeps coming: a long stream is parsed only where it stops, and the screen stays exact', async () => {
+    const settings = { cols: 80, rows: 24, scrollback: 100 };
+    const keep = 2 * settings.rows + settings.scrollback + 1;
+    const { mirror, reference, screen } = besideReference(settings);
+    // 12 MiB of lines of 100 characters (twelve holds of 1 MiB), a coloured line now and then (where runs
+    // end, at places that fall anywhere in a hold), and an unfinished line at the end.
+    const line = (i: number): string => (i % 40_000 === 39_999 ? `\x1b[3${i % 8}m${String(i).padStart(97)}\x1b[0m\r\n` : `${String(i).padStart(98, '.')}\r\n`);
+    const data = bytes(`${Array.from({ length: 12 * 10_486 }, (_, i) => line(i)).join('')}unfinished`);
+    for (let at = 0; at < data.length; at += 4096) {
+      const chunk = data.subarray(at, at + 4096);
+      reference.write(chunk);
+      mirror.write(chunk, at + chunk.length);
+    }
+    const expected = await screen();
+    expect((await mirror.snapshot(64 << 20))?.data).toBe(expected);
+    const stats = await mirror.stats();
+    expect(stats!.parsedBytes + stats!.skippedBytes).toBe(data.length);
+    // Parsed: the lines before each of the three coloured ones and what the stream ends in, `keep` lines each
+    // (without carrying, the end of each of the twelve holds too); room for three more if the worker paused.
+    expect(stats!.parsedBytes).toBeLessThan(7 * keep * 100);
+    reference.dispose();
   });
 
   it('skips most of a long listing, and shows its end exactly', async () => {

@@ -5,7 +5,10 @@
 // Output is not parsed as it arrives: it is held (up to HOLD_BYTES, or until HOLD_MS pass without more) and
 // parsed all at once, before anything that needs the screen. Lines that scroll out of the screen and the
 // scrollback within what is held are skipped instead of parsed (skippable-output.ts says why the screen ends
-// up the same): the bulk of a long listing or log never costs parsing.
+// up the same): the bulk of a long listing or log never costs parsing. The lines a run of plain lines keeps
+// at the end of what is held (the screen and the scrollback: about a thousand) wait, unparsed, for the output
+// after them while it keeps coming (up to CARRY_BYTES): if it continues the run, they scroll out too and are
+// skipped with it, so a steady stream of plain lines is parsed only where it stops.
 
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
@@ -16,6 +19,9 @@ import { terminalInternals, type TerminalInternals } from './terminal-internals.
 /** Output held before it is parsed: at most this many bytes, for at most HOLD_MS after the last of it. */
 const HOLD_BYTES = 1 << 20;
 const HOLD_MS = 20;
+/** The end of a run of plain lines longer than this is parsed at once rather than wait for more output. */
+const CARRY_BYTES = 512 * 1024;
+const NOTHING = new Uint8Array(0);
 
 export class MirrorTerminal {
   private readonly terminal: InstanceType<typeof headless.Terminal>;
@@ -30,6 +36,8 @@ export class MirrorTerminal {
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
   /** Everything the terminal does, in stream order (parsing is asynchronous). */
   private queue: Promise<void> = Promise.resolve();
+  /** Output at the end of a run of plain lines, parsed or skipped with what follows (only the queue's tasks touch it). */
+  private carried: Uint8Array = NOTHING;
   private readonly counts: MirrorStats = { parsedBytes: 0, skippedBytes: 0 };
 
   constructor(private readonly settings: MirrorSettings) {
@@ -45,8 +53,9 @@ export class MirrorTerminal {
     this.heldBytes += data.length;
     this.heldEnd = end;
     this.lastWriteAt = performance.now();
-    if (this.heldBytes >= HOLD_BYTES) this.parseHeld();
-    else this.holdTimer ??= setTimeout(() => this.holdExpired(), HOLD_MS);
+    // While output keeps coming, the end of a run of plain lines is carried; once it stops, everything is parsed.
+    if (this.heldBytes >= HOLD_BYTES) this.parseHeld('carry');
+    this.holdTimer ??= setTimeout(() => this.holdExpired(), HOLD_MS);
   }
 
   /** The new size, after the output taken so far. */
@@ -78,6 +87,9 @@ export class MirrorTerminal {
     clearTimeout(this.holdTimer);
     this.held = [];
     this.heldBytes = 0;
+    this.inOrder(() => {
+      this.carried = NOTHING;
+    });
     this.inOrder(() => this.terminal.dispose());
   }
 
@@ -97,27 +109,39 @@ export class MirrorTerminal {
     setImmediate(() => {
       const quiet = performance.now() - this.lastWriteAt;
       if (quiet >= HOLD_MS) this.parseHeld();
-      else if (this.heldBytes > 0) this.holdTimer = setTimeout(() => this.holdExpired(), HOLD_MS - quiet);
+      else this.holdTimer = setTimeout(() => this.holdExpired(), HOLD_MS - quiet);
     });
   }
 
-  /** Takes the output held, to be parsed after what is queued before it. */
-  private parseHeld(): void {
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
-    if (this.heldBytes === 0) return;
-    const data = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
+  /**
+   * Takes the output held, to be parsed after what is queued before it: all of it, and what was carried
+   * before (the screen is needed, or output stopped), or all but the end of a run of plain lines (`carry`).
+   */
+  private parseHeld(end: 'all' | 'carry' = 'all'): void {
+    if (end === 'all') {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    } else if (this.heldBytes === 0) return;
+    const data = this.held.length === 1 ? this.held[0]! : this.heldBytes === 0 ? NOTHING : Buffer.concat(this.held, this.heldBytes);
     this.held = [];
     this.heldBytes = 0;
-    this.inOrder(() => this.parse(data));
+    this.inOrder(() => this.parse(data, end));
   }
 
-  /** Parses `data`, skipping what scrolls out unseen where the terminal is ready to. */
-  private async parse(data: Uint8Array): Promise<void> {
+  /**
+   * Parses what was carried and `data`, skipping what scrolls out unseen where the terminal is ready to;
+   * with `carry`, the end of a run of plain lines they end in waits for the next output instead.
+   */
+  private async parse(taken: Uint8Array, end: 'all' | 'carry'): Promise<void> {
+    const data = this.carried.length === 0 ? taken : Buffer.concat([this.carried, taken]);
+    this.carried = NOTHING;
+    if (data.length === 0) return;
     const keep = 2 * this.terminal.rows + this.settings.scrollback + 1;
+    const { spans, openRun } = skippableSpans(data, keep);
+    const stop = end === 'carry' && data.length - openRun <= CARRY_BYTES ? openRun : data.length;
     let at = 0;
     let skipped = 0;
-    for (const span of skippableSpans(data, keep)) {
+    for (const span of spans) {
       await this.apply(data.subarray(at, span.from));
       let from = span.from;
       if (!this.internals.readyToSkip()) {
@@ -136,9 +160,10 @@ export class MirrorTerminal {
       skipped += span.to - from;
       at = span.to;
     }
-    await this.apply(data.subarray(at));
+    await this.apply(data.subarray(at, stop));
+    this.carried = data.subarray(stop);
     this.counts.skippedBytes += skipped;
-    this.counts.parsedBytes += data.length - skipped;
+    this.counts.parsedBytes += stop - skipped;
   }
 
   /** Applies bytes to the terminal; resolves once they are parsed. */

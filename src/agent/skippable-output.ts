@@ -51,12 +51,24 @@ function secondByteRange(lead: number): [number, number] {
   return [0x80, 0xbf];
 }
 
+/** What of some output the mirror may skip, and where a run of plain lines the output ends in starts. */
+export interface Skippable {
+  /** The spans that may be skipped, in order. */
+  spans: SkippableSpan[];
+  /**
+   * Where the part of a run of plain lines that reaches the end of the data and was not skipped starts (its
+   * start, or the end of its span); the data's length if the data ends in a line that is not plain. Output
+   * that follows may continue the run, and skip this part too.
+   */
+  openRun: number;
+}
+
 /**
  * The spans of `data` the mirror may skip, in order: in every run of plain lines holding more than
  * `keepLineFeeds` line feeds, its start up to the end of a line ending in "\r\n" that leaves at least
  * `keepLineFeeds` line feeds in the run after it. A run starts at the data's start or after a line feed.
  */
-export function skippableSpans(data: Uint8Array, keepLineFeeds: number): SkippableSpan[] {
+export function skippableSpans(data: Uint8Array, keepLineFeeds: number): Skippable {
   const spans: SkippableSpan[] = [];
   const length = data.length;
   let runStart = 0;
@@ -112,14 +124,14 @@ export function skippableSpans(data: Uint8Array, keepLineFeeds: number): Skippab
     const cut = cutOf(data, runStart, lineStart, runLineFeeds, keepLineFeeds);
     if (cut > runStart) spans.push({ from: runStart, to: cut });
     const next = data.indexOf(0x0a, i);
-    if (next < 0) return spans;
+    if (next < 0) return { spans, openRun: length };
     i = next + 1;
     runStart = lineStart = i;
     runLineFeeds = 0;
   }
   const cut = cutOf(data, runStart, lineStart, runLineFeeds, keepLineFeeds);
   if (cut > runStart) spans.push({ from: runStart, to: cut });
-  return spans;
+  return { spans, openRun: Math.max(cut, runStart) };
 }
 
 const NO_WORDS = new Uint32Array(0);
