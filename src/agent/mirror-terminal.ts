@@ -122,18 +122,20 @@ export class MirrorTerminal {
       clearTimeout(this.holdTimer);
       this.holdTimer = undefined;
     } else if (this.heldBytes === 0) return;
-    const data = this.held.length === 1 ? this.held[0]! : this.heldBytes === 0 ? NOTHING : Buffer.concat(this.held, this.heldBytes);
+    const taken = this.held;
     this.held = [];
     this.heldBytes = 0;
-    this.inOrder(() => this.parse(data, end));
+    this.inOrder(() => this.parse(taken, end));
   }
 
   /**
-   * Parses what was carried and `data`, skipping what scrolls out unseen where the terminal is ready to;
+   * Parses what was carried and the output `taken`, skipping what scrolls out unseen where the terminal is ready to;
    * with `carry`, the end of a run of plain lines they end in waits for the next output instead.
    */
-  private async parse(taken: Uint8Array, end: 'all' | 'carry'): Promise<void> {
-    const data = this.carried.length === 0 ? taken : Buffer.concat([this.carried, taken]);
+  private async parse(taken: Uint8Array[], end: 'all' | 'carry'): Promise<void> {
+    const parts = this.carried.length === 0 ? taken : [this.carried, ...taken];
+    // One copy, into memory of its own: the parts are views of the messages' buffers, and the carried end of one.
+    const data = parts.length === 1 ? parts[0]! : parts.length === 0 ? NOTHING : Buffer.concat(parts);
     this.carried = NOTHING;
     if (data.length === 0) return;
     const keep = 2 * this.terminal.rows + this.settings.scrollback + 1;
