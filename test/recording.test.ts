@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEvent, parseHeader, parseSize, type CastEvent, type CastHeader } from '../src/recording/asciicast.js';
 import { CastOutputEncoder } from '../src/recording/cast-output.js';
+import { castTimeline } from '../src/recording/cast-timeline.js';
+import { play } from '../src/recording/player.js';
 import { killAll, runCli } from './helpers/cli.js';
 import { cleanup, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 
@@ -95,6 +97,27 @@ describe('output events', () => {
       const differs = expected.findIndex((byte, at) => line![at] !== byte);
       expect({ offset, length: line!.length, differs }).toEqual({ offset, length: expected.length, differs: -1 });
     }
+  });
+});
+
+describe('replaying', () => {
+  it('shortens pauses to the idle limit, and says how long the recording is (its last event), in the player and the timeline', async () => {
+    // Pauses of 1,000 and 2,000 seconds: played at once only if each is shortened to the limit.
+    const text = [
+      JSON.stringify({ version: 2, width: 80, height: 24, timestamp: 1_796_000_000 }),
+      '[0.5,"o","first\\r\\n"]',
+      '[1000.5,"o","second\\r\\n"]',
+      '',
+      '[3000.25,"m","waiting for you"]',
+      '',
+    ].join('\n');
+    const file = join(tempDir(), 'pauses.cast');
+    writeFileSync(file, text);
+    let written = '';
+    const played = await play(file, { write: (data) => (written += data), idleLimit: 0.01 });
+    expect(played).toMatchObject({ events: 2, duration: 3000.25, stopped: false });
+    expect(written).toBe('first\r\nsecond\r\n');
+    expect(castTimeline(text)).toMatchObject({ duration: 3000.25, waits: [3000.25], events: [{ time: 0.5 }, { time: 1000.5 }] });
   });
 });
 

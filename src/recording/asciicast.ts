@@ -114,6 +114,11 @@ export class CastLines {
     }
   }
 
+  /** The time of the last event read, in seconds from the start (0 before any). */
+  get lastTime(): number {
+    return this.last;
+  }
+
   /** The header, after the last line; throws CastFormatError if there was none (an empty file). */
   finish(): CastHeader {
     if (!this.header) throw new CastFormatError('the file is empty');

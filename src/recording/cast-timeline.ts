@@ -25,15 +25,13 @@ export function castTimeline(text: string): Timeline {
   const reader = new CastLines();
   const events: ScreenEvent[] = [];
   const waits: number[] = [];
-  let last = 0;
   for (const line of lines) {
     const event = reader.next(line);
     if (!event || !('event' in event)) continue;
     const { time, code, data } = event.event;
-    last = time;
     if (code === 'o') events.push({ time, output: data });
     else if (code === 'r') events.push({ time, size: parseSize(data)! });
     else if (code === 'm' && WAIT_MARKER.test(data)) waits.push(time);
   }
-  return { header: reader.finish(), events, waits, duration: last };
+  return { header: reader.finish(), events, waits, duration: reader.lastTime };
 }

@@ -35,7 +35,6 @@ export async function play(file: string, options: PlayOptions): Promise<Played> 
   const speed = options.speed ?? 1;
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   const reader = new CastLines();
-  let last = 0;
   let played = 0;
   let events = 0;
   let inAlternateScreen = false;
@@ -43,12 +42,12 @@ export async function play(file: string, options: PlayOptions): Promise<Played> 
   try {
     for await (const line of lines) {
       if (options.signal?.aborted) break;
+      const previous = reader.lastTime;
       const read = reader.next(line);
       if (!read || !('event' in read)) continue;
       const event = read.event;
       const idleLimit = options.idleLimit ?? reader.header!.idle_time_limit ?? Infinity;
-      played += Math.min(event.time - last, idleLimit);
-      last = event.time;
+      played += Math.min(event.time - previous, idleLimit);
       if (event.code !== 'o') continue;
       const wait = started + (played / speed) * 1000 - performance.now();
       if (wait > 1 && !(await paused(wait, options.signal))) break;
@@ -59,7 +58,7 @@ export async function play(file: string, options: PlayOptions): Promise<Played> 
   } finally {
     lines.close();
   }
-  return { header: reader.finish(), events, duration: last, stopped: options.signal?.aborted === true, inAlternateScreen };
+  return { header: reader.finish(), events, duration: reader.lastTime, stopped: options.signal?.aborted === true, inAlternateScreen };
 }
 
 /** Waits `ms`; false if `signal` stopped the wait. */
