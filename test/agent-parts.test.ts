@@ -1,8 +1,13 @@
-// The agent's pieces that need no PTY or socket: the output ring, the terminal-size policy, and output as
-// plain lines.
+// The agent's pieces that need no PTY or socket: the output ring, the terminal-size policy, output as plain
+// lines, and a terminal's output stream answering a client whose snapshot cannot be had.
 
 import { describe, expect, it } from 'vitest';
+import type { OpenChannel } from '../src/agent/channel-host.js';
+import { ClientTable } from '../src/agent/client-table.js';
 import { OutputLog } from '../src/agent/output-log.js';
+import { TerminalStream, type ScreenSource } from '../src/agent/terminal-stream.js';
+import type { Uplink } from '../src/agent/uplink.js';
+import { FrameType, decodeFrame, fromBase64Url, openFrame, openSnapshot, randomBytes, randomId, snapshotKey, utf8, type Frame } from '../src/protocol/index.js';
 import { SizePolicy } from '../src/agent/size-policy.js';
 import { plainLines } from '../src/agent/plain-lines.js';
 
@@ -87,5 +92,46 @@ describe('plainLines', () => {
     const output = new Uint8Array([...bytes('\x1b[31mab').subarray(3), 0xc3, ...bytes('\r\nwhole line\r\n')]);
     expect(plainLines(output, 5, true)).toEqual(['whole line']);
     expect(plainLines(output, 5, false)).toHaveLength(2);
+  });
+});
+
+describe('TerminalStream', () => {
+  it('answers a client whose screen snapshot fails with the output it holds, and reports the failure (no unhandled rejection)', async () => {
+    const sent: Array<string | Uint8Array> = [];
+    const uplink: Uplink = { isOnline: true, send: (data) => (sent.push(data), 0), onceBelow: () => undefined };
+    const clients = new ClientTable(uplink, () => undefined);
+    // A mirror whose snapshot fails after it was asked for one (as a worker that breaks mid-snapshot).
+    const screen: ScreenSource = { write: () => undefined, resize: () => undefined, snapshot: () => Promise.reject(new Error('the mirror broke')), backlog: 0, failure: undefined };
+    const failures: string[] = [];
+    const stream = new TerminalStream(1, uplink, { write: () => undefined, resize: () => undefined, pauseOutput: () => undefined }, clients, {
+      screen,
+      onSnapshotFailed: (message) => failures.push(message),
+    });
+    stream.online();
+    stream.output(utf8('hello from before\r\n'));
+    const streamKey = fromBase64Url(stream.watchInfo().key);
+    const channel: OpenChannel = {
+      session: randomId(),
+      access: 'full',
+      credential: { kind: 'link', readOnly: false },
+      device: undefined,
+      keys: { receive: randomBytes(32), send: randomBytes(32) },
+      open: { session: randomId(), history: 'screen' },
+      address: undefined,
+      seq: { sent: 0, received: 0 },
+    };
+    clients.opened(7, channel);
+    sent.length = 0;
+    stream.sync(7, 1, undefined); // a new client: no position to resume from, so it is given the screen
+    await expect.poll(() => failures).toEqual(['the mirror broke']);
+    // What it got instead: a snapshot that redraws from the stream's start (nothing was lost yet), then every byte held.
+    const toClient = sent.filter((data): data is Uint8Array => typeof data !== 'string').map((data) => decodeFrame(data));
+    const inner = toClient.map((frame) => (frame.type === FrameType.ToClient && frame.client === 7 ? decodeFrame(frame.inner) : undefined)).filter((frame): frame is Frame => frame !== undefined);
+    const snapshot = inner.find((frame) => frame.type === FrameType.Snapshot);
+    expect(snapshot && snapshot.type === FrameType.Snapshot && openSnapshot(snapshotKey(channel.keys.send, streamKey), snapshot)).toMatchObject({ kind: 'screen', data: new Uint8Array(0) });
+    const output = inner.filter((frame) => frame.type === FrameType.Output).map((frame) => Buffer.from(openFrame(streamKey, frame as Frame & { type: typeof FrameType.Output })).toString());
+    expect(output.join('')).toBe('hello from before\r\n');
+    stream.dispose();
+    clients.dispose();
   });
 });
