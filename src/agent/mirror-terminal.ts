@@ -89,8 +89,8 @@ export class MirrorTerminal {
     this.heldBytes = 0;
     this.inOrder(() => {
       this.carried = NOTHING;
+      this.terminal.dispose();
     });
-    this.inOrder(() => this.terminal.dispose());
   }
 
   private inOrder(task: () => Promise<void> | void): void {
@@ -135,7 +135,7 @@ export class MirrorTerminal {
   private async parse(taken: Uint8Array[], end: 'all' | 'carry'): Promise<void> {
     const parts = this.carried.length === 0 ? taken : [this.carried, ...taken];
     // One copy, into memory of its own: the parts are views of the messages' buffers, and the carried end of one.
-    const data = parts.length === 1 ? parts[0]! : parts.length === 0 ? NOTHING : Buffer.concat(parts);
+    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     this.carried = NOTHING;
     if (data.length === 0) return;
     const keep = 2 * this.terminal.rows + this.settings.scrollback + 1;
