@@ -67,6 +67,8 @@ describeBrowser('past sessions on the phone', () => {
     await page.getByRole('button', { name: 'Past sessions', exact: true }).click();
     await expect.poll(() => rows.count()).toBe(2);
     await rows.nth(0).getByRole('button').click();
+    // Its length is known once it is downloaded and the player shows it (the slider keeps the last one's till then).
+    await expect.poll(() => page.locator('#player').isVisible()).toBe(true);
     await page.locator('#player-seek').fill(await page.locator('#player-seek').getAttribute('max') ?? '0');
     await expect.poll(() => playerScreen(page)).toMatch(/^replay-me-42\s*$/m);
   });

@@ -69,8 +69,13 @@ describeBrowser('sessions on the phone', () => {
     await rows.nth(1).locator('.session-open').click();
     await waitForScreen(page, 'second-session-9');
     await page.locator('#sessions-toggle').click();
+    // The list changes under the panel's buttons and they stay where they were: a finger about to tap
+    // New session never lands on what moved there.
+    const before = await button(page, 'New session').boundingBox();
     await page.getByRole('button', { name: 'Dismiss website · sh' }).click();
     await expect.poll(() => rows.count()).toBe(1);
+    expect(before).not.toBeNull();
+    expect(await button(page, 'New session').boundingBox()).toEqual(before);
   });
 
   it('starts a session in a new git worktree, and says why a start is refused', async () => {
