@@ -165,7 +165,7 @@
   ;; next call (carry says where it starts) unless $final, when it is one U+FFFD. Returns where the output
   ;; ends; writes up to 16 bytes past it.
   (func (export "escape") (param $p i32) (param $end i32) (param $o i32) (param $final i32) (result i32)
-    (local $v v128) (local $special v128) (local $n i32) (local $b i32) (local $e i32) (local $letter i32)
+    (local $v v128) (local $special v128) (local $mask i32) (local $n i32) (local $at i32) (local $b i32) (local $e i32) (local $letter i32)
     (global.set $carry (local.get $end))
     (loop $scan
       (if (i32.le_u (i32.add (local.get $p) (i32.const 16)) (local.get $end))
@@ -176,12 +176,39 @@
             (v128.or
               (i8x16.lt_s (local.get $v) (i8x16.splat (i32.const 0x20)))
               (v128.or (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x22))) (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x5c))))))
-          (if (i32.eqz (v128.any_true (local.get $special)))
+          (local.set $mask (i8x16.bitmask (local.get $special)))
+          ;; The block's ASCII specials escaped where they are, each followed by the rest of the block moved
+          ;; along (the output for block byte k is at $o + k); a UTF-8 byte is left to the byte-wise path.
+          (block $utf8
+            (loop $specials
+              (br_if $utf8 (i32.eqz (local.get $mask)))
+              (local.set $n (i32.ctz (local.get $mask)))
+              (local.set $b (i32.load8_u (i32.add (local.get $p) (local.get $n))))
+              (br_if $utf8 (i32.ge_u (local.get $b) (i32.const 0x80)))
+              (local.set $at (i32.add (local.get $o) (local.get $n)))
+              (i32.store8 (local.get $at) (i32.const 0x5c))
+              (local.set $letter (i32.load8_u (local.get $b)))
+              (if (local.get $letter)
+                (then
+                  (i32.store8 offset=1 (local.get $at) (local.get $letter))
+                  (local.set $o (i32.add (local.get $o) (i32.const 1))))
+                (else
+                  (i32.store8 offset=1 (local.get $at) (i32.const 0x75))
+                  (i32.store8 offset=2 (local.get $at) (i32.const 0x30))
+                  (i32.store8 offset=3 (local.get $at) (i32.const 0x30))
+                  (i32.store8 offset=4 (local.get $at) (i32.load8_u offset=128 (i32.shr_u (local.get $b) (i32.const 4))))
+                  (i32.store8 offset=5 (local.get $at) (i32.load8_u offset=128 (i32.and (local.get $b) (i32.const 15))))
+                  (local.set $o (i32.add (local.get $o) (i32.const 5)))))
+              (v128.store (i32.add (i32.add (local.get $o) (local.get $n)) (i32.const 1))
+                (i8x16.swizzle (local.get $v)
+                  (i8x16.add (v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15) (i8x16.splat (i32.add (local.get $n) (i32.const 1))))))
+              (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
+              (br $specials)))
+          (if (i32.eqz (local.get $mask))
             (then
               (local.set $p (i32.add (local.get $p) (i32.const 16)))
               (local.set $o (i32.add (local.get $o) (i32.const 16)))
               (br $scan)))
-          (local.set $n (i32.ctz (i8x16.bitmask (local.get $special))))
           (local.set $p (i32.add (local.get $p) (local.get $n)))
           (local.set $o (i32.add (local.get $o) (local.get $n)))))
       (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (local.get $o))))
