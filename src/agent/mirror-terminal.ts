@@ -38,6 +38,8 @@ export class MirrorTerminal {
   private queue: Promise<void> = Promise.resolve();
   /** Output at the end of a run of plain lines, parsed or skipped with what follows (only the queue's tasks touch it). */
   private carried: Uint8Array = NOTHING;
+  /** Where held output is gathered to be parsed (see gather); the carried end is in it. */
+  private room: Uint8Array = NOTHING;
   private readonly counts: MirrorStats = { parsedBytes: 0, skippedBytes: 0 };
 
   constructor(private readonly settings: MirrorSettings) {
@@ -89,6 +91,7 @@ export class MirrorTerminal {
     this.heldBytes = 0;
     this.inOrder(() => {
       this.carried = NOTHING;
+      this.room = NOTHING;
       this.terminal.dispose();
     });
   }
@@ -133,9 +136,7 @@ export class MirrorTerminal {
    * with `carry`, the end of a run of plain lines they end in waits for the next output instead.
    */
   private async parse(taken: Uint8Array[], end: 'all' | 'carry'): Promise<void> {
-    const parts = this.carried.length === 0 ? taken : [this.carried, ...taken];
-    // One copy, into memory of its own: the parts are views of the messages' buffers, and the carried end of one.
-    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const data = this.gather(taken);
     this.carried = NOTHING;
     if (data.length === 0) return;
     const keep = 2 * this.terminal.rows + this.settings.scrollback + 1;
@@ -166,6 +167,31 @@ export class MirrorTerminal {
     this.carried = data.subarray(stop);
     this.counts.skippedBytes += skipped;
     this.counts.parsedBytes += stop - skipped;
+    // Quiet again: the memory goes until the next flood.
+    if (this.carried.length === 0 && end === 'all') this.room = NOTHING;
+  }
+
+  /**
+   * What was carried, then the output `taken`, one after another in this terminal's own memory, kept from hold
+   * to hold while output keeps coming (fresh memory costs a page fault per 4 KiB, more than copying into it).
+   * The carried end is already in it: it moves to the front.
+   */
+  private gather(taken: Uint8Array[]): Uint8Array {
+    let length = this.carried.length;
+    for (const part of taken) length += part.length;
+    if (this.room.length < length) {
+      const room = new Uint8Array(Math.max(length, this.room.length * 2));
+      room.set(this.carried);
+      this.room = room;
+    } else if (this.carried.length > 0) {
+      this.room.copyWithin(0, this.carried.byteOffset - this.room.byteOffset, this.carried.byteOffset - this.room.byteOffset + this.carried.length);
+    }
+    let at = this.carried.length;
+    for (const part of taken) {
+      this.room.set(part, at);
+      at += part.length;
+    }
+    return this.room.subarray(0, length);
   }
 
   /** Applies bytes to the terminal; resolves once they are parsed. */
