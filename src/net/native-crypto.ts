@@ -2,16 +2,22 @@
 // and the same X25519 as the pure-JavaScript defaults the browser keeps, only faster. Installed once per
 // process with useNativeCrypto().
 
-import { createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, diffieHellman, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { IntegrityError, fromBase64Url, setEphemeralKeys, toBase64Url, type EphemeralKey } from '../protocol/index.js';
 import { useNativeAead } from './native-aead.js';
 
-/** A fresh ephemeral X25519 key in OpenSSL. */
+/**
+ * A fresh ephemeral X25519 key in OpenSSL. The public key comes out of the key generation already encoded,
+ * not exported from its key object afterwards: in Node.js 20 an export holds the key's lock while it
+ * allocates, and when that allocation collects the generation's spent job as garbage, the job's destructor
+ * waits for the same lock, and the thread stops for good (it happened to an agent in the tests).
+ */
 export function nativeEphemeral(): Required<EphemeralKey> {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  const jwk = publicKey.export({ format: 'jwk' });
+  // Node.js 20 encodes a generated key as JWK; its type definitions do not say so.
+  const { publicKey, privateKey } = generateKeyPairSync('x25519', { publicKeyEncoding: { format: 'jwk' } } as never) as unknown as { publicKey: JsonWebKey; privateKey: KeyObject };
+  if (typeof publicKey.x !== 'string') throw new Error('OpenSSL gave no X25519 public key');
   return {
-    publicKey: fromBase64Url(jwk.x!),
+    publicKey: fromBase64Url(publicKey.x),
     agree: (peer) => {
       try {
         const theirs = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: toBase64Url(peer) }, format: 'jwk' });
