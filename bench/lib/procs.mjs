@@ -2,7 +2,7 @@
 // process, optionally pinned to a CPU, and answers requests over Node's IPC channel.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
@@ -103,7 +103,43 @@ export function processStats({ gc = false } = {}) {
   return {
     loopDelayMs: delay,
     gcPauses,
-    memory: process.memoryUsage(), cpuMicros: cpu.user + cpu.system, userMicros: cpu.user, systemMicros: cpu.system, rss: kib('VmRSS'), peakRss: kib('VmHWM'), heapUsed: process.memoryUsage().heapUsed };
+    memory: process.memoryUsage(), cpuMicros: cpu.user + cpu.system, userMicros: cpu.user, systemMicros: cpu.system, rss: kib('VmRSS'), peakRss: kib('VmHWM'), heapUsed: process.memoryUsage().heapUsed,
+    threadCpuMs: threadCpu(),
+    minorFaults: minorFaults() };
+}
+
+/** Page faults served without the disk (each a fresh page of memory, or one the kernel took back) so far (Linux; else 0). */
+function minorFaults() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time of each of this process's threads (the main thread, workers, V8's helpers), in ms (Linux; else empty). */
+function threadCpu() {
+  const byName = {};
+  let tasks = [];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return byName;
+  }
+  for (const task of tasks) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+      // Node's threads all take the process's name: the main thread is told by its id, the others by name and id.
+      const name = task === String(process.pid) ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))} ${task}`;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime, in clock ticks of 10 ms.
+      byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return byName;
 }
 
 /** Peak resident memory of another process, in bytes. */

@@ -41,7 +41,7 @@ async function baselines(file) {
   };
 }
 
-async function throughRelay(file, clients) {
+export async function throughRelay(file, clients) {
   const relay = await startRelay();
   const agent = await startAgent(relay.info.url, '/bin/sh', catOnKeys(file.warmUp, file));
   const w = waiter(120_000, `${clients} clients to receive ${file.bytes} bytes`);
@@ -64,6 +64,12 @@ async function throughRelay(file, clients) {
     relayCpuMsPerMiB: relayCpuMs / (file.bytes / MiB),
     relayCpuMsPerMiBDelivered: relayCpuMs / ((file.bytes * clients) / MiB),
     agentCpuMsPerMiB: (agentAfter.cpuMicros - agentBefore.cpuMicros) / 1000 / (file.bytes / MiB),
+    // Fresh pages the agent touched (a page fault each), per MiB.
+    agentFaultsPerMiB: (agentAfter.minorFaults - agentBefore.minorFaults) / (file.bytes / MiB),
+    // The agent's CPU by thread (main, the mirrors' worker, V8's helpers), from the kernel's 10 ms ticks.
+    agentThreadsMsPerMiB: Object.fromEntries(
+      Object.entries(agentAfter.threadCpuMs).map(([name, ms]) => [name, (ms - (agentBefore.threadCpuMs[name] ?? 0)) / (file.bytes / MiB)]),
+    ),
     // The readers stand in for browsers in this process, on the relay's CPU: their CPU per MiB of the stream.
     readersCpuMsPerMiB: (readersCpu.user + readersCpu.system) / 1000 / (file.bytes / MiB),
   };
@@ -150,6 +156,9 @@ export async function run({ mib = 64 } = {}) {
     readersCpuMsPerMiB16: sixteen.readersCpuMsPerMiB,
     relayCpuMsPerMiBOfStream16: sixteen.relayCpuMsPerMiB,
     agentCpuMsPerMiB: (one.agentCpuMsPerMiB + onSeq.one.agentCpuMsPerMiB) / 2,
+    // Where it goes (in the results file, for analysis): by thread, and the page faults, per stream.
+    agentThreadsMsPerMiB: { lines: one.agentThreadsMsPerMiB, seq: onSeq.one.agentThreadsMsPerMiB },
+    agentFaultsPerMiB: { lines: one.agentFaultsPerMiB, seq: onSeq.one.agentFaultsPerMiB },
     ptyReadCpuMsPerMiB: (onLines.base.readCpuMsPerMiB + onSeq.base.readCpuMsPerMiB) / 2,
     ttydCpuMsPerMiB: onLines.peer && onSeq.peer ? (onLines.peer.cpuMsPerMiB + onSeq.peer.cpuMsPerMiB) / 2 : undefined,
     mib,
