@@ -18,7 +18,8 @@
   (global $carry (export "carry") (mut i32) (i32.const 0))
 
   ;; Where the UTF-8 sequence led by the byte at $at ends, bytes up to $end: 0 if they end before it could,
-  ;; minus where the bytes that make a broken sequence end if it is invalid. With $no_c1, U+0080..U+009F
+  ;; minus where the bytes that make a broken sequence end if it is invalid (callers tell the two apart by
+  ;; sign: addresses stay below 2 GiB, as the callers' inputs are a few MiB). With $no_c1, U+0080..U+009F
   ;; (C1 controls to a terminal) count as invalid.
   (func $utf8_end (param $at i32) (param $end i32) (param $no_c1 i32) (result i32)
     (local $lead i32) (local $size i32) (local $low i32) (local $high i32) (local $k i32) (local $next i32)

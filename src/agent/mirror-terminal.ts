@@ -138,7 +138,10 @@ export class MirrorTerminal {
   private async parse(taken: Uint8Array[], end: 'all' | 'carry'): Promise<void> {
     const data = this.gather(taken);
     this.carried = NOTHING;
-    if (data.length === 0) return;
+    if (data.length === 0) {
+      if (end === 'all') this.room = NOTHING;
+      return;
+    }
     const keep = 2 * this.terminal.rows + this.settings.scrollback + 1;
     const { spans, openRun } = skippableSpans(data, keep);
     const stop = end === 'carry' && data.length - openRun <= CARRY_BYTES ? openRun : data.length;
@@ -167,8 +170,8 @@ export class MirrorTerminal {
     this.carried = data.subarray(stop);
     this.counts.skippedBytes += skipped;
     this.counts.parsedBytes += stop - skipped;
-    // Quiet again: the memory goes until the next flood.
-    if (this.carried.length === 0 && end === 'all') this.room = NOTHING;
+    // Quiet again (nothing is carried then): the memory goes until the next flood.
+    if (end === 'all') this.room = NOTHING;
   }
 
   /**
