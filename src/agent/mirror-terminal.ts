@@ -128,7 +128,11 @@ export class MirrorTerminal {
     const taken = this.held;
     this.held = [];
     this.heldBytes = 0;
-    this.inOrder(() => this.parse(taken, end));
+    this.inOrder(async () => {
+      await this.parse(taken, end);
+      // Quiet again, or the screen is needed (nothing is carried then): the memory goes until the next flood.
+      if (end === 'all') this.room = NOTHING;
+    });
   }
 
   /**
@@ -138,10 +142,7 @@ export class MirrorTerminal {
   private async parse(taken: Uint8Array[], end: 'all' | 'carry'): Promise<void> {
     const data = this.gather(taken);
     this.carried = NOTHING;
-    if (data.length === 0) {
-      if (end === 'all') this.room = NOTHING;
-      return;
-    }
+    if (data.length === 0) return;
     const keep = 2 * this.terminal.rows + this.settings.scrollback + 1;
     const { spans, openRun } = skippableSpans(data, keep);
     const stop = end === 'carry' && data.length - openRun <= CARRY_BYTES ? openRun : data.length;
@@ -170,8 +171,6 @@ export class MirrorTerminal {
     this.carried = data.subarray(stop);
     this.counts.skippedBytes += skipped;
     this.counts.parsedBytes += stop - skipped;
-    // Quiet again (nothing is carried then): the memory goes until the next flood.
-    if (end === 'all') this.room = NOTHING;
   }
 
   /**
