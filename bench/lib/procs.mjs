@@ -108,11 +108,16 @@ export function processStats({ gc = false } = {}) {
     minorFaults: minorFaults() };
 }
 
+/** A /proc `stat` line: the name in its parentheses, and the fields after it (the state first). */
+function readStat(path) {
+  const stat = readFileSync(path, 'utf8');
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), fields: stat.slice(stat.lastIndexOf(')') + 2).split(' ') };
+}
+
 /** Page faults served without the disk (each a fresh page of memory, or one the kernel took back) so far (Linux; else 0). */
 function minorFaults() {
   try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+    return Number(readStat('/proc/self/stat').fields[7]);
   } catch {
     return 0;
   }
@@ -129,10 +134,10 @@ function threadCpu() {
   }
   for (const task of tasks) {
     try {
-      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+      const stat = readStat(`/proc/self/task/${task}/stat`);
       // Node's threads all take the process's name: the main thread is told by its id, the others by name and id.
-      const name = task === String(process.pid) ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))} ${task}`;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = task === String(process.pid) ? 'main' : `${stat.name} ${task}`;
+      const fields = stat.fields;
       // utime and stime, in clock ticks of 10 ms.
       byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10;
     } catch {
