@@ -78,6 +78,41 @@ describeBrowser('sessions on the phone', () => {
     expect(await button(page, 'New session').boundingBox()).toEqual(before);
   });
 
+  it('an alert that comes and goes moves nothing: the terminal keeps its size, and the tap that dismisses it lands where it was aimed', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const page = await browser.open(agent.url);
+    await waitForState(page, 'online');
+    await page.keyboard.type('echo ready-$((3*4))\r');
+    await waitForScreen(page, 'ready-12');
+    const size = () =>
+      page.evaluate(() => {
+        const { term } = (window as unknown as { ccremote: { term: { cols: number; rows: number } } }).ccremote;
+        return { cols: term.cols, rows: term.rows };
+      });
+    const terminalSize = await size();
+    const terminalBox = await page.locator('#terminal').boundingBox();
+    await page.locator('#sessions-toggle').click();
+    await button(page, 'New session').click();
+    const shell = page.getByLabel('A shell');
+    const aimed = await shell.boundingBox();
+    // The session rings its bell while the sheet is open (typed from another device, so this page is not touched).
+    const other = new TestClient(agent.url);
+    await other.waitForState('online');
+    other.type("printf 'rang-%s\\a\\n' $((7*6))\r");
+    await other.waitForOutput('rang-42');
+    await page.waitForSelector('#attention:not([hidden])');
+    expect(aimed).not.toBeNull();
+    expect(await shell.boundingBox()).toEqual(aimed);
+    expect(await page.locator('#terminal').boundingBox()).toEqual(terminalBox);
+    expect(await size()).toEqual(terminalSize);
+    // The tap dismisses the alert (the person is here) and still chooses what it was aimed at.
+    await page.mouse.click(aimed!.x + aimed!.width / 2, aimed!.y + aimed!.height / 2);
+    await page.waitForSelector('#attention', { state: 'hidden' });
+    expect(await shell.isChecked()).toBe(true);
+    expect(await size()).toEqual(terminalSize);
+  });
+
   it('starts a session in a new git worktree, and says why a start is refused', async () => {
     const relay = await startRelay();
     const agent = await startAgent(relay.url, { maxSessions: 2 });
@@ -153,7 +188,7 @@ describeBrowser('sessions on the phone', () => {
     expect(await page.evaluate(() => document.body.dataset.state)).toBe('closed');
   });
 
-  it('an alert about another session names it, and a tap on it shows that session', { timeout: 60_000 }, async () => {
+  it('an alert about another session names it, goes when the person touches the screen elsewhere, and a tap on it shows that session', { timeout: 60_000 }, async () => {
     const claude = claudeStandIn();
     const relay = await startRelay();
     const agent = await startAgent(relay.url, { claudeCommand: claude });
@@ -175,6 +210,15 @@ describeBrowser('sessions on the phone', () => {
     expect(await notice.textContent()).toContain(name);
     await expect.poll(() => page.locator('#sessions-waiting').textContent()).toBe('1');
     await page.screenshot({ path: screenshotPath('sessions-alert') });
+    // A touch elsewhere means the person read it: it stops covering the screen, and the session button
+    // still says one session waits.
+    const box = (await page.locator('#terminal').boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await notice.waitFor({ state: 'hidden' });
+    expect(await page.locator('#sessions-waiting').textContent()).toBe('1');
+    // It asks again; this time the tap is on the notice.
+    owner.type('\r');
+    await notice.waitFor({ state: 'visible', timeout: 15_000 });
     await notice.tap();
     await waitForScreen(page, 'hook-ran');
     expect(await page.locator('#session-name').textContent()).toBe(name);

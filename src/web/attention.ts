@@ -54,8 +54,8 @@ export class Attention {
     // The person is back: they look at the page, or touch or type on it.
     parts.listen(document, 'visibilitychange', () => document.visibilityState === 'visible' && this.clear());
     parts.listen(window, 'focus', () => this.clear());
-    parts.listen(window, 'keydown', () => this.clear(), { capture: true });
-    parts.listen(window, 'pointerdown', () => this.clear(), { capture: true });
+    parts.listen(window, 'keydown', () => this.acted(null), { capture: true });
+    parts.listen(window, 'pointerdown', (event) => this.acted(event.target), { capture: true });
     // Browsers allow sound only after a gesture: the first tap anywhere prepares it.
     parts.listen(window, 'pointerdown', () => this.prepareSound(), { once: true, capture: true });
     if (this.button) parts.listen(this.button, 'click', () => void this.askPermission());
@@ -94,8 +94,8 @@ export class Attention {
   /** The person is looking: take the marks away. */
   clear(): void {
     const notice = document.getElementById('attention');
-    // A notice about another session stays until it is tapped or that session is shown: the person has
-    // not seen what it is about by looking at this one.
+    // A notice about another session stays while the person only looks back at the page (they have not
+    // seen what it is about), until they act, tap it, or that session is shown.
     if (notice && this.noticeFor === undefined) {
       notice.hidden = true;
       delete document.body.dataset.attention;
@@ -104,6 +104,16 @@ export class Attention {
     this.pending = false;
     if (document.title.startsWith(TITLE_MARK)) document.title = document.title.slice(TITLE_MARK.length);
     void (navigator as Navigator & { clearAppBadge?: () => Promise<void> }).clearAppBadge?.().catch(() => undefined);
+  }
+
+  /** The person touched or typed: they are here and have read the notice, which goes, whatever session
+   *  it is about (the session button still counts those waiting), so it covers the screen no longer. A
+   *  touch on the notice itself is a tap on it. */
+  private acted(target: EventTarget | null): void {
+    const notice = document.getElementById('attention');
+    if (notice && target instanceof Node && notice.contains(target)) return;
+    this.noticeFor = undefined;
+    this.clear();
   }
 
   /** A session is on screen now: a notice about it has done its job. */
