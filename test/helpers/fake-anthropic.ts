@@ -185,7 +185,8 @@ export function permissionStandIn(): string {
 const settings = JSON.parse(process.argv[process.argv.indexOf('--settings') + 1]);
 const hook = settings.hooks.PermissionRequest[0].hooks[0].command;
 let step = 0;
-console.log('waiting-for-enter');
+// Raw before it says it waits: an Enter typed while the terminal was still cooked would arrive as a
+// newline (the terminal turns CR into LF) and be ignored.
 process.stdin.setRawMode?.(true);
 process.stdin.on('data', (data) => {
   if (!data.includes(13)) return;
@@ -201,6 +202,7 @@ process.stdin.on('data', (data) => {
     console.log('decided-' + n + ':' + behavior);
   });
 });
+console.log('waiting-for-enter');
 setInterval(() => {}, 1000);
 `,
   );
