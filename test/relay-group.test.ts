@@ -249,7 +249,7 @@ describeRedis('a group of relays on one Redis', () => {
     // Only A, which holds the agent's connection, follows its events.
     await expect.poll(followers).toBe(1);
     // Every command Redis gets while the agent is idle, over several renewal periods.
-    const monitor = await inspect.duplicate().monitor();
+    const monitor = await inspect.monitor(); // a connection of its own
     atCleanup(() => void monitor.disconnect());
     const seen: string[][] = [];
     monitor.on('monitor', (_time: string, args: unknown[]) => seen.push(args.map(String)));
