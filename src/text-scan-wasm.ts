@@ -1,4 +1,4 @@
-// Made by scripts/text-scan-wasm.mjs from text-scan.wat: do not edit. The WebAssembly module, as base64.
+// Made by scripts/wasm-modules.mjs from text-scan.wat: do not edit. The WebAssembly module, as base64.
 export const TEXT_SCAN_WASM =
   'AGFzbQEAAAABGwRgA39/fwF/YAJ/fwBgAn9/AX9gBH9/f38BfwMHBgABAgIDAwUDAQABBhADfwFBAAt/AUEAC38BQQALBygEBm1l' +
   'bW9yeQIABWNhcnJ5AwIKcGxhaW5fcnVucwAEBmVzY2FwZQAFCvUKBu0BAQZ/IAAtAAAhAyADQcIBa0EeSQRAQQIhBAUgA0HgAWtB' +

@@ -1,6 +1,6 @@
 // The scans of terminal output over plain text, 16 bytes at a time: what the screen mirror may skip
 // (skippable-output.ts) and the recording's JSON strings (recording/cast-output.ts). They run in WebAssembly
-// with its 128-bit SIMD (text-scan.wat; its bytes in text-scan-wasm.ts, made by scripts/text-scan-wasm.mjs),
+// with its 128-bit SIMD (text-scan.wat; its bytes in text-scan-wasm.ts, made by scripts/wasm-modules.mjs),
 // which tests 16 bytes in a few instructions where JavaScript tests them one by one or four at a time: the
 // scans cost a fifth to a half of what they did, and they run over every byte of a flood.
 //
@@ -8,6 +8,7 @@
 // costs little beside a scan), and what is returned lives there until the next call of either scan.
 
 import { TEXT_SCAN_WASM } from './text-scan-wasm.js';
+import { wasmModule } from './wasm-module.js';
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -21,19 +22,12 @@ const BASE = 1024;
 /** How far past its end a scan may read or write in 16-byte steps. */
 const SLACK = 16;
 
-let instance: Exports | undefined;
-
-function exports(): Exports {
-  instance ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(TEXT_SCAN_WASM, 'base64'))).exports as unknown as Exports;
-  return instance;
-}
+const scan = wasmModule<Exports>(TEXT_SCAN_WASM);
+const exports = scan.exports;
 
 /** The memory, made to hold at least `bytes` from BASE; a view of all of it (growing it detaches older views). */
 function memoryFor(bytes: number): Uint8Array {
-  const { memory } = exports();
-  const need = BASE + bytes;
-  if (memory.buffer.byteLength < need) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65_536));
-  return new Uint8Array(memory.buffer);
+  return scan.memoryFor(BASE + bytes);
 }
 
 /** Where output may start after `length` bytes of input at BASE: past the slack, on a 16-byte boundary. */

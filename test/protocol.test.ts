@@ -42,6 +42,7 @@ import {
   SEAL_OVERHEAD,
   pinProblem,
   nobleAead,
+  type Aead,
   open as openBox,
   sealInto,
   setAead,
@@ -81,7 +82,8 @@ import {
   type RelayToAgent,
   type RelayToClient,
 } from '../src/protocol/index.js';
-import { nativeAead, nativeAeadAvailable } from '../src/net/native-aead.js';
+import { nativeAead, nativeAeadAvailable, nodeAead, SMALL_BOX } from '../src/net/native-aead.js';
+import { wasmAead } from '../src/net/wasm-aead.js';
 
 const id = randomId();
 const id2 = randomId();
@@ -419,8 +421,14 @@ describe('channel messages about sessions', () => {
   });
 });
 
-describe('native cipher (Node.js sides)', () => {
-  it('seals and opens the same boxes as the pure-JS cipher, both ways, at every size class; refuses altered boxes', () => {
+describe('native and WebAssembly ciphers (Node.js sides)', () => {
+  const implementations: [string, Aead][] = [
+    ['OpenSSL', nativeAead],
+    ['WebAssembly', wasmAead],
+    ['the two by size', nodeAead],
+  ];
+
+  it.each(implementations)('%s seals and opens the same boxes as the pure-JS cipher, both ways, at every size class; refuses altered boxes', (_, fast) => {
     expect(nativeAeadAvailable()).toBe(true);
     const key = randomBytes(32);
     const header = Uint8Array.from([FrameType.Output, 0, 0, 0, 0, 0, 0, 0, 7]);
@@ -430,41 +438,70 @@ describe('native cipher (Node.js sides)', () => {
       return out;
     };
     try {
-      for (const size of [0, 1, 8, 63, 64, 65, 4096, 65_536, 100_003]) {
+      for (const size of [0, 1, 8, 15, 16, 17, 63, 64, 65, SMALL_BOX - 1, SMALL_BOX, 4096, 65_536, 100_003]) {
         // An unaligned key and plaintext exercise the copying paths too.
         const plaintext = Uint8Array.from({ length: size + 1 }, (_, i) => (i * 131 + size) & 0xff).subarray(1);
         setAead(undefined);
         const byNoble = seal(plaintext);
-        setAead(nativeAead);
-        const byNative = seal(plaintext);
+        setAead(fast);
+        const byFast = seal(plaintext);
         expect(Buffer.from(openBox(key, header, byNoble, 'box')).equals(Buffer.from(plaintext))).toBe(true);
         setAead(undefined);
-        expect(Buffer.from(openBox(key, header, byNative, 'box')).equals(Buffer.from(plaintext))).toBe(true);
+        expect(Buffer.from(openBox(key, header, byFast, 'box')).equals(Buffer.from(plaintext))).toBe(true);
         // As received from a socket: Node Buffers at odd offsets inside a larger (pooled) buffer.
-        setAead(nativeAead);
+        setAead(fast);
         const received = Buffer.concat([Buffer.alloc(3), Buffer.from(byNoble)]).subarray(3);
         const keyView = Buffer.concat([Buffer.alloc(1), Buffer.from(key)]).subarray(1);
         expect(Buffer.from(openBox(keyView, header, received, 'box')).equals(Buffer.from(plaintext))).toBe(true);
-        for (const aead of [nativeAead, undefined]) {
+        for (const aead of [fast, undefined]) {
           setAead(aead);
-          const altered = Uint8Array.from(byNative);
+          const altered = Uint8Array.from(byFast);
           altered[altered.length - 1 - (size % 17)]! ^= 0x80;
           expect(() => openBox(key, header, altered, 'box')).toThrow(IntegrityError);
-          expect(() => openBox(key, Uint8Array.from([...header.subarray(0, 8), 8]), byNative, 'box')).toThrow(IntegrityError);
+          expect(() => openBox(key, Uint8Array.from([...header.subarray(0, 8), 8]), byFast, 'box')).toThrow(IntegrityError);
         }
       }
-      // Known answer: the same nonce gives byte-identical boxes from both implementations.
-      const nonce = randomBytes(24);
-      const plaintext = randomBytes(1000);
-      const out = [nativeAead, nobleAead].map((aead) => {
-        const sealed = new Uint8Array(plaintext.length + 16);
-        aead.seal(key, nonce, header, plaintext, sealed);
-        return Buffer.from(sealed);
-      });
-      expect(out[0]!.equals(out[1]!)).toBe(true);
     } finally {
       setAead(undefined);
     }
+  });
+
+  it.each(implementations)('%s makes byte for byte the boxes of the pure-JS cipher, for every length of text up to 300 bytes and of associated data up to 40, and each altered bit fails', (_, fast) => {
+    for (let length = 0; length <= 300; length++) {
+      const key = randomBytes(32);
+      const nonce = randomBytes(24);
+      const aad = randomBytes(length % 41);
+      const plaintext = randomBytes(length);
+      const [byNoble, byFast] = [nobleAead, fast].map((aead) => {
+        const sealed = new Uint8Array(length + 16);
+        aead.seal(key, nonce, aad, plaintext, sealed);
+        return sealed;
+      });
+      expect(Buffer.from(byFast!).equals(Buffer.from(byNoble!)), `length ${length}`).toBe(true);
+      expect(Buffer.from(fast.open(key, nonce, aad, byNoble!)).equals(Buffer.from(plaintext))).toBe(true);
+      // One bit of the ciphertext, the tag, the associated data, the nonce or the key.
+      const flip = (bytes: Uint8Array): Uint8Array => {
+        const copy = Uint8Array.from(bytes);
+        copy[length % copy.length]! ^= 1 << (length % 8);
+        return copy;
+      };
+      expect(() => fast.open(key, nonce, aad, flip(byNoble!))).toThrow();
+      if (aad.length > 0) expect(() => fast.open(key, nonce, flip(aad), byNoble!)).toThrow();
+      expect(() => fast.open(key, flip(nonce), aad, byNoble!)).toThrow();
+      expect(() => fast.open(flip(key), nonce, aad, byNoble!)).toThrow();
+    }
+  });
+
+  it('WebAssembly matches the RFC 8439 test vector of ChaCha20-Poly1305 under an XChaCha20 subkey (draft-irtf-cfrg-xchacha, A.3.1)', () => {
+    const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s/g, ''), 'hex'));
+    const plaintext = Buffer.from("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.");
+    const key = hex('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f');
+    const nonce = hex('404142434445464748494a4b4c4d4e4f5051525354555657');
+    const aad = hex('50515253c0c1c2c3c4c5c6c7');
+    const sealed = new Uint8Array(plaintext.length + 16);
+    wasmAead.seal(key, nonce, aad, plaintext, sealed);
+    expect(Buffer.from(sealed.subarray(plaintext.length)).toString('hex')).toBe('c0875924c1c7987947deafd8780acf49');
+    expect(Buffer.from(sealed.subarray(0, 16)).toString('hex')).toBe('bd6d179d3e83d43b9576579493c0e939');
   });
 });
 

@@ -52,10 +52,10 @@ function runsByteByByte(data: Uint8Array, keep: number): PlainRun[] {
 }
 
 describe('the WebAssembly scans', () => {
-  it('are the module text-scan.wat compiles to (run scripts/text-scan-wasm.mjs after changing it)', () => {
-    const script = fileURLToPath(new URL('../scripts/text-scan-wasm.mjs', import.meta.url));
+  it('are the modules text-scan.wat and aead.wat compile to (run scripts/wasm-modules.mjs after changing them)', () => {
+    const script = fileURLToPath(new URL('../scripts/wasm-modules.mjs', import.meta.url));
     // Exits with 1, saying so, when they differ.
-    expect(execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' })).toBe('src/text-scan-wasm.ts matches src/text-scan.wat\n');
+    expect(execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' })).toBe('src/text-scan-wasm.ts matches src/text-scan.wat\nsrc/net/aead-wasm.ts matches src/net/aead.wat\n');
   });
 
   it('find the runs of plain lines a byte-by-byte reading finds, for controls and UTF-8 anywhere in a block of 16 bytes', () => {
