@@ -10,8 +10,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Each module: its text, the TypeScript file of its bytes, and the constant naming them. */
 export const MODULES = [
-  { wat: 'src/text-scan.wat', ts: 'src/text-scan-wasm.ts', name: 'TEXT_SCAN_WASM' },
-  { wat: 'src/net/aead.wat', ts: 'src/net/aead-wasm.ts', name: 'AEAD_WASM' },
+  { wat: 'src/wasm/text-scan.wat', ts: 'src/wasm/text-scan-wasm.ts', name: 'TEXT_SCAN_WASM' },
+  { wat: 'src/wasm/aead.wat', ts: 'src/wasm/aead-wasm.ts', name: 'AEAD_WASM' },
 ];
 
 /** A module's bytes, from its .wat. */

@@ -83,7 +83,8 @@ import {
   type RelayToClient,
 } from '../src/protocol/index.js';
 import { nativeAead, nativeAeadAvailable, nodeAead, SMALL_BOX } from '../src/net/native-aead.js';
-import { wasmAead } from '../src/net/wasm-aead.js';
+import { wasmAead, wasmPoly1305 } from '../src/wasm/aead.js';
+import { poly1305 } from '@noble/ciphers/_poly1305.js';
 
 const id = randomId();
 const id2 = randomId();
@@ -489,6 +490,31 @@ describe('native and WebAssembly ciphers (Node.js sides)', () => {
       if (aad.length > 0) expect(() => fast.open(key, nonce, flip(aad), byNoble!)).toThrow();
       expect(() => fast.open(key, flip(nonce), aad, byNoble!)).toThrow();
       expect(() => fast.open(flip(key), nonce, aad, byNoble!)).toThrow();
+    }
+  });
+
+  it("WebAssembly's Poly1305 gives @noble/ciphers' tags where its arithmetic has edges: sums at and just past 2^130 - 5, carries through every limb, the key's second half carrying out of 128 bits", () => {
+    const block = (fill: number, last = fill): Uint8Array => Uint8Array.from({ length: 16 }, (_, i) => (i === 15 ? last : fill));
+    const keyOf = (r: Uint8Array, s: Uint8Array): Uint8Array => Uint8Array.from([...r, ...s]);
+    const rOne = Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? 1 : 0));
+    const rTwo = Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? 2 : 0));
+    // The largest r clamping allows, and r with only its top limb.
+    const rMax = Uint8Array.from([0xff, 0xff, 0xff, 0x0f, 0xfc, 0xff, 0xff, 0x0f, 0xfc, 0xff, 0xff, 0x0f, 0xfc, 0xff, 0xff, 0x0f]);
+    const rTop = Uint8Array.from({ length: 16 }, (_, i) => (i === 15 ? 0x0f : 0));
+    const zero = new Uint8Array(16);
+    const ones = block(0xff);
+    const cases: [Uint8Array, Uint8Array][] = [];
+    for (const r of [rOne, rTwo, rMax, rTop]) {
+      for (const s of [zero, ones, block(0xff, 0x7f), Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? 0x05 : 0))]) {
+        // With r = 1, two blocks of all ones sum to 2^130 - 2, past the modulus; others land just below or on it.
+        for (const message of [[ones], [ones, ones], [ones, block(0xfe), block(0x01)], [block(0xfb, 0xff), ones], [block(0xfd, 0xff)], [zero], [zero, zero, ones]]) {
+          cases.push([keyOf(r, s), Uint8Array.from(message.flatMap((b) => [...b]))]);
+        }
+      }
+    }
+    for (let n = 0; n < 300; n++) cases.push([randomBytes(32), randomBytes(16 * (n % 9))]);
+    for (const [key, message] of cases) {
+      expect(Buffer.from(wasmPoly1305(key, message)).toString('hex'), Buffer.from(key).toString('hex')).toBe(Buffer.from(poly1305(message, key)).toString('hex'));
     }
   });
 

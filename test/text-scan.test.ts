@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { plainRuns, type PlainRun } from '../src/text-scan.js';
+import { plainRuns, type PlainRun } from '../src/wasm/text-scan.js';
 
 /** The runs, read one byte at a time: what plainRuns promises. */
 function runsByteByByte(data: Uint8Array, keep: number): PlainRun[] {
@@ -55,7 +55,7 @@ describe('the WebAssembly scans', () => {
   it('are the modules text-scan.wat and aead.wat compile to (run scripts/wasm-modules.mjs after changing them)', () => {
     const script = fileURLToPath(new URL('../scripts/wasm-modules.mjs', import.meta.url));
     // Exits with 1, saying so, when they differ.
-    expect(execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' })).toBe('src/text-scan-wasm.ts matches src/text-scan.wat\nsrc/net/aead-wasm.ts matches src/net/aead.wat\n');
+    expect(execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' })).toBe('src/wasm/text-scan-wasm.ts matches src/wasm/text-scan.wat\nsrc/wasm/aead-wasm.ts matches src/wasm/aead.wat\n');
   });
 
   it('find the runs of plain lines a byte-by-byte reading finds, for controls and UTF-8 anywhere in a block of 16 bytes', () => {

@@ -41,6 +41,8 @@ describeBrowser('web terminal', () => {
     await page.keyboard.press('Enter');
     await waitForScreen(page, 'browser says 42');
     expect(await page.textContent('#state-text')).toBe('Connected');
+    // Its boxes are sealed and opened in WebAssembly, which the relay's page policy allows.
+    expect(await page.evaluate(() => (window as unknown as { ccremote: { cipher: string } }).ccremote.cipher)).toBe('WebAssembly');
     // The PTY has the size of the terminal on the page.
     const size = await page.evaluate(() => {
       const { term } = (window as unknown as { ccremote: { term: { rows: number; cols: number } } }).ccremote;

@@ -14,7 +14,7 @@
 // (`keepLineFeeds`) and the rest may go. (A UTF-8 character cut where the output was held needs no check:
 // its remaining bytes are not plain, so no run starts before the next line feed.)
 
-import { plainRuns } from '../text-scan.js';
+import { plainRuns } from '../wasm/text-scan.js';
 
 /** Bytes [from, to) of the data may be skipped, if the terminal is ready to at `from` (see above). */
 export interface SkippableSpan {

@@ -2,13 +2,13 @@
 // subkey: HChaCha20(key, first 16 nonce bytes) gives the subkey, and the last 8 nonce bytes, after four
 // zero bytes, are the 12-byte nonce. Boxes are identical to @noble/ciphers' xchacha20poly1305, which the
 // browser keeps using; only the speed differs (large boxes open several times faster). Small boxes go to
-// the WebAssembly implementation instead (wasm-aead.ts; see SMALL_BOX).
+// the WebAssembly implementation instead (wasm/aead.ts; see SMALL_BOX).
 
 import { createCipheriv, createDecipheriv, getCiphers } from 'node:crypto';
 import { endianness } from 'node:os';
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { type Aead, TAG_BYTES, setAead } from '../protocol/seal.js';
-import { wasmAead } from './wasm-aead.js';
+import { wasmAead } from '../wasm/aead.js';
 
 const CIPHER = 'chacha20-poly1305';
 // "expand 32-byte k"
@@ -64,7 +64,7 @@ export function nativeAeadAvailable(): boolean {
 }
 
 /**
- * Below this many bytes of text a box is sealed and opened in WebAssembly (wasm-aead.ts): making OpenSSL's
+ * Below this many bytes of text a box is sealed and opened in WebAssembly (wasm/aead.ts): making OpenSSL's
  * cipher object costs more than the work (a keystroke's box: 0.6 µs against 3.6–5.4), and above it OpenSSL's
  * vector code is faster (4 KiB: 4.9 µs against 6.9).
  */

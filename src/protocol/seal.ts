@@ -2,9 +2,10 @@
 // handshake with the agent (channel.ts) and from the stream key the agent hands every open channel; the
 // relay routes sealed boxes by their cleartext headers and can neither read nor alter them unnoticed.
 //
-// Cipher: XChaCha20-Poly1305. The default is @noble/ciphers, pure JavaScript, so it works on plain-HTTP
-// LAN pages where browsers offer no WebCrypto; Node.js sides install a native implementation of the same
-// cipher with setAead (see net/native-aead.ts). Every box has a fresh random 24-byte nonce, so no nonce repeats
+// Cipher: XChaCha20-Poly1305. The default is @noble/ciphers, pure JavaScript, which works everywhere (no
+// WebCrypto needed: plain-HTTP LAN pages have none); faster implementations of the same cipher are installed
+// with setAead: WebAssembly on the web page (web/cipher.ts), OpenSSL and WebAssembly on Node.js sides (see
+// net/native-aead.ts). Every box has a fresh random 24-byte nonce, so no nonce repeats
 // whatever is re-sent or replayed. The frame header (type and stream position or sequence number) is
 // the associated data, and each key belongs to one connection and direction, or to one output stream, so
 // a box moved to another position, stream or connection fails to open.

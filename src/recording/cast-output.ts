@@ -4,7 +4,7 @@
 // broken sequence becomes one replacement character). It costs a fraction of decoding to a string,
 // JSON.stringify and encoding back.
 
-import { jsonString } from '../text-scan.js';
+import { jsonString } from '../wasm/text-scan.js';
 
 const NOTHING = new Uint8Array(0);
 

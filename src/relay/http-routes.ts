@@ -13,11 +13,11 @@ import { COMMON_HEADERS, isJson, rateLimited, readJson, sendJson, unsupportedMed
 const MAX_BODY = 4096;
 const MAX_PRESENCE_BODY = 8192;
 
-/** Headers on the web client's page: nothing but its own scripts, no framing. */
+/** Headers on the web client's page: nothing but its own scripts (and its own WebAssembly: the cipher), no framing. */
 const PAGE_HEADERS = {
   ...COMMON_HEADERS,
   'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; " +
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; " +
     "connect-src 'self'; manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-frame-options': 'DENY',
   'permissions-policy': 'camera=(), microphone=(), geolocation=()',

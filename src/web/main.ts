@@ -34,6 +34,7 @@ import { Disposables } from './disposables.js';
 import { PushAlerts } from './push-alerts.js';
 import { PermissionPrompt } from './permission-prompt.js';
 import { webCryptoAgreement } from './webcrypto-x25519.js';
+import { chooseCipher } from './cipher.js';
 
 /** After sending, the longest wait for the program to have read it before more goes, and the quiet after its answer (ms). */
 const READ_WAIT_MS = 1000;
@@ -41,6 +42,9 @@ const READ_QUIET_MS = 100;
 
 /** The relay's base URL as links write it: this page's origin and the app's base path. */
 const relayUrl = location.origin + appBase().replace(/\/$/, '');
+
+/** What the page seals and opens its boxes with. */
+const cipher = chooseCipher();
 
 function start(): void {
   installApp();
@@ -259,7 +263,7 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
     refit();
     session.start();
     term.focus();
-    Object.assign(window, { ccremote: { session, term, close: () => parts.dispose() } }); // for debugging in the browser console
+    Object.assign(window, { ccremote: { session, term, cipher, close: () => parts.dispose() } }); // for debugging in the browser console
   };
 
   if (opening.credential.readOnly) {

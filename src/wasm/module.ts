@@ -1,5 +1,7 @@
 // A WebAssembly module of ours (its bytes as base64, made by scripts/wasm-modules.mjs): one instance per
-// thread, made when first used, whose memory grows to what a call needs.
+// thread, made when first used, whose memory grows to what a call needs. Node.js and browsers alike (a
+// page's policy must allow WebAssembly: 'wasm-unsafe-eval'; Chromium compiles modules of up to 4 KiB at
+// once on a page's main thread, larger ones only asynchronously).
 
 export interface WasmModule<E> {
   exports(): E;
@@ -9,7 +11,7 @@ export interface WasmModule<E> {
 
 export function wasmModule<E extends { memory: WebAssembly.Memory }>(base64: string): WasmModule<E> {
   let instance: E | undefined;
-  const exports = (): E => (instance ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(base64, 'base64'))).exports as unknown as E);
+  const exports = (): E => (instance ??= new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)))).exports as unknown as E);
   return {
     exports,
     memoryFor(end) {

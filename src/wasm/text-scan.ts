@@ -8,7 +8,7 @@
 // costs little beside a scan), and what is returned lives there until the next call of either scan.
 
 import { TEXT_SCAN_WASM } from './text-scan-wasm.js';
-import { wasmModule } from './wasm-module.js';
+import { wasmModule } from './module.js';
 
 interface Exports {
   memory: WebAssembly.Memory;
