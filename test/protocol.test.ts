@@ -467,7 +467,7 @@ describe('native and WebAssembly ciphers (Node.js sides)', () => {
     }
   });
 
-  it.each(implementations)('%s makes byte for byte the boxes of the pure-JS cipher, for every length of text up to 300 bytes and of associated data up to 40, and each altered bit fails', (_, fast) => {
+  it.each(implementations)('%s makes byte for byte the boxes of the pure-JS cipher, for every length of text up to 300 bytes and of associated data up to 40, and each altered bit fails (ciphertext, every byte of the tag, associated data, nonce, key)', (_, fast) => {
     for (let length = 0; length <= 300; length++) {
       const key = randomBytes(32);
       const nonce = randomBytes(24);
@@ -480,17 +480,31 @@ describe('native and WebAssembly ciphers (Node.js sides)', () => {
       });
       expect(Buffer.from(byFast!).equals(Buffer.from(byNoble!)), `length ${length}`).toBe(true);
       expect(Buffer.from(fast.open(key, nonce, aad, byNoble!)).equals(Buffer.from(plaintext))).toBe(true);
-      // One bit of the ciphertext, the tag, the associated data, the nonce or the key.
-      const flip = (bytes: Uint8Array): Uint8Array => {
+      // One bit of the ciphertext (its first, middle and last byte), of each byte of the tag, of the
+      // associated data, the nonce or the key.
+      const flip = (bytes: Uint8Array, at = length % bytes.length): Uint8Array => {
         const copy = Uint8Array.from(bytes);
-        copy[length % copy.length]! ^= 1 << (length % 8);
+        copy[at]! ^= 1 << (at % 8);
         return copy;
       };
-      expect(() => fast.open(key, nonce, aad, flip(byNoble!))).toThrow();
+      const positions = new Set([0, length >> 1, Math.max(0, length - 1), ...Array.from({ length: 16 }, (_, i) => length + i)]);
+      for (const at of positions) expect(() => fast.open(key, nonce, aad, flip(byNoble!, at)), `byte ${at} of ${length + 16}`).toThrow();
       if (aad.length > 0) expect(() => fast.open(key, nonce, flip(aad), byNoble!)).toThrow();
       expect(() => fast.open(key, flip(nonce), aad, byNoble!)).toThrow();
       expect(() => fast.open(flip(key), nonce, aad, byNoble!)).toThrow();
     }
+  });
+
+  it('WebAssembly refuses a box that does not fit what it is given, and seals the next one as before', () => {
+    const [key, nonce, aad, plaintext] = [randomBytes(32), randomBytes(24), randomBytes(9), randomBytes(100)];
+    expect(() => wasmAead.seal(key, nonce, aad, plaintext, new Uint8Array(100))).toThrow(/text and its tag/);
+    expect(() => wasmAead.seal(key.subarray(1), nonce, aad, plaintext, new Uint8Array(116))).toThrow(/32-byte key/);
+    const [byFast, byNoble] = [wasmAead, nobleAead].map((aead) => {
+      const sealed = new Uint8Array(116);
+      aead.seal(key, nonce, aad, plaintext, sealed);
+      return Buffer.from(sealed);
+    });
+    expect(byFast!.equals(byNoble!)).toBe(true);
   });
 
   it("WebAssembly's Poly1305 gives @noble/ciphers' tags where its arithmetic has edges: sums at and just past 2^130 - 5, carries through every limb, the key's second half carrying out of 128 bits", () => {

@@ -40,6 +40,7 @@ export const nativeAead: Aead = {
   seal(key, nonce, aad, plaintext, out) {
     const { subkey, iv } = subkeyAndNonce(key, nonce);
     const cipher = createCipheriv(CIPHER, subkey, iv, { authTagLength: TAG_BYTES });
+    subkey.fill(0); // OpenSSL has its copy
     cipher.setAAD(aad, { plaintextLength: plaintext.length });
     out.set(cipher.update(plaintext), 0);
     cipher.final();
@@ -50,6 +51,7 @@ export const nativeAead: Aead = {
     const { subkey, iv } = subkeyAndNonce(key, nonce);
     const length = sealed.length - TAG_BYTES;
     const decipher = createDecipheriv(CIPHER, subkey, iv, { authTagLength: TAG_BYTES });
+    subkey.fill(0);
     decipher.setAAD(aad, { plaintextLength: length });
     decipher.setAuthTag(sealed.subarray(length));
     const plaintext = decipher.update(sealed.subarray(0, length));

@@ -5,7 +5,8 @@
 // (net/native-aead.ts), and the web page all of them (in Chromium a tenth of @noble/ciphers' time for a
 // keystroke's box, a third for large ones).
 //
-// Key, nonce and text are copied into its memory; the key and what was derived from it are wiped after each call.
+// Key, nonce and text are copied into its memory; the key, what was derived from it and the text are wiped
+// after each call, whatever happened in it.
 
 import { AEAD_WASM } from './aead-wasm.js';
 import { wasmModule } from './module.js';
@@ -16,6 +17,7 @@ interface Exports {
   seal(aad: number, aadLength: number, at: number, length: number): void;
   open(aad: number, aadLength: number, at: number, length: number): number;
   poly1305(at: number, length: number): void;
+  forget(): void;
 }
 
 /** The module's own memory (aead.wat says what is where); the callers' bytes start at DATA. */
@@ -27,6 +29,7 @@ const POLY_KEY = 256;
 /** The key, the nonce and everything derived from them end before this. */
 const SECRETS_END = 320;
 const DATA = 1024;
+const MAX_BYTES = 1 << 30;
 const TAG_BYTES = 16;
 
 const aead = wasmModule<Exports>(AEAD_WASM);
@@ -35,6 +38,8 @@ const exports = aead.exports;
 /** Puts the key, the nonce and the associated data in place, with room for `length` bytes of text after them; returns the memory and where the text goes. */
 function place(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, length: number): { memory: Uint8Array; at: number } {
   if (key.length !== 32 || nonce.length !== 24) throw new Error('XChaCha20-Poly1305 needs a 32-byte key and a 24-byte nonce');
+  // The module counts in 32 bits: far below where an end would wrap (boxes are at most a few MiB).
+  if (aad.length + length > MAX_BYTES) throw new Error(`a box holds at most ${MAX_BYTES} bytes here`);
   const at = (DATA + aad.length + 15) & ~15;
   const bytes = aead.memoryFor(at + length);
   bytes.set(key, KEY);
@@ -55,25 +60,38 @@ export function wasmAeadProblem(): string | undefined {
 
 export const wasmAead: Aead = {
   seal(key, nonce, aad, plaintext, out) {
+    if (out.length !== plaintext.length + TAG_BYTES) throw new Error('a sealed box takes the text and its tag');
     const { memory, at } = place(key, nonce, aad, plaintext.length);
-    memory.set(plaintext, at);
-    exports().seal(DATA, aad.length, at, plaintext.length);
-    out.set(memory.subarray(at, at + plaintext.length), 0);
-    out.set(memory.subarray(TAG, TAG + TAG_BYTES), plaintext.length);
-    memory.fill(0, 0, SECRETS_END);
+    try {
+      memory.set(plaintext, at);
+      exports().seal(DATA, aad.length, at, plaintext.length);
+      out.set(memory.subarray(at, at + plaintext.length), 0);
+      out.set(memory.subarray(TAG, TAG + TAG_BYTES), plaintext.length);
+    } finally {
+      wipe(memory, at, plaintext.length);
+    }
   },
   open(key, nonce, aad, sealed) {
     if (sealed.length < TAG_BYTES) throw new Error('box too short');
     const length = sealed.length - TAG_BYTES;
     const { memory, at } = place(key, nonce, aad, length);
-    memory.set(sealed.subarray(0, length), at);
-    memory.set(sealed.subarray(length), EXPECTED);
-    const authentic = exports().open(DATA, aad.length, at, length) === 1;
-    memory.fill(0, 0, SECRETS_END);
-    if (!authentic) throw new Error('the box does not authenticate');
-    return memory.slice(at, at + length);
+    try {
+      memory.set(sealed.subarray(0, length), at);
+      memory.set(sealed.subarray(length), EXPECTED);
+      if (exports().open(DATA, aad.length, at, length) !== 1) throw new Error('the box does not authenticate');
+      return memory.slice(at, at + length);
+    } finally {
+      wipe(memory, at, length);
+    }
   },
 };
+
+/** The key, what was derived from it (the module's Poly1305 state included) and the text leave the module's memory. */
+function wipe(memory: Uint8Array, at: number, length: number): void {
+  memory.fill(0, 0, SECRETS_END);
+  memory.fill(0, at, at + length);
+  exports().forget();
+}
 
 /** Poly1305 alone, over a message of whole 16-byte blocks: the tests hold it against @noble/ciphers' on the edge cases of its arithmetic. */
 export function wasmPoly1305(key: Uint8Array, message: Uint8Array): Uint8Array {
@@ -83,6 +101,6 @@ export function wasmPoly1305(key: Uint8Array, message: Uint8Array): Uint8Array {
   memory.set(message, DATA);
   exports().poly1305(DATA, message.length);
   const tag = memory.slice(TAG, TAG + TAG_BYTES);
-  memory.fill(0, 0, SECRETS_END);
+  wipe(memory, DATA, message.length);
   return tag;
 }

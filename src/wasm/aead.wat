@@ -311,6 +311,13 @@
     (call $poly (local.get $at) (local.get $len))
     (call $poly_finish (local.get $aad_len) (local.get $len)))
 
+  ;; Poly1305's state to zero (the caller wipes the memory).
+  (func (export "forget")
+    (global.set $h0 (i64.const 0)) (global.set $h1 (i64.const 0)) (global.set $h2 (i64.const 0))
+    (global.set $h3 (i64.const 0)) (global.set $h4 (i64.const 0))
+    (global.set $r0 (i64.const 0)) (global.set $r1 (i64.const 0)) (global.set $r2 (i64.const 0))
+    (global.set $r3 (i64.const 0)) (global.set $r4 (i64.const 0)))
+
   ;; Poly1305 alone, with the key at 256, over `len` bytes at `at` (a multiple of 16, where the AEAD's padding
   ;; changes nothing); the tag goes to 64. For the tests, which hold it against @noble/ciphers' own.
   (func (export "poly1305") (param $at i32) (param $len i32)
