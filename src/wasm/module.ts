@@ -1,7 +1,7 @@
 // A WebAssembly module of ours (its bytes as base64, made by scripts/wasm-modules.mjs): one instance per
 // thread, made when first used, whose memory grows to what a call needs. Node.js and browsers alike (a
-// page's policy must allow WebAssembly: 'wasm-unsafe-eval'; Chromium compiles modules of up to 4 KiB at
-// once on a page's main thread, larger ones only asynchronously).
+// page's policy must allow WebAssembly, 'wasm-unsafe-eval'; the modules use 128-bit SIMD, which browsers
+// have had since 2021, Safari since 16.4).
 
 export interface WasmModule<E> {
   exports(): E;
