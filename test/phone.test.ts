@@ -6,7 +6,7 @@
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
-import { bufferText, describeBrowser, expectKeydump, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
+import { bufferText, describeBrowser, expectKeydump, phoneSuite, screenshotPath, terminalSize, waitForScreen, waitForState } from './helpers/browser.js';
 import { startAgent, startRelay } from './helpers/system.js';
 
 const KEYDUMP = fileURLToPath(new URL('./fixtures/keydump.mjs', import.meta.url));
@@ -285,11 +285,7 @@ describeBrowser('phone', () => {
     const agent = await startAgent(relay.url, { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'] });
     await open(agent.url);
     await waitForState(page, 'online');
-    const size = () =>
-      page.evaluate(() => {
-        const { term } = (window as unknown as { ccremote: { term: { cols: number; rows: number } } }).ccremote;
-        return { cols: term.cols, rows: term.rows };
-      });
+    const size = () => terminalSize(page);
     const portrait = await size();
     await page.keyboard.type('seq 1 100; echo "marker-$((3*3))"');
     await page.keyboard.press('Enter');

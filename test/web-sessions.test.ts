@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
-import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
+import { describeBrowser, phoneSuite, screenshotPath, terminalSize, waitForScreen, waitForState } from './helpers/browser.js';
 import { claudeStandIn } from './helpers/fake-anthropic.js';
 import { shellEnv, startAgent, startRelay, TestClient } from './helpers/system.js';
 
@@ -85,12 +85,8 @@ describeBrowser('sessions on the phone', () => {
     await waitForState(page, 'online');
     await page.keyboard.type('echo ready-$((3*4))\r');
     await waitForScreen(page, 'ready-12');
-    const size = () =>
-      page.evaluate(() => {
-        const { term } = (window as unknown as { ccremote: { term: { cols: number; rows: number } } }).ccremote;
-        return { cols: term.cols, rows: term.rows };
-      });
-    const terminalSize = await size();
+    const size = () => terminalSize(page);
+    const startSize = await size();
     const terminalBox = await page.locator('#terminal').boundingBox();
     await page.locator('#sessions-toggle').click();
     await button(page, 'New session').click();
@@ -105,12 +101,12 @@ describeBrowser('sessions on the phone', () => {
     expect(aimed).not.toBeNull();
     expect(await shell.boundingBox()).toEqual(aimed);
     expect(await page.locator('#terminal').boundingBox()).toEqual(terminalBox);
-    expect(await size()).toEqual(terminalSize);
+    expect(await size()).toEqual(startSize);
     // The tap dismisses the alert (the person is here) and still chooses what it was aimed at.
     await page.mouse.click(aimed!.x + aimed!.width / 2, aimed!.y + aimed!.height / 2);
     await page.waitForSelector('#attention', { state: 'hidden' });
     expect(await shell.isChecked()).toBe(true);
-    expect(await size()).toEqual(terminalSize);
+    expect(await size()).toEqual(startSize);
   });
 
   it('starts a session in a new git worktree, and says why a start is refused', async () => {

@@ -4,7 +4,7 @@
 
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { describeBrowser, phoneSuite, screenText, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
+import { describeBrowser, phoneSuite, screenText, screenshotPath, terminalSize, waitForScreen, waitForState } from './helpers/browser.js';
 import { existsSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
@@ -44,10 +44,8 @@ describeBrowser('web terminal', () => {
     // Its boxes are sealed and opened in WebAssembly, which the relay's page policy allows.
     expect(await page.evaluate(() => (window as unknown as { ccremote: { cipher: string } }).ccremote.cipher)).toBe('WebAssembly');
     // The PTY has the size of the terminal on the page.
-    const size = await page.evaluate(() => {
-      const { term } = (window as unknown as { ccremote: { term: { rows: number; cols: number } } }).ccremote;
-      return `${term.rows} ${term.cols}`;
-    });
+    const { rows, cols } = await terminalSize(page);
+    const size = `${rows} ${cols}`;
     expect(size).toMatch(/^\d+ \d+$/);
     await page.keyboard.type('stty size');
     await page.keyboard.press('Enter');

@@ -1,8 +1,8 @@
 // XChaCha20-Poly1305 on Node.js's native ChaCha20-Poly1305 (OpenSSL). XChaCha20 is ChaCha20 under a
 // subkey: HChaCha20(key, first 16 nonce bytes) gives the subkey, and the last 8 nonce bytes, after four
-// zero bytes, are the 12-byte nonce. Boxes are identical to @noble/ciphers' xchacha20poly1305, which the
-// browser keeps using; only the speed differs (large boxes open several times faster). Small boxes go to
-// the WebAssembly implementation instead (wasm/aead.ts; see SMALL_BOX).
+// zero bytes, are the 12-byte nonce. Boxes are identical to @noble/ciphers' xchacha20poly1305 and to the
+// WebAssembly implementation the web page uses (wasm/aead.ts); only the speed differs. Small boxes go to
+// the WebAssembly implementation here too (see SMALL_BOX).
 
 import { createCipheriv, createDecipheriv, getCiphers } from 'node:crypto';
 import { endianness } from 'node:os';

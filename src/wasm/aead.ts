@@ -10,7 +10,7 @@
 
 import { AEAD_WASM } from './aead-wasm.js';
 import { wasmModule } from './module.js';
-import type { Aead } from '../protocol/seal.js';
+import { TAG_BYTES, type Aead } from '../protocol/seal.js';
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -30,7 +30,6 @@ const POLY_KEY = 256;
 const SECRETS_END = 320;
 const DATA = 1024;
 const MAX_BYTES = 1 << 30;
-const TAG_BYTES = 16;
 
 const aead = wasmModule<Exports>(AEAD_WASM);
 const exports = aead.exports;

@@ -219,6 +219,14 @@ export function watchProblems(page: Page, problems: string[]): void {
   });
 }
 
+/** The page's terminal size in columns and rows. */
+export function terminalSize(page: Page): Promise<{ cols: number; rows: number }> {
+  return page.evaluate(() => {
+    const { term } = (window as unknown as { ccremote: { term: { cols: number; rows: number } } }).ccremote;
+    return { cols: term.cols, rows: term.rows };
+  });
+}
+
 /** Everything the terminal holds, scrollback included, one line per logical line (wrapped rows joined). */
 export function bufferText(page: Page): Promise<string> {
   return page.evaluate(() => {
