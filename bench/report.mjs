@@ -14,6 +14,7 @@ export function figures(results) {
     } else if (M1.ttyd) {
       rows.push({ id: 'M1', figure: 'keystroke round trip beside the peer ttyd', value: '—', baseline: M1.ttyd, target: 'p50 ≤ 1.5×, p99 ≤ 2× ttyd', pass: false });
     }
+    if (M1.freshP99 !== undefined) rows.push({ id: 'M1', figure: `the same, a fresh agent and relay: their first ${M1.warmUpKeys.toLocaleString('en')} keys (the warm-up), p50 / p99`, value: `${ms(M1.freshP50)} / ${ms(M1.freshP99)}`, baseline: `after them ${ms(M1.p50)} / ${ms(M1.p99)}`, target: '(shown, no target)' });
     rows.push({ id: 'M1', figure: 'keystroke round trip p99 / p99.9', value: `${ms(M1.p99)} / ${ms(M1.p999)}`, baseline: `p99: WS echo ${ms(M1.wsEchoP99)}, PTY echo ${ms(M1.ptyEchoP99)}`, target: 'p99 ≤ 2 ms', pass: M1.p99 <= 2, chart: { label: 'M1 p99 (ms)', value: M1.p99, target: 2 } });
   }
   if (M2) {
@@ -71,7 +72,7 @@ export function figures(results) {
 /** A plain-text table. */
 export function renderTable(rows) {
   const head = ['id', 'figure', 'value', 'baseline (same run)', 'target', ''];
-  const body = rows.map((r) => [r.id, r.figure, r.detail ? `${r.value} (${r.detail})` : r.value, r.baseline, r.target, r.pass ? 'ok' : 'MISS']);
+  const body = rows.map((r) => [r.id, r.figure, r.detail ? `${r.value} (${r.detail})` : r.value, r.baseline, r.target, r.pass === undefined ? '' : r.pass ? 'ok' : 'MISS']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
@@ -79,7 +80,7 @@ export function renderTable(rows) {
 
 /** A Markdown table. */
 export function renderMarkdown(rows) {
-  const body = rows.map((r) => `| ${r.id} | ${r.figure} | ${r.detail ? `${r.value} (${r.detail})` : r.value} | ${r.baseline} | ${r.target} | ${r.pass ? 'met' : '**missed**'} |`);
+  const body = rows.map((r) => `| ${r.id} | ${r.figure} | ${r.detail ? `${r.value} (${r.detail})` : r.value} | ${r.baseline} | ${r.target} | ${r.pass === undefined ? '–' : r.pass ? 'met' : '**missed**'} |`);
   return ['| id | figure | value | baseline in the same run | target | |', '|---|---|---|---|---|---|', ...body].join('\n');
 }
 

@@ -29,7 +29,7 @@ const runs = values.quick ? 1 : Number(values.runs);
 const quick = values.quick;
 
 // This process stands in for the browsers: it runs on the far side's CPU, with the relay.
-if (pinning) spawnSync('taskset', ['-pc', String(CLIENT_CPU), String(process.pid)], { stdio: 'ignore' });
+if (pinning) spawnSync('taskset', ['-apc', String(CLIENT_CPU), String(process.pid)], { stdio: 'ignore' });
 
 const plan = [
   ['M1', './measures/m1-latency.mjs', quick ? { keys: 1000 } : {}, runs],

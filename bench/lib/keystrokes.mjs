@@ -4,7 +4,14 @@
 
 import { openClient } from './client.mjs';
 
-export const WARMUP = 500;
+/**
+ * Keys typed before the clock runs, on every path alike. A fresh agent and relay take thousands of keys to
+ * settle on two pinned cores: their engines compile the key's path on the same core as the loop (the
+ * agent's CPU was fully busy over its first seconds of typing: its main thread, V8's compiler threads and
+ * the screen mirror's thread), and p99 over each thousand keys fell from 4–6 ms to 0.5–0.9 ms by the
+ * fifth thousand. M1 reports those first keys separately.
+ */
+export const WARMUP = 5000;
 
 /**
  * `connect(echoed)` opens a terminal whose output calls `echoed()` when an `x` comes back, and resolves

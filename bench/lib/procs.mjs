@@ -63,14 +63,19 @@ export async function startChild(name, { args = [], cpu, env = {}, execArgv = []
   };
 }
 
-const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+/**
+ * How late this process's event loop runs, sampled by a timer every 10 ms: only while a measurement asks
+ * for it (`watchLoop`), since the timer's wake-ups are work the process would not do otherwise (every
+ * millisecond, they added a third to the keystroke round trip's tail through a relay and an agent).
+ */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+let watchingLoop = false;
 /** Garbage-collection pauses since the last stats: how many, and the longest (ms) with its kind. */
 let pauses = { count: 0, maxMs: 0, maxKind: '' };
 const GC_KINDS = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak callbacks' };
 
 /** In a child: announce readiness and answer requests with `handlers[command](params)`. */
 export function serve(handlers, readyInfo = {}) {
-  loopDelay.enable();
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       pauses.count++;
@@ -78,7 +83,7 @@ export function serve(handlers, readyInfo = {}) {
     }
   }).observe({ entryTypes: ['gc'] });
   process.on('message', async (message) => {
-    const handler = handlers[message.command] ?? (message.command === 'stats' ? processStats : undefined);
+    const handler = handlers[message.command] ?? builtIn[message.command];
     try {
       if (!handler) throw new Error(`unknown command ${message.command}`);
       process.send({ id: message.id, result: await handler(message.params ?? {}) });
@@ -90,13 +95,23 @@ export function serve(handlers, readyInfo = {}) {
   process.send({ type: 'ready', ...readyInfo });
 }
 
+const builtIn = {
+  stats: processStats,
+  /** Starts sampling the event loop's delay (reported by `stats` from then on). */
+  watchLoop() {
+    if (!watchingLoop) loopDelay.enable();
+    watchingLoop = true;
+    loopDelay.reset();
+  },
+};
+
 /** CPU time (µs), resident and peak resident memory (bytes) of this process; `gc` first collects garbage. */
 export function processStats({ gc = false } = {}) {
   if (gc) globalThis.gc?.();
   const status = readFileSync('/proc/self/status', 'utf8');
   const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
   const cpu = process.cpuUsage();
-  const delay = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+  const delay = watchingLoop ? { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 } : undefined;
   loopDelay.reset();
   const gcPauses = pauses;
   pauses = { count: 0, maxMs: 0, maxKind: '' };

@@ -38,13 +38,16 @@ async function ptyEcho(n) {
   return latencies;
 }
 
-/** Closed-loop keystrokes through a relay and an agent running `cat` in a raw-mode PTY. */
+/**
+ * Closed-loop keystrokes through a relay and an agent running `cat` in a raw-mode PTY: the keys after the
+ * warm-up, and the warm-up's own (a fresh agent's and relay's first keys).
+ */
 async function throughRelay(n) {
   const relay = await startRelay();
   const agent = await startAgent(relay.info.url, '/bin/sh', ['-c', 'stty raw -echo; exec cat']);
-  const latencies = await keystrokeLatencies(agent.info.url, n);
+  const all = await keystrokeLatencies(agent.info.url, n + WARMUP, 0);
   await stopAll(relay, agent);
-  return latencies;
+  return { fresh: all.slice(0, WARMUP), latencies: all.slice(WARMUP) };
 }
 
 /** The same closed loop through ttyd. */
@@ -66,7 +69,9 @@ export async function run({ keys = 5000 } = {}) {
   const ws = summary(await wsEcho(keys));
   const pty = summary(await ptyEcho(keys));
   const peer = ttyd.path ? summary(await throughTtyd(ttyd, keys)) : undefined;
-  const full = summary(await throughRelay(keys));
+  const relayed = await throughRelay(keys);
+  const full = summary(relayed.latencies);
+  const fresh = summary(relayed.fresh);
   return {
     ttyd: ttyd.version ?? ttyd.missing,
     ttydP50: peer?.p50,
@@ -79,6 +84,9 @@ export async function run({ keys = 5000 } = {}) {
     p99: full.p99,
     p999: full.p999,
     relayAddsP50: full.p50 - pty.p50 - ws.p50,
+    freshP50: fresh.p50,
+    freshP99: fresh.p99,
     keys,
+    warmUpKeys: WARMUP,
   };
 }

@@ -33,6 +33,8 @@ async function capacity(agentRelay, clientRelay, relays, { steps, windowMs, limi
   const clients = await pool('typists.mjs', LOAD_PROCESSES);
   const table = [];
   let carried = 0;
+  // The event loops' delays are part of the table (where a stall came from when p99 fails).
+  await Promise.all([...relays.map((r) => r.request('watchLoop')), agents.request('watchLoop'), clients.request('watchLoop')]);
   try {
     let have = 0;
     for (const target of steps) {
