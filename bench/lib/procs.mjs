@@ -68,7 +68,8 @@ export async function startChild(name, { args = [], cpu, env = {}, execArgv = []
  * for it (`watchLoop`), since the timer's wake-ups are work the process would not do otherwise (every
  * millisecond, they added a third to the keystroke round trip's tail through a relay and an agent).
  */
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+const LOOP_SAMPLE_MS = 10;
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
 let watchingLoop = false;
 /** Garbage-collection pauses since the last stats: how many, and the longest (ms) with its kind. */
 let pauses = { count: 0, maxMs: 0, maxKind: '' };
@@ -111,7 +112,9 @@ export function processStats({ gc = false } = {}) {
   const status = readFileSync('/proc/self/status', 'utf8');
   const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
   const cpu = process.cpuUsage();
-  const delay = watchingLoop ? { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 } : undefined;
+  // The histogram holds the time between the timer's runs: its interval plus the delay.
+  const late = (ns) => Math.max(0, ns / 1e6 - LOOP_SAMPLE_MS);
+  const delay = watchingLoop ? { p50: late(loopDelay.percentile(50)), p99: late(loopDelay.percentile(99)), max: late(loopDelay.max) } : undefined;
   loopDelay.reset();
   const gcPauses = pauses;
   pauses = { count: 0, maxMs: 0, maxKind: '' };
