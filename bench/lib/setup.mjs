@@ -36,7 +36,7 @@ export function removeTemp() {
 export function startRelay(options = {}) {
   // BENCH_RELAY_OPTIONS (JSON) adds relay options, for experiments.
   const extra = JSON.parse(process.env.BENCH_RELAY_OPTIONS ?? '{}');
-  return startChild('relay.mjs', { args: [JSON.stringify({ ...extra, ...options })], cpu: RELAY_CPU, execArgv: ['--expose-gc', ...profileArgs('relay')] });
+  return startChild('relay.mjs', { args: [JSON.stringify({ ...extra, ...options })], cpu: RELAY_CPU, execArgv: ['--expose-gc', ...nodeFlags(), ...profileArgs('relay')] });
 }
 
 /** A private redis-server on a free port of 127.0.0.1, for a group of relays (`stop()` kills it). */
@@ -72,6 +72,9 @@ function profileArgs(name) {
   return dir ? ['--cpu-prof', '--cpu-prof-dir', join(dir, `${name}-${Date.now()}-${++profiled}`)] : [];
 }
 
+/** BENCH_NODE_FLAGS: Node or V8 flags for the relays and agents (space-separated), for experiments. */
+const nodeFlags = () => (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
 /** An agent child process running `command args` against `relayUrl`. */
 export function startAgent(relayUrl, command, args, extra = {}) {
   const home = tempDir();
@@ -79,7 +82,7 @@ export function startAgent(relayUrl, command, args, extra = {}) {
   return startChild('agent.mjs', {
     args: [JSON.stringify({ relayUrl, command, args, cwd: home, env, ...extra, env })],
     cpu: AGENT_CPU,
-    execArgv: ['--expose-gc', ...profileArgs('agent')],
+    execArgv: ['--expose-gc', ...nodeFlags(), ...profileArgs('agent')],
   });
 }
 
