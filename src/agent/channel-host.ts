@@ -12,6 +12,7 @@ import {
   IntegrityError,
   NoiseHandshake,
   ProtocolError,
+  UnknownChannelMessage,
   channelPrologue,
   channelPsk,
   decodeCredentialRef,
@@ -198,6 +199,10 @@ export class ChannelHost {
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.events.bad(client, error.message);
+      // A request from a newer page or client: it learns why nothing will come, instead of waiting.
+      if (error instanceof UnknownChannelMessage) {
+        this.send(client, { type: 'refused', message: `This agent does not know “${error.messageType}” requests: it is older than the page. Update ccremote on the computer.`, ...(error.request !== undefined ? { request: error.request } : {}) });
+      }
       return;
     }
     this.serve(client, channel, message).catch((error: unknown) => {

@@ -27,6 +27,7 @@ import {
   openFrame,
   parseAgentChannel,
   parseRelayToClient,
+  UnknownChannelMessage,
   randomId,
   Liveness,
   RetrySchedule,
@@ -237,6 +238,8 @@ export class ClientSession {
   private current: SessionState = { kind: 'connecting' };
   /** Flow control: how far output has been processed. */
   private processed = -1;
+  /** Kinds of channel message from the agent this client does not know, already reported. */
+  private readonly unknownHeard = new Set<string>();
   /** PIN exchanges started since the last authenticated WELCOME. */
   private pinExchanges = 0;
   /** What to watch when nothing is watched and the agent lists its sessions. */
@@ -708,7 +711,17 @@ export class ClientSession {
     const bytes = open(channel.keys.receive, frame.header, frame.box, 'channel message');
     if (frame.seq <= channel.seq.received) throw new IntegrityError(`channel message ${frame.seq} came again (a replay)`);
     channel.seq.received = frame.seq;
-    const message: AgentChannelMessage = parseAgentChannel(bytes);
+    let message: AgentChannelMessage;
+    try {
+      message = parseAgentChannel(bytes);
+    } catch (error) {
+      if (!(error instanceof UnknownChannelMessage)) throw error;
+      // Sealed by the agent, so truly its own: an agent newer than this client. Said once per kind, and ignored.
+      if (this.unknownHeard.has(error.messageType)) return;
+      this.unknownHeard.add(error.messageType);
+      this.events.error?.('unknown_message', `The agent sent a “${error.messageType}” message this client does not know: the agent is newer. Reload the page (or update ccremote here).`);
+      return;
+    }
     if (this.transfers.receive(message)) return;
     switch (message.type) {
       case 'paired': {

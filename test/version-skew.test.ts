@@ -1,0 +1,123 @@
+// A page and an agent of different versions: a request the agent does not know is refused (the page does not
+// wait for an answer that never comes), and a message the page does not know is reported once and ignored
+// (the page does not drop the connection and reconnect over and over).
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { ChannelHost, type OpenChannel } from '../src/agent/channel-host.js';
+import {
+  FrameType,
+  PROTOCOL_VERSION,
+  accessToken,
+  decodeFrame,
+  decodeFrameOf,
+  encodeMessage,
+  formatAccessLink,
+  linkViewSecret,
+  parseAccessLink,
+  randomBytes,
+  randomId,
+  sealChannel,
+  socketUrl,
+  toBase64Url,
+  tokenVerifier,
+  utf8,
+  type AgentChannelMessage,
+} from '../src/protocol/index.js';
+import { EventLog } from './helpers/wait.js';
+import { channelMessages, cleanup, openRawChannel, rawSocket, startAgent, startRelay, TestClient } from './helpers/system.js';
+
+afterEach(cleanup);
+
+/**
+ * An agent made of the library's channel host on a bare socket to the relay, with no terminal: what it
+ * sends on a channel is up to the test, so it can speak as a newer agent would.
+ */
+async function channelOnlyAgent(relayUrl: string): Promise<{ link: string; host: ChannelHost; opened: EventLog<number>; close(): void }> {
+  const registration = (await (await fetch(`${relayUrl}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { agent_id: string; agent_key: string };
+  const agentId = registration.agent_id;
+  const secret = toBase64Url(randomBytes(32));
+  const socket = rawSocket(socketUrl(relayUrl, `/ws/agent/${agentId}`), { headers: { authorization: `Bearer ${registration.agent_key}` } });
+  await socket.opened;
+  const opened = new EventLog<number>();
+  const host = new ChannelHost(
+    { send: (data) => (socket.ws.send(data), 0) },
+    {
+      agentId: () => agentId,
+      linkSecret: () => secret,
+      linkUsable: () => true,
+      devices: () => [],
+      pin: undefined,
+      welcome: () => ({ instance: randomId(), name: 'newer' }),
+    },
+    {
+      opened: (client) => {
+        host.send(client, { type: 'sessions', sessions: [], max: 4 });
+        opened.push(client);
+      },
+      refused: () => undefined,
+      pair: async () => undefined,
+      revoke: async () => false,
+      bad: () => undefined,
+      request: async (_client: number, _channel: OpenChannel) => undefined,
+    },
+  );
+  socket.ws.on('message', (data: Buffer, binary: boolean) => {
+    if (!binary) {
+      const message = JSON.parse(data.toString()) as { type: string; client?: number; address?: string };
+      if (message.type === 'client_joined') host.joined(message.client!, message.address);
+      if (message.type === 'client_left') host.left(message.client!);
+      return;
+    }
+    const frame = decodeFrameOf(data, [FrameType.FromClient], 'relay');
+    const inner = decodeFrame(frame.inner);
+    if (inner.type === FrameType.Handshake) host.handshake(frame.client, inner);
+    if (inner.type === FrameType.Channel) host.channel(frame.client, inner);
+  });
+  const view = linkViewSecret({ kind: 'link', secret, readOnly: false }, agentId)!;
+  socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, terminals: [], access: tokenVerifier(accessToken(secret, agentId)), view: tokenVerifier(accessToken(view, agentId)), devices: [] }));
+  await socket.messages.next((m) => m.text?.includes('"connected"') === true, 10_000, 'connected');
+  return { link: formatAccessLink({ relayUrl, agentId, secret }), host, opened, close: () => socket.ws.close() };
+}
+
+describe('versions that differ', () => {
+  it('an agent refuses a request it does not know, by its number, and the channel goes on', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const { relayUrl, agentId, secret } = parseAccessLink(agent.url);
+    const raw = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
+    await raw.opened;
+    const session = randomId();
+    raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
+    await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
+    const channel = await openRawChannel(raw, agentId, { kind: 'link', secret, readOnly: false }, { session });
+    // A request of a later version, and one without a number.
+    raw.ws.send(sealChannel(channel.keys.send, 1, utf8(JSON.stringify({ type: 'teleport', request: 7, to: 'mars' }))));
+    raw.ws.send(sealChannel(channel.keys.send, 2, utf8(JSON.stringify({ type: 'beam\u0007me', up: true }))));
+    const refusals = () => channelMessages(raw, channel).filter((m) => m.type === 'refused');
+    await raw.messages.until(() => refusals().length >= 2, 10_000, 'both refused');
+    expect(refusals()[0]).toEqual({ type: 'refused', request: 7, message: expect.stringMatching(/does not know “teleport” requests: it is older than the page/) });
+    expect(refusals()[1]).toEqual({ type: 'refused', message: expect.stringMatching(/does not know “beam\?me” requests/) });
+    // The same channel still answers what the agent knows.
+    raw.ws.send(sealChannel(channel.keys.send, 3, utf8(JSON.stringify({ type: 'devices' }))));
+    await raw.messages.until(() => channelMessages(raw, channel).some((m) => m.type === 'devices'), 10_000, 'the device list');
+    expect(agent.events.items.filter((e) => e.event === 'input_rejected').map((e) => e.reason)).toEqual(['channel: unknown message "teleport"', 'channel: unknown message "beam?me"']);
+  });
+
+  it('a client told a message it does not know says so once, ignores it and stays connected', async () => {
+    const relay = await startRelay();
+    const newer = await channelOnlyAgent(relay.url);
+    const phone = new TestClient(newer.link);
+    const client = await newer.opened.next(() => true, 10_000, 'the channel');
+    for (let i = 0; i < 3; i++) newer.host.send(client, { type: 'hologram', frame: i } as unknown as AgentChannelMessage);
+    newer.host.send(client, { type: 'refused', message: 'still here' });
+    const said = await phone.errors.next((e) => e.message === 'still here', 10_000, 'the message after them');
+    expect(said.code).toBe('refused');
+    expect(phone.errors.items.filter((e) => e.code === 'unknown_message')).toEqual([
+      { code: 'unknown_message', message: expect.stringMatching(/a “hologram” message this client does not know: the agent is newer/) },
+    ]);
+    expect(phone.welcomes.items).toHaveLength(1);
+    expect(newer.opened.items).toHaveLength(1);
+    phone.close();
+    newer.close();
+  });
+});
