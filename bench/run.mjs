@@ -33,7 +33,7 @@ if (pinning) spawnSync('taskset', ['-apc', String(CLIENT_CPU), String(process.pi
 
 const plan = [
   ['M1', './measures/m1-latency.mjs', quick ? { keys: 1000 } : {}, runs],
-  ['M2', './measures/m2-flood.mjs', quick ? { keys: 300, rounds: 3 } : {}, runs],
+  ['M2', './measures/m2-flood.mjs', quick ? { keys: 300, rounds: 3, slowKeys: 100 } : {}, runs],
   ['M3', './measures/m3-throughput.mjs', quick ? { mib: 16 } : {}, runs],
   ['M5', './measures/m5-memory.mjs', quick ? { sessions: [300], mib: 64 } : {}, 1],
   ['M6', './measures/m6-capacity.mjs', quick ? { steps: [100, 250, 500, 1000], windowMs: 5000 } : {}, 1],

@@ -385,6 +385,41 @@ describe('Hub', () => {
     expect(flows(peer)).toEqual([null]);
   });
 
+  it('flow control: a key typed into a flood narrows the window for a second after it; a key into a quiet terminal does not', () => {
+    let now = 0;
+    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, typingWindow: 100, now: () => now });
+    const client = join(new FakePeer());
+    answer(client, [empty()]);
+    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
+    const type = (seq: number): void => hub.clientFrame(client, sealInput(KEY, seq, encodeInputRecord({ kind: 'data', terminal: 1, data: utf8('k') })));
+    live(0, 'x'.repeat(50));
+    hub.clientMessage(client, { type: 'ack', terminal: 1, offset: 50 });
+    expect(flows()).toEqual([null, 1050]);
+    type(1); // nothing waits for the client: the whole window stays (an Enter that starts a listing)
+    live(50, 'x'.repeat(80));
+    type(2); // 80 bytes unprocessed: not a flood
+    expect(flows()).toEqual([null, 1050]);
+    live(130, 'y'.repeat(870));
+    type(3); // 950 bytes unprocessed: the key's echo would wait behind the window
+    expect(flows()).toEqual([null, 1050, 150]);
+    hub.clientMessage(client, { type: 'ack', terminal: 1, offset: 120 });
+    expect(flows()).toEqual([null, 1050, 150, 220]); // it moves in eighths of the narrow window
+    now = 900;
+    type(4);
+    now = 1850;
+    hub.tick();
+    expect(flows()).toEqual([null, 1050, 150, 220]); // 950 ms after the last key: still narrow
+    now = 1900;
+    hub.tick();
+    expect(flows()).toEqual([null, 1050, 150, 220, 1120]); // a second after it: the whole window again
+    // Keys from a read-only link never reach the agent, and narrow nothing.
+    const viewer = join(new FakePeer(), { readOnly: true });
+    answer(viewer, [empty()]);
+    hub.clientFrame(viewer, sealInput(KEY, 1, encodeInputRecord({ kind: 'data', terminal: 1, data: utf8('k') })));
+    hub.tick();
+    expect(flows()).toEqual([null, 1050, 150, 220, 1120]);
+  });
+
   it('flow control: a client brought back by a snapshot paces from the snapshot, not from where it was', () => {
     const { hub, agent, answer, join } = setup({ flowWindow: 1000 });
     const client = join(new FakePeer(), { resume: { stream, offset: 5 } });

@@ -7,10 +7,11 @@ import { ClientSession, protocol, useNativeCrypto, wsConnect } from '../../dist/
 useNativeCrypto();
 
 /**
- * Opens a session to an access link. `onOutput(bytes)` gets every output byte in order. Resolves once
+ * Opens a session to an access link. `onOutput(bytes, end)` gets every output byte in order, and the stream position after them (with `manualAck`,
+ * output counts as processed only when the caller says so, with `session.acknowledge(end)`). Resolves once
  * the agent is online and this client has been synced (its first output frame or snapshot arrived).
  */
-export async function openClient(link, { history = 'bytes', onOutput = () => {}, onSnapshot = () => {}, onGap } = {}) {
+export async function openClient(link, { history = 'bytes', onOutput = () => {}, onSnapshot = () => {}, onGap, manualAck = false } = {}) {
   const parsed = protocol.parseAccessLink(link);
   let synced;
   const ready = new Promise((resolve, reject) => {
@@ -23,11 +24,12 @@ export async function openClient(link, { history = 'bytes', onOutput = () => {},
     credential: { kind: 'link', secret: parsed.secret, readOnly: parsed.readOnly === true },
     connect: wsConnect(new URL(parsed.relayUrl).origin),
     history,
+    manualAck,
     backoff: { baseMs: 50, capMs: 1000 },
     events: {
-      output: (data) => {
+      output: (data, end) => {
         synced();
-        onOutput(data);
+        onOutput(data, end);
       },
       snapshot: (data) => {
         synced();

@@ -11,20 +11,46 @@ import { percentile, summary } from '../lib/stats.mjs';
 const FLOOD = fileURLToPath(new URL('../children/flood-echo.mjs', import.meta.url));
 const PROMPT = '@@ready@@';
 
-async function keysUnderFlood(relayUrl, keys) {
+/**
+ * Keys typed while the program floods the terminal, each timed until its echo is processed. With
+ * `bytesPerSecond`, the client processes output at that rate (a phone's terminal drawing slowly, or a slow
+ * link): output queues at the client and is acknowledged as it is processed, as the web terminal does.
+ */
+async function keysUnderFlood(relayUrl, keys, { bytesPerSecond } = {}) {
   const agent = await startAgent(relayUrl, process.execPath, [FLOOD]);
   let waiting;
   let expected = 0;
   let tail = Buffer.alloc(0);
-  const session = await openClient(agent.info.url, {
-    onOutput: (data) => {
-      // Look for STX key ETX, also across chunk boundaries.
-      const view = tail.length ? Buffer.concat([tail, data]) : Buffer.from(data);
-      for (let at = view.indexOf(0x02); at >= 0 && at + 2 < view.length; at = view.indexOf(0x02, at + 1)) {
-        if (view[at + 1] === expected && view[at + 2] === 0x03) waiting?.();
+  const look = (data) => {
+    // Look for STX key ETX, also across chunk boundaries.
+    const view = tail.length ? Buffer.concat([tail, data]) : Buffer.from(data);
+    for (let at = view.indexOf(0x02); at >= 0 && at + 2 < view.length; at = view.indexOf(0x02, at + 1)) {
+      if (view[at + 1] === expected && view[at + 2] === 0x03) waiting?.();
+    }
+    tail = view.subarray(Math.max(0, view.length - 2));
+  };
+  const queue = [];
+  let session;
+  let processor;
+  if (bytesPerSecond) {
+    const TICK_MS = 5;
+    processor = setInterval(() => {
+      let budget = (bytesPerSecond * TICK_MS) / 1000;
+      while (budget > 0 && queue.length > 0) {
+        const [head] = queue;
+        const take = Math.min(budget, head.data.length - head.done);
+        look(head.data.subarray(head.done, head.done + take));
+        head.done += take;
+        budget -= take;
+        if (head.done < head.data.length) break;
+        queue.shift();
+        session.acknowledge(head.end);
       }
-      tail = view.subarray(Math.max(0, view.length - 2));
-    },
+    }, TICK_MS);
+  }
+  session = await openClient(agent.info.url, {
+    manualAck: Boolean(bytesPerSecond),
+    onOutput: (data, end) => (bytesPerSecond ? queue.push({ data, done: 0, end }) : look(data)),
   });
   const latencies = [];
   for (let i = 0; i < keys; i++) {
@@ -37,6 +63,7 @@ async function keysUnderFlood(relayUrl, keys) {
     latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
     waiting = undefined;
   }
+  clearInterval(processor);
   session.close();
   await agent.stop();
   return latencies;
@@ -75,7 +102,7 @@ async function ctrlC(relayUrl, rounds) {
 const STREAM = fileURLToPath(new URL('../children/stream.mjs', import.meta.url));
 
 /** `others` other sessions print `otherRate` bytes per second each, through the same relay. */
-export async function run({ keys = 1000, others = 3, otherRate = 2 << 20, rounds = 5 } = {}) {
+export async function run({ keys = 1000, others = 3, otherRate = 2 << 20, rounds = 5, slowKeys = 200, slowRate = 1 << 20 } = {}) {
   const relay = await startRelay();
   const background = [];
   for (let i = 0; i < others; i++) background.push(await startAgent(relay.info.url, process.execPath, [STREAM, String(otherRate)]));
@@ -83,8 +110,13 @@ export async function run({ keys = 1000, others = 3, otherRate = 2 << 20, rounds
   await readers.request('open', { links: background.map((a) => a.info.url) });
   try {
     const flood = summary(await keysUnderFlood(relay.info.url, keys));
+    const slow = summary(await keysUnderFlood(relay.info.url, slowKeys, { bytesPerSecond: slowRate }));
     const interrupts = await ctrlC(relay.info.url, rounds);
-    return { p50: flood.p50, p99: flood.p99, p999: flood.p999, ctrlCMedian: percentile(interrupts, 50), ctrlCMax: Math.max(...interrupts), keys, others, otherMiBps: otherRate / (1 << 20) };
+    return {
+      p50: flood.p50, p99: flood.p99, p999: flood.p999,
+      slowP50: slow.p50, slowP99: slow.p99, slowKeys, slowMiBps: slowRate / (1 << 20),
+      ctrlCMedian: percentile(interrupts, 50), ctrlCMax: Math.max(...interrupts), keys, others, otherMiBps: otherRate / (1 << 20),
+    };
   } finally {
     await readers.request('closeAll').catch(() => undefined);
     await stopAll(relay, ...background, readers);

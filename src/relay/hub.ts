@@ -39,6 +39,11 @@ export interface HubOptions {
   maxClientsPerAgent?: number;
   /** Flow control: output an agent may read beyond what its slowest pacing client has processed (default 512 KiB). */
   flowWindow?: number;
+  /**
+   * Flow control while someone types into a flood: the window for TYPING_MS after a key from a client that
+   * had more than this much output unprocessed (default 64 KiB; never above `flowWindow`). See `typed`.
+   */
+  typingWindow?: number;
   /** Flow control: a client that acknowledged nothing for this long while output waits for it stops pacing the agent (default 2 s). */
   stallMs?: number;
   /**
@@ -101,6 +106,8 @@ interface Terminal {
   readonly stream: string;
   /** The flow limit last sent to the agent (null: none; undefined: nothing sent on this connection yet). */
   limit: number | null | undefined;
+  /** When a client last typed into it while output flooded it, in ms (see `typed`). */
+  typedAt: number;
   /**
    * Pacing clients whose connection dropped (or that are not watching again yet), by session id: they keep
    * pacing for `stallMs`, so that a client that reconnects at once finds everything it missed still in the
@@ -116,6 +123,14 @@ interface Agent {
   readonly terminals: Map<number, Terminal>;
   readonly clients: Map<number, Client>;
 }
+
+/** A terminal as the relay first hears of it on a connection (keeping the departed clients of the same stream). */
+function newTerminal(number: number, stream: string, departed: Terminal['departed'] = new Map()): Terminal {
+  return { number, stream, limit: undefined, typedAt: -Infinity, departed };
+}
+
+/** How long after a key into a flood the typing window holds (see Hub.typed), in ms. */
+const TYPING_MS = 1000;
 
 /** Most terminals the relay keeps for one agent (the protocol's bound). */
 const MAX_TERMINALS_PER_AGENT = MAX_TERMINALS;
@@ -139,6 +154,7 @@ export class Hub {
   private readonly lowWater: number;
   private readonly maxClients: number;
   private readonly window: number;
+  private readonly typingWindow: number;
   private readonly stallMs: number;
   private readonly replyHighWater: number;
   private readonly now: () => number;
@@ -153,6 +169,7 @@ export class Hub {
     this.lowWater = options.clientLowWater ?? 512 * 1024;
     this.maxClients = options.maxClientsPerAgent ?? 32;
     this.window = options.flowWindow ?? 512 * 1024;
+    this.typingWindow = Math.min(options.typingWindow ?? 64 * 1024, this.window);
     this.stallMs = options.stallMs ?? 2000;
     this.replyHighWater = options.replyHighWater ?? DEFAULT_REPLY_HIGH_WATER;
     this.now = options.now ?? Date.now;
@@ -203,7 +220,7 @@ export class Hub {
     const terminals = new Map<number, Terminal>();
     for (const { terminal: number, stream } of hello.terminals) {
       const before = previous.get(number);
-      terminals.set(number, { number, stream, limit: undefined, departed: before?.stream === stream ? before.departed : new Map() });
+      terminals.set(number, newTerminal(number, stream, before?.stream === stream ? before.departed : undefined));
     }
     agent.terminals.clear();
     for (const [number, terminal] of terminals) agent.terminals.set(number, terminal);
@@ -233,7 +250,7 @@ export class Hub {
         const before = agent.terminals.get(message.terminal);
         if (before?.stream === message.stream) return;
         if (before) this.closeTerminal(agent, before);
-        agent.terminals.set(message.terminal, { number: message.terminal, stream: message.stream, limit: undefined, departed: new Map() });
+        agent.terminals.set(message.terminal, newTerminal(message.terminal, message.stream));
         return;
       }
       case 'terminal_closed': {
@@ -388,6 +405,26 @@ export class Hub {
       return;
     }
     agent.peer.send(encodeFromClient(client.number, bytes));
+    if (frame.type === FrameType.Input) this.typed(agent, client);
+  }
+
+  /**
+   * A client typed. If it had more than the typing window of output unprocessed, the program is flooding
+   * it, and its key's echo will come after everything the agent may read ahead (the window) and what the
+   * program already wrote: for TYPING_MS after the key the agent may read only the typing window ahead, so
+   * that the echo waits behind less. A key into a quiet terminal (the Enter that starts a long listing)
+   * changes nothing, and the window is whole again a TYPING_MS after the last key.
+   */
+  private typed(agent: Agent, client: Client): void {
+    const terminal = client.terminal === null ? undefined : agent.terminals.get(client.terminal);
+    if (!terminal || client.acked === null || client.position === null || client.position - client.acked <= this.typingWindow) return;
+    const already = this.typing(terminal);
+    terminal.typedAt = this.now();
+    if (!already) this.updateFlow(agent, terminal);
+  }
+
+  private typing(terminal: Terminal): boolean {
+    return this.now() - terminal.typedAt < TYPING_MS;
   }
 
   /** Closes the clients whose credential the agent took back: the links (replaced), or revoked devices. */
@@ -500,12 +537,13 @@ export class Hub {
       if (now - d.since > this.stallMs) terminal.departed.delete(session);
       else if (slowest === null || d.acked < slowest) slowest = d.acked;
     }
-    const limit = slowest === null ? null : slowest + this.window;
+    const window = this.typing(terminal) ? this.typingWindow : this.window;
+    const limit = slowest === null ? null : slowest + window;
     // Every new connection hears the limit, "none" included. (An agent that lost its relay keeps its old
     // pace by itself for the clients it had until they are back: a relay that has just started knows none.)
     // Limits move in steps of an eighth of the window, so acks do not each cost a message to the agent.
     const moved =
-      limit === null || terminal.limit === null || terminal.limit === undefined ? limit !== terminal.limit : Math.abs(limit - terminal.limit) >= this.window / 8;
+      limit === null || terminal.limit === null || terminal.limit === undefined ? limit !== terminal.limit : Math.abs(limit - terminal.limit) >= window / 8;
     if (!moved) return;
     terminal.limit = limit;
     toAgent(agent, { type: 'flow', terminal: terminal.number, limit });
