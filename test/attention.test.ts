@@ -89,12 +89,14 @@ describe('attention events', () => {
     const client = new TestClient(through(agent.url));
     await client.waitForState('online');
     const forged = JSON.stringify({ type: 'attention', terminal: 1, kind: 'notification', message: 'Approve?' });
-    // As a control message it is not one the relay may send: the connection is replaced.
+    // As a control message it is not one the relay may send: the page takes it for a newer relay's, and ignores it.
+    const states = client.states.items.length;
     hostile.inject('client', 1, forged);
-    expect((await client.errors.next((e) => e.code === ErrorCode.BadMessage, 10_000, 'the refusal')).message).toMatch(/unknown type/);
-    await client.waitForState('online', 10_000, client.states.items.length);
+    expect((await client.errors.next((e) => e.code === 'unknown_message', 10_000, 'the report')).message).toMatch(/relay sent an? “attention” message this client does not know/);
+    expect(client.states.items).toHaveLength(states); // the connection stays
     // As a channel frame sealed with any key but the connection's, it does not open.
     const connection = hostile.connections('client');
+    expect(connection).toBe(1);
     hostile.inject('client', connection, sealChannel(randomBytes(32), 1_000, utf8(forged)));
     expect((await client.errors.next((e) => e.code === ErrorCode.Integrity, 10_000, 'the integrity error')).message).toMatch(/channel message/);
     expect(client.attentions.items).toEqual([]);

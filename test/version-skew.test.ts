@@ -1,6 +1,6 @@
-// A page and an agent of different versions: a request the agent does not know is refused (the page does not
-// wait for an answer that never comes), and a message the page does not know is reported once and ignored
-// (the page does not drop the connection and reconnect over and over).
+// A page, an agent and a relay of different versions: a request the agent does not know is refused (the page
+// does not wait for an answer that never comes), and a message a page or an agent does not know is reported
+// once and ignored (it does not drop the connection and reconnect over and over).
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelHost, type OpenChannel } from '../src/agent/channel-host.js';
@@ -23,6 +23,7 @@ import {
   utf8,
   type AgentChannelMessage,
 } from '../src/protocol/index.js';
+import { relayBehindHostile } from './helpers/hostile-relay.js';
 import { EventLog } from './helpers/wait.js';
 import { channelMessages, cleanup, openRawChannel, rawSocket, startAgent, startRelay, TestClient } from './helpers/system.js';
 
@@ -100,7 +101,23 @@ describe('versions that differ', () => {
     // The same channel still answers what the agent knows.
     raw.ws.send(sealChannel(channel.keys.send, 3, utf8(JSON.stringify({ type: 'devices' }))));
     await raw.messages.until(() => channelMessages(raw, channel).some((m) => m.type === 'devices'), 10_000, 'the device list');
-    expect(agent.events.items.filter((e) => e.event === 'input_rejected').map((e) => e.reason)).toEqual(['channel: unknown message "teleport"', 'channel: unknown message "beam?me"']);
+    expect(agent.events.items.filter((e) => e.event === 'input_rejected').map((e) => e.reason)).toEqual(['channel: unknown type "teleport"', 'channel: unknown type "beam?me"']);
+  });
+
+  it('an agent told a message it does not know by the relay says so once, ignores it and stays connected', async () => {
+    const { hostile, through } = await relayBehindHostile();
+    const agent = await startAgent(hostile.url);
+    const phone = new TestClient(through(agent.url));
+    await phone.waitForState('online');
+    const connection = hostile.connections('agent');
+    for (let i = 0; i < 3; i++) hostile.inject('agent', connection, JSON.stringify({ type: 'forecast', sunny: i }));
+    phone.type('echo after-$((40 + 2))\r');
+    await phone.waitForOutput('after-42');
+    const warnings = () => agent.events.items.filter((e) => e.event === 'warning' && /forecast/.test(e.message));
+    await agent.events.until(() => warnings().length > 0, 10_000, 'the warning');
+    expect(warnings()).toEqual([{ event: 'warning', message: 'the relay sent a "forecast" message this agent does not know (the relay is newer: update ccremote here); ignored' }]);
+    expect(hostile.connections('agent')).toBe(connection);
+    expect(agent.events.items.filter((e) => e.event === 'relay_disconnected')).toEqual([]);
   });
 
   it('a client told a message it does not know says so once, ignores it and stays connected', async () => {

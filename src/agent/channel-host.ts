@@ -12,7 +12,7 @@ import {
   IntegrityError,
   NoiseHandshake,
   ProtocolError,
-  UnknownChannelMessage,
+  UnknownMessage,
   channelPrologue,
   channelPsk,
   decodeCredentialRef,
@@ -200,7 +200,7 @@ export class ChannelHost {
       if (!(error instanceof ProtocolError)) throw error;
       this.events.bad(client, error.message);
       // A request from a newer page or client: it learns why nothing will come, instead of waiting.
-      if (error instanceof UnknownChannelMessage) {
+      if (error instanceof UnknownMessage) {
         this.send(client, { type: 'refused', message: `This agent does not know “${error.messageType}” requests: it is older than the page. Update ccremote on the computer.`, ...(error.request !== undefined ? { request: error.request } : {}) });
       }
       return;

@@ -11,6 +11,7 @@ import {
   FrameType,
   MAX_MESSAGE_BYTES,
   ProtocolError,
+  UnknownMessage,
   closeReason,
   decodeFrameOf,
   encodeMessage,
@@ -46,6 +47,8 @@ export interface RelayLinkOptions {
   onOnline(): void;
   onMessage(message: RelayToAgent): void;
   onFrame(frame: FromClientFrame): void;
+  /** The relay sent a message of a type this agent does not know (a newer relay); it is ignored. */
+  onUnknown(type: string): void;
   onDown(down: LinkDown): void;
   /** The relay refused the key: register again; the link reconnects once this resolves. */
   onUnauthorized(): Promise<void>;
@@ -161,6 +164,8 @@ export class RelayLink {
         this.receive(data as Buffer, isBinary);
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
+        // A newer relay's message: said (once per kind, by the owner) and ignored; closing would only bring it again.
+        if (error instanceof UnknownMessage) return this.options.onUnknown(error.messageType);
         failure = `relay sent a bad message: ${error.message}`;
         ws.close(CloseCode.BadMessage, closeReason(error.message));
       }

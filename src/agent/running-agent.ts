@@ -87,6 +87,8 @@ export class RunningAgent {
   private sessionsDue = false;
   /** When input was last refused in words to the browsers (at most once a second: a hostile relay could send a flood). */
   private lastRejection = 0;
+  /** Kinds of message from the relay this agent does not know, already reported. */
+  private readonly unknownFromRelay = new Set<string>();
   /** Watches per client session (each one replaces a terminal's stream key). */
   private readonly watches = new RateLimiter(WATCH_BUDGET);
 
@@ -103,6 +105,11 @@ export class RunningAgent {
       onOnline: () => this.online(),
       onMessage: (message) => this.relayMessage(message),
       onFrame: (frame) => this.clientFrame(frame),
+      onUnknown: (type) => {
+        if (this.unknownFromRelay.has(type)) return;
+        this.unknownFromRelay.add(type);
+        this.emit({ event: 'warning', message: `the relay sent a "${type}" message this agent does not know (the relay is newer: update ccremote here); ignored` });
+      },
       onDown: (down) => {
         this.sessions.offline();
         this.emit({ event: 'relay_disconnected', ...down });

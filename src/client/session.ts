@@ -27,7 +27,7 @@ import {
   openFrame,
   parseAgentChannel,
   parseRelayToClient,
-  UnknownChannelMessage,
+  UnknownMessage,
   randomId,
   Liveness,
   RetrySchedule,
@@ -238,7 +238,7 @@ export class ClientSession {
   private current: SessionState = { kind: 'connecting' };
   /** Flow control: how far output has been processed. */
   private processed = -1;
-  /** Kinds of channel message from the agent this client does not know, already reported. */
+  /** Kinds of message from the relay or the agent this client does not know, already reported. */
   private readonly unknownHeard = new Set<string>();
   /** PIN exchanges started since the last authenticated WELCOME. */
   private pinExchanges = 0;
@@ -578,6 +578,7 @@ export class ClientSession {
       handle();
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
+      if (error instanceof UnknownMessage) return this.unknown(error);
       if (error instanceof IntegrityError) {
         this.events.error?.(ErrorCode.Integrity, `Terminal data failed its integrity check and was refused (${error.message}); reconnecting.`);
       } else {
@@ -585,6 +586,18 @@ export class ClientSession {
       }
       this.onClose(CloseCode.BadMessage, closeReason(error.message), false);
     }
+  }
+
+  /**
+   * A message of a type this client does not know, from the relay or (sealed, so truly its own) from the
+   * agent: the other side is newer. Said once per kind, and ignored; closing would only bring it again.
+   */
+  private unknown(error: UnknownMessage): void {
+    const who = error.from === 'channel' ? 'agent' : 'relay';
+    const kind = `${who}:${error.messageType}`;
+    if (this.unknownHeard.has(kind)) return;
+    this.unknownHeard.add(kind);
+    this.events.error?.('unknown_message', `The ${who} sent a “${error.messageType}” message this client does not know: the ${who} is newer. Reload the page (or update ccremote here).`);
   }
 
   private onText(raw: string): void {
@@ -711,17 +724,7 @@ export class ClientSession {
     const bytes = open(channel.keys.receive, frame.header, frame.box, 'channel message');
     if (frame.seq <= channel.seq.received) throw new IntegrityError(`channel message ${frame.seq} came again (a replay)`);
     channel.seq.received = frame.seq;
-    let message: AgentChannelMessage;
-    try {
-      message = parseAgentChannel(bytes);
-    } catch (error) {
-      if (!(error instanceof UnknownChannelMessage)) throw error;
-      // Sealed by the agent, so truly its own: an agent newer than this client. Said once per kind, and ignored.
-      if (this.unknownHeard.has(error.messageType)) return;
-      this.unknownHeard.add(error.messageType);
-      this.events.error?.('unknown_message', `The agent sent a “${error.messageType}” message this client does not know: the agent is newer. Reload the page (or update ccremote here).`);
-      return;
-    }
+    const message: AgentChannelMessage = parseAgentChannel(bytes);
     if (this.transfers.receive(message)) return;
     switch (message.type) {
       case 'paired': {

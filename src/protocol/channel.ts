@@ -26,7 +26,7 @@
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { viewSecret } from './access.js';
-import { ProtocolError } from './codes.js';
+import { ProtocolError, UnknownMessage } from './codes.js';
 import { CPACE_SHARE_BYTES, lvCat } from './cpace.js';
 import { ID_LENGTH, concatBytes, fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
 import { MAX_ATTENTION_MESSAGE, MAX_NAME_LENGTH, MAX_POSITION, MAX_TEXT_LENGTH } from './limits.js';
@@ -469,22 +469,6 @@ export type ChannelMessageOf<T extends Table> = { [K in keyof T & string]: { typ
 export type ClientChannelMessage = ChannelMessageOf<typeof clientChannel>;
 export type AgentChannelMessage = ChannelMessageOf<typeof agentChannel>;
 
-/**
- * A channel message of a type this side does not know: from a newer version of the other side, most likely.
- * It carries the type (printable, cut short) and the request number, when the message had a valid one, so
- * that the request can be refused instead of left unanswered.
- */
-export class UnknownChannelMessage extends ProtocolError {
-  constructor(
-    label: string,
-    readonly messageType: string,
-    readonly request: number | undefined,
-  ) {
-    super(`${label}: unknown message ${JSON.stringify(messageType)}`);
-    this.name = 'UnknownChannelMessage';
-  }
-}
-
 function parseChannel<T extends Table>(table: T, label: string, bytes: Uint8Array): ChannelMessageOf<T> {
   const value = jsonValue(bytes, label);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`${label}: expected an object`);
@@ -493,7 +477,7 @@ function parseChannel<T extends Table>(table: T, label: string, bytes: Uint8Arra
   if (!Object.hasOwn(table, type)) {
     const number = (value as { request?: unknown }).request;
     const known = typeof number === 'number' && Number.isInteger(number) && number >= 1 && number <= 0xffffffff ? number : undefined;
-    throw new UnknownChannelMessage(label, type.replace(/[^\x20-\x7e]/g, '?').slice(0, 40), known);
+    throw new UnknownMessage(label, type, known);
   }
   return { type, ...validateShape(table[type]!, value, type) } as ChannelMessageOf<T>;
 }

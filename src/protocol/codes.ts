@@ -64,6 +64,27 @@ export class ProtocolError extends Error {
   }
 }
 
+/**
+ * A message of a type this side does not know (a control message, or a channel message that opened and came
+ * in sequence): from a newer version of the other side, most likely. It carries where it came from (the
+ * parser's label), its type (printable, cut short) and the request number when the message had a valid one,
+ * so that a receiver can refuse the request, or say once that the other side is newer, instead of dropping
+ * the connection (which would bring the same message again).
+ */
+export class UnknownMessage extends ProtocolError {
+  readonly messageType: string;
+  constructor(
+    readonly from: string,
+    type: string,
+    readonly request?: number,
+  ) {
+    const printable = type.replace(/[^\x20-\x7e]/g, '?').slice(0, 40);
+    super(`${from}: unknown type ${JSON.stringify(printable)}`);
+    this.name = 'UnknownMessage';
+    this.messageType = printable;
+  }
+}
+
 /** The close reason of CloseCode.RateLimited, which carries the wait. */
 export function rateLimitReason(retryAfterMs: number): string {
   return `too many failed attempts; retry in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`;

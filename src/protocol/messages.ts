@@ -3,7 +3,7 @@
 // anything malformed, oversized or of an unknown type throws a ProtocolError carrying the close code.
 
 import { MAX_DEVICES, MAX_TERMINALS } from './channel.js';
-import { ProtocolError } from './codes.js';
+import { ProtocolError, UnknownMessage } from './codes.js';
 import { ID_LENGTH } from './encoding.js';
 import {
   MAX_CONTROL_BYTES,
@@ -181,7 +181,7 @@ function parseWith<T extends Table>(table: T, label: string, raw: string): Messa
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`${label}: expected a JSON object`);
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string') throw new ProtocolError(`${label}: missing "type"`);
-  if (!Object.hasOwn(table, type)) throw new ProtocolError(`${label}: unknown type ${JSON.stringify(type.slice(0, 32))}`);
+  if (!Object.hasOwn(table, type)) throw new UnknownMessage(label, type);
   const body = validateShape(table[type]!, value, type);
   return { type, ...body } as MessageOf<T>;
 }
