@@ -32,12 +32,8 @@ import {
   sealChannel,
   sealInput,
   sealOutput,
-  socketUrl,
   utf8,
   IntegrityError,
-  PROTOCOL_VERSION,
-  accessToken,
-  deviceToken,
   type AgentChannelMessage,
   type ChannelFrame,
   type Credential,
@@ -47,7 +43,7 @@ import {
 import { OPEN_BUDGET } from '../src/agent/channel-host.js';
 import type { PairedCredential } from '../src/client/session.js';
 import { relayBehindHostile, type HostileRelay, type Tapped } from './helpers/hostile-relay.js';
-import { asCredential, channelMessages, cleanup, openRawChannel, pairDevice, rawSocket, startAgent, TestClient, type RawChannel, type RawSocket, type TestAgent } from './helpers/system.js';
+import { admittedRawClient, asCredential, channelMessages, cleanup, openRawChannel, pairDevice, startAgent, TestClient, type RawChannel, type RawSocket, type TestAgent } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -71,12 +67,7 @@ async function scene() {
 
 /** A raw client admitted by the relay (through the hostile one) with its channel open. */
 async function rawClient(hostile: HostileRelay, agentId: string, credential: Credential): Promise<{ raw: RawSocket; channel: RawChannel; connection: number }> {
-  const raw = rawSocket(socketUrl(hostile.url, `/ws/client/${agentId}`), { origin: hostile.url });
-  await raw.opened;
-  const token = credential.kind === 'device' ? deviceToken(credential.secret, agentId, credential.id) : accessToken(credential.secret, agentId);
-  const session = randomId();
-  raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token, ...(credential.kind === 'device' ? { device: credential.id } : {}), session }));
-  await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected', 10_000, 'connected');
+  const { raw, session } = await admittedRawClient(hostile.url, agentId, credential);
   const connection = hostile.connections('client');
   // It watches the first session from the start (and so gets its stream key).
   const channel = await openRawChannel(raw, agentId, credential, { session, watch: { terminal: 1 } });

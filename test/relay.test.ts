@@ -35,7 +35,7 @@ const agentHello = (secret: string, agentId: string): string =>
     devices: [],
   });
 import { EventLog } from './helpers/wait.js';
-import { cleanup, openRawChannel, rawSocket, startAgent, startRelay, TestClient, type RawSocket } from './helpers/system.js';
+import { admittedRawClient, cleanup, openRawChannel, rawSocket, startAgent, startRelay, TestClient, type RawSocket } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -48,12 +48,9 @@ async function withSession() {
   const { agentId, secret } = parseAccessLink(agent.url);
   /** A raw client socket past the relay's hello and the channel handshake, and the key its input is sealed with. */
   const admitted = async (): Promise<RawSocket & { inputKey: Uint8Array }> => {
-    const socket = rawSocket(socketUrl(relay.url, `/ws/client/${agentId}`), { origin: relay.url });
-    await socket.opened;
-    const session = randomId();
-    socket.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
-    await socket.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
-    const channel = await openRawChannel(socket, agentId, { kind: 'link', secret, readOnly: false }, { session });
+    const credential = { kind: 'link', secret, readOnly: false } as const;
+    const { raw: socket, session } = await admittedRawClient(relay.url, agentId, credential);
+    const channel = await openRawChannel(socket, agentId, credential, { session });
     return Object.assign(socket, { inputKey: channel.keys.send });
   };
   /** The bystander and the agent still work. */

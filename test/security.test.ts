@@ -9,7 +9,6 @@ import {
   CPace,
   HandshakeStep,
   NoiseHandshake,
-  PROTOCOL_VERSION,
   CloseCode,
   FrameType,
   channelPrologue,
@@ -22,18 +21,15 @@ import {
   accessToken,
   encodeFromClient,
   encodeInputRecord,
-  encodeMessage,
   parseAccessLink,
   randomBytes,
   toBase64Url,
-  randomId,
   sealInput,
-  socketUrl,
   utf8,
 } from '../src/protocol/index.js';
 import type { AgentOptions } from '../src/agent/agent.js';
 import { relayBehindHostile, type Tapped } from './helpers/hostile-relay.js';
-import { cleanup, openRawChannel, rawSocket, startAgent, startRelay, TestClient, type TestAgent } from './helpers/system.js';
+import { admittedRawClient, cleanup, openRawChannel, startAgent, startRelay, TestClient, type TestAgent } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -195,11 +191,7 @@ describe('read-only links', () => {
       return [{ data: Buffer.from(text), binary: false }];
     };
     const { relayUrl, agentId, secret: view } = parseAccessLink(started.viewLink);
-    const raw = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
-    await raw.opened;
-    const session = randomId();
-    raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(view, agentId), session }));
-    await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
+    const { raw, session } = await admittedRawClient(relayUrl, agentId, { kind: 'link', secret: view, readOnly: true });
     const joined = await hostile.seen.next((m) => m.side === 'agent' && m.way === 'down' && m.data.includes(session));
     const client = JSON.parse(joined.data.toString()).client as number;
     const channel = await openRawChannel(raw, agentId, { kind: 'link', secret: view, readOnly: true }, { session });

@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameType, encodeChannelMessage, encodeFromClient, parseAccessLink, sealChannel, socketUrl, accessToken, encodeMessage, PROTOCOL_VERSION, randomId } from '../src/protocol/index.js';
+import { FrameType, encodeChannelMessage, encodeFromClient, parseAccessLink, sealChannel } from '../src/protocol/index.js';
 import { relayBehindHostile } from './helpers/hostile-relay.js';
 import { killAll, runCli } from './helpers/cli.js';
-import { channelMessages, cleanup, openRawChannel, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { admittedRawClient, channelMessages, cleanup, openRawChannel, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 
 afterEach(async () => {
   killAll();
@@ -247,12 +247,9 @@ describe('who may start and end sessions', () => {
     expect((await viewer.errors.next((e) => e.code === 'refused' && /dismiss/.test(e.message))).message).toMatch(/read-only link cannot dismiss/);
     // A raw read-only channel writing a start itself, sealed with its own key: the agent refuses it.
     const { relayUrl, agentId, secret } = parseAccessLink(viewLink);
-    const raw = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
-    await raw.opened;
-    const session = randomId();
-    raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
-    await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
-    const channel = await openRawChannel(raw, agentId, { kind: 'link', secret, readOnly: true }, { session });
+    const credential = { kind: 'link', secret, readOnly: true } as const;
+    const { raw, session } = await admittedRawClient(relayUrl, agentId, credential);
+    const channel = await openRawChannel(raw, agentId, credential, { session });
     raw.ws.send(sealChannel(channel.keys.send, 1, encodeChannelMessage({ type: 'start', request: 9, kind: 'shell' })));
     await raw.messages.until(() => channelMessages(raw, channel).some((m) => m.type === 'refused'), 10_000, 'the refusal');
     expect(channelMessages(raw, channel).find((m) => m.type === 'refused')).toMatchObject({ request: 9, message: expect.stringMatching(/read-only/) });

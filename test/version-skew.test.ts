@@ -25,7 +25,7 @@ import {
 } from '../src/protocol/index.js';
 import { relayBehindHostile } from './helpers/hostile-relay.js';
 import { EventLog } from './helpers/wait.js';
-import { channelMessages, cleanup, openRawChannel, rawSocket, startAgent, startRelay, TestClient } from './helpers/system.js';
+import { admittedRawClient, channelMessages, cleanup, openRawChannel, rawSocket, startAgent, startRelay, TestClient } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -85,12 +85,9 @@ describe('versions that differ', () => {
     const relay = await startRelay();
     const agent = await startAgent(relay.url);
     const { relayUrl, agentId, secret } = parseAccessLink(agent.url);
-    const raw = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
-    await raw.opened;
-    const session = randomId();
-    raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
-    await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected');
-    const channel = await openRawChannel(raw, agentId, { kind: 'link', secret, readOnly: false }, { session });
+    const credential = { kind: 'link', secret, readOnly: false } as const;
+    const { raw, session } = await admittedRawClient(relayUrl, agentId, credential);
+    const channel = await openRawChannel(raw, agentId, credential, { session });
     // A request of a later version, and one without a number.
     raw.ws.send(sealChannel(channel.keys.send, 1, utf8(JSON.stringify({ type: 'teleport', request: 7, to: 'mars' }))));
     raw.ws.send(sealChannel(channel.keys.send, 2, utf8(JSON.stringify({ type: 'beam\u0007me', up: true }))));

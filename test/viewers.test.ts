@@ -6,18 +6,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   FrameType,
-  PROTOCOL_VERSION,
-  accessToken,
   decodeFrame,
   encodeMessage,
   parseAccessLink,
   randomId,
-  socketUrl,
   type Credential,
   type HistoryMode,
   type Resume,
 } from '../src/protocol/index.js';
-import { cleanup, openRawChannel, rawCommand, rawSocket, rawStream, startAgent, startRelay, TestClient, type RawChannel, type RawSocket } from './helpers/system.js';
+import { admittedRawClient, cleanup, openRawChannel, rawCommand, rawStream, startAgent, startRelay, TestClient, type RawChannel, type RawSocket } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -25,12 +22,8 @@ afterEach(cleanup);
 async function viewer(link: string, options: { session?: string; history: HistoryMode; resume?: Resume }): Promise<{ raw: RawSocket; channel: RawChannel; end: number }> {
   const { relayUrl, agentId, secret, readOnly } = parseAccessLink(link);
   expect(readOnly).toBe(true);
-  const raw = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
-  await raw.opened;
-  const session = options.session ?? randomId();
-  raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
-  await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected', 10_000, 'connected');
   const credential: Credential = { kind: 'link', secret, readOnly: true };
+  const { raw, session } = await admittedRawClient(relayUrl, agentId, credential, options.session);
   const channel = await openRawChannel(raw, agentId, credential, { session, history: options.history, watch: { terminal: 1, ...(options.resume ? { resume: options.resume } : {}) } });
   const { end } = await rawStream(raw, channel);
   return { raw, channel, end };

@@ -30,7 +30,7 @@ import { ProtocolError, UnknownMessage } from './codes.js';
 import { CPACE_SHARE_BYTES, lvCat } from './cpace.js';
 import { ID_LENGTH, concatBytes, fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
 import { MAX_ATTENTION_MESSAGE, MAX_NAME_LENGTH, MAX_POSITION, MAX_TEXT_LENGTH } from './limits.js';
-import { array, bool, int, nullable, object, oneOf, optional, str, validateShape, type Infer, type Shape } from './schema.js';
+import { array, bool, int, nullable, object, oneOf, optional, str, valid, validateShape, type Infer, type Shape } from './schema.js';
 
 const SALT = utf8('ccremote/v3');
 
@@ -474,11 +474,7 @@ function parseChannel<T extends Table>(table: T, label: string, bytes: Uint8Arra
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`${label}: expected an object`);
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string') throw new ProtocolError(`${label}: unknown message`);
-  if (!Object.hasOwn(table, type)) {
-    const number = (value as { request?: unknown }).request;
-    const known = typeof number === 'number' && Number.isInteger(number) && number >= 1 && number <= 0xffffffff ? number : undefined;
-    throw new UnknownMessage(label, type, known);
-  }
+  if (!Object.hasOwn(table, type)) throw new UnknownMessage(label, type, valid(request, (value as { request?: unknown }).request));
   return { type, ...validateShape(table[type]!, value, type) } as ChannelMessageOf<T>;
 }
 

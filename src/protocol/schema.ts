@@ -32,6 +32,16 @@ export function str(opts: { min?: number; max: number; pattern?: RegExp }): Chec
   };
 }
 
+/** `value` if `check` accepts it, else undefined (for what may be read from a message that is refused anyway). */
+export function valid<T>(check: Check<T>, value: unknown): T | undefined {
+  try {
+    return check(value, '');
+  } catch (error) {
+    if (error instanceof ProtocolError) return undefined;
+    throw error;
+  }
+}
+
 /** An integer in [min, max]. */
 export function int(min: number, max: number): Check<number> {
   return (v, path) => {

@@ -10,7 +10,7 @@ import { ClientSession, type PairedCredential, type SessionState, type WatchChoi
 import { wsConnect } from '../../src/net/ws-connect.js';
 import type { Connect } from '../../src/client/transport.js';
 import { ChannelClient } from '../../src/client/channel-client.js';
-import { FrameType, decodeFrame, open, parseAccessLink, parseAgentChannel, randomId, type AgentChannelMessage, type ChannelFrame, type HandshakeFrame, type Refused, type AttentionEvent, type Credential, type DeviceInfo, type ExitStatus, type HistoryMode, type Resume, type SessionInfo, type SnapshotKind, type WelcomePayload } from '../../src/protocol/index.js';
+import { FrameType, PROTOCOL_VERSION, accessToken, decodeFrame, deviceToken, encodeMessage, open, parseAccessLink, parseAgentChannel, randomId, socketUrl, type AgentChannelMessage, type ChannelFrame, type HandshakeFrame, type Refused, type AttentionEvent, type Credential, type DeviceInfo, type ExitStatus, type HistoryMode, type Resume, type SessionInfo, type SnapshotKind, type WelcomePayload } from '../../src/protocol/index.js';
 import { createRelay, type Relay, type RelayLogEvent, type RelayOptions } from '../../src/relay/relay.js';
 import { EventLog, within } from './wait.js';
 import { CutProxy } from './cut-proxy.js';
@@ -438,6 +438,19 @@ export function rawSocket(url: string, options: { origin?: string; headers?: Rec
   opened.catch(() => undefined);
   cleanups.push(() => ws.terminate());
   return { ws, messages, closed, opened };
+}
+
+/**
+ * A raw client socket to `relayUrl` for `agentId`, past the relay's hello with `credential` (its token, and
+ * the device's id for a device), once the relay said `connected`; its channel is not open yet.
+ */
+export async function admittedRawClient(relayUrl: string, agentId: string, credential: Credential, session = randomId()): Promise<{ raw: RawSocket; session: string }> {
+  const raw = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
+  await raw.opened;
+  const token = credential.kind === 'device' ? deviceToken(credential.secret, agentId, credential.id) : accessToken(credential.secret, agentId);
+  raw.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token, ...(credential.kind === 'device' ? { device: credential.id } : {}), session }));
+  await raw.messages.next((m) => m.text !== undefined && JSON.parse(m.text).type === 'connected', 10_000, 'connected');
+  return { raw, session };
 }
 
 /** A channel opened by hand over a raw client socket: its keys, what the agent said, and the session it used. */
