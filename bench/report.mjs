@@ -37,7 +37,8 @@ export function figures(results) {
   if (M5) {
     const steps = (M5.idleSteps ?? []).slice(0, -1).map((step) => `at ${step.sessions}: ${num(step.perSessionKiB, 'KiB')}`);
     const marginal = M5.marginalPerIdleSessionKiB !== undefined ? [`each session beyond ${M5.idleSteps[0].sessions}: ${num(M5.marginalPerIdleSessionKiB, 'KiB')}`] : [];
-    rows.push({ id: 'M5', figure: `relay memory per idle session (${M5.sessions} sessions)`, value: num(M5.perIdleSessionKiB, 'KiB'), baseline: [`idle relay ${num(M5.idleRelayMiB, 'MiB')}`, ...steps, ...marginal].join('; '), target: '≤ 32 KiB', pass: M5.perIdleSessionKiB <= 32, chart: { label: 'M5 KiB per idle session', value: M5.perIdleSessionKiB, target: 32 } });
+    const short = M5.limitedBy ? [`${M5.wantedSessions} not reached: ${M5.limitedBy}`] : [];
+    rows.push({ id: 'M5', figure: `relay memory per idle session (${M5.sessions} sessions)`, value: num(M5.perIdleSessionKiB, 'KiB'), baseline: [`idle relay ${num(M5.idleRelayMiB, 'MiB')}`, ...steps, ...marginal, ...short].join('; '), target: '≤ 32 KiB', pass: M5.perIdleSessionKiB <= 32, chart: { label: 'M5 KiB per idle session', value: M5.perIdleSessionKiB, target: 32 } });
     rows.push({ id: 'M5', figure: `peak RSS during ${M5.mib} MiB of output with a stalled client: relay / agent`, value: `${num(M5.stalledRelayPeakMiB, 'MiB')} / ${num(M5.stalledAgentPeakMiB, 'MiB')}`, baseline: `same flood, no stalled client: ${num(M5.floodRelayPeakMiB, 'MiB')} / ${num(M5.floodAgentPeakMiB, 'MiB')}; idle ${num(M5.idleRelayMiB, 'MiB')} / ${num(M5.idleAgentMiB, 'MiB')}`, target: 'stalled client adds ≤ 8 MiB to each', pass: M5.stalledRelayExtraMiB <= 8 && M5.stalledAgentExtraMiB <= 8, detail: `adds ${num(M5.stalledRelayExtraMiB, 'MiB')} / ${num(M5.stalledAgentExtraMiB, 'MiB')}`, chart: { label: 'M5 stalled client adds (MiB)', value: Math.max(0.01, M5.stalledRelayExtraMiB, M5.stalledAgentExtraMiB), target: 8 } });
   }
   if (M6) {

@@ -11,7 +11,11 @@ const P = protocol;
 useNativeCrypto(); // as a real agent does
 const agents = [];
 
-async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {
+/**
+ * `localAddress`: the loopback address the agents connect from (the relay sees the clients come from
+ * 127.0.0.1; with tens of thousands of sessions, one address has too few ports for both kinds).
+ */
+async function start({ relayUrl, count, outputBytesPerSecond = 0, localAddress }) {
   const links = [];
   for (let i = 0; i < count; i++) {
     const response = await fetch(`${relayUrl}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
@@ -20,7 +24,7 @@ async function start({ relayUrl, count, outputBytesPerSecond = 0 }) {
     const agent = { ws: undefined, end: 0, stream: P.randomId(), timer: undefined, clients: new Map(), waiting: new Map() };
     const view = P.viewSecret(secret, id);
     const streamKey = P.randomBytes(32);
-    agent.ws = new WebSocket(P.socketUrl(relayUrl, `/ws/agent/${id}`), { headers: { authorization: `Bearer ${key}` }, perMessageDeflate: false });
+    agent.ws = new WebSocket(P.socketUrl(relayUrl, `/ws/agent/${id}`), { headers: { authorization: `Bearer ${key}` }, perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
     const ws = agent.ws;
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);

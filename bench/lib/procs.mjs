@@ -63,6 +63,26 @@ export async function startChild(name, { args = [], cpu, env = {}, execArgv = []
   };
 }
 
+/** A process's limit of open files (its soft limit), from /proc; undefined where /proc does not say. */
+export function openFilesLimit(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
+    return soft === 'unlimited' ? Infinity : Number(soft) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Asks for `wanted` open files for a running process (`prlimit`, util-linux; raising the hard limit takes
+ * root or CAP_SYS_RESOURCE) and returns the limit it has afterwards, raised or not.
+ */
+export function raiseOpenFiles(pid, wanted) {
+  if ((openFilesLimit(pid) ?? 0) < wanted) spawnSync('prlimit', ['--pid', String(pid), `--nofile=${wanted}:${wanted}`], { stdio: 'ignore' });
+  return openFilesLimit(pid);
+}
+
 /**
  * How late this process's event loop runs, sampled by a timer every 10 ms: only while a measurement asks
  * for it (`watchLoop`), since the timer's wake-ups are work the process would not do otherwise (every

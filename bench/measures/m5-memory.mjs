@@ -3,14 +3,57 @@
 // with a second client receiving everything. Baseline: the same processes idle.
 
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { WebSocket } from 'ws';
 import { ChannelClient } from '../../dist/client/channel-client.js';
 import { protocol } from '../../dist/index.js';
 import { openClient } from '../lib/client.mjs';
-import { peakRssOf, rssOf, startChild } from '../lib/procs.mjs';
+import { peakRssOf, raiseOpenFiles, rssOf, startChild } from '../lib/procs.mjs';
 import { LOAD_CPU, startAgent, startRelay, stopAll, waiter } from '../lib/setup.mjs';
 
 const MiB = 1 << 20;
+
+/** Files each process keeps open besides its sessions' sockets, and the sessions of the warm-up. */
+const SPARE_FILES = 500;
+
+/**
+ * How many idle sessions this machine lets the benchmark open, asking for the open files `sessions` need
+ * (two sockets each at the relay, one in each load process): a process's limit of open files (20,000 on
+ * some machines, raised where the benchmark may), and the loopback ports to the relay (one address has a
+ * few tens of thousands; the agents connect from 127.0.0.2 where it can be bound). Says what limits it.
+ */
+async function roomFor(sessions, relay, agents, clients) {
+  const files = [
+    ['the relay', Math.floor(((raiseOpenFiles(relay.pid, 2 * sessions + SPARE_FILES) ?? Infinity) - SPARE_FILES) / 2)],
+    ['the simulated agents', (raiseOpenFiles(agents.pid, sessions + SPARE_FILES) ?? Infinity) - SPARE_FILES],
+    ['the simulated browsers', (raiseOpenFiles(clients.pid, sessions + SPARE_FILES) ?? Infinity) - SPARE_FILES],
+  ];
+  const agentAddress = (await bindable('127.0.0.2')) ? '127.0.0.2' : undefined;
+  const ports = localPorts() - SPARE_FILES;
+  const limits = [...files.map(([who, n]) => [`open files of ${who}`, n]), ['loopback ports', agentAddress ? ports : Math.floor(ports / 2)]];
+  const [limitedBy, room] = limits.reduce((least, limit) => (limit[1] < least[1] ? limit : least));
+  return { sessions: room, limitedBy: `${limitedBy} (room for ${room} sessions)`, agentAddress };
+}
+
+/** Whether this machine has `address` (Linux answers on all of 127.0.0.0/8). */
+function bindable(address) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, address, () => server.close(() => resolve(true)));
+  });
+}
+
+/** How many local ports one address can connect from (Linux's ephemeral range; 28,000 if unknown). */
+function localPorts() {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return high - low + 1;
+  } catch {
+    return 28_000;
+  }
+}
 
 /**
  * The relay's resident memory with 20 sessions (the baseline), then with `counts[i]` idle sessions more,
@@ -19,18 +62,23 @@ const MiB = 1 << 20;
  * So the figure is taken at the largest count, and the growth from step to step shows what one more
  * session costs beyond that.
  */
-async function idleSessions(counts) {
+async function idleSessions(wanted) {
   const relay = await startRelay();
   const agents = await startChild('fake-agents.mjs', { cpu: LOAD_CPU });
   const clients = await startChild('typists.mjs', { cpu: LOAD_CPU });
+  const room = await roomFor(Math.max(...wanted), relay, agents, clients);
+  // As far as the machine allows: the counts that fit, then the most that fits (in thousands) if more.
+  const counts = wanted.filter((count) => count <= room.sessions);
+  const most = room.sessions >= 1000 ? Math.floor(room.sessions / 1000) * 1000 : room.sessions;
+  if (counts.length < wanted.length && most > (counts.at(-1) ?? 0)) counts.push(most);
   try {
-    const warm = await agents.request('start', { relayUrl: relay.info.url, count: 20 });
+    const warm = await agents.request('start', { relayUrl: relay.info.url, count: 20, localAddress: room.agentAddress });
     await clients.request('open', { links: warm });
     const idle = await relay.request('stats', { gc: true });
     const steps = [];
     let have = 0;
     for (const count of counts) {
-      const links = await agents.request('start', { relayUrl: relay.info.url, count: count - have });
+      const links = await agents.request('start', { relayUrl: relay.info.url, count: count - have, localAddress: room.agentAddress });
       await clients.request('open', { links });
       have = count;
       const loaded = await relay.request('stats', { gc: true });
@@ -38,7 +86,7 @@ async function idleSessions(counts) {
       if (open.clients !== count + 20) throw new Error(`expected ${count + 20} clients, relay has ${open.clients}`);
       steps.push({ sessions: count, rss: loaded.rss, perSessionBytes: (loaded.rss - idle.rss) / count, heapPerSessionBytes: (loaded.heapUsed - idle.heapUsed) / count });
     }
-    return { idleRelayRss: idle.rss, steps };
+    return { idleRelayRss: idle.rss, steps, limitedBy: counts.at(-1) < Math.max(...wanted) ? room.limitedBy : undefined, wanted: Math.max(...wanted) };
   } finally {
     await clients.request('closeAll').catch(() => undefined);
     await agents.request('stopAll').catch(() => undefined);
@@ -106,7 +154,7 @@ async function flood(mib, withStalled) {
   return result;
 }
 
-export async function run({ sessions = [1000, 5000], mib = 256 } = {}) {
+export async function run({ sessions = [1000, 5000, 20_000], mib = 256 } = {}) {
   const idle = await idleSessions(sessions);
   const alone = await flood(mib, false);
   const stall = await flood(mib, true);
@@ -128,6 +176,9 @@ export async function run({ sessions = [1000, 5000], mib = 256 } = {}) {
     stalledRelayExtraMiB: (stall.relayPeakRss - alone.relayPeakRss) / MiB,
     stalledAgentExtraMiB: (stall.agentPeakRss - alone.agentPeakRss) / MiB,
     sessions: last.sessions,
+    // The count the issue asks for, and what kept the run below it (open files, ports), if anything did.
+    wantedSessions: idle.wanted,
+    limitedBy: idle.limitedBy,
     mib,
   };
 }
