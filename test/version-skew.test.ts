@@ -22,6 +22,7 @@ import {
   tokenVerifier,
   utf8,
   type AgentChannelMessage,
+  type ClientChannelMessage,
 } from '../src/protocol/index.js';
 import { relayBehindHostile } from './helpers/hostile-relay.js';
 import { EventLog } from './helpers/wait.js';
@@ -31,16 +32,21 @@ afterEach(cleanup);
 
 /**
  * An agent made of the library's channel host on a bare socket to the relay, with no terminal: what it
- * sends on a channel is up to the test, so it can speak as a newer agent would.
+ * sends on a channel is up to the test, so it can speak as a newer agent would. Requests get what
+ * `answer` sends (by default nothing, as agents said nothing to requests they did not know before they
+ * learned to refuse them).
  */
-async function channelOnlyAgent(relayUrl: string): Promise<{ link: string; host: ChannelHost; opened: EventLog<number>; close(): void }> {
+async function channelOnlyAgent(
+  relayUrl: string,
+  answer: (host: ChannelHost, client: number, message: ClientChannelMessage) => void = () => undefined,
+): Promise<{ link: string; host: ChannelHost; opened: EventLog<number>; close(): void }> {
   const registration = (await (await fetch(`${relayUrl}/api/agents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { agent_id: string; agent_key: string };
   const agentId = registration.agent_id;
   const secret = toBase64Url(randomBytes(32));
   const socket = rawSocket(socketUrl(relayUrl, `/ws/agent/${agentId}`), { headers: { authorization: `Bearer ${registration.agent_key}` } });
   await socket.opened;
   const opened = new EventLog<number>();
-  const host = new ChannelHost(
+  const host: ChannelHost = new ChannelHost(
     { send: (data) => (socket.ws.send(data), 0) },
     {
       agentId: () => agentId,
@@ -59,7 +65,7 @@ async function channelOnlyAgent(relayUrl: string): Promise<{ link: string; host:
       pair: async () => undefined,
       revoke: async () => false,
       bad: () => undefined,
-      request: async (_client: number, _channel: OpenChannel) => undefined,
+      request: async (client: number, _channel: OpenChannel, message: ClientChannelMessage): Promise<void> => answer(host, client, message),
     },
   );
   socket.ws.on('message', (data: Buffer, binary: boolean) => {
@@ -115,6 +121,23 @@ describe('versions that differ', () => {
     expect(warnings()).toEqual([{ event: 'warning', message: 'the relay sent a "forecast" message this agent does not know (the relay is newer: update ccremote here); ignored' }]);
     expect(hostile.connections('agent')).toBe(connection);
     expect(agent.events.items.filter((e) => e.event === 'relay_disconnected')).toEqual([]);
+  });
+
+  it('a request an older agent never answers fails after a while, and the channel goes on', async () => {
+    const relay = await startRelay();
+    const older = await channelOnlyAgent(relay.url, (host, client, message) => {
+      if (message.type === 'folders') host.send(client, { type: 'folders', request: message.request, path: '/home', parent: '/', entries: [] });
+    });
+    const phone = new TestClient(older.link, { answerTimeoutMs: 300 });
+    await phone.welcomes.next(() => true, 10_000, 'the channel');
+    const noAnswer = /^The agent did not answer\. It may be older than this page: update ccremote on the computer\.$/;
+    await expect(phone.session.listRecordings()).rejects.toThrow(noAnswer);
+    await expect(phone.session.uploadFile(1, 'photo.png', new Uint8Array(100))).rejects.toThrow(noAnswer);
+    // What it does answer is still answered, on the same channel.
+    await expect(phone.session.listFolders()).resolves.toEqual({ path: '/home', parent: '/', entries: [] });
+    expect(phone.welcomes.items).toHaveLength(1);
+    phone.close();
+    older.close();
   });
 
   it('a client told a message it does not know says so once, ignores it and stays connected', async () => {

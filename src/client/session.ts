@@ -144,6 +144,12 @@ export interface ClientSessionOptions {
   /** Silence after which the connection is presumed dead and replaced (default 45 s). */
   idleTimeoutMs?: number;
   /**
+   * How long a request waits for the agent's answer (default 30 s). An agent older than the page may say
+   * nothing at all to a request it does not know (newer ones refuse it): the request fails instead of
+   * waiting for ever.
+   */
+  answerTimeoutMs?: number;
+  /**
    * Flow control: when true the owner calls `acknowledge(end)` once it has processed output (the web
    * terminal does so when xterm.js has parsed it); otherwise output counts as processed when the
    * `output` callback returns.
@@ -211,6 +217,9 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** What a request that got no answer fails with. */
+const NO_ANSWER = 'The agent did not answer. It may be older than this page: update ccremote on the computer.';
+
 /**
  * PIN exchanges a session runs without one ending in an authenticated WELCOME before it asks for the PIN
  * again. A relay that plays the agent learns from each exchange whether one PIN guess was right, so it must
@@ -247,11 +256,16 @@ export class ClientSession {
   private list: SessionInfo[] = [];
   private nextRequest = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Requests sent on the open channel and not answered yet, each with the timer that fails it (answerTimeoutMs). */
+  private readonly unanswered = new Map<number, ReturnType<typeof setTimeout>>();
   /** Files sent to the agent and taken from it; they go on across reconnects. */
   private readonly transfers = new ClientTransfers({
     send: (message) => this.toChannel(message),
     open: () => this.channel.kind === 'open',
-    nextRequest: () => this.nextRequest++,
+    nextRequest: () => {
+      const request = this.newRequest(() => this.transfers.refused(request, NO_ANSWER));
+      return request;
+    },
   });
   /** Input typed before any session was watched (the agent had not listed them yet). */
   private early: { chunks: Uint8Array[]; bytes: number } = { chunks: [], bytes: 0 };
@@ -462,7 +476,11 @@ export class ClientSession {
   /** Sends a request with a fresh number; resolves with the answer of type `kind`, rejects with a refusal or when the channel closes first. */
   private ask<K extends AgentChannelMessage['type']>(make: (request: number) => ClientChannelMessage, kind: K): Promise<Extract<AgentChannelMessage, { type: K }>> {
     if (this.channel.kind !== 'open') return Promise.reject(new Error('The agent is not connected.'));
-    const request = this.nextRequest++;
+    const request = this.newRequest(() => {
+      const pending = this.pending.get(request);
+      this.pending.delete(request);
+      pending?.reject(new Error(NO_ANSWER));
+    });
     return new Promise((resolve, reject) => {
       this.pending.set(request, {
         resolve: (message) => (message.type === kind ? resolve(message as Extract<AgentChannelMessage, { type: K }>) : reject(new Error(`unexpected answer ${message.type}`))),
@@ -470,6 +488,17 @@ export class ClientSession {
       });
       this.toChannel(make(request));
     });
+  }
+
+  /** A fresh request number; `unanswered` runs if no answer to it comes within answerTimeoutMs (nor the channel closes first). */
+  private newRequest(unanswered: () => void): number {
+    const request = this.nextRequest++;
+    const timer = setTimeout(() => {
+      this.unanswered.delete(request);
+      unanswered();
+    }, this.options.answerTimeoutMs ?? 30_000);
+    this.unanswered.set(request, timer);
+    return request;
   }
 
   /** Follows `terminal` from now on (null: nothing); what was shown of another is gone. */
@@ -725,6 +754,11 @@ export class ClientSession {
     if (frame.seq <= channel.seq.received) throw new IntegrityError(`channel message ${frame.seq} came again (a replay)`);
     channel.seq.received = frame.seq;
     const message: AgentChannelMessage = parseAgentChannel(bytes);
+    const answers = (message as { request?: number }).request;
+    if (answers !== undefined) {
+      clearTimeout(this.unanswered.get(answers));
+      this.unanswered.delete(answers);
+    }
     if (this.transfers.receive(message)) return;
     switch (message.type) {
       case 'paired': {
@@ -909,7 +943,9 @@ export class ClientSession {
     connection.pairing = undefined;
     connection.inbox = undefined;
     this.stream.detach();
-    // Requests on this channel get no answer now.
+    // Requests on this channel get no answer now (transfers ask again on the next one).
+    for (const timer of this.unanswered.values()) clearTimeout(timer);
+    this.unanswered.clear();
     for (const pending of this.pending.values()) pending.reject(new Error('The connection to the agent was lost; try again.'));
     this.pending.clear();
   }

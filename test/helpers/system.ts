@@ -292,6 +292,7 @@ export class TestClient {
       pair?: string;
       credential?: Credential;
       watch?: WatchChoice;
+      answerTimeoutMs?: number;
     } = {},
   ) {
     const parsed = parseAccessLink(link);
@@ -305,6 +306,7 @@ export class TestClient {
       connect: options.connect ?? wsConnect(options.origin ?? new URL(parsed.relayUrl).origin),
       history: options.history,
       watch: options.watch,
+      answerTimeoutMs: options.answerTimeoutMs,
       backoff: { baseMs: 50, capMs: 500 },
       manualAck: slow !== undefined,
       events: {
