@@ -59,6 +59,7 @@ import {
 import { ClientTransfers, type Progress } from './file-transfers.js';
 import { ChannelClient, defaultKeyAgreement, type HandshakeOutcome, type KeyAgreement } from './channel-client.js';
 import { InputQueue } from './input-queue.js';
+import { NO_ANSWER, Requests } from './requests.js';
 import { StreamFollower, type StreamEvents } from './stream-follower.js';
 import type { Connect, Transport } from './transport.js';
 
@@ -212,13 +213,6 @@ interface Connection {
 }
 
 /** A request waiting for the agent's answer. */
-interface Pending {
-  resolve(message: AgentChannelMessage): void;
-  reject(error: Error): void;
-}
-
-/** What a request that got no answer fails with. */
-const NO_ANSWER = 'The agent did not answer. It may be older than this page: update ccremote on the computer.';
 
 /**
  * PIN exchanges a session runs without one ending in an authenticated WELCOME before it asks for the PIN
@@ -254,16 +248,14 @@ export class ClientSession {
   /** What to watch when nothing is watched and the agent lists its sessions. */
   private choice: WatchChoice;
   private list: SessionInfo[] = [];
-  private nextRequest = 1;
-  private readonly pending = new Map<number, Pending>();
-  /** Requests sent on the open channel and not answered yet, each with the timer that fails it (answerTimeoutMs). */
-  private readonly unanswered = new Map<number, ReturnType<typeof setTimeout>>();
+  /** Requests to the agent waiting for their answers. */
+  private readonly requests: Requests;
   /** Files sent to the agent and taken from it; they go on across reconnects. */
   private readonly transfers = new ClientTransfers({
     send: (message) => this.toChannel(message),
     open: () => this.channel.kind === 'open',
     nextRequest: () => {
-      const request = this.newRequest(() => this.transfers.refused(request, NO_ANSWER));
+      const request = this.requests.number(() => this.transfers.refused(request, NO_ANSWER));
       return request;
     },
   });
@@ -275,6 +267,7 @@ export class ClientSession {
     this.credential = options.credential;
     this.choice = options.watch ?? 'latest';
     this.input = new InputQueue(options.maxQueuedInputBytes ?? 1 << 20);
+    this.requests = new Requests(options.answerTimeoutMs ?? 30_000);
     this.stream = new StreamFollower(options.history ?? 'screen', this.events);
     this.retry = new RetrySchedule({ baseMs: 500, capMs: 10_000, ...options.backoff });
   }
@@ -473,32 +466,10 @@ export class ClientSession {
     return this.current.kind === 'closed';
   }
 
-  /** Sends a request with a fresh number; resolves with the answer of type `kind`, rejects with a refusal or when the channel closes first. */
+  /** Sends a request with a fresh number; resolves with the answer of type `kind`, rejects with a refusal, no answer in time, or when the channel closes first. */
   private ask<K extends AgentChannelMessage['type']>(make: (request: number) => ClientChannelMessage, kind: K): Promise<Extract<AgentChannelMessage, { type: K }>> {
     if (this.channel.kind !== 'open') return Promise.reject(new Error('The agent is not connected.'));
-    const request = this.newRequest(() => {
-      const pending = this.pending.get(request);
-      this.pending.delete(request);
-      pending?.reject(new Error(NO_ANSWER));
-    });
-    return new Promise((resolve, reject) => {
-      this.pending.set(request, {
-        resolve: (message) => (message.type === kind ? resolve(message as Extract<AgentChannelMessage, { type: K }>) : reject(new Error(`unexpected answer ${message.type}`))),
-        reject,
-      });
-      this.toChannel(make(request));
-    });
-  }
-
-  /** A fresh request number; `unanswered` runs if no answer to it comes within answerTimeoutMs (nor the channel closes first). */
-  private newRequest(unanswered: () => void): number {
-    const request = this.nextRequest++;
-    const timer = setTimeout(() => {
-      this.unanswered.delete(request);
-      unanswered();
-    }, this.options.answerTimeoutMs ?? 30_000);
-    this.unanswered.set(request, timer);
-    return request;
+    return this.requests.ask(kind, (request) => this.toChannel(make(request)));
   }
 
   /** Follows `terminal` from now on (null: nothing); what was shown of another is gone. */
@@ -754,11 +725,7 @@ export class ClientSession {
     if (frame.seq <= channel.seq.received) throw new IntegrityError(`channel message ${frame.seq} came again (a replay)`);
     channel.seq.received = frame.seq;
     const message: AgentChannelMessage = parseAgentChannel(bytes);
-    const answers = (message as { request?: number }).request;
-    if (answers !== undefined) {
-      clearTimeout(this.unanswered.get(answers));
-      this.unanswered.delete(answers);
-    }
+    if (this.requests.settle(message)) return;
     if (this.transfers.receive(message)) return;
     switch (message.type) {
       case 'paired': {
@@ -792,15 +759,6 @@ export class ClientSession {
         this.events.attention?.(event);
         return;
       }
-      case 'started':
-      case 'conversations':
-      case 'recordings':
-      case 'folders': {
-        const pending = this.pending.get(message.request);
-        this.pending.delete(message.request);
-        pending?.resolve(message);
-        return;
-      }
       case 'devices':
         this.events.devices?.(message.devices);
         return;
@@ -819,12 +777,7 @@ export class ClientSession {
         this.events.pushState?.(message.subscribed, message.muted, message.problem);
         return;
       case 'refused': {
-        const pending = message.request === undefined ? undefined : this.pending.get(message.request);
-        if (pending) {
-          this.pending.delete(message.request!);
-          pending.reject(new Error(message.message));
-          return;
-        }
+        // A question's refusal was settled above.
         if (message.request !== undefined && this.transfers.refused(message.request, message.message)) return;
         this.events.error?.('refused', message.message);
         return;
@@ -944,10 +897,7 @@ export class ClientSession {
     connection.inbox = undefined;
     this.stream.detach();
     // Requests on this channel get no answer now (transfers ask again on the next one).
-    for (const timer of this.unanswered.values()) clearTimeout(timer);
-    this.unanswered.clear();
-    for (const pending of this.pending.values()) pending.reject(new Error('The connection to the agent was lost; try again.'));
-    this.pending.clear();
+    this.requests.closed(new Error('The connection to the agent was lost; try again.'));
   }
 
   private sendText(text: string): void {
