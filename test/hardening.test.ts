@@ -160,12 +160,19 @@ describe('before authentication', () => {
         });
       });
     const statuses: number[] = [];
+    const started = performance.now();
     for (let batch = 0; batch < 20; batch++) statuses.push(...(await Promise.all(Array.from({ length: 50 }, attempt))));
+    const seconds = (performance.now() - started) / 1000;
     const served = statuses.filter((s) => s === 101).length;
     const refused = statuses.filter((s) => s === 429).length;
     expect(served + refused).toBe(1000);
-    expect(served).toBeGreaterThanOrEqual(120); // the burst, plus what refilled meanwhile
-    expect(refused).toBeGreaterThan(500);
+    // The burst (120) is served, then no more than the bucket refilled while the attempts went on (600 a
+    // minute): however slow the machine, so the bound follows the time they took. Each relay that takes
+    // browsers counts on its own (in a group, browsers reach every relay but the agents').
+    const doors = Math.max(1, relay.members.length - 1);
+    expect(served).toBeGreaterThanOrEqual(120);
+    expect(served).toBeLessThanOrEqual(doors * (120 + Math.ceil(seconds * 10) + 1));
+    expect(refused).toBeGreaterThan(0);
     expect(relay.logs.items.some((e) => e.event === 'connection_refused' && e.address === address)).toBe(true);
     // Someone else connects normally.
     const other = new TestClient(agent.url);
