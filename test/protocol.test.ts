@@ -83,6 +83,7 @@ import {
   type RelayToClient,
 } from '../src/protocol/index.js';
 import { nativeAead, nativeAeadAvailable, nodeAead, SMALL_BOX } from '../src/net/native-aead.js';
+import { maskOptions, unmaskedTo } from '../src/net/ws-mask.js';
 import { wasmAead, wasmPoly1305 } from '../src/wasm/aead.js';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
 
@@ -701,5 +702,20 @@ describe('answers from a notification (answer.ts)', () => {
     expect(() => parseAnswerRequest({ agent_id: agent, answer, sealed: 'not base64url!' })).toThrow(/sealed/);
     expect(() => parseAnswerRequest({ agent_id: 'short', answer, sealed: 'AAAA' })).toThrow(/agent_id/);
     expect(parseAnswerRequest({ agent_id: agent, answer, sealed: 'AAAA' })).toEqual({ agent_id: agent, answer, sealed: 'AAAA' });
+  });
+});
+
+describe('masking of the frames our WebSocket clients send (agent to relay, relay to relay)', () => {
+  it('is skipped only where no proxy can read the traffic: TLS, or this machine', () => {
+    for (const url of ['https://relay.example', 'wss://relay.example/ws/client/x', 'http://127.0.0.1:8080', 'ws://127.0.0.2:9/ws', 'http://localhost:3000', 'http://[::1]:3000']) {
+      expect(unmaskedTo(url), url).toBe(true);
+      const mask = Buffer.from([1, 2, 3, 4]);
+      maskOptions(url).generateMask!(mask);
+      expect([...mask], url).toEqual([0, 0, 0, 0]);
+    }
+    for (const url of ['http://relay.example', 'ws://10.0.0.7:8080/ws/client/x', 'http://128.0.0.1', 'ws://127.example.com']) {
+      expect(unmaskedTo(url), url).toBe(false);
+      expect(maskOptions(url), url).toEqual({});
+    }
   });
 });

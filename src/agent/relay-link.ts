@@ -22,6 +22,7 @@ import {
   type RelayToAgent,
 } from '../protocol/index.js';
 import { SocketPeer } from '../net/socket-peer.js';
+import { maskOptions } from '../net/ws-mask.js';
 
 /** Why the link is down, and what happens next. */
 export interface LinkDown {
@@ -137,10 +138,7 @@ export class RelayLink {
       maxPayload: MAX_MESSAGE_BYTES,
       perMessageDeflate: false,
       handshakeTimeout: 15_000,
-      // Masking protects proxies that can read the traffic from payloads a web page chose. Through TLS,
-      // or to a relay on this machine, no proxy reads it, so the agent skips the cost (an all-zero mask
-      // is applied by neither side).
-      ...(unmasked(relayUrl) ? { generateMask: (mask: Buffer) => void mask.fill(0) } : {}),
+      ...maskOptions(relayUrl),
     });
     this.ws = ws;
     this.peer = new SocketPeer(ws);
@@ -230,10 +228,4 @@ export class RelayLink {
   private schedule(delayMs: number): void {
     if (!this.stopped) this.retry.schedule(delayMs, () => this.connect());
   }
-}
-
-/** Whether frames to this relay need no masking: TLS, or a loopback address. */
-function unmasked(relayUrl: string): boolean {
-  const url = new URL(relayUrl);
-  return url.protocol === 'https:' || url.hostname === 'localhost' || /^127\./.test(url.hostname) || url.hostname === '[::1]';
 }

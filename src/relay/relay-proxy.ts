@@ -7,6 +7,7 @@
 
 import { WebSocket, type RawData } from 'ws';
 import { CloseCode, MAX_MESSAGE_BYTES, rateLimitReason } from '../protocol/index.js';
+import { maskOptions } from '../net/ws-mask.js';
 import { closeThenCut } from './connection.js';
 
 /** Bytes waiting to be written to one side above which the other side is no longer read, and below which it is again. */
@@ -23,7 +24,7 @@ export interface ProxyEvents {
 
 /** Forwards `browser` to `target` (the owner's ws URL for this agent), with `headers` authenticating this relay. */
 export function forwardBrowser(browser: WebSocket, target: string, headers: Record<string, string>, events: ProxyEvents): void {
-  const upstream = new WebSocket(target, { headers, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, handshakeTimeout: 5000 });
+  const upstream = new WebSocket(target, { headers, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, handshakeTimeout: 5000, ...maskOptions(target) });
   const early: Array<[RawData, boolean]> = [];
   let opened = false;
 
