@@ -66,11 +66,12 @@ async function idleSessions(wanted) {
   const relay = await startRelay();
   const agents = await startChild('fake-agents.mjs', { cpu: LOAD_CPU });
   const clients = await startChild('typists.mjs', { cpu: LOAD_CPU });
-  const room = await roomFor(Math.max(...wanted), relay, agents, clients);
+  const most = Math.max(...wanted);
+  const room = await roomFor(most, relay, agents, clients);
   // As far as the machine allows: the counts that fit, then the most that fits (in thousands) if more.
   const counts = wanted.filter((count) => count <= room.sessions);
-  const most = room.sessions >= 1000 ? Math.floor(room.sessions / 1000) * 1000 : room.sessions;
-  if (counts.length < wanted.length && most > (counts.at(-1) ?? 0)) counts.push(most);
+  const fits = room.sessions >= 1000 ? Math.floor(room.sessions / 1000) * 1000 : room.sessions;
+  if (counts.length < wanted.length && fits > (counts.at(-1) ?? 0)) counts.push(fits);
   try {
     const warm = await agents.request('start', { relayUrl: relay.info.url, count: 20, localAddress: room.agentAddress });
     await clients.request('open', { links: warm });
@@ -86,7 +87,7 @@ async function idleSessions(wanted) {
       if (open.clients !== count + 20) throw new Error(`expected ${count + 20} clients, relay has ${open.clients}`);
       steps.push({ sessions: count, rss: loaded.rss, perSessionBytes: (loaded.rss - idle.rss) / count, heapPerSessionBytes: (loaded.heapUsed - idle.heapUsed) / count });
     }
-    return { idleRelayRss: idle.rss, steps, limitedBy: counts.at(-1) < Math.max(...wanted) ? room.limitedBy : undefined, wanted: Math.max(...wanted) };
+    return { idleRelayRss: idle.rss, steps, limitedBy: counts.at(-1) < most ? room.limitedBy : undefined, wanted: most };
   } finally {
     await clients.request('closeAll').catch(() => undefined);
     await agents.request('stopAll').catch(() => undefined);

@@ -17,9 +17,8 @@ interface Question {
 }
 
 interface Waiting {
+  /** Fails the request when no answer came in time. */
   timer: ReturnType<typeof setTimeout>;
-  /** Runs when no answer came in time. */
-  unanswered(): void;
   question?: Question;
 }
 
@@ -33,22 +32,24 @@ export class Requests {
 
   /** A fresh request number for a request answered elsewhere; `unanswered` runs if no answer comes in time. */
   number(unanswered: () => void): number {
-    const request = this.next++;
-    const timer = setTimeout(() => {
-      this.waiting.delete(request);
-      unanswered();
-    }, this.timeoutMs);
-    this.waiting.set(request, { timer, unanswered });
-    return request;
+    return this.add(unanswered);
   }
 
   /** Sends a question (`send` with its number); resolves with the answer of type `kind`, rejects with a refusal, no answer, or a closed channel. */
   ask<K extends AgentChannelMessage['type']>(kind: K, send: (request: number) => void): Promise<Extract<AgentChannelMessage, { type: K }>> {
     return new Promise((resolve, reject) => {
-      const request = this.number(() => reject(new Error(NO_ANSWER)));
-      this.waiting.get(request)!.question = { kind, resolve: resolve as Question['resolve'], reject };
-      send(request);
+      send(this.add(() => reject(new Error(NO_ANSWER)), { kind, resolve: resolve as Question['resolve'], reject }));
     });
+  }
+
+  private add(unanswered: () => void, question?: Question): number {
+    const request = this.next++;
+    const timer = setTimeout(() => {
+      this.waiting.delete(request);
+      unanswered();
+    }, this.timeoutMs);
+    this.waiting.set(request, { timer, question });
+    return request;
   }
 
   /**

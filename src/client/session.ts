@@ -212,8 +212,6 @@ interface Connection {
   ackTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
-/** A request waiting for the agent's answer. */
-
 /**
  * PIN exchanges a session runs without one ending in an authenticated WELCOME before it asks for the PIN
  * again. A relay that plays the agent learns from each exchange whether one PIN guess was right, so it must
