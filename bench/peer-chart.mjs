@@ -43,7 +43,8 @@ export function peerGroups(results) {
         ['ttyd (one hop)', scale(M1[`ttyd${field}`]), 'peer'],
         ['ccremote through a relay', scale(M1[field.toLowerCase()]), 'ours'],
         ['one relay, in M10’s own round', scale(M10?.[`oneRelay${field}`]), 'ours'],
-        ['two relays, in M10’s own round', scale(M10?.[`twoRelays${field}`]), 'ours'],
+        ['two relays, forwarded, in M10’s own round', scale(M10?.[`twoRelays${field}`]), 'ours'],
+        ['two relays, sent to its relay, in M10’s own round', scale(M10?.[`direct${field}`]), 'ours'],
       ]);
     groups.push(
       keystrokes('keystroke round trip p50, µs (lower is better)', 'µs', µs, 'P50'),

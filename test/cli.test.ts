@@ -193,6 +193,20 @@ describe('ccremote attach', () => {
     expect(attach.stdout().toString()).toContain('got pin-ok');
   });
 
+  it('relay --direct-url: refused clearly when it is not a bare http(s) address, too long for a close reason, or without a group', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--redis', 'redis://127.0.0.1:9', '--direct-url', 'relay1.example.com'], /--direct-url takes http\(s\):\/\/HOST/],
+      [['--redis', 'redis://127.0.0.1:9', '--direct-url', 'https://relay1.example.com/ccremote'], /--direct-url takes http\(s\):\/\/HOST/],
+      [['--redis', 'redis://127.0.0.1:9', '--direct-url', `https://${'r'.repeat(120)}.example.com`], /at most 123 characters/],
+      [['--direct-url', 'https://relay1.example.com'], /give --redis too/],
+    ];
+    for (const [args, message] of cases) {
+      const relay = runCli(['relay', '--memory', '--port', '0', ...args]);
+      expect((await relay.exited).code).toBe(2);
+      expect(relay.stderr()).toMatch(message);
+    }
+  });
+
   it('refuses a link without its secret with a clear message', async () => {
     const { link } = await relayAndAgent();
     const attach = runCli(['attach', link.split('#')[0]!]);

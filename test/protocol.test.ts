@@ -2,6 +2,7 @@
 // with a ProtocolError carrying the right close code.
 
 import { describe, expect, it } from 'vitest';
+import { RelayRoute } from '../src/client/relay-route.js';
 import {
   PROTOCOL_VERSION,
   agoText,
@@ -81,6 +82,7 @@ import {
   type ClientToRelay,
   type RelayToAgent,
   type RelayToClient,
+  directUrlOfReason,
 } from '../src/protocol/index.js';
 import { nativeAead, nativeAeadAvailable, nodeAead, SMALL_BOX } from '../src/net/native-aead.js';
 import { maskOptions, unmaskedTo } from '../src/net/ws-mask.js';
@@ -671,6 +673,47 @@ describe('helpers', () => {
     expect(retry.attempts).toBe(3);
     retry.succeeded();
     expect(retry.attempts).toBe(0);
+  });
+});
+
+describe('which relay of a group a client connects to (relay-route.ts)', () => {
+  const agent = 'A'.repeat(22);
+  it('follows a Direct close at once, goes back asking to be forwarded when that relay cannot be reached, and starts over at the link otherwise', () => {
+    const route = new RelayRoute('https://relay.example.com/');
+    expect(route.socketUrl(agent)).toBe(`wss://relay.example.com/ws/client/${agent}`);
+    expect(new RetrySchedule({ baseMs: 100, capMs: 1000 }).delayAfter(CloseCode.Direct, 'https://relay2.example.com')).toBe(0);
+    // Sent to the relay serving the agent, admitted there; when that connection ends, back to the link's relay.
+    route.closed(CloseCode.Direct, 'https://relay2.example.com');
+    expect(route.socketUrl(agent)).toBe(`wss://relay2.example.com/ws/client/${agent}`);
+    route.admitted();
+    route.closed(CloseCode.Moved, 'moved');
+    expect(route.socketUrl(agent)).toBe(`wss://relay.example.com/ws/client/${agent}`);
+    // Sent there again, but it cannot be reached: the link's relay is asked to forward.
+    route.closed(CloseCode.Direct, 'http://10.0.0.12:8080');
+    expect(route.socketUrl(agent)).toBe(`ws://10.0.0.12:8080/ws/client/${agent}`);
+    expect(route.closed(1006, '')).toBe(true);
+    expect(route.socketUrl(agent)).toBe(`wss://relay.example.com/ws/client/${agent}?forward`);
+    // Nor is a refusal by a relay it was sent to final (that relay may not take the page's origin).
+    route.closed(CloseCode.Direct, 'https://relay2.example.com');
+    expect(route.closed(CloseCode.ForbiddenOrigin, 'origin not allowed')).toBe(true);
+    expect(route.socketUrl(agent)).toBe(`wss://relay.example.com/ws/client/${agent}?forward`);
+    expect(route.closed(CloseCode.ForbiddenOrigin, 'origin not allowed')).toBe(false);
+    route.closed(CloseCode.GoingAway, 'restarting');
+    expect(route.socketUrl(agent)).toBe(`wss://relay.example.com/ws/client/${agent}`);
+    // A reason that is not a relay URL is not followed; nor are relays that keep sending the client on.
+    for (const reason of ['javascript:alert(1)', 'https://evil.example.com/path', 'https://a b', `https://${'x'.repeat(130)}.com`]) {
+      expect(directUrlOfReason(reason)).toBeUndefined();
+      const fresh = new RelayRoute('https://relay.example.com');
+      fresh.closed(CloseCode.Direct, reason);
+      expect(fresh.socketUrl(agent)).toBe(`wss://relay.example.com/ws/client/${agent}?forward`);
+    }
+    const bounced = new RelayRoute('https://relay.example.com');
+    const urls = [1, 2, 3, 4].map((n) => {
+      bounced.closed(CloseCode.Direct, `https://relay${n}.example.com`);
+      return bounced.socketUrl(agent);
+    });
+    expect(urls.at(2)).toBe(`wss://relay3.example.com/ws/client/${agent}`);
+    expect(urls.at(3)).toBe(`wss://relay.example.com/ws/client/${agent}?forward`);
   });
 });
 

@@ -4,6 +4,7 @@
 // losing or repeating a byte; a rotation on A cuts old links held on B; Redis going away is reported, and
 // what cannot be routed is refused with a clear code.
 
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { CloseCode, accessToken, parseAccessLink } from '../src/protocol/index.js';
 import { Redis } from 'ioredis';
@@ -257,12 +258,13 @@ describeRedis('a group of relays on one Redis', () => {
     await expect.poll(() => renewals().length, { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
     const window = [...seen];
     // The agent costs its renewals and nothing else (the renewal script's own get and pexpire show too); the
-    // rest is each relay renewing its own record.
+    // rest is each relay renewing its own record and reading where browsers reach the group's relays directly.
     const owner = `ccremote:owner:${agentId}`;
     const ofAgent = window.filter((c) => c.some((arg) => arg.includes(agentId)));
     expect(ofAgent.filter((c) => !(c[0] === 'eval' && c[3] === owner) && !(['get', 'pexpire'].includes(c[0]!) && c[1] === owner))).toEqual([]);
     const others = window.filter((c) => !c.some((arg) => arg.includes(agentId)));
-    expect(others.every((c) => c[0]!.toLowerCase() === 'set' && /^ccremote:(relay:|group-secret)/.test(c[1]!))).toBe(true);
+    const own = (c: string[]): boolean => (c[0]!.toLowerCase() === 'set' && /^ccremote:(relay:|group-secret)/.test(c[1]!)) || (c[0]!.toLowerCase() === 'hgetall' && c[1] === 'ccremote:direct');
+    expect(others.filter((c) => !own(c))).toEqual([]);
     // A browser of this agent reaching B is passed on to A whole: B follows nothing for it.
     const onB = new TestClient(through(agent.url, b.url));
     await onB.waitForState('online');
@@ -273,6 +275,63 @@ describeRedis('a group of relays on one Redis', () => {
     onB.close();
     await agent.close();
     await expect.poll(followers).toBe(0);
+  });
+
+  it('relays with addresses of their own (--direct-url): a browser reaching B is sent to A, which serves its agent, and B forwards it when A cannot be reached', { timeout: 60_000 }, async () => {
+    const redis = await startRedis();
+    const a = await startRelay({ redis: redis.url, directUrl: true });
+    const b = await startRelay({ redis: redis.url, directUrl: true });
+    // A load balancer in front of both: the agent reaches A through it, later B.
+    const balancer = await CutProxy.start(a.port);
+    atCleanup(() => balancer.close());
+    const agent = await startAgent(balancer.url);
+    const onB = new TestClient(through(agent.url, b.url));
+    await onB.waitForState('online').catch((error: Error) => {
+      throw new Error(`${error.message}; B: ${JSON.stringify(b.logs.items.slice(-5))}; A: ${JSON.stringify(a.logs.items.slice(-5))}; states ${JSON.stringify(onB.states.items)}`);
+    });
+    onB.type('echo direct-$((6*7))\r');
+    await onB.waitForOutput('direct-42');
+    // B sent it on (Direct, with A's address), A admitted it (A's page origin or not: B's is a group origin).
+    expect(b.logs.items).toContainEqual(expect.objectContaining({ event: 'client_directed', relay: expect.any(String) }));
+    expect(b.logs.items.filter((e) => e.event === 'client_forwarded')).toEqual([]);
+    expect(a.logs.items).toContainEqual(expect.objectContaining({ event: 'client_connected' }));
+    expect(a.relay.stats().clients).toBe(1);
+    expect(b.relay.sockets().open).toBe(0);
+    // The page B serves may open its socket to A (and only to the group's own addresses).
+    const csp = (await fetch(`${b.url}/`)).headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(new RegExp(`connect-src 'self'[^;]* ${a.url.replace('http', 'ws').replace(/[.:/]/g, '\\$&')}[ ;]`));
+    // When the agent comes back through B, the browser follows it there and B serves it itself.
+    balancer.retarget(b.port);
+    balancer.cutAll();
+    await b.logs.next((e) => e.event === 'agent_connected', 20_000, 'the agent on B');
+    await b.logs.next((e) => e.event === 'client_connected', 20_000, 'the browser on B');
+    onB.type('echo back-$((6*8))\r');
+    await onB.waitForOutput('back-48');
+    expect(b.relay.stats().clients).toBe(1);
+
+    // A relay whose direct address browsers cannot reach: the browser comes back to B asking to be forwarded.
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${(free.address() as AddressInfo).port}`;
+    await new Promise((resolve) => free.close(resolve));
+    const c = await startRelay({ redis: redis.url, directUrl: deadUrl });
+    const onC = await startAgent(c.url);
+    const viaB = new TestClient(through(onC.url, b.url));
+    await viaB.waitForState('online', 20_000);
+    viaB.type('echo forwarded-$((6*9))\r');
+    await viaB.waitForOutput('forwarded-54');
+    const sent = b.logs.items.filter((e) => e.event === 'client_directed' || e.event === 'client_forwarded').map((e) => e.event);
+    expect(sent.slice(-2)).toEqual(['client_directed', 'client_forwarded']);
+
+    // A page from a relay without an address of its own, whose origin the relay of the agent does not take
+    // (their operator gave them no common --public-url): refused there, the browser is forwarded instead.
+    const plain = await startRelay({ redis: redis.url });
+    const viaPlain = new TestClient(through(agent.url, plain.url)); // the agent is on B now
+    await viaPlain.waitForState('online', 20_000);
+    const ofPlain = plain.logs.items.filter((e) => e.event === 'client_directed' || e.event === 'client_forwarded').map((e) => e.event);
+    expect(ofPlain).toEqual(['client_directed', 'client_forwarded']);
+    expect(b.logs.items).toContainEqual(expect.objectContaining({ event: 'client_refused', reason: 'origin not allowed' }));
+    expect(viaPlain.states.items.some((s) => s.kind === 'failed')).toBe(false);
   });
 
   it('a rotation on A cuts the old links held by browsers on B', async () => {

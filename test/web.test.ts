@@ -9,6 +9,7 @@ import { existsSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 import { HostileRelay } from './helpers/hostile-relay.js';
+import { redisAvailable, startRedis } from './helpers/redis.js';
 
 
 /** Resolves once `path` exists (watching its directory). */
@@ -51,6 +52,22 @@ describeBrowser('web terminal', () => {
     await page.keyboard.press('Enter');
     await waitForScreen(page, new RegExp(`^${size}\\s*$`, 'm'));
     await page.screenshot({ path: screenshotPath('terminal-phone') });
+  });
+
+  it.skipIf(!redisAvailable)('in a relay group whose relays have addresses of their own, the page from relay B connects straight to relay A, which serves the agent', async () => {
+    const redis = await startRedis();
+    const a = await startRelay({ redis: redis.url, directUrl: true });
+    const b = await startRelay({ redis: redis.url, directUrl: true });
+    const agent = await startAgent(a.url);
+    // The page comes from B; its socket goes to A (B's page policy allows it, A takes B's origin).
+    await open(agent.url.replace(/^https?:\/\/[^/]+/, b.url));
+    await waitForState(page, 'online');
+    await page.keyboard.type('echo "straight to A $((6*7))"');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, 'straight to A 42');
+    expect(b.logs.items).toContainEqual(expect.objectContaining({ event: 'client_directed' }));
+    expect(b.logs.items.filter((e) => e.event === 'client_forwarded')).toEqual([]);
+    expect(a.relay.stats().clients).toBe(1);
   });
 
   it('the Ctrl-C key interrupts a running program', async () => {

@@ -1,7 +1,8 @@
 // M10: through two relays of a group (`--redis`): the browser on relay B, the agent on relay A, B forwarding
-// the browser's connection to A; beside the same figures through A alone, in the same run. Keystroke round
-// trip (closed loop, `stty raw -echo; cat`) and throughput to one client (every byte hash-checked, after a
-// warm-up as in M3).
+// the browser's connection to A; beside the same figures through A alone, in the same run; and with a
+// relay C that browsers reach at an address of its own (`--direct-url`), to which B sends the browser of
+// C's agent instead of forwarding it. Keystroke round trip (closed loop, `stty raw -echo; cat`) and
+// throughput to one client (every byte hash-checked, after a warm-up as in M3).
 // Needs redis-server on PATH (a private instance on a free port).
 
 import { checkAndClose, openReader } from '../lib/reader.mjs';
@@ -31,27 +32,38 @@ export async function run({ keys = 3000, mib = 64 } = {}) {
   const redis = await startRedis();
   try {
     const a = await startRelay({ redis: redis.url });
-    const b = await startRelay({ redis: redis.url });
+    // B's own address is recorded too: C accepts pages from it (relays behind one name share --public-url).
+    const b = await startRelay({ redis: redis.url, directUrl: true });
+    const c = await startRelay({ redis: redis.url, directUrl: true });
     const echo = await startAgent(a.info.url, '/bin/sh', ['-c', 'stty raw -echo; exec cat']);
     const one = await keystrokes(echo.info.url, keys);
     const two = await keystrokes(through(echo.info.url, b.info.url), keys);
     await stopAll(echo);
+    const echoOnC = await startAgent(c.info.url, '/bin/sh', ['-c', 'stty raw -echo; exec cat']);
+    const direct = await keystrokes(through(echoOnC.info.url, b.info.url), keys);
+    await stopAll(echoOnC);
     const file = textFile(mib * MiB);
     const warmUp = textFile(16 * MiB);
     // Each run its own agent: the warm-up once a byte arrives, then the file once another does.
-    const streamer = () => startAgent(a.info.url, '/bin/sh', ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${warmUp.path}; head -c1 >/dev/null; cat ${file.path}; exec sleep 3600`]);
+    const streamer = (relay = a) => startAgent(relay.info.url, '/bin/sh', ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${warmUp.path}; head -c1 >/dev/null; cat ${file.path}; exec sleep 3600`]);
     const s1 = await streamer();
     const oneMiB = await throughput(s1.info.url, file, warmUp);
     await stopAll(s1);
     const s2 = await streamer();
     const twoMiB = await throughput(through(s2.info.url, b.info.url), file, warmUp);
-    await stopAll(s2, a, b);
+    await stopAll(s2);
+    const s3 = await streamer(c);
+    const directMiB = await throughput(through(s3.info.url, b.info.url), file, warmUp);
+    await stopAll(s3, a, b, c);
     return {
       oneRelayP50: one.p50,
       oneRelayP99: one.p99,
       twoRelaysP50: two.p50,
       twoRelaysP99: two.p99,
       hopAddsP50: two.p50 - one.p50,
+      directP50: direct.p50,
+      directP99: direct.p99,
+      directMiBps: directMiB,
       oneRelayMiBps: oneMiB,
       twoRelaysMiBps: twoMiB,
       keys,

@@ -136,6 +136,11 @@ export const commands = {
         value: 'DURATION',
         help: 'How long this relay\'s records in the group\'s Redis outlive it when it dies, e.g. 15s (the default); renewed three times as often.',
       },
+      'direct-url': {
+        type: 'string',
+        value: 'URL',
+        help: 'Where browsers reach this relay of the group at an address of its own, e.g. https://relay1.example.com: other relays send the browsers of its agents here instead of forwarding them.',
+      },
       'advertise-url': {
         type: 'string',
         value: 'URL',

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { DIRECT_URL_MAX } from '../protocol/index.js';
 import { ProxyTrust } from '../relay/proxy-trust.js';
 import { createRelay, type RelayOptions } from '../relay/relay.js';
 import { UsageError, parseBytes, parseCount, parseDuration, parsePort, type Parsed } from './options.js';
@@ -36,6 +37,10 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
   if (metricsArg !== undefined && !metricsMatch) throw new UsageError(`--metrics takes HOST:PORT, e.g. 127.0.0.1:9100 (have ${metricsArg})`);
   const metricsAt = metricsMatch ? { host: metricsMatch[1]!.replace(/^\[|\]$/g, ''), port: parsePort(metricsMatch[2], 9100) } : undefined;
   if (advertise !== undefined && !/^https?:\/\/[^/]+\/?$/.test(advertise)) throw new UsageError(`--advertise-url takes http(s)://HOST:PORT (have ${advertise})`);
+  const direct = v['direct-url'] as string | undefined;
+  if (direct !== undefined && !/^https?:\/\/[^/]+\/?$/.test(direct)) throw new UsageError(`--direct-url takes http(s)://HOST[:PORT] (have ${direct})`);
+  if (direct !== undefined && direct.length > DIRECT_URL_MAX) throw new UsageError(`--direct-url must fit a WebSocket close reason: at most ${DIRECT_URL_MAX} characters (have ${direct.length})`);
+  if (direct !== undefined && redisUrl === undefined) throw new UsageError('--direct-url is for a relay of a group: give --redis too');
   const pushServices = (v['push-service'] as string[] | undefined) ?? [];
   for (const prefix of pushServices) {
     if (!/^https?:\/\/[^/]+\//.test(prefix)) throw new UsageError(`--push-service takes a URL prefix with its host and a path, such as https://push.example.com/ (have ${prefix})`);
@@ -52,6 +57,7 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
     push: { services: pushServices },
     redis: (v.redis as string | undefined) ?? process.env.CCREMOTE_REDIS,
     advertiseUrl: v['advertise-url'] as string | undefined,
+    ...(direct !== undefined ? { directUrl: direct } : {}),
     database: (v.database as string | undefined) ?? process.env.CCREMOTE_DATABASE,
     ...(metricsAt ? { metrics: metricsAt } : {}),
     groupTtlMs: v['group-ttl'] !== undefined ? parseDuration(v['group-ttl'] as string, 'group record TTL') : undefined,

@@ -33,7 +33,6 @@ import {
   RetrySchedule,
   closeAction,
   sealChannel,
-  socketUrl,
   toBase64Url,
   randomBytes,
   utf8,
@@ -59,6 +58,7 @@ import {
 import { ClientTransfers, type Progress } from './file-transfers.js';
 import { ChannelClient, defaultKeyAgreement, type HandshakeOutcome, type KeyAgreement } from './channel-client.js';
 import { InputQueue } from './input-queue.js';
+import { RelayRoute } from './relay-route.js';
 import { NO_ANSWER, Requests } from './requests.js';
 import { StreamFollower, type StreamEvents } from './stream-follower.js';
 import type { Connect, Transport } from './transport.js';
@@ -226,6 +226,8 @@ export class ClientSession {
   private readonly events: SessionEvents;
   private credential: Credential;
   private readonly retry: RetrySchedule;
+  /** Which relay of a group the next connection goes to. */
+  private readonly route: RelayRoute;
   /** Input not yet acknowledged by the agent. */
   private readonly input: InputQueue;
   /** Where the session stands in the output stream of the session it watches. */
@@ -268,6 +270,7 @@ export class ClientSession {
     this.requests = new Requests(options.answerTimeoutMs ?? 30_000);
     this.stream = new StreamFollower(options.history ?? 'screen', this.events);
     this.retry = new RetrySchedule({ baseMs: 500, capMs: 10_000, ...options.backoff });
+    this.route = new RelayRoute(options.relayUrl);
   }
 
   /** The current state. */
@@ -502,7 +505,7 @@ export class ClientSession {
     const credential = this.credential;
     let connection: Connection | undefined;
     const live = (): boolean => connection !== undefined && this.connection === connection && !this.stopped;
-    const socket = this.options.connect(socketUrl(this.options.relayUrl, `/ws/client/${this.options.agentId}`), {
+    const socket = this.options.connect(this.route.socketUrl(this.options.agentId), {
       open: () => live() && this.onOpen(connection!),
       text: (data) => live() && this.deliver({ text: data }),
       binary: (data) => live() && this.deliver({ binary: data }),
@@ -604,6 +607,7 @@ export class ClientSession {
     switch (message.type) {
       case 'connected':
         this.connection!.admitted = true;
+        this.route.admitted();
         this.retry.succeeded();
         this.sendText(encodeMessage({ type: 'ping', t: Date.now() }));
         this.agentName = message.name;
@@ -857,6 +861,7 @@ export class ClientSession {
     const admittedWith = this.connection?.admittedWith;
     this.dropConnection(code === CloseCode.BadMessage ? CloseCode.BadMessage : CloseCode.Normal, 'reconnecting');
     if (this.stopped) return;
+    const elsewhere = this.route.closed(code, reason);
     const explained =
       code === CloseCode.Unauthorized && this.credential.kind === 'device'
         ? 'This device is not paired with the agent any more.'
@@ -864,7 +869,7 @@ export class ClientSession {
     // A connection admitted with the link, on which this device paired, is cut when the link is replaced:
     // the device's own key gets it back in.
     const pairedSince = code === CloseCode.Unauthorized && admittedWith !== undefined && admittedWith !== this.credential;
-    if (serverSaid && closeAction('client', code) === 'fatal' && !pairedSince) {
+    if (serverSaid && closeAction('client', code) === 'fatal' && !pairedSince && !elsewhere) {
       this.setState({ kind: 'failed', code, reason: explained });
       return;
     }
@@ -942,6 +947,8 @@ export function describeClose(code: number): string | undefined {
       return 'Too many failed attempts; waiting before trying again.';
     case CloseCode.GoingAway:
       return 'The relay is restarting.';
+    case CloseCode.Direct:
+      return 'Connecting to the relay that serves this computer.';
     case CloseCode.Idle:
       return 'The connection went quiet.';
     case CloseCode.TooBig:

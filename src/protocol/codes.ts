@@ -20,6 +20,12 @@ export const CloseCode = {
   Idle: 4008,
   /** The agent is served by another relay of the group now: reconnect at once (through the same address). */
   Moved: 4012,
+  /**
+   * The agent is served by another relay of the group, which browsers reach at the URL in the reason
+   * (directUrlOfReason): connect there at once. If that fails, connect here again with `?forward`, and this
+   * relay forwards the connection instead.
+   */
+  Direct: 4013,
   /** The relay cannot route this now (the relay group's Redis is unreachable); reconnect later. */
   Unroutable: 4503,
   /** Wrong or missing agent key, wrong or missing access token, or an agent id the relay does not know. */

@@ -59,6 +59,14 @@ export function socketUrl(relayUrl: string, path: string): string {
   return trimSlash(relayUrl).replace(/^http/, 'ws') + path;
 }
 
+/** The longest direct URL of a relay (`--direct-url`): it travels as a close reason (CloseCode.Direct), 123 bytes at most. */
+export const DIRECT_URL_MAX = 123;
+
+/** The relay URL a close reason of CloseCode.Direct names, if it names one (a reason is the relay's word: checked). */
+export function directUrlOfReason(reason: string): string | undefined {
+  return reason.length <= DIRECT_URL_MAX && /^https?:\/\/[^/\s]+$/.test(reason) ? reason : undefined;
+}
+
 /** Whether `url` can be a relay's base URL: http or https, and a host. */
 export function isRelayUrl(url: string): boolean {
   return /^https?:\/\/[^/]+/.test(url);

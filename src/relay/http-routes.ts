@@ -13,15 +13,27 @@ import { COMMON_HEADERS, isJson, rateLimited, readJson, sendJson, unsupportedMed
 const MAX_BODY = 4096;
 const MAX_PRESENCE_BODY = 8192;
 
-/** Headers on the web client's page: nothing but its own scripts (and its own WebAssembly: the cipher), no framing. */
-const PAGE_HEADERS = {
-  ...COMMON_HEADERS,
-  'content-security-policy':
-    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; " +
-    "connect-src 'self'; manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  'x-frame-options': 'DENY',
-  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
-};
+/**
+ * Headers on the web client's page: nothing but its own scripts (and its own WebAssembly: the cipher), no
+ * framing, connections only to this relay and to the relays of its group that browsers reach directly
+ * (`directOrigins`: where this relay may send the page's socket).
+ */
+function pageHeaders(directOrigins: ReadonlySet<string>): Record<string, string> {
+  if (pageHeadersCache?.origins === directOrigins) return pageHeadersCache.headers;
+  const others = [...directOrigins].flatMap((origin) => [origin, origin.replace(/^http/, 'ws')]);
+  const headers = {
+    ...COMMON_HEADERS,
+    'content-security-policy':
+      "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; " +
+      `connect-src ${["'self'", ...others].join(' ')}; manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    'x-frame-options': 'DENY',
+    'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+  };
+  pageHeadersCache = { origins: directOrigins, headers };
+  return headers;
+}
+let pageHeadersCache: { origins: ReadonlySet<string>; headers: Record<string, string> } | undefined;
+const NO_ORIGINS: ReadonlySet<string> = new Set();
 
 /** Handles one HTTP request. Never throws: failures become JSON errors. */
 export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
@@ -119,7 +131,7 @@ function serveFile(req: IncomingMessage, res: ServerResponse, ctx: HttpContext, 
   const file = ctx.files.get(name);
   if (!file) return sendJson(res, 404, { error: 'not_found', message: 'no such page' });
   const headers: Record<string, string> = {
-    ...(file.type.startsWith('text/html') ? PAGE_HEADERS : COMMON_HEADERS),
+    ...(file.type.startsWith('text/html') ? pageHeaders(ctx.group?.directOrigins ?? NO_ORIGINS) : COMMON_HEADERS),
     // Served over TLS directly: browsers should never try plain HTTP for this host again.
     ...(ctx.secure ? { 'strict-transport-security': 'max-age=31536000' } : {}),
     'content-type': file.type,

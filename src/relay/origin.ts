@@ -1,6 +1,7 @@
 // Which pages may open browser sockets. A browser always sends an Origin header; a page may connect if
-// its origin is on the allow-list (exact string match, no patterns) or is the relay's own origin as the
-// browser addressed it (scheme, host and port of the request itself).
+// its origin is on the allow-list (exact string match, no patterns), is the relay's own origin as the
+// browser addressed it (scheme, host and port of the request itself), or is the direct address of a relay
+// of its group (a page that relay served, whose browser it sent here).
 
 /** Decides whether a WebSocket upgrade's Origin is acceptable. */
 export class OriginPolicy {
@@ -13,12 +14,13 @@ export class OriginPolicy {
 
   /**
    * `origin`: the request's Origin header; `host`: its Host header; `secure`: whether the request
-   * arrived over TLS (directly, or as a trusted proxy reported).
+   * arrived over TLS (directly, or as a trusted proxy reported); `group`: the origins of the relays of its
+   * group that browsers reach directly.
    */
-  check(origin: string | undefined, host: string | undefined, secure: boolean): { ok: true } | { ok: false; reason: string } {
+  check(origin: string | undefined, host: string | undefined, secure: boolean, group?: ReadonlySet<string>): { ok: true } | { ok: false; reason: string } {
     if (origin === undefined || origin === '') return { ok: false, reason: 'Origin header required' };
     if (origin === 'null') return { ok: false, reason: 'opaque origin refused' };
-    if (this.allowed.has(origin)) return { ok: true };
+    if (this.allowed.has(origin) || group?.has(origin)) return { ok: true };
     if (host !== undefined && origin === `${secure ? 'https' : 'http'}://${host.toLowerCase()}`) return { ok: true };
     return { ok: false, reason: 'origin not allowed' };
   }

@@ -5,7 +5,9 @@
 // (relay-proxy.ts): terminal bytes never go through Redis. Pub/sub carries one event per agent, that it
 // came online at some relay; a relay listens only for the agents it has connections of, and moves them
 // (the agent's old connection is replaced, browsers waiting here reconnect and are forwarded). Relays
-// authenticate each other with a secret kept in the same Redis.
+// authenticate each other with a secret kept in the same Redis. A relay browsers can reach at an address
+// of its own (`--direct-url`) records it too: other relays then send its agents' browsers there instead of
+// forwarding them, and accept pages served by it.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { randomId } from '../protocol/index.js';
@@ -19,6 +21,19 @@ const AUTH_WINDOW_MS = 60_000;
 const PREFIX = 'ccremote:';
 const ownerKey = (agentId: string): string => `${PREFIX}owner:${agentId}`;
 const relayKey = (relayId: string): string => `${PREFIX}relay:${relayId}`;
+/**
+ * Where browsers reach the relays that they can reach directly: one hash for the group (read whole, a field
+ * per such relay), each field `UNTIL URL`, expired past UNTIL (ms since the epoch) and then removed by
+ * whichever relay reads it. Apart from relayKey, which relays of older versions read.
+ */
+const DIRECT = `${PREFIX}direct`;
+
+/** The URL of a DIRECT field, if it has not expired. */
+function liveDirect(field: string | null | undefined, now: number): string | undefined {
+  if (!field) return undefined;
+  const space = field.indexOf(' ');
+  return Number(field.slice(0, space)) > now ? field.slice(space + 1) : undefined;
+}
 const eventsChannel = (agentId: string): string => `${PREFIX}events:${agentId}`;
 
 /** Deletes a key only while it holds the value given (a relay releases only what it still owns). */
@@ -30,6 +45,8 @@ const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('
 export interface GroupMember {
   id: string;
   url: string;
+  /** Where browsers reach it directly (`--direct-url`), if they can. */
+  direct?: string;
 }
 
 /** What the group tells the relay. */
@@ -52,6 +69,12 @@ export class RelayGroup {
   private timer: ReturnType<typeof setInterval> | undefined;
   /** Where other relays reach this one, e.g. http://10.0.0.5:8080 (known once it listens). */
   url = '';
+  /** Where browsers reach this one directly (`--direct-url`), if they can. */
+  direct: string | undefined;
+  /** The origins of the group's relays that browsers reach directly, as of the last renewal. */
+  private directOriginSet: ReadonlySet<string> = new Set();
+  /** The read of the direct origins under way, which every request for one joins. */
+  private directOriginsRead: Promise<void> | undefined;
 
   constructor(
     private readonly redis: RedisLink,
@@ -62,8 +85,9 @@ export class RelayGroup {
   ) {}
 
   /** Joins, reachable at `url`: the group's secret (made by the first relay), this relay's record, and its renewal. */
-  async start(url: string): Promise<void> {
+  async start(url: string, direct?: string): Promise<void> {
     this.url = url;
+    this.direct = direct;
     const commands = this.redis.commands;
     await commands.set(`${PREFIX}group-secret`, randomBytes(32).toString('base64url'), 'NX');
     const secret = await commands.get(`${PREFIX}group-secret`);
@@ -95,9 +119,29 @@ export class RelayGroup {
   async ownerOf(agentId: string): Promise<GroupMember | undefined> {
     const relay = await this.redis.commands.get(ownerKey(agentId));
     if (!relay) return undefined;
-    if (relay === this.id) return { id: this.id, url: this.url };
-    const url = await this.redis.commands.get(relayKey(relay));
-    return url ? { id: relay, url } : undefined;
+    if (relay === this.id) return { id: this.id, url: this.url, ...(this.direct ? { direct: this.direct } : {}) };
+    const [url, field] = await Promise.all([this.redis.commands.get(relayKey(relay)), this.redis.commands.hget(DIRECT, relay)]);
+    const direct = liveDirect(field, Date.now());
+    return url ? { id: relay, url, ...(direct ? { direct } : {}) } : undefined;
+  }
+
+  /**
+   * The origins (scheme://host[:port]) of the group's relays that browsers reach directly, as of the last
+   * renewal: a page one of them served may connect here, and a page served here may connect there.
+   */
+  get directOrigins(): ReadonlySet<string> {
+    return this.directOriginSet;
+  }
+
+  /**
+   * Reads the direct origins again now (a page of a relay that joined since the last renewal is not
+   * refused for the seconds until the next); requests while a read is under way wait for that one.
+   */
+  refreshDirectOrigins(): Promise<void> {
+    this.directOriginsRead ??= this.readDirectOrigins()
+      .then((origins) => void (this.directOriginSet = origins), () => undefined)
+      .finally(() => (this.directOriginsRead = undefined));
+    return this.directOriginsRead;
   }
 
   /** This relay has (one more) connection of `agentId`: it hears when the agent comes online elsewhere. */
@@ -152,7 +196,23 @@ export class RelayGroup {
     const commands = this.redis.commands;
     await Promise.all([...this.owned].map((agentId) => commands.eval(RELEASE, 1, ownerKey(agentId), this.id).catch(() => undefined)));
     await commands.del(relayKey(this.id)).catch(() => undefined);
+    if (this.direct) await commands.hdel(DIRECT, this.id).catch(() => undefined);
     this.owned.clear();
+  }
+
+  /** The origins of the direct addresses of the group's relays recorded now; expired ones are removed. */
+  private async readDirectOrigins(): Promise<ReadonlySet<string>> {
+    const fields = await this.redis.commands.hgetall(DIRECT);
+    const now = Date.now();
+    const origins = new Set<string>();
+    const expired: string[] = [];
+    for (const [relay, field] of Object.entries(fields)) {
+      const url = liveDirect(field, now);
+      if (url === undefined) expired.push(relay);
+      else if (URL.canParse(url)) origins.add(new URL(url).origin);
+    }
+    if (expired.length > 0) await this.redis.commands.hdel(DIRECT, ...expired);
+    return origins;
   }
 
   private sign(text: string): string {
@@ -178,6 +238,8 @@ export class RelayGroup {
       // A Redis that restarted empty gets the group's secret back from the relays that hold it.
       if (this.secret) await commands.set(`${PREFIX}group-secret`, this.secret.toString('base64url'), 'NX');
       await commands.set(relayKey(this.id), this.url, 'PX', this.ttlMs);
+      if (this.direct) await commands.hset(DIRECT, this.id, `${Date.now() + this.ttlMs} ${this.direct}`);
+      this.directOriginSet = await this.readDirectOrigins();
       for (const agentId of [...this.owned]) {
         const kept = await commands.eval(RENEW, 1, ownerKey(agentId), this.id, String(this.ttlMs));
         if (kept === 0 && this.owned.delete(agentId)) {

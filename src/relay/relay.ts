@@ -94,6 +94,12 @@ export interface RelayOptions {
   redis?: string;
   /** Where the other relays of the group reach this one (default: the address it listens on). */
   advertiseUrl?: string;
+  /**
+   * Where browsers reach this relay of the group at an address of its own (`https://relay1.example.com`;
+   * `true`: the address it listens on). Other relays then send the browsers of its agents here instead of
+   * forwarding their traffic (close code Direct), and pages they serve may connect here.
+   */
+  directUrl?: string | true;
   /** How long this relay's records in Redis outlive it, in ms (default 15 s; renewed three times as often). */
   groupTtlMs?: number;
   /** Keep the agent registry in this PostgreSQL database (`postgres://…`; the table is made on start), and in `databaseSchema` if given. */
@@ -272,7 +278,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       const host = options.host && !['0.0.0.0', '::', ''].includes(options.host) ? options.host : '127.0.0.1';
       const url = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
       if (group) {
-        await group.start(options.advertiseUrl ? trimSlash(options.advertiseUrl) : url);
+        const direct = options.directUrl === true ? url : options.directUrl === undefined ? undefined : trimSlash(options.directUrl);
+        await group.start(options.advertiseUrl ? trimSlash(options.advertiseUrl) : url, direct);
         log('group_joined', { relay: group.id, url: group.url });
       }
       if (options.metrics) {

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ProtocolError, closeReason, encodeMessage, fromBase64Url, isId, rateLimitReason, parseAgentToRelay, parseClientToRelay, type AgentToRelay } from '../protocol/index.js';
+import { CloseCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ProtocolError, closeReason, directUrlOfReason, encodeMessage, fromBase64Url, isId, rateLimitReason, parseAgentToRelay, parseClientToRelay, type AgentToRelay } from '../protocol/index.js';
 import { keyMatches, tokenAccess, type AgentCredentialSet, type AgentRecord, type AgentStore } from './agent-store.js';
 import type { AuthGuard } from './auth-guard.js';
 import type { ConnectionCap } from './connection-cap.js';
@@ -109,29 +109,33 @@ export class WsGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.track(ws);
       if (kind === 'agent') this.acceptAgent(ws, req, address, agentId, agentKey(req), url.searchParams.has('key'));
-      else void this.routeClient(ws, req, address, agentId, client.forwardedSecure, relayed !== undefined);
+      else void this.routeClient(ws, req, address, agentId, client.forwardedSecure, relayed !== undefined, url.searchParams.has('forward'));
     });
   }
 
   /**
    * A browser for `agentId`: served here when this relay serves the agent, or no relay does (it waits here
    * for the agent); forwarded to the relay of the group that serves it otherwise. A browser another relay
-   * forwarded is served here only while the agent is: otherwise it is told to reconnect (Moved).
+   * forwarded is served here only while the agent is: otherwise it is told to reconnect (Moved). When the
+   * relay serving the agent has an address browsers reach (`--direct-url`), the browser is sent there
+   * (Direct) instead of being forwarded, unless it asks to be forwarded (`?forward`: it could not reach it).
    */
-  private async routeClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean, relayed: boolean): Promise<void> {
+  private async routeClient(ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean, relayed: boolean, forwardAsked: boolean): Promise<void> {
     const group = this.options.group;
     if (!group) return this.acceptClient(ws, req, address, agentId, forwardedSecure, false);
     // Nothing the browser sends is read until it is decided who serves it.
     pause(ws);
     try {
-      await this.decideClient(group, ws, req, address, agentId, forwardedSecure, relayed);
+      await this.decideClient(group, ws, req, address, agentId, forwardedSecure, relayed, forwardAsked);
     } finally {
       resume(ws);
     }
   }
 
-  private async decideClient(group: RelayGroup, ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean, relayed: boolean): Promise<void> {
+  private async decideClient(group: RelayGroup, ws: WebSocket, req: IncomingMessage, address: string, agentId: string, forwardedSecure: boolean, relayed: boolean, forwardAsked: boolean): Promise<void> {
     const { hub, log, secure } = this.options;
+    // A page of a relay that joined the group since the last renewal: its origin is looked up now.
+    if (!relayed && !this.checkOrigin(req, forwardedSecure).ok) await group.refreshDirectOrigins();
     if (relayed) {
       if (!hub.presence(agentId).online) return ws.close(CloseCode.Moved, 'the agent is not served by this relay any more; reconnect');
       return this.acceptClient(ws, req, address, agentId, forwardedSecure, true);
@@ -150,6 +154,10 @@ export class WsGateway {
     if (!origin.ok) {
       log('client_refused', { address, reason: origin.reason });
       return ws.close(CloseCode.ForbiddenOrigin, origin.reason);
+    }
+    if (owner.direct !== undefined && directUrlOfReason(owner.direct) !== undefined && !forwardAsked) {
+      log('client_directed', { agent: agentId, address, relay: owner.id });
+      return ws.close(CloseCode.Direct, owner.direct);
     }
     const target = `${owner.url.replace(/^http/, 'ws')}/ws/client/${agentId}`;
     log('client_forwarded', { agent: agentId, address, relay: owner.id });
@@ -170,7 +178,7 @@ export class WsGateway {
 
   /** Whether a browser's Origin may open a socket to this relay, as reached in `req`. */
   private checkOrigin(req: IncomingMessage, forwardedSecure: boolean): ReturnType<OriginPolicy['check']> {
-    return this.options.origins.check(req.headers.origin, validHost(req.headers.host), this.options.secure || forwardedSecure);
+    return this.options.origins.check(req.headers.origin, validHost(req.headers.host), this.options.secure || forwardedSecure, this.options.group?.directOrigins);
   }
 
   /** WebSocket connections open now, and the bytes waiting to be written to them. */

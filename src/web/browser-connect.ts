@@ -4,7 +4,15 @@ import type { Connect } from '../client/transport.js';
 
 /** Opens a browser WebSocket for the session. */
 export const browserConnect: Connect = (url, handlers) => {
-  const ws = new WebSocket(url);
+  let ws: WebSocket;
+  try {
+    ws = new WebSocket(url);
+  } catch (error) {
+    return failed(handlers, (error as Error).message);
+  }
+  // A URL the page's Content-Security-Policy does not allow: Chromium closes the socket at once and says
+  // nothing more (no error, no close event).
+  if (ws.readyState === WebSocket.CLOSED) return failed(handlers, 'the page may not connect there');
   ws.binaryType = 'arraybuffer';
   ws.onopen = () => handlers.open();
   ws.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
@@ -22,3 +30,10 @@ export const browserConnect: Connect = (url, handlers) => {
     },
   };
 };
+
+/** A socket that could not even start: its close is reported once the caller has it, as for any failed connection. */
+function failed(handlers: Parameters<Connect>[1], reason: string): ReturnType<Connect> {
+  let closed = false;
+  queueMicrotask(() => !closed && handlers.close(1006, reason));
+  return { send: () => undefined, close: () => void (closed = true) };
+}

@@ -11,6 +11,9 @@ const available = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).
 if (!available && process.env.CI) throw new Error('redis-server not found; CI must install it (apt-get install redis-server)');
 if (!available) console.warn('redis-server not found: the relay group tests are skipped');
 
+/** Whether redis-server is here (always under CI). */
+export const redisAvailable = available;
+
 /** `describe` that skips when redis-server is missing (never under CI). */
 export const describeRedis = available ? describe : describe.skip;
 
