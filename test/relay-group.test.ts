@@ -280,7 +280,7 @@ describeRedis('a group of relays on one Redis', () => {
   it('relays with addresses of their own (--direct-url): a browser reaching B is sent to A, which serves its agent, and B forwards it when A cannot be reached', { timeout: 60_000 }, async () => {
     const redis = await startRedis();
     const a = await startRelay({ redis: redis.url, directUrl: true });
-    const b = await startRelay({ redis: redis.url, directUrl: true });
+    const b = await startRelay({ redis: redis.url, directUrl: true, metrics: { host: '127.0.0.1', port: 0 } });
     // A load balancer in front of both: the agent reaches A through it, later B.
     const balancer = await CutProxy.start(a.port);
     atCleanup(() => balancer.close());
@@ -332,6 +332,10 @@ describeRedis('a group of relays on one Redis', () => {
     expect(ofPlain).toEqual(['client_directed', 'client_forwarded']);
     expect(b.logs.items).toContainEqual(expect.objectContaining({ event: 'client_refused', reason: 'origin not allowed' }));
     expect(viaPlain.states.items.some((s) => s.kind === 'failed')).toBe(false);
+    // B's /metrics counts the browsers it sent on, apart from those it forwarded.
+    const metrics = await (await fetch(b.logs.items.find((e) => e.event === 'metrics_listening')!.url as string)).text();
+    expect(metrics).toMatch(/^ccremote_directed_clients_total 2$/m);
+    expect(metrics).toMatch(/^ccremote_forwarded_clients_total 1$/m);
   });
 
   it('a rotation on A cuts the old links held by browsers on B', async () => {

@@ -28,15 +28,17 @@ const REFUSALS: Record<string, string> = {
 export class RelayMetrics {
   private readonly refusals = new Map<string, number>();
   private forwarded = 0;
+  private directed = 0;
   private server: Server | undefined;
 
   constructor(private readonly source: MetricsSource) {}
 
-  /** Counts what a log event says (refusals, browsers forwarded to another relay). */
+  /** Counts what a log event says (refusals, browsers forwarded or sent to another relay). */
   observe(event: string): void {
     const kind = REFUSALS[event];
     if (kind) this.refusals.set(kind, (this.refusals.get(kind) ?? 0) + 1);
     if (event === 'client_forwarded') this.forwarded++;
+    if (event === 'client_directed') this.directed++;
   }
 
   /** The metrics, as Prometheus reads them. */
@@ -58,6 +60,7 @@ export class RelayMetrics {
       ['{from="client"}', traffic.bytesFromClients],
     ]);
     metric('ccremote_forwarded_clients_total', 'counter', 'Browsers forwarded to the relay of the group that serves their agent.', [['', this.forwarded]]);
+    metric('ccremote_directed_clients_total', 'counter', 'Browsers sent to the direct address of the relay of the group that serves their agent (--direct-url).', [['', this.directed]]);
     metric(
       'ccremote_refusals_total',
       'counter',
