@@ -42,9 +42,11 @@ export function peerGroups(results) {
         ['PTY echo, no network', scale(M1[`ptyEcho${field}`]), 'baseline'],
         ['ttyd (one hop)', scale(M1[`ttyd${field}`]), 'peer'],
         ['ccremote through a relay', scale(M1[field.toLowerCase()]), 'ours'],
-        ['one relay, in M10’s own round', scale(M10?.[`oneRelay${field}`]), 'ours'],
-        ['two relays, forwarded, in M10’s own round', scale(M10?.[`twoRelays${field}`]), 'ours'],
-        ['two relays, sent to its relay, in M10’s own round', scale(M10?.[`direct${field}`]), 'ours'],
+        // M10's pairs, each measured taking turns: relay A alone and B forwarding to A; C alone and B sending the client to C.
+        ['M10: relay A alone', scale(M10?.[`oneRelay${field}`]), 'ours'],
+        ['M10: B forwarding to A', scale(M10?.[`twoRelays${field}`]), 'ours'],
+        ['M10: relay C alone', scale(M10?.[`directBase${field}`]), 'ours'],
+        ['M10: B sending the client to C', scale(M10?.[`direct${field}`]), 'ours'],
       ]);
     groups.push(
       keystrokes('keystroke round trip p50, µs (lower is better)', 'µs', µs, 'P50'),

@@ -1,20 +1,17 @@
 // M10: through two relays of a group (`--redis`): the browser on relay B, the agent on relay A, B forwarding
 // the browser's connection to A; beside the same figures through A alone, in the same run; and with a
 // relay C that browsers reach at an address of its own (`--direct-url`), to which B sends the browser of
-// C's agent instead of forwarding it. Keystroke round trip (closed loop, `stty raw -echo; cat`) and
-// throughput to one client (every byte hash-checked, after a warm-up as in M3).
+// C's agent instead of forwarding it. Keystroke round trip (closed loops, `stty raw -echo; cat`, each
+// pair of paths taking turns) and throughput to one client (every byte hash-checked, after a warm-up as in
+// M3).
 // Needs redis-server on PATH (a private instance on a free port).
 
 import { checkAndClose, openReader } from '../lib/reader.mjs';
-import { keystrokeLatencies } from '../lib/keystrokes.mjs';
+import { alternatingKeystrokes } from '../lib/keystrokes.mjs';
 import { startAgent, startRedis, startRelay, stopAll, textFile, through, waiter } from '../lib/setup.mjs';
 import { summary } from '../lib/stats.mjs';
 
 const MiB = 1 << 20;
-
-async function keystrokes(link, n) {
-  return summary(await keystrokeLatencies(link, n));
-}
 
 /** MiB/s of `file` to one client on `link`, after the warm-up's output (see M3). */
 async function throughput(link, file, warmUp) {
@@ -35,13 +32,14 @@ export async function run({ keys = 3000, mib = 64 } = {}) {
     // B's own address is recorded too: C accepts pages from it (relays behind one name share --public-url).
     const b = await startRelay({ redis: redis.url, directUrl: true });
     const c = await startRelay({ redis: redis.url, directUrl: true });
-    const echo = await startAgent(a.info.url, '/bin/sh', ['-c', 'stty raw -echo; exec cat']);
-    const one = await keystrokes(echo.info.url, keys);
-    const two = await keystrokes(through(echo.info.url, b.info.url), keys);
-    await stopAll(echo);
-    const echoOnC = await startAgent(c.info.url, '/bin/sh', ['-c', 'stty raw -echo; exec cat']);
-    const direct = await keystrokes(through(echoOnC.info.url, b.info.url), keys);
-    await stopAll(echoOnC);
+    // Each pair of paths types in turns, each into an agent of its own on the same relay: the route is all
+    // that differs. A and B forwarding to A; C alone, and B sending the client to C.
+    const echo = () => ['/bin/sh', ['-c', 'stty raw -echo; exec cat']];
+    const [onA, viaB, onC, sentToC] = await Promise.all([a, a, c, c].map((relay) => startAgent(relay.info.url, ...echo())));
+    const [oneLatencies, twoLatencies] = await alternatingKeystrokes([onA.info.url, through(viaB.info.url, b.info.url)], keys);
+    const [oneCLatencies, directLatencies] = await alternatingKeystrokes([onC.info.url, through(sentToC.info.url, b.info.url)], keys);
+    await stopAll(onA, viaB, onC, sentToC);
+    const [one, two, oneC, direct] = [oneLatencies, twoLatencies, oneCLatencies, directLatencies].map(summary);
     const file = textFile(mib * MiB);
     const warmUp = textFile(16 * MiB);
     // Each run its own agent: the warm-up once a byte arrives, then the file once another does.
@@ -63,6 +61,8 @@ export async function run({ keys = 3000, mib = 64 } = {}) {
       hopAddsP50: two.p50 - one.p50,
       directP50: direct.p50,
       directP99: direct.p99,
+      directBaseP50: oneC.p50,
+      directBaseP99: oneC.p99,
       directMiBps: directMiB,
       oneRelayMiBps: oneMiB,
       twoRelaysMiBps: twoMiB,
