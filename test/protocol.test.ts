@@ -704,16 +704,16 @@ describe('which relay of a group a client connects to (relay-route.ts)', () => {
     for (const reason of ['javascript:alert(1)', 'https://evil.example.com/path', 'https://a b', `https://${'x'.repeat(130)}.com`]) {
       expect(directUrlOfReason(reason)).toBeUndefined();
       const fresh = new RelayRoute('https://relay.example.com');
-      fresh.closed(CloseCode.Direct, reason);
+      expect(fresh.closed(CloseCode.Direct, reason)).toBe(false);
       expect(fresh.socketUrl(agent)).toBe(`wss://relay.example.com/ws/client/${agent}?forward`);
     }
     const bounced = new RelayRoute('https://relay.example.com');
-    const urls = [1, 2, 3, 4].map((n) => {
-      bounced.closed(CloseCode.Direct, `https://relay${n}.example.com`);
-      return bounced.socketUrl(agent);
-    });
-    expect(urls.at(2)).toBe(`wss://relay3.example.com/ws/client/${agent}`);
-    expect(urls.at(3)).toBe(`wss://relay.example.com/ws/client/${agent}?forward`);
+    const followed = [1, 2, 3, 4, 5].map((n) => bounced.closed(CloseCode.Direct, `https://relay${n}.example.com`) && bounced.socketUrl(agent));
+    expect(followed.slice(2)).toEqual([`wss://relay3.example.com/ws/client/${agent}`, false, false]);
+    expect(bounced.socketUrl(agent)).toBe(`wss://relay.example.com/ws/client/${agent}?forward`);
+    // Admitted somewhere, it follows again.
+    bounced.admitted();
+    expect(bounced.closed(CloseCode.Direct, 'https://relay6.example.com')).toBe(true);
   });
 });
 

@@ -42,17 +42,20 @@ export class RelayRoute {
 
   /**
    * The current connection closed with `code` and `reason` (said by the relay, or made up for a socket that
-   * failed). True when it was a relay the client was sent to that did not admit it: whatever it said, the
-   * link's relay forwards the next attempt (that relay may refuse the page's origin, or not know the agent
-   * any more), so nothing it said is final.
+   * failed). True when the next attempt goes to another relay, at once: one the client was sent to, or
+   * the link's relay to be forwarded after one it was sent to did not admit it. Nothing a relay the client
+   * was sent to says before admitting it is final (it may refuse the page's origin, or not serve the agent
+   * any more). A relay that keeps sending the client on is not followed further: the client asks the
+   * link's relay to forward it, after the usual wait.
    */
   closed(code: number, reason: string): boolean {
     const route = this.route;
     if (code === CloseCode.Direct) {
       const url = directUrlOfReason(reason);
       this.sentOn++;
-      this.route = url !== undefined && this.sentOn <= MAX_SENT_ON ? { kind: 'direct', url, admitted: false } : { kind: 'forward' };
-      return true;
+      const follow = url !== undefined && this.sentOn <= MAX_SENT_ON;
+      this.route = follow ? { kind: 'direct', url, admitted: false } : { kind: 'forward' };
+      return follow;
     }
     const refused = route.kind === 'direct' && !route.admitted;
     this.route = refused ? { kind: 'forward' } : { kind: 'link' };

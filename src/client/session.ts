@@ -873,8 +873,9 @@ export class ClientSession {
       this.setState({ kind: 'failed', code, reason: explained });
       return;
     }
-    // The relay (or the agent) says how long to wait after too many failed attempts.
-    const retryInMs = this.retry.delayAfter(code, reason);
+    // The relay (or the agent) says how long to wait after too many failed attempts; the next attempt
+    // going to another relay of the group (sent there, or back from there to be forwarded) goes at once.
+    const retryInMs = elsewhere ? 0 : this.retry.delayAfter(code, reason);
     this.setState({ kind: 'waiting', retryInMs, code, reason: code === CloseCode.RateLimited && !serverSaid ? reason : explained });
     this.retry.schedule(retryInMs, () => this.open());
   }
