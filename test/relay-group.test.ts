@@ -297,6 +297,7 @@ describeRedis('a group of relays on one Redis', () => {
     expect(a.logs.items).toContainEqual(expect.objectContaining({ event: 'client_connected' }));
     expect(a.relay.stats().clients).toBe(1);
     expect(b.relay.sockets().open).toBe(0);
+    expect(a.logs.items).toContainEqual(expect.objectContaining({ event: 'group_joined', direct: a.url }));
     // The page B serves may open its socket to A (and only to the group's own addresses).
     const csp = (await fetch(`${b.url}/`)).headers.get('content-security-policy') ?? '';
     expect(csp).toMatch(new RegExp(`connect-src 'self'[^;]* ${a.url.replace('http', 'ws').replace(/[.:/]/g, '\\$&')}[ ;]`));

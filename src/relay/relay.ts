@@ -280,7 +280,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       if (group) {
         const direct = options.directUrl === true ? url : options.directUrl === undefined ? undefined : trimSlash(options.directUrl);
         await group.start(options.advertiseUrl ? trimSlash(options.advertiseUrl) : url, direct);
-        log('group_joined', { relay: group.id, url: group.url });
+        log('group_joined', { relay: group.id, url: group.url, ...(direct ? { direct } : {}) });
       }
       if (options.metrics) {
         metrics = new RelayMetrics({
