@@ -29,11 +29,6 @@ export class RelayRoute {
     return socketUrl(this.linkUrl, route.kind === 'forward' ? `${path}?forward` : path);
   }
 
-  /** The relay at the base of the current route (the link's, or the one serving the agent). */
-  get relayUrl(): string {
-    return this.route.kind === 'direct' ? this.route.url : this.linkUrl;
-  }
-
   /** The current connection was admitted. */
   admitted(): void {
     this.sentOn = 0;

@@ -21,6 +21,7 @@ const AUTH_WINDOW_MS = 60_000;
 const PREFIX = 'ccremote:';
 const ownerKey = (agentId: string): string => `${PREFIX}owner:${agentId}`;
 const relayKey = (relayId: string): string => `${PREFIX}relay:${relayId}`;
+const eventsChannel = (agentId: string): string => `${PREFIX}events:${agentId}`;
 /**
  * Where browsers reach the relays that they can reach directly: one hash for the group (read whole, a field
  * per such relay), each field `UNTIL URL`, expired past UNTIL (ms since the epoch) and then removed by
@@ -34,7 +35,6 @@ function liveDirect(field: string | null | undefined, now: number): string | und
   const space = field.indexOf(' ');
   return Number(field.slice(0, space)) > now ? field.slice(space + 1) : undefined;
 }
-const eventsChannel = (agentId: string): string => `${PREFIX}events:${agentId}`;
 
 /** Deletes a key only while it holds the value given (a relay releases only what it still owns). */
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
@@ -239,7 +239,6 @@ export class RelayGroup {
       if (this.secret) await commands.set(`${PREFIX}group-secret`, this.secret.toString('base64url'), 'NX');
       await commands.set(relayKey(this.id), this.url, 'PX', this.ttlMs);
       if (this.direct) await commands.hset(DIRECT, this.id, `${Date.now() + this.ttlMs} ${this.direct}`);
-      this.directOriginSet = await this.readDirectOrigins();
       for (const agentId of [...this.owned]) {
         const kept = await commands.eval(RENEW, 1, ownerKey(agentId), this.id, String(this.ttlMs));
         if (kept === 0 && this.owned.delete(agentId)) {
@@ -253,6 +252,7 @@ export class RelayGroup {
           }
         }
       }
+      this.directOriginSet = await this.readDirectOrigins();
     } catch (error) {
       this.log('group_renewal_failed', { message: (error as Error).message });
     }
