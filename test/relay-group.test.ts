@@ -271,10 +271,11 @@ describeRedis('a group of relays on one Redis', () => {
     onB.type('echo via-b-$((3*3))\r');
     await onB.waitForOutput('via-b-9');
     expect(await followers()).toBe(1);
-    // Once nothing of the agent is connected anywhere, nobody follows it.
+    // Once nothing of the agent is connected anywhere, nobody follows it, and B holds no socket of it.
     onB.close();
     await agent.close();
     await expect.poll(followers).toBe(0);
+    await expect.poll(() => b.relay.sockets().open).toBe(0);
   });
 
   it('relays with addresses of their own (--direct-url): a browser reaching B is sent to A, which serves its agent, and B forwards it when A cannot be reached', { timeout: 60_000 }, async () => {
