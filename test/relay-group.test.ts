@@ -81,7 +81,11 @@ describeRedis('a group of relays on one Redis', () => {
       await Promise.all(clients.map((c) => c.waitForOutput('all-49', 30_000)));
       const tail = (c: TestClient): Buffer => c.output.subarray(c.output.indexOf('typed-on-0'));
       for (const client of clients.slice(1)) expect(tail(client).equals(tail(clients[0]!))).toBe(true);
-      expect(numbersIn(clients[0]!.text).length).toBe(200_000);
+      // Where the numbers first differ from 1, 2, 3…, with the raw text around it (a failure says which bytes).
+      const numbers = numbersIn(clients[0]!.text);
+      const wrong = numbers.findIndex((n, i) => n !== i + 1);
+      const near = wrong < 0 ? '' : JSON.stringify(clients[0]!.text.slice(Math.max(0, clients[0]!.text.indexOf(`\n${numbers[wrong]}\r`) - 80), clients[0]!.text.indexOf(`\n${numbers[wrong]}\r`) + 80));
+      expect(numbers.length, `first out of order at ${wrong}: ${near}; states ${JSON.stringify(clients[0]!.states.items.map((x) => x.kind))}`).toBe(200_000);
       // A session started through the last relay is listed at the first.
       const started = await clients.at(-1)!.session.startSession({ kind: 'command', command: ['/bin/sh'], cwd: agent.cwd });
       await clients[0]!.sessionLists.until((lists) => lists.at(-1)?.some((s) => s.terminal === started) === true, 10_000, 'the new session listed');
