@@ -681,7 +681,12 @@ describe('which relay of a group a client connects to (relay-route.ts)', () => {
   it('follows a Direct close at once, goes back asking to be forwarded when that relay cannot be reached, and starts over at the link otherwise', () => {
     const route = new RelayRoute('https://relay.example.com/');
     expect(route.socketUrl(agent)).toBe(`wss://relay.example.com/ws/client/${agent}`);
-    expect(new RetrySchedule({ baseMs: 100, capMs: 1000 }).delayAfter(CloseCode.Direct, 'https://relay2.example.com')).toBe(0);
+    // A Direct close the route does not follow waits the backoff: a relay that keeps sending bad ones cannot
+    // make the client reconnect without pause (one it follows goes at once: closed() says so).
+    const schedule = (): RetrySchedule => new RetrySchedule({ baseMs: 100, capMs: 1000, random: () => 0 });
+    const notFollowed = schedule().delayAfter(CloseCode.Direct, 'javascript:alert(1)');
+    expect(notFollowed).toBeGreaterThan(0);
+    expect(notFollowed).toBe(schedule().delayAfter(CloseCode.GoingAway, 'restarting'));
     // Sent to the relay serving the agent, admitted there; when that connection ends, back to the link's relay.
     route.closed(CloseCode.Direct, 'https://relay2.example.com');
     expect(route.socketUrl(agent)).toBe(`wss://relay2.example.com/ws/client/${agent}`);

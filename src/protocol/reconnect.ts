@@ -44,8 +44,8 @@ export class RetrySchedule {
   delayAfter(code: number, reason: string): number {
     // Moved to another relay of the group: the way there is open now (a little jitter spreads a crowd).
     if (code === CloseCode.Moved) return Math.random() * 100;
-    // Sent to the relay that serves the agent: nothing to wait for.
-    if (code === CloseCode.Direct) return 0;
+    // (A Direct close that the client follows goes at once without asking here, client/relay-route.ts; one
+    // it does not follow, a bad URL or one relay too many, waits like any other.)
     const wait = this.backoff.next();
     return code === CloseCode.RateLimited ? Math.max(wait, retryAfterFromReason(reason) ?? 0) : wait;
   }
