@@ -197,6 +197,7 @@ describe('ccremote attach', () => {
     const cases: Array<[string[], RegExp]> = [
       [['--redis', 'redis://127.0.0.1:9', '--direct-url', 'relay1.example.com'], /--direct-url takes http\(s\):\/\/HOST/],
       [['--redis', 'redis://127.0.0.1:9', '--direct-url', 'https://relay1.example.com/ccremote'], /--direct-url takes http\(s\):\/\/HOST/],
+      [['--redis', 'redis://127.0.0.1:9', '--direct-url', 'https://relay1 .example.com'], /--direct-url takes http\(s\):\/\/HOST/],
       [['--redis', 'redis://127.0.0.1:9', '--direct-url', `https://${'r'.repeat(120)}.example.com`], /at most 123 characters/],
       [['--direct-url', 'https://relay1.example.com'], /give --redis too/],
     ];

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DIRECT_URL_MAX } from '../protocol/index.js';
+import { DIRECT_URL_MAX, directUrlOfReason, trimSlash } from '../protocol/index.js';
 import { ProxyTrust } from '../relay/proxy-trust.js';
 import { createRelay, type RelayOptions } from '../relay/relay.js';
 import { UsageError, parseBytes, parseCount, parseDuration, parsePort, type Parsed } from './options.js';
@@ -38,8 +38,9 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
   const metricsAt = metricsMatch ? { host: metricsMatch[1]!.replace(/^\[|\]$/g, ''), port: parsePort(metricsMatch[2], 9100) } : undefined;
   if (advertise !== undefined && !/^https?:\/\/[^/]+\/?$/.test(advertise)) throw new UsageError(`--advertise-url takes http(s)://HOST:PORT (have ${advertise})`);
   const direct = v['direct-url'] as string | undefined;
-  if (direct !== undefined && !/^https?:\/\/[^/]+\/?$/.test(direct)) throw new UsageError(`--direct-url takes http(s)://HOST[:PORT] (have ${direct})`);
-  if (direct !== undefined && direct.length > DIRECT_URL_MAX) throw new UsageError(`--direct-url must fit a WebSocket close reason: at most ${DIRECT_URL_MAX} characters (have ${direct.length})`);
+  // The rule the clients apply to the close reason that carries it (directUrlOfReason), so that a relay never records one they would not follow.
+  if (direct !== undefined && trimSlash(direct).length > DIRECT_URL_MAX) throw new UsageError(`--direct-url must fit a WebSocket close reason: at most ${DIRECT_URL_MAX} characters (have ${direct.length})`);
+  if (direct !== undefined && directUrlOfReason(trimSlash(direct)) === undefined) throw new UsageError(`--direct-url takes http(s)://HOST[:PORT] (have ${direct})`);
   if (direct !== undefined && redisUrl === undefined) throw new UsageError('--direct-url is for a relay of a group: give --redis too');
   const pushServices = (v['push-service'] as string[] | undefined) ?? [];
   for (const prefix of pushServices) {
