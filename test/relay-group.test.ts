@@ -75,7 +75,9 @@ describeRedis('a group of relays on one Redis', () => {
       await Promise.all(clients.map((c) => c.waitForState('online')));
       for (const [i, client] of clients.entries()) {
         client.type(`echo typed-on-${i}-$((${i}+100))\r`);
-        await Promise.all(clients.map((c) => c.waitForOutput(`typed-on-${i}-${i + 100}`)));
+        // The output and the prompt after it: a line typed before the prompt is echoed ahead of it, and the
+        // prompt would then open seq's first line ("$ 1").
+        await Promise.all(clients.map((c) => c.waitForOutput(`typed-on-${i}-${i + 100}\r\n$ `)));
       }
       clients.at(-1)!.type('seq 1 200000; echo all-$((7*7))\r');
       await Promise.all(clients.map((c) => c.waitForOutput('all-49', 30_000)));
