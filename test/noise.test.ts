@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { IntegrityError, NoiseCipher, NoiseHandshake, nobleEphemeral, randomBytes } from '../src/protocol/index.js';
 import { nativeEphemeral } from '../src/net/native-crypto.js';
+import { defaultKeyAgreement, keyMadeAhead, type KeyAgreement } from '../src/client/channel-client.js';
 
 interface Vector {
   protocol_name: string;
@@ -89,6 +90,50 @@ describe('Noise NNpsk0', () => {
     }
     // A low-order point is refused natively too.
     expect(() => native.agree(new Uint8Array(32))).toThrow(IntegrityError);
+  });
+
+  it('a key made ahead is ready before the handshake asks for it, used once, made again after a failure, and stops when disposed', async () => {
+    const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+    let made = 0;
+    let failNext = false;
+    const counting: KeyAgreement = () => {
+      made++;
+      if (failNext) {
+        failNext = false;
+        return Promise.reject(new Error('no key this time'));
+      }
+      return defaultKeyAgreement();
+    };
+    const ahead = keyMadeAhead(counting);
+    expect(made).toBe(0); // not inside the caller's task
+    await nextTask();
+    expect(made).toBe(1);
+    const keys = [];
+    for (let i = 0; i < 4; i++) {
+      const before = made;
+      keys.push(await ahead.agreement());
+      expect(made).toBe(before); // the one made ahead, none made now
+      await nextTask();
+      expect(made).toBe(before + 1); // the next one, in a task of its own
+    }
+    // Each a fresh key that agrees with a peer's.
+    expect(new Set(keys.map((k) => toHex(k.publicKey))).size).toBe(4);
+    const peer = nobleEphemeral();
+    expect(toHex(await keys[0]!.agree(peer.publicKey))).toBe(toHex(peer.agree(keys[0]!.publicKey)));
+    // The key waiting failed: the handshake that asks next gets a new one made then.
+    const spare = await ahead.agreement();
+    failNext = true;
+    await nextTask();
+    const afterFailure = made;
+    const fresh = await ahead.agreement();
+    expect(made).toBe(afterFailure + 1);
+    expect(toHex(fresh.publicKey)).not.toBe(toHex(spare.publicKey));
+    // Disposed: nothing more is made.
+    ahead.dispose();
+    const atDispose = made;
+    await nextTask();
+    await nextTask();
+    expect(made).toBe(atDispose);
   });
 
   it('makes native keys without ever stopping the thread, with the garbage collector running every few hundred allocations', async () => {

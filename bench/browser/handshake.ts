@@ -1,15 +1,15 @@
 // Runs in the browser for M8: times the client's side of the channel handshake (protocol/channel.ts) as
-// the web page runs it (its key agreement: WebCrypto on a secure page, pure JavaScript otherwise): with
-// a link, and pairing with a link that needs a PIN. The agent's side runs in the same page (untimed),
+// the web page runs it (its key agreement: WebCrypto on a secure page, pure JavaScript otherwise, with the
+// next key made ahead unless `ahead` is false): with a link, and pairing with a link that needs a PIN. The agent's side runs in the same page (untimed),
 // only to produce the answers the client reads.
 
 import { ChannelHost, type ChannelContext } from '../../src/agent/channel-host.js';
-import { ChannelClient, defaultKeyAgreement, type KeyAgreement } from '../../src/client/channel-client.js';
+import { ChannelClient, defaultKeyAgreement, keyMadeAhead, type KeyAgreement } from '../../src/client/channel-client.js';
 import { FrameType, decodeFrame, newSecret, randomBytes, randomId, toBase64Url, type HandshakeFrame, type ToClientFrame } from '../../src/protocol/index.js';
 import { webCryptoAgreement } from '../../src/web/webcrypto-x25519.js';
 
 /** Times `runs` handshakes of the client; returns each one's milliseconds on the client's side. */
-async function time(runs: number, pin: string | undefined, agreement: KeyAgreement): Promise<number[]> {
+async function time(runs: number, pin: string | undefined, agreement: KeyAgreement, gapMs: number): Promise<number[]> {
   const agentId = randomId();
   const secret = newSecret();
   const out: Uint8Array[] = [];
@@ -48,11 +48,25 @@ async function time(runs: number, pin: string | undefined, agreement: KeyAgreeme
     }
     times.push(spent);
     host.left(i + 1); // the agent tracks a bounded number of clients
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
   }
   return times;
 }
 
+/** The key agreements timed, each made once for the page (a key made ahead waits from one call to the next). */
+const agreements = new Map<string, KeyAgreement>();
+function agreementFor(pureJs: boolean, ahead: boolean): KeyAgreement {
+  const name = `${pureJs ? 'js' : 'webcrypto'}-${ahead ? 'ahead' : 'now'}`;
+  let agreement = agreements.get(name);
+  if (!agreement) {
+    const base = pureJs ? defaultKeyAgreement : (webCryptoAgreement() ?? defaultKeyAgreement);
+    agreement = ahead ? keyMadeAhead(base).agreement : base;
+    agreements.set(name, agreement);
+  }
+  return agreement;
+}
+
 Object.assign(globalThis, {
-  handshakeTimes: (runs: number, pin?: string, pureJs = false) => time(runs, pin, pureJs ? defaultKeyAgreement : (webCryptoAgreement() ?? defaultKeyAgreement)),
+  handshakeTimes: (runs: number, pin?: string, pureJs = false, ahead = true, gapMs = 0) => time(runs, pin, agreementFor(pureJs, ahead), gapMs),
   webCryptoUsed: () => webCryptoAgreement() !== undefined,
 });

@@ -1,7 +1,9 @@
 // M8: the channel handshake every connection runs (protocol/channel.ts). The client's share of it is
 // timed in headless Chromium with its CPU slowed down four times (a phone-class budget), as the web page
 // runs it: on a secure page (WebCrypto's X25519), on a plain-HTTP one (pure JavaScript), and pairing with a
-// link that needs a PIN (CPace first). The agent's share is timed in Node, as the agent runs it.
+// link that needs a PIN (CPace first), each with its next ephemeral key made ahead as the page does; and on
+// a secure page with the key made during the handshake, for comparison. The agent's share is timed in Node,
+// as the agent runs it.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,11 @@ import { percentile } from '../lib/stats.mjs';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** How much slower than this machine the page's CPU runs. */
 const THROTTLE = 4;
+/**
+ * The page's pause between one handshake and the next, in ms: a page connects now and then, not in a loop,
+ * and makes its next ephemeral key meanwhile (keyMadeAhead), as it does while its socket connects.
+ */
+const GAP_MS = 20;
 
 async function inBrowser(runs) {
   const dir = mkdtempSync(join(tmpdir(), 'ccremote-bench-m8-'));
@@ -38,12 +45,20 @@ async function inBrowser(runs) {
       const cdp = await page.context().newCDPSession(page);
       await cdp.send('Emulation.setCPUThrottlingRate', { rate: THROTTLE });
       if (!(await page.evaluate(() => globalThis.webCryptoUsed()))) throw new Error('this Chromium gives the page no WebCrypto');
-      await page.evaluate(() => globalThis.handshakeTimes(20)); // warm-up
-      const link = await page.evaluate((n) => globalThis.handshakeTimes(n), runs);
-      const pin = await page.evaluate((n) => globalThis.handshakeTimes(n, 'correct-horse-42'), Math.max(10, runs / 2));
+      const times = (n, ahead) => page.evaluate(([n, ahead, gap]) => globalThis.handshakeTimes(n, undefined, false, ahead, gap), [n, ahead, GAP_MS]);
+      await times(20, false); // warm-up
+      await times(20, true);
+      // The page's way (the key made ahead) and the key made during the handshake, in turns of ten.
+      const link = [];
+      const atHandshake = [];
+      for (let done = 0; done < runs; done += 10) {
+        link.push(...(await times(Math.min(10, runs - done), true)));
+        atHandshake.push(...(await times(Math.min(10, runs - done), false)));
+      }
+      const pin = await page.evaluate(([n, gap]) => globalThis.handshakeTimes(n, 'correct-horse-42', false, true, gap), [Math.max(10, runs / 2), GAP_MS]);
       // A plain-HTTP page on the local network has no WebCrypto: the pure-JavaScript keys.
-      const pureJs = await page.evaluate((n) => globalThis.handshakeTimes(n, undefined, true), runs);
-      return { link, pin, pureJs };
+      const pureJs = await page.evaluate(([n, gap]) => globalThis.handshakeTimes(n, undefined, true, true, gap), [runs, GAP_MS]);
+      return { link, atHandshake, pin, pureJs };
     } finally {
       await browser.close();
     }
@@ -79,12 +94,14 @@ async function agentSide(runs) {
 }
 
 export async function run({ runs = 100 } = {}) {
-  const { link, pin, pureJs } = await inBrowser(runs);
+  const { link, atHandshake, pin, pureJs } = await inBrowser(runs);
   const agent = await agentSide(runs);
   return {
     throttle: THROTTLE,
     linkMedian: percentile(link, 50),
     linkP90: percentile(link, 90),
+    atHandshakeMedian: percentile(atHandshake, 50),
+    atHandshakeP90: percentile(atHandshake, 90),
     pureJsMedian: percentile(pureJs, 50),
     pureJsP90: percentile(pureJs, 90),
     pinMedian: percentile(pin, 50),

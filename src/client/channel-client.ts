@@ -46,6 +46,43 @@ export const defaultKeyAgreement: KeyAgreement = async () => {
   return { publicKey: key.publicKey, agree: async (peer) => key.agree(peer) };
 };
 
+/**
+ * `agreement`, with the next ephemeral key made ahead of the handshake that takes it: one key waits, made
+ * in a task of its own once the one before was taken (so never inside a handshake that is being timed by
+ * the person waiting for it), and the handshake finds it ready instead of making it then. With WebCrypto
+ * that is two of the four asynchronous steps on the phone's main thread; the key is still used once only
+ * (a fresh one per handshake), and it is made again if making it failed. `dispose` stops it.
+ */
+export function keyMadeAhead(agreement: KeyAgreement): { agreement: KeyAgreement; dispose(): void } {
+  let ready: Promise<AsyncEphemeral> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const prepare = (): void => {
+    timer = setTimeout(() => {
+      timer = undefined;
+      const made = agreement();
+      made.catch(() => {
+        if (ready === made) ready = undefined; // taken later, it is made again then
+      });
+      ready = made;
+    }, 0);
+  };
+  prepare();
+  return {
+    agreement: () => {
+      clearTimeout(timer);
+      const taken = ready ?? agreement();
+      ready = undefined;
+      prepare();
+      return taken;
+    },
+    dispose: () => {
+      clearTimeout(timer);
+      timer = undefined;
+      ready = undefined;
+    },
+  };
+}
+
 /** What a handshake step leads to. */
 export type HandshakeOutcome =
   | { kind: 'send'; frame: Uint8Array }

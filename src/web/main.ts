@@ -33,7 +33,7 @@ import { RecordingsSheet } from './recordings-sheet.js';
 import { Disposables } from './disposables.js';
 import { PushAlerts } from './push-alerts.js';
 import { PermissionPrompt } from './permission-prompt.js';
-import { webCryptoAgreement } from './webcrypto-x25519.js';
+import { pageKeyAgreement } from './webcrypto-x25519.js';
 import { chooseCipher } from './cipher.js';
 
 /** After sending, the longest wait for the program to have read it before more goes, and the quiet after its answer (ms). */
@@ -156,7 +156,7 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
     }
   };
 
-  const keyAgreement = webCryptoAgreement();
+  const keyAgreement = parts.add(pageKeyAgreement()).agreement;
   // The session to show first: the one a notification was for (?session=N), or the one this device showed last.
   const asked = Number(new URLSearchParams(location.search).get('session'));
   const firstWatch = Number.isSafeInteger(asked) && asked > 0 ? asked : loadWatched(opening.relayUrl, opening.agentId);
@@ -167,7 +167,7 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
       credential,
       pin,
       ...(credential.kind === 'link' ? { pair: { name: deviceName() } } : {}),
-      ...(keyAgreement ? { keyAgreement } : {}),
+      keyAgreement,
       connect: browserConnect,
       watch: firstWatch ?? 'latest',
       // Flow control as xterm.js recommends: output counts as processed once the terminal has parsed it.

@@ -6,7 +6,7 @@
 import { ClientSession } from '../client/session.js';
 import { browserConnect } from './browser-connect.js';
 import type { RememberedAgent } from './storage.js';
-import { webCryptoAgreement } from './webcrypto-x25519.js';
+import { pageKeyAgreement } from './webcrypto-x25519.js';
 
 /** How long the agent has to take the subscription back, in ms. */
 const STOP_ALERTS_MS = 8000;
@@ -14,11 +14,12 @@ const STOP_ALERTS_MS = 8000;
 /** Resolves true once the agent no longer sends this device alerts (or it never did), false if it could not be told. */
 export function stopAlerts(agent: RememberedAgent): Promise<boolean> {
   if (agent.credential.kind !== 'device') return Promise.resolve(true);
-  const keyAgreement = webCryptoAgreement();
+  const keys = pageKeyAgreement();
   return new Promise<boolean>((resolve) => {
     let asked = false;
     const done = (stopped: boolean): void => {
       clearTimeout(timer);
+      keys.dispose();
       session.close();
       resolve(stopped);
     };
@@ -27,7 +28,7 @@ export function stopAlerts(agent: RememberedAgent): Promise<boolean> {
       relayUrl: agent.relayUrl,
       agentId: agent.agentId,
       credential: agent.credential,
-      ...(keyAgreement ? { keyAgreement } : {}),
+      keyAgreement: keys.agreement,
       connect: browserConnect,
       watch: 'none',
       events: {

@@ -2,7 +2,7 @@
 // leaves it), on pages that have it: a secure context (HTTPS, or localhost) in a browser that offers X25519.
 // Elsewhere (a plain-HTTP page on the local network) the pure-JavaScript implementation stays in use.
 
-import { defaultKeyAgreement, type AsyncEphemeral, type KeyAgreement } from '../client/channel-client.js';
+import { defaultKeyAgreement, keyMadeAhead, type AsyncEphemeral, type KeyAgreement } from '../client/channel-client.js';
 import { IntegrityError } from '../protocol/index.js';
 
 const X25519 = { name: 'X25519' } as const;
@@ -34,4 +34,13 @@ export function webCryptoAgreement(): KeyAgreement | undefined {
       },
     };
   };
+}
+
+/**
+ * The page's key agreement: WebCrypto's where the page has it, else the pure-JavaScript one, with the next
+ * ephemeral key made ahead (keyMadeAhead): the first while the page opens its connection, each next one
+ * after a handshake took the one before.
+ */
+export function pageKeyAgreement(): { agreement: KeyAgreement; dispose(): void } {
+  return keyMadeAhead(webCryptoAgreement() ?? defaultKeyAgreement);
 }
