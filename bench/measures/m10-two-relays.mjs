@@ -3,26 +3,32 @@
 // relay C that browsers reach at an address of its own (`--direct-url`), to which B sends the browser of
 // C's agent instead of forwarding it. Keystroke round trip (closed loops, `stty raw -echo; cat`, each
 // pair of paths taking turns) and throughput to one client (every byte hash-checked, after a warm-up as in
-// M3).
+// M3; the four paths taking turns at a file of a quarter of `mib`, four times, the median of each).
 // Needs redis-server on PATH (a private instance on a free port).
 
-import { checkAndClose, openReader } from '../lib/reader.mjs';
+import { fileReader } from '../lib/reader.mjs';
 import { alternatingKeystrokes } from '../lib/keystrokes.mjs';
-import { startAgent, startRedis, startRelay, stopAll, textFile, through, waiter } from '../lib/setup.mjs';
-import { summary } from '../lib/stats.mjs';
+import { startAgent, startRedis, startRelay, stopAll, textFile, through } from '../lib/setup.mjs';
+import { median, summary } from '../lib/stats.mjs';
 
 const MiB = 1 << 20;
+/** Turns each path takes at the throughput file. */
+const TURNS = 4;
 
-/** MiB/s of `file` to one client on `link`, after the warm-up's output (see M3). */
-async function throughput(link, file, warmUp) {
-  const w = waiter(120_000, `one client to receive ${file.bytes} bytes`);
-  const warmed = waiter(120_000, `one client to receive the ${warmUp.bytes} bytes of the warm-up`);
-  const reader = await openReader(link, file, w, 'the client', { warmUp: warmUp.bytes, warmed });
-  reader.session.sendData('\r');
-  await warmed.until(() => reader.warm >= warmUp.bytes);
-  reader.session.sendData('\r');
-  await w.until(() => reader.bytes >= file.bytes);
-  return file.bytes / MiB / checkAndClose(reader, file);
+/** MiB/s to one client on each of `links`, which take turns at a file each, `turns` times: every turn's, per link. */
+async function alternatingThroughput(links, file, warmUp, turns) {
+  const readers = [];
+  for (const [i, link] of links.entries()) readers.push(await fileReader(link, file, warmUp, `the client of path ${i + 1}`));
+  try {
+    for (const reader of readers) await reader.warm();
+    const rates = links.map(() => []);
+    for (let turn = 0; turn < turns; turn++) {
+      for (const [i, reader] of readers.entries()) rates[i].push(await reader.turn());
+    }
+    return rates;
+  } finally {
+    for (const reader of readers) reader.close();
+  }
 }
 
 export async function run({ keys = 3000, mib = 64 } = {}) {
@@ -40,19 +46,21 @@ export async function run({ keys = 3000, mib = 64 } = {}) {
     const [oneCLatencies, directLatencies] = await alternatingKeystrokes([onC.info.url, through(sentToC.info.url, b.info.url)], keys);
     await stopAll(onA, viaB, onC, sentToC);
     const [one, two, oneC, direct] = [oneLatencies, twoLatencies, oneCLatencies, directLatencies].map(summary);
-    const file = textFile(mib * MiB);
+    // Throughput in turns too: each path a file of mib / TURNS at a time, after its own warm-up.
+    const file = textFile((mib / TURNS) * MiB);
     const warmUp = textFile(16 * MiB);
-    // Each run its own agent: the warm-up once a byte arrives, then the file once another does.
-    const streamer = (relay = a) => startAgent(relay.info.url, '/bin/sh', ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${warmUp.path}; head -c1 >/dev/null; cat ${file.path}; exec sleep 3600`]);
-    const s1 = await streamer();
-    const oneMiB = await throughput(s1.info.url, file, warmUp);
-    await stopAll(s1);
-    const s2 = await streamer();
-    const twoMiB = await throughput(through(s2.info.url, b.info.url), file, warmUp);
-    await stopAll(s2);
-    const s3 = await streamer(c);
-    const directMiB = await throughput(through(s3.info.url, b.info.url), file, warmUp);
-    await stopAll(s3, a, b, c);
+    // Each path its own agent: the warm-up once a byte arrives, then the file whenever another does.
+    const streamer = (relay) => startAgent(relay.info.url, '/bin/sh', ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${warmUp.path}; while head -c1 >/dev/null; do cat ${file.path}; done`]);
+    const streamers = await Promise.all([a, a, c, c].map((relay) => streamer(relay)));
+    const [s1, s2, s3, s4] = streamers;
+    const turns = await alternatingThroughput(
+      [s1.info.url, through(s2.info.url, b.info.url), s3.info.url, through(s4.info.url, b.info.url)],
+      file,
+      warmUp,
+      TURNS,
+    );
+    const [oneMiB, twoMiB, directBaseMiB, directMiB] = turns.map(median);
+    await stopAll(...streamers, a, b, c);
     return {
       oneRelayP50: one.p50,
       oneRelayP99: one.p99,
@@ -64,8 +72,11 @@ export async function run({ keys = 3000, mib = 64 } = {}) {
       directBaseP50: oneC.p50,
       directBaseP99: oneC.p99,
       directMiBps: directMiB,
+      directBaseMiBps: directBaseMiB,
       oneRelayMiBps: oneMiB,
       twoRelaysMiBps: twoMiB,
+      /** Each turn's MiB/s: A alone, B forwarding to A, C alone, B sending the client to C. */
+      throughputTurns: turns,
       keys,
       mib,
     };
