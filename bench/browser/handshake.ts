@@ -1,7 +1,7 @@
 // Runs in the browser for M8: times the client's side of the channel handshake (protocol/channel.ts) as
 // the web page runs it (its key agreement: WebCrypto on a secure page, pure JavaScript otherwise, with the
-// next key made ahead unless `ahead` is false): with a link, and pairing with a link that needs a PIN. The agent's side runs in the same page (untimed),
-// only to produce the answers the client reads.
+// next key made ahead unless `ahead` is false): with a link, and pairing with a link that needs a PIN. The
+// agent's side runs in the same page (untimed), only to produce the answers the client reads.
 
 import { ChannelHost, type ChannelContext } from '../../src/agent/channel-host.js';
 import { ChannelClient, defaultKeyAgreement, keyMadeAhead, type KeyAgreement } from '../../src/client/channel-client.js';

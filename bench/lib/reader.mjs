@@ -6,6 +6,21 @@ import { createHash } from 'node:crypto';
 import { openClient } from './client.mjs';
 import { waiter } from './setup.mjs';
 
+/** What a reader that fell more than the agent's buffer behind fails with. */
+const lostBytes = (who, missing) => new Error(`${who} lost ${missing} bytes: it fell more than the agent's buffer behind`);
+
+/**
+ * The part of `data` past the warm-up's `total` bytes, counting those in `progress.warm` (neither timed nor
+ * hashed); pokes `warmed` once they are all there.
+ */
+function pastWarmUp(progress, total, data, warmed) {
+  if (progress.warm >= total) return data;
+  const take = Math.min(total - progress.warm, data.length);
+  progress.warm += take;
+  if (progress.warm === total) warmed?.poke();
+  return data.subarray(take);
+}
+
 /**
  * Opens a client on `link` that reads `file.bytes` bytes, poking `w` once it has them; `who` names it in
  * errors. `warmUp`: bytes that come first (a warm-up's output), counted in `reader.warm`, neither timed nor
@@ -14,16 +29,10 @@ import { waiter } from './setup.mjs';
 export async function openReader(link, file, w, who, { warmUp = 0, warmed = undefined } = {}) {
   const reader = { warm: 0, bytes: 0, first: 0n, last: 0n, hash: createHash('sha256') };
   reader.session = await openClient(link, {
-    onGap: (missing) => w.fail(new Error(`${who} lost ${missing} bytes: it fell more than the agent's buffer behind`)),
+    onGap: (missing) => w.fail(lostBytes(who, missing)),
     onOutput: (output) => {
-      let data = output;
-      if (reader.warm < warmUp) {
-        const take = Math.min(warmUp - reader.warm, data.length);
-        reader.warm += take;
-        if (reader.warm === warmUp) warmed?.poke();
-        data = data.subarray(take);
-        if (data.length === 0) return;
-      }
+      const data = pastWarmUp(reader, warmUp, output, warmed);
+      if (data.length === 0) return;
       if (reader.bytes === 0) reader.first = process.hrtime.bigint();
       reader.bytes += data.length;
       reader.hash.update(data);
@@ -57,16 +66,10 @@ export async function fileReader(link, file, warmUp, who) {
     state.turn?.w.fail(error);
   };
   const session = await openClient(link, {
-    onGap: (missing) => fail(new Error(`${who} lost ${missing} bytes: it fell more than the agent's buffer behind`)),
+    onGap: (missing) => fail(lostBytes(who, missing)),
     onOutput: (output) => {
-      let data = output;
-      if (state.warm < warmUp.bytes) {
-        const take = Math.min(warmUp.bytes - state.warm, data.length);
-        state.warm += take;
-        if (state.warm === warmUp.bytes) warmed.poke();
-        data = data.subarray(take);
-        if (data.length === 0) return;
-      }
+      const data = pastWarmUp(state, warmUp.bytes, output, warmed);
+      if (data.length === 0) return;
       const turn = state.turn;
       if (!turn || turn.bytes + data.length > file.bytes) return fail(new Error(`${who} received bytes beyond the file`));
       if (turn.bytes === 0) turn.first = process.hrtime.bigint();

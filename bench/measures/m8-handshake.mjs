@@ -45,19 +45,21 @@ async function inBrowser(runs) {
       const cdp = await page.context().newCDPSession(page);
       await cdp.send('Emulation.setCPUThrottlingRate', { rate: THROTTLE });
       if (!(await page.evaluate(() => globalThis.webCryptoUsed()))) throw new Error('this Chromium gives the page no WebCrypto');
-      const times = (n, ahead) => page.evaluate(([n, ahead, gap]) => globalThis.handshakeTimes(n, undefined, false, ahead, gap), [n, ahead, GAP_MS]);
-      await times(20, false); // warm-up
-      await times(20, true);
+      /** `n` handshakes' times, GAP_MS apart; by default the page's way (WebCrypto, the key made ahead, no PIN). */
+      const times = (n, { pin = null, pureJs = false, ahead = true } = {}) =>
+        page.evaluate(([n, pin, pureJs, ahead, gap]) => globalThis.handshakeTimes(n, pin ?? undefined, pureJs, ahead, gap), [n, pin, pureJs, ahead, GAP_MS]);
+      await times(20, { ahead: false }); // warm-up
+      await times(20);
       // The page's way (the key made ahead) and the key made during the handshake, in turns of ten.
       const link = [];
       const atHandshake = [];
       for (let done = 0; done < runs; done += 10) {
-        link.push(...(await times(Math.min(10, runs - done), true)));
-        atHandshake.push(...(await times(Math.min(10, runs - done), false)));
+        link.push(...(await times(Math.min(10, runs - done))));
+        atHandshake.push(...(await times(Math.min(10, runs - done), { ahead: false })));
       }
-      const pin = await page.evaluate(([n, gap]) => globalThis.handshakeTimes(n, 'correct-horse-42', false, true, gap), [Math.max(10, runs / 2), GAP_MS]);
+      const pin = await times(Math.max(10, runs / 2), { pin: 'correct-horse-42' });
       // A plain-HTTP page on the local network has no WebCrypto: the pure-JavaScript keys.
-      const pureJs = await page.evaluate(([n, gap]) => globalThis.handshakeTimes(n, undefined, true, true, gap), [runs, GAP_MS]);
+      const pureJs = await times(runs, { pureJs: true });
       return { link, atHandshake, pin, pureJs };
     } finally {
       await browser.close();
