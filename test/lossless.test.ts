@@ -231,52 +231,53 @@ describe('a client further behind than the buffer', () => {
 });
 
 describe('bounded memory', () => {
-  /** Peak RSS growth of relay and agent processes during `mib` MiB of output, with or without a stalled client. */
-  async function flood(mib: number, stall: boolean): Promise<{ relay: number; agent: number }> {
+  it('a stalled client costs relay and agent a bounded amount while another client receives everything', { timeout: 180_000 }, async () => {
+    // Under a flood both processes' memory grows to a plateau (V8 heaps, buffers waiting for collection),
+    // whatever the amount of output; the agent's reaches it in its second 64 MiB. One agent prints three
+    // floods of 64 MiB to one reader, each after a key. The first two set the plateau in the same processes;
+    // during the third a second client watches and reads nothing, and the peaks may rise above the plateau
+    // only by what waits for it (~2 MiB at the relay). Unbounded, they would rise by at least the 64 MiB
+    // the stalled client did not read.
+    const total = 64 << 20;
     const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json']);
     const relayUrl = (await relay.events.next((e) => e.event === 'listening')).url as string;
     const home = tempDir();
-    const total = mib << 20;
-    const agent = runCli(
-      ['agent', '--relay', relayUrl, '--json', '--config-dir', home, '--cwd', home, '--', '/bin/sh', ...rawCommand(`yes | head -c ${total}; exec sleep 3600`)],
-      shellEnv(home),
-    );
+    const flood = `yes | head -c ${total}`;
+    const floods = [flood, flood, flood].join('; head -c1 >/dev/null; ');
+    const agent = runCli(['agent', '--relay', relayUrl, '--json', '--config-dir', home, '--cwd', home, '--', '/bin/sh', ...rawCommand(`${floods}; exec sleep 3600`)], shellEnv(home));
     const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
-    if (stall) {
-      const { agentId, secret } = parseAccessLink(link);
-      const stalled = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
-      await stalled.opened;
-      const session = randomId();
-      stalled.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
-      await stalled.messages.next((m) => m.text?.includes('"connected"') === true);
-      // It watches the program's session, then reads nothing more.
-      await openRawChannel(stalled, agentId, { kind: 'link', secret, readOnly: false }, { session, history: 'bytes', watch: { terminal: 1 } });
-      (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    }
     const reader = new TestClient(link, { history: 'bytes' });
     await reader.waitForState('online');
-    const rss = (pid: number, field: 'VmRSS' | 'VmHWM'): number =>
-      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
-    const before = { relay: rss(relay.child.pid!, 'VmRSS'), agent: rss(agent.child.pid!, 'VmRSS') };
-    await reader.go();
-    await reader.chunks.until(() => reader.rawLength >= total, 120_000, 'the reader to get everything');
-    expect(sha256(reader.rawOutput)).toBe(sha256(Buffer.alloc(total, 'y\n')));
-    const growth = { relay: rss(relay.child.pid!, 'VmHWM') - before.relay, agent: rss(agent.child.pid!, 'VmHWM') - before.agent };
-    reader.close();
-    killAll();
-    return growth;
-  }
+    const peak = (): { relay: number; agent: number } => {
+      const hwm = (pid: number): number => Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+      return { relay: hwm(relay.child.pid!), agent: hwm(agent.child.pid!) };
+    };
+    const read = (n: number): Promise<unknown> => reader.chunks.until(() => reader.rawLength >= n * total, 120_000, `the reader to get flood ${n}`);
 
-  it('a stalled client costs relay and agent a bounded amount while another client receives everything', { timeout: 120_000 }, async () => {
-    // Under a flood both processes' memory grows to a plateau (V8 heaps, buffers waiting for collection),
-    // whatever the amount of output. A stalled client must add little to that: at most ~2 MiB waits for
-    // it at the relay, while 64 MiB of output goes by.
-    const plain = await flood(64, false);
-    const stalled = await flood(64, true);
-    // Unbounded, the stalled client would cost at least the 64 MiB flood; the margin above the ~2 MiB
-    // is for the collector's timing, which varies with load on the machine.
-    expect(stalled.relay - plain.relay).toBeLessThan(32 << 20);
-    expect(stalled.agent - plain.agent).toBeLessThan(32 << 20);
+    await reader.go();
+    await read(1);
+    reader.type('\r');
+    await read(2);
+    const plain = peak();
+
+    const { agentId, secret } = parseAccessLink(link);
+    const stalled = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
+    await stalled.opened;
+    const session = randomId();
+    stalled.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
+    await stalled.messages.next((m) => m.text?.includes('"connected"') === true);
+    // It watches the program's session, then reads nothing more.
+    await openRawChannel(stalled, agentId, { kind: 'link', secret, readOnly: false }, { session, history: 'bytes', watch: { terminal: 1 } });
+    (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+
+    reader.type('\r');
+    await read(3);
+    const withStalled = peak();
+    expect(sha256(reader.rawOutput)).toBe(sha256(Buffer.alloc(3 * total, 'y\n')));
+    // The margin above the ~2 MiB is for the collector's timing, which varies with load on the machine.
+    expect(withStalled.relay - plain.relay).toBeLessThan(32 << 20);
+    expect(withStalled.agent - plain.agent).toBeLessThan(32 << 20);
+    reader.close();
   });
 });
 
