@@ -1,6 +1,6 @@
-// A closed keystroke loop: one `x` at a time to a session running `stty raw -echo; cat`, timed from send to
-// echo; the first `warmup` are not counted. Milliseconds, in order. Through a relay (a link), or through any
-// terminal a `connect` function opens; several loops may take turns, so that paths are compared alike.
+// Closed keystroke loops: one `x` at a time to a session running `stty raw -echo; cat`, timed from send to
+// echo; the first `warmup` are kept apart. Milliseconds, in order. Through a relay (a link), or through any
+// terminal a `connect` function opens; several loops take turns, so that paths are compared alike.
 
 import { openClient } from './client.mjs';
 
@@ -17,57 +17,45 @@ export const WARMUP = 5000;
 const TURN = 250;
 
 /**
- * `connect(echoed)` opens a terminal whose output calls `echoed()` when an `x` comes back, and resolves
- * with `{ send(key), close() }` once it is ready to type into.
- */
-export async function closedLoop(connect, n, warmup = WARMUP) {
-  const [latencies] = await alternatingLoops([connect], n, warmup);
-  return latencies;
-}
-
-/**
  * Closed loops on several terminals, each warmed up with `warmup` keys, then typed into in turns of a few
- * hundred keys until each had `n`: what drifts over a run (the machine's other load, the collectors) falls
- * on every path alike, where loops run one after the other differed by ±30 % between runs on a noisy
- * machine. Milliseconds per loop, in order.
+ * hundred keys until each had `n`: what drifts over a run (the machine's other load, the collectors, how
+ * deeply an idle core sleeps) falls on every path alike, where loops run one after the other differed by
+ * ±30 % between runs on a noisy machine. `connects[i](echoed)` opens a terminal whose output calls
+ * `echoed()` when an `x` comes back, and resolves with `{ send(key), close() }` once it is ready to type
+ * into. Per loop, in milliseconds and in order: `latencies` (the keys after the warm-up) and `warmUp`.
  */
 export async function alternatingLoops(connects, n, warmup = WARMUP) {
   const loops = [];
   for (const connect of connects) {
-    const loop = { waiting: undefined, latencies: [] };
+    const loop = { waiting: undefined, latencies: [], warmUp: [] };
     loop.terminal = await connect(() => loop.waiting?.());
     loops.push(loop);
   }
-  const type = async (loop, count, keep) => {
+  const type = async (loop, count, into) => {
     for (let i = 0; i < count; i++) {
       const t0 = process.hrtime.bigint();
       await new Promise((resolve) => {
         loop.waiting = resolve;
         loop.terminal.send('x');
       });
-      if (keep) loop.latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      into.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   };
-  for (const loop of loops) await type(loop, warmup, false);
+  for (const loop of loops) await type(loop, warmup, loop.warmUp);
   for (let done = 0; done < n; done += TURN) {
-    for (const loop of loops) await type(loop, Math.min(TURN, n - done), true);
+    for (const loop of loops) await type(loop, Math.min(TURN, n - done), loop.latencies);
   }
   for (const loop of loops) loop.terminal.close();
-  return loops.map((loop) => loop.latencies);
+  return loops.map(({ latencies, warmUp }) => ({ latencies, warmUp }));
 }
 
 /** Opens the closed loop's terminal through the relay of `link`. */
-const throughRelay = (link) => async (echoed) => {
+export const throughRelay = (link) => async (echoed) => {
   const session = await openClient(link, { onOutput: (data) => data.includes(0x78) && echoed() });
   return { send: (key) => session.sendData(key), close: () => session.close() };
 };
 
-/** The closed loop through the relay of `link`. */
-export function keystrokeLatencies(link, n, warmup = WARMUP) {
-  return closedLoop(throughRelay(link), n, warmup);
-}
-
-/** Closed loops through the relays of `links`, taking turns (alternatingLoops). */
-export function alternatingKeystrokes(links, n, warmup = WARMUP) {
-  return alternatingLoops(links.map(throughRelay), n, warmup);
+/** Closed loops through the relays of `links`, taking turns (alternatingLoops): the latencies after the warm-up, per link. */
+export async function alternatingKeystrokes(links, n, warmup = WARMUP) {
+  return (await alternatingLoops(links.map(throughRelay), n, warmup)).map((loop) => loop.latencies);
 }
