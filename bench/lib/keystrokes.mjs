@@ -3,6 +3,7 @@
 // terminal a `connect` function opens; several loops take turns, so that paths are compared alike.
 
 import { openClient } from './client.mjs';
+import { turnOrder } from './turns.mjs';
 
 /**
  * Keys typed before the clock runs, on every path alike. A fresh agent and relay take thousands of keys to
@@ -18,9 +19,9 @@ const TURN = 250;
 
 /**
  * Closed loops on several terminals, each warmed up with `warmup` keys, then typed into in turns of a few
- * hundred keys until each had `n`: what drifts over a run (the machine's other load, the collectors, how
- * deeply an idle core sleeps) falls on every path alike, where loops run one after the other differed by
- * ±30 % between runs on a noisy machine. `connects[i](echoed)` opens a terminal whose output calls
+ * hundred keys (in turnOrder) until each had `n`: what drifts over a run (the machine's other load, the
+ * collectors, how deeply an idle core sleeps) falls on every path alike, where loops run one after the
+ * other differed by ±30 % between runs on a noisy machine. `connects[i](echoed)` opens a terminal whose output calls
  * `echoed()` when an `x` comes back, and resolves with `{ send(key), close() }` once it is ready to type
  * into. Per loop, in milliseconds and in order: `latencies` (the keys after the warm-up) and `warmUp`.
  */
@@ -42,8 +43,8 @@ export async function alternatingLoops(connects, n, warmup = WARMUP) {
     }
   };
   for (const loop of loops) await type(loop, warmup, loop.warmUp);
-  for (let done = 0; done < n; done += TURN) {
-    for (const loop of loops) await type(loop, Math.min(TURN, n - done), loop.latencies);
+  for (let done = 0, round = 0; done < n; done += TURN, round++) {
+    for (const loop of turnOrder(loops, round)) await type(loop, Math.min(TURN, n - done), loop.latencies);
   }
   for (const loop of loops) loop.terminal.close();
   return loops.map(({ latencies, warmUp }) => ({ latencies, warmUp }));

@@ -196,3 +196,23 @@ export function rssOf(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
 }
+
+/** Each CPU's busy and idle time so far (kernel ticks, from /proc/stat): `cpuBusy(before, after)` turns two into fractions. */
+export function cpuTimes() {
+  return readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .filter((line) => /^cpu\d+ /.test(line))
+    .map((line) => {
+      const [, user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).map(Number);
+      return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+    });
+}
+
+/** How busy each CPU was between two `cpuTimes()`: a fraction per CPU (stolen time apart). */
+export function cpuBusy(before, after) {
+  return after.map((cpu, i) => {
+    const busy = cpu.busy - before[i].busy;
+    const idle = cpu.idle - before[i].idle;
+    return busy + idle === 0 ? 0 : busy / (busy + idle);
+  });
+}

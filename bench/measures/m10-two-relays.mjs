@@ -10,12 +10,13 @@ import { fileReader } from '../lib/reader.mjs';
 import { alternatingKeystrokes } from '../lib/keystrokes.mjs';
 import { startAgent, startRedis, startRelay, stopAll, textFile, through } from '../lib/setup.mjs';
 import { median, summary } from '../lib/stats.mjs';
+import { turnOrder } from '../lib/turns.mjs';
 
 const MiB = 1 << 20;
 /** Turns each path takes at the throughput file. */
 const TURNS = 4;
 
-/** MiB/s to one client on each of `links`, which take turns at a file each, `turns` times: every turn's, per link. */
+/** MiB/s to one client on each of `links`, which take turns (turnOrder) at a file each, `turns` times: every turn's, per link. */
 async function alternatingThroughput(links, file, warmUp, turns) {
   const readers = [];
   for (const [i, link] of links.entries()) readers.push(await fileReader(link, file, warmUp, `the client of path ${i + 1}`));
@@ -23,7 +24,7 @@ async function alternatingThroughput(links, file, warmUp, turns) {
     for (const reader of readers) await reader.warm();
     const rates = links.map(() => []);
     for (let turn = 0; turn < turns; turn++) {
-      for (const [i, reader] of readers.entries()) rates[i].push(await reader.turn());
+      for (const i of turnOrder([...readers.keys()], turn)) rates[i].push(await readers[i].turn());
     }
     return rates;
   } finally {

@@ -5,7 +5,7 @@
 // mirrors included) beside ttyd's whole server.
 
 import { checkAndClose, openReader } from '../lib/reader.mjs';
-import { startChild } from '../lib/procs.mjs';
+import { cpuBusy, cpuTimes, startChild } from '../lib/procs.mjs';
 import { AGENT_CPU, CLIENT_CPU, seqFile, startAgent, startRelay, stopAll, textFile, waiter } from '../lib/setup.mjs';
 import { findTtyd, openTtyd, startTtyd } from '../lib/ttyd.mjs';
 import { createHash } from 'node:crypto';
@@ -52,8 +52,10 @@ export async function throughRelay(file, clients) {
   await warmed.until(() => readers.every((r) => r.warm >= file.warmUp.bytes));
   const [before, agentBefore] = await Promise.all([relay.request('stats'), agent.request('stats')]);
   const readersBefore = process.cpuUsage();
+  const cpusBefore = cpuTimes();
   readers[0].session.sendData('\r');
   await w.until(() => readers.every((r) => r.bytes >= file.bytes));
+  const cpus = cpuBusy(cpusBefore, cpuTimes());
   const readersCpu = process.cpuUsage(readersBefore);
   const [after, agentAfter] = await Promise.all([relay.request('stats'), agent.request('stats')]);
   const slowest = Math.max(...readers.map((r) => checkAndClose(r, file)));
@@ -72,6 +74,8 @@ export async function throughRelay(file, clients) {
     ),
     // The readers stand in for browsers in this process, on the relay's CPU: their CPU per MiB of the stream.
     readersCpuMsPerMiB: (readersCpu.user + readersCpu.system) / 1000 / (file.bytes / MiB),
+    // How busy each CPU was while the file went through (the agent's is AGENT_CPU): which side held the stream back.
+    cpuBusy: cpus,
   };
 }
 
@@ -107,13 +111,15 @@ async function throughTtyd(ttyd, file) {
   });
   await started;
   const cpuBefore = server.cpuMicros();
+  const cpusBefore = cpuTimes();
   client.send('\r');
   await w.until(() => bytes >= file.bytes);
+  const cpus = cpuBusy(cpusBefore, cpuTimes());
   const cpuMs = (server.cpuMicros() - cpuBefore) / 1000;
   client.close();
   await server.stop();
   if (bytes !== file.bytes || hash.digest('hex') !== file.sha256) throw new Error('the ttyd client received different bytes');
-  return { mibPerSecond: file.bytes / MiB / (Number(last - first) / 1e9), cpuMsPerMiB: cpuMs / (file.bytes / MiB) };
+  return { mibPerSecond: file.bytes / MiB / (Number(last - first) / 1e9), cpuMsPerMiB: cpuMs / (file.bytes / MiB), cpuBusy: cpus };
 }
 
 /** One round on `file`: raw PTY, bare pipe, ttyd and ccremote to one client. */
@@ -159,6 +165,8 @@ export async function run({ mib = 64 } = {}) {
     // Where it goes (in the results file, for analysis): by thread, and the page faults, per stream.
     agentThreadsMsPerMiB: { lines: one.agentThreadsMsPerMiB, seq: onSeq.one.agentThreadsMsPerMiB },
     agentFaultsPerMiB: { lines: one.agentFaultsPerMiB, seq: onSeq.one.agentFaultsPerMiB },
+    // Each CPU's busy fraction while one client read, ccremote's and ttyd's, per stream.
+    cpuBusy: { lines: { ccremote: one.cpuBusy, ttyd: onLines.peer?.cpuBusy }, seq: { ccremote: onSeq.one.cpuBusy, ttyd: onSeq.peer?.cpuBusy } },
     ptyReadCpuMsPerMiB: (onLines.base.readCpuMsPerMiB + onSeq.base.readCpuMsPerMiB) / 2,
     ttydCpuMsPerMiB: onLines.peer && onSeq.peer ? (onLines.peer.cpuMsPerMiB + onSeq.peer.cpuMsPerMiB) / 2 : undefined,
     mib,
