@@ -10,6 +10,8 @@ import { serve } from '../lib/procs.mjs';
 const P = protocol;
 useNativeCrypto(); // as a real agent does
 const agents = [];
+/** When each key ('K…') arrived, while `trace` is on (BENCH_DEBUG): the slowest keys' way split in two. */
+let arrivals;
 
 /**
  * `localAddress`: the loopback address the agents connect from (the relay sees the clients come from
@@ -96,7 +98,10 @@ async function start({ relayUrl, count, outputBytesPerSecond = 0, localAddress }
       const channel = agent.clients.get(frame.client);
       if (!channel) return;
       const record = P.decodeInputRecord(P.openFrame(channel.keys.receive, inner));
-      if (record.kind === 'data') output(record.data);
+      if (record.kind === 'data') {
+        if (arrivals && record.data[0] === 0x4b) arrivals.set(Buffer.from(record.data).toString(), String(process.hrtime.bigint()));
+        output(record.data);
+      }
       ws.send(P.encodeToClient(frame.client, P.sealInputAck(channel.keys.send, inner.seq)));
     });
     if (outputBytesPerSecond > 0) {
@@ -120,4 +125,14 @@ async function stopAll() {
   }
 }
 
-serve({ start, stopAll });
+function trace() {
+  arrivals = new Map();
+  return true;
+}
+
+/** When the keys `keys` arrived (hrtime, ns, as a string), for those this process saw. */
+function arrived({ keys }) {
+  return keys.filter((key) => arrivals?.has(key)).map((key) => ({ key, at: arrivals.get(key) }));
+}
+
+serve({ start, stopAll, trace, arrived });

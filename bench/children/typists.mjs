@@ -8,6 +8,9 @@ let latencies = [];
 let recording = false;
 let slowLog = [];
 let recordStart = 0n;
+/** Each key typed is 'K' and a number of this process's own, so that its arrival at the agent can be found (BENCH_DEBUG). */
+let keyNumber = 0;
+const keyTag = process.pid.toString(36);
 /** Output bytes the sessions received since recording began (keys' echoes and what the agents print). */
 let received = 0;
 
@@ -21,7 +24,7 @@ async function open({ links, keysPerSecond = 0 }) {
         if (recording && state.sentAt >= recordStart) {
           const ms = Number(process.hrtime.bigint() - state.sentAt) / 1e6;
           latencies.push(ms);
-          if (ms > 5) slowLog.push({ ms, at: Number(state.sentAt - recordStart) / 1e6 });
+          if (ms > 5) slowLog.push({ ms, at: Number(state.sentAt - recordStart) / 1e6, key: state.key, sent: String(state.sentAt) });
         }
         state.sentAt = 0n;
       },
@@ -31,7 +34,8 @@ async function open({ links, keysPerSecond = 0 }) {
         state.timer = setInterval(() => {
           if (state.sentAt !== 0n) return; // previous key not echoed yet
           state.sentAt = process.hrtime.bigint();
-          session.sendData('K');
+          state.key = `K${keyTag}-${(keyNumber++).toString(36)} `;
+          session.sendData(state.key);
         }, 1000 / keysPerSecond);
       }, Math.random() * 1000);
     }

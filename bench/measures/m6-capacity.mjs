@@ -51,13 +51,24 @@ async function capacity(agentRelay, clientRelay, relays, { steps, windowMs, limi
       }
       have = target;
       await Promise.all([...relays.map((r) => r.request('stats')), agents.request('stats'), clients.request('stats')]); // resets the loop-delay histograms
+      if (process.env.BENCH_DEBUG) await agents.request('trace');
       await clients.request('record');
       await sleep(windowMs); // the measurement window: keys are typed at 1/s per session meanwhile
       const collected = await clients.request('collect');
       const stats = summary(collected.flatMap((one) => one.latencies));
       // What each session printed, as its browser received it: the load the step claims, measured.
       const outputKiBps = collected.reduce((sum, one) => sum + one.received / one.seconds, 0) / target / 1024;
-      if (process.env.BENCH_DEBUG) console.error(JSON.stringify((await clients.request('slowest')).flat().sort((a, b) => b.ms - a.ms).slice(0, 30)));
+      if (process.env.BENCH_DEBUG) {
+        // The slowest keys, each split into its way to the agent and the echo's way back.
+        const slow = (await clients.request('slowest')).flat().sort((a, b) => b.ms - a.ms).slice(0, 30);
+        const arrived = new Map((await agents.request('arrived', { keys: slow.map((k) => k.key) })).flat().map((a) => [a.key, BigInt(a.at)]));
+        const split = slow.map((k) => {
+          const at = arrived.get(k.key);
+          const there = at === undefined ? null : Number(at - BigInt(k.sent)) / 1e6;
+          return { at: Math.round(k.at), ms: +k.ms.toFixed(1), there: there === null ? null : +there.toFixed(1), back: there === null ? null : +(k.ms - there).toFixed(1) };
+        });
+        console.error(`${target} sessions, slowest keys:`, JSON.stringify(split));
+      }
       const [a, c, r] = await Promise.all([agents.request('stats'), clients.request('stats'), Promise.all(relays.map((p) => p.request('stats')))]);
       const worst = (list, field) => Math.max(...list.map((one) => one.loopDelayMs[field]));
       table.push({
