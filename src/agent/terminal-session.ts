@@ -120,8 +120,9 @@ export class TerminalSession {
       uplink,
       {
         write: (data) => {
-          if (this.recording?.input) this.mirror.record('i', this.typed.decode(data, { stream: true }));
+          // The program first; its echo cannot come back before the recording has the keys.
           this.pty?.write(data);
+          if (this.recording?.input) this.mirror.record('i', this.typed.decode(data, { stream: true }));
         },
         resize: ({ cols, rows }) => this.pty?.resize(cols, rows),
         pauseOutput: (paused) => {
