@@ -34,7 +34,8 @@ export function removeTemp() {
 
 /** A relay child process. */
 export function startRelay(options = {}) {
-  // BENCH_RELAY_OPTIONS (JSON) adds relay options, for experiments.
+  // BENCH_RELAY_OPTIONS (JSON) adds relay options (createRelay's), for experiments: the hub's go under `hub`, as
+  // '{"hub":{"flowWindow":1048576}}'; an option the relay does not know is ignored.
   const extra = JSON.parse(process.env.BENCH_RELAY_OPTIONS ?? '{}');
   return startChild('relay.mjs', { args: [JSON.stringify({ ...extra, ...options })], cpu: RELAY_CPU, execArgv: ['--expose-gc', ...nodeFlags(), ...profileArgs('relay')] });
 }
