@@ -2,7 +2,8 @@
 // errors, and clean shutdown on signals.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { networkInterfaces } from 'node:os';
@@ -414,5 +415,28 @@ describe('ccremote attach in a terminal', () => {
     } finally {
       terminal.kill();
     }
+  });
+});
+
+describe('ccremote relay on a machine with few CPUs', () => {
+  // A relay held to one CPU (taskset) is what a one-CPU server gives it. Where taskset is missing the test
+  // cannot pin the relay and skips, except under CI.
+  const pinnable = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  if (!pinnable && process.env.CI) throw new Error('taskset is missing: CI must have util-linux');
+  const onOneCpu = ['taskset', '-c', '0'];
+  const threads = (pid: number): number => readdirSync(`/proc/${pid}/task`).length;
+
+  it.skipIf(!pinnable)('says how to start it so that the engine does not take turns with it; started so, it says nothing and runs fewer threads', async () => {
+    const args = ['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json'];
+    const plain = runCli(args, { NODE_OPTIONS: '' }, { wrap: onOneCpu });
+    const advised = runCli(args, { NODE_OPTIONS: '--v8-pool-size=0' }, { wrap: onOneCpu });
+    const advice = await plain.events.next((e) => e.event === 'advice');
+    expect(advice.message).toMatch(/may use 1 CPU, fewer than the engine's 4 helper threads.*NODE_OPTIONS=--v8-pool-size=0/);
+    await advised.events.next((e) => e.event === 'listening');
+    // The same work done, each with its engine's threads started: the pool is three threads smaller.
+    expect(threads(advised.child.pid!)).toBeLessThanOrEqual(threads(plain.child.pid!) - 3);
+    advised.child.kill('SIGTERM');
+    await advised.events.next((e) => e.event === 'closed');
+    expect(advised.events.items.map((e) => e.event)).toEqual(['listening', 'closed']);
   });
 });

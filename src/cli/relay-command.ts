@@ -1,7 +1,7 @@
 // `ccremote relay`: a relay server until SIGINT or SIGTERM.
 
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { DIRECT_URL_MAX, directUrlOfReason, trimSlash } from '../protocol/index.js';
 import { ProxyTrust } from '../relay/proxy-trust.js';
@@ -9,6 +9,7 @@ import { createRelay, type RelayOptions } from '../relay/relay.js';
 import { UsageError, parseBytes, parseCount, parseDuration, parsePort, type Parsed } from './options.js';
 import type { Printer } from './printer.js';
 import { onStopSignal } from './signals.js';
+import { poolAdvice } from './v8-pool.js';
 
 /** The relay's default data directory: $XDG_DATA_HOME/ccremote/relay or ~/.local/share/ccremote/relay. */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -73,6 +74,11 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
   const { url } = await relay.listen();
   printer.event({ event: 'listening', url, publicUrl: relay.publicUrl ?? url });
   printer.line(`ccremote relay listening on ${url}${relay.publicUrl ? ` (public URL ${relay.publicUrl})` : ''}`);
+  const advice = poolAdvice(availableParallelism(), process.execArgv, process.env.NODE_OPTIONS);
+  if (advice) {
+    printer.event({ event: 'advice', message: advice });
+    printer.notice(advice);
+  }
   await new Promise<void>((resolve) => {
     const removeHandlers = onStopSignal(() => {
       printer.notice('relay stopping');
