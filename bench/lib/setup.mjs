@@ -32,12 +32,12 @@ export function removeTemp() {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-/** A relay child process. */
-export function startRelay(options = {}) {
+/** A relay child process; `execArgv`: Node options to start it with (as a person would in NODE_OPTIONS). */
+export function startRelay(options = {}, { execArgv = [] } = {}) {
   // BENCH_RELAY_OPTIONS (JSON) adds relay options (createRelay's), for experiments: the hub's go under `hub`, as
   // '{"hub":{"flowWindow":1048576}}'; an option the relay does not know is ignored.
   const extra = JSON.parse(process.env.BENCH_RELAY_OPTIONS ?? '{}');
-  return startChild('relay.mjs', { args: [JSON.stringify({ ...extra, ...options })], cpu: RELAY_CPU, execArgv: ['--expose-gc', ...nodeFlags(), ...profileArgs('relay')] });
+  return startChild('relay.mjs', { args: [JSON.stringify({ ...extra, ...options })], cpu: RELAY_CPU, execArgv: ['--expose-gc', ...execArgv, ...nodeFlags(), ...profileArgs('relay')] });
 }
 
 /** A private redis-server on a free port of 127.0.0.1, for a group of relays (`stop()` kills it). */

@@ -1,7 +1,7 @@
 // M6: how many sessions one relay process carries, each typing 1 key per second and printing 1 KB
 // per second, before the keystroke round trip's p99 passes 10 ms; then the same through two relays of a
 // group (agents on relay A, clients on relay B, B forwarding each client to A), both relays sharing the
-// CPU the single relay had. Agents and clients are light protocol-speaking load generators in their own
+// CPU the single relay had; and one relay started as it advises on so few CPUs (NODE_OPTIONS=--v8-pool-size=0). Agents and clients are light protocol-speaking load generators in their own
 // processes.
 
 import { startChild } from '../lib/procs.mjs';
@@ -98,12 +98,16 @@ export async function run({ steps = [100, 250, 500, 1000, 1250, 1500, 2000, 2500
   const options = { steps, windowMs, limitMs };
   const relay = await startRelay();
   const one = await capacity(relay, relay, [relay], options).finally(() => stopAll(relay));
+  // The relay as it advises starting it where it may use fewer CPUs than V8's four helper threads (here one):
+  // with one helper thread, which no longer takes turns with its event loop (cli/v8-pool.ts).
+  const advisedRelay = await startRelay({}, { execArgv: ['--v8-pool-size=0'] });
+  const asAdvised = await capacity(advisedRelay, advisedRelay, [advisedRelay], options).finally(() => stopAll(advisedRelay));
   const redis = await startRedis();
   try {
     const a = await startRelay({ redis: redis.url });
     const b = await startRelay({ redis: redis.url });
     const two = await capacity(a, b, [a, b], options).finally(() => stopAll(a, b));
-    return { ...one, twoRelays: two };
+    return { ...one, asAdvised, twoRelays: two };
   } finally {
     redis.stop();
   }
