@@ -72,14 +72,8 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
   };
   const relay = await createRelay(options);
   const { url } = await relay.listen();
-  printer.event({ event: 'listening', url, publicUrl: relay.publicUrl ?? url });
-  printer.line(`ccremote relay listening on ${url}${relay.publicUrl ? ` (public URL ${relay.publicUrl})` : ''}`);
-  const advice = poolAdvice(availableParallelism(), process.execArgv, process.env.NODE_OPTIONS);
-  if (advice) {
-    printer.event({ event: 'advice', message: advice });
-    printer.notice(advice);
-  }
-  await new Promise<void>((resolve) => {
+  // Ready to stop before saying it listens: a SIGTERM sent as soon as someone reads that still closes it.
+  const stopped = new Promise<void>((resolve) => {
     const removeHandlers = onStopSignal(() => {
       printer.notice('relay stopping');
       void relay.close().then(() => {
@@ -88,6 +82,14 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
       });
     });
   });
+  printer.event({ event: 'listening', url, publicUrl: relay.publicUrl ?? url });
+  printer.line(`ccremote relay listening on ${url}${relay.publicUrl ? ` (public URL ${relay.publicUrl})` : ''}`);
+  const advice = poolAdvice(availableParallelism(), process.execArgv, process.env.NODE_OPTIONS);
+  if (advice) {
+    printer.event({ event: 'advice', message: advice });
+    printer.notice(advice);
+  }
+  await stopped;
   printer.event({ event: 'closed' });
   return 0;
 }

@@ -26,16 +26,10 @@ export function killAll(): void {
 
 /**
  * Starts `ccremote ARGS`: this checkout's, or the script `bin` (an installed package's), with the environment
- * `env` on top of this process's (or only `env` with `cleanEnv`); `wrap`: a command that runs it (such as
- * `taskset -c 0`).
+ * `env` on top of this process's (or only `env` with `cleanEnv`).
  */
-export function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-  { bin = BIN, cleanEnv = false, wrap = [] }: { bin?: string; cleanEnv?: boolean; wrap?: string[] } = {},
-): CliProcess {
-  const [command, ...rest] = [...wrap, process.execPath, bin, ...args];
-  const child = spawn(command!, rest, { env: cleanEnv ? env : { ...process.env, ...env } });
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, { bin = BIN, cleanEnv = false }: { bin?: string; cleanEnv?: boolean } = {}): CliProcess {
+  const child = spawn(process.execPath, [bin, ...args], { env: cleanEnv ? env : { ...process.env, ...env } });
   running.add(child);
   const events = new EventLog<Record<string, unknown>>();
   const out: Buffer[] = [];
