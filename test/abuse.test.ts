@@ -4,12 +4,11 @@
 // capped in all and per address (IPv6 per /64) before any WebSocket opens; sockets that do not
 // authenticate in time are cut, not waited for; slow HTTP headers are cut.
 
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode, PROTOCOL_VERSION, accessToken, encodeMessage, parseAccessLink, randomId, socketUrl, viewSecret } from '../src/protocol/index.js';
 import { killAll, runCli } from './helpers/cli.js';
 import { Opcode, clientFrame, closeCodeIn, rawTcp, rawWebSocket, type RawTcp } from './helpers/raw-tcp.js';
-import { cleanup, RELAYS_PER_TEST, rawSocket, startAgent, startRelay, TestClient } from './helpers/system.js';
+import { cleanup, memory, RELAYS_PER_TEST, rawSocket, startAgent, startRelay, TestClient } from './helpers/system.js';
 import { waitFor, within } from './helpers/wait.js';
 import type { RelayOptions } from '../src/relay/relay.js';
 
@@ -90,11 +89,6 @@ async function flood(relay: { sockets(): { waiting: number } }, raw: RawTcp, fra
     maxWaiting = Math.max(maxWaiting, relay.sockets().waiting);
   }
   return { maxWaiting, written };
-}
-
-/** Peak resident memory of a process (VmHWM) or its current one (VmRSS), in bytes. */
-function memory(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 }
 
 describe('answers to peers that do not read are bounded', () => {

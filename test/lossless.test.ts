@@ -3,15 +3,15 @@
 // stalled client; input is applied exactly once; Ctrl-C works under a flood.
 
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, runCli } from './helpers/cli.js';
 import { CutProxy } from './helpers/cut-proxy.js';
-import { RAW_READY, cleanup, openRawChannel, rawCommand, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
-import { PROTOCOL_VERSION, accessToken, encodeMessage, parseAccessLink, randomId, socketUrl } from '../src/protocol/index.js';
+import { RAW_READY, admittedRawClient, cleanup, memory, openRawChannel, rawCommand, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { parseAccessLink, randomId } from '../src/protocol/index.js';
 
 const proxies: CutProxy[] = [];
 afterEach(async () => {
@@ -248,10 +248,7 @@ describe('bounded memory', () => {
     const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
     const reader = new TestClient(link, { history: 'bytes' });
     await reader.waitForState('online');
-    const peak = (): { relay: number; agent: number } => {
-      const hwm = (pid: number): number => Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
-      return { relay: hwm(relay.child.pid!), agent: hwm(agent.child.pid!) };
-    };
+    const peak = (): { relay: number; agent: number } => ({ relay: memory(relay.child.pid!, 'VmHWM'), agent: memory(agent.child.pid!, 'VmHWM') });
     const read = (n: number): Promise<unknown> => reader.chunks.until(() => reader.rawLength >= n * total, 120_000, `the reader to get flood ${n}`);
 
     await reader.go();
@@ -261,13 +258,10 @@ describe('bounded memory', () => {
     const plain = peak();
 
     const { agentId, secret } = parseAccessLink(link);
-    const stalled = rawSocket(socketUrl(relayUrl, `/ws/client/${agentId}`), { origin: relayUrl });
-    await stalled.opened;
-    const session = randomId();
-    stalled.ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, token: accessToken(secret, agentId), session }));
-    await stalled.messages.next((m) => m.text?.includes('"connected"') === true);
+    const credential = { kind: 'link', secret, readOnly: false } as const;
+    const { raw: stalled, session } = await admittedRawClient(relayUrl, agentId, credential);
     // It watches the program's session, then reads nothing more.
-    await openRawChannel(stalled, agentId, { kind: 'link', secret, readOnly: false }, { session, history: 'bytes', watch: { terminal: 1 } });
+    await openRawChannel(stalled, agentId, credential, { session, history: 'bytes', watch: { terminal: 1 } });
     (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
 
     reader.type('\r');

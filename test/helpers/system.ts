@@ -1,7 +1,7 @@
 // Real parts for integration tests: relays on 127.0.0.1 (on ports of the test worker's own, see ports.ts), agents running real commands in real
 // PTYs, and clients speaking the real protocol (the same ClientSession the web page uses).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -167,6 +167,11 @@ async function startGroup(size: number, options: RelayOptions): Promise<TestRela
     sockets: () => ({ open: total((r) => r.sockets().open), waiting: total((r) => r.sockets().waiting) }),
   };
   return { relay: group, url: front.url, port: front.port, members, logs, close };
+}
+
+/** Peak resident memory of a process (VmHWM) or its current one (VmRSS), in bytes. */
+export function memory(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 }
 
 /** The environment test commands run with: a clean shell with a fixed prompt. */
