@@ -21,9 +21,10 @@ const TURN = 250;
  * Closed loops on several terminals, each warmed up with `warmup` keys, then typed into in turns of a few
  * hundred keys (in turnOrder) until each had `n`: what drifts over a run (the machine's other load, the
  * collectors, how deeply an idle core sleeps) falls on every path alike, where loops run one after the
- * other differed by ±30 % between runs on a noisy machine. `connects[i](echoed)` opens a terminal whose output calls
- * `echoed()` when an `x` comes back, and resolves with `{ send(key), close() }` once it is ready to type
- * into. Per loop, in milliseconds and in order: `latencies` (the keys after the warm-up) and `warmUp`.
+ * other differed by ±30 % between runs on a noisy machine. `connects[i](echoed)` opens a terminal whose
+ * output calls `echoed()` when an `x` comes back, and resolves with `{ send(key), close() }` once it is
+ * ready to type into. Per loop, in milliseconds and in order: `latencies` (the keys after the warm-up) and
+ * `warmUp`.
  */
 export async function alternatingLoops(connects, n, warmup = WARMUP) {
   const loops = [];

@@ -203,8 +203,8 @@ export function cpuTimes() {
     .split('\n')
     .filter((line) => /^cpu\d+ /.test(line))
     .map((line) => {
-      const [, user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).map(Number);
-      return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+      const [, user, nice, system, idle, iowait, irq, softirq] = line.split(/\s+/).map(Number);
+      return { busy: user + nice + system + irq + softirq, idle: idle + iowait };
     });
 }
 

@@ -52,10 +52,12 @@ export function checkAndClose(reader, file) {
   return Number(reader.last - reader.first) / 1e9;
 }
 
+/** `sh` arguments of the command fileReader reads from: `warmUp` on the first key, then `file` on each further one. */
+export const fileOnKeys = (warmUp, file) => ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${warmUp.path}; while head -c1 >/dev/null; do cat ${file.path}; done`];
+
 /**
- * One client on `link` to an agent that prints `warmUp` on the first key, then `file` on each further one:
- * `warm()` takes the warm-up (see M3), each `turn()` one file, hash-checked, and says its MiB/s (first byte
- * to last).
+ * One client on `link` to an agent running fileOnKeys: `warm()` takes the warm-up (see M3), each `turn()` one
+ * file, hash-checked, and says its MiB/s (first byte to last).
  */
 export async function fileReader(link, file, warmUp, who) {
   const state = { warm: 0, turn: undefined, failure: undefined };

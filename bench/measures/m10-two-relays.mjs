@@ -6,27 +6,23 @@
 // M3; the four paths taking turns at a file of a quarter of `mib`, four times, the median of each).
 // Needs redis-server on PATH (a private instance on a free port).
 
-import { fileReader } from '../lib/reader.mjs';
+import { fileOnKeys, fileReader } from '../lib/reader.mjs';
 import { alternatingKeystrokes } from '../lib/keystrokes.mjs';
 import { startAgent, startRedis, startRelay, stopAll, textFile, through } from '../lib/setup.mjs';
 import { median, summary } from '../lib/stats.mjs';
-import { turnOrder } from '../lib/turns.mjs';
+import { takeTurns } from '../lib/turns.mjs';
 
 const MiB = 1 << 20;
 /** Turns each path takes at the throughput file. */
 const TURNS = 4;
 
-/** MiB/s to one client on each of `links`, which take turns (turnOrder) at a file each, `turns` times: every turn's, per link. */
+/** MiB/s to one client on each of `links`, which take turns (takeTurns) at a file each, `turns` times: every turn's, per link. */
 async function alternatingThroughput(links, file, warmUp, turns) {
   const readers = [];
   for (const [i, link] of links.entries()) readers.push(await fileReader(link, file, warmUp, `the client of path ${i + 1}`));
   try {
     for (const reader of readers) await reader.warm();
-    const rates = links.map(() => []);
-    for (let turn = 0; turn < turns; turn++) {
-      for (const i of turnOrder([...readers.keys()], turn)) rates[i].push(await readers[i].turn());
-    }
-    return rates;
+    return await takeTurns(readers.map((reader) => () => reader.turn()), turns);
   } finally {
     for (const reader of readers) reader.close();
   }
@@ -51,7 +47,7 @@ export async function run({ keys = 3000, mib = 64 } = {}) {
     const file = textFile((mib / TURNS) * MiB);
     const warmUp = textFile(16 * MiB);
     // Each path its own agent: the warm-up once a byte arrives, then the file whenever another does.
-    const streamer = (relay) => startAgent(relay.info.url, '/bin/sh', ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${warmUp.path}; while head -c1 >/dev/null; do cat ${file.path}; done`]);
+    const streamer = (relay) => startAgent(relay.info.url, '/bin/sh', fileOnKeys(warmUp, file));
     const streamers = await Promise.all([a, a, c, c].map((relay) => streamer(relay)));
     const [s1, s2, s3, s4] = streamers;
     const turns = await alternatingThroughput(

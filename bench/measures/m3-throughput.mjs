@@ -1,13 +1,13 @@
 // M3: output throughput, every byte checked by hash, on two streams: the output of `seq` and lines of 100
 // characters. For one client, beside the same stream read straight from the PTY (node-pty) and served by the
 // peer ttyd (bench/lib/ttyd.mjs) when there is one, the three taking turns at the file, and piped over a bare
-// WebSocket, all in the same round; then 4 and 16 clients on the lines. M4: the relay's CPU time per MiB forwarded; the agent's per MiB (its screen
-// mirrors included) beside ttyd's whole server.
+// WebSocket, all in the same round; then 4 and 16 clients on the lines. M4: the relay's CPU time per MiB
+// forwarded; the agent's per MiB (its screen mirrors included) beside ttyd's whole server.
 
-import { checkAndClose, fileReader, openReader } from '../lib/reader.mjs';
+import { checkAndClose, fileOnKeys, fileReader, openReader } from '../lib/reader.mjs';
 import { cpuBusy, cpuTimes, startChild } from '../lib/procs.mjs';
 import { median } from '../lib/stats.mjs';
-import { turnOrder } from '../lib/turns.mjs';
+import { takeTurns } from '../lib/turns.mjs';
 import { AGENT_CPU, CLIENT_CPU, seqFile, startAgent, startRelay, stopAll, textFile, waiter } from '../lib/setup.mjs';
 import { findTtyd, openTtyd, startTtyd } from '../lib/ttyd.mjs';
 import { createHash } from 'node:crypto';
@@ -21,8 +21,10 @@ const MiB = 1 << 20;
  */
 const catOnKeys = (warm, file) => ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${warm.path}; head -c1 >/dev/null; cat ${file.path}; exec sleep 3600`];
 const WARM_UP_MIB = 16;
+/** `sh` arguments that print `file` in a raw-mode PTY, then stay. */
+const catArgs = (file) => ['-c', `stty raw -echo; cat ${file.path}; exec sleep 3600`];
 
-/** Turns each path of a round (raw PTY, ttyd, ccremote to one client) takes at the file, in turnOrder. */
+/** Turns each path of a round (raw PTY, ttyd, ccremote to one client) takes at the file (takeTurns). */
 const TURNS = 3;
 
 /** The average of each CPU's busy fraction over several turns (cpuBusy of each). */
@@ -36,7 +38,7 @@ async function barePipe(file) {
   const pty = await startChild('pty-baseline.mjs', { cpu: AGENT_CPU });
   const sink = await startChild('ws-sink.mjs', { cpu: CLIENT_CPU });
   try {
-    const piped = await pty.request('pipe', { command: '/bin/sh', args: ['-c', `stty raw -echo; cat ${file.path}; exec sleep 3600`], bytes: file.bytes, sink: sink.info.url });
+    const piped = await pty.request('pipe', { command: '/bin/sh', args: catArgs(file), bytes: file.bytes, sink: sink.info.url });
     return file.bytes / MiB / (piped.ms / 1000);
   } finally {
     await stopAll(pty, sink);
@@ -50,7 +52,7 @@ async function barePipe(file) {
  */
 async function rawPath(file) {
   const pty = await startChild('pty-baseline.mjs', { cpu: AGENT_CPU });
-  const cat = (f) => ({ command: '/bin/sh', args: ['-c', `stty raw -echo; cat ${f.path}; exec sleep 3600`], bytes: f.bytes });
+  const cat = (f) => ({ command: '/bin/sh', args: catArgs(f), bytes: f.bytes });
   await pty.request('read', cat(file.warmUp));
   let cpuMicros = 0;
   let turns = 0;
@@ -124,7 +126,7 @@ async function ttydPath(ttyd, file) {
  */
 async function ccremotePath(file) {
   const relay = await startRelay();
-  const agent = await startAgent(relay.info.url, '/bin/sh', ['-c', `stty raw -echo; head -c1 >/dev/null; cat ${file.warmUp.path}; while head -c1 >/dev/null; do cat ${file.path}; done`]);
+  const agent = await startAgent(relay.info.url, '/bin/sh', fileOnKeys(file.warmUp, file));
   const reader = await fileReader(agent.info.url, file, file.warmUp, 'the client');
   await reader.warm();
   const total = { relayMicros: 0, agentMicros: 0, readerMicros: 0, faults: 0, threads: {} };
@@ -205,14 +207,8 @@ async function round(file, ttyd) {
   if (ttyd.path) paths.ttyd = await ttydPath(ttyd, file);
   paths.ccremote = await ccremotePath(file);
   const names = Object.keys(paths);
-  const rates = Object.fromEntries(names.map((name) => [name, []]));
-  try {
-    for (let turn = 0; turn < TURNS; turn++) {
-      for (const name of turnOrder(names, turn)) rates[name].push(await paths[name].turn());
-    }
-  } finally {
-    await stopAll(...Object.values(paths));
-  }
+  const figures = await takeTurns(names.map((name) => () => paths[name].turn()), TURNS).finally(() => stopAll(...Object.values(paths)));
+  const rates = Object.fromEntries(names.map((name, i) => [name, figures[i]]));
   return {
     base: { read: median(rates.raw), pipe, ...paths.raw.figures() },
     peer: paths.ttyd && { mibPerSecond: median(rates.ttyd), ...paths.ttyd.figures() },

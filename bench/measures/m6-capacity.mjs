@@ -1,8 +1,8 @@
 // M6: how many sessions one relay process carries, each typing 1 key per second and printing 1 KB
 // per second, before the keystroke round trip's p99 passes 10 ms; then the same through two relays of a
 // group (agents on relay A, clients on relay B, B forwarding each client to A), both relays sharing the
-// CPU the single relay had; and one relay started as it advises on so few CPUs (NODE_OPTIONS=--v8-pool-size=0). Agents and clients are light protocol-speaking load generators in their own
-// processes.
+// CPU the single relay had; and one relay started as it advises on so few CPUs (NODE_OPTIONS=--v8-pool-size=0).
+// Agents and clients are light protocol-speaking load generators in their own processes.
 
 import { startChild } from '../lib/procs.mjs';
 import { LOAD_CPU, startRedis, startRelay, stopAll, through } from '../lib/setup.mjs';
