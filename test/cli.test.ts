@@ -343,6 +343,20 @@ describe('ccremote (local mode)', () => {
   });
 });
 
+describe('ccremote (local mode) stopped early', () => {
+  it('a SIGTERM sent as soon as it says it listens, before its agent has started, still stops relay and agent cleanly', async () => {
+    for (let run = 0; run < 3; run++) {
+      const home = tempDir();
+      const local = runCli(['--port', '0', '--json', '--no-qr', '--config-dir', join(home, 'config'), '--cwd', home, '--', '/bin/sh'], shellEnv(home));
+      await local.events.next((e) => e.event === 'listening');
+      local.child.kill('SIGTERM');
+      expect(await local.exited).toEqual({ code: 0, signal: null });
+      // Nothing of a running agent is left behind: its lock and control socket are gone.
+      expect(readdirSync(join(home, 'config', 'agents')).filter((f) => !f.endsWith('.json'))).toEqual([]);
+    }
+  });
+});
+
 describe('ccremote (local mode) says where it listens', () => {
   /** Starts the local mode in text mode with `args` and resolves with what it says about listening. */
   const said = async (args: string[]): Promise<string> => {

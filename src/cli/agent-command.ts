@@ -5,7 +5,7 @@ import { createAgent, type AgentOptions } from '../agent/agent.js';
 import { UsageError, parseBytes, parseCount, parseDuration, parsePositive, type Parsed } from './options.js';
 import { readPin } from './pin-prompt.js';
 import type { Printer } from './printer.js';
-import { onStopSignal } from './signals.js';
+import { untilStopSignal } from './signals.js';
 
 /** Agent options shared by `agent` and the local mode, from parsed arguments (asking for the PIN with `--pin`). */
 export async function agentOptionsFrom(parsed: Parsed): Promise<Omit<AgentOptions, 'relayUrl'>> {
@@ -41,8 +41,15 @@ export async function agentOptionsFrom(parsed: Parsed): Promise<Omit<AgentOption
   };
 }
 
-/** Runs an agent until it stops; resolves with the process exit code. */
-export async function runAgent(options: AgentOptions, printer: Printer, qr: boolean): Promise<number> {
+/**
+ * Runs an agent until it stops or `stop` aborts; resolves with the process exit code. The caller listens for
+ * the stop signals before anyone can read that it started (see onStopSignal), so an early one still stops it cleanly.
+ */
+export async function runAgent(options: AgentOptions, printer: Printer, qr: boolean, stop: AbortSignal): Promise<number> {
+  if (stop.aborted) {
+    printer.notice('stopping');
+    return 0;
+  }
   let printing = Promise.resolve();
   const agent = await createAgent({
     ...options,
@@ -50,12 +57,14 @@ export async function runAgent(options: AgentOptions, printer: Printer, qr: bool
       printing = printing.then(() => printer.agentEvent(event, qr));
     },
   });
-  const removeHandlers = onStopSignal(() => {
+  const close = (): void => {
     printer.notice('stopping');
     void agent.close();
-  });
+  };
+  if (stop.aborted) close();
+  else stop.addEventListener('abort', close, { once: true });
   const code = await agent.done;
-  removeHandlers();
+  stop.removeEventListener('abort', close);
   await printing;
   return code;
 }
@@ -71,5 +80,5 @@ export async function agentCommand(parsed: Parsed, printer: Printer): Promise<nu
     ...(fallbackRelays.length > 0 ? { fallbackRelays } : {}),
     registrationToken: (parsed.values['registration-token'] as string | undefined) ?? process.env.CCREMOTE_REGISTRATION_TOKEN,
   };
-  return runAgent(options, printer, parsed.values['no-qr'] !== true);
+  return untilStopSignal((stop) => runAgent(options, printer, parsed.values['no-qr'] !== true, stop));
 }

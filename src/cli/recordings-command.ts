@@ -10,7 +10,7 @@ import { listRecordings, recordingsDir } from '../recording/recording-store.js';
 import { clockText, printable, sizeText } from '../protocol/index.js';
 import { UsageError, parsePositive, type Parsed } from './options.js';
 import type { Printer } from './printer.js';
-import { onStopSignal } from './signals.js';
+import { untilStopSignal } from './signals.js';
 
 /** The recordings folder the options name. */
 function folder(parsed: Parsed): string {
@@ -49,22 +49,19 @@ export async function playCommand(parsed: Parsed, printer: Printer): Promise<num
   if (!file) throw new UsageError(`no recording ${name} (here or in ${folder(parsed)}; "ccremote recordings" lists them)`);
   const speed = parsePositive(parsed.values.speed as string | undefined, '--speed', 1000);
   const idleLimit = parsePositive(parsed.values['idle-limit'] as string | undefined, '--idle-limit');
-  const stop = new AbortController();
-  const removeHandlers = onStopSignal(() => stop.abort());
   const tty = process.stdout.isTTY === true;
-  try {
-    const played = await play(file, { write: (text) => process.stdout.write(text), speed, idleLimit, signal: stop.signal });
-    // Leave the terminal as it was: out of the recording's alternate screen, with a cursor and plain colours.
-    if (tty) process.stdout.write(`${played.inAlternateScreen ? '\x1b[?1049l' : ''}\x1b[0m\x1b[?25h\r\n`);
-    return played.stopped ? 130 : 0;
-  } catch (error) {
-    if (error instanceof CastFormatError) {
-      printer.error(`${file} is not a recording that can be played: ${error.message}`);
-      return 2;
+  return untilStopSignal(async (signal) => {
+    try {
+      const played = await play(file, { write: (text) => process.stdout.write(text), speed, idleLimit, signal });
+      // Leave the terminal as it was: out of the recording's alternate screen, with a cursor and plain colours.
+      if (tty) process.stdout.write(`${played.inAlternateScreen ? '\x1b[?1049l' : ''}\x1b[0m\x1b[?25h\r\n`);
+      return played.stopped ? 130 : 0;
+    } catch (error) {
+      if (error instanceof CastFormatError) {
+        printer.error(`${file} is not a recording that can be played: ${error.message}`);
+        return 2;
+      }
+      throw error;
     }
-    throw error;
-  } finally {
-    removeHandlers();
-  }
+  });
 }
-

@@ -8,7 +8,7 @@ import { ProxyTrust } from '../relay/proxy-trust.js';
 import { createRelay, type RelayOptions } from '../relay/relay.js';
 import { UsageError, parseBytes, parseCount, parseDuration, parsePort, type Parsed } from './options.js';
 import type { Printer } from './printer.js';
-import { onStopSignal } from './signals.js';
+import { untilStopSignal } from './signals.js';
 import { poolAdvice } from './v8-pool.js';
 
 /** The relay's default data directory: $XDG_DATA_HOME/ccremote/relay or ~/.local/share/ccremote/relay. */
@@ -73,23 +73,18 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
   const relay = await createRelay(options);
   const { url } = await relay.listen();
   // Ready to stop before saying it listens: a SIGTERM sent as soon as someone reads that still closes it.
-  const stopped = new Promise<void>((resolve) => {
-    const removeHandlers = onStopSignal(() => {
-      printer.notice('relay stopping');
-      void relay.close().then(() => {
-        removeHandlers();
-        resolve();
-      });
-    });
+  return untilStopSignal(async (stop) => {
+    printer.event({ event: 'listening', url, publicUrl: relay.publicUrl ?? url });
+    printer.line(`ccremote relay listening on ${url}${relay.publicUrl ? ` (public URL ${relay.publicUrl})` : ''}`);
+    const advice = poolAdvice(availableParallelism(), process.execArgv, process.env.NODE_OPTIONS);
+    if (advice) {
+      printer.event({ event: 'advice', message: advice });
+      printer.notice(advice);
+    }
+    if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
+    printer.notice('relay stopping');
+    await relay.close();
+    printer.event({ event: 'closed' });
+    return 0;
   });
-  printer.event({ event: 'listening', url, publicUrl: relay.publicUrl ?? url });
-  printer.line(`ccremote relay listening on ${url}${relay.publicUrl ? ` (public URL ${relay.publicUrl})` : ''}`);
-  const advice = poolAdvice(availableParallelism(), process.execArgv, process.env.NODE_OPTIONS);
-  if (advice) {
-    printer.event({ event: 'advice', message: advice });
-    printer.notice(advice);
-  }
-  await stopped;
-  printer.event({ event: 'closed' });
-  return 0;
 }

@@ -15,3 +15,14 @@ export function onStopSignal(stop: (signal: NodeJS.Signals) => void): () => void
     process.off('SIGTERM', handler);
   };
 }
+
+/** Runs `run` with a signal that aborts on the first SIGINT or SIGTERM (see onStopSignal) until it settles. */
+export async function untilStopSignal<T>(run: (stop: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = new AbortController();
+  const removeHandlers = onStopSignal(() => stop.abort());
+  try {
+    return await run(stop.signal);
+  } finally {
+    removeHandlers();
+  }
+}
