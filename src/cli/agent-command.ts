@@ -43,7 +43,7 @@ export async function agentOptionsFrom(parsed: Parsed): Promise<Omit<AgentOption
 
 /**
  * Runs an agent until it stops or `stop` aborts; resolves with the process exit code. The caller listens for
- * the stop signals before anyone can read that it started (see onStopSignal), so an early one still stops it cleanly.
+ * the stop signals (untilStopSignal) before anyone can read that it started, so an early one still stops it cleanly.
  */
 export async function runAgent(options: AgentOptions, printer: Printer, qr: boolean, stop: AbortSignal): Promise<number> {
   if (stop.aborted) {
