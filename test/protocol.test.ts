@@ -306,6 +306,12 @@ describe('binary frames', () => {
     expectRefused(() => decodeFrame(encodeToClient(1, encodeInput(1, new Uint8Array([0, 1])))), CloseCode.BadMessage, /cannot carry/);
     expectRefused(() => decodeFrame(encodeFromClient(1, encodeOutput(1, data))), CloseCode.BadMessage, /cannot carry/);
     expectRefused(() => decodeFrame(encodeToClient(1, encodeToClient(2, encodeOutput(1, data)))), CloseCode.BadMessage, /cannot carry/);
+    // An envelope is checked down to the frame it carries: one of a kind it may carry, but malformed, is refused.
+    expectRefused(() => decodeFrame(encodeFromClient(1, new Uint8Array([FrameType.Input, 0, 0, 0, 1]))), CloseCode.BadMessage, /truncated input/);
+    const farOutput = encodeOutput(0, data);
+    farOutput.fill(0xff, 5, 13);
+    expectRefused(() => decodeFrame(encodeToClient(1, farOutput)), CloseCode.BadMessage, /out of range/);
+    expectRefused(() => decodeFrame(encodeToClient(1, new Uint8Array([FrameType.InputAck, 0, 0, 0, 1]))), CloseCode.BadMessage, /45 bytes/);
     // Deeply nested envelopes are refused at the first level, without recursion.
     const nested = new Uint8Array(500_000);
     for (let i = 0; i < nested.length; i += 5) nested[i] = FrameType.ToClient;

@@ -4,14 +4,12 @@
 // each session and credential gets. Terminals (terminal-stream.ts) look clients up here.
 
 import {
-  FrameType,
   ProtocolError,
-  decodeFrameOf,
   decodeInputRecord,
   encodeToClient,
   openFrame,
   sealInputAck,
-  type FromClientFrame,
+  type InputFrame,
   type InputRecord,
 } from '../protocol/index.js';
 import { RateLimiter, type RateLimitOptions } from '../net/rate-limit.js';
@@ -93,13 +91,12 @@ export class ClientTable {
     this.report();
   }
 
-  /** An INPUT frame from a client: applied once if it opens with the client's key and the client may type; acknowledged either way. */
-  frame(frame: FromClientFrame): void {
-    const channel = this.clients.get(frame.client);
+  /** An INPUT frame from `client`: applied once if it opens with the client's key and the client may type; acknowledged either way. */
+  frame(client: number, input: InputFrame): void {
+    const channel = this.clients.get(client);
     if (channel === undefined) return;
-    const input = decodeFrameOf(frame.inner, [FrameType.Input], 'relay');
     if (channel.access !== 'full') {
-      this.options.onBadInput?.(frame.client, 'input from a read-only device or link');
+      this.options.onBadInput?.(client, 'input from a read-only device or link');
       return;
     }
     const last = this.applied.get(channel.session) ?? 0;
@@ -108,13 +105,13 @@ export class ClientTable {
         // Opened before it counts as applied: a forged frame must not use up a sequence number.
         const payload = openFrame(channel.keys.receive, input);
         this.remember(channel.session, input.seq);
-        this.apply(frame.client, decodeInputRecord(payload));
+        this.apply(client, decodeInputRecord(payload));
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
-        this.options.onBadInput?.(frame.client, error.message);
+        this.options.onBadInput?.(client, error.message);
       }
     }
-    this.scheduleAck(frame.client);
+    this.scheduleAck(client);
   }
 
   /** The acknowledgement of everything the client's session had applied, sealed for it; undefined if nothing (or it cannot type). */

@@ -11,7 +11,7 @@ import {
   FrameType,
   PROTOCOL_VERSION,
   ProtocolError,
-  decodeFrame,
+  decodeFrameOf,
   formatAccessLink,
   printable,
   randomId,
@@ -305,7 +305,7 @@ export class RunningAgent {
 
   /** A frame from a client: input for a terminal, or its channel's handshake and messages. */
   private clientFrame(frame: FromClientFrame): void {
-    const inner = decodeFrame(frame.inner);
+    const inner = decodeFrameOf(frame.inner, [FrameType.Input, FrameType.Handshake, FrameType.Channel], 'relay');
     try {
       if (inner.type === FrameType.Handshake) return this.channels.handshake(frame.client, inner);
       if (inner.type === FrameType.Channel) return this.channels.channel(frame.client, inner);
@@ -313,7 +313,7 @@ export class RunningAgent {
       if (!(error instanceof ProtocolError)) throw error;
       return this.rejectInput(frame.client, error.message);
     }
-    this.clients.frame(frame);
+    this.clients.frame(frame.client, inner);
   }
 
   /** A client's channel opened: it hears of the sessions, and watches what it watched before, if that is still there. */

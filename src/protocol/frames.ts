@@ -109,21 +109,28 @@ const OFFSET_HEADER = 13;
 const SEQ_HEADER = 5;
 const CLIENT_HEADER = 5;
 
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** The big-endian u32 at `at`. */
+function u32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
-function readU64(dv: DataView, at: number): number {
-  const hi = dv.getUint32(at);
-  const lo = dv.getUint32(at + 4);
-  const value = hi * 0x1_0000_0000 + lo;
+/** The stream position (u64) at `at`; ProtocolError past MAX_POSITION. */
+function position(bytes: Uint8Array, at: number): number {
+  const value = u32(bytes, at) * 0x1_0000_0000 + u32(bytes, at + 4);
   if (value > MAX_POSITION) throw new ProtocolError('position out of range');
   return value;
 }
 
-function writeU64(dv: DataView, at: number, value: number): void {
-  dv.setUint32(at, Math.floor(value / 0x1_0000_0000));
-  dv.setUint32(at + 4, value >>> 0);
+function putU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = value >>> 16;
+  bytes[at + 2] = value >>> 8;
+  bytes[at + 3] = value;
+}
+
+function putPosition(bytes: Uint8Array, at: number, value: number): void {
+  putU32(bytes, at, Math.floor(value / 0x1_0000_0000));
+  putU32(bytes, at + 4, value >>> 0);
 }
 
 function checkPosition(value: number, what: string): void {
@@ -138,11 +145,16 @@ function checkU32(value: number, what: string): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`${what} out of range: ${value}`);
 }
 
-/** A frame of `headerSize` header bytes (type first) followed by `plaintext` sealed with `key`. */
-function sealed(type: number, headerSize: number, writeHeader: (dv: DataView) => void, key: Uint8Array, plaintext: Uint8Array): Uint8Array<ArrayBuffer> {
+/**
+ * A frame of type `type` whose header holds `number` (a terminal or a sequence number) and, when given, the
+ * stream position `offset`, followed by `plaintext` sealed with `key` (the header is the associated data).
+ */
+function sealed(type: number, number: number, offset: number | undefined, key: Uint8Array, plaintext: Uint8Array): Uint8Array<ArrayBuffer> {
+  const headerSize = offset === undefined ? SEQ_HEADER : OFFSET_HEADER;
   const out = new Uint8Array(headerSize + SEAL_OVERHEAD + plaintext.length);
   out[0] = type;
-  writeHeader(view(out));
+  putU32(out, 1, number);
+  if (offset !== undefined) putPosition(out, 5, offset);
   sealInto(key, out.subarray(0, headerSize), plaintext, out, headerSize);
   return out;
 }
@@ -162,13 +174,9 @@ export function continuation(position: number, offset: number, length: number): 
 export function sealOutput(key: Uint8Array, terminal: number, offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
   checkU32(terminal, 'terminal');
   checkPosition(offset, 'offset');
-  return sealed(FrameType.Output, OFFSET_HEADER, (dv) => writeTerminalOffset(dv, terminal, offset), key, data);
+  return sealed(FrameType.Output, terminal, offset, key, data);
 }
 
-function writeTerminalOffset(dv: DataView, terminal: number, offset: number): void {
-  dv.setUint32(1, terminal);
-  writeU64(dv, 5, offset);
-}
 /**
  * What a snapshot holds: `screen`, the bytes that redraw the screen as it stands (empty for a terminal that
  * was only ever blank); or `unavailable`, no bytes: the agent cannot restore the screen (its emulator is not
@@ -185,7 +193,7 @@ export function sealSnapshot(key: Uint8Array, terminal: number, offset: number, 
   const plaintext = new Uint8Array(1 + data.length);
   plaintext[0] = SNAPSHOT_KINDS.indexOf(kind);
   plaintext.set(data, 1);
-  return sealed(FrameType.Snapshot, OFFSET_HEADER, (dv) => writeTerminalOffset(dv, terminal, offset), key, plaintext);
+  return sealed(FrameType.Snapshot, terminal, offset, key, plaintext);
 }
 
 /** Opens a SNAPSHOT frame: IntegrityError if it was altered or sealed with another key, ProtocolError if it holds no valid snapshot. */
@@ -200,7 +208,7 @@ export function openSnapshot(key: Uint8Array, frame: SnapshotFrame): { kind: Sna
 /** Seals an encoded input record into an INPUT frame numbered `seq`. */
 export function sealInput(key: Uint8Array, seq: number, record: Uint8Array): Uint8Array<ArrayBuffer> {
   checkU32(seq, 'seq');
-  return sealed(FrameType.Input, SEQ_HEADER, (dv) => dv.setUint32(1, seq), key, record);
+  return sealed(FrameType.Input, seq, undefined, key, record);
 }
 /** A HANDSHAKE frame: one step of the channel handshake. */
 export function encodeHandshake(step: number, body: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -215,12 +223,12 @@ export function encodeHandshake(step: number, body: Uint8Array): Uint8Array<Arra
 /** Seals a channel message, number `seq` in its direction, into a CHANNEL frame with that direction's connection key. */
 export function sealChannel(key: Uint8Array, seq: number, message: Uint8Array): Uint8Array<ArrayBuffer> {
   checkU32(seq, 'seq');
-  return sealed(FrameType.Channel, SEQ_HEADER, (dv) => dv.setUint32(1, seq), key, message);
+  return sealed(FrameType.Channel, seq, undefined, key, message);
 }
 /** Seals an INPUT_ACK frame for input up to `seq`. */
 export function sealInputAck(key: Uint8Array, seq: number): Uint8Array<ArrayBuffer> {
   checkU32(seq, 'seq');
-  return sealed(FrameType.InputAck, SEQ_HEADER, (dv) => dv.setUint32(1, seq), key, new Uint8Array(0));
+  return sealed(FrameType.InputAck, seq, undefined, key, new Uint8Array(0));
 }
 
 /** Opens a decoded sealed frame with `key`; throws IntegrityError if it was altered, moved or sealed with another key. */
@@ -240,7 +248,7 @@ function envelope(type: number, client: number, inner: Uint8Array): Uint8Array<A
   checkU32(client, 'client');
   const out = new Uint8Array(CLIENT_HEADER + inner.length);
   out[0] = type;
-  view(out).setUint32(1, client);
+  putU32(out, 1, client);
   out.set(inner, CLIENT_HEADER);
   return out;
 }
@@ -253,44 +261,67 @@ export function encodeFromClient(client: number, inner: Uint8Array): Uint8Array<
   return envelope(FrameType.FromClient, client, inner);
 }
 
-/** Decodes any binary frame, checking its header; envelopes are checked to hold a frame of the right kind. */
+/**
+ * Checks the frame that starts at `start` of `bytes` against its type's rules (sizes, positions, and what an
+ * envelope may carry) and returns its type; throws ProtocolError. It reads only headers and makes nothing,
+ * so a relay and an agent check every frame they get at no cost in memory; decodeFrame reads it after.
+ */
+function checkFrame(bytes: Uint8Array, start = 0): FrameType {
+  const length = bytes.length - start;
+  if (length <= 0) throw new ProtocolError('empty binary frame');
+  const type = bytes[start]!;
+  switch (type) {
+    case FrameType.Output:
+    case FrameType.Snapshot:
+      if (length < OFFSET_HEADER + SEAL_OVERHEAD) throw new ProtocolError('truncated frame');
+      position(bytes, start + 5);
+      return type;
+    case FrameType.Input:
+      if (length < SEQ_HEADER + SEAL_OVERHEAD + 1) throw new ProtocolError('truncated input frame');
+      return type;
+    case FrameType.InputAck:
+      if (length !== SEQ_HEADER + SEAL_OVERHEAD) throw new ProtocolError(`input ack must be ${SEQ_HEADER + SEAL_OVERHEAD} bytes`);
+      return type;
+    case FrameType.Handshake:
+      if (length < 3) throw new ProtocolError('truncated handshake frame');
+      if (length > 2 + MAX_HANDSHAKE_BODY) throw new ProtocolError('handshake frame too large');
+      return type;
+    case FrameType.Channel:
+      if (length < SEQ_HEADER + SEAL_OVERHEAD) throw new ProtocolError('truncated channel frame');
+      return type;
+    case FrameType.ToClient:
+    case FrameType.FromClient: {
+      if (length < CLIENT_HEADER + 1) throw new ProtocolError('truncated envelope');
+      // The inner type is checked before the inner frame, so envelopes never nest.
+      const innerType = bytes[start + CLIENT_HEADER]!;
+      const ok = (type === FrameType.ToClient ? TO_CLIENT_TYPES : FROM_CLIENT_TYPES).includes(innerType);
+      if (!ok) throw new ProtocolError(`envelope 0x${type.toString(16)} cannot carry frame 0x${innerType.toString(16)}`);
+      checkFrame(bytes, start + CLIENT_HEADER);
+      return type;
+    }
+    default:
+      throw new ProtocolError(`unknown frame type 0x${type.toString(16)}`);
+  }
+}
+
+/** Decodes any binary frame, checking it first (checkFrame): envelopes are checked to hold a frame of the right kind. */
 export function decodeFrame(bytes: Uint8Array): Frame {
-  if (bytes.length === 0) throw new ProtocolError('empty binary frame');
-  const type = bytes[0];
-  const dv = view(bytes);
+  const type = checkFrame(bytes);
   switch (type) {
     case FrameType.Output:
     case FrameType.Snapshot: {
-      if (bytes.length < OFFSET_HEADER + SEAL_OVERHEAD) throw new ProtocolError('truncated frame');
       const box = bytes.subarray(OFFSET_HEADER);
-      return { type, terminal: dv.getUint32(1), offset: readU64(dv, 5), length: box.length - SEAL_OVERHEAD, header: bytes.subarray(0, OFFSET_HEADER), box };
+      return { type, terminal: u32(bytes, 1), offset: position(bytes, 5), length: box.length - SEAL_OVERHEAD, header: bytes.subarray(0, OFFSET_HEADER), box };
     }
     case FrameType.Input:
-      if (bytes.length < SEQ_HEADER + SEAL_OVERHEAD + 1) throw new ProtocolError('truncated input frame');
-      return { type, seq: dv.getUint32(1), header: bytes.subarray(0, SEQ_HEADER), box: bytes.subarray(SEQ_HEADER) };
     case FrameType.InputAck:
-      if (bytes.length !== SEQ_HEADER + SEAL_OVERHEAD) throw new ProtocolError(`input ack must be ${SEQ_HEADER + SEAL_OVERHEAD} bytes`);
-      return { type, seq: dv.getUint32(1), header: bytes.subarray(0, SEQ_HEADER), box: bytes.subarray(SEQ_HEADER) };
-    case FrameType.Handshake:
-      if (bytes.length < 3) throw new ProtocolError('truncated handshake frame');
-      if (bytes.length > 2 + MAX_HANDSHAKE_BODY) throw new ProtocolError('handshake frame too large');
-      return { type, step: bytes[1]!, body: bytes.subarray(2) };
     case FrameType.Channel:
-      if (bytes.length < SEQ_HEADER + SEAL_OVERHEAD) throw new ProtocolError('truncated channel frame');
-      return { type, seq: dv.getUint32(1), header: bytes.subarray(0, SEQ_HEADER), box: bytes.subarray(SEQ_HEADER) };
+      return { type, seq: u32(bytes, 1), header: bytes.subarray(0, SEQ_HEADER), box: bytes.subarray(SEQ_HEADER) };
+    case FrameType.Handshake:
+      return { type, step: bytes[1]!, body: bytes.subarray(2) };
     case FrameType.ToClient:
-    case FrameType.FromClient: {
-      if (bytes.length < CLIENT_HEADER + 1) throw new ProtocolError('truncated envelope');
-      const inner = bytes.subarray(CLIENT_HEADER);
-      // The inner type is checked before the inner frame is decoded, so envelopes never nest.
-      const innerType = inner[0]!;
-      const ok = (type === FrameType.ToClient ? TO_CLIENT_TYPES : FROM_CLIENT_TYPES).includes(innerType);
-      if (!ok) throw new ProtocolError(`envelope 0x${type.toString(16)} cannot carry frame 0x${innerType.toString(16)}`);
-      decodeFrame(inner);
-      return { type, client: dv.getUint32(1), inner };
-    }
-    default:
-      throw new ProtocolError(`unknown frame type 0x${(type ?? 0).toString(16)}`);
+    case FrameType.FromClient:
+      return { type, client: u32(bytes, 1), inner: bytes.subarray(CLIENT_HEADER) };
   }
 }
 
