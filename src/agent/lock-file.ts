@@ -41,7 +41,8 @@ export class LockFile {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` exists (one of another user's counts: it cannot be signalled, but it is there). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,7 +8,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MirrorRequest, MirrorResponse, MirrorSettings, MirrorStats } from './mirror-messages.js';
-import { concatBytes } from '../protocol/index.js';
 import { MirrorWorker } from './mirror-worker.js';
 import type { RecordedSession, RecordingSettings } from './session-recorder.js';
 
@@ -22,6 +21,11 @@ export type { MirrorSettings, MirrorStats } from './mirror-messages.js';
  */
 const BATCH_BYTES = 256 * 1024;
 const BATCH_MS = 10;
+/**
+ * A batch at least this full is handed over to the worker as it lies (a fresh one is made for the next);
+ * a smaller one, a trickle of output, is copied out and its buffer filled again.
+ */
+const HAND_OVER_BYTES = BATCH_BYTES / 2;
 
 /** The screen as of stream position `offset`, as terminal bytes that redraw it. */
 export interface Snapshot {
@@ -57,7 +61,8 @@ export class ScreenMirror {
   /** This mirror's number in the worker. */
   private readonly terminal: number;
   private state: MirrorState = { kind: 'running' };
-  private pending: Uint8Array[] = [];
+  /** Output waiting to be posted, copied in as it comes (what `write` is given is only lent); made when needed. */
+  private batch: Uint8Array<ArrayBuffer> | undefined;
   private pendingBytes = 0;
   /** Posts what waits once BATCH_MS passed since the first of it arrived. */
   private batchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -94,11 +99,16 @@ export class ScreenMirror {
     return this.state.kind === 'running' ? this.written - this.parsed : 0;
   }
 
-  /** Output at stream positions up to `end`; handed to the worker in batches (BATCH_BYTES, BATCH_MS). */
+  /**
+   * Output at stream positions up to `end`; handed to the worker in batches (BATCH_BYTES, BATCH_MS). `data`
+   * is copied before this returns: the caller may reuse its buffer.
+   */
   write(data: Uint8Array, end: number): void {
     if (this.state.kind !== 'running') return;
+    if (this.pendingBytes + data.length > BATCH_BYTES) this.post();
     if (this.pendingBytes === 0) this.pendingAt = now();
-    this.pending.push(data);
+    if (!this.batch || this.batch.length < data.length) this.batch = new Uint8Array(Math.max(BATCH_BYTES, data.length));
+    this.batch.set(data, this.pendingBytes);
     this.pendingBytes += data.length;
     this.written = end;
     if (this.pendingBytes >= BATCH_BYTES) return this.post();
@@ -140,6 +150,7 @@ export class ScreenMirror {
   /** Hands the worker what waits, then closes the terminal and its recording there. */
   async close(): Promise<void> {
     this.post();
+    this.batch = undefined;
     if (this.state.kind === 'running') this.state = { kind: 'closed' };
     clearTimeout(this.batchTimer);
     this.settleWaiting();
@@ -160,7 +171,7 @@ export class ScreenMirror {
   private fail(reason: string): void {
     if (this.state.kind !== 'running') return;
     this.state = { kind: 'failed', reason };
-    this.pending = [];
+    this.batch = undefined;
     this.pendingBytes = 0;
     this.settleWaiting();
     this.events.failed(reason);
@@ -175,9 +186,11 @@ export class ScreenMirror {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
     if (this.pendingBytes === 0 || this.state.kind !== 'running') return;
-    // One fresh buffer per batch, handed over to the worker without a second copy.
-    const data = concatBytes(...this.pending);
-    this.pending = [];
+    // Handed over to the worker without a copy when full enough; a trickle is copied out (a small buffer) so
+    // that the batch's own is filled again, not made afresh every BATCH_MS.
+    const filled = this.batch!.subarray(0, this.pendingBytes);
+    const data = this.pendingBytes >= HAND_OVER_BYTES ? filled : filled.slice();
+    if (data === filled) this.batch = undefined;
     this.pendingBytes = 0;
     this.worker.post({ type: 'write', terminal: this.terminal, data, end: this.written, at: this.pendingAt }, [data.buffer]);
   }

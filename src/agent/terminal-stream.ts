@@ -213,7 +213,7 @@ export class TerminalStream {
     });
   }
 
-  /** Output from the PTY. */
+  /** Output from the PTY: `data` is only lent (the PTY's read buffer), so what is kept of it is copied (the log, the mirror). */
   output(data: Uint8Array): void {
     this.log.append(data);
     this.screen?.write(data, this.log.end);

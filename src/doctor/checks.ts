@@ -7,7 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { defaultConfigDir } from '../agent/identity.js';
-import { resolveCommand } from '../agent/pty-process.js';
+import { PtyProcess, resolveCommand } from '../agent/pty-process.js';
 import { ScreenMirror } from '../agent/screen-mirror.js';
 import { fetchFailure } from '../net/fetch-error.js';
 import { PROTOCOL_VERSION, isRelayUrl, printable, trimSlash } from '../protocol/index.js';
@@ -73,20 +73,20 @@ async function checkPty(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Chec
   const what = `@lydell/node-pty ${packageVersion('@lydell/node-pty')} for ${process.platform}-${process.arch}`;
   const fix = `reinstall ccremote (npm install -g ccremote); its terminal comes prebuilt for Linux, macOS and Windows on x64 and arm64`;
   try {
-    const pty = (await import('@lydell/node-pty')).default;
-    const output = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      const child = pty.spawn(process.execPath, ['-e', 'process.stdout.write("pty-" + "works")'], { cols: 80, rows: 24, encoding: 'utf8', env: env as Record<string, string> });
-      const timer = setTimeout(() => {
-        child.kill();
-        reject(new Error(`no answer within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      child.onData((data) => (text += data));
-      child.onExit(() => {
-        clearTimeout(timer);
-        resolve(text);
-      });
-    });
+    // The agent's own way of running a command in a terminal (pty-process.ts), not node-pty's alone.
+    const decoder = new TextDecoder();
+    let text = '';
+    const child = new PtyProcess({ command: process.execPath, args: ['-e', 'process.stdout.write("pty-" + "works")'], cwd: process.cwd(), env, cols: 80, rows: 24 }, (data) => (text += decoder.decode(data, { stream: true })));
+    let timer: NodeJS.Timeout | undefined;
+    const output = await Promise.race([
+      child.exit.then(() => text),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          void child.stop(0);
+          reject(new Error(`no answer within ${timeoutMs / 1000} s`));
+        }, timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (!output.includes('pty-works')) return bad('pty', `${what}: a command in a terminal printed ${JSON.stringify(output.slice(0, 80))}`, fix);
     return ok('pty', `${what} runs commands in a terminal`);
   } catch (error) {

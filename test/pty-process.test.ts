@@ -1,0 +1,99 @@
+// The agent's pseudo-terminal (pty-process.ts): every byte a command prints arrives, in order, though each
+// read is handed out in a buffer the next read reuses; the exit comes once the output is read, even when a
+// process the command left behind still holds the terminal open; output held back is not lost.
+
+import { createHash } from 'node:crypto';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PtyProcess } from '../src/agent/pty-process.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ccremote-pty-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `script` with sh in a raw-mode PTY; collects a copy of every read. `printed(s)` resolves once `s` was printed. */
+function run(script: string): { pty: PtyProcess; chunks: Uint8Array[]; text: () => string; printed: (s: string) => Promise<void> } {
+  const chunks: Uint8Array[] = [];
+  const text = (): string => Buffer.concat(chunks).toString('latin1');
+  let check = (): void => undefined;
+  const pty = new PtyProcess({ command: '/bin/sh', args: ['-c', `stty raw -echo; ${script}`], cwd: dir, env: { PATH: process.env.PATH }, cols: 80, rows: 24 }, (data) => {
+    chunks.push(data.slice());
+    check();
+  });
+  const printed = (s: string): Promise<void> =>
+    new Promise((resolve) => {
+      check = () => text().includes(s) && resolve();
+      check();
+    });
+  return { pty, chunks, text, printed };
+}
+
+describe.skipIf(process.platform === 'win32')('PTY process', () => {
+  it('hands out every byte of 8 MiB in order, each read in a buffer the next one reuses', async () => {
+    const file = join(dir, 'bytes');
+    const bytes = Buffer.alloc(8 << 20);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 12)) & 0xff;
+    writeFileSync(file, bytes);
+    const views = new Set<ArrayBufferLike>();
+    const chunks: Uint8Array[] = [];
+    const pty = new PtyProcess({ command: '/bin/sh', args: ['-c', `stty raw -echo; cat ${file}`], cwd: dir, env: { PATH: process.env.PATH }, cols: 80, rows: 24 }, (data) => {
+      views.add(data.buffer);
+      chunks.push(data.slice());
+    });
+    const exit = await pty.exit;
+    expect(exit).toEqual({ exitCode: 0, signal: undefined });
+    const received = Buffer.concat(chunks);
+    expect(received.length).toBe(bytes.length);
+    expect(createHash('sha256').update(received).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
+    // Thousands of reads, one buffer.
+    expect(chunks.length).toBeGreaterThan(100);
+    expect(views.size).toBe(1);
+  });
+
+  it('reports the exit of a command whose background process keeps the terminal open, with the output before it', async () => {
+    const { pty, text } = run('sleep 60 & echo "left $!"; exit 3');
+    const exit = await pty.exit;
+    expect(exit).toEqual({ exitCode: 3, signal: undefined });
+    const left = /left (\d+)/.exec(text());
+    expect(left).not.toBeNull();
+    const sleeper = Number(left![1]);
+    // The process it left behind still runs (and holds the terminal): the exit did not wait for it.
+    expect(() => process.kill(sleeper, 0)).not.toThrow();
+    process.kill(sleeper, 'SIGKILL');
+  });
+
+  it('holds output back while paused and delivers all of it, the last bytes included, once the command exits', async () => {
+    const { pty, chunks, text } = run('head -c 300000 /dev/zero | tr "\\0" x; echo END');
+    pty.pauseOutput(true);
+    const exit = await pty.exit;
+    expect(exit.exitCode).toBe(0);
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(text()).toBe('x'.repeat(300000) + 'END\n');
+  });
+
+  it('loses nothing when reading stops and starts again and again while a command prints and exits', async () => {
+    for (let round = 0; round < 3; round++) {
+      const chunks: Uint8Array[] = [];
+      let reads = 0;
+      const pty: PtyProcess = new PtyProcess({ command: '/bin/sh', args: ['-c', 'seq 1 100000; exit 4'], cwd: dir, env: { PATH: process.env.PATH }, cols: 80, rows: 24 }, (data) => {
+        chunks.push(data.slice());
+        if (++reads % 7 === 0) {
+          pty.pauseOutput(true);
+          setTimeout(() => pty.pauseOutput(false), 2);
+        }
+      });
+      expect(await pty.exit).toEqual({ exitCode: 4, signal: undefined });
+      const numbers = Buffer.concat(chunks).toString('latin1').split('\r\n').filter(Boolean).map(Number);
+      expect(numbers.length, `round ${round}`).toBe(100000);
+      expect(numbers.every((n, i) => n === i + 1)).toBe(true);
+    }
+  });
+
+  it('says which signal ended a command', async () => {
+    const { pty, printed } = run('echo ready; exec sleep 60');
+    await printed('ready');
+    const exit = await pty.stop(5000);
+    expect(exit).toEqual({ exitCode: 0, signal: 1 });
+  });
+});
