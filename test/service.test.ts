@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, killAll, runCli } from './helpers/cli.js';
 import { cleanup, tempDir } from './helpers/system.js';
 import { LAUNCHD_LABEL, SYSTEMD_UNIT, ServiceFileError, launchdPlist, systemdArgument, systemdUnit, xmlText, type ServiceSpec } from '../src/service/service-file.js';
-import { ServiceError, agentServiceSpec, installService, serviceStatus, uninstallService, type CommandResult, type ServiceHost } from '../src/service/service.js';
+import { AGENT_NODE_FLAGS, ServiceError, agentServiceSpec, installService, serviceStatus, uninstallService, type CommandResult, type ServiceHost } from '../src/service/service.js';
 
 afterEach(async () => {
   killAll();
@@ -416,15 +416,19 @@ describe('installing, querying and removing the service', () => {
     await expect(installService(host, SPEC)).rejects.toThrow(/systemd \(Linux\) and launchd \(macOS\), not on win32/);
   });
 
-  it('the agent service: node, the ccremote script, agent --stay and the options; no secret, only the listed variables', () => {
+  it('the agent service: node with the engine settings of an agent, the ccremote script, agent --stay and the options; no secret, only the listed variables', () => {
     const env = { PATH: '/x/bin:/usr/bin', LANG: 'C.UTF-8', CCREMOTE_PIN: '123456', CCREMOTE_REGISTRATION_TOKEN: 't', ANTHROPIC_API_KEY: 'sk-secret', HOME: '/home/ann' };
     const spec = agentServiceSpec({ agentArgs: ['--relay', 'https://r.example', '--', 'claude', '--pin'], cwd: '/home/ann/p', env, node: '/n/node', script: '/s/ccremote.js' });
-    expect(spec.argv).toEqual(['/n/node', '/s/ccremote.js', 'agent', '--stay', '--relay', 'https://r.example', '--', 'claude', '--pin']);
+    expect(spec.argv).toEqual(['/n/node', '--single-threaded-gc', '/s/ccremote.js', 'agent', '--stay', '--relay', 'https://r.example', '--', 'claude', '--pin']);
     expect(spec.env).toEqual([
       ['PATH', '/x/bin:/usr/bin'],
       ['LANG', 'C.UTF-8'],
     ]);
-    expect(agentServiceSpec({ agentArgs: [], cwd: '/', env: {} }).argv.slice(1, 2)).toEqual([BIN]);
+    expect(agentServiceSpec({ agentArgs: [], cwd: '/', env: {} }).argv.slice(1, 3)).toEqual([...AGENT_NODE_FLAGS, BIN]);
+    // This Node takes those settings and runs ccremote with them.
+    const started = spawnSync(process.execPath, [...AGENT_NODE_FLAGS, BIN, '--version'], { encoding: 'utf8' });
+    expect(started.status, started.stderr).toBe(0);
+    expect(started.stdout).toMatch(/\d+\.\d+\.\d+/);
     expect(() => agentServiceSpec({ agentArgs: ['--relay', 'https://r', '--pin'], cwd: '/', env })).toThrow(/--pin holds a secret/);
     expect(() => agentServiceSpec({ agentArgs: ['--registration-token=abc'], cwd: '/', env })).toThrow(/--registration-token holds a secret/);
   });
@@ -446,7 +450,7 @@ describe.skipIf(process.platform !== 'linux' && process.platform !== 'darwin')('
     expect((await install.exited).code, install.stderr()).toBe(0);
     const out = install.stdout().toString();
     expect(out).toContain(`Wrote ${file}`);
-    const argv = [process.execPath, BIN, 'agent', '--stay', '--relay', 'http://127.0.0.1:9', '--root', '/tmp', '--', 'claude'];
+    const argv = [process.execPath, ...AGENT_NODE_FLAGS, BIN, 'agent', '--stay', '--relay', 'http://127.0.0.1:9', '--root', '/tmp', '--', 'claude'];
     const text = readFileSync(file, 'utf8');
     if (systemd) {
       expect(out).toContain('would run: systemctl --user daemon-reload\nwould run: systemctl --user enable --now ccremote-agent.service\n');
@@ -482,7 +486,7 @@ describe.skipIf(process.platform !== 'linux' && process.platform !== 'darwin')('
     const events = lines.map((line) => (JSON.parse(line) as { event: string }).event);
     expect(events.filter((e) => e !== 'warning')).toEqual(['written', 'command', 'command', 'installed']);
     expect(events[0]).toBe('warning');
-    expect(install.events.items.find((e) => e.event === 'installed')).toMatchObject({ file, dryRun: true, argv: [process.execPath, BIN, 'agent', '--stay', '--relay', 'http://127.0.0.1:9', '--name=-dash', '--', 'claude'] });
+    expect(install.events.items.find((e) => e.event === 'installed')).toMatchObject({ file, dryRun: true, argv: [process.execPath, ...AGENT_NODE_FLAGS, BIN, 'agent', '--stay', '--relay', 'http://127.0.0.1:9', '--name=-dash', '--', 'claude'] });
   });
 
   it('refuses --pin, --registration-token, --rotate and a missing or bad --relay, and writes nothing', async () => {
