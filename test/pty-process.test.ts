@@ -3,7 +3,7 @@
 // process the command left behind still holds the terminal open; output held back is not lost.
 
 import { createHash } from 'node:crypto';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,11 @@ function run(script: string): { pty: PtyProcess; chunks: Uint8Array[]; text: () 
       check();
     });
   return { pty, chunks, text, printed };
+}
+
+/** Resolves once `condition()` holds, checking every 10 ms. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 describe.skipIf(process.platform === 'win32')('PTY process', () => {
@@ -63,13 +68,17 @@ describe.skipIf(process.platform === 'win32')('PTY process', () => {
     process.kill(sleeper, 'SIGKILL');
   });
 
-  it('holds output back while paused and delivers all of it, the last bytes included, once the command exits', async () => {
-    const { pty, chunks, text } = run('head -c 300000 /dev/zero | tr "\\0" x; echo END');
+  it('reads nothing while paused, from the start, and delivers what was held back once the command exits', async () => {
+    const marker = join(dir, 'printed');
+    const { pty, chunks, text } = run(`printf 'held back'; touch ${marker}; read x; printf ' and the last'`);
+    // In the same tick as the start: nothing is read from here on until the command exits.
     pty.pauseOutput(true);
-    const exit = await pty.exit;
-    expect(exit.exitCode).toBe(0);
-    expect(chunks.length).toBeGreaterThan(0);
-    expect(text()).toBe('x'.repeat(300000) + 'END\n');
+    await until(() => existsSync(marker));
+    // The command has printed and waits for a line: none of it was read.
+    expect(chunks).toHaveLength(0);
+    pty.write(new TextEncoder().encode('\n'));
+    expect(await pty.exit).toEqual({ exitCode: 0, signal: undefined });
+    expect(text()).toBe('held back and the last');
   });
 
   it('loses nothing when reading stops and starts again and again while a command prints and exits', async () => {

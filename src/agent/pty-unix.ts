@@ -5,7 +5,7 @@
 // 1–2 ms less CPU per MiB of output (docs/BENCHMARKS.md). The bytes handed to `onData` are therefore a
 // view that the next read overwrites: whoever keeps them copies them before returning.
 
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { SocketConstructorOpts } from 'node:net';
 import tty from 'node:tty';
@@ -27,17 +27,19 @@ function native(): NativePty {
   return binding;
 }
 
-/** On macOS the child is started through node-pty's spawn-helper; Linux needs none. */
+/** On macOS the child is started through node-pty's spawn-helper (found from node-pty's own folder, as it finds it); Linux needs none. */
 function helperPath(): string {
   if (process.platform !== 'darwin') return 'spawn-helper-unused';
-  return require.resolve(`@lydell/node-pty-darwin-${process.arch}/spawn-helper`);
+  return createRequire(require.resolve('@lydell/node-pty')).resolve(`@lydell/node-pty-darwin-${process.arch}/spawn-helper`);
 }
 
 /** Bytes one read may take. A PTY hands out at most 4 KiB a read on Linux; more on macOS. */
 const READ_BUFFER_BYTES = 64 * 1024;
 
 /** How long output is still read after the command exited (what it wrote last, and what a process it left behind writes). */
-export const DRAIN_AFTER_EXIT_MS = 200;
+const DRAIN_AFTER_EXIT_MS = 200;
+/** At most this many reads take what the kernel still holds when reading ends (a process left behind may never stop writing). */
+const LAST_READS = 64;
 
 /** Where a Unix PTY stands: running, exited with output still to read, or done. */
 type State = { kind: 'running' } | { kind: 'draining'; exit: PtyExit; timer: NodeJS.Timeout } | { kind: 'done' };
@@ -51,6 +53,9 @@ export function startUnixPty(options: PtyOptions, onData: (data: Uint8Array) => 
   let reader: tty.ReadStream | undefined;
   let readerClosed = false;
   let childSide: number | undefined;
+  /** Whether output is to be read now (setReading; always after the exit). */
+  let wanted = true;
+  const buffer = new Uint8Array(READ_BUFFER_BYTES);
 
   const finish = (): void => {
     if (state.kind !== 'draining' || !readerClosed) return;
@@ -67,41 +72,73 @@ export function startUnixPty(options: PtyOptions, onData: (data: Uint8Array) => 
     if (state.kind !== 'running') return;
     // What the command wrote before it exited is read now, whatever the pace asked: it will not write again.
     // The child side stays open meanwhile (below); reading ends DRAIN_AFTER_EXIT_MS later, as node-pty's own
-    // terminal ends it, also when a process the command left behind holds the terminal open.
+    // terminal ends it, also when a process the command left behind holds the terminal open. What the
+    // kernel still holds then (the event loop may have been busy) is read at once before the end.
     const timer = setTimeout(() => {
+      readWhatWaits();
       if (childSide !== undefined) closeSync(childSide);
       childSide = undefined;
       reader?.destroy();
     }, DRAIN_AFTER_EXIT_MS);
     state = { kind: 'draining', exit: { exitCode, signal: signal ? signal : undefined }, timer };
+    wanted = true;
     reader?.resume();
     finish();
   };
 
   const term = native().fork(options.command, options.args, env, options.cwd, options.cols, options.rows, -1, -1, false, helperPath(), exited);
-  // On Linux the last output of a command that exits right after writing it is lost when the terminal's
-  // child side closes with unread data (node-pty issues #85, #726). Holding the child side open ourselves
-  // keeps that data readable until it is read; it is closed once reading ends (see `exited`).
-  try {
-    childSide = openSync(term.pty, constants.O_RDWR | constants.O_NOCTTY);
-  } catch {
-    // The command already exited; nothing to protect.
-  }
-  const buffer = new Uint8Array(READ_BUFFER_BYTES);
-  reader = new tty.ReadStream(term.fd, {
-    onread: {
-      buffer,
-      callback: (length: number) => {
+
+  /** Reads what the terminal holds right now, without waiting (its descriptor does not block). */
+  const readWhatWaits = (): void => {
+    try {
+      for (let i = 0; i < LAST_READS; i++) {
+        const length = readSync(term.fd, buffer);
+        if (length <= 0) return;
         onData(buffer.subarray(0, length));
+      }
+    } catch {
+      // EAGAIN: nothing more waits; EIO: every child side is closed.
+    }
+  };
+
+  try {
+    // On Linux the last output of a command that exits right after writing it is lost when the terminal's
+    // child side closes with unread data (node-pty issues #85, #726). Holding the child side open ourselves
+    // keeps that data readable until it is read; it is closed once reading ends (see `exited`).
+    try {
+      childSide = openSync(term.pty, constants.O_RDWR | constants.O_NOCTTY);
+    } catch {
+      // The command already exited; nothing to protect.
+    }
+    reader = new tty.ReadStream(term.fd, {
+      onread: {
+        buffer,
+        callback: (length: number) => {
+          onData(buffer.subarray(0, length));
+        },
       },
-    },
-    // Node's sockets take `onread` (a TTY's stream is one); the typings list it only for connecting ones.
-  } as SocketConstructorOpts);
+      // Node's sockets take `onread` (a TTY's stream is one); the typings list it only for connecting ones.
+    } as SocketConstructorOpts);
+  } catch (error) {
+    if (childSide !== undefined) closeSync(childSide);
+    closeSync(term.fd);
+    try {
+      process.kill(term.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    throw error;
+  }
   // The end of the output shows as EIO (every child side closed) or the end of the stream; either closes the reader.
   reader.on('error', () => undefined);
   reader.on('close', () => {
     readerClosed = true;
     finish();
+  });
+  // A resume schedules a read for the next tick, which starts reading again even if a pause came in
+  // between (Node's sockets with `onread`); the pause asked for is put back as soon as that happens.
+  reader.on('resume', () => {
+    if (!wanted) reader?.pause();
   });
   reader.resume();
 
@@ -115,6 +152,7 @@ export function startUnixPty(options: PtyOptions, onData: (data: Uint8Array) => 
     },
     setReading(on) {
       if (state.kind !== 'running') return;
+      wanted = on;
       if (on) reader?.resume();
       else reader?.pause();
     },
