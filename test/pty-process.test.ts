@@ -8,30 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PtyProcess } from '../src/agent/pty-process.js';
+import { EventLog, waitFor } from './helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ccremote-pty-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `script` with sh in a raw-mode PTY; collects a copy of every read. `printed(s)` resolves once `s` was printed. */
-function run(script: string): { pty: PtyProcess; chunks: Uint8Array[]; text: () => string; printed: (s: string) => Promise<void> } {
-  const chunks: Uint8Array[] = [];
-  const text = (): string => Buffer.concat(chunks).toString('latin1');
-  let check = (): void => undefined;
-  const pty = new PtyProcess({ command: '/bin/sh', args: ['-c', `stty raw -echo; ${script}`], cwd: dir, env: { PATH: process.env.PATH }, cols: 80, rows: 24 }, (data) => {
-    chunks.push(data.slice());
-    check();
-  });
-  const printed = (s: string): Promise<void> =>
-    new Promise((resolve) => {
-      check = () => text().includes(s) && resolve();
-      check();
-    });
-  return { pty, chunks, text, printed };
-}
-
-/** Resolves once `condition()` holds, checking every 10 ms. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+/** Runs `script` with sh in a raw-mode PTY; `reads` has a copy of every read, `text()` all of them. */
+function run(script: string): { pty: PtyProcess; reads: EventLog<Uint8Array>; text: () => string } {
+  const reads = new EventLog<Uint8Array>();
+  const pty = new PtyProcess({ command: '/bin/sh', args: ['-c', `stty raw -echo; ${script}`], cwd: dir, env: { PATH: process.env.PATH }, cols: 80, rows: 24 }, (data) => reads.push(data.slice()));
+  return { pty, reads, text: () => Buffer.concat(reads.items).toString('latin1') };
 }
 
 describe.skipIf(process.platform === 'win32')('PTY process', () => {
@@ -70,12 +56,12 @@ describe.skipIf(process.platform === 'win32')('PTY process', () => {
 
   it('reads nothing while paused, from the start, and delivers what was held back once the command exits', async () => {
     const marker = join(dir, 'printed');
-    const { pty, chunks, text } = run(`printf 'held back'; touch ${marker}; read x; printf ' and the last'`);
+    const { pty, reads, text } = run(`printf 'held back'; touch ${marker}; read x; printf ' and the last'`);
     // In the same tick as the start: nothing is read from here on until the command exits.
     pty.pauseOutput(true);
-    await until(() => existsSync(marker));
+    await waitFor(() => existsSync(marker), 10_000, 'the command to print');
     // The command has printed and waits for a line: none of it was read.
-    expect(chunks).toHaveLength(0);
+    expect(reads.items).toHaveLength(0);
     pty.write(new TextEncoder().encode('\n'));
     expect(await pty.exit).toEqual({ exitCode: 0, signal: undefined });
     expect(text()).toBe('held back and the last');
@@ -100,8 +86,8 @@ describe.skipIf(process.platform === 'win32')('PTY process', () => {
   });
 
   it('says which signal ended a command', async () => {
-    const { pty, printed } = run('echo ready; exec sleep 60');
-    await printed('ready');
+    const { pty, reads, text } = run('echo ready; exec sleep 60');
+    await reads.until(() => text().includes('ready'), 10_000, 'ready');
     const exit = await pty.stop(5000);
     expect(exit).toEqual({ exitCode: 0, signal: 1 });
   });

@@ -17,7 +17,10 @@ export interface PtyExit {
   signal: number | undefined;
 }
 
-/** A started command: its output goes to the `onData` it was started with, its exit (once its output is read) to `onExit`. */
+/**
+ * A started command: its output goes to the `onData` it was started with, its exit (once its output is read)
+ * to `onExit`. Once the command has exited, writes, sizes and pauses are ignored.
+ */
 export interface PtyHandle {
   readonly pid: number;
   /** Bytes for the command, as typed. */

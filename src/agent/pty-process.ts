@@ -39,16 +39,16 @@ export class PtyProcess {
   }
 
   write(data: Uint8Array): void {
-    if (!this.exited) this.pty.write(data);
+    this.pty.write(data);
   }
 
   resize(cols: number, rows: number): void {
-    if (!this.exited) this.pty.resize(cols, rows);
+    this.pty.resize(cols, rows);
   }
 
   /** Stops or restarts reading the command's output; while stopped, the command blocks when it writes. */
   pauseOutput(paused: boolean): void {
-    if (!this.exited) this.pty.setReading(!paused);
+    this.pty.setReading(!paused);
   }
 
   /** Asks the command to end (SIGHUP, as when a terminal closes), then SIGKILL after `graceMs`. */

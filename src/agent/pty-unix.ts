@@ -57,11 +57,16 @@ export function startUnixPty(options: PtyOptions, onData: (data: Uint8Array) => 
   let wanted = true;
   const buffer = new Uint8Array(READ_BUFFER_BYTES);
 
+  /** Closes our descriptor of the terminal's child side (see below), if it is open. */
+  const closeChildSide = (): void => {
+    if (childSide !== undefined) closeSync(childSide);
+    childSide = undefined;
+  };
+
   const finish = (): void => {
     if (state.kind !== 'draining' || !readerClosed) return;
     clearTimeout(state.timer);
-    if (childSide !== undefined) closeSync(childSide);
-    childSide = undefined;
+    closeChildSide();
     const { exit } = state;
     state = { kind: 'done' };
     onExit(exit);
@@ -76,8 +81,7 @@ export function startUnixPty(options: PtyOptions, onData: (data: Uint8Array) => 
     // kernel still holds then (the event loop may have been busy) is read at once before the end.
     const timer = setTimeout(() => {
       readWhatWaits();
-      if (childSide !== undefined) closeSync(childSide);
-      childSide = undefined;
+      closeChildSide();
       reader?.destroy();
     }, DRAIN_AFTER_EXIT_MS);
     state = { kind: 'draining', exit: { exitCode, signal: signal ? signal : undefined }, timer };
@@ -87,6 +91,13 @@ export function startUnixPty(options: PtyOptions, onData: (data: Uint8Array) => 
   };
 
   const term = native().fork(options.command, options.args, env, options.cwd, options.cols, options.rows, -1, -1, false, helperPath(), exited);
+  const kill = (signal: string): void => {
+    try {
+      process.kill(term.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
 
   /** Reads what the terminal holds right now, without waiting (its descriptor does not block). */
   const readWhatWaits = (): void => {
@@ -120,13 +131,9 @@ export function startUnixPty(options: PtyOptions, onData: (data: Uint8Array) => 
       // Node's sockets take `onread` (a TTY's stream is one); the typings list it only for connecting ones.
     } as SocketConstructorOpts);
   } catch (error) {
-    if (childSide !== undefined) closeSync(childSide);
+    closeChildSide();
     closeSync(term.fd);
-    try {
-      process.kill(term.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
+    kill('SIGKILL');
     throw error;
   }
   // The end of the output shows as EIO (every child side closed) or the end of the stream; either closes the reader.
@@ -156,12 +163,6 @@ export function startUnixPty(options: PtyOptions, onData: (data: Uint8Array) => 
       if (on) reader?.resume();
       else reader?.pause();
     },
-    kill(signal) {
-      try {
-        process.kill(term.pid, signal);
-      } catch {
-        // Already gone.
-      }
-    },
+    kill,
   };
 }

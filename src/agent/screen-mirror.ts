@@ -189,8 +189,9 @@ export class ScreenMirror {
     // Handed over to the worker without a copy when full enough; a trickle is copied out (a small buffer) so
     // that the batch's own is filled again, not made afresh every BATCH_MS.
     const filled = this.batch!.subarray(0, this.pendingBytes);
-    const data = this.pendingBytes >= HAND_OVER_BYTES ? filled : filled.slice();
-    if (data === filled) this.batch = undefined;
+    const handOver = this.pendingBytes >= HAND_OVER_BYTES;
+    const data = handOver ? filled : filled.slice();
+    if (handOver) this.batch = undefined;
     this.pendingBytes = 0;
     this.worker.post({ type: 'write', terminal: this.terminal, data, end: this.written, at: this.pendingAt }, [data.buffer]);
   }

@@ -68,6 +68,17 @@ function compare(a: readonly number[], b: readonly number[]): number {
   return 0;
 }
 
+/** What `answer` resolves to, or undefined if it takes longer than `timeoutMs`. */
+async function answerWithin<T>(answer: Promise<T>, timeoutMs: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
+  try {
+    return await Promise.race([answer, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Starts Node itself in a terminal and reads what it prints: the PTY binary loads and works. */
 async function checkPty(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CheckResult> {
   const what = `@lydell/node-pty ${packageVersion('@lydell/node-pty')} for ${process.platform}-${process.arch}`;
@@ -77,16 +88,11 @@ async function checkPty(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Chec
     const decoder = new TextDecoder();
     let text = '';
     const child = new PtyProcess({ command: process.execPath, args: ['-e', 'process.stdout.write("pty-" + "works")'], cwd: process.cwd(), env, cols: 80, rows: 24 }, (data) => (text += decoder.decode(data, { stream: true })));
-    let timer: NodeJS.Timeout | undefined;
-    const output = await Promise.race([
-      child.exit.then(() => text),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          void child.stop(0);
-          reject(new Error(`no answer within ${timeoutMs / 1000} s`));
-        }, timeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    const output = await answerWithin(child.exit.then(() => text), timeoutMs);
+    if (output === undefined) {
+      void child.stop(0);
+      throw new Error(`no answer within ${timeoutMs / 1000} s`);
+    }
     if (!output.includes('pty-works')) return bad('pty', `${what}: a command in a terminal printed ${JSON.stringify(output.slice(0, 80))}`, fix);
     return ok('pty', `${what} runs commands in a terminal`);
   } catch (error) {
@@ -101,10 +107,7 @@ async function checkMirror(timeoutMs: number): Promise<CheckResult> {
   const mirror = new ScreenMirror({ cols: 40, rows: 5, scrollback: 10 }, { progress: () => undefined, failed: (reason) => (failure = reason) });
   try {
     mirror.write(new TextEncoder().encode('mirror works'), 12);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
-    const lines = await Promise.race([mirror.lines(1), timeout]);
-    clearTimeout(timer);
+    const lines = await answerWithin(mirror.lines(1), timeoutMs);
     if (lines?.[0] === 'mirror works') return ok('mirror', `screen mirror (@xterm/headless ${packageVersion('@xterm/headless')}) works`);
     return bad('mirror', `the screen mirror does not work: ${failure ?? (lines ? `it drew ${JSON.stringify(lines)}` : 'no answer')}`, fix);
   } finally {
