@@ -1,9 +1,11 @@
 // The agent's pieces that need no PTY or socket: the output ring, the terminal-size policy, output as plain
-// lines, and a terminal's output stream answering a client whose snapshot cannot be had.
+// lines, and a terminal's output stream (answering a client whose snapshot cannot be had; reusing frames only
+// once written).
 
 import { describe, expect, it } from 'vitest';
 import type { OpenChannel } from '../src/agent/channel-host.js';
 import { ClientTable } from '../src/agent/client-table.js';
+import { FramePool } from '../src/agent/frame-pool.js';
 import { OutputLog } from '../src/agent/output-log.js';
 import { TerminalStream, type ScreenSource } from '../src/agent/terminal-stream.js';
 import type { Uplink } from '../src/agent/uplink.js';
@@ -131,6 +133,45 @@ describe('TerminalStream', () => {
     expect(snapshot && snapshot.type === FrameType.Snapshot && openSnapshot(snapshotKey(channel.keys.send, streamKey), snapshot)).toMatchObject({ kind: 'screen', data: new Uint8Array(0) });
     const output = inner.filter((frame) => frame.type === FrameType.Output).map((frame) => Buffer.from(openFrame(streamKey, frame as Frame & { type: typeof FrameType.Output })).toString());
     expect(output.join('')).toBe('hello from before\r\n');
+    stream.dispose();
+    clients.dispose();
+  });
+
+  it('seals live output into pooled frames and reuses a frame only once the uplink has written it', () => {
+    // An uplink that writes nothing until told: each frame is kept with a copy of what it held when sent.
+    const queued: Array<{ frame: Uint8Array; copy: Uint8Array; written: (() => void) | undefined }> = [];
+    const uplink: Uplink = { isOnline: true, send: (data, written) => (typeof data !== 'string' && queued.push({ frame: data, copy: data.slice(), written }), 0), onceBelow: () => undefined };
+    const clients = new ClientTable(uplink, () => undefined);
+    const frames = new FramePool();
+    const stream = new TerminalStream(1, uplink, { write: () => undefined, resize: () => undefined, pauseOutput: () => undefined }, clients, { frames });
+    stream.online();
+    const streamKey = fromBase64Url(stream.watchInfo().key);
+    const expected: Buffer[] = [];
+    const received: Buffer[] = [];
+    const deliver = (count: number): void => {
+      for (const item of queued.splice(0, count)) {
+        // What the socket would write now is what was sealed: nothing reused the frame meanwhile.
+        expect(Buffer.from(item.frame).equals(Buffer.from(item.copy))).toBe(true);
+        const frame = decodeFrame(item.frame);
+        if (frame.type === FrameType.Output) received.push(Buffer.from(openFrame(streamKey, frame)));
+        item.written?.();
+      }
+    };
+    for (let i = 0; i < 40; i++) {
+      // Short reads: each goes out at once as a frame of its own.
+      const chunk = Buffer.alloc(100 + i, 0x41 + (i % 26));
+      expected.push(chunk);
+      stream.output(chunk);
+      if (i % 3 === 2) deliver(2); // the uplink writes less than is sent: frames pile up, then drain
+    }
+    expect(queued.length).toBeGreaterThan(4); // more frames waiting than the pool keeps idle
+    deliver(queued.length);
+    expect(Buffer.concat(received).equals(Buffer.concat(expected))).toBe(true);
+    expect(frames.idleCount).toBe(4); // at most four are kept once all are written
+    // Frames came from the pool: each is a view of a frame-sized buffer.
+    stream.output(Buffer.from('x'));
+    expect(queued[0]!.frame.buffer.byteLength).toBe(frames.frameBytes);
+    expect(frames.idleCount).toBe(3);
     stream.dispose();
     clients.dispose();
   });

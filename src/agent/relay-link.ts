@@ -93,9 +93,11 @@ export class RelayLink {
     this.connect();
   }
 
-  /** Sends a frame if online; returns the bytes waiting to be written (0 when offline). */
-  send(data: string | Uint8Array): number {
-    return this.online && this.peer ? this.peer.send(data) : 0;
+  /** Sends a frame if online; returns the bytes waiting to be written (0 when offline). `written`: see Uplink. */
+  send(data: string | Uint8Array, written?: () => void): number {
+    if (this.online && this.peer) return this.peer.send(data, written);
+    written?.();
+    return 0;
   }
 
   /** Sends a control message if online. */

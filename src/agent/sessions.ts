@@ -7,6 +7,7 @@
 import type { InputRecord, Resume, SessionInfo } from '../protocol/index.js';
 import type { OpenChannel } from './channel-host.js';
 import type { ClientTable } from './client-table.js';
+import { FramePool } from './frame-pool.js';
 import { TerminalSession, type SessionEvents, type SessionSettings, type SessionSpec } from './terminal-session.js';
 import type { Uplink } from './uplink.js';
 
@@ -35,15 +36,19 @@ export class Sessions {
   private nextTerminal = 1;
   /** Starts under way (their program is being started). */
   private starting = 0;
+  /** What every session starts with, the memory for their output frames included. */
+  private readonly settings: SessionSettings;
 
   constructor(
     private readonly uplink: Uplink,
     private readonly clients: ClientTable,
-    private readonly settings: SessionSettings,
+    settings: SessionSettings,
     /** Sessions a link holder may have at once (running, or ended and not dismissed). */
     readonly max: number,
     private readonly events: SessionsEvents,
-  ) {}
+  ) {
+    this.settings = { frames: new FramePool(), ...settings };
+  }
 
   get(terminal: number): TerminalSession | undefined {
     return this.sessions.get(terminal);

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { MAX_ATTENTION_MESSAGE, MAX_NAME_LENGTH, MAX_TEXT_LENGTH, printable, type AttentionEvent, type ExitStatus, type SessionInfo, type SessionKind } from '../protocol/index.js';
 import { AttentionChannel, type HookEvent, type HookPermission } from './attention-channel.js';
 import type { ClientTable } from './client-table.js';
+import type { FramePool } from './frame-pool.js';
 import { plainLines } from './plain-lines.js';
 import { PtyProcess, type PtyExit } from './pty-process.js';
 import { ScreenMirror } from './screen-mirror.js';
@@ -45,6 +46,8 @@ export interface SessionSettings {
   pace?: TerminalStreamOptions['pace'];
   /** Record every session (session-recorder.ts); undefined: none is. */
   recording?: RecordingSettings;
+  /** Memory for the sessions' output frames (frame-pool.ts), shared by them; without it each frame is new. */
+  frames?: FramePool;
 }
 
 /** What a session reports to the agent. */
@@ -135,6 +138,7 @@ export class TerminalSession {
         bufferSize: settings.bufferSize,
         screen: this.mirror,
         pace: settings.pace,
+        frames: settings.frames,
         onSnapshotFailed: (message) => this.events.warning(this, `a screen snapshot failed (${message}); the client got the output held instead`),
       },
     );

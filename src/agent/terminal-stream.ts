@@ -25,6 +25,7 @@ import {
 } from '../protocol/index.js';
 import type { OpenChannel } from './channel-host.js';
 import type { ClientTable } from './client-table.js';
+import type { FramePool } from './frame-pool.js';
 import { OutputLog } from './output-log.js';
 import { Pace, type PaceOptions } from './pace.js';
 import { SizePolicy, type Size } from './size-policy.js';
@@ -67,6 +68,8 @@ export interface TerminalStreamOptions {
   pace?: PaceOptions;
   /** A snapshot could not be made or sent (the client gets the bytes held instead). */
   onSnapshotFailed?(message: string): void;
+  /** Memory for live output's frames, reused once written (the agent's, shared by its sessions); without it each frame is new. */
+  frames?: FramePool;
 }
 
 /**
@@ -291,7 +294,7 @@ export class TerminalStream {
     while (this.sent < this.log.end && !this.uplinkFull && this.uplink.isOnline) {
       if (this.sent < this.log.start) this.sent = this.log.start; // clients that miss this part are synced
       const chunk = this.log.read(this.sent, MAX_OUTPUT_CHUNK);
-      const waiting = this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk));
+      const waiting = this.sendOutput(chunk);
       this.sent += chunk.length;
       if (waiting > this.highWater) {
         this.uplinkFull = true;
@@ -302,6 +305,14 @@ export class TerminalStream {
       }
     }
     this.settleFlush();
+  }
+
+  /** Seals live output at `sent` into a frame (from the pool, given back once written) and sends it; returns the bytes waiting. */
+  private sendOutput(chunk: Uint8Array): number {
+    const frames = this.options.frames;
+    if (!frames) return this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk));
+    const room = frames.take();
+    return this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk, room), () => frames.give(room));
   }
 
   private isFlushed(): boolean {

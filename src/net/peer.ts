@@ -3,8 +3,12 @@
 
 /** One connected agent or client, as the hub sees it. */
 export interface Peer {
-  /** Queues a text (string) or binary frame; returns the bytes now waiting to be written to this peer. */
-  send(data: string | Uint8Array): number;
+  /**
+   * Queues a text (string) or binary frame; returns the bytes now waiting to be written to this peer.
+   * `written` is called once `data` is no longer needed (written to the socket, or dropped with the
+   * connection): only then may its memory be reused.
+   */
+  send(data: string | Uint8Array, written?: () => void): number;
   /** The bytes waiting to be written to this peer now. */
   readonly waiting: number;
   /** Closes the connection with a close code from CloseCode and a short reason. */

@@ -25,9 +25,21 @@ export class SocketPeer implements Peer {
 
   constructor(private readonly ws: WebSocket) {}
 
-  send(data: string | Uint8Array): number {
-    if (this.ws.readyState !== this.ws.OPEN) return 0;
-    this.ws.send(data, this.flushed);
+  send(data: string | Uint8Array, written?: () => void): number {
+    if (this.ws.readyState !== this.ws.OPEN) {
+      written?.();
+      return 0;
+    }
+    // `ws` calls back once the socket has written the frame, or with an error once it cannot.
+    this.ws.send(
+      data,
+      written
+        ? () => {
+            written();
+            this.flushed();
+          }
+        : this.flushed,
+    );
     return this.ws.bufferedAmount;
   }
 

@@ -149,9 +149,11 @@ function checkU32(value: number, what: string): void {
  * A frame of type `type` whose header holds `number` (a terminal or a sequence number) and, when given, the
  * stream position `offset`, followed by `plaintext` sealed with `key` (the header is the associated data).
  */
-function sealed(type: number, number: number, offset: number | undefined, key: Uint8Array, plaintext: Uint8Array): Uint8Array<ArrayBuffer> {
+function sealed(type: number, number: number, offset: number | undefined, key: Uint8Array, plaintext: Uint8Array, room?: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
   const headerSize = offset === undefined ? SEQ_HEADER : OFFSET_HEADER;
-  const out = new Uint8Array(headerSize + SEAL_OVERHEAD + plaintext.length);
+  const size = headerSize + SEAL_OVERHEAD + plaintext.length;
+  if (room && room.length < size) throw new RangeError(`a frame of ${size} bytes does not fit in ${room.length}`);
+  const out = room ? room.subarray(0, size) : new Uint8Array(size);
   out[0] = type;
   putU32(out, 1, number);
   if (offset !== undefined) putPosition(out, 5, offset);
@@ -170,11 +172,19 @@ export function continuation(position: number, offset: number, length: number): 
   return offset + length <= position && (length > 0 || offset < position) ? 'repeats' : 'continues';
 }
 
-/** Seals output bytes of a terminal at stream position `offset` into an OUTPUT frame. */
-export function sealOutput(key: Uint8Array, terminal: number, offset: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
+/** Bytes of an OUTPUT frame holding `length` bytes of output. */
+export function outputFrameBytes(length: number): number {
+  return OFFSET_HEADER + SEAL_OVERHEAD + length;
+}
+
+/**
+ * Seals output bytes of a terminal at stream position `offset` into an OUTPUT frame: a new array, or the
+ * start of `room` (which must hold outputFrameBytes(data.length); RangeError otherwise), to reuse memory.
+ */
+export function sealOutput(key: Uint8Array, terminal: number, offset: number, data: Uint8Array, room?: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
   checkU32(terminal, 'terminal');
   checkPosition(offset, 'offset');
-  return sealed(FrameType.Output, terminal, offset, key, data);
+  return sealed(FrameType.Output, terminal, offset, key, data, room);
 }
 
 /**
