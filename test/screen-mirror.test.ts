@@ -309,6 +309,25 @@ describe('the screen mirror', () => {
     reference.dispose();
   });
 
+  it('lends full batches to its worker and fills the ones it gives back: a flood read 4 KiB at a time stays exact on screen', async () => {
+    const settings = { cols: 80, rows: 24, scrollback: 100 };
+    const { mirror, reference, screen } = besideReference(settings);
+    // 4 MiB of coloured lines (parsed, none skipped), batch after batch lent; every 64 reads the worker is asked
+    // something, so the batches lent before are back and the next are filled in memory the worker had.
+    const line = (i: number): string => `\x1b[3${i % 8}m${String(i).padStart(90, '-')}\x1b[0m\r\n`;
+    const data = bytes(Array.from({ length: 42_000 }, (_, i) => line(i)).join(''));
+    for (let at = 0, reads = 1; at < data.length; at += 4096, reads++) {
+      const chunk = data.subarray(at, at + 4096);
+      reference.write(chunk);
+      mirror.write(chunk, at + chunk.length);
+      if (reads % 64 === 0) await mirror.stats();
+    }
+    expect((await mirror.snapshot(64 << 20))?.data).toBe(await screen());
+    const stats = await mirror.stats();
+    expect(stats!.parsedBytes + stats!.skippedBytes).toBe(data.length);
+    reference.dispose();
+  });
+
   it('skips most of a long listing, and shows its end exactly', async () => {
     const settings = { cols: 80, rows: 24, scrollback: 1000 };
     const mirror = new ScreenMirror(settings, { progress: () => undefined, failed: (reason) => expect.fail(reason) });

@@ -16,7 +16,8 @@ export interface MirrorSettings {
 export type MirrorRequest = { terminal: number } & (
   /** `recording`: the session is recorded too (from `at`). */
   | { type: 'open'; settings: MirrorSettings; recording?: { settings: RecordingSettings; session: RecordedSession; at: number } }
-  | { type: 'write'; data: Uint8Array; end: number; at: number }
+  /** `lent`: `data` fills the start of a batch the agent reuses; the worker keeps a copy and hands the batch back in `parsed`. */
+  | { type: 'write'; data: Uint8Array<ArrayBuffer>; end: number; at: number; lent?: true }
   | { type: 'resize'; cols: number; rows: number; at: number }
   /** For the recording: what a client typed (`i`), or a marker (`m`). */
   | { type: 'record'; code: 'i' | 'm'; data: string; at: number }
@@ -29,7 +30,8 @@ export type MirrorRequest = { terminal: number } & (
 
 /** Worker → main thread. */
 export type MirrorResponse = { terminal: number } & (
-  | { type: 'parsed'; end: number }
+  /** `lent`: the batch lent with the output (write's `lent`), given back. */
+  | { type: 'parsed'; end: number; lent?: ArrayBuffer }
   | { type: 'snapshot'; id: number; offset: number; data: string }
   | { type: 'lines'; id: number; lines: string[] }
   | { type: 'stats'; id: number; stats: MirrorStats }

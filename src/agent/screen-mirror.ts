@@ -22,8 +22,10 @@ export type { MirrorSettings, MirrorStats } from './mirror-messages.js';
 const BATCH_BYTES = 256 * 1024;
 const BATCH_MS = 10;
 /**
- * A batch at least this full is handed over to the worker as it lies (a fresh one is made for the next);
- * a smaller one, a trickle of output, is copied out and its buffer filled again.
+ * A batch at least this full is lent to the worker as it lies, which copies what it keeps and gives the
+ * batch back (the spare); meanwhile the next batch is the spare from before, or a new one. A smaller batch,
+ * a trickle of output, is copied out and its buffer filled again. During a flood, new batches for every
+ * 256 KiB were off-heap memory the engine counts, and that started full collections every few dozen MiB.
  */
 const HAND_OVER_BYTES = BATCH_BYTES / 2;
 
@@ -63,6 +65,8 @@ export class ScreenMirror {
   private state: MirrorState = { kind: 'running' };
   /** Output waiting to be posted, copied in as it comes (what `write` is given is only lent); made when needed. */
   private batch: Uint8Array<ArrayBuffer> | undefined;
+  /** A batch the worker gave back, to fill next. */
+  private spare: Uint8Array<ArrayBuffer> | undefined;
   private pendingBytes = 0;
   /** Posts what waits once BATCH_MS passed since the first of it arrived. */
   private batchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -107,6 +111,10 @@ export class ScreenMirror {
     if (this.state.kind !== 'running') return;
     if (this.pendingBytes + data.length > BATCH_BYTES) this.post();
     if (this.pendingBytes === 0) this.pendingAt = now();
+    if (!this.batch) {
+      this.batch = this.spare;
+      this.spare = undefined;
+    }
     if (!this.batch || this.batch.length < data.length) this.batch = new Uint8Array(Math.max(BATCH_BYTES, data.length));
     this.batch.set(data, this.pendingBytes);
     this.pendingBytes += data.length;
@@ -151,6 +159,7 @@ export class ScreenMirror {
   async close(): Promise<void> {
     this.post();
     this.batch = undefined;
+    this.spare = undefined;
     if (this.state.kind === 'running') this.state = { kind: 'closed' };
     clearTimeout(this.batchTimer);
     this.settleWaiting();
@@ -172,6 +181,7 @@ export class ScreenMirror {
     if (this.state.kind !== 'running') return;
     this.state = { kind: 'failed', reason };
     this.batch = undefined;
+    this.spare = undefined;
     this.pendingBytes = 0;
     this.settleWaiting();
     this.events.failed(reason);
@@ -186,20 +196,21 @@ export class ScreenMirror {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
     if (this.pendingBytes === 0 || this.state.kind !== 'running') return;
-    // Handed over to the worker without a copy when full enough; a trickle is copied out (a small buffer) so
-    // that the batch's own is filled again, not made afresh every BATCH_MS.
+    // Lent to the worker without a copy when full enough (HAND_OVER_BYTES); a trickle is copied out (a small
+    // buffer) so that the batch's own is filled again, not made afresh every BATCH_MS.
     const filled = this.batch!.subarray(0, this.pendingBytes);
-    const handOver = this.pendingBytes >= HAND_OVER_BYTES;
-    const data = handOver ? filled : filled.slice();
-    if (handOver) this.batch = undefined;
+    const lend = this.pendingBytes >= HAND_OVER_BYTES;
+    const data = lend ? filled : filled.slice();
+    if (lend) this.batch = undefined;
     this.pendingBytes = 0;
-    this.worker.post({ type: 'write', terminal: this.terminal, data, end: this.written, at: this.pendingAt }, [data.buffer]);
+    this.worker.post({ type: 'write', terminal: this.terminal, data, end: this.written, at: this.pendingAt, ...(lend ? { lent: true as const } : {}) }, [data.buffer]);
   }
 
   private receive(message: MirrorResponse): void {
     if (message.type === 'warning') return this.events.warning?.(message.message);
     if (message.type === 'closed') return;
     if (message.type === 'parsed') {
+      if (message.lent?.byteLength === BATCH_BYTES && this.state.kind === 'running') this.spare = new Uint8Array(message.lent);
       this.parsed = message.end;
       this.events.progress();
       return;

@@ -31,12 +31,16 @@ parentPort!.on('message', (request: MirrorRequest) => {
   if (!terminal) return;
   const recorder = recorders.get(id);
   switch (request.type) {
-    case 'write':
-      recorder?.out(request.data, request.at);
-      terminal.write(request.data, request.end);
+    case 'write': {
+      // A lent batch goes back at once (the agent fills it again): what is kept of it is copied.
+      const data = request.lent ? request.data.slice() : request.data;
+      recorder?.out(data, request.at);
+      terminal.write(data, request.end);
       // Taken: what a terminal holds is bounded, so the agent need not wait for it to be parsed.
-      post({ type: 'parsed', terminal: id, end: request.end });
+      if (request.lent) parentPort!.postMessage({ type: 'parsed', terminal: id, end: request.end, lent: request.data.buffer } satisfies MirrorResponse, [request.data.buffer]);
+      else post({ type: 'parsed', terminal: id, end: request.end });
       return;
+    }
     case 'resize':
       recorder?.resize(request.cols, request.rows, request.at);
       terminal.resize(request.cols, request.rows);
