@@ -157,21 +157,28 @@ describe('TerminalStream', () => {
         item.written?.();
       }
     };
-    for (let i = 0; i < 40; i++) {
+    const print = (i: number): void => {
       // Short reads: each goes out at once as a frame of its own.
       const chunk = Buffer.alloc(100 + i, 0x41 + (i % 26));
       expected.push(chunk);
       stream.output(chunk);
-      if (i % 3 === 2) deliver(2); // the uplink writes less than is sent: frames pile up, then drain
+    };
+    for (let i = 0; i < 12; i++) print(i);
+    // More frames waiting than the pool lends: the first eight in its room, the rest made to measure.
+    const pooled = (item: { frame: Uint8Array }): boolean => item.frame.buffer.byteLength === frames.frameBytes;
+    expect(queued.map(pooled)).toEqual([...Array(8).fill(true), ...Array(4).fill(false)]);
+    expect(frames.counts.lent).toBe(8);
+    for (let i = 12; i < 60; i++) {
+      print(i);
+      if (i % 3 === 2) deliver(2); // the uplink writes less than is sent: frames pile up, and rooms come back
     }
-    expect(queued.length).toBeGreaterThan(4); // more frames waiting than the pool keeps idle
+    expect(queued.filter(pooled).length).toBe(frames.counts.lent);
     deliver(queued.length);
     expect(Buffer.concat(received).equals(Buffer.concat(expected))).toBe(true);
-    expect(frames.idleCount).toBe(4); // at most four are kept once all are written
-    // Frames came from the pool: each is a view of a frame-sized buffer.
+    expect(frames.counts).toEqual({ idle: 4, lent: 0 }); // at most four are kept once all are written
     stream.output(Buffer.from('x'));
     expect(queued[0]!.frame.buffer.byteLength).toBe(frames.frameBytes);
-    expect(frames.idleCount).toBe(3);
+    expect(frames.counts).toEqual({ idle: 3, lent: 1 });
     stream.dispose();
     clients.dispose();
   });

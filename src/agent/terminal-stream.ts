@@ -307,12 +307,12 @@ export class TerminalStream {
     this.settleFlush();
   }
 
-  /** Seals live output at `sent` into a frame (from the pool, given back once written) and sends it; returns the bytes waiting. */
+  /** Seals live output at `sent` into a frame (the pool's while it lends, given back once written) and sends it; returns the bytes waiting. */
   private sendOutput(chunk: Uint8Array): number {
     const frames = this.options.frames;
-    if (!frames) return this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk));
-    const room = frames.take();
-    return this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk, room), () => frames.give(room));
+    const room = frames?.take();
+    if (!room) return this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk));
+    return this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk, room), () => frames!.give(room));
   }
 
   private isFlushed(): boolean {
