@@ -311,8 +311,8 @@ export class TerminalStream {
   private sendOutput(chunk: Uint8Array): number {
     const frames = this.options.frames;
     const room = frames?.take();
-    if (!room) return this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk));
-    return this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk, room), () => frames!.give(room));
+    if (!frames || !room) return this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk));
+    return this.uplink.send(sealOutput(this.streamKey, this.terminal, this.sent, chunk, room), () => frames.give(room));
   }
 
   private isFlushed(): boolean {
