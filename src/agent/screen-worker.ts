@@ -10,7 +10,7 @@ import { SessionRecorder } from './session-recorder.js';
 
 const terminals = new Map<number, MirrorTerminal>();
 const recorders = new Map<number, SessionRecorder>();
-const post = (message: MirrorResponse): void => parentPort!.postMessage(message);
+const post = (message: MirrorResponse, transfer: ArrayBuffer[] = []): void => parentPort!.postMessage(message, transfer);
 
 parentPort!.on('message', (request: MirrorRequest) => {
   const { terminal: id } = request;
@@ -37,7 +37,7 @@ parentPort!.on('message', (request: MirrorRequest) => {
       recorder?.out(data, request.at);
       terminal.write(data, request.end);
       // Taken: what a terminal holds is bounded, so the agent need not wait for it to be parsed.
-      if (request.lent) parentPort!.postMessage({ type: 'parsed', terminal: id, end: request.end, lent: request.data.buffer } satisfies MirrorResponse, [request.data.buffer]);
+      if (request.lent) post({ type: 'parsed', terminal: id, end: request.end, lent: request.data.buffer }, [request.data.buffer]);
       else post({ type: 'parsed', terminal: id, end: request.end });
       return;
     }
