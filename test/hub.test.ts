@@ -431,6 +431,56 @@ describe('Hub', () => {
     expect(flows()).toEqual([null, 1005, 51_000]);
   });
 
+  it('flow control: the window grows to what a fast client processes in flowWindowMs, up to its most; a slow client keeps the least', () => {
+    let now = 0;
+    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, flowWindowMax: 8000, flowWindowMs: 50, now: () => now });
+    const fast = join(new FakePeer());
+    answer(fast, [empty()]);
+    live(0, 'x'.repeat(100_000));
+    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
+    const ack = (client: ClientHandle, offset: number, at: number): void => {
+      now = at;
+      hub.clientMessage(client, { type: 'ack', terminal: 1, offset });
+    };
+    ack(fast, 1000, 0);
+    expect(flows()).toEqual([null, 2000]); // nothing measured yet: the least window
+    ack(fast, 3000, 30);
+    expect(flows()).toEqual([null, 2000, 4000]); // a span shorter than 50 ms measures nothing
+    ack(fast, 6000, 50);
+    expect(flows()).toEqual([null, 2000, 4000, 11_000]); // 5,000 bytes in 50 ms: 100 a ms, a window of 5,000
+    ack(fast, 16_000, 100);
+    expect(flows()).toEqual([null, 2000, 4000, 11_000, 24_000]); // 200 a ms would be 10,000: the most is 8,000
+    // A second client, its pace not known yet, paces too: the least window, from the slowest position.
+    const slow = join(new FakePeer(), { resume: { stream, offset: 16_000 } });
+    expect(flows().at(-1)).toBe(17_000);
+    answer(slow, [out(16_000, 'y'.repeat(1000))]);
+    ack(slow, 16_100, 150);
+    ack(fast, 26_000, 160);
+    ack(slow, 16_200, 200); // 2 bytes a ms: a window of 100, so the least
+    ack(fast, 36_000, 210);
+    expect(flows().at(-1)).toBe(17_200);
+    // Time without acknowledgements measures slow: after a quiet second, the fast client alone starts from the least.
+    hub.disconnectClient(slow);
+    now = 2500;
+    hub.tick();
+    ack(fast, 40_000, 3000);
+    expect(flows().at(-1)).toBe(41_000);
+  });
+
+  it('flow control: a client brought back by a snapshot does not count the output it skipped as processed', () => {
+    let now = 0;
+    const { hub, agent, answer, join } = setup({ flowWindow: 1000, flowWindowMax: 8000, flowWindowMs: 50, now: () => now });
+    const client = join(new FakePeer(), { resume: { stream, offset: 5 } });
+    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
+    hub.clientMessage(client, { type: 'ack', terminal: 1, offset: 5 });
+    now = 60;
+    answer(client, [sealSnapshot(KEY, 1, 50_000, utf8('the screen'))]);
+    hub.clientMessage(client, { type: 'ack', terminal: 1, offset: 50_000 });
+    now = 120;
+    hub.clientMessage(client, { type: 'ack', terminal: 1, offset: 50_000 });
+    expect(flows()).toEqual([null, 1005, 51_000]); // 50,000 bytes "in 60 ms" would have been the most
+  });
+
   it('refuses clients beyond the per-agent cap', () => {
     const { hub } = setup({ maxClientsPerAgent: 2 });
     hub.connectClient(agentId, new FakePeer(), clientHello());

@@ -155,7 +155,12 @@ export const commands = {
       'flow-window': {
         type: 'string',
         value: 'BYTES',
-        help: 'Output a program may get ahead of the slowest watching client, e.g. 512K (default 512 KiB).',
+        help: 'Output a program may get ahead of the slowest watching client, at least, e.g. 512K (default 512 KiB).',
+      },
+      'flow-window-max': {
+        type: 'string',
+        value: 'BYTES',
+        help: 'The most it may get ahead of a client that processes output fast: about 50 ms of that client\'s pace, up to this (default 4M). Equal to --flow-window: a fixed window.',
       },
       'max-connections': {
         type: 'string',

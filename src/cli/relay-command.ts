@@ -63,7 +63,10 @@ export async function relayCommand(parsed: Parsed, printer: Printer): Promise<nu
     database: (v.database as string | undefined) ?? process.env.CCREMOTE_DATABASE,
     ...(metricsAt ? { metrics: metricsAt } : {}),
     groupTtlMs: v['group-ttl'] !== undefined ? parseDuration(v['group-ttl'] as string, 'group record TTL') : undefined,
-    hub: v['flow-window'] !== undefined ? { flowWindow: parseBytes(v['flow-window'] as string, 'flow window') } : undefined,
+    hub: {
+      ...(v['flow-window'] !== undefined ? { flowWindow: parseBytes(v['flow-window'] as string, 'flow window') } : {}),
+      ...(v['flow-window-max'] !== undefined ? { flowWindowMax: parseBytes(v['flow-window-max'] as string, 'largest flow window') } : {}),
+    },
     connectionLimits: {
       total: parseCount(v['max-connections'] as string | undefined, '--max-connections'),
       perAddress: parseCount(v['max-connections-per-address'] as string | undefined, '--max-connections-per-address'),

@@ -25,20 +25,28 @@ import {
   type SnapshotFrame,
 } from '../protocol/index.js';
 import type { Peer } from '../net/peer.js';
+import { DrainRate, flowWindow, type WindowBounds } from './drain-rate.js';
 
 /** Bytes waiting for a peer above which answers to its own messages are dropped (64 KiB); see HubOptions. */
 export const DEFAULT_REPLY_HIGH_WATER = 64 * 1024;
 
 /** Settings of a Hub. */
 export interface HubOptions {
-  /** Bytes waiting for one client above which it stops getting live output (default 2 MiB). */
+  /** Bytes waiting for one client above which it stops getting live output (default 4 MiB, the largest flow window). */
   clientHighWater?: number;
   /** Bytes waiting below which a client that fell behind is synced again (default 512 KiB). */
   clientLowWater?: number;
   /** Clients one agent may have at once (default 32). */
   maxClientsPerAgent?: number;
-  /** Flow control: output an agent may read beyond what its slowest pacing client has processed (default 512 KiB). */
+  /**
+   * Flow control: output an agent may read beyond what its slowest pacing client has processed, at least
+   * (default 512 KiB). The window holds `flowWindowMs` of that client's processing rate, up to `flowWindowMax`.
+   */
   flowWindow?: number;
+  /** Flow control: the most the window grows to for clients that process output fast (default 4 MiB; never below `flowWindow`). */
+  flowWindowMax?: number;
+  /** Flow control: the window holds this many ms of the slowest pacing client's processing rate (default 50). */
+  flowWindowMs?: number;
   /**
    * Flow control while someone types into a flood: the window for TYPING_MS after a key from a client that
    * had more than this much output unprocessed (default 64 KiB; never above `flowWindow`). See `typed`.
@@ -98,6 +106,8 @@ interface Client extends ClientHandle {
   acked: number | null;
   /** When it last acknowledged, in ms. */
   ackedAt: number;
+  /** How fast it processes output (from its acknowledgements), for the flow window. */
+  readonly drain: DrainRate;
 }
 
 /** One of an agent's terminals: its output stream, and its flow control. */
@@ -153,7 +163,7 @@ export class Hub {
   private readonly highWater: number;
   private readonly lowWater: number;
   private readonly maxClients: number;
-  private readonly window: number;
+  private readonly window: WindowBounds;
   private readonly typingWindow: number;
   private readonly stallMs: number;
   private readonly replyHighWater: number;
@@ -165,11 +175,14 @@ export class Hub {
   private bytesFromClients = 0;
 
   constructor(options: HubOptions = {}) {
-    this.highWater = options.clientHighWater ?? 2 << 20;
+    const least = options.flowWindow ?? 512 * 1024;
+    const most = Math.max(least, options.flowWindowMax ?? 4 << 20);
+    this.window = { least, most, ms: options.flowWindowMs ?? 50 };
+    // As much as the largest window: a client that keeps up never has more than that waiting at the relay.
+    this.highWater = options.clientHighWater ?? 4 << 20;
     this.lowWater = options.clientLowWater ?? 512 * 1024;
     this.maxClients = options.maxClientsPerAgent ?? 32;
-    this.window = options.flowWindow ?? 512 * 1024;
-    this.typingWindow = Math.min(options.typingWindow ?? 64 * 1024, this.window);
+    this.typingWindow = Math.min(options.typingWindow ?? 64 * 1024, least);
     this.stallMs = options.stallMs ?? 2000;
     this.replyHighWater = options.replyHighWater ?? DEFAULT_REPLY_HIGH_WATER;
     this.now = options.now ?? Date.now;
@@ -357,6 +370,7 @@ export class Hub {
       lagging: false,
       acked: null,
       ackedAt: this.now(),
+      drain: new DrainRate(),
     };
     agent.clients.set(client.number, client);
     this.clientCount++;
@@ -383,6 +397,7 @@ export class Hub {
       // Nobody can have processed more than it was sent.
       client.acked = Math.min(message.offset, client.position);
       client.ackedAt = this.now();
+      client.drain.acked(client.acked, client.ackedAt);
       const agent = this.agents.get(client.agentId)!;
       const terminal = agent.terminals.get(client.terminal);
       if (terminal) this.updateFlow(agent, terminal);
@@ -463,6 +478,7 @@ export class Hub {
     // from its departed self, if it was one).
     client.acked = continues ? resume.offset : null;
     client.ackedAt = this.now();
+    client.drain.reset();
     terminal.departed.delete(client.session);
     this.updateFlow(agent, terminal);
     this.requestSync(agent, client);
@@ -474,6 +490,7 @@ export class Hub {
     const acked = client.acked;
     client.terminal = null;
     client.acked = null;
+    client.drain.reset();
     client.syncRequested++; // answers on their way are for the old watch
     client.awaitingAnswer = false;
     if (!terminal) return;
@@ -510,16 +527,23 @@ export class Hub {
       client.stream = terminal.stream;
       // The answer starts here: what the client lacked before it (gone from the agent's buffer, or replaced
       // by a snapshot) is no output it has to process, so it does not hold the agent back.
-      if (client.acked !== null && client.acked < frame.offset) client.acked = frame.offset;
+      if (client.acked !== null && client.acked < frame.offset) {
+        client.acked = frame.offset;
+        client.drain.restart();
+      }
     }
     client.position = frame.type === FrameType.Snapshot ? frame.offset : frame.offset + frame.length;
-    if (client.acked !== null && client.acked > client.position) client.acked = null; // a new stream
+    if (client.acked !== null && client.acked > client.position) {
+      client.acked = null; // a new stream
+      client.drain.reset();
+    }
     this.send(agent, terminal, client, bytes);
   }
 
   /**
    * Flow control: the agent may read output up to what the slowest pacing client has processed, plus
-   * the window, so every client that keeps up receives every byte. A client paces while it keeps
+   * the window (drain-rate.ts: what the slowest of them processes in `flowWindowMs`, within its bounds;
+   * the least while a departed client paces), so every client that keeps up receives every byte. A client paces while it keeps
    * acknowledging; one that stalls (a phone in a tunnel) stops pacing after `stallMs`, so it never
    * holds the program back for long, and catches up by sync later. Read-only clients never pace: a
    * viewer cannot slow the program down. With no pacing client there is no limit.
@@ -528,16 +552,22 @@ export class Hub {
     if (!agent.peer) return;
     const now = this.now();
     let slowest: number | null = null;
+    let slowestRate = Infinity;
     for (const c of agent.clients.values()) {
       if (c.terminal !== terminal.number || c.acked === null || c.lagging || c.readOnly || c.stream !== terminal.stream) continue;
       if (c.position !== c.acked && now - c.ackedAt > this.stallMs) continue; // stalled
       if (slowest === null || c.acked < slowest) slowest = c.acked;
+      slowestRate = Math.min(slowestRate, c.drain.perMs);
     }
     for (const [session, d] of terminal.departed) {
-      if (now - d.since > this.stallMs) terminal.departed.delete(session);
-      else if (slowest === null || d.acked < slowest) slowest = d.acked;
+      if (now - d.since > this.stallMs) {
+        terminal.departed.delete(session);
+        continue;
+      }
+      if (slowest === null || d.acked < slowest) slowest = d.acked;
+      slowestRate = 0; // how fast it will be back is not known: the least window
     }
-    const window = this.typing(terminal) ? this.typingWindow : this.window;
+    const window = this.typing(terminal) ? this.typingWindow : flowWindow(slowestRate, this.window);
     const limit = slowest === null ? null : slowest + window;
     // Every new connection hears the limit, "none" included. (An agent that lost its relay keeps its old
     // pace by itself for the clients it had until they are back: a relay that has just started knows none.)
