@@ -2,7 +2,8 @@
 // and the flow window that follows from it. A fixed window is either too small for a fast client (the agent
 // waits for acknowledgements while every process on the way has spare time) or too large for a slow one (a
 // key's echo, or the prompt after Ctrl-C, waits behind all of it). So the window holds about as much output
-// as the slowest pacing client processes in `windowMs`, between a least window and a most.
+// as the slowest pacing client processes in a few tens of ms (the hub's `flowWindowMs`), between a least window
+// and a most.
 
 /** Shortest span a rate is measured over, in ms (clocks may tick in whole milliseconds). */
 const SPAN_MS = 50;

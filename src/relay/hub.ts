@@ -178,7 +178,7 @@ export class Hub {
     const least = options.flowWindow ?? 512 * 1024;
     const most = Math.max(least, options.flowWindowMax ?? 4 << 20);
     this.window = { least, most, ms: options.flowWindowMs ?? 50 };
-    // As much as the largest window: a client that keeps up never has more than that waiting at the relay.
+    // Its default is the largest window's: with both, a client that keeps up never has more waiting here.
     this.highWater = options.clientHighWater ?? 4 << 20;
     this.lowWater = options.clientLowWater ?? 512 * 1024;
     this.maxClients = options.maxClientsPerAgent ?? 32;
@@ -543,10 +543,10 @@ export class Hub {
   /**
    * Flow control: the agent may read output up to what the slowest pacing client has processed, plus
    * the window (drain-rate.ts: what the slowest of them processes in `flowWindowMs`, within its bounds;
-   * the least while a departed client paces), so every client that keeps up receives every byte. A client paces while it keeps
-   * acknowledging; one that stalls (a phone in a tunnel) stops pacing after `stallMs`, so it never
-   * holds the program back for long, and catches up by sync later. Read-only clients never pace: a
-   * viewer cannot slow the program down. With no pacing client there is no limit.
+   * the least while a departed client paces), so every client that keeps up receives every byte. A
+   * client paces while it keeps acknowledging; one that stalls (a phone in a tunnel) stops pacing after
+   * `stallMs`, so it never holds the program back for long, and catches up by sync later. Read-only
+   * clients never pace: a viewer cannot slow the program down. With no pacing client there is no limit.
    */
   private updateFlow(agent: Agent, terminal: Terminal): void {
     if (!agent.peer) return;
