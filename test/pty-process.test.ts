@@ -85,6 +85,37 @@ describe.skipIf(process.platform === 'win32')('PTY process', () => {
     }
   });
 
+  it('stops reading at once when paused from inside a read, in the middle of a flood', async () => {
+    // A flood is read in runs of full reads with no wait between them (pty-unix.ts): a pause asked by the
+    // reader of one read must still end the run before the next.
+    const chunks: Uint8Array[] = [];
+    let reads = 0;
+    let paused = false;
+    let readWhilePaused = 0;
+    let pauses = 0;
+    const pty: PtyProcess = new PtyProcess({ command: '/bin/sh', args: ['-c', 'seq 1 200000; exec sleep 60'], cwd: dir, env: { PATH: process.env.PATH }, cols: 80, rows: 24 }, (data) => {
+      if (paused) readWhilePaused++;
+      chunks.push(data.slice());
+      if (++reads % 5 === 0) {
+        paused = true;
+        pauses++;
+        pty.pauseOutput(true);
+        setTimeout(() => {
+          paused = false;
+          pty.pauseOutput(false);
+        }, 1);
+      }
+    });
+    const text = (): string => Buffer.concat(chunks).toString('latin1');
+    await waitFor(() => text().endsWith('\r\n200000\r\n'), 30_000, 'the whole of seq');
+    expect(pauses).toBeGreaterThan(50);
+    expect(readWhilePaused).toBe(0);
+    const numbers = text().split('\r\n').filter(Boolean).map(Number);
+    expect(numbers.length).toBe(200000);
+    expect(numbers.every((n, i) => n === i + 1)).toBe(true);
+    await pty.stop(5000);
+  });
+
   it('says which signal ended a command', async () => {
     const { pty, reads, text } = run('echo ready; exec sleep 60');
     await reads.until(() => text().includes('ready'), 10_000, 'ready');

@@ -33,8 +33,15 @@ function helperPath(): string {
   return createRequire(require.resolve('@lydell/node-pty')).resolve(`@lydell/node-pty-darwin-${process.arch}/spawn-helper`);
 }
 
-/** Bytes one read may take. A PTY hands out at most 4 KiB a read on Linux; more on macOS. */
-const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Bytes one read may take. Linux's terminal hands out at most 4,095 bytes a read (its line discipline's
+ * buffer), and the kernel refills that buffer from the program's output while the agent handles a read.
+ * libuv reads again at once, up to 32 times, after a read that filled the buffer, and goes back to
+ * waiting (`epoll_wait`) after one that did not: a buffer of exactly 4,095 bytes takes a flood in runs of
+ * reads with one wait each, where a larger one waited once per read (with the agent's CPU per MiB 10–16 %
+ * lower: docs/BENCHMARKS.md). Elsewhere (macOS hands out more) the buffer is larger.
+ */
+const READ_BUFFER_BYTES = process.platform === 'linux' ? 4095 : 64 * 1024;
 
 /** How long output is still read after the command exited (what it wrote last, and what a process it left behind writes). */
 const DRAIN_AFTER_EXIT_MS = 200;
