@@ -9,7 +9,7 @@ function setup(options: PaceOptions = {}) {
   const inputs = { end: 0, mirrorBacklog: 0 };
   // Each change of pace, in order (objects: a bare `false` would read as "not found" to EventLog).
   const changes = new EventLog<{ paused: boolean; at: number }>();
-  const pace = new Pace(() => inputs, (paused) => changes.push({ paused, at: Date.now() }), options);
+  const pace = new Pace(inputs, (paused) => changes.push({ paused, at: Date.now() }), options);
   const isPaused = (): boolean => changes.items.at(-1)?.paused === true;
   /** The program printed up to `end`. */
   const read = (end: number): void => {

@@ -39,9 +39,13 @@ export class OutputLog {
     const size = this.ring.length;
     const kept = data.length > size ? data.subarray(data.length - size) : data;
     const at = (this.total + (data.length - kept.length)) % size;
-    const first = Math.min(kept.length, size - at);
-    this.ring.set(kept.subarray(0, first), at);
-    if (first < kept.length) this.ring.set(kept.subarray(first), 0);
+    const first = size - at;
+    if (kept.length <= first) {
+      this.ring.set(kept, at);
+    } else {
+      this.ring.set(kept.subarray(0, first), at);
+      this.ring.set(kept.subarray(first), 0);
+    }
     this.total += data.length;
     return offset;
   }

@@ -16,7 +16,7 @@ export const RETURN_GRACE_MS = 15_000;
 const MIRROR_HIGH = 512 * 1024;
 const MIRROR_LOW = 128 * 1024;
 
-/** What the pace is computed from, read whenever it changes. */
+/** What the pace is computed from, read whenever it changes (getters: read on every PTY read, so nothing is made for it). */
 export interface PaceInputs {
   /** Stream position after the last output read. */
   end: number;
@@ -52,7 +52,7 @@ export class Pace {
   private paused = false;
 
   constructor(
-    private readonly inputs: () => PaceInputs,
+    private readonly inputs: PaceInputs,
     /** Stops (true) or resumes (false) reading; called only on a change. */
     private readonly setPaused: (paused: boolean) => void,
     private readonly options: PaceOptions = {},
@@ -98,7 +98,7 @@ export class Pace {
 
   /** Re-evaluates: call when output was read or the mirror made progress. */
   update(): void {
-    const { end, mirrorBacklog } = this.inputs();
+    const { end, mirrorBacklog } = this.inputs;
     if (mirrorBacklog > MIRROR_HIGH) this.mirrorHeld = true;
     else if (mirrorBacklog < MIRROR_LOW) this.mirrorHeld = false;
     const limit = this.limit();

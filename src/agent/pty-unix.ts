@@ -131,8 +131,9 @@ export function startUnixPty(options: PtyOptions, onData: (data: Uint8Array) => 
     reader = new tty.ReadStream(term.fd, {
       onread: {
         buffer,
+        // A full read (most of a flood's) is the buffer itself: no view to make for it.
         callback: (length: number) => {
-          onData(buffer.subarray(0, length));
+          onData(length === buffer.length ? buffer : buffer.subarray(0, length));
         },
       },
       // Node's sockets take `onread` (a TTY's stream is one); the typings list it only for connecting ones.

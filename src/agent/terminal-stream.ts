@@ -132,8 +132,17 @@ export class TerminalStream {
   ) {
     this.log = new OutputLog(options.bufferSize ?? 4 << 20);
     this.screen = options.screen;
+    const log = this.log;
+    const screen = this.screen;
     this.pace = new Pace(
-      () => ({ end: this.log.end, mirrorBacklog: this.screen?.backlog ?? 0 }),
+      {
+        get end() {
+          return log.end;
+        },
+        get mirrorBacklog() {
+          return screen?.backlog ?? 0;
+        },
+      },
       (paused) => this.pty.pauseOutput(paused),
       options.pace,
     );
