@@ -25,7 +25,8 @@ import {
   type SnapshotFrame,
 } from '../protocol/index.js';
 import type { Peer } from '../net/peer.js';
-import { DrainRate, flowWindow, type WindowBounds } from './drain-rate.js';
+import { DrainRate } from './drain-rate.js';
+import { TerminalFlow, type FlowSettings } from './terminal-flow.js';
 
 /** Bytes waiting for a peer above which answers to its own messages are dropped (64 KiB); see HubOptions. */
 export const DEFAULT_REPLY_HIGH_WATER = 64 * 1024;
@@ -49,7 +50,7 @@ export interface HubOptions {
   flowWindowMs?: number;
   /**
    * Flow control while someone types into a flood: the window for TYPING_MS after a key from a client that
-   * had more than this much output unprocessed (default 64 KiB; never above `flowWindow`). See `typed`.
+   * had more than this much output unprocessed (default 64 KiB; never above `flowWindow`). See TerminalFlow.typed.
    */
   typingWindow?: number;
   /** Flow control: a client that acknowledged nothing for this long while output waits for it stops pacing the agent (default 2 s). */
@@ -114,16 +115,7 @@ interface Client extends ClientHandle {
 interface Terminal {
   readonly number: number;
   readonly stream: string;
-  /** The flow limit last sent to the agent (null: none; undefined: nothing sent on this connection yet). */
-  limit: number | null | undefined;
-  /** When a client last typed into it while output flooded it, in ms (see `typed`). */
-  typedAt: number;
-  /**
-   * Pacing clients whose connection dropped (or that are not watching again yet), by session id: they keep
-   * pacing for `stallMs`, so that a client that reconnects at once finds everything it missed still in the
-   * agent's buffer.
-   */
-  readonly departed: Map<string, { acked: number; since: number }>;
+  readonly flow: TerminalFlow;
 }
 
 interface Agent {
@@ -133,14 +125,6 @@ interface Agent {
   readonly terminals: Map<number, Terminal>;
   readonly clients: Map<number, Client>;
 }
-
-/** A terminal as the relay first hears of it on a connection (keeping the departed clients of the same stream). */
-function newTerminal(number: number, stream: string, departed: Terminal['departed'] = new Map()): Terminal {
-  return { number, stream, limit: undefined, typedAt: -Infinity, departed };
-}
-
-/** How long after a key into a flood the typing window holds (see Hub.typed), in ms. */
-const TYPING_MS = 1000;
 
 /** Most terminals the relay keeps for one agent (the protocol's bound). */
 const MAX_TERMINALS_PER_AGENT = MAX_TERMINALS;
@@ -163,9 +147,7 @@ export class Hub {
   private readonly highWater: number;
   private readonly lowWater: number;
   private readonly maxClients: number;
-  private readonly window: WindowBounds;
-  private readonly typingWindow: number;
-  private readonly stallMs: number;
+  private readonly flow: FlowSettings;
   private readonly replyHighWater: number;
   private readonly now: () => number;
   private readonly holding: ((agentId: string, held: boolean) => void) | undefined;
@@ -177,13 +159,15 @@ export class Hub {
   constructor(options: HubOptions = {}) {
     const least = options.flowWindow ?? 512 * 1024;
     const most = Math.max(least, options.flowWindowMax ?? 4 << 20);
-    this.window = { least, most, ms: options.flowWindowMs ?? 50 };
+    this.flow = {
+      window: { least, most, ms: options.flowWindowMs ?? 50 },
+      typingWindow: Math.min(options.typingWindow ?? 64 * 1024, least),
+      stallMs: options.stallMs ?? 2000,
+    };
     // Its default is the largest window's: with both, a client that keeps up never has more waiting here.
     this.highWater = options.clientHighWater ?? 4 << 20;
     this.lowWater = options.clientLowWater ?? 512 * 1024;
     this.maxClients = options.maxClientsPerAgent ?? 32;
-    this.typingWindow = Math.min(options.typingWindow ?? 64 * 1024, least);
-    this.stallMs = options.stallMs ?? 2000;
     this.replyHighWater = options.replyHighWater ?? DEFAULT_REPLY_HIGH_WATER;
     this.now = options.now ?? Date.now;
     this.holding = options.holding;
@@ -193,7 +177,7 @@ export class Hub {
   tick(): void {
     for (const agent of [...this.agents.values()]) {
       for (const terminal of agent.terminals.values()) {
-        if (terminal.limit !== null || terminal.departed.size > 0) this.updateFlow(agent, terminal);
+        if (terminal.flow.changesWithTime) this.updateFlow(agent, terminal);
       }
       this.forgetIfIdle(agent);
     }
@@ -233,7 +217,7 @@ export class Hub {
     const terminals = new Map<number, Terminal>();
     for (const { terminal: number, stream } of hello.terminals) {
       const before = previous.get(number);
-      terminals.set(number, newTerminal(number, stream, before?.stream === stream ? before.departed : undefined));
+      terminals.set(number, { number, stream, flow: before?.stream === stream ? before.flow.next() : new TerminalFlow(this.flow) });
     }
     agent.terminals.clear();
     for (const [number, terminal] of terminals) agent.terminals.set(number, terminal);
@@ -263,7 +247,7 @@ export class Hub {
         const before = agent.terminals.get(message.terminal);
         if (before?.stream === message.stream) return;
         if (before) this.closeTerminal(agent, before);
-        agent.terminals.set(message.terminal, newTerminal(message.terminal, message.stream));
+        agent.terminals.set(message.terminal, { number: message.terminal, stream: message.stream, flow: new TerminalFlow(this.flow) });
         return;
       }
       case 'terminal_closed': {
@@ -423,23 +407,11 @@ export class Hub {
     if (frame.type === FrameType.Input) this.typed(agent, client);
   }
 
-  /**
-   * A client typed. If it had more than the typing window of output unprocessed, the program is flooding
-   * it, and its key's echo will come after everything the agent may read ahead (the window) and what the
-   * program already wrote: for TYPING_MS after the key the agent may read only the typing window ahead, so
-   * that the echo waits behind less. A key into a quiet terminal (the Enter that starts a long listing)
-   * changes nothing, and the window is whole again a TYPING_MS after the last key.
-   */
+  /** A client typed: into a flood, that narrows the terminal's window for a while (TerminalFlow.typed). */
   private typed(agent: Agent, client: Client): void {
     const terminal = client.terminal === null ? undefined : agent.terminals.get(client.terminal);
-    if (!terminal || client.acked === null || client.position === null || client.position - client.acked <= this.typingWindow) return;
-    const already = this.typing(terminal);
-    terminal.typedAt = this.now();
-    if (!already) this.updateFlow(agent, terminal);
-  }
-
-  private typing(terminal: Terminal): boolean {
-    return this.now() - terminal.typedAt < TYPING_MS;
+    if (!terminal || client.acked === null || client.position === null) return;
+    if (terminal.flow.typed(client.position - client.acked, this.now())) this.updateFlow(agent, terminal);
   }
 
   /** Closes the clients whose credential the agent took back: the links (replaced), or revoked devices. */
@@ -479,7 +451,7 @@ export class Hub {
     client.acked = continues ? resume.offset : null;
     client.ackedAt = this.now();
     client.drain.reset();
-    terminal.departed.delete(client.session);
+    terminal.flow.returned(client.session);
     this.updateFlow(agent, terminal);
     this.requestSync(agent, client);
   }
@@ -495,7 +467,7 @@ export class Hub {
     client.awaitingAnswer = false;
     if (!terminal) return;
     if (acked !== null && !client.lagging && !client.readOnly && client.stream === terminal.stream) {
-      terminal.departed.set(client.session, { acked, since: this.now() });
+      terminal.flow.depart(client.session, acked, this.now());
     }
     this.updateFlow(agent, terminal);
   }
@@ -541,42 +513,18 @@ export class Hub {
   }
 
   /**
-   * Flow control: the agent may read output up to what the slowest pacing client has processed, plus
-   * the window (drain-rate.ts: what the slowest of them processes in `flowWindowMs`, within its bounds;
-   * the least while a departed client paces), so every client that keeps up receives every byte. A
-   * client paces while it keeps acknowledging; one that stalls (a phone in a tunnel) stops pacing after
-   * `stallMs`, so it never holds the program back for long, and catches up by sync later. Read-only
-   * clients never pace: a viewer cannot slow the program down. With no pacing client there is no limit.
+   * Flow control (terminal-flow.ts): the limit follows the clients that pace the terminal, those watching its
+   * stream that acknowledge output and are neither behind (lagging) nor read-only (a viewer cannot slow the
+   * program down). With no pacing client there is no limit.
    */
   private updateFlow(agent: Agent, terminal: Terminal): void {
     if (!agent.peer) return;
-    const now = this.now();
-    let slowest: number | null = null;
-    let slowestRate = Infinity;
+    const pacers: Client[] = [];
     for (const c of agent.clients.values()) {
-      if (c.terminal !== terminal.number || c.acked === null || c.lagging || c.readOnly || c.stream !== terminal.stream) continue;
-      if (c.position !== c.acked && now - c.ackedAt > this.stallMs) continue; // stalled
-      if (slowest === null || c.acked < slowest) slowest = c.acked;
-      slowestRate = Math.min(slowestRate, c.drain.perMs);
+      if (c.terminal === terminal.number && c.acked !== null && !c.lagging && !c.readOnly && c.stream === terminal.stream) pacers.push(c);
     }
-    for (const [session, d] of terminal.departed) {
-      if (now - d.since > this.stallMs) {
-        terminal.departed.delete(session);
-        continue;
-      }
-      if (slowest === null || d.acked < slowest) slowest = d.acked;
-      slowestRate = 0; // how fast it will be back is not known: the least window
-    }
-    const window = this.typing(terminal) ? this.typingWindow : flowWindow(slowestRate, this.window);
-    const limit = slowest === null ? null : slowest + window;
-    // Every new connection hears the limit, "none" included. (An agent that lost its relay keeps its old
-    // pace by itself for the clients it had until they are back: a relay that has just started knows none.)
-    // Limits move in steps of an eighth of the window, so acks do not each cost a message to the agent.
-    const moved =
-      limit === null || terminal.limit === null || terminal.limit === undefined ? limit !== terminal.limit : Math.abs(limit - terminal.limit) >= window / 8;
-    if (!moved) return;
-    terminal.limit = limit;
-    toAgent(agent, { type: 'flow', terminal: terminal.number, limit });
+    const limit = terminal.flow.limit(pacers, this.now());
+    if (limit !== undefined) toAgent(agent, { type: 'flow', terminal: terminal.number, limit });
   }
 
   private send(agent: Agent, terminal: Terminal, client: Client, bytes: Uint8Array): void {
@@ -630,7 +578,7 @@ export class Hub {
 
   private forgetIfIdle(agent: Agent): void {
     if (agent.peer || agent.clients.size > 0) return;
-    for (const terminal of agent.terminals.values()) if (terminal.departed.size > 0) return;
+    for (const terminal of agent.terminals.values()) if (terminal.flow.awaitsDeparted) return;
     this.agents.delete(agent.id);
     this.holding?.(agent.id, false);
   }
