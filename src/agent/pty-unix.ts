@@ -38,8 +38,8 @@ function helperPath(): string {
  * buffer), and the kernel refills that buffer from the program's output while the agent handles a read.
  * libuv reads again at once, up to 32 times, after a read that filled the buffer, and goes back to
  * waiting (`epoll_wait`) after one that did not: a buffer of exactly 4,095 bytes takes a flood in runs of
- * reads with one wait each, where a larger one waited once per read (with the agent's CPU per MiB 10–16 %
- * lower: docs/BENCHMARKS.md). Elsewhere (macOS hands out more) the buffer is larger.
+ * reads with one wait each, where a larger one waited once per read (docs/BENCHMARKS.md, *Reads of exactly
+ * the terminal's buffer*). Elsewhere (macOS hands out more) the buffer is larger.
  */
 const READ_BUFFER_BYTES = process.platform === 'linux' ? 4095 : 64 * 1024;
 
