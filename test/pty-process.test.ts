@@ -108,7 +108,7 @@ describe.skipIf(process.platform === 'win32')('PTY process', () => {
     });
     const text = (): string => Buffer.concat(chunks).toString('latin1');
     await waitFor(() => text().endsWith('\r\n200000\r\n'), 30_000, 'the whole of seq');
-    expect(pauses).toBeGreaterThan(50);
+    expect(pauses).toBeGreaterThan(10); // about 60 on Linux (4,095 bytes a read)
     expect(readWhilePaused).toBe(0);
     const numbers = text().split('\r\n').filter(Boolean).map(Number);
     expect(numbers.length).toBe(200000);
