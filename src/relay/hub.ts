@@ -521,7 +521,7 @@ export class Hub {
     if (!agent.peer) return;
     const pacers: Client[] = [];
     for (const c of agent.clients.values()) {
-      if (c.terminal === terminal.number && c.acked !== null && !c.lagging && !c.readOnly && c.stream === terminal.stream) pacers.push(c);
+      if (c.terminal === terminal.number && !c.lagging && !c.readOnly && c.stream === terminal.stream) pacers.push(c);
     }
     const limit = terminal.flow.limit(pacers, this.now());
     if (limit !== undefined) toAgent(agent, { type: 'flow', terminal: terminal.number, limit });

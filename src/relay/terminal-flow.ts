@@ -23,7 +23,7 @@ export interface FlowSettings {
 
 /** A client that paces the terminal, as flow control sees it. */
 export interface Pacer {
-  /** Stream offset up to which it says it has processed output; null before its first acknowledgement. */
+  /** Stream offset up to which it says it has processed output; null before its first acknowledgement (it does not pace yet). */
   readonly acked: number | null;
   /** Stream offset of the next byte it needs. */
   readonly position: number | null;
