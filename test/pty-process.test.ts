@@ -107,13 +107,17 @@ describe.skipIf(process.platform === 'win32')('PTY process', () => {
       }
     });
     const text = (): string => Buffer.concat(chunks).toString('latin1');
-    await waitFor(() => text().endsWith('\r\n200000\r\n'), 30_000, 'the whole of seq');
-    expect(pauses).toBeGreaterThan(10); // about 60 on Linux (4,095 bytes a read)
-    expect(readWhilePaused).toBe(0);
-    const numbers = text().split('\r\n').filter(Boolean).map(Number);
-    expect(numbers.length).toBe(200000);
-    expect(numbers.every((n, i) => n === i + 1)).toBe(true);
-    await pty.stop(5000);
+    try {
+      await waitFor(() => text().endsWith('\r\n200000\r\n'), 30_000, 'the whole of seq');
+      expect(pauses).toBeGreaterThan(10); // about 60 on Linux (4,095 bytes a read)
+      expect(readWhilePaused).toBe(0);
+      const numbers = text().split('\r\n').filter(Boolean).map(Number);
+      expect(numbers.length).toBe(200000);
+      expect(numbers.every((n, i) => n === i + 1)).toBe(true);
+    } finally {
+      // The command stays (it sleeps): it goes whether the checks passed or not.
+      await pty.stop(5000);
+    }
   });
 
   it('says which signal ended a command', async () => {
