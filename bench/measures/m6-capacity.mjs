@@ -13,10 +13,17 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How many processes simulate the agents, and how many the browsers: one event loop for a thousand sessions stalls. */
 const LOAD_PROCESSES = Number(process.env.BENCH_LOAD_PROCESSES ?? 3);
 
+/**
+ * The load generators' engine option: without the memory reducer, which takes a process this lightly loaded
+ * for idle and then marks its whole heap in one step, stopping its event loop for 10–20 ms (BENCHMARKS, M6):
+ * the keys they time would wait on them, not on the relay. The relays start as a person starts them.
+ */
+const LOAD_NODE_FLAGS = ['--no-memory-reducer'];
+
 /** `count` children of `script`, asked together; a request with `split` spreads that array over them. */
 async function pool(script, count) {
   const children = [];
-  for (let i = 0; i < count; i++) children.push(await startChild(script, { cpu: LOAD_CPU }));
+  for (let i = 0; i < count; i++) children.push(await startChild(script, { cpu: LOAD_CPU, execArgv: LOAD_NODE_FLAGS }));
   return {
     children,
     /** Asks every child; `spread` (an array field of `args`) is dealt out among them. */
