@@ -15,8 +15,9 @@ const LOAD_PROCESSES = Number(process.env.BENCH_LOAD_PROCESSES ?? 3);
 
 /**
  * The load generators' engine option: without the memory reducer, which takes a process this lightly loaded
- * for idle and then marks its whole heap in one step, stopping its event loop for 10–20 ms (BENCHMARKS, M6):
- * the keys they time would wait on them, not on the relay. The relays start as a person starts them.
+ * for idle and collects its heap to give memory back, pausing it 5–16 ms with marking steps of up to 18 ms
+ * (BENCHMARKS, M6): the keys they time would wait on them, not on the relay. The relays start as a person
+ * starts them.
  */
 const LOAD_NODE_FLAGS = ['--no-memory-reducer'];
 
