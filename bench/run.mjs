@@ -13,7 +13,7 @@ import { CLIENT_CPU, removeTemp } from './lib/setup.mjs';
 import { medianOf } from './lib/stats.mjs';
 import { figures, renderChart, renderMarkdown, renderTable } from './report.mjs';
 import { renderPeerChart } from './peer-chart.mjs';
-import { machineCosts } from './lib/machine.mjs';
+import { kernelMemoryWork, machineCosts } from './lib/machine.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -56,10 +56,13 @@ const saved = values.from ? JSON.parse(readFileSync(values.from, 'utf8')) : unde
 // The machine's own costs, before anything else runs (a re-render keeps the saved run's).
 const machine = saved ? {} : machineCosts();
 const results = saved?.results ?? {};
+// What the kernel's memory-management threads took while each measure ran (ms of CPU per second).
+const kernelMemory = { names: [], msPerS: {} };
 for (const [id, module, options, times] of saved ? [] : plan) {
   if (only && !only.has(id) && !(id === 'M3' && only.has('M4'))) continue;
   const { run } = await import(module);
   const each = [];
+  const before = { work: kernelMemoryWork(), at: performance.now() };
   for (let i = 0; i < times; i++) {
     process.stderr.write(`${id} run ${i + 1}/${times}…\n`);
     measuring = `${id} run ${i + 1}`;
@@ -70,6 +73,11 @@ for (const [id, module, options, times] of saved ? [] : plan) {
     }
   }
   results[id] = times > 1 ? { ...medianOf(each), runs: each } : { ...each[0], runs: each };
+  const after = kernelMemoryWork();
+  if (after.ms !== undefined && before.work.ms !== undefined) {
+    kernelMemory.msPerS[id] = +((after.ms - before.work.ms) / ((performance.now() - before.at) / 1000)).toFixed(1);
+    kernelMemory.names = after.names;
+  }
 }
 
 measuring = undefined;
@@ -82,12 +90,14 @@ const environment = saved?.environment ?? {
   quick,
   pinned: pinning,
   ...machine,
+  ...(kernelMemory.names.length > 0 ? { kernelMemory } : {}),
 };
 const output = { environment, results, figures: figures(results) };
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 if (!saved) writeFileSync(`${dir}latest.json`, `${JSON.stringify(output, null, 2)}\n`);
-process.stdout.write(`${renderTable(output.figures)}\n\nresults: bench/results/latest.json\n`);
+const threadsLine = environment.kernelMemory ? `\nthe kernel's memory threads, ms of CPU per second: ${JSON.stringify(environment.kernelMemory.msPerS)}` : '';
+process.stdout.write(`${renderTable(output.figures)}\n${threadsLine}\nresults: bench/results/latest.json\n`);
 if (values['update-docs']) {
   const docs = fileURLToPath(new URL('../docs/', import.meta.url));
   writeFileSync(`${docs}benchmarks.svg`, renderChart(output.figures));
@@ -96,8 +106,19 @@ if (values['update-docs']) {
   writeFileSync(`${docs}benchmarks.json`, `${JSON.stringify(output, null, 2)}\n`);
   const page = readFileSync(`${docs}BENCHMARKS.md`, 'utf8');
     const costs = environment.syscallNs !== undefined ? `; a system call ${(environment.syscallNs / 1000).toFixed(1)} µs, a fresh page ${(environment.pageFaultNs / 1000).toFixed(1)} µs, an ArrayBuffer ${(environment.arrayBufferNs / 1000).toFixed(1)} µs (bench/lib/machine.mjs)` : '';
+  const memoryThreads = environment.kernelMemory ? kernelMemoryText(environment.kernelMemory) : '';
   const when = `Measured ${environment.date.slice(0, 10)} on ${environment.cpus}, ${environment.memoryGiB} GiB, Node ${environment.node}${costs}` +
-    `${environment.pinned ? ', pinned' : ''}${environment.quick ? ' (quick run)' : `, medians of ${environment.runs} runs`}. Raw results: [benchmarks.json](benchmarks.json).`;
+    `${environment.pinned ? ', pinned' : ''}${environment.quick ? ' (quick run)' : `, medians of ${environment.runs} runs`}${memoryThreads}. Raw results: [benchmarks.json](benchmarks.json).`;
   writeFileSync(`${docs}BENCHMARKS.md`, page.replace(/<!-- results -->[\s\S]*<!-- \/results -->/, `<!-- results -->\n${when}\n\n${renderMarkdown(output.figures)}\n<!-- /results -->`));
   process.stdout.write(`updated docs/BENCHMARKS.md, docs/benchmarks.svg${peers ? ', docs/benchmarks-peers.svg' : ''} and docs/benchmarks.json\n`);
+}
+
+/** The kernel's memory-management threads during the run: the busiest measure's share beside the least's. */
+function kernelMemoryText({ names, msPerS }) {
+  const shares = Object.entries(msPerS).sort((a, b) => b[1] - a[1]);
+  if (shares.length === 0) return '';
+  const [most] = shares;
+  const least = shares[shares.length - 1];
+  const span = shares.length > 1 ? `from ${least[1]} (${least[0]}) to ${most[1]} ms (${most[0]})` : `${most[1]} ms (${most[0]})`;
+  return `; the kernel's memory threads (${names.join(', ')}) took ${span} of CPU per second while the measures ran`;
 }

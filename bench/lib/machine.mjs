@@ -2,7 +2,7 @@
 // the figures of runs on different machines (or the same machine on another day) differ by these as much
 // as by the code, so a reader can tell which.
 
-import { fstatSync } from 'node:fs';
+import { fstatSync, readdirSync, readFileSync } from 'node:fs';
 
 /** Nanoseconds per call of `fn`, the best of three rounds of `n` calls. */
 function perCall(fn, n) {
@@ -30,3 +30,35 @@ export function machineCosts() {
   const arrayBufferNs = perCall(() => new ArrayBuffer(128), 20_000);
   return { syscallNs: Math.round(syscallNs), pageFaultNs: Math.round(pageFaultNs), arrayBufferNs: Math.round(arrayBufferNs) };
 }
+
+/**
+ * The kernel's own memory-management threads (kswapd, kcompactd, khugepaged, and kdamond, the DAMON monitor
+ * some virtual machines run to give idle memory back to their host): their CPU time so far, in ms, and
+ * which ran. They run on their own schedule, in bursts that hold a CPU for milliseconds (kdamond on one
+ * machine: 8–30 ms every half second, once 305 ms), so a benchmark's tails depend on them: the run
+ * reports what they took while each measure ran. Where /proc cannot say, `ms` is undefined.
+ */
+export function kernelMemoryWork() {
+  let ms = 0;
+  const names = new Set();
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (parent !== 2 || !KERNEL_MEMORY_THREAD.test(comm)) continue; // children of kthreadd only
+        ms += Number(readFileSync(`/proc/${entry}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+        names.add(comm.replace(/[\d.:/]+$/, ''));
+      } catch {
+        // a process that ended while being read
+      }
+    }
+  } catch {
+    return { ms: undefined, names: [] };
+  }
+  return { ms, names: [...names].sort() };
+}
+
+const KERNEL_MEMORY_THREAD = /^(kdamond|kswapd|kcompactd|khugepaged)/;
