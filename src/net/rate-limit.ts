@@ -10,8 +10,12 @@ export interface RateLimitOptions {
 
 /** One token bucket. */
 export class TokenBucket {
-  private tokens: number;
-  private updated: number;
+  // Numbers from the start: a field declared without a value takes any value, and every fractional number
+  // stored into it is then an object of its own. A relay takes a token for each message of each socket, so
+  // that was two objects per message, each living until the socket's next message: long enough to reach the
+  // old generation, which they filled (BENCHMARKS, M6). A field that starts as a number is updated in place.
+  private tokens = 0;
+  private updated = 0;
   private readonly refillPerMs: number;
 
   constructor(

@@ -10,22 +10,21 @@ const SPAN_MS = 50;
 
 /** A client's processing rate, from the offsets it acknowledged and when. */
 export class DrainRate {
-  /** Where the span being measured started (undefined: none). */
-  private from: { at: number; offset: number } | undefined;
+  // Where the span being measured started: when (NaN: no span) and at which offset. Two numbers updated in
+  // place, not an object made for each span: one per acknowledgement of every client, each living until
+  // the next, filled the relay's old generation (rate-limit.ts says how).
+  private fromAt = Number.NaN;
+  private fromOffset = 0;
   /** Bytes per ms over the latest whole span; 0 until one was measured. */
   perMs = 0;
 
   /** The client acknowledged `offset` at `at` (ms). */
   acked(offset: number, at: number): void {
-    const from = this.from;
-    if (!from || offset < from.offset) {
-      this.from = { at, offset };
-      return;
-    }
-    if (at - from.at < SPAN_MS) return;
+    if (Number.isNaN(this.fromAt) || offset < this.fromOffset) return this.startSpan(offset, at);
+    if (at - this.fromAt < SPAN_MS) return;
     // Time without output counts too: a quiet terminal measures slow, which only keeps the window small.
-    this.perMs = (offset - from.offset) / (at - from.at);
-    this.from = { at, offset };
+    this.perMs = (offset - this.fromOffset) / (at - this.fromAt);
+    this.startSpan(offset, at);
   }
 
   /**
@@ -33,13 +32,18 @@ export class DrainRate {
    * span starts again, so the jump is not counted as processing; the rate measured so far stays.
    */
   restart(): void {
-    this.from = undefined;
+    this.fromAt = Number.NaN;
   }
 
   /** The client starts on another stream, or stops pacing: nothing measured counts. */
   reset(): void {
-    this.from = undefined;
+    this.fromAt = Number.NaN;
     this.perMs = 0;
+  }
+
+  private startSpan(offset: number, at: number): void {
+    this.fromAt = at;
+    this.fromOffset = offset;
   }
 }
 
