@@ -116,7 +116,11 @@ function u32(bytes: Uint8Array, at: number): number {
 
 /** The stream position (u64) at `at`; ProtocolError past MAX_POSITION. */
 function position(bytes: Uint8Array, at: number): number {
-  const value = u32(bytes, at) * 0x1_0000_0000 + u32(bytes, at + 4);
+  const high = u32(bytes, at);
+  // Below 4 GiB, the low word alone: a product of the two is a floating-point number, and one kept (a
+  // client's position at the relay, replaced with every frame) is then an object of its own each time.
+  if (high === 0) return u32(bytes, at + 4);
+  const value = high * 0x1_0000_0000 + u32(bytes, at + 4);
   if (value > MAX_POSITION) throw new ProtocolError('position out of range');
   return value;
 }
