@@ -3,6 +3,7 @@
 // as by the code, so a reader can tell which.
 
 import { fstatSync, readdirSync, readFileSync } from 'node:fs';
+import { readStat } from './procs.mjs';
 
 /** Nanoseconds per call of `fn`, the best of three rounds of `n` calls. */
 function perCall(fn, n) {
@@ -45,12 +46,10 @@ export function kernelMemoryWork() {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (parent !== 2 || !KERNEL_MEMORY_THREAD.test(comm)) continue; // children of kthreadd only
+        const { name, fields } = readStat(`/proc/${entry}/stat`);
+        if (Number(fields[1]) !== 2 || !KERNEL_MEMORY_THREAD.test(name)) continue; // children of kthreadd only
         ms += Number(readFileSync(`/proc/${entry}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-        names.add(comm.replace(/[\d.:/]+$/, ''));
+        names.add(name.replace(/[\d.:/]+$/, ''));
       } catch {
         // a process that ended while being read
       }

@@ -147,7 +147,7 @@ export function processStats({ gc = false } = {}) {
 }
 
 /** A /proc `stat` line: the name in its parentheses, and the fields after it (the state first). */
-function readStat(path) {
+export function readStat(path) {
   const stat = readFileSync(path, 'utf8');
   return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), fields: stat.slice(stat.lastIndexOf(')') + 2).split(' ') };
 }
