@@ -286,6 +286,26 @@ describe('the screen mirror', () => {
     expect(await c.lines(5)).toEqual(['third']);
   });
 
+  it('hands the worker what every session printed meanwhile in one message, and each screen stays its own', async () => {
+    const counting = fileURLToPath(new URL('./fixtures/counting-mirror.mjs', import.meta.url));
+    let progressed = 0;
+    const warnings: string[] = [];
+    const sessions = Array.from({ length: 16 }, () => {
+      const events = { progress: () => void progressed++, failed: (reason: string) => expect.fail(reason), warning: (message: string) => void warnings.push(message) };
+      const mirror = new ScreenMirror({ cols: 40, rows: 5, scrollback: 10 }, events, counting);
+      mirrors.push(mirror);
+      return mirror;
+    });
+    // A line each, as sixteen programs print now and then: none of them is sent on its own.
+    for (const [i, mirror] of sessions.entries()) mirror.write(bytes(`session ${i}\r\n`), `session ${i}\r\n`.length);
+    await expect.poll(() => progressed, { timeout: 10_000 }).toBe(16);
+    sessions[0]!.record('m', 'lists?');
+    await expect.poll(() => warnings.length, { timeout: 10_000 }).toBe(1);
+    const lists = JSON.parse(warnings[0]!) as string[][];
+    expect(lists.filter((kinds) => kinds.includes('write'))).toEqual([Array(16).fill('write')]);
+    for (const [i, mirror] of sessions.entries()) expect(await mirror.lines(5)).toEqual([`session ${i}`]);
+  });
+
   it('carries the end of a run of plain lines into the next hold while output keeps coming: a long stream is parsed only where it stops, and the screen stays exact', async () => {
     const settings = { cols: 80, rows: 24, scrollback: 100 };
     const keep = 2 * settings.rows + settings.scrollback + 1;

@@ -1,6 +1,7 @@
 // The messages between the agent's main thread (screen-mirror.ts, mirror-worker.ts) and the screen mirror's
-// worker thread (screen-worker.ts, mirror-terminal.ts, session-recorder.ts). Times (`at`) are ms since the
-// epoch, taken on the main thread when things happened.
+// worker thread (screen-worker.ts, mirror-terminal.ts, session-recorder.ts). They go both ways in lists, each
+// message a list of these, handled in order. Times (`at`) are ms since the epoch, taken on the main thread
+// when things happened.
 
 import type { RecordedSession, RecordingSettings } from './session-recorder.js';
 

@@ -14,13 +14,12 @@ import type { RecordedSession, RecordingSettings } from './session-recorder.js';
 export type { MirrorSettings, MirrorStats } from './mirror-messages.js';
 
 /**
- * Output is handed to the worker in batches of at least this many bytes, or what arrived within BATCH_MS:
- * a PTY is read 4 KiB at a time, and each message to the worker (and its answer) has a cost of its own,
- * while the worker holds output before parsing it anyway (mirror-terminal.ts). Snapshots and line requests
- * take what waits first, so they stay exact.
+ * Output is handed to the worker in batches of at least this many bytes, or what arrived within the
+ * worker's batch time (mirror-worker.ts, with every other session's): a PTY is read 4 KiB at a time, and
+ * each message to the worker (and its answer) has a cost of its own, while the worker holds output before
+ * parsing it anyway (mirror-terminal.ts). Snapshots and line requests take what waits first, so they stay exact.
  */
 const BATCH_BYTES = 256 * 1024;
-const BATCH_MS = 10;
 /**
  * A batch at least this full is lent to the worker as it lies, which copies what it keeps and gives the
  * batch back (the spare); meanwhile the next batch is the spare from before, or a new one. A smaller batch,
@@ -68,8 +67,6 @@ export class ScreenMirror {
   /** A batch the worker gave back, to fill next. */
   private spare: Uint8Array<ArrayBuffer> | undefined;
   private pendingBytes = 0;
-  /** Posts what waits once BATCH_MS passed since the first of it arrived. */
-  private batchTimer: ReturnType<typeof setTimeout> | undefined;
   /** Stream position after the last output given to `write`, and after the last the worker took. */
   private written = 0;
   private parsed = 0;
@@ -87,7 +84,7 @@ export class ScreenMirror {
     workerPath: string = defaultWorkerPath(),
     recording?: { settings: RecordingSettings; session: RecordedSession },
   ) {
-    const client = { receive: (message: MirrorResponse) => this.receive(message), fail: (reason: string) => this.fail(reason) };
+    const client = { receive: (message: MirrorResponse) => this.receive(message), fail: (reason: string) => this.fail(reason), postPending: () => this.post() };
     const opened = MirrorWorker.open(workerPath, client, { settings, ...(recording ? { recording: { ...recording, at: now() } } : {}) });
     this.worker = opened.worker;
     this.terminal = opened.terminal;
@@ -104,13 +101,16 @@ export class ScreenMirror {
   }
 
   /**
-   * Output at stream positions up to `end`; handed to the worker in batches (BATCH_BYTES, BATCH_MS). `data`
-   * is copied before this returns: the caller may reuse its buffer.
+   * Output at stream positions up to `end`; handed to the worker in batches (BATCH_BYTES, or the worker's
+   * batch time). `data` is copied before this returns: the caller may reuse its buffer.
    */
   write(data: Uint8Array, end: number): void {
     if (this.state.kind !== 'running') return;
-    if (this.pendingBytes + data.length > BATCH_BYTES) this.post();
-    if (this.pendingBytes === 0) this.pendingAt = now();
+    if (this.pendingBytes + data.length > BATCH_BYTES) this.postNow();
+    if (this.pendingBytes === 0) {
+      this.pendingAt = now();
+      this.worker.soon(this.terminal);
+    }
     if (!this.batch) {
       this.batch = this.spare;
       this.spare = undefined;
@@ -119,8 +119,7 @@ export class ScreenMirror {
     this.batch.set(data, this.pendingBytes);
     this.pendingBytes += data.length;
     this.written = end;
-    if (this.pendingBytes >= BATCH_BYTES) return this.post();
-    this.batchTimer ??= setTimeout(() => this.post(), BATCH_MS);
+    if (this.pendingBytes >= BATCH_BYTES) this.postNow();
   }
 
   /** The terminal's new size, in stream order with the output. */
@@ -161,7 +160,6 @@ export class ScreenMirror {
     this.batch = undefined;
     this.spare = undefined;
     if (this.state.kind === 'running') this.state = { kind: 'closed' };
-    clearTimeout(this.batchTimer);
     this.settleWaiting();
     await this.worker.close(this.terminal);
   }
@@ -192,18 +190,23 @@ export class ScreenMirror {
     this.waiting.clear();
   }
 
+  /** Hands the worker what waits, at once. */
+  private postNow(): void {
+    this.post();
+    this.worker.flush();
+  }
+
+  /** Queues what waits for the worker's next message (the requests that follow send it). */
   private post(): void {
-    clearTimeout(this.batchTimer);
-    this.batchTimer = undefined;
     if (this.pendingBytes === 0 || this.state.kind !== 'running') return;
     // Lent to the worker without a copy when full enough (HAND_OVER_BYTES); a trickle is copied out (a small
-    // buffer) so that the batch's own is filled again, not made afresh every BATCH_MS.
+    // buffer) so that the batch's own is filled again, not made afresh for each.
     const filled = this.batch!.subarray(0, this.pendingBytes);
     const lend = this.pendingBytes >= HAND_OVER_BYTES;
     const data = lend ? filled : filled.slice();
     if (lend) this.batch = undefined;
     this.pendingBytes = 0;
-    this.worker.post({ type: 'write', terminal: this.terminal, data, end: this.written, at: this.pendingAt, ...(lend ? { lent: true as const } : {}) }, [data.buffer]);
+    this.worker.queue({ type: 'write', terminal: this.terminal, data, end: this.written, at: this.pendingAt, ...(lend ? { lent: true as const } : {}) }, data.buffer);
   }
 
   private receive(message: MirrorResponse): void {

@@ -1,7 +1,8 @@
 // The screen mirror's worker thread: the headless terminals behind screen snapshots, one per session
 // (mirror-terminal.ts), and the sessions' recordings (session-recorder.ts), all in one thread per agent so
 // that parsing and recording output never delay the agent's main thread and a session does not cost a
-// thread of its own. Messages are described in mirror-messages.ts; each names the terminal it is for.
+// thread of its own. Messages are described in mirror-messages.ts; each names the terminal it is for. They
+// come in lists (mirror-worker.ts), and the answers to a list go back in one.
 
 import { parentPort } from 'node:worker_threads';
 import { MirrorTerminal } from './mirror-terminal.js';
@@ -10,9 +11,30 @@ import { SessionRecorder } from './session-recorder.js';
 
 const terminals = new Map<number, MirrorTerminal>();
 const recorders = new Map<number, SessionRecorder>();
-const post = (message: MirrorResponse, transfer: ArrayBuffer[] = []): void => parentPort!.postMessage(message, transfer);
+/** Answers gathered while a list of requests is handled, sent together after it; none gathered otherwise. */
+let answers: { messages: MirrorResponse[]; transfers: ArrayBuffer[] } | undefined;
+/** Answers: with the others of the list being handled, or at once (what comes later: a snapshot, a warning). */
+const post = (message: MirrorResponse, transfer?: ArrayBuffer): void => {
+  if (answers) {
+    answers.messages.push(message);
+    if (transfer) answers.transfers.push(transfer);
+  } else {
+    parentPort!.postMessage([message], transfer ? [transfer] : []);
+  }
+};
 
-parentPort!.on('message', (request: MirrorRequest) => {
+parentPort!.on('message', (requests: MirrorRequest[]) => {
+  answers = { messages: [], transfers: [] };
+  try {
+    for (const request of requests) handle(request);
+  } finally {
+    const { messages, transfers } = answers;
+    answers = undefined;
+    if (messages.length > 0) parentPort!.postMessage(messages, transfers);
+  }
+});
+
+function handle(request: MirrorRequest): void {
   const { terminal: id } = request;
   if (request.type === 'open') {
     terminals.set(id, new MirrorTerminal(request.settings));
@@ -37,7 +59,7 @@ parentPort!.on('message', (request: MirrorRequest) => {
       recorder?.out(data, request.at);
       terminal.write(data, request.end);
       // Taken: what a terminal holds is bounded, so the agent need not wait for it to be parsed.
-      if (request.lent) post({ type: 'parsed', terminal: id, end: request.end, lent: request.data.buffer }, [request.data.buffer]);
+      if (request.lent) post({ type: 'parsed', terminal: id, end: request.end, lent: request.data.buffer }, request.data.buffer);
       else post({ type: 'parsed', terminal: id, end: request.end });
       return;
     }
@@ -66,4 +88,4 @@ parentPort!.on('message', (request: MirrorRequest) => {
       post({ type: 'closed', terminal: id });
       return;
   }
-});
+}
