@@ -251,7 +251,6 @@ export class ClientSession {
     this.toChannel({ type: 'push_subscribe', endpoint: subscription.endpoint, p256dh: subscription.keys.p256dh, auth: subscription.keys.auth });
   }
 
-  /** No more push alerts for this device. */
   /** Mutes (or unmutes) push alerts about one session for this device (answered by `pushState`). */
   mutePush(terminal: number, muted: boolean): void {
     this.toChannel({ type: 'push_mute', terminal, muted });
@@ -262,6 +261,7 @@ export class ClientSession {
     this.toChannel({ type: 'permission_answer', id, decision });
   }
 
+  /** No more push alerts for this device. */
   unsubscribePush(): void {
     this.toChannel({ type: 'push_unsubscribe' });
   }
