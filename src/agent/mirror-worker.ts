@@ -89,9 +89,9 @@ export class MirrorWorker {
     if (transfer) this.transfers.push(transfer);
   }
 
-  /** Sends what is queued, in one message. */
+  /** Sends what is queued, in one message (nothing is, once the worker failed: `queue` takes nothing then). */
   flush(): void {
-    if (this.queued.length === 0 || this.failure !== undefined) return;
+    if (this.queued.length === 0) return;
     const requests = this.queued;
     const transfers = this.transfers;
     this.queued = [];
