@@ -119,7 +119,7 @@ describe('skippableSpans', () => {
 });
 
 describe('the terminal internals the mirror reads', () => {
-  it('are found in the @xterm/headless this package depends on, and follow the state', async () => {
+  it('are found in the @xterm/headless this package depends on, follow the state, and parse a write at once when asked', async () => {
     const terminal = new headless.Terminal({ cols: 20, rows: 5, allowProposedApi: true });
     const internals = terminalInternals(terminal);
     expect(internals.available).toBe(true);
@@ -130,6 +130,15 @@ describe('the terminal internals the mirror reads', () => {
     expect(await after('\x07')).toBe(true);
     expect(await after('\x1b[2;4r\x1b[H')).toBe(false); // a scroll region
     expect(await after('\x1b[r\x1b[H')).toBe(true);
+    // A write is parsed on a timer, unless asked for at once (what the mirror does: no timer wakes its thread).
+    const parsed: string[] = [];
+    terminal.write('later', () => parsed.push('later'));
+    expect(parsed).toEqual([]);
+    await expect.poll(() => parsed).toEqual(['later']);
+    internals.parseNextWriteAtOnce();
+    terminal.write('now', () => parsed.push('now'));
+    expect(parsed).toEqual(['later', 'now']);
+    expect(terminal.buffer.active.getLine(0)?.translateToString(true)).toBe('laternow');
     terminal.dispose();
   });
 });
@@ -289,21 +298,45 @@ describe('the screen mirror', () => {
   it('hands the worker what every session printed meanwhile in one message, and each screen stays its own', async () => {
     const counting = fileURLToPath(new URL('./fixtures/counting-mirror.mjs', import.meta.url));
     let progressed = 0;
-    const warnings: string[] = [];
+    const lists: string[][] = [];
     const sessions = Array.from({ length: 16 }, () => {
-      const events = { progress: () => void progressed++, failed: (reason: string) => expect.fail(reason), warning: (message: string) => void warnings.push(message) };
+      const events = { progress: () => void progressed++, failed: (reason: string) => expect.fail(reason), warning: (message: string) => void lists.push(JSON.parse(message) as string[]) };
       const mirror = new ScreenMirror({ cols: 40, rows: 5, scrollback: 10 }, events, counting);
       mirrors.push(mirror);
       return mirror;
     });
     // A line each, as sixteen programs print now and then: none of them is sent on its own.
     for (const [i, mirror] of sessions.entries()) mirror.write(bytes(`session ${i}\r\n`), `session ${i}\r\n`.length);
-    await expect.poll(() => progressed, { timeout: 10_000 }).toBe(16);
-    sessions[0]!.record('m', 'lists?');
-    await expect.poll(() => warnings.length, { timeout: 10_000 }).toBe(1);
-    const lists = JSON.parse(warnings[0]!) as string[][];
-    expect(lists.filter((kinds) => kinds.includes('write'))).toEqual([Array(16).fill('write')]);
+    await expect.poll(() => lists.length, { timeout: 10_000 }).toBe(1);
+    expect(lists).toEqual([Array(16).fill('write')]);
+    // A trickle costs the worker no answer (it would wake the agent's thread): the agent has not asked.
+    expect(progressed).toBe(0);
     for (const [i, mirror] of sessions.entries()) expect(await mirror.lines(5)).toEqual([`session ${i}`]);
+  });
+
+  it('is told how far the worker took the output once more than a trickle was handed over, and never sees it behind by more', async () => {
+    let progressed = 0;
+    const mirror = new ScreenMirror({ cols: 80, rows: 24, scrollback: 100 }, { progress: () => void progressed++, failed: (reason) => expect.fail(reason) });
+    mirrors.push(mirror);
+    const line = bytes(`${'x'.repeat(98)}\r\n`);
+    let end = 0;
+    const write = (): void => {
+      end += line.length;
+      mirror.write(line, end);
+    };
+    // A few lines: the batch being filled is not the worker's yet; handed over (as a request for the screen
+    // does), they are taken unasked, so they count as not taken yet.
+    for (let i = 0; i < 10; i++) write();
+    expect(mirror.backlog).toBe(0);
+    await mirror.stats();
+    expect(progressed).toBe(0);
+    expect(mirror.backlog).toBe(1000);
+    // 64 KiB more in the next batch: once the batch time passed, the worker is asked, and answers that it took all of it.
+    for (let i = 0; i < 660; i++) write();
+    expect(mirror.backlog).toBe(1000);
+    await expect.poll(() => progressed, { timeout: 10_000 }).toBe(1);
+    expect(mirror.backlog).toBe(0);
+    expect(await mirror.lines(1)).toEqual(['x'.repeat(98)]);
   });
 
   it('carries the end of a run of plain lines into the next hold while output keeps coming: a long stream is parsed only where it stops, and the screen stays exact', async () => {

@@ -17,8 +17,13 @@ export interface MirrorSettings {
 export type MirrorRequest = { terminal: number } & (
   /** `recording`: the session is recorded too (from `at`). */
   | { type: 'open'; settings: MirrorSettings; recording?: { settings: RecordingSettings; session: RecordedSession; at: number } }
-  /** `lent`: `data` fills the start of a batch the agent reuses; the worker keeps a copy and hands the batch back in `parsed`. */
-  | { type: 'write'; data: Uint8Array<ArrayBuffer>; end: number; at: number; lent?: true }
+  /**
+   * Output up to stream position `end`, its first part read at `at`. `answer`: the worker says `parsed` once
+   * it took it (the agent asks now and then, to know how far behind the worker is). `lent`: `data` fills the
+   * start of a batch the agent reuses; the worker keeps a copy and hands the batch back in `parsed` (`answer`
+   * is set too).
+   */
+  | { type: 'write'; data: Uint8Array<ArrayBuffer>; end: number; at: number; answer?: true; lent?: true }
   | { type: 'resize'; cols: number; rows: number; at: number }
   /** For the recording: what a client typed (`i`), or a marker (`m`). */
   | { type: 'record'; code: 'i' | 'm'; data: string; at: number }
@@ -31,7 +36,7 @@ export type MirrorRequest = { terminal: number } & (
 
 /** Worker → main thread. */
 export type MirrorResponse = { terminal: number } & (
-  /** `lent`: the batch lent with the output (write's `lent`), given back. */
+  /** The worker took the output up to `end` (a write's `answer`); `lent`: the batch lent with it (write's `lent`), given back. */
   | { type: 'parsed'; end: number; lent?: ArrayBuffer }
   | { type: 'snapshot'; id: number; offset: number; data: string }
   | { type: 'lines'; id: number; lines: string[] }

@@ -2,8 +2,9 @@
 // resizes in stream order, and answers with the serialized screen (scrollback, modes, alternate buffer) and
 // the stream position it reflects, or the screen's last lines as text.
 //
-// Output is not parsed as it arrives: it is held (up to HOLD_BYTES, or until HOLD_MS pass without more) and
-// parsed all at once, before anything that needs the screen. Lines that scroll out of the screen and the
+// Output of a flood is not parsed as it arrives: it is held (up to HOLD_BYTES, or until HOLD_MS pass without
+// more, or until output comes that is not a flood's) and parsed all at once, before anything that needs the
+// screen. Other output is parsed as it comes, with what was held. Lines that scroll out of the screen and the
 // scrollback within what is held are skipped instead of parsed (skippable-output.ts says why the screen ends
 // up the same): the bulk of a long listing or log never costs parsing. The lines a run of plain lines keeps
 // at the end of what is held (the screen and the scrollback: about a thousand) wait, unparsed, for the output
@@ -49,11 +50,15 @@ export class MirrorTerminal {
     this.internals = terminalInternals(this.terminal);
   }
 
-  /** Takes output up to stream position `end`; it is parsed later (see above). */
-  write(data: Uint8Array, end: number): void {
+  /**
+   * Takes output up to stream position `end`: held while `next` says more is on its way (a flood's), else
+   * parsed now with what was held (see above).
+   */
+  write(data: Uint8Array, end: number, next: 'more' | 'pause'): void {
     this.held.push(data);
     this.heldBytes += data.length;
     this.heldEnd = end;
+    if (next === 'pause') return this.parseHeld();
     this.lastWriteAt = performance.now();
     // While output keeps coming, the end of a run of plain lines is carried; once it stops, everything is parsed.
     if (this.heldBytes >= HOLD_BYTES) this.parseHeld('carry');
@@ -140,7 +145,8 @@ export class MirrorTerminal {
    * with `carry`, the end of a run of plain lines they end in waits for the next output instead.
    */
   private async parse(taken: Uint8Array[], end: 'all' | 'carry'): Promise<void> {
-    const data = this.gather(taken);
+    // A single part with nothing carried before it is parsed where it lies (a trickle's: nothing is carried after it either).
+    const data = end === 'all' && this.carried.length === 0 && taken.length === 1 ? taken[0]! : this.gather(taken);
     this.carried = NOTHING;
     if (data.length === 0) return;
     const keep = 2 * this.terminal.rows + this.settings.scrollback + 1;
@@ -168,7 +174,7 @@ export class MirrorTerminal {
       at = span.to;
     }
     await this.apply(data.subarray(at, stop));
-    this.carried = data.subarray(stop);
+    this.carried = stop < data.length ? data.subarray(stop) : NOTHING;
     this.counts.skippedBytes += skipped;
     this.counts.parsedBytes += stop - skipped;
   }
@@ -196,9 +202,12 @@ export class MirrorTerminal {
     return this.room.subarray(0, length);
   }
 
-  /** Applies bytes to the terminal; resolves once they are parsed. */
+  /** Applies bytes to the terminal (parsing them at once: nothing else is parsed meanwhile); resolves once they are parsed. */
   private apply(data: Uint8Array): Promise<void> {
-    return new Promise((resolve) => this.terminal.write(data, resolve));
+    return new Promise((resolve) => {
+      this.internals.parseNextWriteAtOnce();
+      this.terminal.write(data, resolve);
+    });
   }
 
   /** The last `max` lines of the active buffer up to its last line that is not blank, as plain text (wrapped rows joined). */

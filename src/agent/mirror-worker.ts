@@ -20,9 +20,11 @@ export interface WorkerClient {
  * Output waits at most this long before it goes to the worker, together with what every other session
  * printed meanwhile: with sixteen sessions printing a line each now and then, a message per line and
  * session (and an answer to each) cost the agent more than the lines did (docs/BENCHMARKS.md, *One message
- * for every session's output*). Larger batches go at once (screen-mirror.ts).
+ * for every session's output*), and each message wakes the worker's thread. Nothing waits on the worker
+ * meanwhile: what needs the screen sends what waits first (screen-mirror.ts). A recording's events are this
+ * long at most, each at the time its first output was read (session-recorder.ts). Full batches go at once.
  */
-const BATCH_MS = 10;
+const BATCH_MS = 50;
 
 /**
  * The worker's young generation, in MB. Parsing output allocates short-lived objects at the pace of the

@@ -27,6 +27,13 @@ const BATCH_BYTES = 256 * 1024;
  * 256 KiB were off-heap memory the engine counts, and that started full collections every few dozen MiB.
  */
 const HAND_OVER_BYTES = BATCH_BYTES / 2;
+/**
+ * The worker is asked to say how far it took the output (`parsed`) at least once per this many bytes, and for
+ * every lent batch: the agent stops reading while the worker is far behind (pace.ts), and below this much it
+ * never is, so a trickle of output costs the worker no answer (each would wake this thread). Below the
+ * pace's low mark, so that a worker that caught up is always seen to have.
+ */
+const ANSWER_BYTES = 64 * 1024;
 
 /** The screen as of stream position `offset`, as terminal bytes that redraw it. */
 export interface Snapshot {
@@ -67,9 +74,14 @@ export class ScreenMirror {
   /** A batch the worker gave back, to fill next. */
   private spare: Uint8Array<ArrayBuffer> | undefined;
   private pendingBytes = 0;
-  /** Stream position after the last output given to `write`, and after the last the worker took. */
+  /**
+   * Stream positions: after the last output given to `write`, after the last handed to the worker, after the
+   * last the worker said it took, and up to which it was last asked to say so.
+   */
   private written = 0;
+  private posted = 0;
   private parsed = 0;
+  private asked = 0;
   private nextId = 1;
   /** Requests waiting for the worker's answer; each gets undefined if the worker fails first. */
   private readonly waiting = new Map<number, (answer: MirrorResponse | undefined) => void>();
@@ -95,9 +107,13 @@ export class ScreenMirror {
     return this.state.kind === 'failed' ? this.state.reason : undefined;
   }
 
-  /** Output bytes the worker has not taken yet (none once it stopped: nothing waits for it then). */
+  /**
+   * Output bytes handed to the worker that it has not said it took: what it has not taken yet, and up to
+   * ANSWER_BYTES it took unasked (none once it stopped: nothing waits for it then). Not the batch being filled:
+   * it goes once full or once the batch time passes, whether or not the agent reads on meanwhile.
+   */
   get backlog(): number {
-    return this.state.kind === 'running' ? this.written - this.parsed : 0;
+    return this.state.kind === 'running' ? this.posted - this.parsed : 0;
   }
 
   /**
@@ -206,7 +222,11 @@ export class ScreenMirror {
     const data = lend ? filled : filled.slice();
     if (lend) this.batch = undefined;
     this.pendingBytes = 0;
-    this.worker.queue({ type: 'write', terminal: this.terminal, data, end: this.written, at: this.pendingAt, ...(lend ? { lent: true as const } : {}) }, data.buffer);
+    this.posted = this.written;
+    const answer = lend || this.written - this.asked >= ANSWER_BYTES;
+    if (answer) this.asked = this.written;
+    const write = { type: 'write' as const, terminal: this.terminal, data, end: this.written, at: this.pendingAt };
+    this.worker.queue(lend ? { ...write, answer: true, lent: true } : answer ? { ...write, answer: true } : write, data.buffer);
   }
 
   private receive(message: MirrorResponse): void {

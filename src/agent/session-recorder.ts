@@ -1,10 +1,12 @@
 // One session's recording, an asciicast v2 file (recording/asciicast.ts) in the agent's recordings folder,
 // kept in the screen mirror's worker thread (screen-worker.ts), which gets every byte of output anyway: so
-// encoding and writing it never hold up the agent's main thread. It records the program's output (collected
-// for at most FLUSH_MS into one event, so that a flood costs a few writes a second), its size changes,
-// markers where Claude Code waited for the person and where the program ended, and what clients typed only
-// when asked to (--record-input). Times come with each event, taken on the main thread as things happened.
-// Writes are synchronous: the worker may wait for the disk, and a file is complete once `close` returns.
+// encoding and writing it never hold up the agent's main thread. It records the program's output (an event
+// for each message of the agent's that holds some: what the agent read within its batch time, mirror-worker.ts,
+// at the time it read the first of it), its size changes, markers where Claude Code waited for the person and
+// where the program ended, and what clients typed only when asked to (--record-input). Times come with each
+// event, taken on the main thread as things happened. Output is written when the worker says (`writeOut`,
+// after each message it handled): no timer of its own wakes the thread. Writes are synchronous: the worker may
+// wait for the disk, and a file is complete once `close` returns.
 // Starting one first removes, in the background, the recordings past their days or beyond the cap. A
 // recording that grows past its share of the cap, or cannot be written, stops with a warning; the session
 // goes on.
@@ -38,10 +40,8 @@ export interface RecordedSession {
   shell: string | undefined;
 }
 
-/** Output is written at most this long after it came, in ms… */
-const FLUSH_MS = 50;
-/** …or once this much of it waits. */
-const FLUSH_BYTES = 256 * 1024;
+/** Output waiting is written once this much of it waits, without waiting for `writeOut`. */
+const EVENT_BYTES = 256 * 1024;
 
 /** Files being recorded in this thread: never removed by retention. */
 const recording = new Set<string>();
@@ -56,7 +56,6 @@ export class SessionRecorder {
   private pendingAt = 0;
   /** The time of the last event written, in seconds: events never go back. */
   private last = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly output = new CastOutputEncoder();
 
   /**
@@ -96,17 +95,22 @@ export class SessionRecorder {
     );
   }
 
-  /** The program printed `data` at `at` (ms since the epoch). */
+  /** The program printed `data`, read at `at` (ms since the epoch); kept for `writeOut` (or an event of another kind) unless much waits. */
   out(data: Uint8Array, at: number): void {
     if (this.state.kind !== 'recording') return;
     if (this.pendingBytes === 0) this.pendingAt = at;
     this.pending.push(data);
     this.pendingBytes += data.length;
-    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
-    else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
-      this.timer.unref();
-    }
+    if (this.pendingBytes >= EVENT_BYTES) this.writeOut();
+  }
+
+  /** Writes the output that waits, as one event at the time of its first part. */
+  writeOut(): void {
+    if (this.pendingBytes === 0 || this.state.kind !== 'recording') return;
+    const line = this.output.encode(this.time(this.pendingAt), this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (line) this.write(line);
   }
 
   /** A client typed `text` (recorded only with `input`). */
@@ -127,7 +131,7 @@ export class SessionRecorder {
   /** Writes what waits and closes the file. */
   close(): void {
     if (this.state.kind !== 'recording') return;
-    this.flush();
+    this.writeOut();
     const rest = this.output.finish(this.last);
     if (rest) this.write(rest);
     this.finish();
@@ -139,19 +143,9 @@ export class SessionRecorder {
     return this.last;
   }
 
-  private flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.pendingBytes === 0 || this.state.kind !== 'recording') return;
-    const line = this.output.encode(this.time(this.pendingAt), this.pending);
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (line) this.write(line);
-  }
-
   private event(at: number, code: CastCode, data: string): void {
     if (this.state.kind !== 'recording') return;
-    this.flush();
+    this.writeOut();
     this.write(eventLine(this.time(at), code, data));
   }
 
@@ -192,7 +186,6 @@ export class SessionRecorder {
     const state = this.state;
     if (state.kind !== 'recording') return;
     this.state = { kind: 'stopped' };
-    clearTimeout(this.timer);
     this.pending = [];
     this.pendingBytes = 0;
     recording.delete(this.file);

@@ -1,7 +1,8 @@
-// What the screen mirror needs to know of @xterm/headless's state that its public API does not say: whether
-// its parser is between sequences, where the cursor is, and the scroll region. Read
-// from the terminal's internals (the version is pinned, and a test checks they are found); where they
-// are not found, the mirror never skips output and parses all of it, as it did before.
+// What the screen mirror needs of @xterm/headless that its public API does not offer: whether its parser is
+// between sequences, where the cursor is, and the scroll region; and a write parsed at once rather than on
+// a timer. Read from the terminal's internals (the version is pinned, and a test checks they are found);
+// where they are not found, the mirror never skips output and parses all of it, as it did before, and its
+// writes wait for the timer.
 
 import type { Terminal } from '@xterm/headless';
 
@@ -14,11 +15,17 @@ export interface TerminalInternals {
    * a sequence cut where the output was held), the cursor in column 0 and the scroll region the whole screen.
    */
   readyToSkip(): boolean;
+  /**
+   * Makes the terminal's next `write`, if nothing waits to be parsed before it, start parsing at once, as
+   * it does after a key is typed, instead of on a timer (each of which wakes the worker's thread once more).
+   */
+  parseNextWriteAtOnce(): void;
 }
 
 interface Core {
   _inputHandler?: { _parser?: { currentState?: unknown } };
   buffer?: { x?: unknown; scrollTop?: unknown; scrollBottom?: unknown };
+  _writeBuffer?: { _didUserInput?: unknown };
 }
 
 /** The parser's ground state (xterm's ParserState.GROUND). */
@@ -31,10 +38,15 @@ export function terminalInternals(terminal: Terminal): TerminalInternals {
     typeof parser?.currentState === 'number' &&
     typeof core?.buffer?.x === 'number' &&
     typeof core.buffer.scrollTop === 'number' &&
-    typeof core.buffer.scrollBottom === 'number';
-  if (!found) return { available: false, readyToSkip: () => false };
+    typeof core.buffer.scrollBottom === 'number' &&
+    typeof core._writeBuffer?._didUserInput === 'boolean';
+  if (!found) return { available: false, readyToSkip: () => false, parseNextWriteAtOnce: () => undefined };
+  const writeBuffer = core._writeBuffer as { _didUserInput: boolean };
   return {
     available: true,
+    parseNextWriteAtOnce() {
+      writeBuffer._didUserInput = true;
+    },
     readyToSkip() {
       const buffer = core.buffer as { x: number; scrollTop: number; scrollBottom: number };
       return (
