@@ -100,7 +100,6 @@ function handle(request: MirrorRequest): void {
     case 'close':
       terminals.delete(id);
       recorders.delete(id);
-      if (recorder) recorded.delete(recorder);
       recorder?.close();
       terminal.dispose();
       post({ type: 'closed', terminal: id });

@@ -1,14 +1,14 @@
 // What the screen mirror needs of @xterm/headless that its public API does not offer: whether its parser is
 // between sequences, where the cursor is, and the scroll region; and a write parsed at once rather than on
 // a timer. Read from the terminal's internals (the version is pinned, and a test checks they are found);
-// where they are not found, the mirror never skips output and parses all of it, as it did before, and its
-// writes wait for the timer.
+// each falls back on its own: where the state is not found, the mirror never skips output and parses all
+// of it, as it did before; where the write buffer's flag is not found, its writes wait for the timer.
 
 import type { Terminal } from '@xterm/headless';
 
 /** What the mirror asks of the terminal's state. */
 export interface TerminalInternals {
-  /** Whether the internals were found. */
+  /** Whether the state `readyToSkip` reads was found (else it always says no). */
   readonly available: boolean;
   /**
    * Whether output may be skipped here (skippable-output.ts): the parser in its ground state (not inside
@@ -38,15 +38,17 @@ export function terminalInternals(terminal: Terminal): TerminalInternals {
     typeof parser?.currentState === 'number' &&
     typeof core?.buffer?.x === 'number' &&
     typeof core.buffer.scrollTop === 'number' &&
-    typeof core.buffer.scrollBottom === 'number' &&
-    typeof core._writeBuffer?._didUserInput === 'boolean';
-  if (!found) return { available: false, readyToSkip: () => false, parseNextWriteAtOnce: () => undefined };
-  const writeBuffer = core._writeBuffer as { _didUserInput: boolean };
+    typeof core.buffer.scrollBottom === 'number';
+  const writeBuffer = typeof core?._writeBuffer?._didUserInput === 'boolean' ? (core._writeBuffer as { _didUserInput: boolean }) : undefined;
+  const parseNextWriteAtOnce = writeBuffer
+    ? () => {
+        writeBuffer._didUserInput = true;
+      }
+    : () => undefined;
+  if (!found) return { available: false, readyToSkip: () => false, parseNextWriteAtOnce };
   return {
     available: true,
-    parseNextWriteAtOnce() {
-      writeBuffer._didUserInput = true;
-    },
+    parseNextWriteAtOnce,
     readyToSkip() {
       const buffer = core.buffer as { x: number; scrollTop: number; scrollBottom: number };
       return (
