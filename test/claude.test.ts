@@ -2,13 +2,40 @@
 // fake of the Messages API, driven from a phone-sized browser.
 
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
-import { CLAUDE, claudeEnv, startClaudeAgent } from './helpers/fake-anthropic.js';
-import { startRelay } from './helpers/system.js';
+import type { Page } from 'playwright-core';
+import { describeBrowser, phoneSuite, screenshotPath, screenText, waitForScreen, waitForState } from './helpers/browser.js';
+import { CLAUDE, claudeEnv, startClaudeAgent, type FakeAnthropic, type FakeRequest } from './helpers/fake-anthropic.js';
+import { atCleanup, startRelay } from './helpers/system.js';
+
+/** The next message request at the API that holds `text`; if none comes, the error shows what the page showed. */
+async function messageAtApi(api: FakeAnthropic, page: Page, text: string, what: string): Promise<FakeRequest> {
+  try {
+    return await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes(text), 30_000, what);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; the page showed:\n${await screenText(page)}`);
+  }
+}
+
+/** The process of the Claude Code this test process started (through an agent) in `project`. */
+function claudeProcess(project: string): number {
+  const folder = realpathSync(project);
+  const found = readdirSync('/proc').filter((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      return parent === process.pid && readlinkSync(`/proc/${entry}/cwd`) === folder;
+    } catch {
+      return false; // it ended while we looked, or is not ours
+    }
+  });
+  expect(found).toHaveLength(1);
+  return Number(found[0]);
+}
 
 describeBrowser('Claude Code through ccremote', () => {
   const browser = phoneSuite();
@@ -26,7 +53,7 @@ describeBrowser('Claude Code through ccremote', () => {
     await page.keyboard.type('ping-from-phone');
     await waitForScreen(page, 'ping-from-phone');
     await page.keyboard.press('Enter');
-    const request = await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('ping-from-phone'), 30_000, 'the prompt at the API');
+    const request = await messageAtApi(api, page, 'ping-from-phone', 'the prompt at the API');
     expect(request.body?.stream).toBe(true);
     await waitForScreen(page, 'PONG-FROM-FAKE-API 42', 30_000);
     await page.screenshot({ path: screenshotPath('claude-code-phone') });
@@ -70,7 +97,7 @@ describeBrowser('Claude Code through ccremote', () => {
     await page.getByRole('button', { name: 'Compose text', exact: true }).tap();
     await page.getByRole('textbox', { name: 'Text to send' }).fill('composed-prompt: say hi');
     await page.getByRole('button', { name: 'Send', exact: true }).tap();
-    await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('composed-prompt'), 30_000, 'the composed prompt at the API');
+    await messageAtApi(api, page, 'composed-prompt', 'the composed prompt at the API');
     await waitForScreen(page, 'REPLY-TO-COMPOSER 7', 30_000);
     // Claude Code's Stop hook reached the agent, and the page shows it: notice, title, system notification.
     await page.waitForSelector('#attention:not([hidden])', { timeout: 30_000 });
@@ -87,6 +114,40 @@ describeBrowser('Claude Code through ccremote', () => {
     });
     await page.waitForSelector('#attention', { state: 'hidden' });
     expect(await page.title()).not.toMatch(/^● /);
+  }, 120_000);
+
+  it('a message sent from the composer while Claude Code is too busy to read reaches it whole once it reads again', async () => {
+    const relay = await startRelay();
+    const { api, agent, project } = await startClaudeAgent(relay.url, (request) => {
+      const text = JSON.stringify(request.body?.messages ?? '');
+      return text.includes('sent-while-busy') ? 'ANSWER-AFTER-THE-WAIT 5' : 'ok';
+    });
+    const page = await browser.open(agent.url);
+    await waitForState(page, 'online');
+    await waitForScreen(page, /for shortcuts|Try "/, 30_000);
+    // Claude Code is stopped, as if busy: the paste waits at the terminal, with nothing printed. The
+    // Enter must not go before Claude Code read the paste (read together, Claude Code takes the Enter as
+    // part of the paste and the message stays in its prompt box).
+    const claude = claudeProcess(project);
+    process.kill(claude, 'SIGSTOP');
+    const resume = (): void => {
+      try {
+        process.kill(claude, 'SIGCONT');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error; // it has ended
+      }
+    };
+    atCleanup(resume);
+    await page.getByRole('button', { name: 'Compose text', exact: true }).tap();
+    await page.getByRole('textbox', { name: 'Text to send' }).fill('sent-while-busy: two lines\nof text');
+    await page.getByRole('button', { name: 'Send', exact: true }).tap();
+    await expect.poll(() => page.getByRole('textbox', { name: 'Text to send' }).inputValue()).toBe('');
+    // Busy for two seconds, longer than the page ever waited for an answer before.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    resume();
+    const request = await messageAtApi(api, page, 'sent-while-busy', 'the message at the API');
+    expect(JSON.stringify(request.body?.messages)).toContain('of text');
+    await waitForScreen(page, 'ANSWER-AFTER-THE-WAIT 5', 30_000);
   }, 120_000);
 
   it('a second session resumes a conversation the API answered before, chosen from the folder\'s conversations; a third starts a new one', async () => {
@@ -125,7 +186,7 @@ describeBrowser('Claude Code through ccremote', () => {
     await page.keyboard.type('second-prompt-after-resume');
     await waitForScreen(page, 'second-prompt-after-resume');
     await page.keyboard.press('Enter');
-    await api.requests.next((r) => JSON.stringify(r.body?.messages ?? '').includes('second-prompt-after-resume'), 30_000, 'the second prompt at the API');
+    await messageAtApi(api, page, 'second-prompt-after-resume', 'the second prompt at the API');
     await waitForScreen(page, 'RESUMED-WITH-HISTORY 9', 30_000);
 
     // A third: Claude Code in a new conversation, in the same folder, started from the sheet.
@@ -173,7 +234,7 @@ describeBrowser('Claude Code through ccremote', () => {
     // was answered there.
     await page.getByRole('button', { name: 'Choose 1', exact: true }).tap();
     await expect.poll(() => page.textContent('#permission-note'), { timeout: 10_000 }).toBe('It was answered at the terminal.');
-    await api.requests.next((r) => JSON.stringify(r.body?.messages ?? '').includes('tool-ran-11'), 30_000, 'the tool result at the API');
+    await messageAtApi(api, page, 'tool-ran-11', 'the tool result at the API');
     await waitForScreen(page, 'TOOL-DONE 11', 30_000);
     expect(existsSync(join(project, 'made-by-tool'))).toBe(true);
   }, 120_000);
@@ -192,8 +253,8 @@ describeBrowser('Claude Code through ccremote', () => {
     await composer.press('End');
     await composer.type('what is wrong here?');
     await page.getByRole('button', { name: 'Send', exact: true }).tap();
-    const request = await api.requests.next((r) => r.path === '/v1/messages' && JSON.stringify(r.body?.messages ?? '').includes('what is wrong here?'), 30_000, 'the prompt at the API');
+    const request = await messageAtApi(api, page, 'what is wrong here?', 'the prompt at the API');
     expect(JSON.stringify(request.body?.messages)).toContain('bug on the phone.png');
     await waitForScreen(page, 'SEEN-THE-PHOTO 3', 30_000);
-  });
+  }, 120_000);
 });

@@ -36,9 +36,14 @@ import { PermissionPrompt } from './permission-prompt.js';
 import { pageKeyAgreement } from './webcrypto-x25519.js';
 import { chooseCipher } from './cipher.js';
 
-/** After sending, the longest wait for the program to have read it before more goes, and the quiet after its answer (ms). */
-const READ_WAIT_MS = 1000;
+/**
+ * After a paste, how long (ms) to wait for the program's answer before more goes: at most ANSWER_WAIT_MS
+ * for its first output (a program busy elsewhere reads nothing meanwhile), then until READ_QUIET_MS pass
+ * without output, or ANSWERED_WAIT_MS after the first (a program that keeps printing, such as a spinner).
+ */
+const ANSWER_WAIT_MS = 5000;
 const READ_QUIET_MS = 100;
+const ANSWERED_WAIT_MS = 1000;
 
 /** The relay's base URL as links write it: this page's origin and the app's base path. */
 const relayUrl = location.origin + appBase().replace(/\/$/, '');
@@ -143,15 +148,21 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
   const outputs = { count: 0, lastAt: 0 };
   /**
    * Resolves once the program has most likely read what was sent: the agent wrote it to the program, the
-   * program answered with output, and then went quiet for READ_QUIET_MS (or READ_WAIT_MS passed). A
-   * terminal has no "read" signal; programs like Claude Code group input that arrives close together,
-   * so what comes next must wait until the program is done with this.
+   * program answered with output, and then went quiet (the waits above). A terminal has no "read"
+   * signal, and programs like Claude Code take an Enter read together with a paste as part of it. The
+   * agent acknowledges a paste before any output it reads after writing it (client-table.ts), so only
+   * output that comes after the acknowledgement counts as the answer: what the program printed before
+   * (Claude Code drawing its screen while it starts, then busy) does not.
    */
   const read = async (): Promise<void> => {
-    const before = outputs.count;
     await session?.delivered();
-    const deadline = performance.now() + READ_WAIT_MS;
-    while (performance.now() < deadline && (outputs.count === before || performance.now() - outputs.lastAt < READ_QUIET_MS)) {
+    const before = outputs.count;
+    const start = performance.now();
+    let answeredAt: number | undefined;
+    for (;;) {
+      const now = performance.now();
+      if (answeredAt === undefined && outputs.count > before) answeredAt = now;
+      if (answeredAt === undefined ? now - start >= ANSWER_WAIT_MS : now - outputs.lastAt >= READ_QUIET_MS || now - answeredAt >= ANSWERED_WAIT_MS) return;
       await new Promise((resolve) => setTimeout(resolve, READ_QUIET_MS / 4));
     }
   };
