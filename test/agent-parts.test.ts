@@ -1,6 +1,6 @@
 // The agent's pieces that need no PTY or socket: the output ring, the terminal-size policy, output as plain
 // lines, and a terminal's output stream (answering a client whose snapshot cannot be had; reusing frames only
-// once written; acknowledging input before the output that follows it).
+// once written).
 
 import { describe, expect, it } from 'vitest';
 import type { OpenChannel } from '../src/agent/channel-host.js';
@@ -9,7 +9,7 @@ import { FramePool } from '../src/agent/frame-pool.js';
 import { OutputLog } from '../src/agent/output-log.js';
 import { TerminalStream, type ScreenSource } from '../src/agent/terminal-stream.js';
 import type { Uplink } from '../src/agent/uplink.js';
-import { FrameType, decodeFrame, encodeInputRecord, fromBase64Url, openFrame, openSnapshot, randomBytes, randomId, sealInput, snapshotKey, utf8, type Frame } from '../src/protocol/index.js';
+import { FrameType, decodeFrame, fromBase64Url, openFrame, openSnapshot, randomBytes, randomId, snapshotKey, utf8, type Frame } from '../src/protocol/index.js';
 import { SizePolicy } from '../src/agent/size-policy.js';
 import { plainLines } from '../src/agent/plain-lines.js';
 
@@ -97,20 +97,6 @@ describe('plainLines', () => {
   });
 });
 
-/** A client's open channel with full access and fresh keys. */
-function fullChannel(): OpenChannel {
-  return {
-    session: randomId(),
-    access: 'full',
-    credential: { kind: 'link', readOnly: false },
-    device: undefined,
-    keys: { receive: randomBytes(32), send: randomBytes(32) },
-    open: { session: randomId(), history: 'screen' },
-    address: undefined,
-    seq: { sent: 0, received: 0 },
-  };
-}
-
 describe('TerminalStream', () => {
   it('answers a client whose screen snapshot fails with the output it holds, and reports the failure (no unhandled rejection)', async () => {
     const sent: Array<string | Uint8Array> = [];
@@ -126,7 +112,16 @@ describe('TerminalStream', () => {
     stream.online();
     stream.output(utf8('hello from before\r\n'));
     const streamKey = fromBase64Url(stream.watchInfo().key);
-    const channel = fullChannel();
+    const channel: OpenChannel = {
+      session: randomId(),
+      access: 'full',
+      credential: { kind: 'link', readOnly: false },
+      device: undefined,
+      keys: { receive: randomBytes(32), send: randomBytes(32) },
+      open: { session: randomId(), history: 'screen' },
+      address: undefined,
+      seq: { sent: 0, received: 0 },
+    };
     clients.opened(7, channel);
     sent.length = 0;
     stream.sync(7, 1, undefined); // a new client: no position to resume from, so it is given the screen
@@ -184,47 +179,6 @@ describe('TerminalStream', () => {
     stream.output(Buffer.from('x'));
     expect(queued[0]!.frame.buffer.byteLength).toBe(frames.frameBytes);
     expect(frames.counts).toEqual({ idle: 3, lent: 1 });
-    stream.dispose();
-    clients.dispose();
-  });
-
-  it("acknowledges a paste before the output read after it was written; keystrokes in a batch, after their echo", async () => {
-    const sent: Array<{ client: number | undefined; type: number }> = [];
-    const uplink: Uplink = {
-      isOnline: true,
-      send: (data) => {
-        if (typeof data === 'string') return 0;
-        const frame = decodeFrame(data);
-        sent.push(frame.type === FrameType.ToClient ? { client: frame.client, type: decodeFrame(frame.inner).type } : { client: undefined, type: frame.type });
-        return 0;
-      },
-      onceBelow: () => undefined,
-    };
-    const written: string[] = [];
-    // The table applies input to the terminal (declared next: it is only called later).
-    const clients = new ClientTable(uplink, (client, record) => stream.input(client, record));
-    const stream = new TerminalStream(1, uplink, { write: (data) => void written.push(Buffer.from(data).toString()), resize: () => undefined, pauseOutput: () => undefined }, clients);
-    stream.online();
-    const channel = fullChannel();
-    clients.opened(7, channel);
-    const type = (seq: number, text: string): void => {
-      const frame = decodeFrame(sealInput(channel.keys.receive, seq, encodeInputRecord({ kind: 'data', terminal: 1, data: utf8(text) })));
-      if (frame.type !== FrameType.Input) throw new Error('not an input frame');
-      clients.frame(7, frame);
-    };
-    // A paste, and the program's answer to it: the acknowledgement goes first.
-    type(1, '\x1b[200~hello\x1b[201~');
-    expect(written).toEqual(['\x1b[200~hello\x1b[201~']);
-    expect(sent).toEqual([]);
-    stream.output(utf8('hello'));
-    expect(sent).toEqual([{ client: 7, type: FrameType.InputAck }, { client: undefined, type: FrameType.Output }]);
-    // Keystrokes keep their batch: their echo goes at once, and one acknowledgement for both once it is due.
-    sent.length = 0;
-    type(2, 'a');
-    type(3, 'b');
-    stream.output(utf8('ab'));
-    expect(sent).toEqual([{ client: undefined, type: FrameType.Output }]);
-    await expect.poll(() => sent).toEqual([{ client: undefined, type: FrameType.Output }, { client: 7, type: FrameType.InputAck }]);
     stream.dispose();
     clients.dispose();
   });

@@ -6,7 +6,7 @@
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
-import { bufferText, describeBrowser, expectKeydump, phoneSuite, screenshotPath, terminalSize, waitForScreen, waitForState } from './helpers/browser.js';
+import { bufferText, describeBrowser, expectKeydump, keydumpReads, phoneSuite, screenshotPath, terminalSize, waitForScreen, waitForState } from './helpers/browser.js';
 import { startAgent, startRelay } from './helpers/system.js';
 
 const KEYDUMP = fileURLToPath(new URL('./fixtures/keydump.mjs', import.meta.url));
@@ -141,6 +141,24 @@ describeBrowser('phone', () => {
     // Text cannot close the paste early and act as keystrokes: no Escape gets inside the brackets.
     await field.fill('a\x1b[20\x1b[201~1~b');
     await expectKeydump(page, () => button('Send').tap(), `1b 5b 32 30 30 7e ${hex('a[20[201~1~b')} 1b 5b 32 30 31 7e 0d`, 'an escape attempt');
+  });
+
+  it("after a paste, the composer's Enter waits until the program shows it, however soon it prints something else", async () => {
+    const relay = await startRelay();
+    // A program that prints what it read at once but shows the paste only 1.5 s later (as Claude Code,
+    // busy, draws its screen before it reads its input).
+    const agent = await startAgent(relay.url, { command: process.execPath, args: [KEYDUMP, '--paste', '--echo-ms=1500'] });
+    await open(agent.url);
+    await waitForScreen(page, 'keydump ready');
+    await button('Compose text').tap();
+    await page.getByRole('textbox', { name: 'Text to send' }).fill('first line\nthe message ends here');
+    const pasted = `1b 5b 32 30 30 7e ${hex('first line\rthe message ends here')} 1b 5b 32 30 31 7e`;
+    await expectKeydump(page, () => button('Send').tap(), `${pasted} 0d`, 'the message');
+    // Paste and Enter came in reads of their own, the Enter after the program showed the paste.
+    expect(await keydumpReads(page)).toEqual([pasted, '0d']);
+    await waitForScreen(page, 'pasted: first line the message ends here');
+    const lines = (await bufferText(page)).split('\n');
+    expect(lines.filter((line) => line === 'pasted: first line the message ends here' || line === '[0d]')).toEqual(['pasted: first line the message ends here', '[0d]']);
   });
 
   it('every paste (a paste event, the browser\'s clipboard paste, a keyboard\'s clipboard) arrives as one bracketed paste that text cannot end early', async () => {

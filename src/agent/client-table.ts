@@ -25,15 +25,6 @@ export const SYNC_BUDGET = { perSession: { burst: 10, perMinute: 30 }, perCreden
 /** Sessions whose last applied input is remembered, beyond which the oldest is forgotten. */
 const MAX_SESSIONS = 1024;
 
-/** How a bracketed paste ends (ESC [ 201 ~). */
-const PASTE_END = Uint8Array.of(0x1b, 0x5b, 0x32, 0x30, 0x31, 0x7e);
-
-/** Whether `data` ends with `suffix`. */
-function endsWith(data: Uint8Array, suffix: Uint8Array): boolean {
-  const from = data.length - suffix.length;
-  return from >= 0 && suffix.every((byte, i) => data[from + i] === byte);
-}
-
 /** Input acknowledgements are sent at most this often per client, in ms. */
 const ACK_DELAY_MS = 20;
 
@@ -53,8 +44,6 @@ export class ClientTable {
   /** Session id → highest input sequence number applied. Insertion order is age order. */
   private readonly applied = new Map<string, number>();
   private readonly pendingAcks = new Set<number>();
-  /** A bracketed paste was written (its end) since the last acknowledgements went: they go before the next output. */
-  private pasteAwaitsAnswer = false;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly sessionSyncs: RateLimiter;
   private readonly credentialSyncs: RateLimiter;
@@ -116,9 +105,7 @@ export class ClientTable {
         // Opened before it counts as applied: a forged frame must not use up a sequence number.
         const payload = openFrame(channel.keys.receive, input);
         this.remember(channel.session, input.seq);
-        const record = decodeInputRecord(payload);
-        this.apply(client, record);
-        if (record.kind === 'data' && endsWith(record.data, PASTE_END)) this.pasteAwaitsAnswer = true;
+        this.apply(client, decodeInputRecord(payload));
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         this.options.onBadInput?.(client, error.message);
@@ -150,33 +137,18 @@ export class ClientTable {
     this.ackTimer = undefined;
   }
 
-  /**
-   * Terminals call this before sending output. After a bracketed paste, the acknowledgements waiting for
-   * their batch go now, so the client gets the paste's acknowledgement before any output read after the
-   * paste was written: output that follows it is the program's answer (the composer waits for that
-   * answer before its Enter). Other input keeps its batch: keystrokes' echoes do not wait for a frame.
-   */
-  beforeOutput(): void {
-    if (this.pasteAwaitsAnswer) this.flushAcks();
-  }
-
-  private flushAcks(): void {
-    this.pasteAwaitsAnswer = false;
-    if (this.pendingAcks.size === 0) return;
-    clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-    for (const c of this.pendingAcks) {
-      const ack = this.inputAck(c);
-      if (ack) this.uplink.send(encodeToClient(c, ack));
-    }
-    this.pendingAcks.clear();
-  }
-
   private scheduleAck(client: number): void {
     this.pendingAcks.add(client);
-    // Acknowledgements are batched, one per client every ACK_DELAY_MS however fast someone types (unless
-    // a paste's answer is coming: beforeOutput).
-    this.ackTimer ??= setTimeout(() => this.flushAcks(), ACK_DELAY_MS);
+    // Acknowledgements only let clients forget input they keep for resending, so nothing waits for
+    // them: they are batched, one per client every ACK_DELAY_MS however fast someone types.
+    this.ackTimer ??= setTimeout(() => {
+      this.ackTimer = undefined;
+      for (const c of this.pendingAcks) {
+        const ack = this.inputAck(c);
+        if (ack) this.uplink.send(encodeToClient(c, ack));
+      }
+      this.pendingAcks.clear();
+    }, ACK_DELAY_MS);
   }
 
   private remember(session: string, seq: number): void {

@@ -300,8 +300,6 @@ export class TerminalStream {
   private pump(): void {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
-    // A paste written before this output is acknowledged before it (client-table.ts).
-    if (this.sent < this.log.end && this.uplink.isOnline) this.clients.beforeOutput();
     while (this.sent < this.log.end && !this.uplinkFull && this.uplink.isOnline) {
       if (this.sent < this.log.start) this.sent = this.log.start; // clients that miss this part are synced
       const chunk = this.log.read(this.sent, MAX_OUTPUT_CHUNK);

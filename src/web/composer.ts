@@ -9,8 +9,8 @@ import { byId, keepFocus } from './dom.js';
 export interface ComposerHost {
   /** Sends bytes to the program; false if they could not be sent (read-only link, input queue full). */
   send(bytes: string): boolean;
-  /** Resolves once the program has read everything sent so far (as far as can be told: see main.ts); the composer waits for it after a bracketed paste. */
-  read(): Promise<void>;
+  /** Resolves once the program has read the paste of `text` (as far as can be told: it shows it, paste-echo.ts). */
+  read(text: string): Promise<void>;
   /** Whether the program enabled bracketed paste (DECSET 2004). */
   bracketedPaste(): boolean;
   /** Gives the keyboard focus back to the terminal. */
@@ -81,9 +81,9 @@ export class Composer {
 
   /**
    * Sends the text (or just Enter when empty) and clears the field for the next message. After a
-   * bracketed paste, Enter goes once the program has read it: programs such as Claude Code take an Enter
-   * read together with a paste as part of it. Without brackets the text is typed keys, and Enter goes
-   * with them. Text that could not be sent stays in the field.
+   * bracketed paste, Enter goes once the program shows the paste: programs such as Claude Code take an
+   * Enter read together with a paste as part of it. Without brackets the text is typed keys, and Enter
+   * goes with them. Text that could not be sent stays in the field.
    */
   private submit(): void {
     const text = this.input.value;
@@ -96,7 +96,7 @@ export class Composer {
           this.grow();
           return;
         }
-        if (bracketed) await this.host.read();
+        if (bracketed) await this.host.read(text);
       }
       this.host.send('\r');
     });

@@ -35,15 +35,12 @@ import { PushAlerts } from './push-alerts.js';
 import { PermissionPrompt } from './permission-prompt.js';
 import { pageKeyAgreement } from './webcrypto-x25519.js';
 import { chooseCipher } from './cipher.js';
+import { countMarks, echoMarks, shownText } from './paste-echo.js';
 
-/**
- * After a paste, how long (ms) to wait for the program's answer before more goes: at most ANSWER_WAIT_MS
- * for its first output (a program busy elsewhere reads nothing meanwhile), then until READ_QUIET_MS pass
- * without output, or ANSWERED_WAIT_MS after the first (a program that keeps printing, such as a spinner).
- */
-const ANSWER_WAIT_MS = 5000;
-const READ_QUIET_MS = 100;
-const ANSWERED_WAIT_MS = 1000;
+/** After a paste, the longest wait (ms) for the program to show it before the composer's Enter goes anyway. */
+const ECHO_WAIT_MS = 5000;
+/** How often (ms) the screen is looked at meanwhile. */
+const ECHO_POLL_MS = 25;
 
 /** The relay's base URL as links write it: this page's origin and the app's base path. */
 const relayUrl = location.origin + appBase().replace(/\/$/, '');
@@ -144,27 +141,24 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
     if (saved && location.hash) history.replaceState(null, '', location.pathname + location.search);
   };
 
-  /** Output received so far (a count), and when the last came (ms). */
-  const outputs = { count: 0, lastAt: 0 };
+  /** The screen's rows (not the scrollback) as text. */
+  function* screenRows(): Iterable<string> {
+    const buffer = term.buffer.active;
+    for (let y = buffer.baseY; y < buffer.baseY + term.rows; y++) yield buffer.getLine(y)?.translateToString(true) ?? '';
+  }
   /**
-   * Resolves once the program has most likely read what was sent: the agent wrote it to the program, the
-   * program answered with output, and then went quiet (the waits above). A terminal has no "read"
-   * signal, and programs like Claude Code take an Enter read together with a paste as part of it. The
-   * agent acknowledges a paste before any output it reads after writing it (client-table.ts), so only
-   * output that comes after the acknowledgement counts as the answer: what the program printed before
-   * (Claude Code drawing its screen while it starts, then busy) does not.
+   * Resolves once the program shows the paste of `text` (paste-echo.ts): the agent wrote it, and the
+   * screen holds its marks once more than when it was sent. A program that shows nothing of it gets what
+   * follows after ECHO_WAIT_MS.
    */
-  const read = async (): Promise<void> => {
+  const read = async (text: string): Promise<void> => {
+    const marks = echoMarks(text);
+    if (marks.length === 0) return;
+    const shown = (): number => countMarks(shownText(screenRows()), marks);
+    const before = shown();
     await session?.delivered();
-    const before = outputs.count;
-    const start = performance.now();
-    let answeredAt: number | undefined;
-    for (;;) {
-      const now = performance.now();
-      if (answeredAt === undefined && outputs.count > before) answeredAt = now;
-      if (answeredAt === undefined ? now - start >= ANSWER_WAIT_MS : now - outputs.lastAt >= READ_QUIET_MS || now - answeredAt >= ANSWERED_WAIT_MS) return;
-      await new Promise((resolve) => setTimeout(resolve, READ_QUIET_MS / 4));
-    }
+    const deadline = performance.now() + ECHO_WAIT_MS;
+    while (performance.now() < deadline && shown() <= before) await new Promise((resolve) => setTimeout(resolve, ECHO_POLL_MS));
   };
 
   const keyAgreement = parts.add(pageKeyAgreement()).agreement;
@@ -185,8 +179,6 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
       manualAck: true,
       events: {
         output: (data, end) => {
-          outputs.count++;
-          outputs.lastAt = performance.now();
           term.write(data, () => opened.acknowledge(end));
         },
         snapshot: (data, offset, kind) => {
