@@ -142,8 +142,9 @@ describeBrowser('Claude Code through ccremote', () => {
     await page.getByRole('textbox', { name: 'Text to send' }).fill('sent-while-busy: two lines\nof text');
     await page.getByRole('button', { name: 'Send', exact: true }).tap();
     await expect.poll(() => page.getByRole('textbox', { name: 'Text to send' }).inputValue()).toBe('');
-    // Busy for two seconds, longer than the page ever waited for an answer before.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Busy for 1.5 s: longer than the page used to wait (1 s), well inside the 5 s it waits for the paste
+    // to show, so that Claude Code has time to draw its screen and the paste on a slow machine too.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     resume();
     const request = await messageAtApi(api, page, 'sent-while-busy', 'the message at the API');
     expect(JSON.stringify(request.body?.messages)).toContain('of text');
