@@ -2,14 +2,14 @@
 // fake of the Messages API, driven from a phone-sized browser.
 
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { describeBrowser, phoneSuite, screenshotPath, screenText, waitForScreen, waitForState } from './helpers/browser.js';
 import { CLAUDE, claudeEnv, startClaudeAgent, type FakeAnthropic, type FakeRequest } from './helpers/fake-anthropic.js';
-import { atCleanup, startRelay } from './helpers/system.js';
+import { atCleanup, childProcesses, startRelay } from './helpers/system.js';
 
 /** The next message request at the API that holds `text`; if none comes, the error shows what the page showed. */
 async function messageAtApi(api: FakeAnthropic, page: Page, text: string, what: string): Promise<FakeRequest> {
@@ -23,18 +23,15 @@ async function messageAtApi(api: FakeAnthropic, page: Page, text: string, what: 
 /** The process of the Claude Code this test process started (through an agent) in `project`. */
 function claudeProcess(project: string): number {
   const folder = realpathSync(project);
-  const found = readdirSync('/proc').filter((entry) => {
-    if (!/^\d+$/.test(entry)) return false;
+  const found = childProcesses().filter((pid) => {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      return parent === process.pid && readlinkSync(`/proc/${entry}/cwd`) === folder;
+      return readlinkSync(`/proc/${pid}/cwd`) === folder;
     } catch {
-      return false; // it ended while we looked, or is not ours
+      return false; // it ended while we looked
     }
   });
   expect(found).toHaveLength(1);
-  return Number(found[0]);
+  return found[0]!;
 }
 
 describeBrowser('Claude Code through ccremote', () => {

@@ -3,29 +3,12 @@
 // clear refusal; the relay keeps serving the session already running; no process is started; and no
 // secret shows up in the relay's log.
 
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, CloseCode, MAX_MESSAGE_BYTES, accessToken, encodeMessage, parseAccessLink, randomId, socketUrl } from '../src/protocol/index.js';
 import { rawTcp } from './helpers/raw-tcp.js';
-import { cleanup, rawSocket, startAgent, startRelay, TestClient, type RawSocket, type TestRelay } from './helpers/system.js';
+import { childProcesses, cleanup, rawSocket, startAgent, startRelay, TestClient, type RawSocket, type TestRelay } from './helpers/system.js';
 
 afterEach(cleanup);
-
-/** Processes whose parent is this one (the agents' commands run in PTYs forked from here). */
-function childProcesses(): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) children.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return children.sort();
-}
 
 /** A relay (trusting X-Forwarded-For, so tests can speak from many addresses) with one working session. */
 async function door() {

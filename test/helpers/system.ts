@@ -1,7 +1,7 @@
 // Real parts for integration tests: relays on 127.0.0.1 (on ports of the test worker's own, see ports.ts), agents running real commands in real
 // PTYs, and clients speaking the real protocol (the same ClientSession the web page uses).
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -172,6 +172,22 @@ async function startGroup(size: number, options: RelayOptions): Promise<TestRela
 /** Peak resident memory of a process (VmHWM) or its current one (VmRSS), in bytes. */
 export function memory(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
+
+/** Processes whose parent is this one (the agents' commands run in PTYs forked from here), in order. */
+export function childProcesses(): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid) children.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children.sort();
 }
 
 /** The environment test commands run with: a clean shell with a fixed prompt. */
