@@ -8,55 +8,19 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page, Worker } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, expect, it } from 'vitest';
 import { closePhone, describeBrowser, phone, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
 import { startClaudeAgent, type FakeRequest } from './helpers/fake-anthropic.js';
 import { decryptPush, startPushService, type TestSubscription } from './helpers/push-service.js';
 import { atCleanup, startAgent, startRelay, TestClient } from './helpers/system.js';
-import { pushDelivery, standInPushManager } from './helpers/browser-push.js';
+import { pushDelivery, recordNotifications, standInPushManager, type ShownNotification } from './helpers/browser-push.js';
 
 /** The tool results a request to the Messages API carries. */
 const toolResults = (request: FakeRequest): Array<{ content?: unknown; is_error?: boolean }> =>
   ((request.body?.messages as Array<{ content?: unknown }> | undefined) ?? []).flatMap((m) =>
     Array.isArray(m.content) ? (m.content as Array<{ type?: string; content?: unknown; is_error?: boolean }>).filter((b) => b.type === 'tool_result') : [],
   );
-
-/** What the page's notifications show. */
-interface Shown {
-  title: string;
-  body: string;
-  tag: string;
-  actions: Array<{ action: string; title: string }>;
-}
-
-/** The notifications the service worker shows now. */
-function notifications(worker: Worker): Promise<Shown[]> {
-  return worker.evaluate(async () => {
-    const registration = (globalThis as unknown as { registration: ServiceWorkerRegistration }).registration;
-    return (await registration.getNotifications()).map((n) => ({
-      title: n.title,
-      body: n.body,
-      tag: n.tag,
-      actions: ((n as Notification & { actions?: Array<{ action: string; title: string }> }).actions ?? []).map((a) => ({ action: a.action, title: a.title })),
-    }));
-  });
-}
-
-/** Runs the worker's own notificationclick handler for its notification, as a tap on `action` would. */
-function tap(worker: Worker, action: string): Promise<void> {
-  return worker.evaluate(async (action) => {
-    const scope = globalThis as unknown as { registration: ServiceWorkerRegistration; dispatchEvent(event: Event): boolean };
-    const [notification] = await scope.registration.getNotifications();
-    if (!notification) throw new Error('no notification to tap');
-    const event = new Event('notificationclick') as Event & { waitUntil(p: Promise<unknown>): void };
-    const work: Array<Promise<unknown>> = [];
-    Object.defineProperties(event, { notification: { value: notification }, action: { value: action } });
-    event.waitUntil = (promise) => void work.push(promise);
-    scope.dispatchEvent(event);
-    await Promise.all(work);
-  }, action);
-}
 
 describeBrowser('answering Claude Code from the notification', () => {
   const browser = phoneSuite();
@@ -121,13 +85,21 @@ describeBrowser('answering Claude Code from the notification', () => {
     const pagesBefore = context.pages().length;
     const worker = context.serviceWorkers()[0]!;
     const push = await pushDelivery(context, blank, relay.url);
-    const deliver = async (alert: Record<string, unknown>): Promise<Shown> => {
-      await worker.evaluate(async () => {
-        for (const n of await (globalThis as unknown as { registration: ServiceWorkerRegistration }).registration.getNotifications()) n.close();
-      });
+    const notifications = await recordNotifications(worker);
+    /** Delivers `alert`; what it showed, the only notification since the last. */
+    const deliver = async (alert: Record<string, unknown>): Promise<ShownNotification> => {
+      const before = (await notifications.shown()).length;
       await push.deliver(alert);
-      await expect.poll(async () => (await notifications(worker)).length, { timeout: 10_000 }).toBe(1);
-      return (await notifications(worker))[0]!;
+      await expect.poll(async () => (await notifications.shown()).slice(before).map((n) => n.outcome), { timeout: 10_000 }).toEqual(['shown']);
+      return (await notifications.shown())[before]!;
+    };
+    /** Taps `action` on the last notification; what the worker showed in its place. */
+    const tap = async (action: string): Promise<ShownNotification> => {
+      const before = (await notifications.shown()).length;
+      await notifications.tap(action);
+      const after = (await notifications.shown()).slice(before);
+      expect(after.map((n) => n.outcome)).toEqual(['shown']);
+      return after[0]!;
     };
     const shown = await deliver(first);
     expect(shown.body).toMatch(/Claude Code asks to use Bash\ntouch made-by-allow && echo tool-ran-\$\(\(5\+6\)\) \(Step alpha\)/);
@@ -136,13 +108,12 @@ describeBrowser('answering Claude Code from the notification', () => {
       { action: 'deny', title: 'Deny' },
     ]);
     // Allow, from the notification: the command runs and Claude Code goes on; no page was opened for it.
-    await tap(worker, 'allow');
+    const allowed = await tap('allow');
     await api.requests.next((r) => toolResults(r).some((t) => JSON.stringify(t.content).includes('tool-ran-11')), 30_000, 'the tool result at the API');
     expect(existsSync(join(project, 'made-by-allow'))).toBe(true);
-    const allowed = await notifications(worker);
-    expect(allowed).toHaveLength(1);
-    expect(allowed[0]!.body).toMatch(/Bash: Allowed from .+'s notification\./);
-    expect(allowed[0]!.actions).toEqual([]);
+    expect(allowed.tag).toBe(shown.tag);
+    expect(allowed.body).toMatch(/Bash: Allowed from .+'s notification\./);
+    expect(allowed.actions).toEqual([]);
     expect(context.pages()).toHaveLength(pagesBefore);
 
     // Deny: Claude Code is told the person refused, and says so to the API.
@@ -153,11 +124,11 @@ describeBrowser('answering Claude Code from the notification', () => {
     desk.type('\r');
     const second = await nextPermission('bravo');
     await deliver(second);
-    await tap(worker, 'deny');
+    const denied = await tap('deny');
     const denial = await api.requests.next((r) => toolResults(r).some((t) => JSON.stringify(t.content).includes('denied this from their phone')), 30_000, 'the refusal at the API');
     expect(toolResults(denial).find((t) => JSON.stringify(t.content).includes('denied this from their phone'))).toMatchObject({ is_error: true });
     expect(existsSync(join(project, 'made-by-deny'))).toBe(false);
-    expect((await notifications(worker))[0]!.body).toMatch(/Bash: Denied from /);
+    expect(denied.body).toMatch(/Bash: Denied from /);
 
     // Answered at the terminal first ("3" is No): the notification's Allow does nothing, and says so.
     await desk.waitForOutput('DENIED-DONE', 30_000);
@@ -169,8 +140,7 @@ describeBrowser('answering Claude Code from the notification', () => {
     desk.type('3');
     await desk.settlements.next((s) => s.outcome === 'gone', 15_000, 'answered at the terminal');
     await deliver(third);
-    await tap(worker, 'allow');
-    expect((await notifications(worker))[0]!.body).toMatch(/Nothing was done: this request is no longer waiting\. It was answered at the terminal\./);
+    expect((await tap('allow')).body).toMatch(/Nothing was done: this request is no longer waiting\. It was answered at the terminal\./);
     expect(existsSync(join(project, 'made-at-terminal'))).toBe(false);
     await push.cdp.detach();
   }, 180_000);

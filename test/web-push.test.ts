@@ -2,13 +2,13 @@
 // device (headless Chromium has no push service: PushManager.subscribe is stood in with keys the test
 // holds, at a local push service); a session waiting for the person reaches the push service as ciphertext
 // only this device's keys open; delivered into the service worker (through the DevTools protocol, as a
-// push service would), it shows a notification naming the session. Forgetting the terminal on the start
-// page takes the subscription back.
+// push service would), it shows a notification naming the session, and a tap on it shows that session.
+// Forgetting the terminal on the start page takes the subscription back.
 
 import { expect, it } from 'vitest';
 import { describeBrowser, phoneSuite, screenshotPath, waitForScreen, waitForState } from './helpers/browser.js';
 import { decryptPush, startPushService } from './helpers/push-service.js';
-import { pushDelivery, standInPushManager } from './helpers/browser-push.js';
+import { pushDelivery, recordNotifications, standInPushManager } from './helpers/browser-push.js';
 import { claudeStandIn } from './helpers/fake-anthropic.js';
 import { atCleanup, startAgent, startRelay, TestClient } from './helpers/system.js';
 
@@ -46,14 +46,12 @@ describeBrowser('alerts while the page is closed', () => {
     expect(alert).toMatchObject({ terminal: 1, kind: 'notification', message: 'Claude needs your permission to use Bash' });
     // The push service delivers it into the service worker (what the browser does after decrypting it).
     const { deliver } = await pushDelivery(page.context(), page, relay.url);
-    // The page was open: it showed its own notice, not a system notification; none is there before the push.
-    await page.evaluate(async () => {
-      for (const n of await (await navigator.serviceWorker.ready).getNotifications()) n.close();
-    });
+    const worker = page.context().serviceWorkers()[0]!;
+    const notifications = await recordNotifications(worker);
     await deliver(alert);
-    const shown = (): Promise<string[]> => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title}: ${n.body}`));
-    await expect.poll(async () => (await shown()).length, { timeout: 10_000 }).toBe(1);
-    expect((await shown())[0]!.endsWith(`: ${alert.session}: Claude needs your permission to use Bash`)).toBe(true);
+    await expect.poll(() => notifications.shown(), { timeout: 10_000 }).toEqual([expect.objectContaining({ outcome: 'shown', actions: [] })]);
+    const [shown] = await notifications.shown();
+    expect(shown!.body).toBe(`${alert.session}: Claude needs your permission to use Bash`);
 
     // The page shows another session now; a tap on the notification (its body) shows the one it is about.
     const other = new TestClient(agent.url);
@@ -62,18 +60,7 @@ describeBrowser('alerts while the page is closed', () => {
     await page.locator('#sessions-toggle').tap();
     await page.locator(`#session-list .session[data-terminal="${second}"] .session-open`).tap();
     await expect.poll(() => page.locator('#session-name').textContent()).not.toBe(alert.session);
-    const worker = page.context().serviceWorkers()[0]!;
-    await worker.evaluate(async () => {
-      const scope = globalThis as unknown as { registration: ServiceWorkerRegistration; dispatchEvent(event: Event): boolean };
-      const [notification] = await scope.registration.getNotifications();
-      if (!notification) throw new Error('no notification to tap');
-      const event = new Event('notificationclick') as Event & { waitUntil(p: Promise<unknown>): void };
-      const work: Array<Promise<unknown>> = [];
-      Object.defineProperties(event, { notification: { value: notification }, action: { value: '' } });
-      event.waitUntil = (promise) => void work.push(promise);
-      scope.dispatchEvent(event);
-      await Promise.all(work);
-    });
+    await notifications.tap();
     await expect.poll(() => page.locator('#session-name').textContent(), { timeout: 10_000 }).toBe(alert.session);
     other.close();
 

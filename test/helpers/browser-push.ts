@@ -2,7 +2,7 @@
 // subscription the test holds the keys of (at the local push service, push-service.ts), and a push is
 // delivered into the service worker through the DevTools protocol, as a push service would.
 
-import type { BrowserContext, CDPSession, Page } from 'playwright-core';
+import type { BrowserContext, CDPSession, Page, Worker } from 'playwright-core';
 import { expect } from 'vitest';
 import type { TestSubscription } from './push-service.js';
 
@@ -30,5 +30,75 @@ export async function pushDelivery(context: BrowserContext, page: Page, origin: 
     deliver: async (data) => {
       await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId: registrations[0]!.registrationId, data: JSON.stringify(data) });
     },
+  };
+}
+
+/** A notification the service worker asked the browser to show, and whether the browser took it. */
+export interface ShownNotification {
+  title: string;
+  body: string;
+  tag: string;
+  actions: Array<{ action: string; title: string }>;
+  outcome: string;
+}
+
+/**
+ * Records every notification the service worker in `worker` asks to show from now on, and taps them. The
+ * browser's own list (getNotifications) is no witness: Chromium can drop a notification from it (one its
+ * notification centre timed out, or one a late close of an older notification with the same tag removed).
+ * The record lives in the worker: DevTools being attached keeps it running, and a restarted worker is an error.
+ */
+export async function recordNotifications(worker: Worker): Promise<{ shown(): Promise<ShownNotification[]>; tap(action?: string): Promise<void> }> {
+  await worker.evaluate(() => {
+    const scope = globalThis as unknown as { registration: ServiceWorkerRegistration; shownNotifications?: unknown[] };
+    if (scope.shownNotifications) return;
+    const record: Array<{ title: string; options: NotificationOptions; outcome: string }> = [];
+    scope.shownNotifications = record;
+    const show = scope.registration.showNotification.bind(scope.registration);
+    scope.registration.showNotification = (title: string, options: NotificationOptions = {}) => {
+      const entry = { title, options, outcome: 'pending' };
+      record.push(entry);
+      return show(title, options).then(
+        () => void (entry.outcome = 'shown'),
+        (error: Error) => {
+          entry.outcome = `refused: ${error.message}`;
+          throw error;
+        },
+      );
+    };
+  });
+  return {
+    shown: () =>
+      worker.evaluate(() => {
+        const record = (globalThis as unknown as { shownNotifications?: Array<{ title: string; options: NotificationOptions & { actions?: Array<{ action: string; title: string }> }; outcome: string }> }).shownNotifications;
+        if (!record) throw new Error('the service worker was restarted: what it showed before is not known');
+        return record.map(({ title, options, outcome }) => ({
+          title,
+          body: options.body ?? '',
+          tag: options.tag ?? '',
+          actions: (options.actions ?? []).map((a) => ({ action: a.action, title: a.title })),
+          outcome,
+        }));
+      }),
+    // Runs the worker's own notificationclick handler for the last notification shown, as a tap on `action`
+    // (or on its body) would: with the browser's notification if it still lists it, else one like it.
+    tap: (action = '') =>
+      worker.evaluate(async (action) => {
+        const scope = globalThis as unknown as {
+          registration: ServiceWorkerRegistration;
+          shownNotifications?: Array<{ title: string; options: NotificationOptions }>;
+          dispatchEvent(event: Event): boolean;
+        };
+        const last = scope.shownNotifications?.at(-1);
+        if (!last) throw new Error('no notification to tap');
+        const listed = (await scope.registration.getNotifications({ tag: last.options.tag })).find((n) => n.body === last.options.body);
+        const notification = listed ?? { ...last.options, title: last.title, tag: last.options.tag ?? '', data: last.options.data ?? null, close: () => undefined };
+        const event = new Event('notificationclick') as Event & { waitUntil(p: Promise<unknown>): void };
+        const work: Array<Promise<unknown>> = [];
+        Object.defineProperties(event, { notification: { value: notification }, action: { value: action } });
+        event.waitUntil = (promise) => void work.push(promise);
+        scope.dispatchEvent(event);
+        await Promise.all(work);
+      }, action),
   };
 }
