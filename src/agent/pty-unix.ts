@@ -2,7 +2,7 @@
 // own UnixTerminal starts it), its output read through one buffer of its own that every read reuses.
 // node-pty's stream makes a fresh buffer for each read of at most 4 KiB and passes it through Node's
 // stream machinery; reading into a reused buffer (the `onread` option of Node's sockets) costs the agent
-// 1–2 ms less CPU per MiB of output (docs/BENCHMARKS.md). The bytes handed to `onData` are therefore a
+// 1–2 ms less CPU per MiB of output (docs/benchmarks-history.md). The bytes handed to `onData` are therefore a
 // view that the next read overwrites: whoever keeps them copies them before returning.
 
 import { closeSync, constants, openSync, readSync } from 'node:fs';
@@ -38,8 +38,8 @@ function helperPath(): string {
  * buffer), and the kernel refills that buffer from the program's output while the agent handles a read.
  * libuv reads again at once, up to 32 times, after a read that filled the buffer, and goes back to
  * waiting (`epoll_wait`) after one that did not: a buffer of exactly 4,095 bytes takes a flood in runs of
- * reads with one wait each, where a larger one waited once per read (docs/BENCHMARKS.md, *Reads of exactly
- * the terminal's buffer*). Elsewhere (macOS hands out more) the buffer is larger.
+ * reads with one wait each, where a larger one waited once per read (docs/benchmarks-history.md, *Reads of
+ * exactly the terminal's buffer*). Elsewhere (macOS hands out more) the buffer is larger.
  */
 const READ_BUFFER_BYTES = process.platform === 'linux' ? 4095 : 64 * 1024;
 

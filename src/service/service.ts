@@ -125,7 +125,7 @@ export interface AgentServiceOptions {
  * The engine's settings a service's agent starts with: garbage collected on its own threads, without the
  * engine's four helper threads. Beside a program that prints, on a machine with few CPUs, the helpers'
  * turns cost the agent CPU without making it faster: in turns against the same agent without it (twelfth
- * machine of docs/BENCHMARKS.md), 1.5–2 ms less CPU per MiB of output, throughput from 2 % lower to 27 %
+ * machine of docs/benchmarks-history.md), 1.5–2 ms less CPU per MiB of output, throughput from 2 % lower to 27 %
  * higher (8 % at the median of six pairs), keystrokes unchanged. Such flags are fixed when Node starts, so only a command line can give them.
  */
 export const AGENT_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
