@@ -98,6 +98,18 @@ describe('plainLines', () => {
 });
 
 describe('TerminalStream', () => {
+  /** A client's open channel, as the channel host hands it over. */
+  const openChannel = (): OpenChannel => ({
+    session: randomId(),
+    access: 'full',
+    credential: { kind: 'link', readOnly: false },
+    device: undefined,
+    keys: { receive: randomBytes(32), send: randomBytes(32) },
+    open: { session: randomId(), history: 'screen' },
+    address: undefined,
+    seq: { sent: 0, received: 0 },
+  });
+
   it('answers a client whose screen snapshot fails with the output it holds, and reports the failure (no unhandled rejection)', async () => {
     const sent: Array<string | Uint8Array> = [];
     const uplink: Uplink = { isOnline: true, send: (data) => (sent.push(data), 0), onceBelow: () => undefined };
@@ -112,17 +124,9 @@ describe('TerminalStream', () => {
     stream.online();
     stream.output(utf8('hello from before\r\n'));
     const streamKey = fromBase64Url(stream.watchInfo().key);
-    const channel: OpenChannel = {
-      session: randomId(),
-      access: 'full',
-      credential: { kind: 'link', readOnly: false },
-      device: undefined,
-      keys: { receive: randomBytes(32), send: randomBytes(32) },
-      open: { session: randomId(), history: 'screen' },
-      address: undefined,
-      seq: { sent: 0, received: 0 },
-    };
+    const channel = openChannel();
     clients.opened(7, channel);
+    stream.opened(7, channel);
     sent.length = 0;
     stream.sync(7, 1, undefined); // a new client: no position to resume from, so it is given the screen
     await expect.poll(() => failures).toEqual(['the mirror broke']);
@@ -137,6 +141,42 @@ describe('TerminalStream', () => {
     clients.dispose();
   });
 
+  it('sends live output to the relay only while a client watches; one that starts watching gets what came before in its sync, and live output goes on from there', () => {
+    const sent: Array<string | Uint8Array> = [];
+    const uplink: Uplink = { isOnline: true, send: (data) => (sent.push(data), 0), onceBelow: () => undefined };
+    const clients = new ClientTable(uplink, () => undefined);
+    const stream = new TerminalStream(1, uplink, { write: () => undefined, resize: () => undefined, pauseOutput: () => undefined }, clients);
+    stream.online();
+    const streamKey = fromBase64Url(stream.watchInfo().key);
+    const frames = (): Frame[] => sent.filter((data): data is Uint8Array => typeof data !== 'string').map((data) => decodeFrame(data));
+    const text = (frame: Frame): string => `${(frame as Frame & { offset: number }).offset}:${Buffer.from(openFrame(streamKey, frame as Frame & { type: typeof FrameType.Output })).toString()}`;
+    const live = (): string[] => frames().filter((frame) => frame.type === FrameType.Output).map(text);
+    const answered = (): string[] =>
+      frames()
+        .map((frame) => (frame.type === FrameType.ToClient && frame.client === 7 ? decodeFrame(frame.inner) : undefined))
+        .filter((frame): frame is Frame => frame?.type === FrameType.Output)
+        .map(text);
+    // Nobody watches: nothing goes out, however much is printed (full reads too, which wait for more otherwise).
+    stream.output(utf8('before-1\r\n'));
+    stream.output(Buffer.alloc(4095, 0x61));
+    expect(frames()).toEqual([]);
+    // A client starts watching, and its sync brings it to the end; what is printed next goes out live from there.
+    const channel = openChannel();
+    clients.opened(7, channel);
+    stream.opened(7, channel);
+    stream.sync(7, 1, undefined);
+    expect(answered().join('')).toBe(`0:before-1\r\n${'a'.repeat(4095)}`);
+    stream.output(utf8('watched\r\n'));
+    expect(live()).toEqual([`${10 + 4095}:watched\r\n`]);
+    // It stops watching: nothing more goes out.
+    stream.forget(7);
+    stream.output(utf8('after\r\n'));
+    expect(live()).toEqual([`${10 + 4095}:watched\r\n`]);
+    expect(stream.end).toBe(10 + 4095 + 9 + 7);
+    stream.dispose();
+    clients.dispose();
+  });
+
   it('seals live output into pooled frames and reuses a frame only once the uplink has written it', () => {
     // An uplink that writes nothing until told: each frame is kept with a copy of what it held when sent.
     const queued: Array<{ frame: Uint8Array; copy: Uint8Array; written: (() => void) | undefined }> = [];
@@ -145,6 +185,9 @@ describe('TerminalStream', () => {
     const frames = new FramePool();
     const stream = new TerminalStream(1, uplink, { write: () => undefined, resize: () => undefined, pauseOutput: () => undefined }, clients, { frames });
     stream.online();
+    const channel = openChannel();
+    clients.opened(7, channel);
+    stream.opened(7, channel); // a client watches: live output goes out
     const streamKey = fromBase64Url(stream.watchInfo().key);
     const expected: Buffer[] = [];
     const received: Buffer[] = [];

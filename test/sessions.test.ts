@@ -73,6 +73,28 @@ describe('sessions from a client', () => {
     expect(phone.states.items.filter((s) => s.kind !== 'online' && s.kind !== 'connecting')).toEqual([]);
   });
 
+  it('output of a session nobody watches stays at the agent: the relay gets none of it, and a client that watches it later gets all of it', async () => {
+    const relay = await startRelay({ metrics: { host: '127.0.0.1', port: 0 } }, { alone: true });
+    const metrics = relay.logs.items.find((e) => e.event === 'metrics_listening')!.url as string;
+    const fromAgent = async (): Promise<number> => Number(/^ccremote_received_bytes_total\{from="agent"\} (\d+)$/m.exec(await (await fetch(metrics)).text())?.[1]);
+    const agent = await startAgent(relay.url);
+    const phone = new TestClient(agent.url);
+    await phone.waitForState('online');
+    const before = await fromAgent();
+    // A megabyte printed in a session nobody watches (the phone stays on session 1).
+    const script = `head -c 1000000 /dev/zero | tr '\\0' x; echo; echo unwatched-end-$((6*7)); echo > printed.txt; exec cat`;
+    const quiet = await phone.session.startSession({ kind: 'command', command: ['/bin/sh', '-c', script], cwd: agent.cwd });
+    await expect.poll(() => existsSync(join(agent.cwd, 'printed.txt')), { timeout: 30_000 }).toBe(true);
+    expect(await fromAgent()).toBeLessThan(before + 100_000);
+    // A client that watches it now, asking for the bytes, gets every one.
+    const later = new TestClient(agent.url, { history: 'bytes', watch: quiet });
+    await later.waitForOutput('unwatched-end-42', 20_000);
+    expect(later.text.split('x').length - 1).toBe(1_000_000);
+    // While watched, its output goes out live: the terminal's echo of what is typed, then `cat`'s.
+    later.type('live-after-watch\r');
+    await expect.poll(() => later.text.split('live-after-watch').length - 1, { timeout: 10_000 }).toBe(2);
+  });
+
   it('ends a session (its last screen stays until dismissed) and the agent ends with its last one', async () => {
     const relay = await startRelay();
     const agent = await startAgent(relay.url);

@@ -1,5 +1,6 @@
 // One terminal's output stream at the agent, independent of the relay connection and of the PTY: it records
-// the program's output by stream position, streams it to the relay with back-pressure, keeps the screen
+// the program's output by stream position, streams it to the relay with back-pressure while a client watches
+// it (the relay would drop it otherwise; a client that starts watching is brought up to date), keeps the screen
 // mirror fed, paces the program by what clients processed (pace.ts), answers the relay's `sync` requests
 // for each client that watches it (replay from a position, or a snapshot when the position is gone), and
 // decides the terminal's size. Live output is sealed with the stream's key, which only open channels get;
@@ -108,6 +109,13 @@ export class TerminalStream {
   private readonly syncTimers = new Map<number, ReturnType<typeof setTimeout>>();
   /** Next stream position to send to the relay as live output. */
   private sent = 0;
+  /**
+   * The clients watching this terminal. Live output goes to the relay only while there is one: the relay
+   * routes it to watching clients alone, so output nobody watches would cross the network (the computer's
+   * upload) and cost both ends its sealing and framing for nothing. A client that starts watching gets a
+   * sync (replay or snapshot) up to the end of the stream, and live output continues from there.
+   */
+  private readonly watchers = new Set<number>();
   /** The uplink has too much waiting: live output waits until it drains. */
   private uplinkFull = false;
   /** Callbacks waiting for all output to be sent. */
@@ -198,8 +206,9 @@ export class TerminalStream {
     return { ...status, terminal: this.terminal, end: this.log.end, run: this.run };
   }
 
-  /** A client's channel opened (channel-host.ts; the client table has it): a sync asked for it meanwhile is answered. */
+  /** A client (its channel open: the client table has it) watches this terminal now: a sync asked for it meanwhile is answered. */
   opened(client: number, channel: OpenChannel): void {
+    this.watchers.add(client);
     this.pace.clientBack(channel.session);
     if (this.waitingSync.has(client)) this.trySync(client);
   }
@@ -230,6 +239,10 @@ export class TerminalStream {
     this.log.append(data);
     this.screen?.write(data, this.log.end);
     this.pace.update();
+    if (this.watchers.size === 0) {
+      this.pump();
+      return;
+    }
     if (data.length >= FULL_READ && this.log.end - this.sent < MAX_OUTPUT_CHUNK) {
       this.holdTimer ??= setTimeout(() => {
         this.holdTimer = undefined;
@@ -244,6 +257,7 @@ export class TerminalStream {
   online(): void {
     this.uplinkFull = false;
     this.sent = this.log.end;
+    this.watchers.clear(); // each client says again what it watches
     // The flow limit stays until the relay sends one (it does on every new connection).
     this.pace.relayBack();
     // The relay announces its clients again right after accepting the agent; each opens a new channel.
@@ -279,6 +293,7 @@ export class TerminalStream {
 
   /** A client left (or stopped watching): what was kept for it goes, and its size no longer counts. */
   forget(client: number): void {
+    this.watchers.delete(client);
     this.latestSync.delete(client);
     this.waitingSync.delete(client);
     clearTimeout(this.syncTimers.get(client));
@@ -296,10 +311,15 @@ export class TerminalStream {
     }
   }
 
-  /** Sends live output from `sent` until caught up or the uplink backs up. */
+  /** Sends live output from `sent` until caught up or the uplink backs up; with nobody watching, passes it by. */
   private pump(): void {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
+    if (this.watchers.size === 0) {
+      this.sent = this.log.end;
+      this.settleFlush();
+      return;
+    }
     while (this.sent < this.log.end && !this.uplinkFull && this.uplink.isOnline) {
       if (this.sent < this.log.start) this.sent = this.log.start; // clients that miss this part are synced
       const chunk = this.log.read(this.sent, MAX_OUTPUT_CHUNK);
