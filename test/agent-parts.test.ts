@@ -168,11 +168,23 @@ describe('TerminalStream', () => {
     expect(answered().join('')).toBe(`0:before-1\r\n${'a'.repeat(4095)}`);
     stream.output(utf8('watched\r\n'));
     expect(live()).toEqual([`${10 + 4095}:watched\r\n`]);
-    // It stops watching: nothing more goes out.
+    // A second watcher; the first leaves: output goes on for the second.
+    const second = openChannel();
+    clients.opened(8, second);
+    stream.opened(8, second);
     stream.forget(7);
+    stream.output(utf8('for-8\r\n'));
+    expect(live()).toEqual([`${10 + 4095}:watched\r\n`, `${10 + 4095 + 9}:for-8\r\n`]);
+    // It stops watching too: nothing more goes out.
+    stream.forget(8);
     stream.output(utf8('after\r\n'));
-    expect(live()).toEqual([`${10 + 4095}:watched\r\n`]);
-    expect(stream.end).toBe(10 + 4095 + 9 + 7);
+    expect(live()).toHaveLength(2);
+    // A new relay connection: clients say again what they watch, so until one does, nothing goes out.
+    stream.opened(8, second);
+    stream.online();
+    stream.output(utf8('reconnected\r\n'));
+    expect(live()).toHaveLength(2);
+    expect(stream.end).toBe(10 + 4095 + 9 + 7 + 7 + 13);
     stream.dispose();
     clients.dispose();
   });

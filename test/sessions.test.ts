@@ -73,6 +73,27 @@ describe('sessions from a client', () => {
     expect(phone.states.items.filter((s) => s.kind !== 'online' && s.kind !== 'connecting')).toEqual([]);
   });
 
+  it('switching away from a printing session and straight back loses no connection: its output from the watch before is passed over', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { args: ['-c', 'i=0; while true; do echo "busy line $i"; i=$((i+1)); done'] });
+    const phone = new TestClient(agent.url);
+    await phone.waitForOutput('busy line');
+    const quiet = await phone.session.startSession({ kind: 'shell' });
+    for (let round = 0; round < 10; round++) {
+      // Back before the relay heard of the first switch: output of session 1 sent under the key of the
+      // watch before is still on its way when the client already waits for the new watch's key.
+      phone.session.watch(quiet);
+      phone.session.watch(1);
+      const keys = phone.streamKeys.items.length;
+      await phone.streamKeys.next(() => true, 10_000, `the key of round ${round}`, keys);
+      const from = phone.chunks.items.length;
+      await expect.poll(() => phone.chunks.items.length, { timeout: 10_000 }).toBeGreaterThan(from);
+    }
+    expect(phone.errors.items).toEqual([]);
+    expect(phone.states.items.filter((s) => s.kind !== 'online' && s.kind !== 'connecting')).toEqual([]);
+    expect(phone.states.items.filter((s) => s.kind === 'connecting')).toHaveLength(1);
+  });
+
   it('output of a session nobody watches stays at the agent: the relay gets none of it, and a client that watches it later gets all of it', async () => {
     const relay = await startRelay({ metrics: { host: '127.0.0.1', port: 0 } }, { alone: true });
     const metrics = relay.logs.items.find((e) => e.event === 'metrics_listening')!.url as string;
@@ -90,6 +111,10 @@ describe('sessions from a client', () => {
     const later = new TestClient(agent.url, { history: 'bytes', watch: quiet });
     await later.waitForOutput('unwatched-end-42', 20_000);
     expect(later.text.split('x').length - 1).toBe(1_000_000);
+    // One that asks for the screen gets it as the program left it.
+    const screen = new TestClient(agent.url, { watch: quiet });
+    await screen.waitForOutput('unwatched-end-42', 20_000);
+    expect(screen.chunks.items[0]?.kind).toBe('snapshot');
     // While watched, its output goes out live: the terminal's echo of what is typed, then `cat`'s.
     later.type('live-after-watch\r');
     await expect.poll(() => later.text.split('live-after-watch').length - 1, { timeout: 10_000 }).toBe(2);

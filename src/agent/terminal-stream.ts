@@ -113,7 +113,8 @@ export class TerminalStream {
    * The clients watching this terminal. Live output goes to the relay only while there is one: the relay
    * routes it to watching clients alone, so output nobody watches would cross the network (the computer's
    * upload) and cost both ends its sealing and framing for nothing. A client that starts watching gets a
-   * sync (replay or snapshot) up to the end of the stream, and live output continues from there.
+   * sync (replay or snapshot) up to the end of the stream; live output goes out from where the stream stood
+   * when it started watching, and the relay passes on only what continues the sync's answer.
    */
   private readonly watchers = new Set<number>();
   /** The uplink has too much waiting: live output waits until it drains. */
@@ -218,7 +219,7 @@ export class TerminalStream {
     return this.sizes.current;
   }
 
-  /** Resolves true once every output byte so far has been handed to the uplink, or false after `timeoutMs`. */
+  /** Resolves true once every output byte so far has been handed to the uplink (or passed by: nobody watches), or false after `timeoutMs`. */
   flush(timeoutMs: number): Promise<boolean> {
     if (this.isFlushed()) return Promise.resolve(true);
     return new Promise((resolve) => {

@@ -1,15 +1,14 @@
 // A client's place in the output stream of the terminal it watches, across connections: which terminal and
 // stream it follows, the position of the next byte it needs, and the stream keys the agent gave it. It
-// accepts output and snapshots only of that terminal and only where they continue what it has
-// (IntegrityError otherwise: another terminal's, a replay, a jump, an older screen, output before the
-// screen), and reports the exit of the current run once every byte up to its end has arrived. A key the
+// accepts output and snapshots only of that terminal and only where they continue what it has (output of
+// another terminal, or from before this watch's key, is passed over unshown; IntegrityError otherwise: a
+// replay, a jump, an older screen, output before the screen), and reports the exit of the current run once every byte up to its end has arrived. A key the
 // agent replaced opens only output that ends by the position it was replaced at.
 
 import {
   FrameType,
   IntegrityError,
   continuation,
-  ProtocolError,
   fromBase64Url,
   openFrame,
   openSnapshot,
@@ -141,7 +140,10 @@ export class StreamFollower {
     // the agent tells it to): it is not shown, and nothing else follows from it.
     if (frame.terminal !== this.terminal) return undefined;
     const keys = this.keys;
-    if (!keys) throw new ProtocolError('terminal data before its stream key');
+    // So may output of this session from the watch before, after a switch away and straight back: it comes
+    // before this watch's key (the agent sends the key before it tells the relay), and the sync that follows
+    // the key brings what it held. Nothing opens without a key, so it is not shown either.
+    if (!keys) return undefined;
     // A snapshot opens only with this watch's newest stream key (and this connection's): one recorded for an
     // earlier watch of the same session, on this connection, does not.
     const snapshot = frame.type === FrameType.Snapshot ? openSnapshot(snapshotKey(connectionKey, keys[0]!.key), frame) : undefined;
