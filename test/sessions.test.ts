@@ -16,6 +16,22 @@ afterEach(async () => {
   await cleanup();
 });
 
+/** A phone on an agent whose first session prints all the time, and a quiet second session (a shell). */
+async function busyAndQuiet(): Promise<{ phone: TestClient; quiet: number }> {
+  const relay = await startRelay();
+  const agent = await startAgent(relay.url, { args: ['-c', 'i=0; while true; do echo "busy line $i"; i=$((i+1)); done'] });
+  const phone = new TestClient(agent.url);
+  await phone.waitForOutput('busy line');
+  return { phone, quiet: await phone.session.startSession({ kind: 'shell' }) };
+}
+
+/** `phone` kept its first connection all along, and heard of no error. */
+function expectOneConnection(phone: TestClient): void {
+  expect(phone.errors.items).toEqual([]);
+  expect(phone.states.items.filter((s) => s.kind !== 'online' && s.kind !== 'connecting')).toEqual([]);
+  expect(phone.states.items.filter((s) => s.kind === 'connecting')).toHaveLength(1);
+}
+
 describe('sessions from a client', () => {
   it('starts a second and third session, switches between them, and each one’s input reaches only its own program', async () => {
     const relay = await startRelay();
@@ -55,11 +71,7 @@ describe('sessions from a client', () => {
   });
 
   it('switching away from a session that prints all the time loses no connection: its output still on the way is not shown', async () => {
-    const relay = await startRelay();
-    const agent = await startAgent(relay.url, { args: ['-c', 'i=0; while true; do echo "busy line $i"; i=$((i+1)); done'] });
-    const phone = new TestClient(agent.url);
-    await phone.waitForOutput('busy line');
-    const quiet = await phone.session.startSession({ kind: 'shell' });
+    const { phone, quiet } = await busyAndQuiet();
     for (let round = 0; round < 6; round++) {
       phone.session.watch(quiet);
       await phone.watchings.next((t) => t === quiet, 10_000, 'on the quiet one', phone.watchings.items.length - 1);
@@ -69,16 +81,11 @@ describe('sessions from a client', () => {
       phone.session.watch(1);
       await phone.waitForOutput('busy line');
     }
-    expect(phone.errors.items).toEqual([]);
-    expect(phone.states.items.filter((s) => s.kind !== 'online' && s.kind !== 'connecting')).toEqual([]);
+    expectOneConnection(phone);
   });
 
   it('switching away from a printing session and straight back loses no connection: its output from the watch before is passed over', async () => {
-    const relay = await startRelay();
-    const agent = await startAgent(relay.url, { args: ['-c', 'i=0; while true; do echo "busy line $i"; i=$((i+1)); done'] });
-    const phone = new TestClient(agent.url);
-    await phone.waitForOutput('busy line');
-    const quiet = await phone.session.startSession({ kind: 'shell' });
+    const { phone, quiet } = await busyAndQuiet();
     for (let round = 0; round < 10; round++) {
       // Back before the relay heard of the first switch: output of session 1 sent under the key of the
       // watch before is still on its way when the client already waits for the new watch's key.
@@ -89,9 +96,7 @@ describe('sessions from a client', () => {
       const from = phone.chunks.items.length;
       await expect.poll(() => phone.chunks.items.length, { timeout: 10_000 }).toBeGreaterThan(from);
     }
-    expect(phone.errors.items).toEqual([]);
-    expect(phone.states.items.filter((s) => s.kind !== 'online' && s.kind !== 'connecting')).toEqual([]);
-    expect(phone.states.items.filter((s) => s.kind === 'connecting')).toHaveLength(1);
+    expectOneConnection(phone);
   });
 
   it('output of a session nobody watches stays at the agent: the relay gets none of it, and a client that watches it later gets all of it', async () => {
