@@ -9,6 +9,7 @@ import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { describeBrowser, phoneSuite, screenshotPath, screenText, waitForScreen, waitForState } from './helpers/browser.js';
 import { CLAUDE, claudeEnv, startClaudeAgent, type FakeAnthropic, type FakeRequest } from './helpers/fake-anthropic.js';
+import { listShown, recordShown } from './helpers/browser-push.js';
 import { atCleanup, childProcesses, startRelay } from './helpers/system.js';
 
 /** The next message request at the API that holds `text`; if none comes, the error shows what the page showed. */
@@ -63,25 +64,8 @@ describeBrowser('Claude Code through ccremote', () => {
       return text.includes('composed-prompt') ? 'REPLY-TO-COMPOSER 7' : 'ok';
     });
     await browser.context.grantPermissions(['notifications'], { origin: relay.url });
-    // What the page asks the browser to show, and whether the browser took it: Chromium's own list of
-    // notifications (getNotifications) can lose one that its notification centre already timed out.
-    const recordNotifications = (): void => {
-      const shown: Array<{ title: string; body: string; outcome: string }> = [];
-      (window as unknown as { shownNotifications: typeof shown }).shownNotifications = shown;
-      const show = ServiceWorkerRegistration.prototype.showNotification;
-      ServiceWorkerRegistration.prototype.showNotification = function (title: string, options?: NotificationOptions) {
-        const entry = { title, body: options?.body ?? '', outcome: 'pending' };
-        shown.push(entry);
-        return show.call(this, title, options).then(
-          () => void (entry.outcome = 'shown'),
-          (error: Error) => {
-            entry.outcome = `refused: ${error.message}`;
-            throw error;
-          },
-        );
-      };
-    };
-    const page = await browser.open(agent.url, recordNotifications);
+    // What the page asks the browser to show is recorded in it (recordShown).
+    const page = await browser.open(agent.url, recordShown);
     await waitForState(page, 'online');
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
     await waitForScreen(page, /for shortcuts|Try "/, 30_000);
@@ -101,7 +85,7 @@ describeBrowser('Claude Code through ccremote', () => {
     expect(await page.textContent('#attention')).toBe('Claude finished and is waiting for you.');
     expect(await page.title()).toMatch(/^● /);
     await expect
-      .poll(() => page.evaluate(() => (window as unknown as { shownNotifications: Array<{ body: string; outcome: string }> }).shownNotifications.map((n) => `${n.body} (${n.outcome})`)), { timeout: 10_000 })
+      .poll(async () => (await page.evaluate(listShown)).map((n) => `${n.body} (${n.outcome})`), { timeout: 10_000 })
       .toEqual([expect.stringMatching(/Claude finished and is waiting for you\. \(shown\)$/)]);
     await page.screenshot({ path: screenshotPath('attention-phone') });
     // The person comes back: the marks go away.

@@ -43,43 +43,52 @@ export interface ShownNotification {
 }
 
 /**
- * Records every notification the service worker in `worker` asks to show from now on, and taps them. The
+ * Run in a page (as an init script) or in a service worker: from now on, every notification it asks the
+ * browser to show is recorded there (`shownNotifications`), with whether the browser took it. The
  * browser's own list (getNotifications) is no witness: Chromium can drop a notification from it (one its
  * notification centre timed out, or one a late close of an older notification with the same tag removed).
- * The record lives in the worker: DevTools being attached keeps it running, and a restarted worker is an error.
+ */
+export function recordShown(): void {
+  const scope = globalThis as unknown as { shownNotifications?: unknown[] };
+  if (scope.shownNotifications) return;
+  const record: Array<{ title: string; options: NotificationOptions; outcome: string }> = [];
+  scope.shownNotifications = record;
+  const show = ServiceWorkerRegistration.prototype.showNotification;
+  ServiceWorkerRegistration.prototype.showNotification = function (title: string, options: NotificationOptions = {}) {
+    const entry = { title, options, outcome: 'pending' };
+    record.push(entry);
+    return show.call(this, title, options).then(
+      () => void (entry.outcome = 'shown'),
+      (error: Error) => {
+        entry.outcome = `refused: ${error.message}`;
+        throw error;
+      },
+    );
+  };
+}
+
+/** Run where recordShown ran: what was asked to be shown there since, in order. */
+export function listShown(): ShownNotification[] {
+  const record = (globalThis as unknown as { shownNotifications?: Array<{ title: string; options: NotificationOptions & { actions?: Array<{ action: string; title: string }> }; outcome: string }> }).shownNotifications;
+  if (!record) throw new Error('nothing was recorded here: the page was loaded, or the worker started, again since');
+  return record.map(({ title, options, outcome }) => ({
+    title,
+    body: options.body ?? '',
+    tag: options.tag ?? '',
+    actions: (options.actions ?? []).map((a) => ({ action: a.action, title: a.title })),
+    outcome,
+  }));
+}
+
+/**
+ * Records every notification the service worker in `worker` asks to show from now on (recordShown), and
+ * taps them. The record lives in the worker: DevTools being attached keeps it running, and a restarted
+ * worker is an error.
  */
 export async function recordNotifications(worker: Worker): Promise<{ shown(): Promise<ShownNotification[]>; tap(action?: string): Promise<void> }> {
-  await worker.evaluate(() => {
-    const scope = globalThis as unknown as { registration: ServiceWorkerRegistration; shownNotifications?: unknown[] };
-    if (scope.shownNotifications) return;
-    const record: Array<{ title: string; options: NotificationOptions; outcome: string }> = [];
-    scope.shownNotifications = record;
-    const show = scope.registration.showNotification.bind(scope.registration);
-    scope.registration.showNotification = (title: string, options: NotificationOptions = {}) => {
-      const entry = { title, options, outcome: 'pending' };
-      record.push(entry);
-      return show(title, options).then(
-        () => void (entry.outcome = 'shown'),
-        (error: Error) => {
-          entry.outcome = `refused: ${error.message}`;
-          throw error;
-        },
-      );
-    };
-  });
+  await worker.evaluate(recordShown);
   return {
-    shown: () =>
-      worker.evaluate(() => {
-        const record = (globalThis as unknown as { shownNotifications?: Array<{ title: string; options: NotificationOptions & { actions?: Array<{ action: string; title: string }> }; outcome: string }> }).shownNotifications;
-        if (!record) throw new Error('the service worker was restarted: what it showed before is not known');
-        return record.map(({ title, options, outcome }) => ({
-          title,
-          body: options.body ?? '',
-          tag: options.tag ?? '',
-          actions: (options.actions ?? []).map((a) => ({ action: a.action, title: a.title })),
-          outcome,
-        }));
-      }),
+    shown: () => worker.evaluate(listShown),
     // Runs the worker's own notificationclick handler for the last notification shown, as a tap on `action`
     // (or on its body) would: with the browser's notification if it still lists it, else one like it.
     tap: (action = '') =>

@@ -187,7 +187,7 @@ export function childProcesses(): number[] {
       // the process ended while we looked
     }
   }
-  return children.sort();
+  return children.sort((a, b) => a - b);
 }
 
 /** The environment test commands run with: a clean shell with a fixed prompt. */
