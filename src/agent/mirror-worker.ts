@@ -20,9 +20,10 @@ export interface WorkerClient {
  * Output waits at most this long before it goes to the worker, together with what every other session
  * printed meanwhile: with sixteen sessions printing a line each now and then, a message per line and
  * session (and an answer to each) cost the agent more than the lines did (docs/benchmarks-history.md,
- * *One message for every session's output*), and each message wakes the worker's thread. Nothing waits on the worker
- * meanwhile: what needs the screen sends what waits first (screen-mirror.ts). A recording's events are this
- * long at most, each at the time its first output was read (session-recorder.ts). Full batches go at once.
+ * *One message for every session's output*), and each message wakes the worker's thread. Nothing waits on
+ * the worker meanwhile: what needs the screen sends what waits first (screen-mirror.ts). A recording's
+ * events are this long at most, each at the time its first output was read (session-recorder.ts). Full
+ * batches go at once.
  */
 const BATCH_MS = 50;
 

@@ -2,8 +2,8 @@
 // own UnixTerminal starts it), its output read through one buffer of its own that every read reuses.
 // node-pty's stream makes a fresh buffer for each read of at most 4 KiB and passes it through Node's
 // stream machinery; reading into a reused buffer (the `onread` option of Node's sockets) costs the agent
-// 1–2 ms less CPU per MiB of output (docs/benchmarks-history.md). The bytes handed to `onData` are therefore a
-// view that the next read overwrites: whoever keeps them copies them before returning.
+// 1–2 ms less CPU per MiB of output (docs/benchmarks-history.md). The bytes handed to `onData` are therefore
+// a view that the next read overwrites: whoever keeps them copies them before returning.
 
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -265,7 +265,8 @@ export class TerminalSession {
   private async exited(pty: PtyProcess, exit: PtyExit, ranMs: number): Promise<void> {
     if (this.pty !== pty) return;
     const restarting = this.spec.restart;
-    // Before the exit is told, the program's last output must reach the relay (if anyone watches: terminal-stream.ts).
+    // Before the exit is told, the program's last output must reach the relay (if anyone watches it:
+    // terminal-stream.ts).
     if (!restarting) await this.stream.flush(10_000);
     const failed = exit.signal !== undefined || exit.exitCode !== 0;
     const said = failed || ranMs < EARLY_EXIT_MS ? await this.lastLines() : undefined;

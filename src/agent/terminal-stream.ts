@@ -1,9 +1,9 @@
 // One terminal's output stream at the agent, independent of the relay connection and of the PTY: it records
-// the program's output by stream position, streams it to the relay with back-pressure while a client watches
-// it (the relay would drop it otherwise; a client that starts watching is brought up to date), keeps the screen
-// mirror fed, paces the program by what clients processed (pace.ts), answers the relay's `sync` requests
-// for each client that watches it (replay from a position, or a snapshot when the position is gone), and
-// decides the terminal's size. Live output is sealed with the stream's key, which only open channels get;
+// the program's output by stream position, streams it to the relay with back-pressure while a client
+// watches it (the relay would drop it otherwise; a client that starts watching is brought up to date), keeps
+// the screen mirror fed, paces the program by what clients processed (pace.ts), answers the relay's `sync`
+// requests for each client that watches it (replay from a position, or a snapshot when the position is
+// gone), and decides the terminal's size. Live output is sealed with the stream's key, which only open channels get;
 // what goes to one client (snapshots) with that connection's key. Clients, their keys and their input's
 // bookkeeping are the client table's (client-table.ts).
 

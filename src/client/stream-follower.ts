@@ -2,8 +2,9 @@
 // stream it follows, the position of the next byte it needs, and the stream keys the agent gave it. It
 // accepts output and snapshots only of that terminal and only where they continue what it has (output of
 // another terminal, or from before this watch's key, is passed over unshown; IntegrityError otherwise: a
-// replay, a jump, an older screen, output before the screen), and reports the exit of the current run once every byte up to its end has arrived. A key the
-// agent replaced opens only output that ends by the position it was replaced at.
+// replay, a jump, an older screen, output before the screen), and reports the exit of the current run once
+// every byte up to its end has arrived. A key the agent replaced opens only output that ends by the position
+// it was replaced at.
 
 import {
   FrameType,
