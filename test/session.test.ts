@@ -6,8 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Connect } from '../src/client/transport.js';
 import { PROTOCOL_VERSION, CloseCode, encodeMessage, parseAccessLink, randomId, socketUrl, toBase64Url, randomBytes } from '../src/protocol/index.js';
-import { killAll, runCli } from './helpers/cli.js';
-import { RAW_READY, cleanup, rawCommand, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { RAW_READY, cleanup, rawCommand, rawSocket, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 
 afterEach(cleanup);
 
@@ -163,57 +162,6 @@ describe('a client that stops reading', () => {
     const expected = createHash('sha256').update(Buffer.alloc(total, 'y\n')).digest('hex');
     expect(createHash('sha256').update(reader.rawOutput).digest('hex')).toBe(expected);
     expect(createHash('sha256').update(stalled.rawOutput).digest('hex')).toBe(expected);
-  });
-});
-
-describe('flow control', () => {
-  // The slow client of the second case is ten times slower still, so that it falls behind the program
-  // even on a loaded machine where the program itself is slow; the first case proves pacing holds
-  // whatever the speeds are.
-  for (const [what, window, lossless, processingMs] of [
-    ['paces the program to a slow client that keeps acknowledging, so it loses nothing', undefined, true, 8],
-    ['(without pacing, a slow client loses output)', '1G', false, 100],
-  ] as const) {
-    it(what, { timeout: 90_000 }, async () => {
-      const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json', ...(window ? ['--flow-window', window] : [])]);
-      const relayUrl = (await relay.events.next((e) => e.event === 'listening')).url as string;
-      const home = tempDir();
-      const total = 32 << 20; // far more than the relay's and the kernel's socket buffers hold
-      const agent = runCli(
-        ['agent', '--relay', relayUrl, '--json', '--config-dir', home, '--cwd', home, '--buffer-size', '1M', '--', '/bin/sh', ...rawCommand(`yes | head -c ${total}; exec sleep 3600`)],
-        shellEnv(home),
-      );
-      const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
-      const slow = new TestClient(link, { history: 'bytes', processingMs }); // 8 MB/s or 0.6 MB/s
-      await slow.go();
-      if (lossless) {
-        await slow.chunks.until(() => slow.rawLength >= total, 60_000, 'the slow client to get everything');
-        expect(createHash('sha256').update(slow.rawOutput).digest('hex')).toBe(createHash('sha256').update(Buffer.alloc(total, 'y\n')).digest('hex'));
-      } else {
-        await slow.gaps.next(() => true, 80_000, 'output lost by the slow client');
-      }
-      killAll();
-    });
-  }
-});
-
-describe('flow control at exit', () => {
-  it('a command that exits while its output is held back still delivers all of it', async () => {
-    const relay = runCli(['relay', '--port', '0', '--host', '127.0.0.1', '--memory', '--json', '--flow-window', '64K']);
-    const relayUrl = (await relay.events.next((e) => e.event === 'listening')).url as string;
-    const home = tempDir();
-    const total = 1 << 20;
-    const agent = runCli(
-      ['agent', '--relay', relayUrl, '--json', '--config-dir', home, '--cwd', home, '--', '/bin/sh', ...rawCommand(`yes | head -c ${total}; exit 3`)],
-      shellEnv(home),
-    );
-    const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
-    const slow = new TestClient(link, { history: 'bytes', processingMs: 20 }); // about 3 MB/s
-    await slow.go();
-    await slow.exits.next((m) => m.exit_code === 3, 60_000, 'the exit status');
-    expect(slow.rawLength).toBe(total);
-    expect((await agent.exited).code).toBe(3);
-    killAll();
   });
 });
 

@@ -51,6 +51,7 @@ import {
 import { ClientTransfers, type Progress } from './file-transfers.js';
 import { ChannelClient, defaultKeyAgreement, type HandshakeOutcome } from './channel-client.js';
 import { InputQueue } from './input-queue.js';
+import { OutputAcks } from './output-acks.js';
 import { RelayRoute } from './relay-route.js';
 import { NO_ANSWER, Requests } from './requests.js';
 import { StreamFollower } from './stream-follower.js';
@@ -58,11 +59,6 @@ import type { Transport } from './transport.js';
 import type { ClientSessionOptions, FolderListing, PairedCredential, SessionEvents, SessionState, StartOptions, WatchChoice } from './session-options.js';
 
 export type { ClientSessionOptions, FolderListing, PairedCredential, SessionEvents, SessionState, StartOptions, WatchChoice } from './session-options.js';
-
-/** Acknowledge at least every this many bytes processed, */
-const ACK_EVERY = 64 * 1024;
-/** and no later than this after processing anything (ms). */
-const ACK_DELAY_MS = 50;
 
 /** The channel with the agent on the current connection. */
 type Channel =
@@ -89,9 +85,6 @@ interface Connection {
   pairing: { id: string; secret: string } | undefined;
   /** While a handshake step computes (its key agreement may be asynchronous), what arrives waits here, in order. */
   inbox: Array<{ text: string } | { binary: Uint8Array }> | undefined;
-  /** Flow control: how far output was acknowledged to the relay on this connection. */
-  ackSent: number;
-  ackTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
@@ -121,8 +114,8 @@ export class ClientSession {
   /** The agent process this session last talked to (a new one has no record of input sent before). */
   private agentInstance: string | undefined;
   private current: SessionState = { kind: 'connecting' };
-  /** Flow control: how far output has been processed. */
-  private processed = -1;
+  /** Flow control: how far output was processed, and told. */
+  private readonly acks = new OutputAcks((offset) => this.sendAck(offset));
   /** Kinds of message from the relay or the agent this client does not know, already reported. */
   private readonly unknownHeard = new Set<string>();
   /** PIN exchanges started since the last authenticated WELCOME. */
@@ -302,12 +295,7 @@ export class ClientSession {
 
   /** Flow control: output up to stream position `offset` has been processed. */
   acknowledge(offset: number): void {
-    if (offset <= this.processed) return;
-    this.processed = offset;
-    const connection = this.connection;
-    if (!connection?.admitted) return;
-    if (this.processed - Math.max(connection.ackSent, 0) >= ACK_EVERY) this.sendAck();
-    else connection.ackTimer ??= setTimeout(() => this.sendAck(), ACK_DELAY_MS);
+    this.acks.processedTo(offset);
   }
 
   /** Asks the agent for its paired devices (answered by the `devices` event; full access only). */
@@ -359,8 +347,7 @@ export class ClientSession {
   private follow(terminal: number | null): void {
     if (terminal === this.stream.following) return;
     this.stream.follow(terminal);
-    this.processed = -1;
-    if (this.connection) this.connection.ackSent = -1;
+    this.acks.restart();
     this.events.watching?.(terminal);
     // Its size first: keys typed from now on reach a program that already has it.
     this.sendSize();
@@ -370,15 +357,12 @@ export class ClientSession {
     for (const bytes of early) this.sendData(bytes);
   }
 
-  private sendAck(): void {
-    const connection = this.connection;
-    if (!connection) return;
-    clearTimeout(connection.ackTimer);
-    connection.ackTimer = undefined;
+  /** Tells the relay how far the session watched was processed; false when it cannot now. */
+  private sendAck(offset: number): boolean {
     const terminal = this.stream.following;
-    if (!connection.admitted || terminal === null || this.processed <= connection.ackSent) return;
-    connection.ackSent = this.processed;
-    this.sendText(encodeMessage({ type: 'ack', terminal, offset: this.processed }));
+    if (!this.connection?.admitted || terminal === null) return false;
+    this.sendText(encodeMessage({ type: 'ack', terminal, offset }));
+    return true;
   }
 
   private open(): void {
@@ -406,10 +390,9 @@ export class ClientSession {
       channel: { kind: 'closed' },
       pairing: undefined,
       inbox: undefined,
-      ackSent: -1,
-      ackTimer: undefined,
     };
     this.connection = connection;
+    this.acks.connected();
   }
 
   /** A message from the relay: handled now, or after the handshake step under way. */
@@ -625,7 +608,8 @@ export class ClientSession {
       case 'stream':
         // The agent took the watch: the session's output follows, sealed with this key.
         if (message.terminal !== this.stream.following) return; // an answer to a watch given up since
-        if (this.stream.attach(message.terminal, message.stream, message.key, message.run)) this.processed = -1;
+        // A new stream (the agent restarted): positions in the old one, processed or acknowledged, mean nothing.
+        if (this.stream.attach(message.terminal, message.stream, message.key, message.run)) this.acks.restart();
         this.events.streamKey?.(message.terminal, message.key);
         if (this.size && this.canType) this.enqueue({ kind: 'resize', terminal: message.terminal, cols: this.size.cols, rows: this.size.rows });
         return;
@@ -719,7 +703,7 @@ export class ClientSession {
     }
     const received = this.stream.receive(frame, channel.keys.receive);
     // A snapshot starts the screen over: progress counts from its position.
-    if (received?.kind === 'snapshot') this.processed = Math.min(this.processed, received.at - 1);
+    if (received?.kind === 'snapshot') this.acks.startsOver(received.at);
     if (received && !this.options.manualAck) this.acknowledge(received.at);
   }
 
@@ -768,7 +752,7 @@ export class ClientSession {
     if (!connection) return;
     this.connection = undefined;
     connection.liveness.stop();
-    clearTimeout(connection.ackTimer);
+    this.acks.stop();
     this.closeChannelOf(connection);
     connection.socket.close(code, reason);
   }

@@ -292,12 +292,14 @@ export class TestClient {
   private joined: Buffer | undefined;
   /** Bytes received since the last snapshot. */
   length = 0;
-
   /**
-   * `processingMs`: every 64 KiB of output takes this long to process (a slow screen): the client is
-   * busy for that long, reading nothing meanwhile, then acknowledges it. Only meaningful with relay and
-   * agent in other processes.
+   * How long every 64 KiB of output takes this client to process (a slow screen): it is busy for that long,
+   * reading nothing meanwhile, then acknowledges it. Undefined: no time, and the session acknowledges by
+   * itself. Only meaningful with relay and agent in other processes. Set by the option of the same name,
+   * which a test may change later (not to or from undefined: who acknowledges is fixed).
    */
+  processingMs: number | undefined;
+
   /**
    * `link`: an access link; `credential` (with a link's relay and agent) replaces the link's own, for a
    * paired device. `pair`: pair under this name once the agent accepts the link.
@@ -317,7 +319,7 @@ export class TestClient {
     } = {},
   ) {
     const parsed = parseAccessLink(link);
-    const slow = options.processingMs;
+    this.processingMs = options.processingMs;
     this.session = new ClientSession({
       relayUrl: parsed.relayUrl,
       agentId: parsed.agentId,
@@ -329,9 +331,10 @@ export class TestClient {
       watch: options.watch,
       answerTimeoutMs: options.answerTimeoutMs,
       backoff: { baseMs: 50, capMs: 500 },
-      manualAck: slow !== undefined,
+      manualAck: options.processingMs !== undefined,
       events: {
         output: (data, end) => {
+          const slow = this.processingMs;
           if (slow !== undefined) {
             const until = performance.now() + (slow * data.length) / 65536;
             while (performance.now() < until); // busy, like a terminal drawing
