@@ -32,6 +32,7 @@ import {
   Liveness,
   RetrySchedule,
   closeAction,
+  describeClose,
   sealChannel,
   toBase64Url,
   randomBytes,
@@ -55,8 +56,9 @@ import { OutputAcks } from './output-acks.js';
 import { RelayRoute } from './relay-route.js';
 import { NO_ANSWER, Requests } from './requests.js';
 import { StreamFollower } from './stream-follower.js';
+import { WatchPlan } from './watch-plan.js';
 import type { Transport } from './transport.js';
-import type { ClientSessionOptions, FolderListing, PairedCredential, SessionEvents, SessionState, StartOptions, WatchChoice } from './session-options.js';
+import type { ClientSessionOptions, FolderListing, PairedCredential, SessionEvents, SessionState, StartOptions } from './session-options.js';
 
 export type { ClientSessionOptions, FolderListing, PairedCredential, SessionEvents, SessionState, StartOptions, WatchChoice } from './session-options.js';
 
@@ -120,8 +122,8 @@ export class ClientSession {
   private readonly unknownHeard = new Set<string>();
   /** PIN exchanges started since the last authenticated WELCOME. */
   private pinExchanges = 0;
-  /** What to watch when nothing is watched and the agent lists its sessions. */
-  private choice: WatchChoice;
+  /** What to watch when nothing is watched and the agent lists its sessions, and what is typed before. */
+  private readonly plan: WatchPlan;
   private list: SessionInfo[] = [];
   /** Requests to the agent waiting for their answers. */
   private readonly requests: Requests;
@@ -134,13 +136,11 @@ export class ClientSession {
       return request;
     },
   });
-  /** Input typed before any session was watched (the agent had not listed them yet). */
-  private early: { chunks: Uint8Array[]; bytes: number } = { chunks: [], bytes: 0 };
 
   constructor(private readonly options: ClientSessionOptions) {
     this.events = options.events ?? {};
     this.credential = options.credential;
-    this.choice = options.watch ?? 'latest';
+    this.plan = new WatchPlan(options.watch ?? 'latest', options.maxQueuedInputBytes ?? 1 << 20);
     this.input = new InputQueue(options.maxQueuedInputBytes ?? 1 << 20);
     this.requests = new Requests(options.answerTimeoutMs ?? 30_000);
     this.stream = new StreamFollower(options.history ?? 'screen', this.events);
@@ -193,13 +193,9 @@ export class ClientSession {
     const bytes = typeof data === 'string' ? utf8(data) : data;
     if (terminal === null) {
       // Typed before the agent listed its sessions: it goes to the one chosen then.
-      if (this.choice === 'none' || this.early.bytes + bytes.length > (this.options.maxQueuedInputBytes ?? 1 << 20)) {
-        this.events.error?.('no_session', 'No session is open to type into.');
-        return false;
-      }
-      this.early.chunks.push(bytes.slice());
-      this.early.bytes += bytes.length;
-      return true;
+      if (this.plan.keep(bytes)) return true;
+      this.events.error?.('no_session', 'No session is open to type into.');
+      return false;
     }
     for (let at = 0; at < bytes.length; at += MAX_INPUT_CHUNK) {
       if (!this.enqueue({ kind: 'data', terminal, data: bytes.subarray(at, at + MAX_INPUT_CHUNK) })) return false;
@@ -217,7 +213,7 @@ export class ClientSession {
 
   /** Watches another session (null: none), without a new connection; its output replaces what is shown. */
   watch(terminal: number | null): void {
-    this.choice = terminal ?? 'none';
+    this.plan.chose(terminal);
     if (terminal === this.stream.following) return;
     this.follow(terminal);
     this.toChannel({ type: 'watch', terminal });
@@ -351,10 +347,7 @@ export class ClientSession {
     this.events.watching?.(terminal);
     // Its size first: keys typed from now on reach a program that already has it.
     this.sendSize();
-    if (terminal === null || this.early.chunks.length === 0) return;
-    const early = this.early.chunks;
-    this.early = { chunks: [], bytes: 0 };
-    for (const bytes of early) this.sendData(bytes);
+    if (terminal !== null) for (const bytes of this.plan.takeKept()) this.sendData(bytes);
   }
 
   /** Tells the relay how far the session watched was processed; false when it cannot now. */
@@ -665,18 +658,12 @@ export class ClientSession {
   private choose(sessions: SessionInfo[]): void {
     const watched = this.stream.following;
     if (watched !== null && !sessions.some((s) => s.terminal === watched)) this.follow(null);
-    if (this.stream.following !== null || sessions.length === 0) return;
-    const choice = this.choice;
-    if (choice === 'none') return;
-    let terminal = typeof choice === 'number' && sessions.some((s) => s.terminal === choice) ? choice : undefined;
-    if (typeof choice === 'number' && terminal === undefined) {
-      // What was typed meanwhile was meant for the session that is gone: it goes nowhere else.
-      const dropped = this.early.bytes;
-      this.early = { chunks: [], bytes: 0 };
-      this.events.error?.('no_session', `There is no session ${choice}; showing the most recent one.${dropped > 0 ? ' What you typed for it was not sent.' : ''}`);
-      this.choice = 'latest';
+    if (this.stream.following !== null) return;
+    const { terminal, missing } = this.plan.pick(sessions);
+    if (missing) {
+      const dropped = missing.dropped > 0 ? ' What you typed for it was not sent.' : '';
+      this.events.error?.('no_session', `There is no session ${missing.asked}; showing the most recent one.${dropped}`);
     }
-    terminal ??= latestSession(sessions);
     if (terminal !== undefined) {
       this.follow(terminal);
       this.toChannel({ type: 'watch', terminal });
@@ -780,49 +767,10 @@ export class ClientSession {
   }
 }
 
-/** The session most recently active among those still running (or among all, if none runs). */
-export function latestSession(sessions: readonly SessionInfo[]): number | undefined {
-  const running = sessions.filter((s) => s.state === 'running');
-  const pool = running.length > 0 ? running : sessions;
-  let best: SessionInfo | undefined;
-  for (const s of pool) if (!best || s.last_activity > best.last_activity) best = s;
-  return best?.terminal;
-}
-
 /** A new device id: random, and not starting with "-", so that it can be typed after `ccremote devices revoke`. */
 function deviceId(): string {
   for (;;) {
     const id = randomId();
     if (!id.startsWith('-')) return id;
-  }
-}
-
-/** A short human explanation of a close code, if it has one. */
-export function describeClose(code: number): string | undefined {
-  switch (code) {
-    case CloseCode.Unauthorized:
-      return 'This link is not valid (wrong secret, or the agent now has a new link).';
-    case CloseCode.ForbiddenOrigin:
-      return 'This page is not allowed to connect to the relay (origin refused).';
-    case CloseCode.UnsupportedVersion:
-      return 'The relay speaks another protocol version.';
-    case CloseCode.BadMessage:
-      return 'A message was rejected.';
-    case CloseCode.TooMany:
-      return 'Too many connections; retrying.';
-    case CloseCode.RateLimited:
-      return 'Too many failed attempts; waiting before trying again.';
-    case CloseCode.GoingAway:
-      return 'The relay is restarting.';
-    case CloseCode.Direct:
-      return 'Connecting to the relay that serves this computer.';
-    case CloseCode.Idle:
-      return 'The connection went quiet.';
-    case CloseCode.TooBig:
-      return 'A message was too large.';
-    case CloseCode.PolicyViolation:
-      return 'The relay cut the connection: too many messages.';
-    default:
-      return undefined;
   }
 }

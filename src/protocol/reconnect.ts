@@ -1,8 +1,8 @@
 // How agents and clients keep a connection to the relay: what a close code means for the next attempt (one
-// table for both), when to try again (jittered, capped backoff; a rate-limited close says how long to
-// wait), and how a connection that went silent is noticed (keep-alive probes, a first one at a random
-// point so that peers that connected together do not probe together forever after). Timers only: the
-// socket is the caller's.
+// table for both; `describeClose` says it in words for a person), when to try again (jittered, capped
+// backoff; a rate-limited close says how long to wait), and how a connection that went silent is noticed
+// (keep-alive probes, a first one at a random point so that peers that connected together do not probe
+// together forever after). Timers only: the socket is the caller's.
 
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { CloseCode, retryAfterFromReason } from './codes.js';
@@ -123,4 +123,24 @@ export class Liveness {
     this.options.probe();
     this.timer = setTimeout(() => this.tick(), this.options.everyMs);
   }
+}
+
+/** What a close code means, in words for a person. */
+const CLOSE_WORDS: Partial<Record<number, string>> = {
+  [CloseCode.Unauthorized]: 'This link is not valid (wrong secret, or the agent now has a new link).',
+  [CloseCode.ForbiddenOrigin]: 'This page is not allowed to connect to the relay (origin refused).',
+  [CloseCode.UnsupportedVersion]: 'The relay speaks another protocol version.',
+  [CloseCode.BadMessage]: 'A message was rejected.',
+  [CloseCode.TooMany]: 'Too many connections; retrying.',
+  [CloseCode.RateLimited]: 'Too many failed attempts; waiting before trying again.',
+  [CloseCode.GoingAway]: 'The relay is restarting.',
+  [CloseCode.Direct]: 'Connecting to the relay that serves this computer.',
+  [CloseCode.Idle]: 'The connection went quiet.',
+  [CloseCode.TooBig]: 'A message was too large.',
+  [CloseCode.PolicyViolation]: 'The relay cut the connection: too many messages.',
+};
+
+/** A short human explanation of a close code, if it has one. */
+export function describeClose(code: number): string | undefined {
+  return CLOSE_WORDS[code];
 }
