@@ -7,7 +7,12 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, runCli } from './helpers/cli.js';
-import { RAW_READY, cleanup, rawCommand, shellEnv, tempDir, TestClient } from './helpers/system.js';
+import { ClientSession } from '../src/client/session.js';
+import type { Connect } from '../src/client/transport.js';
+import { wsConnect } from '../src/net/ws-connect.js';
+import { parseAccessLink } from '../src/protocol/index.js';
+import { EventLog } from './helpers/wait.js';
+import { RAW_READY, cleanup, rawCommand, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 
 afterEach(async () => {
   killAll();
@@ -93,3 +98,54 @@ describe('flow control at exit', () => {
   });
 });
 
+
+describe('acknowledgements of a session given up', () => {
+  it('a slow screen that finishes drawing one session after switching to another does not acknowledge the other with its positions', { timeout: 60_000 }, async () => {
+    const relay = await startRelay();
+    const [first, second] = [1 << 20, 300_000];
+    const agent = await startAgent(relay.url, { command: '/bin/sh', args: rawCommand(`head -c ${first} /dev/zero | tr '\\0' a; exec sleep 3600`) });
+    const link = parseAccessLink(agent.url);
+    // What the client told the relay it processed, as sent.
+    const acks = new EventLog<{ terminal: number; offset: number }>();
+    const base = wsConnect(new URL(link.relayUrl).origin);
+    const connect: Connect = (url, handlers) => {
+      const socket = base(url, handlers);
+      return {
+        send: (data) => {
+          if (typeof data === 'string' && JSON.parse(data).type === 'ack') acks.push(JSON.parse(data));
+          socket.send(data);
+        },
+        close: (code, reason) => socket.close(code, reason),
+      };
+    };
+    // Output as it came, each with what tells the session it was processed, held like a screen still drawing.
+    const outputs = new EventLog<{ terminal: number | null; text: string; end: number; processed: () => void }>();
+    const session = new ClientSession({
+      relayUrl: link.relayUrl,
+      agentId: link.agentId,
+      credential: { kind: 'link', secret: link.secret, readOnly: false },
+      connect,
+      history: 'bytes',
+      watch: 1,
+      manualAck: true,
+      events: { output: (data, end, processed) => outputs.push({ terminal: session.watching, text: Buffer.from(data).toString(), end, processed }) },
+    });
+    session.start();
+    const received = (terminal: number, from = 0): number => outputs.items.slice(from).filter((o) => o.terminal === terminal).reduce((n, o) => n + o.text.length, 0);
+    await outputs.until(() => outputs.items.some((o) => o.text.includes(RAW_READY)), 20_000, 'the first session to be ready');
+    session.sendData('\r');
+    await outputs.until(() => received(1) >= RAW_READY.length + first, 20_000, 'the first session’s output');
+    const other = await session.startSession({ kind: 'command', command: ['/bin/sh', ...rawCommand(`head -c ${second} /dev/zero | tr '\\0' b; exec sleep 3600`)] });
+    const switched = outputs.items.length;
+    session.watch(other);
+    await outputs.until(() => outputs.items.slice(switched).some((o) => o.terminal === other && o.text.includes(RAW_READY)), 20_000, 'the second session to be ready');
+    session.sendData('\r');
+    await outputs.until(() => received(other, switched) >= RAW_READY.length + second, 20_000, 'the second session’s output');
+    // The screen finishes drawing: first what it had of the first session, then the second's.
+    for (const output of outputs.items) output.processed();
+    const end = outputs.items.at(-1)!.end;
+    await acks.until((items) => items.some((a) => a.terminal === other && a.offset === end), 10_000, 'the second session’s output acknowledged');
+    expect(acks.items.filter((a) => a.terminal === other && a.offset > end)).toEqual([]);
+    session.close();
+  });
+});

@@ -42,6 +42,17 @@ describe('output acknowledgements', () => {
     expect(told).toEqual([5 << 20, 100_000, 200_000]);
   });
 
+  it('of output drawn after its stream was given up count for nothing', () => {
+    const { acks, told } = recorder();
+    const old = acks.processedBy(5 << 20); // a screen still drawing the session watched before
+    acks.restart();
+    const current = acks.processedBy(100_000);
+    old();
+    expect(told).toEqual([]);
+    current();
+    expect(told).toEqual([100_000]);
+  });
+
   it('count a snapshot as the start of what was processed', () => {
     const { acks, told } = recorder();
     acks.processedTo(100_000);

@@ -7,8 +7,8 @@ import { ClientSession, protocol, useNativeCrypto, wsConnect } from '../../dist/
 useNativeCrypto();
 
 /**
- * Opens a session to an access link. `onOutput(bytes, end)` gets every output byte in order, and the stream position after them (with `manualAck`,
- * output counts as processed only when the caller says so, with `session.acknowledge(end)`). Resolves once
+ * Opens a session to an access link. `onOutput(bytes, end, processed)` gets every output byte in order, and the stream position after them (with `manualAck`,
+ * output counts as processed only when the caller says so, calling `processed()`). Resolves once
  * the agent is online and this client has been synced (its first output frame or snapshot arrived).
  */
 export async function openClient(link, { history = 'bytes', onOutput = () => {}, onSnapshot = () => {}, onGap, manualAck = false } = {}) {
@@ -27,9 +27,9 @@ export async function openClient(link, { history = 'bytes', onOutput = () => {},
     manualAck,
     backoff: { baseMs: 50, capMs: 1000 },
     events: {
-      output: (data, end) => {
+      output: (data, end, processed) => {
         synced();
-        onOutput(data, end);
+        onOutput(data, end, processed);
       },
       snapshot: (data) => {
         synced();

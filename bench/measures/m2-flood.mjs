@@ -44,13 +44,13 @@ async function keysUnderFlood(relayUrl, keys, { bytesPerSecond } = {}) {
         budget -= take;
         if (head.done < head.data.length) break;
         queue.shift();
-        session.acknowledge(head.end);
+        head.processed();
       }
     }, TICK_MS);
   }
   session = await openClient(agent.info.url, {
     manualAck: Boolean(bytesPerSecond),
-    onOutput: (data, end) => (bytesPerSecond ? queue.push({ data, done: 0, end }) : look(data)),
+    onOutput: (data, _end, processed) => (bytesPerSecond ? queue.push({ data, done: 0, processed }) : look(data)),
   });
   const latencies = [];
   for (let i = 0; i < keys; i++) {

@@ -108,12 +108,12 @@ export async function attach(options: AttachOptions): Promise<number> {
       // Output counts as processed once written out, so a slow pipe paces the session like a slow screen.
       manualAck: true,
       events: {
-        output: (data, end) => {
+        output: (data, _end, processed) => {
           exitCode = undefined; // output after an exit status: the command was restarted
-          options.output.write(data, () => session.acknowledge(end));
+          options.output.write(data, () => processed());
         },
-        snapshot: (data, offset, kind) => {
-          options.output.write(Buffer.concat([Buffer.from('\x1bc'), data]), () => session.acknowledge(offset));
+        snapshot: (data, _offset, kind, processed) => {
+          options.output.write(Buffer.concat([Buffer.from('\x1bc'), data]), () => processed());
           if (kind === 'unavailable') notice('the screen could not be restored (the agent has no copy of it); below is only the latest output it kept');
         },
         gap: (missing) => notice(`${missing} bytes of earlier output were no longer buffered`),

@@ -12,6 +12,7 @@ import type {
   Refused,
   SessionInfo,
   SessionKind,
+  SnapshotKind,
   WelcomePayload,
 } from '../protocol/index.js';
 import type { KeyAgreement } from './channel-client.js';
@@ -36,8 +37,15 @@ export interface PairedCredential {
   access: 'full' | 'view';
 }
 
-/** Callbacks a session reports to; all optional (the output stream's are StreamEvents). */
-export interface SessionEvents extends StreamEvents {
+/** Callbacks a session reports to; all optional (the output stream's others are StreamEvents). */
+export interface SessionEvents extends Omit<StreamEvents, 'output' | 'snapshot'> {
+  /**
+   * Terminal bytes of the session watched, in stream order, each byte exactly once; `end` is the stream
+   * position after them. With `manualAck`, call `processed` once they are (drawn, written out).
+   */
+  output?(data: Uint8Array, end: number, processed: () => void): void;
+  /** Replace the screen with `data`, as StreamEvents says; `processed` as for `output`. */
+  snapshot?(data: Uint8Array, offset: number, kind: SnapshotKind, processed: () => void): void;
   state?(state: SessionState): void;
   error?(code: string, message: string): void;
   /** Round-trip time to the relay, in ms, measured by ping/pong. */
@@ -106,9 +114,10 @@ export interface ClientSessionOptions {
    */
   answerTimeoutMs?: number;
   /**
-   * Flow control: when true the owner calls `acknowledge(end)` once it has processed output (the web
-   * terminal does so when xterm.js has parsed it); otherwise output counts as processed when the
-   * `output` callback returns.
+   * Flow control: when true the owner calls the `processed` given with each output and snapshot once it
+   * has processed them (the web terminal does so when xterm.js has parsed them), which paces the program to
+   * this client; one of a session or stream given up since does nothing. Otherwise output counts as
+   * processed when the `output` callback returns.
    */
   manualAck?: boolean;
 }

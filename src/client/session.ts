@@ -143,7 +143,13 @@ export class ClientSession {
     this.plan = new WatchPlan(options.watch ?? 'latest', options.maxQueuedInputBytes ?? 1 << 20);
     this.input = new InputQueue(options.maxQueuedInputBytes ?? 1 << 20);
     this.requests = new Requests(options.answerTimeoutMs ?? 30_000);
-    this.stream = new StreamFollower(options.history ?? 'screen', this.events);
+    // Output and snapshots come with what counts them as processed (for `manualAck`).
+    const events = this.events;
+    this.stream = new StreamFollower(options.history ?? 'screen', {
+      ...events,
+      output: (data, end) => events.output?.(data, end, this.acks.processedBy(end)),
+      snapshot: (data, offset, kind) => events.snapshot?.(data, offset, kind, this.acks.processedBy(offset)),
+    });
     this.retry = new RetrySchedule({ baseMs: 500, capMs: 10_000, ...options.backoff });
     this.route = new RelayRoute(options.relayUrl);
   }
@@ -287,11 +293,6 @@ export class ClientSession {
   async listFolders(path?: string): Promise<FolderListing> {
     const { path: at, parent, entries } = await this.ask((request) => ({ type: 'folders', request, ...(path !== undefined ? { path } : {}) }), 'folders');
     return { path: at, parent, entries };
-  }
-
-  /** Flow control: output up to stream position `offset` has been processed. */
-  acknowledge(offset: number): void {
-    this.acks.processedTo(offset);
   }
 
   /** Asks the agent for its paired devices (answered by the `devices` event; full access only). */
@@ -691,7 +692,7 @@ export class ClientSession {
     const received = this.stream.receive(frame, channel.keys.receive);
     // A snapshot starts the screen over: progress counts from its position.
     if (received?.kind === 'snapshot') this.acks.startsOver(received.at);
-    if (received && !this.options.manualAck) this.acknowledge(received.at);
+    if (received && !this.options.manualAck) this.acks.processedTo(received.at);
   }
 
   private sendSize(): void {

@@ -178,12 +178,12 @@ function openTerminal(opening: Opening, bar: StatusBar): Disposables {
       // Flow control as xterm.js recommends: output counts as processed once the terminal has parsed it.
       manualAck: true,
       events: {
-        output: (data, end) => {
-          term.write(data, () => opened.acknowledge(end));
+        output: (data, _end, processed) => {
+          term.write(data, processed);
         },
-        snapshot: (data, offset, kind) => {
+        snapshot: (data, _offset, kind, processed) => {
           term.reset();
-          term.write(data, () => opened.acknowledge(offset));
+          term.write(data, processed);
           if (kind === 'unavailable') bar.screenUnavailable();
         },
         state: (state) => {

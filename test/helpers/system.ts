@@ -333,12 +333,12 @@ export class TestClient {
       backoff: { baseMs: 50, capMs: 500 },
       manualAck: options.processingMs !== undefined,
       events: {
-        output: (data, end) => {
+        output: (data, _end, processed) => {
           const slow = this.processingMs;
           if (slow !== undefined) {
             const until = performance.now() + (slow * data.length) / 65536;
             while (performance.now() < until); // busy, like a terminal drawing
-            this.session.acknowledge(end);
+            processed();
           }
           const copy = Buffer.from(data);
           this.bytes.push(copy);
