@@ -481,6 +481,94 @@ describe('Hub', () => {
     expect(flows()).toEqual([null, 1005, 51_000]); // 50,000 bytes "in 60 ms" would have been the most
   });
 
+  it('flow control: a client that stalled and stopped pacing does not hold the agent back again when its connection finally drops', () => {
+    let now = 0;
+    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
+    const [a, b] = [join(new FakePeer()), join(new FakePeer())];
+    for (const c of [a, b]) answer(c, [empty()]);
+    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
+    live(0, 'x'.repeat(500));
+    hub.clientMessage(a, { type: 'ack', terminal: 1, offset: 500 });
+    hub.clientMessage(b, { type: 'ack', terminal: 1, offset: 100 });
+    expect(flows()).toEqual([null, 1500, 1100]);
+    // b (a phone in a tunnel) acknowledges nothing more: after stallMs it stops pacing, and a alone decides.
+    now = 2500;
+    hub.tick();
+    expect(flows()).toEqual([null, 1500, 1100, 1500]);
+    live(500, 'y'.repeat(1000));
+    hub.clientMessage(a, { type: 'ack', terminal: 1, offset: 1500 });
+    expect(flows()).toEqual([null, 1500, 1100, 1500, 2500]);
+    // Half a minute later the relay drops b's dead socket: b paced nothing any more, so nothing changes.
+    now = 30_000;
+    hub.disconnectClient(b);
+    expect(flows()).toEqual([null, 1500, 1100, 1500, 2500]);
+  });
+
+  it('flow control: a client that reconnected is not held back by its own old connection closing later', () => {
+    let now = 0;
+    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
+    const session = randomId();
+    const old = join(new FakePeer(), { session });
+    answer(old, [empty()]);
+    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
+    live(0, 'x'.repeat(300));
+    hub.clientMessage(old, { type: 'ack', terminal: 1, offset: 300 });
+    live(300, 'y'.repeat(1000));
+    // Its network goes away: it acknowledges nothing more and stops pacing after stallMs.
+    now = 2500;
+    hub.tick();
+    expect(flows()).toEqual([null, 1300, null]);
+    // It reconnects on a new socket (same client session) and resumes from what it has.
+    now = 3000;
+    const fresh = join(new FakePeer(), { session, resume: { stream, offset: 1300 } });
+    answer(fresh, [empty(1300)]);
+    expect(flows()).toEqual([null, 1300, null, 2300]);
+    live(1300, 'z'.repeat(1000));
+    hub.clientMessage(fresh, { type: 'ack', terminal: 1, offset: 2300 });
+    expect(flows()).toEqual([null, 1300, null, 2300, 3300]);
+    // Much later the relay notices the old socket is dead and drops it.
+    now = 40_000;
+    hub.disconnectClient(old);
+    expect(flows()).toEqual([null, 1300, null, 2300, 3300]);
+  });
+
+  it('flow control: output arriving after a quiet spell does not make a client that keeps up count as stalled', () => {
+    let now = 0;
+    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
+    const client = join(new FakePeer());
+    answer(client, [empty()]);
+    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
+    live(0, 'x'.repeat(50));
+    hub.clientMessage(client, { type: 'ack', terminal: 1, offset: 50 });
+    expect(flows()).toEqual([null, 1050]);
+    // Ten quiet seconds: it has processed everything, nothing waits for it.
+    for (now = 250; now <= 10_000; now += 250) hub.tick();
+    expect(flows()).toEqual([null, 1050]);
+    // A burst starts; the next re-evaluation comes 100 ms later, before the client's acknowledgement is back.
+    live(50, 'y'.repeat(1000));
+    now = 10_100;
+    hub.tick();
+    // The output has waited 100 ms, not stallMs: the client still paces.
+    expect(flows()).toEqual([null, 1050]);
+  });
+
+  it('forgets an agent that went offline once the clients that departed after it no longer pace', () => {
+    let now = 0;
+    const held: boolean[] = [];
+    const { hub, agent, answer, live, join } = setup({ stallMs: 2000, now: () => now, holding: (_id: string, h: boolean) => held.push(h) });
+    const client = join(new FakePeer());
+    answer(client, [empty()]);
+    live(0, 'abc');
+    hub.clientMessage(client, { type: 'ack', terminal: 1, offset: 3 });
+    hub.disconnectAgent(agentId, agent);
+    hub.disconnectClient(client);
+    expect(held).toEqual([true]); // the client departed: it may be back at once
+    now = 5000;
+    hub.tick();
+    expect(held).toEqual([true, false]);
+    expect(hub.presence(agentId)).toEqual({ online: false, name: undefined });
+  });
+
   it('refuses clients beyond the per-agent cap', () => {
     const { hub } = setup({ maxClientsPerAgent: 2 });
     hub.connectClient(agentId, new FakePeer(), clientHello());

@@ -105,7 +105,7 @@ interface Client extends ClientHandle {
   lagging: boolean;
   /** Stream offset up to which the client says it has processed output (flow control); null before its first ack. */
   acked: number | null;
-  /** When it last acknowledged, in ms. */
+  /** When it last acknowledged, or (if later) when output began to wait for it after it had processed all it was sent, in ms. */
   ackedAt: number;
   /** How fast it processes output (from its acknowledgements), for the flow window. */
   readonly drain: DrainRate;
@@ -460,13 +460,14 @@ export class Hub {
   private unwatch(agent: Agent, client: Client): void {
     const terminal = client.terminal === null ? undefined : agent.terminals.get(client.terminal);
     const acked = client.acked;
+    const paced = acked !== null && terminal !== undefined && !terminal.flow.stalled(client, this.now());
     client.terminal = null;
     client.acked = null;
     client.drain.reset();
     client.syncRequested++; // answers on their way are for the old watch
     client.awaitingAnswer = false;
     if (!terminal) return;
-    if (acked !== null && !client.lagging && !client.readOnly && client.stream === terminal.stream) {
+    if (paced && acked !== null && !client.lagging && !client.readOnly && client.stream === terminal.stream) {
       terminal.flow.depart(client.session, acked, this.now());
     }
     this.updateFlow(agent, terminal);
@@ -487,6 +488,7 @@ export class Hub {
       return;
     }
     if (next === 'repeats' || frame.length === 0) return; // the client has it (a sync answer brought it)
+    if (client.acked !== null && client.acked === client.position) client.ackedAt = this.now(); // output waits for it from now on
     client.position = frame.offset + frame.length;
     this.send(agent, terminal, client, bytes);
   }
@@ -504,6 +506,7 @@ export class Hub {
         client.drain.restart();
       }
     }
+    if (client.acked !== null && client.acked === client.position) client.ackedAt = this.now(); // output waits for it from now on
     client.position = frame.type === FrameType.Snapshot ? frame.offset : frame.offset + frame.length;
     if (client.acked !== null && client.acked > client.position) {
       client.acked = null; // a new stream
@@ -518,7 +521,7 @@ export class Hub {
    * program down). With no pacing client there is no limit.
    */
   private updateFlow(agent: Agent, terminal: Terminal): void {
-    if (!agent.peer) return;
+    // Computed even while the agent is offline (nothing is sent then): departed clients expire here.
     const pacers: Client[] = [];
     for (const c of agent.clients.values()) {
       if (c.terminal === terminal.number && !c.lagging && !c.readOnly && c.stream === terminal.stream) pacers.push(c);

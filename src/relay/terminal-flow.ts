@@ -27,7 +27,7 @@ export interface Pacer {
   readonly acked: number | null;
   /** Stream offset of the next byte it needs. */
   readonly position: number | null;
-  /** When it last acknowledged, in ms. */
+  /** When it last acknowledged, or (if later) when output began to wait for it after it had processed all it was sent, in ms. */
   readonly ackedAt: number;
   /** How fast it processes output. */
   readonly drain: { readonly perMs: number };
@@ -104,8 +104,7 @@ export class TerminalFlow {
     let slowest: number | null = null;
     let slowestRate = Infinity;
     for (const c of pacers) {
-      if (c.acked === null) continue;
-      if (c.position !== c.acked && now - c.ackedAt > stallMs) continue; // stalled
+      if (c.acked === null || this.stalled(c, now)) continue;
       if (slowest === null || c.acked < slowest) slowest = c.acked;
       slowestRate = Math.min(slowestRate, c.drain.perMs);
     }
@@ -124,6 +123,11 @@ export class TerminalFlow {
     if (!moved) return undefined;
     this.given = limit;
     return limit;
+  }
+
+  /** Whether `c` has had output waiting and acknowledged nothing for `stallMs`: it does not pace (nor as departed). */
+  stalled(c: Pacer, now: number): boolean {
+    return c.position !== c.acked && now - c.ackedAt > this.settings.stallMs;
   }
 
   private typing(now: number): boolean {
