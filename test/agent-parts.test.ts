@@ -189,6 +189,67 @@ describe('TerminalStream', () => {
     clients.dispose();
   });
 
+  it('keeps the size last applied across a new relay connection: a command restarted before a client is back starts at it', () => {
+    const uplink: Uplink = { isOnline: true, send: () => 0, onceBelow: () => undefined };
+    const clients = new ClientTable(uplink, () => undefined);
+    const resized: Array<{ cols: number; rows: number }> = [];
+    const stream = new TerminalStream(1, uplink, { write: () => undefined, resize: (size) => void resized.push(size), pauseOutput: () => undefined }, clients);
+    stream.online();
+    const channel = openChannel();
+    clients.opened(7, channel);
+    stream.opened(7, channel);
+    stream.input(7, { kind: 'resize', terminal: 1, cols: 101, rows: 33 });
+    expect(stream.size).toEqual({ cols: 101, rows: 33 });
+    stream.offline([channel.session]);
+    stream.online(); // the relay is back; the client is not yet
+    expect(stream.size).toEqual({ cols: 101, rows: 33 }); // what a restarted command starts with
+    // It comes back (a new number, a new channel) with the same size: the PTY has it already.
+    const back = openChannel();
+    clients.opened(9, back);
+    stream.opened(9, back);
+    stream.input(9, { kind: 'resize', terminal: 1, cols: 101, rows: 33 });
+    expect(resized).toEqual([{ cols: 101, rows: 33 }]);
+    stream.dispose();
+    clients.dispose();
+  });
+
+  it('never answers a sync of the relay connection before: a new client with the same numbers gets its own answer only', async () => {
+    const sent: Array<string | Uint8Array> = [];
+    const uplink: Uplink = { isOnline: true, send: (data) => (sent.push(data), 0), onceBelow: () => undefined };
+    const clients = new ClientTable(uplink, () => undefined);
+    // A mirror that answers when the test says (a worker busy with other sessions' output).
+    const asked: Array<(snapshot: { offset: number; data: string }) => void> = [];
+    const screen: ScreenSource = { write: () => undefined, resize: () => undefined, snapshot: () => new Promise((resolve) => asked.push(resolve)), backlog: 0, failure: undefined };
+    const stream = new TerminalStream(1, uplink, { write: () => undefined, resize: () => undefined, pauseOutput: () => undefined }, clients, { screen });
+    stream.online();
+    stream.output(utf8('first\r\n'));
+    const before = openChannel();
+    clients.opened(1, before);
+    stream.opened(1, before);
+    stream.sync(1, 1, undefined); // a screen client: the mirror is asked for the screen
+    expect(asked).toHaveLength(1);
+    // The relay restarts before the mirror answers: its clients are numbered from 1 again, and so are their syncs.
+    stream.offline([before.session]);
+    clients.clear();
+    stream.online();
+    stream.output(utf8('second\r\n'));
+    const piped = { ...openChannel(), open: { session: randomId(), history: 'bytes' as const } }; // `ccremote attach > file`
+    clients.opened(1, piped);
+    stream.opened(1, piped);
+    sent.length = 0;
+    stream.sync(1, 1, undefined); // bytes: answered at once, from what is held
+    const answered = sent.length;
+    expect(answered).toBeGreaterThan(0);
+    asked[0]!({ offset: 7, data: 'first\r\n' }); // the old connection's snapshot comes at last
+    await new Promise((resolve) => setImmediate(resolve));
+    // Nothing more: no second answer to sync 1, and no screen for a client that takes bytes only.
+    const inner = sent.slice(answered).filter((data): data is Uint8Array => typeof data !== 'string').map((data) => decodeFrame(data));
+    expect(inner.map((frame) => (frame.type === FrameType.ToClient ? decodeFrame(frame.inner).type : frame.type))).toEqual([]);
+    expect(sent.slice(answered).filter((data) => typeof data === 'string')).toEqual([]);
+    stream.dispose();
+    clients.dispose();
+  });
+
   it('seals live output into pooled frames and reuses a frame only once the uplink has written it', () => {
     // An uplink that writes nothing until told: each frame is kept with a copy of what it held when sent.
     const queued: Array<{ frame: Uint8Array; copy: Uint8Array; written: (() => void) | undefined }> = [];

@@ -2,6 +2,8 @@
 // clients speaking the real protocol.
 
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Connect } from '../src/client/transport.js';
@@ -275,6 +277,55 @@ describe('coming and going', () => {
     await client.chunks.until(() => client.text.split('started').length === 3, 10_000, 'the restarted command');
     client.type('\r');
     await client.chunks.until(() => /33 101\r?\n[\s\S]*33 101\r?\n/.test(client.text), 10_000, 'stty size of the restarted command');
+  });
+
+  it('a command restarted while the relay was away (and came back) starts at the size the browser set', async () => {
+    const dataDir = tempDir();
+    const signals = tempDir();
+    const go = join(signals, 'go');
+    const first = await startRelay({ dataDir });
+    // Each run prints its size, then ends once told to (a file appears).
+    const agent = await startAgent(first.url, {
+      command: '/bin/sh',
+      args: ['-c', `stty size; while [ ! -e ${go} ]; do sleep 0.05; done; rm -f ${go}; exit 1`],
+      restart: true,
+    });
+    const client = new TestClient(agent.url, { history: 'bytes' });
+    await client.waitForOutput(/24 80\r?\n/);
+    client.session.resize(101, 33);
+    await client.session.delivered(); // the agent has the size
+    writeFileSync(go, '');
+    await client.waitForOutput(/24 80\r?\n[\s\S]*33 101\r?\n/); // the second run has the browser's size
+    client.close();
+    // The relay goes away and comes back; meanwhile nobody is connected.
+    await first.close();
+    await agent.events.next((e) => e.event === 'relay_disconnected');
+    const mark = agent.events.items.length;
+    await startRelay({ dataDir, port: first.port });
+    await agent.events.next((e) => e.event === 'relay_connected', 15_000, 'the agent back on the relay', mark);
+    // The command ends and starts again before anyone is back: it still gets the size last applied.
+    writeFileSync(go, '');
+    const later = new TestClient(agent.url, { history: 'bytes' });
+    const text = await later.waitForOutput(/33 101\r?\n[\s\S]*\d+ \d+\r?\n/);
+    expect(text.match(/\d+ \d+(?=\r?\n)/g)).toEqual(['24 80', '33 101', '33 101']);
+  });
+
+  it('a client watching a command that ended while the relay was away hears of its exit once back', { timeout: 40_000 }, async () => {
+    const dataDir = tempDir();
+    const go = join(tempDir(), 'go');
+    const first = await startRelay({ dataDir });
+    const agent = await startAgent(first.url, { command: '/bin/sh', args: ['-c', `echo waiting; while [ ! -e ${go} ]; do sleep 0.05; done; echo bye; exit 3`], stay: true });
+    const client = new TestClient(agent.url, { history: 'bytes' }); // as `ccremote attach > file`
+    await client.waitForOutput('waiting');
+    await first.close();
+    await agent.events.next((e) => e.event === 'relay_disconnected');
+    writeFileSync(go, '');
+    // The command ends while the relay is away (the agent gives up waiting to hand its last output over).
+    await agent.events.next((e) => e.event === 'exit', 20_000, 'the exit at the agent');
+    await startRelay({ dataDir, port: first.port });
+    await client.waitForOutput('bye', 15_000);
+    const exit = await client.exits.next((e) => e.terminal === 1, 10_000, 'the exit, at the client');
+    expect(exit).toMatchObject({ terminal: 1, exit_code: 3, restarting: false });
   });
 
   it('re-registers after a relay restart that lost its records, instead of looping', async () => {

@@ -198,6 +198,23 @@ describe('sessions from a client', () => {
     expect(list.map((s) => s.terminal)).toEqual([1, third]);
   });
 
+  it('two starts at once at the limit, with one ended session to make room: one starts, the other is refused', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { maxSessions: 2 });
+    const phone = new TestClient(agent.url);
+    await phone.waitForState('online');
+    const second = await phone.session.startSession({ kind: 'shell' });
+    phone.session.endSession(second);
+    await phone.sessionLists.next((list) => list.some((s) => s.terminal === second && s.state === 'exited'));
+    // Both sent together (a double tap): the ended session makes room for one of them only.
+    const results = await Promise.allSettled([phone.session.startSession({ kind: 'shell' }), phone.session.startSession({ kind: 'shell' })]);
+    const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const list = await phone.sessionLists.next((l) => started.every((t) => l.some((s) => s.terminal === t)), 10_000, 'the started sessions listed');
+    expect(list.length).toBeLessThanOrEqual(2);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(String((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/already runs 2 sessions/);
+  });
+
   it('starts only in folders under the allowed roots, whatever the path says; lists them', async () => {
     const relay = await startRelay();
     const root = tempDir('ccremote-root-');

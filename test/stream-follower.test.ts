@@ -27,4 +27,28 @@ describe('a stream follower', () => {
     follower.receive(snap(10, 'screen at 10'), connection);
     expect(seen).toEqual(['[screen at 0]', '0123456789', '[screen at 10]']);
   });
+
+  it('reports a program’s end once, though the agent tells it again to a client that comes back', () => {
+    const key = randomBytes(32);
+    const connection = randomBytes(32);
+    const exits: number[] = [];
+    const follower = new StreamFollower('bytes', { exit: (status) => exits.push(status.exit_code ?? -1) });
+    const stream = randomId();
+    follower.follow(1);
+    follower.attach(1, stream, toBase64Url(key), 1);
+    follower.receive(decodeFrame(sealOutput(key, 1, 0, bytes('bye'))) as OutputFrame, connection);
+    const ended = { terminal: 1, message: 'sh exited with code 3', exit_code: 3, end: 3, run: 1, restarting: false };
+    follower.exitStatus(ended);
+    expect(exits).toEqual([3]);
+    // The connection drops; the client comes back to the same stream, and the agent says it ended.
+    follower.detach();
+    follower.attach(1, stream, toBase64Url(key), 1);
+    follower.exitStatus(ended);
+    expect(exits).toEqual([3]);
+    // A new stream of the session (the agent restarted) ends again: that is news.
+    follower.attach(1, randomId(), toBase64Url(key), 1);
+    follower.receive(decodeFrame(sealOutput(key, 1, 0, bytes('new'))) as OutputFrame, connection);
+    follower.exitStatus({ ...ended, exit_code: 4 });
+    expect(exits).toEqual([3, 4]);
+  });
 });

@@ -343,6 +343,10 @@ export class RunningAgent {
       this.channels.send(client, { type: 'refused', message: `There is no session ${terminal} (any more).` });
     }
     if (session) this.channels.send(client, { type: 'stream', ...session.stream.watchInfo() });
+    // A client that comes back to a stream whose program ended meanwhile (its channel was not open to hear
+    // the exit) hears it now, as those watching did.
+    const ended = session?.ended;
+    if (ended && resume?.stream === session!.stream.stream) this.channels.send(client, { type: 'exit', ...ended });
     this.link.sendMessage({ type: 'watch', client, terminal: session ? session.terminal : null, ...(session && resume ? { resume } : {}) });
   }
 

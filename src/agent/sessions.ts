@@ -81,15 +81,18 @@ export class Sessions {
    */
   async start(spec: SessionSpec): Promise<TerminalSession> {
     // Starts under way count too: requests that arrive together cannot pass the limit together.
+    let making: Promise<boolean> | undefined;
     if (this.sessions.size + this.starting >= this.max) {
       const ended = [...this.sessions.values()].find((s) => !s.running);
       if (!ended) throw new StartRefused(`This computer already runs ${this.max} sessions (the agent's --max-sessions); end one first.`);
-      await this.dismiss(ended.terminal);
+      // It leaves the list at once, and the room it makes is counted as this start's before anything is awaited.
+      making = this.dismiss(ended.terminal);
     }
     const terminal = this.nextTerminal++;
     this.starting++;
     let session: TerminalSession;
     try {
+      await making;
       session = await TerminalSession.start(terminal, spec, this.settings, this.uplink, this.clients, this.events);
     } finally {
       this.starting--;

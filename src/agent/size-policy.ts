@@ -15,7 +15,8 @@ export class SizePolicy {
   private typed: number[] = [];
   /** Clients with a size, least recently reported first. */
   private reported: number[] = [];
-  private applied: Size | undefined;
+  /** `applied`: the size the PTY has already (kept across a new relay connection, whose clients are new). */
+  constructor(private applied?: Size) {}
 
   /** The size last decided on, if any. */
   get current(): Size | undefined {

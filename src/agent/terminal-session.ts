@@ -81,7 +81,7 @@ type SessionState =
   | { kind: 'running'; pty: PtyProcess; startedAt: number }
   /** Between runs (--restart): the program starts again shortly. */
   | { kind: 'restarting'; timer: ReturnType<typeof setTimeout> }
-  | { kind: 'exited'; exit: PtyExit }
+  | { kind: 'exited'; exit: PtyExit; status: ExitStatus }
   | { kind: 'disposed' };
 
 export class TerminalSession {
@@ -176,6 +176,11 @@ export class TerminalSession {
     return this.state.kind === 'running' ? this.state.pty : undefined;
   }
 
+  /** How its program ended for good, once it did: a client that starts watching it then is told, as those watching were. */
+  get ended(): ExitStatus | undefined {
+    return this.state.kind === 'exited' ? this.state.status : undefined;
+  }
+
   get running(): boolean {
     return this.state.kind === 'running' || this.state.kind === 'restarting';
   }
@@ -223,8 +228,8 @@ export class TerminalSession {
       clearTimeout(this.state.timer);
       this.spec.restart = false;
       const exit = { exitCode: 0, signal: 1 };
-      this.state = { kind: 'exited', exit };
       const status = this.stream.exitStatus({ message: `${basename(this.spec.command)} was ended before it started again`, signal: 1, restarting: false });
+      this.state = { kind: 'exited', exit, status };
       this.events.exited(this, status, exit, 0, undefined);
       this.events.changed(this);
       return;
@@ -287,7 +292,7 @@ export class TerminalSession {
         }, 1000),
       };
     } else {
-      this.state = { kind: 'exited', exit };
+      this.state = { kind: 'exited', exit, status };
     }
     this.mirror.record('m', status.message);
     this.events.exited(this, status, exit, ranMs, said);

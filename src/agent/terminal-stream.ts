@@ -126,6 +126,8 @@ export class TerminalStream {
   private readonly pace: Pace;
   /** The latest sync requested per client, so that a late snapshot never answers an older request. */
   private readonly latestSync = new Map<number, number>();
+  /** Relay connections so far: a new one numbers its clients and their syncs from 1 again. */
+  private connection = 0;
   private readonly screen: ScreenSource | undefined;
   private readonly highWater: number;
   private readonly lowWater: number;
@@ -256,6 +258,7 @@ export class TerminalStream {
 
   /** The uplink (re)connected: clients are brought up to date by syncs, so live output starts from now. */
   online(): void {
+    this.connection++;
     this.uplinkFull = false;
     this.sent = this.log.end;
     this.watchers.clear(); // each client says again what it watches
@@ -266,7 +269,8 @@ export class TerminalStream {
     this.waitingSync.clear();
     for (const timer of this.syncTimers.values()) clearTimeout(timer);
     this.syncTimers.clear();
-    this.sizes = new SizePolicy();
+    // The clients are new, the PTY's size is not: a restarted command starts at it until one reports another.
+    this.sizes = new SizePolicy(this.sizes.current);
     this.settleFlush();
   }
 
@@ -394,10 +398,12 @@ export class TerminalStream {
       this.answer(client, sync, this.heldOnly(client), this.log.start);
       return;
     }
+    const connection = this.connection;
     const answer = (snapshot: { offset: number; data: string } | undefined): void => {
-      // Answer only the latest request of a client still here; anything newer supersedes this one.
+      // Answer only the latest request of a client still here, on the same relay connection (a new one
+      // numbers clients and syncs afresh); anything newer supersedes this one.
       const channel = this.clients.get(client);
-      if (this.latestSync.get(client) !== sync || !channel) return;
+      if (this.connection !== connection || this.latestSync.get(client) !== sync || !channel) return;
       const data = snapshot ? utf8(snapshot.data) : undefined;
       if (snapshot && data && snapshot.offset >= this.log.start && snapshot.offset <= this.log.end && data.length <= MAX_SNAPSHOT_BYTES) {
         this.answer(client, sync, sealSnapshot(snapshotKey(channel.keys.send, this.streamKey), this.terminal, snapshot.offset, data), snapshot.offset);

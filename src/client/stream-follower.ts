@@ -65,6 +65,8 @@ export class StreamFollower {
   private streamChanged = false;
   /** The command's exit, kept until all output up to its end has arrived. */
   private pendingExit: ExitStatus | undefined;
+  /** The run whose end for good was reported: the agent tells a client that comes back again, not knowing whether it heard. */
+  private endedRun: number | undefined;
 
   constructor(
     private readonly history: HistoryMode,
@@ -97,6 +99,7 @@ export class StreamFollower {
     this.resyncing = false;
     this.streamChanged = false;
     this.pendingExit = undefined;
+    this.endedRun = undefined;
     this.run = 1;
   }
 
@@ -115,6 +118,7 @@ export class StreamFollower {
     this.stream = stream;
     this.position = null;
     this.pendingExit = undefined;
+    this.endedRun = undefined;
     return true;
   }
 
@@ -202,6 +206,7 @@ export class StreamFollower {
     if (status.terminal !== this.terminal || !this.keys) return;
     // An earlier run's exit is a replay. (A later one: this session missed an exit, which the relay withheld.)
     if (status.run < this.run) throw new IntegrityError(`exit status of run ${status.run}, while run ${this.run} is going on`);
+    if (!status.restarting && status.run === this.endedRun) return; // told again on coming back
     // With --restart the command goes on: its next exit names the next run.
     this.run = status.restarting ? status.run + 1 : status.run;
     this.pendingExit = status;
@@ -233,6 +238,7 @@ export class StreamFollower {
     const exit = this.pendingExit;
     if (!exit || (this.position ?? 0) < exit.end) return;
     this.pendingExit = undefined;
+    if (!exit.restarting) this.endedRun = exit.run;
     this.events.exit?.(exit);
   }
 }
