@@ -532,6 +532,28 @@ describe('Hub', () => {
     expect(flows()).toEqual([null, 1300, null, 2300, 3300]);
   });
 
+  it('flow control: a client back on a new connection is not held back by its old one closing after it, though that one kept up', () => {
+    let now = 0;
+    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
+    const session = randomId();
+    const old = join(new FakePeer(), { session });
+    answer(old, [empty()]);
+    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
+    live(0, 'x'.repeat(300));
+    hub.clientMessage(old, { type: 'ack', terminal: 1, offset: 300 });
+    // The phone changes networks: it is back on a new connection before the relay hears the old one close.
+    now = 100;
+    const fresh = join(new FakePeer(), { session, resume: { stream, offset: 300 } });
+    answer(fresh, [empty(300)]);
+    live(300, 'y'.repeat(2000));
+    hub.clientMessage(fresh, { type: 'ack', terminal: 1, offset: 2300 });
+    expect(flows().at(-1)).toBe(1300); // the old connection paces while it is open (it is not stalled yet)
+    // It closes now: the session paces as its new connection, not as departed at 300 for another 2 s.
+    now = 200;
+    hub.disconnectClient(old);
+    expect(flows().at(-1)).toBe(3300);
+  });
+
   it('flow control: output arriving after a quiet spell does not make a client that keeps up count as stalled', () => {
     let now = 0;
     const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });

@@ -467,7 +467,9 @@ export class Hub {
     client.syncRequested++; // answers on their way are for the old watch
     client.awaitingAnswer = false;
     if (!terminal) return;
-    if (paced && acked !== null && !client.lagging && !client.readOnly && client.stream === terminal.stream) {
+    // The same client session back on another connection, watching this terminal, paces as itself already.
+    const back = [...agent.clients.values()].some((c) => c !== client && c.session === client.session && c.terminal === terminal.number);
+    if (paced && acked !== null && !back && !client.lagging && !client.readOnly && client.stream === terminal.stream) {
       terminal.flow.depart(client.session, acked, this.now());
     }
     this.updateFlow(agent, terminal);
