@@ -10,6 +10,7 @@ import { FrameType, encodeChannelMessage, encodeFromClient, parseAccessLink, sea
 import { relayBehindHostile } from './helpers/hostile-relay.js';
 import { killAll, runCli } from './helpers/cli.js';
 import { admittedRawClient, channelMessages, cleanup, openRawChannel, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { waitFor } from './helpers/wait.js';
 
 afterEach(async () => {
   killAll();
@@ -123,6 +124,39 @@ describe('sessions from a client', () => {
     // While watched, its output goes out live: the terminal's echo of what is typed, then `cat`'s.
     later.type('live-after-watch\r');
     await expect.poll(() => later.text.split('live-after-watch').length - 1, { timeout: 10_000 }).toBe(2);
+  });
+
+  it('switching faster than the agent allows is refused; picking the session again once it allows shows it', { timeout: 60_000 }, async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const phone = new TestClient(agent.url);
+    await phone.waitForOutput('$ ');
+    const second = await phone.session.startSession({ kind: 'shell' });
+    /** Watches `terminal`; resolves with how the agent answered: its stream key, or a refusal. */
+    const watch = async (terminal: number): Promise<'taken' | 'refused'> => {
+      const [keys, errors] = [phone.streamKeys.items.length, phone.errors.items.length];
+      phone.session.watch(terminal);
+      return waitFor(
+        () =>
+          phone.streamKeys.items.slice(keys).some((k) => k.terminal === terminal) ? 'taken' : phone.errors.items.slice(errors).some((e) => e.code === 'refused') ? 'refused' : undefined,
+        10_000,
+        `the answer to the watch of ${terminal}`,
+      );
+    };
+    // Back and forth as fast as the answers come: 30 switches at once are allowed, then 2 a second.
+    let answer: 'taken' | 'refused' = 'taken';
+    let target = 1;
+    for (let switches = 0; answer === 'taken'; switches++) {
+      expect(switches).toBeLessThan(60);
+      target = phone.session.watching === 1 ? second : 1;
+      answer = await watch(target);
+    }
+    expect(phone.errors.items.at(-1)!.message).toMatch(/Switching sessions too fast; try again in \d+ s/);
+    expect(phone.session.watching).toBe(target); // followed, but not shown
+    // The person picks it again, a few times a second, until the agent allows it (each pick is answered).
+    while ((await watch(target)) === 'refused') await new Promise((resolve) => setTimeout(resolve, 100));
+    phone.type('echo back-$((6*7))\r');
+    await phone.waitForOutput('back-42');
   });
 
   it('ends a session (its last screen stays until dismissed) and the agent ends with its last one', async () => {

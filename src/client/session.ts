@@ -220,7 +220,9 @@ export class ClientSession {
   /** Watches another session (null: none), without a new connection; its output replaces what is shown. */
   watch(terminal: number | null): void {
     this.plan.chose(terminal);
-    if (terminal === this.stream.following) return;
+    // The session followed already: nothing to do once the agent took the watch; asked again if it has not
+    // (it refuses a switch beyond its budget, and the person taps the session again).
+    if (terminal === this.stream.following && (terminal === null || this.stream.attached)) return;
     this.follow(terminal);
     this.toChannel({ type: 'watch', terminal });
   }

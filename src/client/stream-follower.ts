@@ -83,6 +83,11 @@ export class StreamFollower {
     return this.terminal;
   }
 
+  /** Whether the agent took the watch of the terminal followed, on this channel (it gave its stream key). */
+  get attached(): boolean {
+    return this.keys !== undefined;
+  }
+
   /** Where to resume: the terminal, its stream and the position, once there are all. */
   resumePoint(): { terminal: number; resume: Resume | undefined } | undefined {
     if (this.terminal === null) return undefined;
