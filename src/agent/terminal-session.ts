@@ -269,13 +269,19 @@ export class TerminalSession {
 
   private async exited(pty: PtyProcess, exit: PtyExit, ranMs: number): Promise<void> {
     if (this.pty !== pty) return;
-    const restarting = this.spec.restart;
     // Before the exit is told, the program's last output must reach the relay (if anyone watches it:
     // terminal-stream.ts).
-    if (!restarting) await this.stream.flush(10_000);
+    const flushed = !this.spec.restart;
+    if (flushed) await this.stream.flush(10_000);
     const failed = exit.signal !== undefined || exit.exitCode !== 0;
     const said = failed || ranMs < EARLY_EXIT_MS ? await this.lastLines() : undefined;
     if (this.pty !== pty) return; // disposed meanwhile
+    // An `end` that came meanwhile makes this exit final: no restart, and its output goes first, as for any.
+    const restarting = this.spec.restart;
+    if (!restarting && !flushed) {
+      await this.stream.flush(10_000);
+      if (this.pty !== pty) return;
+    }
     this.waitingFor = undefined;
     const how = exit.signal ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`;
     const status = this.stream.exitStatus({
