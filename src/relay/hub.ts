@@ -498,6 +498,7 @@ export class Hub {
   /** Part of the agent's answer to a sync: forwarded if it answers the latest request. */
   private deliverSync(agent: Agent, terminal: Terminal, client: Client, frame: OutputFrame | SnapshotFrame, bytes: Uint8Array): void {
     if (client.lagging || client.syncAnswered !== client.syncRequested || client.syncAnswered === 0) return;
+    let skipped = false;
     if (client.awaitingAnswer) {
       client.awaitingAnswer = false;
       client.stream = terminal.stream;
@@ -506,6 +507,7 @@ export class Hub {
       if (client.acked !== null && client.acked < frame.offset) {
         client.acked = frame.offset;
         client.drain.restart();
+        skipped = true;
       }
     }
     if (client.acked !== null && client.acked === client.position) client.ackedAt = this.now(); // output waits for it from now on
@@ -515,6 +517,7 @@ export class Hub {
       client.drain.reset();
     }
     this.send(agent, terminal, client, bytes);
+    if (skipped) this.updateFlow(agent, terminal); // the limit may move now, not at the next re-evaluation
   }
 
   /**
