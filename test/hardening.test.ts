@@ -268,6 +268,20 @@ describe('what a request says about itself', () => {
     expect((await register(behind.url, { 'x-forwarded-proto': 'https' })).client_url).toMatch(/^https:\/\//);
   });
 
+  it('an upgrade whose request target is no URL (`//[`, `http://[`) is refused with 400, and the relay goes on', async () => {
+    const { relay, agentId, unharmed } = await door();
+    const upgrade = `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.alloc(16, 3).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n`;
+    for (const target of ['//[', `//[/ws/client/${agentId}`, 'http://[', 'http://relay:99999/ws/agent/x']) {
+      const raw = await rawTcp(relay.url, `GET ${target} HTTP/1.1\r\nHost: ${new URL(relay.url).host}\r\n${upgrade}\r\n`);
+      const answer = await raw.received.until((chunks) => {
+        const all = Buffer.concat(chunks).toString();
+        return all.includes('\r\n\r\n') && all;
+      }, 5000, `an answer to ${target}`);
+      expect(answer.split('\r\n')[0], target).toBe('HTTP/1.1 400 Bad Request');
+    }
+    await unharmed(5);
+  });
+
   it('the Host header is checked before it is used: anything but a host and port is refused with 400', async () => {
     const relay = await startRelay();
     const agent = await startAgent(relay.url);

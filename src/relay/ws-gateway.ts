@@ -82,7 +82,9 @@ export class WsGateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Not a closure here: it would keep this function's context (the request, its URL) for the socket's life.
     socket.on('error', destroySocket);
-    const url = new URL(req.url ?? '/', 'http://relay.invalid');
+    // A request target that is no URL (`//[`, `http://[`) is a bad request, never an exception here.
+    const url = URL.canParse(req.url ?? '/', 'http://relay.invalid') ? new URL(req.url ?? '/', 'http://relay.invalid') : undefined;
+    if (!url) return refuseUpgrade(socket, 400, 'Bad Request', 'invalid request target');
     const route = /^\/ws\/(agent|client)\/([^/]+)$/.exec(url.pathname);
     if (!route) return refuseUpgrade(socket, 404, 'Not Found');
     if (validHost(req.headers.host) === undefined) return refuseUpgrade(socket, 400, 'Bad Request', 'missing or invalid Host header');
