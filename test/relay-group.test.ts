@@ -9,10 +9,12 @@ import { afterEach, expect, it } from 'vitest';
 import { CloseCode, accessToken, parseAccessLink } from '../src/protocol/index.js';
 import { Redis } from 'ioredis';
 import { CutProxy } from './helpers/cut-proxy.js';
+import { createRelay } from '../src/relay/relay.js';
 import { runCli } from './helpers/cli.js';
 import { POSTGRES_URL, describePostgres, freshSchema } from './helpers/postgres.js';
 import { describeRedis, startRedis } from './helpers/redis.js';
 import { atCleanup, cleanup, startAgent, startRelay, TestClient, type TestRelay } from './helpers/system.js';
+import { within } from './helpers/wait.js';
 
 afterEach(cleanup);
 
@@ -346,6 +348,35 @@ describeRedis('a group of relays on one Redis', () => {
     expect(metrics).toMatch(/^ccremote_forwarded_clients_total 1$/m);
   });
 
+  it('a relay cut off from Redis while the agent came online at another sends its waiting browsers there once Redis is back', async () => {
+    const redis = await startRedis();
+    // B reaches Redis through a proxy that can cut it off (A, and Redis itself, go on).
+    const toRedis = await CutProxy.start(redis.port);
+    atCleanup(() => toRedis.close());
+    const a = await startRelay({ redis: redis.url });
+    const b = await startRelay({ redis: `redis://127.0.0.1:${toRedis.port}` });
+    const first = await startAgent(a.url);
+    await first.close();
+    // A browser on B waits there for the agent, which is offline.
+    const onB = new TestClient(through(first.url, b.url));
+    await onB.waitForState('agent_offline');
+    toRedis.refuse(true);
+    toRedis.cutAll();
+    await b.logs.next((e) => e.event === 'redis_down', 10_000, 'Redis down at B');
+    // Meanwhile the agent comes back, through A: B cannot hear it.
+    const connectedAtA = a.logs.items.filter((e) => e.event === 'agent_connected').length;
+    const agent = await startAgent(a.url, { configDir: first.configDir, cwd: first.cwd });
+    expect(agent.url).toBe(first.url);
+    await a.logs.until((items) => items.filter((e) => e.event === 'agent_connected').length > connectedAtA, 10_000, 'the agent back at A');
+    const before = b.logs.items.length;
+    toRedis.refuse(false);
+    await b.logs.next((e) => e.event === 'redis_ready', 20_000, 'Redis back at B', before);
+    // B finds out where the agent is now, and the browser waiting there follows it.
+    await onB.waitForState('online', 20_000);
+    onB.type('echo found-$((6*7))\r');
+    await onB.waitForOutput('found-42');
+  });
+
   it('a rotation on A cuts the old links held by browsers on B', async () => {
     const redis = await startRedis();
     const [a, b] = [await startRelay({ redis: redis.url }), await startRelay({ redis: redis.url })];
@@ -386,6 +417,38 @@ describeRedis('a group of relays on one Redis', () => {
   });
 });
 
+describeRedis('a relay of a group that cannot start', () => {
+  it('says why, and lets go of the group\'s Redis it had already joined (a missing web root, unreadable VAPID keys)', async () => {
+    const redis = await startRedis();
+    const inspect = new Redis(redis.url);
+    atCleanup(() => void inspect.disconnect());
+    /** The relays' connections Redis holds (theirs are named; this test's own is not). */
+    const relayConnections = async (): Promise<number> => ((await inspect.client('LIST')) as string).split('\n').filter((line) => / name=ccremote-relay/.test(line)).length;
+    await expect(createRelay({ redis: redis.url, webRoot: '/nonexistent/ccremote-web' })).rejects.toThrow(/ENOENT/);
+    await expect.poll(relayConnections).toBe(0);
+    await inspect.set('ccremote:vapid', '{"damaged": true}');
+    await expect(createRelay({ redis: redis.url })).rejects.toThrow(/VAPID/);
+    await expect.poll(relayConnections).toBe(0);
+  });
+});
+
+describeRedis('a relay of a group closing', () => {
+  it('closes while its Redis does not answer (stalled, not gone): its records there expire by themselves', async () => {
+    const redis = await startRedis();
+    const relay = await startRelay({ redis: redis.url });
+    const agent = await startAgent(relay.url);
+    const online = new TestClient(agent.url);
+    await online.waitForState('online');
+    const inspect = new Redis(redis.url);
+    const pid = Number(/process_id:(\d+)/.exec(await inspect.info('server'))?.[1]);
+    inspect.disconnect();
+    // A Redis that stops answering (a network that drops its packets, a server paused) while the relay stops.
+    process.kill(pid, 'SIGSTOP');
+    atCleanup(() => void process.kill(pid, 'SIGCONT'));
+    await within(relay.close(), 15_000, 'the relay closed');
+  });
+});
+
 describeRedis('budgets a group shares', () => {
   it('PIN guesses through several relays draw on one budget: the agent\'s', async () => {
     const pin = 'correct-horse-42';
@@ -421,6 +484,42 @@ describeRedis('budgets a group shares', () => {
 });
 
 describePostgres('the agent registry in PostgreSQL', () => {
+  it('an agent that moved to another relay while Redis was away is kept there when Redis comes back, not cut as replaced (4409)', { timeout: 90_000 }, async () => {
+    const redis = await startRedis();
+    // The relays reach Redis through a proxy that can cut them off from it (Redis itself keeps its records).
+    const toRedis = await CutProxy.start(redis.port);
+    atCleanup(() => toRedis.close());
+    // A long record life: A's record of the agent is still there when Redis comes back.
+    const options = { redis: `redis://127.0.0.1:${toRedis.port}`, database: POSTGRES_URL, databaseSchema: freshSchema(), groupTtlMs: 30_000 };
+    const [a, c] = [await startRelay(options), await startRelay(options)];
+    const cId = c.logs.items.find((e) => e.event === 'group_joined')!.relay as string;
+    // A load balancer in front of both: the agent reaches A through it, later C.
+    const balancer = await CutProxy.start(a.port);
+    atCleanup(() => balancer.close());
+    const agent = await startAgent(balancer.url);
+    const agentId = parseAccessLink(agent.url).agentId;
+    await a.logs.next((e) => e.event === 'agent_connected', 10_000, 'the agent on A');
+    // Redis goes away for both relays; meanwhile the agent's connection drops, and it comes back through C.
+    toRedis.refuse(true);
+    toRedis.cutAll();
+    await Promise.all([a.logs.next((e) => e.event === 'redis_down', 10_000, 'Redis down at A'), c.logs.next((e) => e.event === 'redis_down', 10_000, 'Redis down at C')]);
+    balancer.retarget(c.port);
+    balancer.cutAll();
+    await c.logs.next((e) => e.event === 'agent_connected', 20_000, 'the agent on C');
+    await c.logs.next((e) => e.event === 'group_claim_failed', 10_000, 'C could not record it');
+    const before = c.logs.items.length;
+    toRedis.refuse(false);
+    await c.logs.next((e) => e.event === 'redis_ready', 20_000, 'Redis back at C', before);
+    // C serves the agent's latest connection: it records so, and the agent goes on there.
+    const inspect = new Redis(redis.url);
+    atCleanup(() => void inspect.disconnect());
+    await expect.poll(() => inspect.get(`ccremote:owner:${agentId}`), { timeout: 20_000 }).toBe(cId);
+    const viaA = new TestClient(through(agent.url, a.url));
+    viaA.type('echo still-here-$((6*7))\r');
+    await viaA.waitForOutput('still-here-42', 20_000);
+    expect(c.logs.items.filter((e) => e.event === 'agent_disconnected')).toEqual([]);
+  });
+
   it('survives a restart of every relay of the group: the agent comes back with its key, and its link works', { timeout: 60_000 }, async () => {
     const redis = await startRedis();
     const databaseSchema = freshSchema();

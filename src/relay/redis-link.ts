@@ -14,6 +14,8 @@ export class RedisLink {
   private current: RedisState = { kind: 'connecting' };
   private readonly handlers = new Map<string, (message: string) => void>();
   private closed = false;
+  /** Called once the subscriptions are made again after the subscriber's connection came back: what was published meanwhile was missed. */
+  onResubscribed: (() => void) | undefined;
 
   constructor(
     url: string,
@@ -34,7 +36,12 @@ export class RedisLink {
     this.subscriber.on('error', () => undefined); // its state is the command connection's to report
     // Subscriptions asked for while it was away are made once it is back.
     this.subscriber.on('ready', () => {
-      if (this.handlers.size > 0) void this.subscriber.subscribe(...this.handlers.keys()).catch(() => undefined);
+      if (this.handlers.size > 0) {
+        void this.subscriber
+          .subscribe(...this.handlers.keys())
+          .catch(() => undefined)
+          .then(() => this.onResubscribed?.());
+      }
     });
     this.subscriber.on('message', (channel: string, message: string) => this.handlers.get(channel)?.(message));
   }

@@ -17,6 +17,8 @@ import type { RedisLink } from './redis-link.js';
 export const DEFAULT_RECORD_TTL_MS = 15_000;
 /** A relay's signature on a forwarded connection is good for this long, in ms (clocks of one group agree). */
 const AUTH_WINDOW_MS = 60_000;
+/** How long a relay that closes waits for Redis to remove its records, in ms. */
+const CLOSE_WAIT_MS = 2000;
 
 const PREFIX = 'ccremote:';
 const ownerKey = (agentId: string): string => `${PREFIX}owner:${agentId}`;
@@ -64,6 +66,8 @@ export class RelayGroup {
   readonly id = randomId();
   private secret: Buffer | undefined;
   private readonly owned = new Set<string>();
+  /** Agents this relay took while Redis could not be reached: recorded (and announced) at the next renewal. */
+  private readonly unrecorded = new Set<string>();
   /** Agents this relay has connections of, and how many. */
   private readonly following = new Map<string, number>();
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -82,7 +86,9 @@ export class RelayGroup {
     private readonly log: (event: string, fields?: Record<string, unknown>) => void,
     /** How long this relay's records outlive it (`--group-ttl`), in ms. */
     readonly ttlMs = DEFAULT_RECORD_TTL_MS,
-  ) {}
+  ) {
+    redis.onResubscribed = () => this.recheckAll();
+  }
 
   /** Joins, reachable at `url`: the group's secret (made by the first relay), this relay's record, and its renewal. */
   async start(url: string, direct?: string): Promise<void> {
@@ -105,13 +111,16 @@ export class RelayGroup {
   /** This relay now serves `agentId`: recorded, and every relay following it hears so. */
   async claim(agentId: string): Promise<void> {
     this.owned.add(agentId);
+    this.unrecorded.add(agentId);
     await this.redis.commands.set(ownerKey(agentId), this.id, 'PX', this.ttlMs);
     await this.redis.commands.publish(eventsChannel(agentId), JSON.stringify({ type: 'online', relay: this.id }));
+    this.unrecorded.delete(agentId);
   }
 
   /** This relay no longer serves `agentId` (its connection ended): the record goes, unless another relay took it. */
   async release(agentId: string): Promise<void> {
     this.owned.delete(agentId);
+    this.unrecorded.delete(agentId);
     await this.redis.commands.eval(RELEASE, 1, ownerKey(agentId), this.id).catch(() => undefined);
   }
 
@@ -163,6 +172,12 @@ export class RelayGroup {
     if (owner && owner.id !== this.id && this.following.has(agentId) && !this.owned.has(agentId)) this.events.moved(agentId, owner.id);
   }
 
+  /** After the subscriber's connection came back: where each agent followed here is now (its events meanwhile were missed). */
+  private recheckAll(): void {
+    if (!this.redis.ready) return void this.redis.commands.once('ready', () => this.recheckAll());
+    for (const agentId of [...this.following.keys()]) void this.recheck(agentId);
+  }
+
   /** One connection of `agentId` fewer. */
   unfollow(agentId: string): void {
     const count = (this.following.get(agentId) ?? 0) - 1;
@@ -194,10 +209,18 @@ export class RelayGroup {
   async close(): Promise<void> {
     clearInterval(this.timer);
     const commands = this.redis.commands;
-    await Promise.all([...this.owned].map((agentId) => commands.eval(RELEASE, 1, ownerKey(agentId), this.id).catch(() => undefined)));
-    await commands.del(relayKey(this.id)).catch(() => undefined);
-    if (this.direct) await commands.hdel(DIRECT, this.id).catch(() => undefined);
+    const removed = (async () => {
+      await Promise.all([...this.owned].map((agentId) => commands.eval(RELEASE, 1, ownerKey(agentId), this.id).catch(() => undefined)));
+      await commands.del(relayKey(this.id)).catch(() => undefined);
+      if (this.direct) await commands.hdel(DIRECT, this.id).catch(() => undefined);
+    })();
+    // A Redis that does not answer (commands wait for it without end) does not hold the relay up: the
+    // records it keeps expire by themselves.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([removed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
     this.owned.clear();
+    this.unrecorded.clear();
   }
 
   /** The origins of the direct addresses of the group's relays recorded now; expired ones are removed. */
@@ -228,6 +251,7 @@ export class RelayGroup {
     }
     if (event.type !== 'online' || typeof event.relay !== 'string' || event.relay === this.id) return;
     this.owned.delete(agentId);
+    this.unrecorded.delete(agentId);
     this.events.moved(agentId, event.relay);
   }
 
@@ -240,6 +264,12 @@ export class RelayGroup {
       await commands.set(relayKey(this.id), this.url, 'PX', this.ttlMs);
       if (this.direct) await commands.hset(DIRECT, this.id, `${Date.now() + this.ttlMs} ${this.direct}`);
       for (const agentId of [...this.owned]) {
+        // Its latest connection is here, made while Redis was away: whatever relay the record still names
+        // held an older one, which moves here now.
+        if (this.unrecorded.has(agentId)) {
+          await this.claim(agentId);
+          continue;
+        }
         const kept = await commands.eval(RENEW, 1, ownerKey(agentId), this.id, String(this.ttlMs));
         if (kept === 0 && this.owned.delete(agentId)) {
           // Its record expired while Redis was away, or another relay has it now.

@@ -164,7 +164,17 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const store: AgentStore =
     options.store ??
     (options.database ? await openDatabase(options.database) : redis ? new RedisAgentStore(redis) : options.dataDir ? await FileAgentStore.open(options.dataDir) : new MemoryAgentStore());
-  const files = await StaticFiles.load(options.webRoot ?? defaultWebRoot());
+  let files: StaticFiles;
+  let vapidKeys: VapidKeys;
+  try {
+    files = await StaticFiles.load(options.webRoot ?? defaultWebRoot());
+    vapidKeys = options.push?.keys ?? (redis ? await sharedVapidKeys(redis) : await loadVapidKeys(options.dataDir));
+  } catch (error) {
+    // The relay does not start: what it opened already (its registry, the group's Redis) is let go.
+    if (!options.store) await store.close().catch(() => undefined);
+    await redis?.close();
+    throw error;
+  }
   const replyHighWater = options.hub?.replyHighWater ?? DEFAULT_REPLY_HIGH_WATER;
   hub = new Hub({ ...options.hub, replyHighWater, ...(group ? { holding: (agentId, held) => (held ? group.follow(agentId) : group.unfollow(agentId)) } : {}) });
   const publicUrl = options.publicUrl === undefined ? undefined : trimSlash(options.publicUrl);
@@ -199,7 +209,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     log,
   };
   const pushRelay = new PushRelay({
-    keys: options.push?.keys ?? (redis ? await sharedVapidKeys(redis) : await loadVapidKeys(options.dataDir)),
+    keys: vapidKeys,
     subject: options.push?.subject ?? publicUrl ?? 'https://github.com/ccremote',
     extraServices: options.push?.services,
     rate: options.push?.rate,
