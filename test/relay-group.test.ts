@@ -4,9 +4,10 @@
 // losing or repeating a byte; a rotation on A cuts old links held on B; Redis going away is reported, and
 // what cannot be routed is refused with a clear code.
 
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { WebSocket } from 'ws';
 import { afterEach, expect, it } from 'vitest';
-import { CloseCode, accessToken, parseAccessLink } from '../src/protocol/index.js';
+import { CloseCode, accessToken, parseAccessLink, randomId } from '../src/protocol/index.js';
 import { Redis } from 'ioredis';
 import { CutProxy } from './helpers/cut-proxy.js';
 import { createRelay } from '../src/relay/relay.js';
@@ -14,7 +15,7 @@ import { runCli } from './helpers/cli.js';
 import { POSTGRES_URL, describePostgres, freshSchema } from './helpers/postgres.js';
 import { describeRedis, startRedis } from './helpers/redis.js';
 import { atCleanup, cleanup, startAgent, startRelay, TestClient, type TestRelay } from './helpers/system.js';
-import { within } from './helpers/wait.js';
+import { waitFor, within } from './helpers/wait.js';
 
 afterEach(cleanup);
 
@@ -414,6 +415,37 @@ describeRedis('a group of relays on one Redis', () => {
     await redis.start();
     await b.logs.next((e) => e.event === 'redis_ready', 20_000, 'Redis back at B', before);
     expect((await fetch(`${b.url}/health`)).status).toBe(200);
+  });
+});
+
+describeRedis('a browser forwarded to a relay that has not answered yet', () => {
+  it('may send only its first messages meanwhile: a socket that sends more is cut (policy), and the relay goes on', async () => {
+    const redis = await startRedis();
+    const relay = await startRelay({ redis: redis.url });
+    // A member of the group that takes connections and never answers them (a relay stuck, a network dropping packets).
+    const held: Socket[] = [];
+    const silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    atCleanup(async () => {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    });
+    const inspect = new Redis(redis.url);
+    atCleanup(() => void inspect.disconnect());
+    const agentId = randomId();
+    await inspect.set('ccremote:relay:silent', `http://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    await inspect.set(`ccremote:owner:${agentId}`, 'silent');
+    const browser = new WebSocket(`${relay.url.replace(/^http/, 'ws')}/ws/client/${agentId}`, { origin: relay.url });
+    const closed = new Promise<number>((resolve) => browser.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => browser.on('open', resolve));
+    await waitFor(() => held.length > 0, 10_000, 'the relay to forward the browser');
+    // A megabyte and a half before the silent relay answers: far more than a browser's hello and handshake.
+    for (let i = 0; i < 6; i++) browser.send(Buffer.alloc(256 * 1024, i));
+    expect(await within(closed, 10_000, 'the browser cut')).toBe(CloseCode.PolicyViolation);
+    // The relay goes on: an agent connects and a browser reaches it.
+    const agent = await startAgent(relay.url);
+    const client = new TestClient(agent.url);
+    await client.waitForState('online');
   });
 });
 

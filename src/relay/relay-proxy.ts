@@ -13,8 +13,13 @@ import { closeThenCut } from './connection.js';
 /** Bytes waiting to be written to one side above which the other side is no longer read, and below which it is again. */
 const HIGH_WATER = 64 * 1024;
 const LOW_WATER = 16 * 1024;
-/** Messages from the browser held while the connection to the owner opens. */
+/**
+ * Messages from the browser held while the connection to the owner opens, and their bytes: a browser sends
+ * its hello and the first handshake frames then (a few KiB), so these bound what a socket that sends more
+ * costs this relay before anyone has authenticated it.
+ */
 const MAX_EARLY = 64;
+const MAX_EARLY_BYTES = 256 * 1024;
 
 /** What becomes of a forwarded connection. */
 export interface ProxyEvents {
@@ -26,6 +31,8 @@ export interface ProxyEvents {
 export function forwardBrowser(browser: WebSocket, target: string, headers: Record<string, string>, events: ProxyEvents): void {
   const upstream = new WebSocket(target, { headers, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, handshakeTimeout: 5000, ...maskOptions(target) });
   const early: Array<[RawData, boolean]> = [];
+  /** What the browser sent before the owner answered (-1: too much; it is cut). */
+  let earlyBytes = 0;
   let opened = false;
 
   const pipe = (from: WebSocket, to: WebSocket) => (data: RawData, isBinary: boolean): void => {
@@ -37,8 +44,13 @@ export function forwardBrowser(browser: WebSocket, target: string, headers: Reco
   };
 
   browser.on('message', (data: RawData, isBinary: boolean) => {
-    if (opened) return;
-    if (early.length >= MAX_EARLY) return closeThenCut(browser, CloseCode.PolicyViolation, 'too many messages before the relay serving this agent answered');
+    if (opened || earlyBytes < 0) return;
+    earlyBytes += rawLength(data);
+    if (early.length >= MAX_EARLY || earlyBytes > MAX_EARLY_BYTES) {
+      early.length = 0;
+      earlyBytes = -1;
+      return closeThenCut(browser, CloseCode.PolicyViolation, 'too much sent before the relay serving this agent answered');
+    }
     early.push([data, isBinary]);
   });
   upstream.on('open', () => {
@@ -69,6 +81,11 @@ export function forwardBrowser(browser: WebSocket, target: string, headers: Reco
     if (upstream.readyState === WebSocket.OPEN || upstream.readyState === WebSocket.CONNECTING) upstream.terminate();
   });
   browser.on('error', () => upstream.terminate());
+}
+
+/** The bytes of a message as `ws` hands it over (one buffer, or several of a fragmented one). */
+function rawLength(data: RawData): number {
+  return Array.isArray(data) ? data.reduce((sum, part) => sum + part.length, 0) : data.byteLength;
 }
 
 /** Stops reading `ws`'s socket (TCP then holds its sender back); what arrives waits, in order. */
