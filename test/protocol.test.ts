@@ -682,6 +682,17 @@ describe('helpers', () => {
   });
 });
 
+describe('moving between the relays of a group', () => {
+  it('a Moved close reconnects at once; moved again before a connection worked, it waits the backoff', () => {
+    const retry = new RetrySchedule({ baseMs: 100, capMs: 1000, random: () => 0 });
+    expect(retry.delayAfter(CloseCode.Moved, 'moved')).toBeLessThan(100);
+    expect(retry.delayAfter(CloseCode.Moved, 'moved')).toBe(100);
+    expect(retry.delayAfter(CloseCode.Moved, 'moved')).toBe(200);
+    retry.succeeded();
+    expect(retry.delayAfter(CloseCode.Moved, 'moved')).toBeLessThan(100);
+  });
+});
+
 describe('which relay of a group a client connects to (relay-route.ts)', () => {
   const agent = 'A'.repeat(22);
   it('follows a Direct close at once, goes back asking to be forwarded when that relay cannot be reached, and starts over at the link otherwise', () => {

@@ -42,8 +42,13 @@ export class RetrySchedule {
 
   /** The wait before the next attempt after a close: the backoff's, or longer when the relay said how long (rate limited). */
   delayAfter(code: number, reason: string): number {
-    // Moved to another relay of the group: the way there is open now (a little jitter spreads a crowd).
-    if (code === CloseCode.Moved) return Math.random() * 100;
+    // Moved to another relay of the group: the way there is open now (a little jitter spreads a crowd). Moved
+    // again before a connection worked, the group's records are still catching up (one names a relay that
+    // no longer serves the agent, until it expires): the backoff applies, not ten attempts a second.
+    if (code === CloseCode.Moved && this.backoff.attempts === 0) {
+      this.backoff.next();
+      return Math.random() * 100;
+    }
     // (A Direct close that the client follows goes at once without asking here, client/relay-route.ts; one
     // it does not follow, a bad URL or one relay too many, waits like any other.)
     const wait = this.backoff.next();
