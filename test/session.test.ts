@@ -8,9 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Connect } from '../src/client/transport.js';
 import { PROTOCOL_VERSION, CloseCode, encodeMessage, parseAccessLink, randomId, socketUrl, toBase64Url, randomBytes } from '../src/protocol/index.js';
-import { RAW_READY, cleanup, rawCommand, rawSocket, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { killAll, runCli } from './helpers/cli.js';
+import { RAW_READY, cleanup, rawCommand, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 
-afterEach(cleanup);
+afterEach(async () => {
+  killAll();
+  await cleanup();
+});
 
 /** A Connect like the real one that also hands out the socket, so a test can stop reading from it. */
 function pausableConnect(origin: string): { connect: Connect; socket: () => WebSocket } {
@@ -62,6 +66,24 @@ describe('a session through the relay', () => {
     await agent.events.next((e) => e.event === 'relay_connected');
     const client = new TestClient(agent.url);
     await client.waitForOutput('before-anyone-9');
+  });
+
+  it('a paste far larger than the terminal takes at once reaches a program that echoes it, whole, and the agent goes on answering', { timeout: 60_000 }, async () => {
+    const relay = await startRelay();
+    const home = tempDir();
+    // The agent in a process of its own: one that stopped answering would stop only itself.
+    const agent = runCli(['agent', '--relay', relay.url, '--json', '--config-dir', home, '--cwd', home, '--', '/bin/sh', ...rawCommand('exec cat')], shellEnv(home));
+    const link = (await agent.events.next((e) => e.event === 'ready', 15_000)).url as string;
+    const client = new TestClient(link, { history: 'bytes' });
+    await client.go();
+    // 512 KB of lines: the terminal takes a few KiB at a time, and takes more only once `cat`'s echo of
+    // them has been read.
+    const paste = Buffer.from(Array.from({ length: 8192 }, (_, i) => `${String(i).padStart(6, '0')} ${'x'.repeat(56)}\n`).join(''));
+    client.session.sendData(paste);
+    await client.chunks.until(() => client.rawLength >= paste.length, 30_000, 'the paste echoed');
+    expect(client.rawOutput.equals(paste)).toBe(true);
+    client.type('after\n');
+    await client.waitForOutput(/after\n$/);
   });
 
   it('passes multi-byte UTF-8 split across PTY reads through intact', async () => {

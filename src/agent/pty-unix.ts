@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import type { SocketConstructorOpts } from 'node:net';
 import tty from 'node:tty';
 import type { PtyExit, PtyHandle, PtyOptions } from './pty-handle.js';
+import { PtyWriter } from './pty-writer.js';
 
 /** node-pty's native binding, as its UnixTerminal calls it (the version is pinned in package.json). */
 interface NativePty {
@@ -92,12 +93,15 @@ export function startUnixPty(options: PtyOptions, onData: (data: Uint8Array) => 
       reader?.destroy();
     }, DRAIN_AFTER_EXIT_MS);
     state = { kind: 'draining', exit: { exitCode, signal: signal ? signal : undefined }, timer };
+    writer.stop();
     wanted = true;
     reader?.resume();
     finish();
   };
 
   const term = native().fork(options.command, options.args, env, options.cwd, options.cols, options.rows, -1, -1, false, helperPath(), exited);
+  // What is typed goes straight to the descriptor, never through the stream (pty-writer.ts).
+  const writer = new PtyWriter(term.fd);
   const kill = (signal: string): void => {
     try {
       process.kill(term.pid, signal);
@@ -160,7 +164,7 @@ export function startUnixPty(options: PtyOptions, onData: (data: Uint8Array) => 
   return {
     pid: term.pid,
     write(data) {
-      if (state.kind === 'running') reader?.write(data);
+      if (state.kind === 'running') writer.write(data);
     },
     resize(cols, rows) {
       if (state.kind === 'running') native().resize(term.fd, cols, rows);
