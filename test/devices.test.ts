@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FrameType, IntegrityError, decodeFrame, fromBase64Url, openFrame, parseAccessLink, type OutputFrame } from '../src/protocol/index.js';
 import { relayBehindHostile } from './helpers/hostile-relay.js';
 import { killAll, runCli } from './helpers/cli.js';
+import { deafeningConnect } from './helpers/deaf-connect.js';
 import { asCredential, cleanup, pairDevice, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 import type { PairedCredential } from '../src/client/session.js';
 import { IdentityFile } from '../src/agent/identity.js';
@@ -213,5 +214,25 @@ describe('links that paired nothing', () => {
     await new TestClient(again.url, { pair: 'second' }).pairings.next(() => true, 10_000, 'pairing with a used link');
     // Each link counts for itself: the read-only one paired nothing, and expired.
     expect(await new TestClient(again.agent.viewUrl!).waitForState('failed')).toMatchObject({ refused: 'link_expired' });
+  });
+});
+
+describe('pairing across a lost answer', () => {
+  it('a pairing whose answer was lost with the connection pairs the device once', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const link = parseAccessLink(agent.url);
+    // A connection goes deaf once the client sent `pair` on it (the network went before the answer came):
+    // the first channel message of the first connection is its `pair`.
+    let pairSent = false;
+    const { connect, last } = deafeningConnect(new URL(link.relayUrl).origin, (data) => !pairSent && typeof data !== 'string' && data[0] === FrameType.Channel && (pairSent = true));
+    const phone = new TestClient(agent.url, { pair: 'Pixel 9', connect });
+    await agent.events.next((e) => e.event === 'paired', 10_000, 'the pairing at the agent');
+    last().close(1000, 'network changed');
+    const paired = await phone.pairings.next(() => true, 10_000, 'the pairing');
+    await phone.waitForState('online');
+    phone.session.listDevices();
+    const list = await phone.deviceLists.next(() => true);
+    expect(list.map((d) => [d.id, d.name])).toEqual([[paired.id, 'Pixel 9']]);
   });
 });

@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FrameType, parseAccessLink } from '../src/protocol/index.js';
 import { CutProxy } from './helpers/cut-proxy.js';
+import { deafeningConnect } from './helpers/deaf-connect.js';
 import { cleanup, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
 
 const proxies: CutProxy[] = [];
@@ -152,5 +154,30 @@ describe('files taken from a session', () => {
     await expect(client.session.downloadFile(terminal, 'missing.png')).rejects.toThrow(/There is no file missing\.png/);
     writeFileSync(join(cwd, 'huge.bin'), Buffer.alloc((1 << 20) + 1));
     await expect(client.session.downloadFile(terminal, 'huge.bin')).rejects.toThrow(/up to 1\.0 MiB/);
+  });
+});
+
+describe('files across a lost answer', () => {
+  it('an upload whose last answer was lost with the connection is not sent again: the agent keeps one copy', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url);
+    const link = parseAccessLink(agent.url);
+    // A connection can be made deaf from a chosen moment on (the network went while the answers were on the way).
+    let deafAfterChannelFrames: number | undefined;
+    const { connect, last } = deafeningConnect(
+      new URL(link.relayUrl).origin,
+      (data) => deafAfterChannelFrames !== undefined && typeof data !== 'string' && data[0] === FrameType.Channel && --deafAfterChannelFrames === 0,
+    );
+    const { client, terminal } = await online(agent.url, { connect });
+    const photo = randomBytes(100_000); // one chunk
+    deafAfterChannelFrames = 2; // `upload`, then `upload_data` with all of it: what answers it is lost
+    const done = client.session.uploadFile(terminal, 'photo.jpg', photo);
+    await agent.events.next((e) => e.event === 'file_received', 10_000, 'the file in place at the agent');
+    const states = client.states.items.length;
+    last().close(1000, 'network changed');
+    const { path } = await done;
+    expect(client.states.items.slice(states).some((s) => s.kind === 'online')).toBe(true); // it did reconnect
+    expect(path).toBe(join('.ccremote', 'uploads', 'photo.jpg'));
+    expect(readdirSync(join(agent.cwd, '.ccremote', 'uploads'))).toEqual(['photo.jpg']);
   });
 });

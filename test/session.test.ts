@@ -2,7 +2,7 @@
 // clients speaking the real protocol.
 
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -10,6 +10,7 @@ import type { Connect } from '../src/client/transport.js';
 import { PROTOCOL_VERSION, CloseCode, encodeMessage, parseAccessLink, randomId, socketUrl, toBase64Url, randomBytes } from '../src/protocol/index.js';
 import { killAll, runCli } from './helpers/cli.js';
 import { RAW_READY, cleanup, rawCommand, rawSocket, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
+import { waitFor } from './helpers/wait.js';
 
 afterEach(async () => {
   killAll();
@@ -385,5 +386,22 @@ describe('coming and going', () => {
     await client.waitForOutput('survived-36');
     expect(second.logs.items.filter((e) => e.event === 'agent_registered')).toEqual([]);
     expect(agent.events.items.filter((e) => e.event === 'ready')).toHaveLength(1);
+  });
+});
+
+describe('input that does not fit', () => {
+  it('a paste larger than the room left in the input queue is refused whole: none of it reaches the program', async () => {
+    const relay = await startRelay();
+    const agent = await startAgent(relay.url, { command: '/bin/sh', args: rawCommand('exec cat > got.txt') });
+    const client = new TestClient(agent.url, { maxQueuedInputBytes: 100_000 });
+    await client.go();
+    // A paste of two chunks, more than the session keeps unacknowledged, sent at once (nothing can be acknowledged meanwhile).
+    const paste = `\x1b[200~${'p'.repeat(120_000)}\x1b[201~`;
+    expect(client.session.sendData(paste)).toBe(false);
+    expect(client.errors.items.map((e) => e.code)).toEqual(['input_queue_full']);
+    expect(client.session.sendData('END')).toBe(true);
+    const got = join(agent.cwd, 'got.txt');
+    await waitFor(() => existsSync(got) && readFileSync(got, 'utf8').endsWith('END'), 10_000, 'END at the program');
+    expect(readFileSync(got, 'utf8')).toBe('END');
   });
 });

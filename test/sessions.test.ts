@@ -6,7 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameType, encodeChannelMessage, encodeFromClient, parseAccessLink, sealChannel } from '../src/protocol/index.js';
+import { FrameType, HandshakeStep, encodeChannelMessage, encodeFromClient, parseAccessLink, sealChannel } from '../src/protocol/index.js';
+import type { Connect, Transport } from '../src/client/transport.js';
+import { wsConnect } from '../src/net/ws-connect.js';
+import { EventLog } from './helpers/wait.js';
 import { relayBehindHostile } from './helpers/hostile-relay.js';
 import { killAll, runCli } from './helpers/cli.js';
 import { admittedRawClient, channelMessages, cleanup, openRawChannel, shellEnv, startAgent, startRelay, tempDir, TestClient } from './helpers/system.js';
@@ -437,5 +440,97 @@ describe('sessions from a terminal', () => {
     expect((await missing.exited).code).toBe(2);
     expect(missing.stderr()).toMatch(/no session 99/);
     expect(existsSync(agent.cwd)).toBe(true);
+  });
+});
+
+/**
+ * A phone watching session 1 with a second session started, whose next connection can be made to finish its
+ * handshake only when the test says: `reconnect()` drops the connection and resolves once the next one's
+ * OPEN is out and its WELCOME arrived (held, with all that follows it); `release()` lets them in, in order.
+ */
+async function phoneAtWelcome(): Promise<{ phone: TestClient; two: number; reconnect(): Promise<number>; release(): void }> {
+  const relay = await startRelay();
+  const agent = await startAgent(relay.url);
+  const link = parseAccessLink(agent.url);
+  const base = wsConnect(new URL(link.relayUrl).origin);
+  const sockets: Transport[] = [];
+  let holding = false;
+  const held = new EventLog<() => void>();
+  const connect: Connect = (url, handlers) => {
+    const socket = base(url, {
+      ...handlers,
+      binary: (data) => {
+        const welcome = data[0] === FrameType.Handshake && data[1] === HandshakeStep.Welcome;
+        if (holding && (welcome || held.items.length > 0)) held.push(() => handlers.binary(data));
+        else handlers.binary(data);
+      },
+    });
+    sockets.push(socket);
+    return socket;
+  };
+  const phone = new TestClient(agent.url, { connect });
+  await phone.waitForState('online');
+  phone.type('echo first-$((3*7))\r');
+  await phone.waitForOutput('first-21');
+  const two = await phone.session.startSession({ kind: 'shell' });
+  return {
+    phone,
+    two,
+    async reconnect() {
+      holding = true;
+      const states = phone.states.items.length;
+      sockets.at(-1)!.close(1000, 'network changed');
+      await held.next(() => true, 10_000, 'the WELCOME of the next connection');
+      return states;
+    },
+    release() {
+      holding = false;
+      for (const deliver of held.items.splice(0)) deliver();
+    },
+  };
+}
+
+describe('switching sessions while the channel opens', () => {
+  it('a session chosen after OPEN went out and before WELCOME came is the one watched once the channel is open', async () => {
+    const { phone, two, reconnect, release } = await phoneAtWelcome();
+    const before = await reconnect(); // the OPEN named session 1
+    phone.session.watch(two);
+    release();
+    await phone.waitForState('online', 10_000, before);
+    expect(phone.session.watching).toBe(two);
+    // Session 2's stream comes, and what is typed into it shows.
+    await phone.streamKeys.next((k) => k.terminal === two, 10_000, `the stream of session ${two}`);
+    phone.type('echo in-two-$((2*21))\r');
+    await phone.waitForOutput('in-two-42');
+  });
+
+  it('switching away and straight back while the channel opens loses no connection', async () => {
+    const { phone, two, reconnect, release } = await phoneAtWelcome();
+    const before = await reconnect(); // the OPEN resumed session 1 where the phone stood
+    phone.session.watch(two);
+    phone.session.watch(1); // afresh: what was shown of it is gone
+    release();
+    await phone.waitForState('online', 10_000, before);
+    phone.type('echo again-$((3*8))\r');
+    await phone.waitForOutput('again-24');
+    expect(phone.errors.items).toEqual([]);
+    expect(phone.states.items.slice(before).map((s) => s.kind)).toEqual(['waiting', 'connecting', 'online']);
+  });
+});
+
+describe('input as the channel opens', () => {
+  it('what is typed as the channel opens goes after what waited for it: none of it is lost', async () => {
+    const { phone, reconnect, release } = await phoneAtWelcome();
+    const before = await reconnect();
+    phone.type('echo waited-$((5*5))'); // typed while the channel opens: it waits
+    // Typed the moment the channel is open (from the `opened` callback, as an app may do).
+    const typing = phone.welcomes.subscribe(() => {
+      typing();
+      phone.type('; echo then-$((6*6))\r');
+    });
+    release();
+    await phone.waitForState('online', 10_000, before);
+    await phone.waitForOutput('then-36');
+    await phone.waitForOutput('waited-25');
   });
 });

@@ -301,7 +301,17 @@ export class ChannelHost {
       case 'pair': {
         // A connection that came with a link pairs one device, once; it is that device from then on.
         if (channel.credential.kind !== 'link') return this.send(client, { type: 'refused', message: 'Only a connection with a link pairs a device, once.' });
-        if (this.context.devices().some((d) => d.id === message.id)) return this.send(client, { type: 'refused', message: 'A device with this id is paired already.' });
+        const known = this.context.devices().find((d) => d.id === message.id);
+        if (known) {
+          // The same device again, its `paired` lost with its connection: it holds that device's key already, and this connection is that device.
+          const again = { kind: 'device' as const, id: message.id, secret: message.secret, readOnly: channel.access === 'view' };
+          if (known.access !== channel.access || known.psk !== toBase64Url(channelPsk(again, this.context.agentId()))) {
+            return this.send(client, { type: 'refused', message: 'A device with this id is paired already.' });
+          }
+          channel.credential = { kind: 'device', id: known.id };
+          channel.device = known;
+          return this.send(client, { type: 'paired', id: known.id, name: known.name, access: known.access });
+        }
         if (this.context.devices().length >= MAX_DEVICES) {
           return this.send(client, { type: 'refused', message: `At most ${MAX_DEVICES} devices can be paired; revoke one first.` });
         }

@@ -22,6 +22,8 @@ export const DEFAULT_MAX_UPLOAD = 25 << 20;
 export const DEFAULT_UPLOAD_DIR = join('.ccremote', 'uploads');
 /** An upload nothing arrived for in this long is dropped (its part file removed), in ms. */
 const UPLOAD_IDLE_MS = 10 * 60_000;
+/** Uploads put in place whose `upload_done` is told again to a client that announces one again (its answer lost with its connection). */
+const FINISHED_KEPT = 64;
 
 export interface TransferSettings {
   maxBytes: number;
@@ -82,6 +84,8 @@ interface Download {
 export class FileTransfers {
   private readonly uploads = new Map<string, Upload>();
   private readonly downloads = new Map<string, Download>();
+  /** The latest uploads put in place, by id: what their `upload_done` said, and whose they were. */
+  private readonly finished = new Map<string, { owner: string; terminal: number; name: string; size: number; path: string }>();
 
   constructor(
     private readonly settings: TransferSettings,
@@ -133,6 +137,16 @@ export class FileTransfers {
   }
 
   private async startUpload(client: TransferClient, message: Extract<TransferMessage, { type: 'upload' }>): Promise<void> {
+    const finished = this.finished.get(message.id);
+    if (finished) {
+      if (finished.owner !== client.session || finished.terminal !== message.terminal || finished.size !== message.size || finished.name !== message.name) {
+        throw new TransferRefused('That upload belongs to another client.');
+      }
+      // Announced again after it was put in place: its answer was lost with the connection; it is not taken twice.
+      this.events.send(client.number, { type: 'upload_ready', request: message.request, id: message.id, received: finished.size });
+      this.events.send(client.number, { type: 'upload_done', id: message.id, path: finished.path, size: finished.size });
+      return;
+    }
     const known = this.uploads.get(message.id);
     if (known) {
       if (known.owner !== client.session || known.terminal !== message.terminal || known.size !== message.size || known.name !== message.name) {
@@ -220,7 +234,10 @@ export class FileTransfers {
       }
       await unlink(upload.part);
       const shown = relative(upload.folder, path);
-      this.events.send(client, { type: 'upload_done', id, path: shown.startsWith('..') ? path : shown, size: upload.size });
+      const told = shown.startsWith('..') ? path : shown;
+      this.finished.set(id, { owner: upload.owner, terminal: upload.terminal, name: upload.name, size: upload.size, path: told });
+      if (this.finished.size > FINISHED_KEPT) this.finished.delete(this.finished.keys().next().value!);
+      this.events.send(client, { type: 'upload_done', id, path: told, size: upload.size });
       this.events.done({ direction: 'received', terminal: upload.terminal, path, size: upload.size });
       return;
     }

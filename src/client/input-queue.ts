@@ -30,6 +30,13 @@ export class InputQueue {
     return seq;
   }
 
+  /** Whether all of `records` fit in the queue now. */
+  fits(records: readonly InputRecord[]): boolean {
+    let bytes = this.bytes;
+    for (const record of records) bytes += encodeInputRecord(record).length + FRAME_OVERHEAD;
+    return bytes <= this.maxBytes;
+  }
+
   /** The frame of input `seq`, sealed with `key`; undefined if it is no longer kept. */
   frame(seq: number, key: Uint8Array): Uint8Array | undefined {
     const item = this.items.find((i) => i.seq === seq);

@@ -87,6 +87,10 @@ interface Connection {
   pairing: { id: string; secret: string } | undefined;
   /** While a handshake step computes (its key agreement may be asynchronous), what arrives waits here, in order. */
   inbox: Array<{ text: string } | { binary: Uint8Array }> | undefined;
+  /** The watch the channel's OPEN named (null: none), and which of the session's watches it was. */
+  openWatch?: { terminal: number | null; generation: number };
+  /** A terminal whose next `stream` answers the OPEN's watch, given up during the handshake. */
+  staleStream?: number;
 }
 
 /**
@@ -120,11 +124,15 @@ export class ClientSession {
   private readonly acks = new OutputAcks((offset) => this.sendAck(offset));
   /** Kinds of message from the relay or the agent this client does not know, already reported. */
   private readonly unknownHeard = new Set<string>();
+  /** The device this session pairs as, until the agent says it paired (offered again on each connection: a `paired` lost with one must not pair a second device). */
+  private pairAs: { id: string; secret: string } | undefined;
   /** PIN exchanges started since the last authenticated WELCOME. */
   private pinExchanges = 0;
   /** What to watch when nothing is watched and the agent lists its sessions, and what is typed before. */
   private readonly plan: WatchPlan;
   private list: SessionInfo[] = [];
+  /** One more each time another terminal (or none) is followed. */
+  private watchGeneration = 0;
   /** Requests to the agent waiting for their answers. */
   private readonly requests: Requests;
   /** Files sent to the agent and taken from it; they go on across reconnects. */
@@ -203,9 +211,11 @@ export class ClientSession {
       this.events.error?.('no_session', 'No session is open to type into.');
       return false;
     }
-    for (let at = 0; at < bytes.length; at += MAX_INPUT_CHUNK) {
-      if (!this.enqueue({ kind: 'data', terminal, data: bytes.subarray(at, at + MAX_INPUT_CHUNK) })) return false;
-    }
+    const records: InputRecord[] = [];
+    for (let at = 0; at < bytes.length; at += MAX_INPUT_CHUNK) records.push({ kind: 'data', terminal, data: bytes.subarray(at, at + MAX_INPUT_CHUNK) });
+    // All of it or none: the start of a paste without its end would reach the program.
+    if (!this.input.fits(records)) return this.queueFull();
+    for (const record of records) this.enqueue(record);
     return true;
   }
 
@@ -346,6 +356,7 @@ export class ClientSession {
   private follow(terminal: number | null): void {
     if (terminal === this.stream.following) return;
     this.stream.follow(terminal);
+    this.watchGeneration++;
     this.acks.restart();
     this.events.watching?.(terminal);
     // Its size first: keys typed from now on reach a program that already has it.
@@ -496,6 +507,7 @@ export class ClientSession {
   private handshake(): void {
     const open = (): OpenPayload => {
       const watch = this.stream.resumePoint();
+      connection.openWatch = { terminal: watch?.terminal ?? null, generation: this.watchGeneration };
       return { session: this.sessionId, history: this.options.history ?? 'screen', ...(watch ? { watch: { terminal: watch.terminal, ...(watch.resume ? { resume: watch.resume } : {}) } } : {}) };
     };
     const pin = this.credential.kind === 'link' ? this.options.pin : undefined;
@@ -569,12 +581,20 @@ export class ClientSession {
     this.agentInstance = welcome.instance;
     connection.channel = { kind: 'open', keys, access: welcome.access, seq: { sent: 0, received: 0 } };
     this.agentName = welcome.name ?? this.agentName;
-    this.events.opened?.(welcome);
     // Online once the agent has listed its sessions (it does right after WELCOME), and one is chosen to watch.
-    // Everything not yet acknowledged goes again, sealed for this connection; the agent applies each sequence number once.
+    // Everything not yet acknowledged goes again, sealed for this connection; the agent applies each sequence number once,
+    // so it goes before anything typed from now on (from `opened` too), which the agent would otherwise take first and drop it.
     if (welcome.access === 'full') for (const frame of this.input.pending(keys.send)) connection.socket.send(frame);
+    // Another session (or the same one afresh) was chosen after the OPEN went out: the agent takes the OPEN's
+    // watch first, and its answer is not for what is followed now; this watch follows it.
+    const named = connection.openWatch;
+    if (named && named.generation !== this.watchGeneration) {
+      if (named.terminal !== null) connection.staleStream = named.terminal;
+      this.toChannel({ type: 'watch', terminal: this.stream.following });
+    }
+    this.events.opened?.(welcome);
     if (this.options.pair && welcome.can_pair && this.credential.kind === 'link') {
-      connection.pairing = { id: deviceId(), secret: toBase64Url(randomBytes(32)) };
+      connection.pairing = this.pairAs ??= { id: deviceId(), secret: toBase64Url(randomBytes(32)) };
       this.toChannel({ type: 'pair', id: connection.pairing.id, secret: connection.pairing.secret, name: this.options.pair.name });
     }
     this.transfers.opened();
@@ -595,6 +615,7 @@ export class ClientSession {
         const pairing = connection.pairing;
         if (!pairing || pairing.id !== message.id) return;
         connection.pairing = undefined;
+        this.pairAs = undefined;
         this.credential = { kind: 'device', id: pairing.id, secret: pairing.secret, readOnly: message.access === 'view' };
         this.events.paired?.({ id: pairing.id, secret: pairing.secret, name: message.name, access: message.access });
         return;
@@ -603,6 +624,10 @@ export class ClientSession {
         return this.sessionsListed(message.sessions, message.max);
       case 'stream':
         // The agent took the watch: the session's output follows, sealed with this key.
+        if (message.terminal === connection.staleStream) {
+          connection.staleStream = undefined;
+          return; // the answer to the OPEN's watch, given up during the handshake
+        }
         if (message.terminal !== this.stream.following) return; // an answer to a watch given up since
         // A new stream (the agent restarted): positions in the old one, processed or acknowledged, mean nothing.
         if (this.stream.attach(message.terminal, message.stream, message.key, message.run)) this.acks.restart();
@@ -704,13 +729,15 @@ export class ClientSession {
 
   private enqueue(record: InputRecord): boolean {
     const seq = this.input.add(record);
-    if (seq === undefined) {
-      this.events.error?.('input_queue_full', 'The agent is not acknowledging input; further keystrokes are dropped until it does.');
-      return false;
-    }
+    if (seq === undefined) return this.queueFull();
     const channel = this.channel;
     if (channel.kind === 'open') this.connection!.socket.send(this.input.frame(seq, channel.keys.send)!);
     return true;
+  }
+
+  private queueFull(): false {
+    this.events.error?.('input_queue_full', 'The agent is not acknowledging input; further keystrokes are dropped until it does.');
+    return false;
   }
 
   private onClose(code: number, reason: string, serverSaid = true): void {
@@ -755,6 +782,8 @@ export class ClientSession {
     connection.channel = { kind: 'closed' };
     connection.pairing = undefined;
     connection.inbox = undefined;
+    connection.openWatch = undefined;
+    connection.staleStream = undefined;
     this.stream.detach();
     // Requests on this channel get no answer now (transfers ask again on the next one).
     this.requests.closed(new Error('The connection to the agent was lost; try again.'));

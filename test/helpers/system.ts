@@ -316,6 +316,7 @@ export class TestClient {
       credential?: Credential;
       watch?: WatchChoice;
       answerTimeoutMs?: number;
+      maxQueuedInputBytes?: number;
     } = {},
   ) {
     const parsed = parseAccessLink(link);
@@ -330,6 +331,7 @@ export class TestClient {
       history: options.history,
       watch: options.watch,
       answerTimeoutMs: options.answerTimeoutMs,
+      maxQueuedInputBytes: options.maxQueuedInputBytes,
       backoff: { baseMs: 50, capMs: 500 },
       manualAck: options.processingMs !== undefined,
       events: {
