@@ -105,7 +105,9 @@ function setup(options = {}) {
     hub.agentFrame(agentId, peer, frame);
     return frame;
   };
-  return { hub, agent, answer, live, join, watch };
+  /** The flow limits the agent was given, in order. */
+  const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
+  return { hub, agent, answer, live, join, watch, flows };
 }
 
 describe('Hub', () => {
@@ -334,12 +336,11 @@ describe('Hub', () => {
 
   it('flow control: the agent may read up to the slowest acknowledging client plus the window', () => {
     let now = 0;
-    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
+    const { hub, answer, live, join, flows } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
     const peers = [new FakePeer(), new FakePeer()];
     const [a, b] = peers.map((p) => join(p)) as [ClientHandle, ClientHandle];
     for (const c of [a, b]) answer(c, [empty()]);
     live(0, 'x'.repeat(3000));
-    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     expect(flows()).toEqual([null]); // nobody acknowledged anything yet: no limit, said once on connecting
     hub.clientMessage(a, { type: 'ack', terminal: 1, offset: 3000 });
     expect(flows()).toEqual([null, 4000]);
@@ -387,10 +388,9 @@ describe('Hub', () => {
 
   it('flow control: a key typed into a flood narrows the window for a second after it; a key into a quiet terminal does not', () => {
     let now = 0;
-    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, typingWindow: 100, now: () => now });
+    const { hub, agent, answer, live, join, flows } = setup({ flowWindow: 1000, typingWindow: 100, now: () => now });
     const client = join(new FakePeer());
     answer(client, [empty()]);
-    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     const type = (seq: number): void => hub.clientFrame(client, sealInput(KEY, seq, encodeInputRecord({ kind: 'data', terminal: 1, data: utf8('k') })));
     live(0, 'x'.repeat(50));
     hub.clientMessage(client, { type: 'ack', terminal: 1, offset: 50 });
@@ -421,9 +421,8 @@ describe('Hub', () => {
   });
 
   it('flow control: a client brought back by a snapshot paces from the snapshot, not from where it was', () => {
-    const { hub, agent, answer, join } = setup({ flowWindow: 1000 });
+    const { agent, answer, join, flows } = setup({ flowWindow: 1000 });
     const client = join(new FakePeer(), { resume: { stream, offset: 5 } });
-    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     expect(flows()).toEqual([null, 1005]);
     // Its place is long gone from the agent's buffer: the answer is a snapshot at 50,000.
     answer(client, [sealSnapshot(KEY, 1, 50_000, utf8('the screen'))]);
@@ -433,11 +432,10 @@ describe('Hub', () => {
 
   it('flow control: the window grows to what a fast client processes in flowWindowMs, up to its most; a slow client keeps the least', () => {
     let now = 0;
-    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, flowWindowMax: 8000, flowWindowMs: 50, now: () => now });
+    const { hub, answer, live, join, flows } = setup({ flowWindow: 1000, flowWindowMax: 8000, flowWindowMs: 50, now: () => now });
     const fast = join(new FakePeer());
     answer(fast, [empty()]);
     live(0, 'x'.repeat(100_000));
-    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     const ack = (client: ClientHandle, offset: number, at: number): void => {
       now = at;
       hub.clientMessage(client, { type: 'ack', terminal: 1, offset });
@@ -469,9 +467,8 @@ describe('Hub', () => {
 
   it('flow control: a client brought back by a snapshot does not count the output it skipped as processed', () => {
     let now = 0;
-    const { hub, agent, answer, join } = setup({ flowWindow: 1000, flowWindowMax: 8000, flowWindowMs: 50, now: () => now });
+    const { hub, answer, join, flows } = setup({ flowWindow: 1000, flowWindowMax: 8000, flowWindowMs: 50, now: () => now });
     const client = join(new FakePeer(), { resume: { stream, offset: 5 } });
-    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     hub.clientMessage(client, { type: 'ack', terminal: 1, offset: 5 });
     now = 60;
     answer(client, [sealSnapshot(KEY, 1, 50_000, utf8('the screen'))]);
@@ -483,10 +480,9 @@ describe('Hub', () => {
 
   it('flow control: a client that stalled and stopped pacing does not hold the agent back again when its connection finally drops', () => {
     let now = 0;
-    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
+    const { hub, answer, live, join, flows } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
     const [a, b] = [join(new FakePeer()), join(new FakePeer())];
     for (const c of [a, b]) answer(c, [empty()]);
-    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     live(0, 'x'.repeat(500));
     hub.clientMessage(a, { type: 'ack', terminal: 1, offset: 500 });
     hub.clientMessage(b, { type: 'ack', terminal: 1, offset: 100 });
@@ -506,11 +502,10 @@ describe('Hub', () => {
 
   it('flow control: a client that reconnected is not held back by its own old connection closing later', () => {
     let now = 0;
-    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
+    const { hub, answer, live, join, flows } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
     const session = randomId();
     const old = join(new FakePeer(), { session });
     answer(old, [empty()]);
-    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     live(0, 'x'.repeat(300));
     hub.clientMessage(old, { type: 'ack', terminal: 1, offset: 300 });
     live(300, 'y'.repeat(1000));
@@ -534,11 +529,10 @@ describe('Hub', () => {
 
   it('flow control: a client back on a new connection is not held back by its old one closing after it, though that one kept up', () => {
     let now = 0;
-    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
+    const { hub, answer, live, join, flows } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
     const session = randomId();
     const old = join(new FakePeer(), { session });
     answer(old, [empty()]);
-    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     live(0, 'x'.repeat(300));
     hub.clientMessage(old, { type: 'ack', terminal: 1, offset: 300 });
     // The phone changes networks: it is back on a new connection before the relay hears the old one close.
@@ -556,10 +550,9 @@ describe('Hub', () => {
 
   it('flow control: output arriving after a quiet spell does not make a client that keeps up count as stalled', () => {
     let now = 0;
-    const { hub, agent, answer, live, join } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
+    const { hub, answer, live, join, flows } = setup({ flowWindow: 1000, stallMs: 2000, now: () => now });
     const client = join(new FakePeer());
     answer(client, [empty()]);
-    const flows = (): unknown[] => agent.messages().filter((m) => m.type === 'flow').map((m) => m.limit);
     live(0, 'x'.repeat(50));
     hub.clientMessage(client, { type: 'ack', terminal: 1, offset: 50 });
     expect(flows()).toEqual([null, 1050]);

@@ -20,21 +20,20 @@ export class InputQueue {
   /** At most `maxBytes` of input wait for acknowledgement. */
   constructor(private readonly maxBytes: number) {}
 
-  /** Keeps `record` as the next input; returns its sequence number, or undefined if the queue is full. */
-  add(record: InputRecord): number | undefined {
-    const encoded = encodeInputRecord(record);
-    if (this.bytes + encoded.length + FRAME_OVERHEAD > this.maxBytes) return undefined;
-    const seq = this.nextSeq++;
-    this.items.push({ seq, record: encoded, sent: false });
-    this.bytes += encoded.length + FRAME_OVERHEAD;
-    return seq;
-  }
-
-  /** Whether all of `records` fit in the queue now. */
-  fits(records: readonly InputRecord[]): boolean {
-    let bytes = this.bytes;
-    for (const record of records) bytes += encodeInputRecord(record).length + FRAME_OVERHEAD;
-    return bytes <= this.maxBytes;
+  /**
+   * Keeps `records` as the next inputs, all of them or none (the start of a paste without its end must not
+   * reach the program); returns their sequence numbers, or undefined if they do not all fit.
+   */
+  add(records: readonly InputRecord[]): number[] | undefined {
+    const encoded = records.map(encodeInputRecord);
+    const bytes = encoded.reduce((sum, record) => sum + record.length + FRAME_OVERHEAD, 0);
+    if (this.bytes + bytes > this.maxBytes) return undefined;
+    this.bytes += bytes;
+    return encoded.map((record) => {
+      const seq = this.nextSeq++;
+      this.items.push({ seq, record, sent: false });
+      return seq;
+    });
   }
 
   /** The frame of input `seq`, sealed with `key`; undefined if it is no longer kept. */

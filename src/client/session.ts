@@ -213,10 +213,7 @@ export class ClientSession {
     }
     const records: InputRecord[] = [];
     for (let at = 0; at < bytes.length; at += MAX_INPUT_CHUNK) records.push({ kind: 'data', terminal, data: bytes.subarray(at, at + MAX_INPUT_CHUNK) });
-    // All of it or none: the start of a paste without its end would reach the program.
-    if (!this.input.fits(records)) return this.queueFull();
-    for (const record of records) this.enqueue(record);
-    return true;
+    return this.enqueue(records);
   }
 
   /** Reports this client's terminal size; the agent decides which client's size the session's PTY takes. */
@@ -632,7 +629,7 @@ export class ClientSession {
         // A new stream (the agent restarted): positions in the old one, processed or acknowledged, mean nothing.
         if (this.stream.attach(message.terminal, message.stream, message.key, message.run)) this.acks.restart();
         this.events.streamKey?.(message.terminal, message.key);
-        if (this.size && this.canType) this.enqueue({ kind: 'resize', terminal: message.terminal, cols: this.size.cols, rows: this.size.rows });
+        if (this.size && this.canType) this.enqueue([{ kind: 'resize', terminal: message.terminal, cols: this.size.cols, rows: this.size.rows }]);
         return;
       case 'stream_key':
         this.stream.rekey(message.terminal, message.key, message.from);
@@ -724,20 +721,19 @@ export class ClientSession {
 
   private sendSize(): void {
     const terminal = this.stream.following;
-    if (this.size && terminal !== null && this.channel.kind === 'open') this.enqueue({ kind: 'resize', terminal, cols: this.size.cols, rows: this.size.rows });
+    if (this.size && terminal !== null && this.channel.kind === 'open') this.enqueue([{ kind: 'resize', terminal, cols: this.size.cols, rows: this.size.rows }]);
   }
 
-  private enqueue(record: InputRecord): boolean {
-    const seq = this.input.add(record);
-    if (seq === undefined) return this.queueFull();
+  /** Queues `records` (all or none) and sends them if the channel is open; false, said, when they do not fit. */
+  private enqueue(records: InputRecord[]): boolean {
+    const seqs = this.input.add(records);
+    if (seqs === undefined) {
+      this.events.error?.('input_queue_full', 'The agent is not acknowledging input; further keystrokes are dropped until it does.');
+      return false;
+    }
     const channel = this.channel;
-    if (channel.kind === 'open') this.connection!.socket.send(this.input.frame(seq, channel.keys.send)!);
+    if (channel.kind === 'open') for (const seq of seqs) this.connection!.socket.send(this.input.frame(seq, channel.keys.send)!);
     return true;
-  }
-
-  private queueFull(): false {
-    this.events.error?.('input_queue_full', 'The agent is not acknowledging input; further keystrokes are dropped until it does.');
-    return false;
   }
 
   private onClose(code: number, reason: string, serverSaid = true): void {

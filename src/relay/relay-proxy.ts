@@ -31,7 +31,7 @@ export interface ProxyEvents {
 export function forwardBrowser(browser: WebSocket, target: string, headers: Record<string, string>, events: ProxyEvents): void {
   const upstream = new WebSocket(target, { headers, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, handshakeTimeout: 5000, ...maskOptions(target) });
   const early: Array<[RawData, boolean]> = [];
-  /** What the browser sent before the owner answered (-1: too much; it is cut). */
+  /** Bytes the browser sent before the owner answered. */
   let earlyBytes = 0;
   let opened = false;
 
@@ -44,11 +44,11 @@ export function forwardBrowser(browser: WebSocket, target: string, headers: Reco
   };
 
   browser.on('message', (data: RawData, isBinary: boolean) => {
-    if (opened || earlyBytes < 0) return;
+    // (One cut for sending too much is closing already: what it still sent goes nowhere.)
+    if (opened || browser.readyState !== WebSocket.OPEN) return;
     earlyBytes += rawLength(data);
     if (early.length >= MAX_EARLY || earlyBytes > MAX_EARLY_BYTES) {
       early.length = 0;
-      earlyBytes = -1;
       return closeThenCut(browser, CloseCode.PolicyViolation, 'too much sent before the relay serving this agent answered');
     }
     early.push([data, isBinary]);
